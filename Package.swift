@@ -1,0 +1,102 @@
+// swift-tools-version:6.1
+// Loft: a complete mail server suite. The module map and its one-way imports are in DESIGN §6
+// (../shared/DESIGN.md); each module's top doc comment repeats what it owns and may import.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Loft",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "loft", targets: ["loft"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "MailCore", swiftSettings: strict),
+        .target(name: "MailMessage", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(name: "RPCProtocol", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(
+            name: "RPCTransport",
+            dependencies: [
+                "RPCProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "MailCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "Backend",
+            dependencies: [
+                "Storage", "RPCProtocol", "RPCTransport", "MailMessage", "MailCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "LoftConfig",
+            dependencies: ["MailCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "loft",
+            dependencies: [
+                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "loft-bench",
+            dependencies: [
+                "RPCTransport", "RPCProtocol", "MailCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/LoftBench",
+            swiftSettings: strict),
+        .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
+        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
+        .testTarget(
+            name: "RPCTransportTests",
+            dependencies: [
+                "RPCTransport", "RPCProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "BackendTests",
+            dependencies: ["Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

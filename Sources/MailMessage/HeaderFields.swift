@@ -1,0 +1,213 @@
+import Foundation
+
+/// One header field (RFC 5322 §2.2): its name as written and its value.
+public struct HeaderField: Sendable, Equatable, Codable {
+    /// The field name as it appears in the message (compare case-insensitively).
+    public var name: String
+    /// The value's bytes after the colon, folding line breaks included, final line break excluded.
+    public var rawValue: [UInt8]
+    /// The value unfolded (RFC 5322 §2.2.3), trimmed of surrounding whitespace, decoded as UTF-8
+    /// or, failing that, Latin-1. Encoded words (RFC 2047) are kept.
+    public var value: String
+
+    public init(name: String, rawValue: [UInt8]) {
+        self.name = name
+        self.rawValue = rawValue
+        self.value = HeaderField.unfold(rawValue)
+    }
+
+    /// RFC 5322 §2.2.3: "Unfolding is accomplished by simply removing any CRLF that is immediately
+    /// followed by WSP." Every line break inside a field's value is such a fold, and bare CR or LF
+    /// is treated the same way.
+    static func unfold(_ raw: some Collection<UInt8>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(raw.count)
+        for byte in raw where byte != ASCII.cr && byte != ASCII.lf {
+            bytes.append(byte)
+        }
+        var start = 0
+        var end = bytes.count
+        while start < end && ASCII.isWhitespace(bytes[start]) { start += 1 }
+        while end > start && ASCII.isWhitespace(bytes[end - 1]) { end -= 1 }
+        return Charset.lenientString(bytes[start..<end])
+    }
+}
+
+/// A header block: the ordered fields of a message or body part header, with case-insensitive
+/// lookup by name.
+public struct HeaderFields: Sendable, Equatable, Codable, RandomAccessCollection {
+    public var fields: [HeaderField]
+
+    public init(_ fields: [HeaderField] = []) {
+        self.fields = fields
+    }
+
+    /// Parses a header block; parsing stops at the blank line that ends it, or at the first line
+    /// that is neither a field nor a continuation.
+    public init(parsing bytes: [UInt8], limits: MessageLimits = .standard) {
+        self = bytes.withUnsafeBytes { buffer in
+            HeaderBlock.scan(buffer, from: 0, to: buffer.count, limits: limits).fields
+        }
+    }
+
+    public var startIndex: Int { fields.startIndex }
+    public var endIndex: Int { fields.endIndex }
+    public subscript(position: Int) -> HeaderField { fields[position] }
+
+    /// The value of the first field called `name` (case-insensitive), or nil.
+    public subscript(name: String) -> String? {
+        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// Every field called `name` (case-insensitive), in order.
+    public func fields(named name: String) -> [HeaderField] {
+        fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+    }
+
+    /// The values of every field called `name` (case-insensitive), in order.
+    public func values(named name: String) -> [String] {
+        fields(named: name).map(\.value)
+    }
+}
+
+/// Finds the extent of a header block and the fields in it, in one linear pass.
+enum HeaderBlock {
+    struct Scan {
+        var fields: HeaderFields
+        /// Offset of the first body byte: just after the blank line, or the first line that is
+        /// not part of the header when the blank line is missing.
+        var bodyStart: Int
+        var truncated: Bool
+    }
+
+    // RFC 5322 §2.2, §3.6.8
+    // field      = field-name ":" unstructured CRLF
+    // field-name = 1*ftext
+    // ftext      = %d33-57 / %d59-126    ; printable US-ASCII except ":"
+    // obs-optional = field-name *WSP ":" unstructured CRLF   ; RFC 5322 §4.5.8
+    /// Scans `bytes[start..<end]`. With `skipsMboxSeparator`, a first line of the form
+    /// "From sender date" (an mbox separator) is taken as part of the header.
+    static func scan(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int, limits: MessageLimits,
+        skipsMboxSeparator: Bool = false
+    ) -> Scan {
+        var fields: [HeaderField] = []
+        var truncated = false
+        // The field being collected: where its name ends and its value starts and ends.
+        var pending: (nameStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int)?
+
+        func finish() {
+            guard let field = pending else { return }
+            pending = nil
+            guard fields.count < limits.maxHeaderFields else {
+                truncated = true
+                return
+            }
+            var valueEnd = field.valueEnd
+            if valueEnd - field.valueStart > limits.maxHeaderLineBytes {
+                valueEnd = field.valueStart + limits.maxHeaderLineBytes
+                truncated = true
+            }
+            let name = Charset.latin1(UnsafeRawBufferPointer(rebasing: bytes[field.nameStart..<field.nameEnd]))
+            let raw = Array(UnsafeRawBufferPointer(rebasing: bytes[field.valueStart..<valueEnd]))
+            fields.append(HeaderField(name: name, rawValue: raw))
+        }
+
+        var position = start
+        while position < end {
+            let (contentEnd, next) = Lines.line(in: bytes, from: position, to: end)
+            if contentEnd == position {
+                finish()
+                return Scan(fields: HeaderFields(fields), bodyStart: next, truncated: truncated)
+            }
+            let first = bytes[position]
+            if ASCII.isWhitespace(first) {
+                guard pending != nil else {
+                    // A continuation with nothing to continue: the header is over.
+                    return Scan(fields: HeaderFields(fields), bodyStart: position, truncated: truncated)
+                }
+                pending!.valueEnd = contentEnd
+                position = next
+                continue
+            }
+            finish()
+            guard let (nameEnd, colon) = fieldName(in: bytes, from: position, to: contentEnd) else {
+                if skipsMboxSeparator && position == start && startsWithFromSpace(bytes, at: position, end: contentEnd) {
+                    position = next
+                    continue
+                }
+                return Scan(fields: HeaderFields(fields), bodyStart: position, truncated: truncated)
+            }
+            pending = (position, nameEnd, colon + 1, contentEnd)
+            position = next
+        }
+        finish()
+        return Scan(fields: HeaderFields(fields), bodyStart: end, truncated: truncated)
+    }
+
+    /// The end of the field name and the colon's offset, when the line starts with a field name.
+    private static func fieldName(
+        in bytes: UnsafeRawBufferPointer, from start: Int, to end: Int
+    ) -> (nameEnd: Int, colon: Int)? {
+        var index = start
+        while index < end {
+            let byte = bytes[index]
+            if byte == ASCII.colon || ASCII.isWhitespace(byte) { break }
+            guard byte >= 33 && byte <= 126 else { return nil }
+            index += 1
+        }
+        let nameEnd = index
+        guard nameEnd > start else { return nil }
+        while index < end && ASCII.isWhitespace(bytes[index]) { index += 1 }
+        guard index < end && bytes[index] == ASCII.colon else { return nil }
+        return (nameEnd, index)
+    }
+
+    private static func startsWithFromSpace(_ bytes: UnsafeRawBufferPointer, at index: Int, end: Int) -> Bool {
+        let prefix: [UInt8] = Array("From ".utf8)
+        guard end - index >= prefix.count else { return false }
+        for offset in 0..<prefix.count where bytes[index + offset] != prefix[offset] {
+            return false
+        }
+        return true
+    }
+}
+
+/// Line-oriented scanning over raw message bytes. A line ends at LF; a CR before it is part of
+/// the line break, so CRLF and bare LF messages are read alike.
+enum Lines {
+    /// The line starting at `start`: where its content ends (before CR LF / LF) and where the next
+    /// line starts (`end` when the last line has no line break).
+    static func line(
+        in bytes: UnsafeRawBufferPointer, from start: Int, to end: Int
+    ) -> (contentEnd: Int, next: Int) {
+        guard let lf = nextLineFeed(in: bytes, from: start, to: end) else {
+            return (end, end)
+        }
+        var contentEnd = lf
+        if contentEnd > start && bytes[contentEnd - 1] == ASCII.cr {
+            contentEnd -= 1
+        }
+        return (contentEnd, lf + 1)
+    }
+
+    static func nextLineFeed(in bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        guard start < end, let base = bytes.baseAddress else { return nil }
+        guard let found = memchr(base + start, Int32(ASCII.lf), end - start) else { return nil }
+        return UnsafeRawPointer(found) - base
+    }
+
+    /// IMAP's body-fld-lines: the number of line breaks, plus one for a final line without one.
+    static func count(in bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var lines = 0
+        var position = start
+        while let lf = nextLineFeed(in: bytes, from: position, to: end) {
+            lines += 1
+            position = lf + 1
+        }
+        if position < end {
+            lines += 1
+        }
+        return lines
+    }
+}

@@ -1,0 +1,111 @@
+public import Foundation
+
+/// Parses Date fields (RFC 5322 §3.3), obsolete forms (§4.3) included.
+public enum MessageDate {
+    // RFC 5322 §3.3, §4.3
+    // date-time   = [ day-of-week "," ] date time [CFWS]
+    // date        = day month year
+    // time        = time-of-day zone
+    // time-of-day = hour ":" minute [ ":" second ]
+    // zone        = (FWS ( "+" / "-" ) 4DIGIT) / obs-zone
+    // obs-zone    = "UT" / "GMT" / "EST" / "EDT" / "CST" / "CDT" / "MST" / "MDT" / "PST" / "PDT" /
+    //               %d65-73 / %d75-90 / %d97-105 / %d107-122     ; military zones
+    // obs-year    = [CFWS] 2*DIGIT [CFWS]
+    /// The instant a Date field names, or nil when it does not name one. Comments and the day of
+    /// the week are ignored; a two-digit year below 50 is 20xx, other two- and three-digit years
+    /// are added to 1900 (§4.3); military zones and unknown zone names count as +0000, as §4.3
+    /// advises; a missing zone is +0000.
+    public static func parse(_ value: String) -> Date? {
+        let tokens = tokenize(value)
+        var index = 0
+        if index < tokens.count, tokens[index].first?.isLetter == true, month(tokens[index]) == nil {
+            index += 1
+        }
+        guard index + 2 < tokens.count else { return nil }
+        var day: Int?
+        var monthNumber: Int?
+        // "12 Nov 2013" is the grammar; "Nov 12 2013" is common enough to accept.
+        if let number = Int(tokens[index]), let named = month(tokens[index + 1]) {
+            (day, monthNumber) = (number, named)
+        } else if let named = month(tokens[index]), let number = Int(tokens[index + 1]) {
+            (day, monthNumber) = (number, named)
+        }
+        guard let day, let monthNumber, (1...31).contains(day),
+            var year = Int(tokens[index + 2]), tokens[index + 2].count >= 2, (0...9999).contains(year)
+        else { return nil }
+        switch tokens[index + 2].count {
+        case 2: year += year < 50 ? 2000 : 1900
+        case 3: year += 1900
+        default: break
+        }
+        index += 3
+        guard index < tokens.count else { return nil }
+        let clock = tokens[index].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard clock.count == 2 || clock.count == 3, let hour = clock[0], let minute = clock[1],
+            (0...23).contains(hour), (0...59).contains(minute)
+        else { return nil }
+        var second = 0
+        if clock.count == 3 {
+            guard let parsed = clock[2], (0...60).contains(parsed) else { return nil }
+            second = parsed
+        }
+        index += 1
+        let offset = index < tokens.count ? zoneOffset(tokens[index]) : 0
+        let days = daysSinceEpoch(year: year, month: monthNumber, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
+    /// Splits on whitespace and commas after removing comments.
+    private static func tokenize(_ value: String) -> [Substring] {
+        var scanner = FieldScanner(value)
+        var text: [UInt8] = []
+        while let byte = scanner.current {
+            if byte == ASCII.openParen {
+                _ = scanner.comment()
+                text.append(ASCII.space)
+            } else {
+                text.append(byte == ASCII.comma ? ASCII.space : byte)
+                scanner.index += 1
+            }
+        }
+        let string = Charset.lenientString(text)
+        return string.split { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+    }
+
+    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    private static func month(_ token: Substring) -> Int? {
+        guard token.count >= 3 else { return nil }
+        let prefix = token.prefix(3).lowercased()
+        return months.firstIndex(of: prefix).map { $0 + 1 }
+    }
+
+    /// Seconds east of UTC.
+    private static func zoneOffset(_ token: Substring) -> Int {
+        if let sign = token.first, sign == "+" || sign == "-" {
+            let digits = token.dropFirst()
+            guard digits.count == 4, let number = Int(digits) else { return 0 }
+            let seconds = (number / 100) * 3600 + (number % 100) * 60
+            return sign == "-" ? -seconds : seconds
+        }
+        switch token.uppercased() {
+        case "EDT": return -4 * 3600
+        case "EST", "CDT": return -5 * 3600
+        case "CST", "MDT": return -6 * 3600
+        case "MST", "PDT": return -7 * 3600
+        case "PST": return -8 * 3600
+        default: return 0
+        }
+    }
+
+    /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm).
+    private static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}

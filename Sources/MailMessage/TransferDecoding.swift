@@ -1,0 +1,144 @@
+/// Content-Transfer-Encoding decoders (RFC 2045 §6), bytes to bytes, for web mail and IMAP BINARY.
+/// Both are lenient: they never fail, and decode what can be decoded.
+public enum TransferDecoding {
+    /// Decodes a body in the named transfer encoding; nil for an encoding this module does not know
+    /// (RFC 2045 §6.4: such a body must be treated as application/octet-stream).
+    public static func decode(_ bytes: [UInt8], encoding: String) -> [UInt8]? {
+        switch encoding.trimmingWhitespace().lowercased() {
+        case "", "7bit", "8bit", "binary": bytes
+        case "base64": base64(bytes)
+        case "quoted-printable": quotedPrintable(bytes)
+        default: nil
+        }
+    }
+
+    private static let base64Values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(byte)] = UInt8(index)
+        }
+        // RFC 4648 §5 base64url letters, seen in the wild in encoded words.
+        table[Int(UInt8(ascii: "-"))] = 62
+        table[Int(UInt8(ascii: "_"))] = 63
+        return table
+    }()
+
+    // RFC 2045 §6.8: "All line breaks or other characters not found in Table 1 must be ignored by
+    // decoding software." A "=" ends a quantum, so concatenated padded chunks decode too.
+    /// Decodes base64, skipping whitespace and any other byte outside the alphabet.
+    public static func base64(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count / 4 * 3)
+        var quantum: UInt32 = 0
+        var filled = 0
+        func flushPartial() {
+            // 2 sextets carry one byte, 3 carry two; a lone sextet carries nothing.
+            if filled == 2 {
+                output.append(UInt8(truncatingIfNeeded: quantum >> 4))
+            } else if filled == 3 {
+                output.append(UInt8(truncatingIfNeeded: quantum >> 10))
+                output.append(UInt8(truncatingIfNeeded: quantum >> 2))
+            }
+            quantum = 0
+            filled = 0
+        }
+        for byte in bytes {
+            if byte == ASCII.equals {
+                flushPartial()
+                continue
+            }
+            let value = base64Values[Int(byte)]
+            guard value != 0xFF else { continue }
+            quantum = quantum << 6 | UInt32(value)
+            filled += 1
+            if filled == 4 {
+                output.append(UInt8(truncatingIfNeeded: quantum >> 16))
+                output.append(UInt8(truncatingIfNeeded: quantum >> 8))
+                output.append(UInt8(truncatingIfNeeded: quantum))
+                quantum = 0
+                filled = 0
+            }
+        }
+        flushPartial()
+        return output
+    }
+
+    // RFC 2045 §6.7
+    // quoted-printable := qp-line *(CRLF qp-line)
+    // qp-line := *(qp-segment transport-padding CRLF) qp-part transport-padding
+    // qp-segment := qp-section *(SPACE / TAB) "="     ; a soft line break
+    // hex-octet := "=" 2(DIGIT / "A" / "B" / "C" / "D" / "E" / "F")
+    /// Decodes quoted-printable: "=XX" (either case) becomes the octet, "=" before optional
+    /// whitespace and a line break is a soft break, trailing whitespace on a line is dropped
+    /// (rule 3), and a "=" that starts neither is kept as is. With `underscoreIsSpace`, "_" is
+    /// read as a space, as in RFC 2047 §4.2 "Q" encoded words.
+    public static func quotedPrintable(_ bytes: some Collection<UInt8>, underscoreIsSpace: Bool = false) -> [UInt8] {
+        let input = Array(bytes)
+        var output: [UInt8] = []
+        output.reserveCapacity(input.count)
+        // Where the run of literal whitespace at the end of the output began, if it is one.
+        var trailingWhitespaceStart: Int?
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
+            switch byte {
+            case ASCII.equals:
+                trailingWhitespaceStart = nil
+                var after = index + 1
+                while after < input.count && ASCII.isWhitespace(input[after]) { after += 1 }
+                if after == input.count {
+                    index = after
+                } else if input[after] == ASCII.lf {
+                    index = after + 1
+                } else if input[after] == ASCII.cr {
+                    index = after + 1
+                    if index < input.count && input[index] == ASCII.lf { index += 1 }
+                } else if index + 2 < input.count,
+                    let high = ASCII.hexValue(input[index + 1]), let low = ASCII.hexValue(input[index + 2])
+                {
+                    output.append(high << 4 | low)
+                    index += 3
+                } else {
+                    output.append(byte)
+                    index += 1
+                }
+            case ASCII.cr, ASCII.lf:
+                if let start = trailingWhitespaceStart {
+                    output.removeSubrange(start...)
+                    trailingWhitespaceStart = nil
+                }
+                output.append(byte)
+                index += 1
+            case ASCII.space, ASCII.tab:
+                if trailingWhitespaceStart == nil { trailingWhitespaceStart = output.count }
+                output.append(byte)
+                index += 1
+            case ASCII.underscore where underscoreIsSpace:
+                trailingWhitespaceStart = nil
+                output.append(ASCII.space)
+                index += 1
+            default:
+                trailingWhitespaceStart = nil
+                output.append(byte)
+                index += 1
+            }
+        }
+        if let start = trailingWhitespaceStart {
+            output.removeSubrange(start...)
+        }
+        return output
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first == " " || first == "\t" || first == "\r" || first == "\n" {
+            scalars.removeFirst()
+        }
+        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
+            scalars.removeLast()
+        }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,230 @@
+// Params and results of the administration methods (admin.sock only).
+
+public struct DomainParams: Codable, Sendable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
+public struct DomainInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var accounts: Int
+    public init(name: String, accounts: Int) {
+        self.name = name
+        self.accounts = accounts
+    }
+}
+
+public struct DomainListResult: Codable, Sendable {
+    public var domains: [DomainInfo]
+    public init(domains: [DomainInfo]) { self.domains = domains }
+}
+
+public struct AddressParams: Codable, Sendable {
+    public var address: String
+    public init(address: String) { self.address = address }
+}
+
+public struct ListParams: Codable, Sendable {
+    public var domain: String?
+    public init(domain: String? = nil) { self.domain = domain }
+}
+
+/// Every per-account setting of DESIGN §5. Sizes are bytes; 0 means "no limit" for the quota
+/// and "the server's limit" for the message size.
+public struct AccountInfo: Codable, Sendable, Equatable {
+    public var address: String
+    public var displayName: String?
+    public var quotaBytes: Int64
+    public var maxMessageBytes: Int64
+    public var forwardTo: String?
+    public var forwardKeepCopy: Bool
+    public var apopEnabled: Bool
+    public var mayManageMailboxes: Bool
+    public var enabled: Bool
+    public var usedBytes: Int64
+    public var messages: Int64
+    public var createdAt: Int64
+    public init(address: String, displayName: String?, quotaBytes: Int64, maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopEnabled: Bool, mayManageMailboxes: Bool, enabled: Bool, usedBytes: Int64, messages: Int64, createdAt: Int64) {
+        self.address = address
+        self.displayName = displayName
+        self.quotaBytes = quotaBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.forwardTo = forwardTo
+        self.forwardKeepCopy = forwardKeepCopy
+        self.apopEnabled = apopEnabled
+        self.mayManageMailboxes = mayManageMailboxes
+        self.enabled = enabled
+        self.usedBytes = usedBytes
+        self.messages = messages
+        self.createdAt = createdAt
+    }
+}
+
+public struct AccountAddParams: Codable, Sendable {
+    public var address: String
+    public var password: String
+    public var displayName: String?
+    public var quotaBytes: Int64?
+    public var maxMessageBytes: Int64?
+    public var forwardTo: String?
+    public var forwardKeepCopy: Bool?
+    /// Setting a secret turns APOP and CRAM-MD5 on for the account. It must differ from the
+    /// login password.
+    public var apopSecret: String?
+    public var mayManageMailboxes: Bool?
+    public var enabled: Bool?
+    public init(address: String, password: String, displayName: String? = nil, quotaBytes: Int64? = nil, maxMessageBytes: Int64? = nil, forwardTo: String? = nil, forwardKeepCopy: Bool? = nil, apopSecret: String? = nil, mayManageMailboxes: Bool? = nil, enabled: Bool? = nil) {
+        self.address = address
+        self.password = password
+        self.displayName = displayName
+        self.quotaBytes = quotaBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.forwardTo = forwardTo
+        self.forwardKeepCopy = forwardKeepCopy
+        self.apopSecret = apopSecret
+        self.mayManageMailboxes = mayManageMailboxes
+        self.enabled = enabled
+    }
+}
+
+/// Only the fields present change. `forwardTo: ""` removes forwarding; `apopEnabled: false`
+/// turns APOP off and erases the secret.
+public struct AccountUpdateParams: Codable, Sendable {
+    public var address: String
+    public var password: String?
+    public var displayName: String?
+    public var quotaBytes: Int64?
+    public var maxMessageBytes: Int64?
+    public var forwardTo: String?
+    public var forwardKeepCopy: Bool?
+    public var apopSecret: String?
+    public var apopEnabled: Bool?
+    public var mayManageMailboxes: Bool?
+    public var enabled: Bool?
+    public init(address: String, password: String? = nil, displayName: String? = nil, quotaBytes: Int64? = nil, maxMessageBytes: Int64? = nil, forwardTo: String? = nil, forwardKeepCopy: Bool? = nil, apopSecret: String? = nil, apopEnabled: Bool? = nil, mayManageMailboxes: Bool? = nil, enabled: Bool? = nil) {
+        self.address = address
+        self.password = password
+        self.displayName = displayName
+        self.quotaBytes = quotaBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.forwardTo = forwardTo
+        self.forwardKeepCopy = forwardKeepCopy
+        self.apopSecret = apopSecret
+        self.apopEnabled = apopEnabled
+        self.mayManageMailboxes = mayManageMailboxes
+        self.enabled = enabled
+    }
+}
+
+public struct AccountListResult: Codable, Sendable {
+    public var accounts: [AccountInfo]
+    public init(accounts: [AccountInfo]) { self.accounts = accounts }
+}
+
+public struct AliasParams: Codable, Sendable {
+    public var address: String
+    /// Where mail to `address` goes: local or remote addresses. Added to any existing targets.
+    public var targets: [String]
+    public init(address: String, targets: [String]) {
+        self.address = address
+        self.targets = targets
+    }
+}
+
+public struct AliasRemoveParams: Codable, Sendable {
+    public var address: String
+    /// Remove only this target; the whole alias when absent.
+    public var target: String?
+    public init(address: String, target: String? = nil) {
+        self.address = address
+        self.target = target
+    }
+}
+
+public struct AliasInfo: Codable, Sendable, Equatable {
+    public var address: String
+    public var targets: [String]
+    public init(address: String, targets: [String]) {
+        self.address = address
+        self.targets = targets
+    }
+}
+
+public struct AliasListResult: Codable, Sendable {
+    public var aliases: [AliasInfo]
+    public init(aliases: [AliasInfo]) { self.aliases = aliases }
+}
+
+public struct GroupAddParams: Codable, Sendable {
+    public var address: String
+    public var name: String?
+    public var members: [String]
+    public init(address: String, name: String? = nil, members: [String] = []) {
+        self.address = address
+        self.name = name
+        self.members = members
+    }
+}
+
+public struct GroupMembersParams: Codable, Sendable {
+    public var address: String
+    public var add: [String]?
+    public var remove: [String]?
+    public init(address: String, add: [String]? = nil, remove: [String]? = nil) {
+        self.address = address
+        self.add = add
+        self.remove = remove
+    }
+}
+
+public struct GroupInfo: Codable, Sendable, Equatable {
+    public var address: String
+    public var name: String?
+    public var members: [String]
+    public init(address: String, name: String?, members: [String]) {
+        self.address = address
+        self.name = name
+        self.members = members
+    }
+}
+
+public struct GroupListResult: Codable, Sendable {
+    public var groups: [GroupInfo]
+    public init(groups: [GroupInfo]) { self.groups = groups }
+}
+
+public struct ServerSettings: Codable, Sendable, Equatable {
+    /// The largest message the server accepts from anyone, in bytes.
+    public var maxMessageBytes: Int64
+    public init(maxMessageBytes: Int64) { self.maxMessageBytes = maxMessageBytes }
+}
+
+public struct ServerSettingsUpdate: Codable, Sendable {
+    public var maxMessageBytes: Int64?
+    public init(maxMessageBytes: Int64? = nil) { self.maxMessageBytes = maxMessageBytes }
+}
+
+public struct QueueListParams: Codable, Sendable {
+    public var limit: Int?
+    public init(limit: Int? = nil) { self.limit = limit }
+}
+
+public struct QueueEntry: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var sender: String
+    public var recipients: [String]
+    public var size: Int64
+    public var createdAt: Int64
+    public init(id: Int64, sender: String, recipients: [String], size: Int64, createdAt: Int64) {
+        self.id = id
+        self.sender = sender
+        self.recipients = recipients
+        self.size = size
+        self.createdAt = createdAt
+    }
+}
+
+public struct QueueListResult: Codable, Sendable {
+    public var entries: [QueueEntry]
+    public init(entries: [QueueEntry]) { self.entries = entries }
+}

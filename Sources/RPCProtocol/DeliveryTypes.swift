@@ -1,0 +1,116 @@
+// Params and results of delivery and uploads. Content travels base64-encoded in chunks of at
+// most RPCLimits.maxChunkBytes: begin → append … → commit (DESIGN §2).
+
+public struct DeliveryCheckParams: Codable, Sendable {
+    /// Envelope sender; empty for the null reverse-path `<>`.
+    public var sender: String
+    public var recipient: String
+    /// The size the client announced (RFC 1870 SIZE=), if any.
+    public var size: Int64?
+    public var clientAddress: String?
+    /// The session of the authenticated submitter, if any: that lets remote recipients through.
+    public var session: String?
+    /// The client connects from a network the operator trusts to relay.
+    public var trustedRelay: Bool?
+    public init(sender: String, recipient: String, size: Int64? = nil, clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil) {
+        self.sender = sender
+        self.recipient = recipient
+        self.size = size
+        self.clientAddress = clientAddress
+        self.session = session
+        self.trustedRelay = trustedRelay
+    }
+}
+
+/// One recipient's fate. `status` is final after `upload.commit`; from `delivery.check` it says
+/// whether the recipient would be accepted now.
+public struct RecipientOutcome: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// From delivery.check: would be accepted.
+        case accepted
+        /// Stored in at least one local mailbox.
+        case delivered
+        /// Put on the outbound queue (remote, or forwarded to a remote address).
+        case queued
+        /// Refused; `kind` and `temporary` say why and whether to try later.
+        case failed
+    }
+    public var recipient: String
+    public var status: Status
+    public var kind: String?
+    public var message: String?
+    public var temporary: Bool?
+    public init(recipient: String, status: Status, kind: String? = nil, message: String? = nil, temporary: Bool? = nil) {
+        self.recipient = recipient
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.temporary = temporary
+    }
+}
+
+public struct DeliveryBeginParams: Codable, Sendable {
+    public var sender: String
+    public var recipients: [String]
+    public var clientAddress: String?
+    public var session: String?
+    public var trustedRelay: Bool?
+    /// The size the client announced, checked against limits before any byte is sent.
+    public var size: Int64?
+    public init(sender: String, recipients: [String], clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil, size: Int64? = nil) {
+        self.sender = sender
+        self.recipients = recipients
+        self.clientAddress = clientAddress
+        self.session = session
+        self.trustedRelay = trustedRelay
+        self.size = size
+    }
+}
+
+public struct UploadStarted: Codable, Sendable {
+    public var upload: String
+    /// The largest message this upload may hold.
+    public var maxBytes: Int64
+    public init(upload: String, maxBytes: Int64) {
+        self.upload = upload
+        self.maxBytes = maxBytes
+    }
+}
+
+public struct UploadAppendParams: Codable, Sendable {
+    public var upload: String
+    /// Base64 of at most RPCLimits.maxChunkBytes bytes.
+    public var data: String
+    public init(upload: String, data: String) {
+        self.upload = upload
+        self.data = data
+    }
+}
+
+public struct UploadParams: Codable, Sendable {
+    public var upload: String
+    public init(upload: String) { self.upload = upload }
+}
+
+public struct UploadProgress: Codable, Sendable {
+    public var received: Int64
+    public init(received: Int64) { self.received = received }
+}
+
+/// The answer to `upload.commit`, sent only after everything it reports is durable on disk.
+public struct UploadCommitResult: Codable, Sendable {
+    public var size: Int64
+    public var sha256: String
+    /// For deliveries: one outcome per recipient, in the order given to `delivery.begin`.
+    public var recipients: [RecipientOutcome]?
+    /// For appends: where the message went (RFC 4315 APPENDUID).
+    public var uidValidity: UInt32?
+    public var uid: UInt32?
+    public init(size: Int64, sha256: String, recipients: [RecipientOutcome]? = nil, uidValidity: UInt32? = nil, uid: UInt32? = nil) {
+        self.size = size
+        self.sha256 = sha256
+        self.recipients = recipients
+        self.uidValidity = uidValidity
+        self.uid = uid
+    }
+}

@@ -1,0 +1,92 @@
+// Params and results of the mailbox methods. Names are UTF-8 with `/` between levels
+// (MailCore.MailboxName); every call names its account through `session`.
+
+public struct MailboxParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    public init(session: String, mailbox: String) {
+        self.session = session
+        self.mailbox = mailbox
+    }
+}
+
+public struct MailboxListParams: Codable, Sendable {
+    public var session: String
+    public var subscribedOnly: Bool?
+    public init(session: String, subscribedOnly: Bool? = nil) {
+        self.session = session
+        self.subscribedOnly = subscribedOnly
+    }
+}
+
+public struct MailboxCreateParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    /// RFC 6154 special use, e.g. `\Sent`.
+    public var specialUse: String?
+    public init(session: String, mailbox: String, specialUse: String? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.specialUse = specialUse
+    }
+}
+
+public struct MailboxRenameParams: Codable, Sendable {
+    public var session: String
+    public var from: String
+    public var to: String
+    public init(session: String, from: String, to: String) {
+        self.session = session
+        self.from = from
+        self.to = to
+    }
+}
+
+public struct MailboxSubscribeParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    public var subscribed: Bool
+    public init(session: String, mailbox: String, subscribed: Bool) {
+        self.session = session
+        self.mailbox = mailbox
+        self.subscribed = subscribed
+    }
+}
+
+public struct MailboxInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var uidValidity: UInt32
+    public var subscribed: Bool
+    public var specialUse: String?
+    public init(name: String, uidValidity: UInt32, subscribed: Bool, specialUse: String?) {
+        self.name = name
+        self.uidValidity = uidValidity
+        self.subscribed = subscribed
+        self.specialUse = specialUse
+    }
+}
+
+public struct MailboxListResult: Codable, Sendable {
+    public var mailboxes: [MailboxInfo]
+    public init(mailboxes: [MailboxInfo]) { self.mailboxes = mailboxes }
+}
+
+/// RFC 3501 §6.3.10 STATUS, plus the size (RFC 8438) and HIGHESTMODSEQ (RFC 7162).
+public struct MailboxStatus: Codable, Sendable, Equatable {
+    public var mailbox: String
+    public var messages: Int
+    public var unseen: Int
+    public var uidNext: UInt32
+    public var uidValidity: UInt32
+    public var sizeBytes: Int64
+    public var highestModseq: Int64
+    public init(mailbox: String, messages: Int, unseen: Int, uidNext: UInt32, uidValidity: UInt32, sizeBytes: Int64, highestModseq: Int64) {
+        self.mailbox = mailbox
+        self.messages = messages
+        self.unseen = unseen
+        self.uidNext = uidNext
+        self.uidValidity = uidValidity
+        self.sizeBytes = sizeBytes
+        self.highestModseq = highestModseq
+    }
+}

@@ -1,0 +1,213 @@
+public import MailCore
+
+// Params and results of the message methods. UID sets use IMAP syntax (`1:5,9,20:*`).
+
+public struct MessageListParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    /// Which messages; all when absent.
+    public var uids: UIDSet?
+    /// Include the cached ENVELOPE and BODYSTRUCTURE (JSON from MailMessage); off by default.
+    public var withStructure: Bool?
+    /// Only messages whose modseq is greater (RFC 7162 CHANGEDSINCE).
+    public var changedSince: Int64?
+    /// Page size; at most 5000 (the default). `nextAfterUid` in the result continues.
+    public var limit: Int?
+    public var afterUid: UInt32?
+    public init(session: String, mailbox: String, uids: UIDSet? = nil, withStructure: Bool? = nil, changedSince: Int64? = nil, limit: Int? = nil, afterUid: UInt32? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.uids = uids
+        self.withStructure = withStructure
+        self.changedSince = changedSince
+        self.limit = limit
+        self.afterUid = afterUid
+    }
+}
+
+public struct MessageSummary: Codable, Sendable, Equatable {
+    public var uid: UInt32
+    public var flags: MessageFlags
+    /// Seconds since 1970 (UTC).
+    public var internalDate: Int64
+    public var size: Int64
+    public var modseq: Int64
+    /// The parsed message (MailMessage.ParsedMessage) as JSON text, when asked for.
+    public var structure: String?
+    public init(uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64, structure: String? = nil) {
+        self.uid = uid
+        self.flags = flags
+        self.internalDate = internalDate
+        self.size = size
+        self.modseq = modseq
+        self.structure = structure
+    }
+}
+
+public struct MessageListResult: Codable, Sendable {
+    public var uidValidity: UInt32
+    public var uidNext: UInt32
+    public var highestModseq: Int64
+    public var messages: [MessageSummary]
+    /// Set when the page was full: pass as `afterUid` for the next page.
+    public var nextAfterUid: UInt32?
+    public init(uidValidity: UInt32, uidNext: UInt32, highestModseq: Int64, messages: [MessageSummary], nextAfterUid: UInt32?) {
+        self.uidValidity = uidValidity
+        self.uidNext = uidNext
+        self.highestModseq = highestModseq
+        self.messages = messages
+        self.nextAfterUid = nextAfterUid
+    }
+}
+
+public struct MessageReadParams: Codable, Sendable {
+    public enum Section: String, Codable, Sendable {
+        /// The part's whole bytes (for the top level: the whole message).
+        case full
+        /// Its header block (RFC 3501 HEADER; for a part: the header of a message/rfc822 part).
+        case header
+        /// Its body without the header (RFC 3501 TEXT).
+        case text
+        /// The MIME header of a part (RFC 3501 MIME).
+        case mime
+    }
+    public var session: String
+    public var mailbox: String
+    public var uid: UInt32
+    /// IMAP section numbers, `"1.2"`; the whole message when absent.
+    public var part: String?
+    public var section: Section?
+    public var offset: Int64?
+    /// At most `RPCLimits.maxChunkBytes`; that when absent.
+    public var length: Int?
+    public init(session: String, mailbox: String, uid: UInt32, part: String? = nil, section: Section? = nil, offset: Int64? = nil, length: Int? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.uid = uid
+        self.part = part
+        self.section = section
+        self.offset = offset
+        self.length = length
+    }
+}
+
+public struct MessageReadResult: Codable, Sendable {
+    /// Base64 of the bytes read.
+    public var data: String
+    /// Total size of the selected section, so the caller knows when it has all of it.
+    public var total: Int64
+    public var offset: Int64
+    public init(data: String, total: Int64, offset: Int64) {
+        self.data = data
+        self.total = total
+        self.offset = offset
+    }
+}
+
+public struct MessageFlagsParams: Codable, Sendable {
+    public enum Operation: String, Codable, Sendable { case set, add, remove }
+    public var session: String
+    public var mailbox: String
+    public var uids: UIDSet
+    public var operation: Operation
+    public var flags: MessageFlags
+    /// RFC 7162 UNCHANGEDSINCE: messages modified after this modseq are left alone and listed
+    /// in `skipped`.
+    public var unchangedSince: Int64?
+    public init(session: String, mailbox: String, uids: UIDSet, operation: Operation, flags: MessageFlags, unchangedSince: Int64? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.uids = uids
+        self.operation = operation
+        self.flags = flags
+        self.unchangedSince = unchangedSince
+    }
+}
+
+public struct FlagUpdate: Codable, Sendable, Equatable {
+    public var uid: UInt32
+    public var flags: MessageFlags
+    public var modseq: Int64
+    public init(uid: UInt32, flags: MessageFlags, modseq: Int64) {
+        self.uid = uid
+        self.flags = flags
+        self.modseq = modseq
+    }
+}
+
+public struct MessageFlagsResult: Codable, Sendable {
+    public var updated: [FlagUpdate]
+    public var skipped: [UInt32]
+    public init(updated: [FlagUpdate], skipped: [UInt32]) {
+        self.updated = updated
+        self.skipped = skipped
+    }
+}
+
+public struct MessageCopyParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    public var uids: UIDSet
+    public var to: String
+    public init(session: String, mailbox: String, uids: UIDSet, to: String) {
+        self.session = session
+        self.mailbox = mailbox
+        self.uids = uids
+        self.to = to
+    }
+}
+
+/// RFC 4315 COPYUID data: source UIDs and the UIDs they got in the target, pairwise.
+public struct MessageCopyResult: Codable, Sendable {
+    public var uidValidity: UInt32
+    public var sourceUids: [UInt32]
+    public var targetUids: [UInt32]
+    public init(uidValidity: UInt32, sourceUids: [UInt32], targetUids: [UInt32]) {
+        self.uidValidity = uidValidity
+        self.sourceUids = sourceUids
+        self.targetUids = targetUids
+    }
+}
+
+public struct MessageExpungeParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    /// Limit to these UIDs (RFC 4315 UID EXPUNGE); all when absent.
+    public var uids: UIDSet?
+    /// Remove the messages whether or not they carry `\Deleted` (what POP3's UPDATE state
+    /// needs). Default false: only `\Deleted` messages go.
+    public var regardlessOfFlags: Bool?
+    public init(session: String, mailbox: String, uids: UIDSet? = nil, regardlessOfFlags: Bool? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.uids = uids
+        self.regardlessOfFlags = regardlessOfFlags
+    }
+}
+
+public struct MessageExpungeResult: Codable, Sendable {
+    public var expunged: [UInt32]
+    public var modseq: Int64
+    public init(expunged: [UInt32], modseq: Int64) {
+        self.expunged = expunged
+        self.modseq = modseq
+    }
+}
+
+public struct MessageAppendParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    public var flags: MessageFlags?
+    /// Seconds since 1970; now when absent.
+    public var internalDate: Int64?
+    /// The size the caller announces (an IMAP literal's length), checked against quota and
+    /// limits before any byte is sent.
+    public var size: Int64?
+    public init(session: String, mailbox: String, flags: MessageFlags? = nil, internalDate: Int64? = nil, size: Int64? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.flags = flags
+        self.internalDate = internalDate
+        self.size = size
+    }
+}

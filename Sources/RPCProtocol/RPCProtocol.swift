@@ -1,0 +1,26 @@
+/// RPCProtocol: the Codable types of Loft's back-end RPC — method names, params and results,
+/// error codes, the protocol version. Protocol/README.md and Protocol/openrpc.json are the
+/// specification; this module is its Swift form. Imports MailCore only (DESIGN §6).
+public enum RPCVersion {
+    /// The protocol version this build speaks. `hello` fails with `version_mismatch` when a
+    /// caller asks for a version outside `supported`.
+    public static let current = 1
+    public static let supported: ClosedRange<Int> = 1...1
+}
+
+/// The two sockets and what they may do (DESIGN §2). The role comes from the socket a
+/// connection arrived on, never from anything the caller says.
+public enum RPCRole: String, Codable, Sendable, CaseIterable {
+    case gateway
+    case admin
+}
+
+/// Hard limits of the transport, shared by client and server.
+public enum RPCLimits {
+    /// One JSON line, newline excluded. Both sides refuse longer lines.
+    public static let maxLineBytes = 4 << 20
+    /// Decoded bytes in one `upload.append` or one `message.read` answer.
+    public static let maxChunkBytes = 1 << 20
+    /// Requests one connection may have in flight before the server stops reading from it.
+    public static let maxInFlight = 256
+}

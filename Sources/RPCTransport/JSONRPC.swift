@@ -1,0 +1,147 @@
+import Foundation
+import NIOFoundationCompat
+public import NIOCore
+public import RPCProtocol
+
+/// The JSON-RPC 2.0 envelope: decoding what arrives, encoding what leaves. A line is decoded in
+/// two steps — the envelope's fields first, then `params` or `result` to the type the method
+/// names — because the type is known only once the method is.
+public enum JSONRPC {
+    /// The fields every message may have. Decoding a line as this ignores its params/result.
+    public struct Head: Decodable, Sendable {
+        public var jsonrpc: String?
+        public var id: RPCID?
+        public var method: String?
+        public var error: RPCError?
+        /// Whether the line had an `id` member at all (a request with `"id": null` gets an answer).
+        public var hasID: Bool
+
+        enum CodingKeys: String, CodingKey { case jsonrpc, id, method, error }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            jsonrpc = try c.decodeIfPresent(String.self, forKey: .jsonrpc)
+            hasID = c.contains(.id)
+            id = try c.decodeIfPresent(RPCID.self, forKey: .id)
+            method = try c.decodeIfPresent(String.self, forKey: .method)
+            error = try c.decodeIfPresent(RPCError.self, forKey: .error)
+        }
+    }
+
+    struct ParamsBox<P: Decodable>: Decodable {
+        var params: P?
+    }
+
+    struct ResultBox<R: Decodable>: Decodable {
+        var result: R
+    }
+
+    static let emptyObject = Data("{}".utf8)
+
+    public static func decodeHead(_ line: ByteBuffer) throws -> Head {
+        try JSONDecoder().decode(Head.self, from: line)
+    }
+
+    /// Decodes `params`; an absent `params` decodes as `{}`, so methods whose fields are all
+    /// optional may be called without it.
+    public static func decodeParams<P: Decodable>(_ type: P.Type, from line: ByteBuffer) throws -> P {
+        let decoder = JSONDecoder()
+        if let p = try decoder.decode(ParamsBox<P>.self, from: line).params { return p }
+        return try decoder.decode(P.self, from: emptyObject)
+    }
+
+    public static func decodeResult<R: Decodable>(_ type: R.Type, from line: ByteBuffer) throws -> R {
+        try JSONDecoder().decode(ResultBox<R>.self, from: line).result
+    }
+
+    static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes]
+        return e
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"result":…}\n`
+    public static func encodeResult(_ result: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
+        let body = try encoder().encode(result)
+        buffer.writeStaticString(#"{"jsonrpc":"2.0","id":"#)
+        writeID(id, into: &buffer)
+        buffer.writeStaticString(#","result":"#)
+        buffer.writeBytes(body)
+        buffer.writeStaticString("}\n")
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"error":{…}}\n`
+    public static func encodeError(_ error: RPCError, id: RPCID?, into buffer: inout ByteBuffer) {
+        let body = (try? encoder().encode(error)) ?? Data(#"{"code":-32603,"message":"internal error"}"#.utf8)
+        buffer.writeStaticString(#"{"jsonrpc":"2.0","id":"#)
+        writeID(id, into: &buffer)
+        buffer.writeStaticString(#","error":"#)
+        buffer.writeBytes(body)
+        buffer.writeStaticString("}\n")
+    }
+
+    /// `{"jsonrpc":"2.0","method":…,"params":…}\n` — a notification when `id` is nil.
+    public static func encodeRequest(method: String, params: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
+        let encoder = encoder()
+        let body = try encoder.encode(params)
+        buffer.writeStaticString(#"{"jsonrpc":"2.0","#)
+        if let id {
+            buffer.writeStaticString(#""id":"#)
+            writeID(id, into: &buffer)
+            buffer.writeStaticString(",")
+        }
+        buffer.writeStaticString(#""method":"#)
+        buffer.writeBytes(try encoder.encode(method))
+        buffer.writeStaticString(#","params":"#)
+        buffer.writeBytes(body)
+        buffer.writeStaticString("}\n")
+    }
+
+    static func writeID(_ id: RPCID?, into buffer: inout ByteBuffer) {
+        switch id {
+        case .none: buffer.writeStaticString("null")
+        case .number(let n): buffer.writeString(String(n))
+        case .string(let s): buffer.writeBytes((try? JSONEncoder().encode(s)) ?? Data("null".utf8))
+        }
+    }
+
+    /// Turns a decoding failure into the error a caller can act on: which field, and why.
+    public static func invalidParams(_ error: any Error) -> RPCError {
+        guard let error = error as? DecodingError else {
+            return RPCError(.invalidParams, "invalid params: \(error)")
+        }
+        func path(_ p: [any CodingKey]) -> String {
+            p.filter { $0.stringValue != "params" }.map { $0.intValue.map(String.init) ?? $0.stringValue }
+                .joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let ctx):
+            let field = path(ctx.codingPath + [key])
+            return RPCError(.invalidParams, "missing parameter '\(field)'", field: field)
+        case .typeMismatch(let type, let ctx):
+            let field = path(ctx.codingPath)
+            return RPCError(.invalidParams, "parameter '\(field)' must be \(typeName(type))", field: field)
+        case .valueNotFound(let type, let ctx):
+            let field = path(ctx.codingPath)
+            return RPCError(.invalidParams, "parameter '\(field)' must be \(typeName(type)), not null", field: field)
+        case .dataCorrupted(let ctx):
+            let field = path(ctx.codingPath)
+            return RPCError(
+                .invalidParams, field.isEmpty ? ctx.debugDescription : "parameter '\(field)': \(ctx.debugDescription)",
+                field: field.isEmpty ? nil : field)
+        @unknown default:
+            return RPCError(.invalidParams, "invalid params")
+        }
+    }
+
+    static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "a boolean"
+        case is Int.Type, is Int64.Type, is UInt32.Type: return "an integer"
+        default:
+            let name = String(describing: type)
+            return name.hasPrefix("Array") ? "an array" : (name.hasPrefix("Dictionary") ? "an object" : "\(name)")
+        }
+    }
+}

@@ -1,0 +1,307 @@
+public import Logging
+public import NIOCore
+import NIOConcurrencyHelpers
+public import NIOPosix
+public import RPCProtocol
+public import Foundation
+
+/// A connection to the back-end: pipelined calls matched by id, a deadline per call, `hello` on
+/// connect, and lazy reconnection — if the back-end restarts, calls in flight fail with
+/// `unavailable` and the next call connects again. Safe to share between tasks.
+public final class RPCClient: Sendable {
+    public let path: String
+    let software: String
+    let group: any EventLoopGroup
+    let defaultTimeout: TimeAmount
+    let onNotification: (@Sendable (_ method: String, _ line: ByteBuffer) -> Void)?
+    let logger: Logger
+
+    enum Connection {
+        case idle
+        case connecting(EventLoopFuture<any Channel>)
+        case connected(any Channel)
+        case closed
+    }
+    let connection = NIOLockedValueBox(Connection.idle)
+    let nextID = NIOLockedValueBox<Int64>(0)
+
+    public init(
+        path: String, software: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(60), logger: Logger = Logger(label: "loft.rpc.client"),
+        onNotification: (@Sendable (_ method: String, _ line: ByteBuffer) -> Void)? = nil
+    ) {
+        self.path = path
+        self.software = software
+        self.group = group
+        self.defaultTimeout = timeout
+        self.logger = logger
+        self.onNotification = onNotification
+    }
+
+    /// Calls `method` and waits for its result. Throws `RPCError` — the back-end's, or
+    /// `unavailable` when it cannot be reached, or `timeout`.
+    public func call<P, R>(_ method: RPCMethod<P, R>, _ params: P, timeout: TimeAmount? = nil) async throws(RPCError) -> R {
+        do {
+            return try await callFuture(method, params, timeout: timeout).get()
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "back-end call failed: \(error)", temporary: true)
+        }
+    }
+
+    /// The same as `call`, as a future completed on the connection's event loop: for callers
+    /// that live on an event loop themselves (and for the benchmark, which measures the
+    /// transport without an executor hop).
+    public func callFuture<P, R>(_ method: RPCMethod<P, R>, _ params: P, timeout: TimeAmount? = nil) -> EventLoopFuture<R> {
+        callRaw(method: method.name, params: params, timeout: timeout).flatMapThrowing { line in
+            do {
+                return try JSONRPC.decodeResult(R.self, from: line)
+            } catch {
+                throw RPCError(.internalError, "could not decode the result of \(method.name): \(error)")
+            }
+        }
+    }
+
+    /// Calls a method by name with raw JSON params (for `loft rpc`): returns the response line.
+    public func callRaw(method: String, paramsJSON: Data, timeout: TimeAmount? = nil) -> EventLoopFuture<ByteBuffer> {
+        callRaw(method: method, params: RawJSON(data: paramsJSON), timeout: timeout)
+    }
+
+    func callRaw(method: String, params: some Encodable & Sendable, timeout: TimeAmount?) -> EventLoopFuture<ByteBuffer> {
+        let id = nextID.withLockedValue { $0 += 1; return $0 }
+        let deadline = timeout ?? defaultTimeout
+        return channel().flatMap { channel in
+            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+            var buffer = channel.allocator.buffer(capacity: 256)
+            do {
+                try JSONRPC.encodeRequest(method: method, params: params, id: .number(id), into: &buffer)
+            } catch {
+                return channel.eventLoop.makeFailedFuture(RPCError(.invalidParams, "could not encode params: \(error)"))
+            }
+            if buffer.readableBytes > RPCLimits.maxLineBytes {
+                return channel.eventLoop.makeFailedFuture(RPCError(.lineTooLong, "request longer than \(RPCLimits.maxLineBytes) bytes"))
+            }
+            let request = buffer
+            let register: @Sendable () -> Void = {
+                guard let handler = try? channel.pipeline.syncOperations.handler(type: RPCClientHandler.self) else {
+                    promise.fail(RPCError(.unavailable, "back-end connection closed", temporary: true))
+                    return
+                }
+                handler.register(id: id, promise: promise, deadline: deadline, method: method)
+                channel.writeAndFlush(request, promise: nil)
+            }
+            if channel.eventLoop.inEventLoop { register() } else { channel.eventLoop.execute(register) }
+            return promise.futureResult
+        }
+    }
+
+    /// The connected channel, connecting (and saying `hello`) first when needed.
+    func channel() -> EventLoopFuture<any Channel> {
+        let (future, start) = connection.withLockedValue { state -> (EventLoopFuture<any Channel>?, EventLoopPromise<any Channel>?) in
+            switch state {
+            case .connected(let channel) where channel.isActive:
+                return (channel.eventLoop.makeSucceededFuture(channel), nil)
+            case .connecting(let future):
+                return (future, nil)
+            case .closed:
+                return (nil, nil)
+            case .idle, .connected:
+                let promise = group.next().makePromise(of: (any Channel).self)
+                state = .connecting(promise.futureResult)
+                return (promise.futureResult, promise)
+            }
+        }
+        guard let future else {
+            return group.next().makeFailedFuture(RPCError(.unavailable, "client closed"))
+        }
+        if let start { connect(start) }
+        return future
+    }
+
+    func connect(_ promise: EventLoopPromise<any Channel>) {
+        let onNotification = self.onNotification
+        let logger = self.logger
+        let bootstrap = ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFramer(maxLineBytes: RPCLimits.maxLineBytes)))
+                    try channel.pipeline.syncOperations.addHandler(RPCClientHandler(onNotification: onNotification, logger: logger))
+                }
+            }
+        let path = self.path
+        bootstrap.connect(unixDomainSocketPath: path)
+            .flatMapErrorThrowing { error in
+                throw RPCError(
+                    .unavailable,
+                    "cannot reach the Loft back-end at \(path) (\(error)); is it running? Start it with `loft serve` or `loft backend`",
+                    temporary: true)
+            }
+            .flatMap { channel -> EventLoopFuture<any Channel> in
+                // hello goes first; other calls wait for the connection future, so they follow it.
+                let hello = channel.eventLoop.makePromise(of: ByteBuffer.self)
+                var buffer = channel.allocator.buffer(capacity: 128)
+                try? JSONRPC.encodeRequest(
+                    method: Methods.hello.name, params: HelloParams(software: self.software), id: .number(0), into: &buffer)
+                if let handler = try? channel.pipeline.syncOperations.handler(type: RPCClientHandler.self) {
+                    handler.register(id: 0, promise: hello, deadline: .seconds(10), method: "hello")
+                }
+                channel.writeAndFlush(buffer, promise: nil)
+                return hello.futureResult.flatMapThrowing { line in
+                    _ = try JSONRPC.decodeResult(HelloResult.self, from: line)
+                    return channel
+                }.flatMapError { error in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .whenComplete { result in
+                self.connection.withLockedValue { state in
+                    if case .closed = state {
+                        if case .success(let channel) = result { channel.close(promise: nil) }
+                        return
+                    }
+                    switch result {
+                    case .success(let channel): state = .connected(channel)
+                    case .failure: state = .idle
+                    }
+                }
+                promise.completeWith(result)
+            }
+    }
+
+    public func close() async {
+        let channel = connection.withLockedValue { state -> (any Channel)? in
+            defer { state = .closed }
+            if case .connected(let channel) = state { return channel }
+            return nil
+        }
+        try? await channel?.close()
+    }
+}
+
+/// Params given as raw JSON text (what `loft rpc` passes through).
+struct RawJSON: Encodable, Sendable {
+    let data: Data
+    func encode(to encoder: any Encoder) throws {
+        let value = try JSONDecoder().decode(JSONValue.self, from: data)
+        try value.encode(to: encoder)
+    }
+}
+
+/// Any JSON value, for passing through what we do not interpret.
+public enum JSONValue: Codable, Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n):
+            if n.rounded() == n, abs(n) < 9e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+/// Matches answers to pending calls; passes notifications on; fails everything pending when the
+/// connection goes away. Lives on the channel's event loop.
+final class RPCClientHandler: ChannelInboundHandler {
+    typealias InboundIn = LineFrame
+
+    struct Pending {
+        var promise: EventLoopPromise<ByteBuffer>
+        var timer: Scheduled<Void>?
+    }
+    var pending: [Int64: Pending] = [:]
+    let onNotification: (@Sendable (String, ByteBuffer) -> Void)?
+    let logger: Logger
+    var context: ChannelHandlerContext?
+
+    init(onNotification: (@Sendable (String, ByteBuffer) -> Void)?, logger: Logger) {
+        self.onNotification = onNotification
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func register(id: Int64, promise: EventLoopPromise<ByteBuffer>, deadline: TimeAmount, method: String) {
+        guard let context else {
+            promise.fail(RPCError(.unavailable, "back-end connection closed", temporary: true))
+            return
+        }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timer = context.eventLoop.scheduleTask(in: deadline) {
+            if let p = loopBound.value.pending.removeValue(forKey: id) {
+                p.promise.fail(RPCError(.timeout, "\(method) got no answer within \(deadline.nanoseconds / 1_000_000) ms", temporary: true))
+            }
+        }
+        pending[id] = Pending(promise: promise, timer: timer)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .line(let line) = unwrapInboundIn(data) else {
+            logger.warning("back-end sent a line longer than the limit; closing")
+            context.close(promise: nil)
+            return
+        }
+        guard let head = try? JSONRPC.decodeHead(line) else {
+            logger.warning("back-end sent a line that is not JSON-RPC")
+            return
+        }
+        if head.id == nil, let method = head.method {
+            onNotification?(method, line)
+            return
+        }
+        guard case .number(let id) = head.id, let p = pending.removeValue(forKey: id) else {
+            if let error = head.error { logger.debug("back-end error without a pending call: \(error)") }
+            return
+        }
+        p.timer?.cancel()
+        if let error = head.error {
+            p.promise.fail(error)
+        } else {
+            p.promise.succeed(line)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let all = pending
+        pending = [:]
+        for p in all.values {
+            p.timer?.cancel()
+            p.promise.fail(RPCError(.unavailable, "the back-end closed the connection", temporary: true))
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,307 @@
+public import Logging
+public import NIOCore
+import NIOConcurrencyHelpers
+import NIOPosix
+public import RPCProtocol
+import Foundation
+
+/// One decoded request. `line` is the whole JSON line; `params(_:)` decodes its `params`
+/// member to the type the method expects.
+public struct RPCRequest: Sendable {
+    public let method: String
+    public let id: RPCID?
+    public let line: ByteBuffer
+
+    public func params<P: Decodable>(_ type: P.Type) throws(RPCError) -> P {
+        do {
+            return try JSONRPC.decodeParams(type, from: line)
+        } catch {
+            throw JSONRPC.invalidParams(error)
+        }
+    }
+}
+
+/// What a method handler answers with, exactly once; from any thread. A request without an id
+/// (a JSON-RPC notification) gets no answer on the wire.
+public struct RPCResponder: Sendable {
+    let id: RPCID?
+    let wantsAnswer: Bool
+    let connection: RPCConnection
+
+    public func succeed(_ result: some Encodable & Sendable) {
+        guard wantsAnswer else { return connection.finished(nil) }
+        var buffer = connection.channel.allocator.buffer(capacity: 256)
+        do {
+            try JSONRPC.encodeResult(result, id: id, into: &buffer)
+        } catch {
+            buffer.clear()
+            JSONRPC.encodeError(RPCError(.internalError, "could not encode the result"), id: id, into: &buffer)
+        }
+        connection.finished(buffer)
+    }
+
+    public func fail(_ error: RPCError) {
+        guard wantsAnswer else { return connection.finished(nil) }
+        var buffer = connection.channel.allocator.buffer(capacity: 128)
+        JSONRPC.encodeError(error, id: id, into: &buffer)
+        connection.finished(buffer)
+    }
+
+    public func complete<R: Encodable & Sendable>(_ result: Result<R, RPCError>) {
+        switch result {
+        case .success(let r): succeed(r)
+        case .failure(let e): fail(e)
+        }
+    }
+}
+
+/// One client connection to the back-end. Handlers use it to push notifications and to clean
+/// up (uploads, subscriptions, locks) when it closes.
+public final class RPCConnection: Sendable, Hashable {
+    public let id: Int64
+    public let role: RPCRole
+    public let channel: any Channel
+    struct State {
+        var helloDone = false
+        var inFlight = 0
+        var closed = false
+        var onClose: [@Sendable () -> Void] = []
+        var software: String?
+    }
+    let state = NIOLockedValueBox(State())
+
+    init(id: Int64, role: RPCRole, channel: any Channel) {
+        self.id = id
+        self.role = role
+        self.channel = channel
+    }
+
+    /// Runs `body` once when the connection closes (at once if it already has).
+    public func onClose(_ body: @escaping @Sendable () -> Void) {
+        let runNow = state.withLockedValue { s -> Bool in
+            if s.closed { return true }
+            s.onClose.append(body)
+            return false
+        }
+        if runNow { body() }
+    }
+
+    public var isClosed: Bool { state.withLockedValue { $0.closed } }
+
+    /// Sends a JSON-RPC notification (no id) to this client.
+    public func notify(method: String, params: some Encodable & Sendable) {
+        var buffer = channel.allocator.buffer(capacity: 256)
+        guard (try? JSONRPC.encodeRequest(method: method, params: params, id: nil, into: &buffer)) != nil else { return }
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    func finished(_ answer: ByteBuffer?) {
+        let channel = self.channel
+        let state = self.state
+        let write: @Sendable () -> Void = {
+            state.withLockedValue { $0.inFlight -= 1 }
+            if let answer { channel.writeAndFlush(answer, promise: nil) }
+        }
+        if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
+    }
+
+    func markClosed() {
+        let hooks = state.withLockedValue { s -> [@Sendable () -> Void] in
+            s.closed = true
+            defer { s.onClose = [] }
+            return s.onClose
+        }
+        for hook in hooks { hook() }
+    }
+
+    public static func == (a: RPCConnection, b: RPCConnection) -> Bool { a === b }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// The back-end side of the RPC: turns requests into answers. Called on the connection's event
+/// loop; must not block it (hand blocking work to a thread pool and answer from there).
+public protocol RPCDispatcher: Sendable {
+    func dispatch(_ request: RPCRequest, connection: RPCConnection, responder: RPCResponder)
+}
+
+/// Describes the server to `hello` callers.
+public struct RPCServerIdentity: Sendable {
+    public var server: String
+    public var capabilities: [String]
+    public init(server: String, capabilities: [String]) {
+        self.server = server
+        self.capabilities = capabilities
+    }
+}
+
+/// Reads frames from one connection, enforces the envelope rules (JSON-RPC 2.0, `hello` first,
+/// the method's roles, the in-flight cap) and hands valid requests to the dispatcher.
+final class RPCServerHandler: ChannelInboundHandler {
+    typealias InboundIn = LineFrame
+    typealias OutboundOut = ByteBuffer
+
+    let connection: RPCConnection
+    let dispatcher: any RPCDispatcher
+    let identity: RPCServerIdentity
+    let roles: [String: Set<RPCRole>]
+    let logger: Logger
+
+    init(connection: RPCConnection, dispatcher: any RPCDispatcher, identity: RPCServerIdentity, roles: [String: Set<RPCRole>], logger: Logger) {
+        self.connection = connection
+        self.dispatcher = dispatcher
+        self.identity = identity
+        self.roles = roles
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .oversize:
+            reply(context, error: RPCError(.lineTooLong, "request line longer than \(RPCLimits.maxLineBytes) bytes"), id: nil)
+        case .line(let line):
+            handle(line, context: context)
+        }
+    }
+
+    func handle(_ line: ByteBuffer, context: ChannelHandlerContext) {
+        if line.readableBytes == 0 { return }  // blank lines are ignored, as a courtesy to typists
+        let head: JSONRPC.Head
+        do {
+            head = try JSONRPC.decodeHead(line)
+        } catch {
+            // Valid JSON that is not a request object (an array, a batch, a bare value) is an
+            // invalid request; anything else a parse error (JSON-RPC 2.0 §5.1).
+            let isJSON = (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) != nil
+            return reply(
+                context,
+                error: isJSON
+                    ? RPCError(.invalidRequest, "not a JSON-RPC 2.0 request object (batches are not supported)")
+                    : RPCError(.parseError, "not valid JSON"),
+                id: nil)
+        }
+        guard head.jsonrpc == "2.0", let method = head.method else {
+            return reply(context, error: RPCError(.invalidRequest, "not a JSON-RPC 2.0 request: needs \"jsonrpc\":\"2.0\" and a \"method\""), id: head.id)
+        }
+        let wantsAnswer = head.hasID
+        guard let allowed = roles[method] else {
+            return replyIf(wantsAnswer, context, error: RPCError(.methodNotFound, "no such method: \(method)"), id: head.id)
+        }
+        guard allowed.contains(connection.role) else {
+            return replyIf(
+                wantsAnswer, context,
+                error: RPCError(.permissionDenied, "\(method) is not available on the \(connection.role.rawValue) socket"),
+                id: head.id)
+        }
+        let request = RPCRequest(method: method, id: head.id, line: line)
+        if method == Methods.hello.name {
+            return hello(request, wantsAnswer: wantsAnswer, context: context)
+        }
+        let (ready, overloaded) = connection.state.withLockedValue { s -> (Bool, Bool) in
+            guard s.helloDone else { return (false, false) }
+            guard s.inFlight < RPCLimits.maxInFlight else { return (true, true) }
+            s.inFlight += 1
+            return (true, false)
+        }
+        guard ready else {
+            return replyIf(wantsAnswer, context, error: RPCError(.helloRequired, "call hello first"), id: head.id)
+        }
+        guard !overloaded else {
+            return replyIf(
+                wantsAnswer, context,
+                error: RPCError(.overloaded, "more than \(RPCLimits.maxInFlight) requests in flight", temporary: true), id: head.id)
+        }
+        dispatcher.dispatch(request, connection: connection, responder: RPCResponder(id: head.id, wantsAnswer: wantsAnswer, connection: connection))
+    }
+
+    func hello(_ request: RPCRequest, wantsAnswer: Bool, context: ChannelHandlerContext) {
+        let params: HelloParams
+        do {
+            params = try request.params(HelloParams.self)
+        } catch {
+            return replyIf(wantsAnswer, context, error: error, id: request.id)
+        }
+        guard RPCVersion.supported.contains(params.version) else {
+            return replyIf(
+                wantsAnswer, context,
+                error: RPCError(.versionMismatch, "protocol version \(params.version) is not supported; this back-end speaks \(RPCVersion.supported)"),
+                id: request.id)
+        }
+        connection.state.withLockedValue {
+            $0.helloDone = true
+            $0.software = params.software
+        }
+        let result = HelloResult(
+            version: RPCVersion.current, server: identity.server, role: connection.role,
+            maxLineBytes: RPCLimits.maxLineBytes, maxChunkBytes: RPCLimits.maxChunkBytes, capabilities: identity.capabilities)
+        guard wantsAnswer else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        try? JSONRPC.encodeResult(result, id: request.id, into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func replyIf(_ wantsAnswer: Bool, _ context: ChannelHandlerContext, error: RPCError, id: RPCID?) {
+        if wantsAnswer { reply(context, error: error, id: id) }
+    }
+
+    func reply(_ context: ChannelHandlerContext, error: RPCError, id: RPCID?) {
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        JSONRPC.encodeError(error, id: id, into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.markClosed()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("RPC connection \(connection.id) error: \(error)")
+        context.close(promise: nil)
+    }
+}
+
+/// Listens on one Unix-domain socket with one role (DESIGN §2).
+public final class RPCServer: Sendable {
+    public let path: String
+    public let role: RPCRole
+    let channel: any Channel
+
+    /// Binds `path` (replacing a stale socket file) and sets its mode: 0660 for the gateway
+    /// socket, 0600 for the admin socket. The mode is applied through the umask at bind time,
+    /// so there is no moment when the socket is more open than intended.
+    public static func bind(
+        path: String, role: RPCRole, group: any EventLoopGroup, dispatcher: any RPCDispatcher,
+        identity: RPCServerIdentity, logger: Logger
+    ) async throws -> RPCServer {
+        let roles = Dictionary(uniqueKeysWithValues: Methods.all.map { ($0.name, $0.roles) })
+        let nextID = NIOLockedValueBox<Int64>(0)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelInitializer { channel in
+                let id = nextID.withLockedValue { $0 += 1; return $0 }
+                let connection = RPCConnection(id: id, role: role, channel: channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFramer(maxLineBytes: RPCLimits.maxLineBytes)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        RPCServerHandler(connection: connection, dispatcher: dispatcher, identity: identity, roles: roles, logger: logger))
+                }
+            }
+        let mask: mode_t = role == .admin ? 0o177 : 0o117
+        let old = umask(mask)
+        defer { umask(old) }
+        let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        chmod(path, role == .admin ? 0o600 : 0o660)
+        return RPCServer(path: path, role: role, channel: channel)
+    }
+
+    init(path: String, role: RPCRole, channel: any Channel) {
+        self.path = path
+        self.role = role
+        self.channel = channel
+    }
+
+    public func close() async {
+        try? await channel.close()
+        unlink(path)
+    }
+}

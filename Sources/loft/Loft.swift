@@ -1,0 +1,1 @@
+@main struct Loft { static func main() {} }
