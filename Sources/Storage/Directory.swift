@@ -1,0 +1,418 @@
+import Foundation
+import GRDB
+
+/// An account's stored row. `address` is canonical (lower case).
+public struct AccountRecord: Sendable, Equatable {
+    public var id: Int64
+    public var address: String
+    public var displayName: String?
+    public var passwordHash: String
+    public var scramSHA256: String?
+    public var quotaBytes: Int64
+    public var maxMessageBytes: Int64
+    public var forwardTo: String?
+    public var forwardKeepCopy: Bool
+    public var apopSecret: [UInt8]?
+    public var mayManageMailboxes: Bool
+    public var enabled: Bool
+    public var usedBytes: Int64
+    public var messageCount: Int64
+    public var createdAt: Int64
+
+    init(row: Row) {
+        id = row["id"]
+        address = row["address"]
+        displayName = row["display_name"]
+        passwordHash = row["password_hash"]
+        scramSHA256 = row["scram_sha256"]
+        quotaBytes = row["quota_bytes"]
+        maxMessageBytes = row["max_message_bytes"]
+        forwardTo = row["forward_to"]
+        forwardKeepCopy = row["forward_keep_copy"]
+        apopSecret = (row["apop_secret"] as Data?).map { [UInt8]($0) }
+        mayManageMailboxes = row["may_manage_mailboxes"]
+        enabled = row["enabled"]
+        usedBytes = row["used_bytes"]
+        messageCount = row["message_count"]
+        createdAt = row["created_at"]
+    }
+}
+
+/// The fields an account is created with; the store fills in the rest.
+public struct NewAccount: Sendable {
+    public var address: String
+    public var domain: String
+    public var displayName: String?
+    public var passwordHash: String
+    public var scramSHA256: String?
+    public var quotaBytes: Int64
+    public var maxMessageBytes: Int64
+    public var forwardTo: String?
+    public var forwardKeepCopy: Bool
+    public var apopSecret: [UInt8]?
+    public var mayManageMailboxes: Bool
+    public var enabled: Bool
+    public init(address: String, domain: String, displayName: String?, passwordHash: String, scramSHA256: String?, quotaBytes: Int64, maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopSecret: [UInt8]?, mayManageMailboxes: Bool, enabled: Bool) {
+        self.address = address
+        self.domain = domain
+        self.displayName = displayName
+        self.passwordHash = passwordHash
+        self.scramSHA256 = scramSHA256
+        self.quotaBytes = quotaBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.forwardTo = forwardTo
+        self.forwardKeepCopy = forwardKeepCopy
+        self.apopSecret = apopSecret
+        self.mayManageMailboxes = mayManageMailboxes
+        self.enabled = enabled
+    }
+}
+
+/// A change to an account: nil leaves a field alone; `.some(nil)` clears an optional one.
+public struct AccountChange: Sendable {
+    public var displayName: String??
+    public var passwordHash: String?
+    public var scramSHA256: String??
+    public var quotaBytes: Int64?
+    public var maxMessageBytes: Int64?
+    public var forwardTo: String??
+    public var forwardKeepCopy: Bool?
+    public var apopSecret: [UInt8]??
+    public var mayManageMailboxes: Bool?
+    public var enabled: Bool?
+    public init() {}
+}
+
+/// What an address names locally, in the order routing looks: an account, an alias, a group.
+public enum LocalAddress: Sendable, Equatable {
+    case account(AccountRecord)
+    case alias(targets: [String])
+    case group(members: [String])
+    case none
+}
+
+public struct DomainRecord: Sendable, Equatable {
+    public var name: String
+    public var accounts: Int
+}
+
+public struct GroupRecord: Sendable, Equatable {
+    public var address: String
+    public var name: String?
+    public var members: [String]
+}
+
+/// Domains, accounts, aliases, groups and server settings.
+extension MailStore {
+    // MARK: Domains
+
+    public func addDomain(_ name: String) throws -> DomainRecord {
+        try pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [name]) != nil {
+                throw StorageError(.domainExists, "domain \(name) already exists")
+            }
+            try db.execute(sql: "INSERT INTO domain (name, created_at) VALUES (?, ?)", arguments: [name, Self.now()])
+            return DomainRecord(name: name, accounts: 0)
+        }
+    }
+
+    public func domains() throws -> [DomainRecord] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.name, (SELECT count(*) FROM account a WHERE a.domain_id = d.id) AS n
+                    FROM domain d ORDER BY d.name
+                    """
+            ).map { DomainRecord(name: $0["name"], accounts: $0["n"]) }
+        }
+    }
+
+    public func isLocalDomain(_ name: String) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [name]) != nil }
+    }
+
+    /// Removes a domain that has no accounts, aliases or groups left.
+    public func removeDomain(_ name: String) throws {
+        try pool.write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [name]) else {
+                throw StorageError(.noSuchDomain, "no domain \(name)")
+            }
+            let suffix = "%@" + name
+            let used =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM account WHERE domain_id = ?", arguments: [id])! > 0
+                || Bool.fetchOne(db, sql: "SELECT 1 FROM alias WHERE address LIKE ?", arguments: [suffix]) != nil
+                || Bool.fetchOne(db, sql: "SELECT 1 FROM mail_group WHERE address LIKE ?", arguments: [suffix]) != nil
+            if used {
+                throw StorageError(.domainNotEmpty, "domain \(name) still has accounts, aliases or groups; remove them first")
+            }
+            try db.execute(sql: "DELETE FROM domain WHERE id = ?", arguments: [id])
+        }
+    }
+
+    // MARK: Accounts
+
+    /// Creates the account and its INBOX in one transaction.
+    public func addAccount(_ new: NewAccount) throws -> AccountRecord {
+        try pool.write { db in
+            guard let domainID = try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [new.domain]) else {
+                throw StorageError(.noSuchDomain, "\(new.domain) is not a local domain; add it with `loft domain add \(new.domain)`")
+            }
+            try ensureAddressFree(db, new.address)
+            try db.execute(
+                sql: """
+                    INSERT INTO account (domain_id, address, display_name, password_hash, scram_sha256, quota_bytes,
+                        max_message_bytes, forward_to, forward_keep_copy, apop_secret, may_manage_mailboxes, enabled, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    domainID, new.address, new.displayName, new.passwordHash, new.scramSHA256, new.quotaBytes,
+                    new.maxMessageBytes, new.forwardTo, new.forwardKeepCopy, new.apopSecret.map { Data($0) },
+                    new.mayManageMailboxes, new.enabled, Self.now(),
+                ])
+            let id = db.lastInsertedRowID
+            try createMailboxRow(db, accountID: id, name: "INBOX", specialUse: nil)
+            return try fetchAccount(db, id: id)!
+        }
+    }
+
+    func ensureAddressFree(_ db: Database, _ address: String) throws {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE address = ?", arguments: [address]) != nil {
+            throw StorageError(.accountExists, "\(address) is already an account")
+        }
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM alias WHERE address = ?", arguments: [address]) != nil {
+            throw StorageError(.addressInUse, "\(address) is already an alias")
+        }
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM mail_group WHERE address = ?", arguments: [address]) != nil {
+            throw StorageError(.addressInUse, "\(address) is already a group")
+        }
+    }
+
+    func fetchAccount(_ db: Database, id: Int64) throws -> AccountRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]).map(AccountRecord.init(row:))
+    }
+
+    public func account(address: String) throws -> AccountRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE address = ?", arguments: [address]).map(AccountRecord.init(row:))
+        }
+    }
+
+    public func account(id: Int64) throws -> AccountRecord? {
+        try pool.read { db in try fetchAccount(db, id: id) }
+    }
+
+    public func accounts(domain: String?) throws -> [AccountRecord] {
+        try pool.read { db in
+            if let domain {
+                return try Row.fetchAll(
+                    db, sql: "SELECT a.* FROM account a JOIN domain d ON d.id = a.domain_id WHERE d.name = ? ORDER BY a.address",
+                    arguments: [domain]
+                ).map(AccountRecord.init(row:))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY address").map(AccountRecord.init(row:))
+        }
+    }
+
+    public func updateAccount(address: String, _ change: AccountChange) throws -> AccountRecord {
+        try pool.write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM account WHERE address = ?", arguments: [address]) else {
+                throw StorageError(.noSuchAccount, "no account \(address)")
+            }
+            var sets: [String] = []
+            var args: [(any DatabaseValueConvertible)?] = []
+            func set(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+                sets.append("\(column) = ?")
+                args.append(value)
+            }
+            if let v = change.displayName { set("display_name", v) }
+            if let v = change.passwordHash { set("password_hash", v) }
+            if let v = change.scramSHA256 { set("scram_sha256", v) }
+            if let v = change.quotaBytes { set("quota_bytes", v) }
+            if let v = change.maxMessageBytes { set("max_message_bytes", v) }
+            if let v = change.forwardTo { set("forward_to", v) }
+            if let v = change.forwardKeepCopy { set("forward_keep_copy", v) }
+            if let v = change.apopSecret { set("apop_secret", v.map { Data($0) }) }
+            if let v = change.mayManageMailboxes { set("may_manage_mailboxes", v) }
+            if let v = change.enabled { set("enabled", v) }
+            if !sets.isEmpty {
+                args.append(id)
+                try db.execute(sql: "UPDATE account SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: StatementArguments(args))
+            }
+            return try fetchAccount(db, id: id)!
+        }
+    }
+
+    /// Deletes the account with all its mailboxes and messages; bodies no longer used go too.
+    public func removeAccount(address: String) throws {
+        try pool.writeWithoutTransaction { db in
+            var unused: [String] = []
+            try db.inTransaction {
+                guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM account WHERE address = ?", arguments: [address]) else {
+                    throw StorageError(.noSuchAccount, "no account \(address)")
+                }
+                let shas = try String.fetchAll(
+                    db, sql: "SELECT m.blob FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM account WHERE id = ?", arguments: [id])
+                unused = try release(db, shas)
+                return .commit
+            }
+            blobs.remove(unused)
+        }
+    }
+
+    /// Drops one reference from each body; returns those nobody references any more (their rows
+    /// are deleted; the caller removes the files after commit, still on the writer).
+    func release(_ db: Database, _ shas: [String]) throws -> [String] {
+        var counts: [String: Int] = [:]
+        for sha in shas { counts[sha, default: 0] += 1 }
+        var unused: [String] = []
+        for (sha, n) in counts {
+            try db.execute(sql: "UPDATE blob SET refs = refs - ? WHERE sha256 = ?", arguments: [n, sha])
+            if let refs = try Int.fetchOne(db, sql: "SELECT refs FROM blob WHERE sha256 = ?", arguments: [sha]), refs <= 0 {
+                try db.execute(sql: "DELETE FROM blob WHERE sha256 = ?", arguments: [sha])
+                unused.append(sha)
+            }
+        }
+        return unused
+    }
+
+    // MARK: Address lookup
+
+    /// What `address` (canonical) is locally.
+    public func lookup(_ address: String) throws -> LocalAddress {
+        try pool.read { db in try lookup(db, address) }
+    }
+
+    func lookup(_ db: Database, _ address: String) throws -> LocalAddress {
+        if let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE address = ?", arguments: [address]) {
+            return .account(AccountRecord(row: row))
+        }
+        let targets = try String.fetchAll(db, sql: "SELECT target FROM alias WHERE address = ? ORDER BY target", arguments: [address])
+        if !targets.isEmpty { return .alias(targets: targets) }
+        if let gid = try Int64.fetchOne(db, sql: "SELECT id FROM mail_group WHERE address = ?", arguments: [address]) {
+            return .group(
+                members: try String.fetchAll(db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [gid]))
+        }
+        return .none
+    }
+
+    // MARK: Aliases
+
+    public func addAlias(address: String, domain: String, targets: [String]) throws -> [String] {
+        try pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [domain]) != nil else {
+                throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE address = ?", arguments: [address]) != nil {
+                throw StorageError(.addressInUse, "\(address) is an account")
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mail_group WHERE address = ?", arguments: [address]) != nil {
+                throw StorageError(.addressInUse, "\(address) is a group")
+            }
+            for target in targets {
+                try db.execute(sql: "INSERT OR IGNORE INTO alias (address, target) VALUES (?, ?)", arguments: [address, target])
+            }
+            return try String.fetchAll(db, sql: "SELECT target FROM alias WHERE address = ? ORDER BY target", arguments: [address])
+        }
+    }
+
+    public func removeAlias(address: String, target: String?) throws {
+        try pool.write { db in
+            if let target {
+                try db.execute(sql: "DELETE FROM alias WHERE address = ? AND target = ?", arguments: [address, target])
+            } else {
+                try db.execute(sql: "DELETE FROM alias WHERE address = ?", arguments: [address])
+            }
+            if db.changesCount == 0 { throw StorageError(.noSuchAlias, "no alias \(address)\(target.map { " → \($0)" } ?? "")") }
+        }
+    }
+
+    public func aliases(domain: String?) throws -> [(address: String, targets: [String])] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT address, target FROM alias WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address, target",
+                arguments: [domain])
+            var result: [(address: String, targets: [String])] = []
+            for row in rows {
+                let address: String = row["address"]
+                if result.last?.address == address {
+                    result[result.count - 1].targets.append(row["target"])
+                } else {
+                    result.append((address, [row["target"]]))
+                }
+            }
+            return result
+        }
+    }
+
+    // MARK: Groups
+
+    public func addGroup(address: String, domain: String, name: String?, members: [String]) throws -> GroupRecord {
+        try pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [domain]) != nil else {
+                throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
+            }
+            try ensureAddressFree(db, address)
+            try db.execute(sql: "INSERT INTO mail_group (address, name, created_at) VALUES (?, ?, ?)", arguments: [address, name, Self.now()])
+            let id = db.lastInsertedRowID
+            for m in members {
+                try db.execute(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)", arguments: [id, m])
+            }
+            return try fetchGroup(db, address)!
+        }
+    }
+
+    public func changeGroupMembers(address: String, add: [String], remove: [String]) throws -> GroupRecord {
+        try pool.write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM mail_group WHERE address = ?", arguments: [address]) else {
+                throw StorageError(.noSuchGroup, "no group \(address)")
+            }
+            for m in add {
+                try db.execute(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)", arguments: [id, m])
+            }
+            for m in remove {
+                try db.execute(sql: "DELETE FROM group_member WHERE group_id = ? AND member = ?", arguments: [id, m])
+            }
+            return try fetchGroup(db, address)!
+        }
+    }
+
+    public func removeGroup(address: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM mail_group WHERE address = ?", arguments: [address])
+            if db.changesCount == 0 { throw StorageError(.noSuchGroup, "no group \(address)") }
+        }
+    }
+
+    public func groups(domain: String?) throws -> [GroupRecord] {
+        try pool.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT address FROM mail_group WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address", arguments: [domain]
+            ).compactMap { try fetchGroup(db, $0) }
+        }
+    }
+
+    public func group(address: String) throws -> GroupRecord? {
+        try pool.read { db in try fetchGroup(db, address) }
+    }
+
+    func fetchGroup(_ db: Database, _ address: String) throws -> GroupRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, name FROM mail_group WHERE address = ?", arguments: [address]) else { return nil }
+        let id: Int64 = row["id"]
+        let members = try String.fetchAll(db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [id])
+        return GroupRecord(address: address, name: row["name"], members: members)
+    }
+
+    // MARK: Settings
+
+    public func setting(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [key, value])
+        }
+    }
+}

@@ -1,0 +1,439 @@
+import Foundation
+import GRDB
+public import MailCore
+
+public struct MessageRecord: Sendable, Equatable {
+    public var uid: UInt32
+    public var blob: String
+    public var size: Int64
+    public var internalDate: Int64
+    public var flags: MessageFlags
+    public var modseq: Int64
+    public var structure: String?
+
+    init(row: Row, withStructure: Bool) {
+        uid = row["uid"]
+        blob = row["blob"]
+        size = row["size"]
+        internalDate = row["internal_date"]
+        let keywords: String? = row["keywords"]
+        flags = MessageFlags(
+            system: MessageFlags.System(rawValue: row["flags"]),
+            keywords: keywords.map { $0.split(separator: " ").map(String.init) } ?? [])
+        modseq = row["modseq"]
+        structure = withStructure ? row["structure"] : nil
+    }
+}
+
+/// Where a new message goes, and whether the account's quota applies.
+public struct Placement: Sendable {
+    public var accountID: Int64
+    public var mailbox: String
+    public var flags: MessageFlags
+    public init(accountID: Int64, mailbox: String, flags: MessageFlags = MessageFlags()) {
+        self.accountID = accountID
+        self.mailbox = mailbox
+        self.flags = flags
+    }
+}
+
+/// One message to store: a finished body, its parsed structure, the mailboxes it goes to and the
+/// remote recipients it is queued for.
+public struct StoreRequest: Sendable {
+    public var blob: FinishedBlob
+    public var structure: String?
+    public var internalDate: Int64
+    public var placements: [Placement]
+    public var queueSender: String
+    public var queueRecipients: [String]
+    public init(blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "", queueRecipients: [String] = []) {
+        self.blob = blob
+        self.structure = structure
+        self.internalDate = internalDate
+        self.placements = placements
+        self.queueSender = queueSender
+        self.queueRecipients = queueRecipients
+    }
+}
+
+public enum PlacementResult: Sendable, Equatable {
+    case stored(mailboxID: Int64, uidValidity: UInt32, uid: UInt32, modseq: Int64)
+    case failed(StorageError)
+}
+
+public struct StoreResult: Sendable, Equatable {
+    public var placements: [PlacementResult]
+    public var queueID: Int64?
+}
+
+/// A change the store made, for the back-end's change events.
+public struct StoredChange: Sendable, Equatable {
+    public var accountID: Int64
+    public var mailbox: String
+    public var uids: [UInt32]
+    public var modseq: Int64
+}
+
+/// Messages: storing, listing, flags, copy, move, expunge.
+extension MailStore {
+    /// Stores a batch of messages in one transaction — the group commit behind delivery and
+    /// APPEND. Bodies are moved into place (durably) first; then every row is committed with one
+    /// WAL fsync. A placement that would exceed its account's quota fails alone; the others
+    /// succeed. Bodies that end up unused are removed.
+    public func store(_ requests: [StoreRequest]) throws -> [StoreResult] {
+        try pool.writeWithoutTransaction { db in
+            try blobs.install(requests.map(\.blob))
+            var results: [StoreResult] = []
+            try db.inTransaction {
+                results = []
+                for request in requests {
+                    results.append(try store(db, request))
+                }
+                return .commit
+            }
+            var orphans: [String] = []
+            for (request, result) in zip(requests, results) where result.queueID == nil && !result.placements.contains(where: \.isStored) {
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM blob WHERE sha256 = ?", arguments: [request.blob.sha256]) == nil {
+                    orphans.append(request.blob.sha256)
+                }
+            }
+            blobs.remove(orphans)
+            return results
+        }
+    }
+
+    func store(_ db: Database, _ request: StoreRequest) throws -> StoreResult {
+        var placements: [PlacementResult] = []
+        var refs = 0
+        for placement in request.placements {
+            let outcome = try place(db, request, placement)
+            if outcome.isStored { refs += 1 }
+            placements.append(outcome)
+        }
+        var queueID: Int64?
+        if !request.queueRecipients.isEmpty {
+            try db.execute(
+                sql: "INSERT INTO queue (sender, blob, size, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [request.queueSender, request.blob.sha256, request.blob.size, Self.now()])
+            let id = db.lastInsertedRowID
+            queueID = id
+            refs += 1
+            for r in request.queueRecipients {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO queue_recipient (queue_id, recipient, next_attempt_at) VALUES (?, ?, ?)",
+                    arguments: [id, r, Self.now()])
+            }
+        }
+        if refs > 0 {
+            try db.execute(
+                sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET refs = refs + excluded.refs",
+                arguments: [request.blob.sha256, request.blob.size, refs])
+        }
+        return StoreResult(placements: placements, queueID: queueID)
+    }
+
+    func place(_ db: Database, _ request: StoreRequest, _ placement: Placement) throws -> PlacementResult {
+        guard let account = try Row.fetchOne(
+            db, sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?", arguments: [placement.accountID])
+        else {
+            return .failed(StorageError(.noSuchAccount, "the account no longer exists"))
+        }
+        let quota: Int64 = account["quota_bytes"]
+        let used: Int64 = account["used_bytes"]
+        if quota > 0 && used + request.blob.size > quota {
+            return .failed(StorageError(.quotaExceeded, "mailbox full: \(used) of \(quota) bytes used"))
+        }
+        let box: MailboxRecord
+        do {
+            box = try fetchMailbox(db, accountID: placement.accountID, name: placement.mailbox)
+        } catch let error as StorageError {
+            return .failed(error)
+        }
+        let uid = box.uidNext
+        let modseq = box.highestModseq + 1
+        try db.execute(
+            sql: """
+                INSERT INTO message (mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, structure)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                box.id, uid, request.blob.sha256, request.blob.size, request.internalDate, placement.flags.system.rawValue,
+                Self.keywordText(placement.flags), modseq, request.structure,
+            ])
+        try db.execute(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [uid + 1, modseq, box.id])
+        try db.execute(
+            sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + 1 WHERE id = ?",
+            arguments: [request.blob.size, placement.accountID])
+        return .stored(mailboxID: box.id, uidValidity: box.uidValidity, uid: uid, modseq: modseq)
+    }
+
+    static func keywordText(_ flags: MessageFlags) -> String? {
+        flags.keywords.isEmpty ? nil : flags.keywords.joined(separator: " ")
+    }
+
+    /// SQL for "uid in these ranges", with its arguments.
+    static func uidClause(_ set: UIDSet?, largest: UInt32) -> (String, [any DatabaseValueConvertible]) {
+        guard let set else { return ("1", []) }
+        let ranges = set.ranges(largest: largest)
+        if ranges.isEmpty { return ("0", []) }
+        var parts: [String] = []
+        var args: [any DatabaseValueConvertible] = []
+        for r in ranges {
+            parts.append("uid BETWEEN ? AND ?")
+            args.append(Int64(r.lowerBound))
+            args.append(Int64(r.upperBound))
+        }
+        return ("(" + parts.joined(separator: " OR ") + ")", args)
+    }
+
+    func largestUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
+        try UInt32.fetchOne(db, sql: "SELECT max(uid) FROM message WHERE mailbox_id = ?", arguments: [mailboxID]) ?? 0
+    }
+
+    public func messages(
+        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, withStructure: Bool
+    ) throws -> [MessageRecord] {
+        try pool.read { db in
+            let largest = try largestUID(db, mailboxID: mailboxID)
+            let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+            var args: [any DatabaseValueConvertible] = [mailboxID]
+            args += clauseArgs
+            args += [changedSince ?? 0, Int64(afterUID ?? 0), limit]
+            let columns = withStructure ? "*" : "uid, blob, size, internal_date, flags, keywords, modseq"
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT \(columns) FROM message WHERE mailbox_id = ? AND \(clause) AND modseq > ? AND uid > ? ORDER BY uid LIMIT ?",
+                arguments: StatementArguments(args)
+            ).map { MessageRecord(row: $0, withStructure: withStructure) }
+        }
+    }
+
+    public func message(mailboxID: Int64, uid: UInt32) throws -> MessageRecord {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, uid]) else {
+                throw StorageError(.noSuchMessage, "no message with UID \(uid)")
+            }
+            return MessageRecord(row: row, withStructure: true)
+        }
+    }
+
+    public enum FlagOperation: Sendable { case set, add, remove }
+
+    /// Changes flags; each changed message gets the mailbox's next modseq (one per call, RFC 7162
+    /// §3.1.1 allows it). Messages changed after `unchangedSince` are skipped.
+    public func changeFlags(
+        mailboxID: Int64, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, unchangedSince: Int64?
+    ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64) {
+        try pool.write { db in
+            let largest = try largestUID(db, mailboxID: mailboxID)
+            let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
+                arguments: StatementArguments([mailboxID] + clauseArgs)
+            ).map { MessageRecord(row: $0, withStructure: false) }
+            let modseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailboxID])! + 1
+            var updated: [MessageRecord] = []
+            var skipped: [UInt32] = []
+            for var message in rows {
+                if let since = unchangedSince, message.modseq > since {
+                    skipped.append(message.uid)
+                    continue
+                }
+                let new: MessageFlags
+                switch operation {
+                case .set: new = flags
+                case .add: new = message.flags.union(flags)
+                case .remove: new = message.flags.subtracting(flags)
+                }
+                if new == message.flags { continue }
+                try db.execute(
+                    sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                    arguments: [new.system.rawValue, Self.keywordText(new), modseq, mailboxID, message.uid])
+                message.flags = new
+                message.modseq = modseq
+                updated.append(message)
+            }
+            if !updated.isEmpty {
+                try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [modseq, mailboxID])
+            }
+            return (updated, skipped, modseq)
+        }
+    }
+
+    /// Copies (or moves) messages to another mailbox of the same account, in UID order; returns
+    /// source and new UIDs pairwise (RFC 4315 COPYUID). A copy counts against the quota.
+    public func copy(
+        accountID: Int64, from source: Int64, uids: UIDSet, to targetName: String, move: Bool
+    ) throws -> (target: MailboxRecord, source: [UInt32], created: [UInt32], expungeModseq: Int64?) {
+        try pool.write { db in
+            let target = try fetchMailbox(db, accountID: accountID, name: targetName)
+            let largest = try largestUID(db, mailboxID: source)
+            let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
+                arguments: StatementArguments([source] + clauseArgs))
+            let bytes = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
+            if !move {
+                let account = try Row.fetchOne(db, sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?", arguments: [accountID])!
+                let quota: Int64 = account["quota_bytes"]
+                let used: Int64 = account["used_bytes"]
+                if quota > 0 && used + bytes > quota {
+                    throw StorageError(.quotaExceeded, "copying \(bytes) bytes would exceed the quota (\(used) of \(quota) used)")
+                }
+            }
+            var uid = target.uidNext
+            let modseq = target.highestModseq + 1
+            var sourceUIDs: [UInt32] = []
+            var created: [UInt32] = []
+            for row in rows {
+                let sourceUID: UInt32 = row["uid"]
+                if move {
+                    try db.execute(
+                        sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?",
+                        arguments: [target.id, uid, modseq, row["id"] as Int64])
+                } else {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO message (mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, structure)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            target.id, uid, row["blob"] as String, row["size"] as Int64, row["internal_date"] as Int64,
+                            row["flags"] as Int, row["keywords"] as String?, modseq, row["structure"] as String?,
+                        ])
+                    try db.execute(sql: "UPDATE blob SET refs = refs + 1 WHERE sha256 = ?", arguments: [row["blob"] as String])
+                }
+                sourceUIDs.append(sourceUID)
+                created.append(uid)
+                uid += 1
+            }
+            var expungeModseq: Int64?
+            if !rows.isEmpty {
+                try db.execute(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [uid, modseq, target.id])
+                if move {
+                    let sourceModseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [source])! + 1
+                    for u in sourceUIDs {
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", arguments: [source, u, sourceModseq])
+                    }
+                    try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [sourceModseq, source])
+                    expungeModseq = sourceModseq
+                } else {
+                    try db.execute(
+                        sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + ? WHERE id = ?",
+                        arguments: [bytes, rows.count, accountID])
+                }
+            }
+            return (try fetchMailbox(db, accountID: accountID, name: targetName), sourceUIDs, created, expungeModseq)
+        }
+    }
+
+    /// Removes messages: those flagged `\Deleted` (RFC 3501 §6.4.3), or all those named when
+    /// `regardlessOfFlags` (POP3's UPDATE state). Atomic: all or none.
+    public func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet?, regardlessOfFlags: Bool) throws -> (uids: [UInt32], modseq: Int64) {
+        try pool.writeWithoutTransaction { db in
+            var unused: [String] = []
+            var result: ([UInt32], Int64) = ([], 0)
+            try db.inTransaction {
+                let largest = try largestUID(db, mailboxID: mailboxID)
+                let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+                let flagClause = regardlessOfFlags ? "1" : "(flags & \(MessageFlags.System.deleted.rawValue)) != 0"
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT id, uid, blob, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",
+                    arguments: StatementArguments([mailboxID] + clauseArgs))
+                var modseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailboxID])!
+                guard !rows.isEmpty else {
+                    result = ([], modseq)
+                    return .commit
+                }
+                modseq += 1
+                var bytes: Int64 = 0
+                for row in rows {
+                    try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [row["id"] as Int64])
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+                        arguments: [mailboxID, row["uid"] as Int64, modseq])
+                    bytes += row["size"] as Int64
+                }
+                try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [modseq, mailboxID])
+                try db.execute(
+                    sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?",
+                    arguments: [bytes, rows.count, accountID])
+                unused = try release(db, rows.map { $0["blob"] })
+                result = (rows.map { $0["uid"] }, modseq)
+                return .commit
+            }
+            blobs.remove(unused)
+            return result
+        }
+    }
+
+    // MARK: Queue
+
+    public func queueEntries(limit: Int) throws -> [(id: Int64, sender: String, recipients: [String], size: Int64, createdAt: Int64)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM queue ORDER BY id LIMIT ?", arguments: [limit]).map { row in
+                let id: Int64 = row["id"]
+                let recipients = try String.fetchAll(
+                    db, sql: "SELECT recipient FROM queue_recipient WHERE queue_id = ? ORDER BY recipient", arguments: [id])
+                return (id, row["sender"], recipients, row["size"], row["created_at"])
+            }
+        }
+    }
+
+    /// Consistency check for tests and `loft check`: every row's body file exists and has its
+    /// size, refs match the rows that use each body, and no body file lacks a row.
+    public func verifyIntegrity() throws -> [String] {
+        try pool.read { db in
+            var problems: [String] = []
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.sha256, b.size, b.refs,
+                        (SELECT count(*) FROM message m WHERE m.blob = b.sha256) + (SELECT count(*) FROM queue q WHERE q.blob = b.sha256) AS used
+                    FROM blob b
+                    """)
+            var known = Set<String>()
+            for row in rows {
+                let sha: String = row["sha256"]
+                known.insert(sha)
+                let size: Int64 = row["size"]
+                if row["refs"] as Int != row["used"] as Int {
+                    problems.append("body \(sha): refs \(row["refs"] as Int) but used \(row["used"] as Int) times")
+                }
+                let attrs = try? FileManager.default.attributesOfItem(atPath: blobs.path(for: sha))
+                if (attrs?[.size] as? NSNumber)?.int64Value != size { problems.append("body \(sha): file missing or of the wrong size") }
+            }
+            for sha in try String.fetchAll(
+                db, sql: "SELECT DISTINCT blob FROM message WHERE blob NOT IN (SELECT sha256 FROM blob)")
+            {
+                problems.append("message refers to unknown body \(sha)")
+            }
+            let fm = FileManager.default
+            for shard in (try? fm.contentsOfDirectory(atPath: blobs.root)) ?? [] where shard.count == 2 {
+                for name in (try? fm.contentsOfDirectory(atPath: "\(blobs.root)/\(shard)")) ?? [] where !known.contains(name) {
+                    problems.append("body file \(name) has no row")
+                }
+            }
+            let accounts = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.address, a.used_bytes, a.message_count,
+                        coalesce((SELECT sum(m.size) FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = a.id), 0) AS bytes,
+                        (SELECT count(*) FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = a.id) AS n
+                    FROM account a
+                    """)
+            for a in accounts where a["used_bytes"] as Int64 != a["bytes"] as Int64 || a["message_count"] as Int64 != a["n"] as Int64 {
+                problems.append("account \(a["address"] as String): usage counters disagree with its messages")
+            }
+            return problems
+        }
+    }
+}
+
+extension PlacementResult {
+    public var isStored: Bool {
+        if case .stored = self { return true }
+        return false
+    }
+}
