@@ -40,8 +40,9 @@ public enum AddressParser {
                 addresses.append(readAngleAddress(&scanner, name: phrase.text))
             case ASCII.at:
                 scanner.index += 1
-                let host = readDomain(&scanner)
-                let comments = scanner.skipCFWS()
+                var comments: [[UInt8]] = []
+                let host = readDomain(&scanner, comments: &comments)
+                comments += scanner.skipCFWS()
                 let name = comments.last.map(Charset.lenientString).flatMap { $0.isEmpty ? nil : $0 }
                 addresses.append(EnvelopeAddress(name: name, mailbox: phrase.localPart, host: host))
             default:
@@ -121,9 +122,11 @@ public enum AddressParser {
         var host = ""
         if scanner.current == ASCII.at {
             scanner.index += 1
-            host = readDomain(&scanner)
+            var comments: [[UInt8]] = []
+            host = readDomain(&scanner, comments: &comments)
         }
-        _ = scanner.run { $0 == ASCII.greaterThan }
+        // Skip junk up to ">", but leave a "," for the list: an unclosed "<" must not eat the rest.
+        _ = scanner.run { $0 == ASCII.greaterThan || $0 == ASCII.comma }
         if scanner.current == ASCII.greaterThan { scanner.index += 1 }
         return EnvelopeAddress(name: name, adl: route, mailbox: local.localPart, host: host)
     }
@@ -131,10 +134,10 @@ public enum AddressParser {
     // RFC 5322 §3.4.1
     // domain         = dot-atom / domain-literal / obs-domain
     // domain-literal = [CFWS] "[" *([FWS] dtext) [FWS] "]" [CFWS]
-    private static func readDomain(_ scanner: inout FieldScanner) -> String {
+    private static func readDomain(_ scanner: inout FieldScanner, comments: inout [[UInt8]]) -> String {
         var domain: [UInt8] = []
         while true {
-            scanner.skipCFWS()
+            comments += scanner.skipCFWS()
             guard let byte = scanner.current else { break }
             if byte == ASCII.openBracket && domain.isEmpty {
                 var literal = scanner.run { $0 == ASCII.closeBracket }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(CoreFoundation)
-import CoreFoundation
+    import CoreFoundation
 #endif
 
 /// Turns bytes in a MIME charset (RFC 2046 §4.1.2, names from the IANA registry) into text.
@@ -63,20 +63,20 @@ enum Charset {
     /// CoreFoundation's registry, which both Darwin and Linux Foundation ship.
     private static func registeredEncoding(named key: String) -> String.Encoding? {
         #if canImport(CoreFoundation)
-        let name = NSString(string: key)
-        let cfEncoding: CFStringEncoding = withExtendedLifetime(name) {
-            #if canImport(Darwin)
-            CFStringConvertIANACharSetNameToEncoding(name as CFString)
-            #else
-            // swift-corelibs-foundation lays NSString out as a CFString (its own `_cfObject`
-            // is this same cast), so the reinterpretation is sound for the call's duration.
-            CFStringConvertIANACharSetNameToEncoding(unsafeBitCast(name, to: CFString.self))
-            #endif
-        }
-        guard cfEncoding != kCFStringEncodingInvalidId else { return nil }
-        return String.Encoding(rawValue: UInt(CFStringConvertEncodingToNSStringEncoding(cfEncoding)))
+            let name = NSString(string: key)
+            let cfEncoding: CFStringEncoding = withExtendedLifetime(name) {
+                #if canImport(Darwin)
+                    CFStringConvertIANACharSetNameToEncoding(name as CFString)
+                #else
+                    // swift-corelibs-foundation lays NSString out as a CFString (its own `_cfObject`
+                    // is this same cast), so the reinterpretation is sound for the call's duration.
+                    CFStringConvertIANACharSetNameToEncoding(unsafeBitCast(name, to: CFString.self))
+                #endif
+            }
+            guard cfEncoding != kCFStringEncodingInvalidId else { return nil }
+            return String.Encoding(rawValue: UInt(CFStringConvertEncodingToNSStringEncoding(cfEncoding)))
         #else
-        return nil
+            return nil
         #endif
     }
 }

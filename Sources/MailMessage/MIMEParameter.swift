@@ -32,7 +32,9 @@ public struct MIMEParameter: Sendable, Equatable, Codable {
                 scanner.index += 1
                 continue
             }
-            let name = scanner.run { $0 == ASCII.equals || $0 == ASCII.semicolon || ASCII.isFoldingWhitespace($0) || $0 == ASCII.openParen }
+            let name = scanner.run {
+                $0 == ASCII.equals || $0 == ASCII.semicolon || ASCII.isFoldingWhitespace($0) || $0 == ASCII.openParen
+            }
             scanner.skipCFWS()
             guard !name.isEmpty, scanner.current == ASCII.equals else {
                 if name.isEmpty && scanner.current != ASCII.semicolon { scanner.index += 1 }
@@ -48,6 +50,14 @@ public struct MIMEParameter: Sendable, Equatable, Codable {
             } else {
                 var raw = scanner.run { $0 == ASCII.semicolon }
                 while let last = raw.last, ASCII.isFoldingWhitespace(last) { raw.removeLast() }
+                // A token cannot hold "(", so "flowed (x)" is a value and a comment; but a
+                // lenient value like "my file (1).txt" keeps its parentheses.
+                if raw.last == ASCII.closeParen, let open = raw.lastIndex(of: ASCII.openParen), open > 0,
+                    ASCII.isFoldingWhitespace(raw[open - 1])
+                {
+                    raw.removeSubrange(open...)
+                    while let last = raw.last, ASCII.isFoldingWhitespace(last) { raw.removeLast() }
+                }
                 value = raw
             }
             written.append(Written(name: Charset.latin1(name).lowercased(), value: value))

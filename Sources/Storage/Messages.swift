@@ -46,7 +46,10 @@ public struct StoreRequest: Sendable {
     public var placements: [Placement]
     public var queueSender: String
     public var queueRecipients: [String]
-    public init(blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "", queueRecipients: [String] = []) {
+    /// Leading bytes of the body that queued copies skip (the Return-Path line).
+    public var queueBodyOffset: Int64
+    public init(blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "", queueRecipients: [String] = [], queueBodyOffset: Int64 = 0) {
+        self.queueBodyOffset = queueBodyOffset
         self.blob = blob
         self.structure = structure
         self.internalDate = internalDate
@@ -113,8 +116,10 @@ extension MailStore {
         var queueID: Int64?
         if !request.queueRecipients.isEmpty {
             try db.execute(
-                sql: "INSERT INTO queue (sender, blob, size, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [request.queueSender, request.blob.sha256, request.blob.size, Self.now()])
+                sql: "INSERT INTO queue (sender, blob, body_offset, size, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    request.queueSender, request.blob.sha256, request.queueBodyOffset, request.blob.size - request.queueBodyOffset, Self.now(),
+                ])
             let id = db.lastInsertedRowID
             queueID = id
             refs += 1

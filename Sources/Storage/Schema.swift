@@ -102,6 +102,9 @@ enum Schema {
                         id INTEGER PRIMARY KEY,
                         sender TEXT NOT NULL,
                         blob TEXT NOT NULL REFERENCES blob(sha256),
+                        -- Bytes of the body to skip when sending: the Return-Path line that
+                        -- local copies of the same body carry (RFC 5321 §4.4).
+                        body_offset INTEGER NOT NULL DEFAULT 0,
                         size INTEGER NOT NULL,
                         created_at INTEGER NOT NULL
                     );

@@ -1,0 +1,34 @@
+/// Backend: the one process with state (DESIGN §1). RPC handlers for authentication, accounts,
+/// delivery routing, mailboxes, messages, the queue, quotas, locks and change events. Imports
+/// Storage, RPCProtocol, RPCTransport, MailMessage and MailCore — never a gateway's codec.
+
+/// The back-end's settings. Every value has a production default; tests lower the costly ones.
+public struct BackendConfig: Sendable {
+    public var dataDirectory: String
+    /// scrypt cost as log2(N) (RFC 7914). 15 (N = 32768, r = 8) costs ≈ 125 ms per login in
+    /// release: slow for a guesser, fine for a person.
+    public var passwordHashLog2Cost: Int
+    /// PBKDF2 rounds for the SCRAM-SHA-256 verifier (RFC 7677 recommends at least 4096).
+    public var scramIterations: Int
+    public var sessionLifetimeSeconds: Int64
+    /// Default largest message in bytes, until `settings.set` changes it.
+    public var defaultMaxMessageBytes: Int64
+    public var maxRecipientsPerMessage: Int
+    public var throttle: LoginThrottle.Policy
+    /// POP3 maildrop locks: the longest lease a gateway may ask for.
+    public var maxLockLeaseMs: Int
+    /// Threads for blocking work (SQLite, file I/O, password hashing).
+    public var workerThreads: Int
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+        self.passwordHashLog2Cost = 15
+        self.scramIterations = 4096
+        self.sessionLifetimeSeconds = 24 * 3600
+        self.defaultMaxMessageBytes = 50 << 20
+        self.maxRecipientsPerMessage = 1000
+        self.throttle = LoginThrottle.Policy()
+        self.maxLockLeaseMs = 30_000
+        self.workerThreads = 8
+    }
+}

@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import MailCore
+import NIOConcurrencyHelpers
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// A message arriving in chunks: `delivery.begin` or `message.append`, then `upload.append`s,
+/// then `upload.commit`. Its body streams to a staged file, so memory stays bounded whatever
+/// its size.
+///
+/// `@unchecked Sendable`: every mutable field is touched only on `queue`, a serial queue that
+/// also keeps pipelined chunks of one upload in the order they arrived; the registry that
+/// hands uploads out is locked.
+final class Upload: @unchecked Sendable {
+    enum Purpose {
+        case delivery(sender: String, recipients: [String], mayRelay: Bool)
+        case append(accountID: Int64, mailbox: String, flags: MessageFlags, internalDate: Int64?)
+    }
+
+    let id: String
+    let purpose: Purpose
+    let maxBytes: Int64
+    let queue: DispatchQueue
+    /// Bytes the back-end wrote before the client's (the Return-Path line).
+    let prefixBytes: Int64
+    var staged: StagedBlob?
+    var received: Int64 = 0
+    /// Set once the upload went wrong; every later call reports it.
+    var failure: RPCError?
+
+    init(id: String, purpose: Purpose, maxBytes: Int64, staged: StagedBlob, prefixBytes: Int64) {
+        self.id = id
+        self.purpose = purpose
+        self.maxBytes = maxBytes
+        self.staged = staged
+        self.prefixBytes = prefixBytes
+        self.queue = DispatchQueue(label: "loft.upload")
+    }
+
+    /// Appends decoded bytes, refusing past `maxBytes` (the upload then fails for good).
+    func append(_ bytes: [UInt8]) throws(RPCError) -> Int64 {
+        if let failure { throw failure }
+        guard let staged else { throw RPCError(.noSuchUpload, "upload \(id) is finished") }
+        if received + Int64(bytes.count) > maxBytes {
+            let error = RPCError(.tooBig, "message exceeds the size limit of \(maxBytes) bytes")
+            failure = error
+            staged.discard()
+            self.staged = nil
+            throw error
+        }
+        do {
+            try staged.append(bytes)
+        } catch {
+            let failed = RPCError(.internalError, "could not write the message: \(error)", temporary: true)
+            failure = failed
+            throw failed
+        }
+        received += Int64(bytes.count)
+        return received
+    }
+
+    func discard() {
+        staged?.discard()
+        staged = nil
+    }
+}
+
+/// The uploads in progress, by id; each dies with its connection.
+final class UploadRegistry: Sendable {
+    let uploads = NIOLockedValueBox([String: (upload: Upload, connection: Int64)]())
+    static let maxPerConnection = 64
+    static let maxTotal = 4096
+
+    func add(_ upload: Upload, connection: RPCConnection) throws {
+        try uploads.withLockedValue { u throws in
+            guard u.count < Self.maxTotal else {
+                throw RPCError(.overloaded, "too many uploads in progress", temporary: true)
+            }
+            guard u.values.filter({ $0.connection == connection.id }).count < Self.maxPerConnection else {
+                throw RPCError(.limitExceeded, "at most \(Self.maxPerConnection) uploads per connection at once", temporary: true)
+            }
+            u[upload.id] = (upload, connection.id)
+        }
+        connection.onClose { [weak self] in
+            if let upload = self?.remove(upload.id) { upload.queue.async { upload.discard() } }
+        }
+    }
+
+    func get(_ id: String) throws(RPCError) -> Upload {
+        guard let entry = uploads.withLockedValue({ $0[id] }) else {
+            throw RPCError(.noSuchUpload, "no upload \(id) in progress")
+        }
+        return entry.upload
+    }
+
+    @discardableResult
+    func remove(_ id: String) -> Upload? {
+        uploads.withLockedValue { $0.removeValue(forKey: id)?.upload }
+    }
+}
