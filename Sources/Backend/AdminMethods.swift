@@ -1,0 +1,179 @@
+import Foundation
+import MailCore
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// domain.*, account.*, alias.*, group.*, settings.*, queue.list: the admin socket's methods.
+extension Backend {
+    func registerAdmin() {
+        blocking(Methods.domainAdd) { _, p in
+            guard let domain = DomainName(p.name), !domain.name.hasPrefix("[") else {
+                throw RPCError(.invalidParams, "not a valid domain name: \(p.name.debugDescription)", field: "name")
+            }
+            let record = try self.store.addDomain(domain.name)
+            return DomainInfo(name: record.name, accounts: record.accounts)
+        }
+        blocking(Methods.domainList) { _, _ in
+            DomainListResult(domains: try self.store.domains().map { DomainInfo(name: $0.name, accounts: $0.accounts) })
+        }
+        blocking(Methods.domainRemove) { _, p in
+            try self.store.removeDomain(DomainName(p.name)?.name ?? p.name)
+            return Empty()
+        }
+
+        blocking(Methods.accountAdd) { _, p in
+            let address = try Self.address(p.address)
+            try Self.checkPassword(p.password)
+            if let secret = p.apopSecret {
+                try Self.checkSecret(secret, password: p.password)
+            }
+            let forward = try p.forwardTo.flatMap { $0.isEmpty ? nil : try Self.address($0, field: "forwardTo").description }
+            try Self.checkSizes(quota: p.quotaBytes, maxMessage: p.maxMessageBytes)
+            let record = try self.store.addAccount(
+                NewAccount(
+                    address: address.canonical, domain: address.domain.name, displayName: p.displayName,
+                    passwordHash: try self.credentials.hashPassword(p.password),
+                    scramSHA256: try self.credentials.scramVerifier(p.password),
+                    quotaBytes: p.quotaBytes ?? 0, maxMessageBytes: p.maxMessageBytes ?? 0,
+                    forwardTo: forward, forwardKeepCopy: p.forwardKeepCopy ?? false,
+                    apopSecret: try p.apopSecret.map { try self.credentials.seal($0) },
+                    mayManageMailboxes: p.mayManageMailboxes ?? true, enabled: p.enabled ?? true))
+            self.logger.notice("account \(record.address) added")
+            return Self.info(record)
+        }
+        blocking(Methods.accountGet) { _, p in
+            guard let record = try self.store.account(address: try Self.address(p.address).canonical) else {
+                throw RPCError(.noSuchAccount, "no account \(p.address)")
+            }
+            return Self.info(record)
+        }
+        blocking(Methods.accountList) { _, p in
+            AccountListResult(accounts: try self.store.accounts(domain: p.domain.map { $0.lowercased() }).map(Self.info))
+        }
+        blocking(Methods.accountUpdate) { _, p in
+            let address = try Self.address(p.address)
+            var change = AccountChange()
+            if let password = p.password {
+                try Self.checkPassword(password)
+                change.passwordHash = try self.credentials.hashPassword(password)
+                change.scramSHA256 = .some(try self.credentials.scramVerifier(password))
+            }
+            if let name = p.displayName { change.displayName = .some(name.isEmpty ? nil : name) }
+            try Self.checkSizes(quota: p.quotaBytes, maxMessage: p.maxMessageBytes)
+            change.quotaBytes = p.quotaBytes
+            change.maxMessageBytes = p.maxMessageBytes
+            if let forward = p.forwardTo {
+                change.forwardTo = .some(forward.isEmpty ? nil : try Self.address(forward, field: "forwardTo").description)
+            }
+            change.forwardKeepCopy = p.forwardKeepCopy
+            if let secret = p.apopSecret {
+                try Self.checkSecret(secret, password: p.password)
+                change.apopSecret = .some(try self.credentials.seal(secret))
+            } else if p.apopEnabled == true {
+                guard let current = try self.store.account(address: address.canonical) else {
+                    throw RPCError(.noSuchAccount, "no account \(address)")
+                }
+                if current.apopSecret == nil {
+                    throw RPCError(.invalidParams, "turning APOP on needs an apopSecret", field: "apopSecret")
+                }
+            }
+            if p.apopEnabled == false { change.apopSecret = .some(nil) }
+            change.mayManageMailboxes = p.mayManageMailboxes
+            change.enabled = p.enabled
+            return Self.info(try self.store.updateAccount(address: address.canonical, change))
+        }
+        blocking(Methods.accountRemove) { _, p in
+            try self.store.removeAccount(address: try Self.address(p.address).canonical)
+            self.logger.notice("account \(p.address) removed with its mail")
+            return Empty()
+        }
+
+        blocking(Methods.aliasAdd) { _, p in
+            let address = try Self.address(p.address)
+            guard !p.targets.isEmpty else { throw RPCError(.invalidParams, "an alias needs at least one target", field: "targets") }
+            let targets = try p.targets.enumerated().map { try Self.address($1, field: "targets.\($0)").description }
+            if targets.contains(where: { EmailAddress($0)?.canonical == address.canonical }) {
+                throw RPCError(.loopDetected, "an alias cannot point at itself")
+            }
+            let all = try self.store.addAlias(address: address.canonical, domain: address.domain.name, targets: targets)
+            return AliasInfo(address: address.canonical, targets: all)
+        }
+        blocking(Methods.aliasRemove) { _, p in
+            try self.store.removeAlias(address: try Self.address(p.address).canonical, target: p.target)
+            return Empty()
+        }
+        blocking(Methods.aliasList) { _, p in
+            AliasListResult(aliases: try self.store.aliases(domain: p.domain?.lowercased()).map { AliasInfo(address: $0.address, targets: $0.targets) })
+        }
+
+        blocking(Methods.groupAdd) { _, p in
+            let address = try Self.address(p.address)
+            let members = try p.members.enumerated().map { try Self.address($1, field: "members.\($0)").description }
+            let g = try self.store.addGroup(address: address.canonical, domain: address.domain.name, name: p.name, members: members)
+            return GroupInfo(address: g.address, name: g.name, members: g.members)
+        }
+        blocking(Methods.groupMembers) { _, p in
+            let add = try (p.add ?? []).enumerated().map { try Self.address($1, field: "add.\($0)").description }
+            let g = try self.store.changeGroupMembers(address: try Self.address(p.address).canonical, add: add, remove: p.remove ?? [])
+            return GroupInfo(address: g.address, name: g.name, members: g.members)
+        }
+        blocking(Methods.groupRemove) { _, p in
+            try self.store.removeGroup(address: try Self.address(p.address).canonical)
+            return Empty()
+        }
+        blocking(Methods.groupList) { _, p in
+            GroupListResult(groups: try self.store.groups(domain: p.domain?.lowercased()).map { GroupInfo(address: $0.address, name: $0.name, members: $0.members) })
+        }
+
+        blocking(Methods.settingsGet) { _, _ in ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes()) }
+        blocking(Methods.settingsSet) { _, p in
+            if let max = p.maxMessageBytes {
+                guard max >= 1024 else { throw RPCError(.invalidParams, "maxMessageBytes must be at least 1024", field: "maxMessageBytes") }
+                try self.store.setSetting("max_message_bytes", String(max))
+            }
+            return ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes())
+        }
+        blocking(Methods.queueList) { _, p in
+            QueueListResult(
+                entries: try self.store.queueEntries(limit: min(max(p.limit ?? 100, 1), 10_000)).map {
+                    QueueEntry(id: $0.id, sender: $0.sender, recipients: $0.recipients, size: $0.size, createdAt: $0.createdAt)
+                })
+        }
+    }
+
+    static func info(_ a: AccountRecord) -> AccountInfo {
+        AccountInfo(
+            address: a.address, displayName: a.displayName, quotaBytes: a.quotaBytes, maxMessageBytes: a.maxMessageBytes,
+            forwardTo: a.forwardTo, forwardKeepCopy: a.forwardKeepCopy, apopEnabled: a.apopSecret != nil,
+            mayManageMailboxes: a.mayManageMailboxes, enabled: a.enabled, usedBytes: a.usedBytes, messages: a.messageCount,
+            createdAt: a.createdAt)
+    }
+
+    static let maxPasswordBytes = 1024
+
+    static func checkPassword(_ password: String) throws {
+        guard !password.isEmpty else { throw RPCError(.invalidParams, "the password must not be empty", field: "password") }
+        guard password.utf8.count <= maxPasswordBytes else {
+            throw RPCError(.invalidParams, "the password is longer than \(maxPasswordBytes) bytes", field: "password")
+        }
+        guard !password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw RPCError(.invalidParams, "the password contains control characters", field: "password")
+        }
+    }
+
+    /// The APOP secret is a second secret (DESIGN §5): not empty, and not the login password.
+    static func checkSecret(_ secret: String, password: String?) throws {
+        try checkPassword(secret)
+        if let password, password == secret {
+            throw RPCError(.invalidParams, "the APOP secret must differ from the login password", field: "apopSecret")
+        }
+    }
+
+    static func checkSizes(quota: Int64?, maxMessage: Int64?) throws {
+        if let q = quota, q < 0 { throw RPCError(.invalidParams, "quotaBytes must be 0 (no limit) or positive", field: "quotaBytes") }
+        if let m = maxMessage, m < 0 {
+            throw RPCError(.invalidParams, "maxMessageBytes must be 0 (server limit) or positive", field: "maxMessageBytes")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import MailCore
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// auth.*, session.info: logins with throttling across all gateways (DESIGN §5).
+extension Backend {
+    func registerAuth() {
+        blocking(Methods.authLogin) { _, p in
+            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                self.credentials.verifyPassword(p.password, hash: account.passwordHash)
+            } burn: {
+                self.credentials.burnPasswordTime(p.password)
+            }
+        }
+        blocking(Methods.authAPOP) { _, p in
+            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                // RFC 1939 §7, with the account's own APOP secret — never the login password.
+                guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
+                let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
+                return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
+            } burn: {}
+        }
+        blocking(Methods.authCRAMMD5) { _, p in
+            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                // RFC 2195; CRAM-MD5 shares the challenge-response secret with APOP.
+                guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
+                let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
+                return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
+            } burn: {}
+        }
+        blocking(Methods.authImpersonate) { _, p in
+            let address = try Self.address(p.account, field: "account")
+            guard let account = try self.store.account(address: address.canonical) else {
+                throw RPCError(.noSuchAccount, "no account \(address)")
+            }
+            return try self.session(for: account)
+        }
+        blocking(Methods.sessionInfo) { _, p in
+            try self.session(for: try self.account(session: p.session), token: p.session)
+        }
+    }
+
+    /// The shared path of every login: throttle check, lookup, verification, bookkeeping. An
+    /// unknown account costs as much time as a wrong password and fails the same way.
+    func authenticate(
+        username: String, clientAddress: String?, service: String?,
+        verify: (AccountRecord) -> Bool, burn: () -> Void
+    ) throws -> SessionResult {
+        let name = username.trimmingCharacters(in: .whitespaces).lowercased()
+        if let wait = throttle.withLockedValue({ $0.retryAfterMs(account: name, address: clientAddress, nowMs: clock()) }) {
+            throw RPCError(
+                .authThrottled, "too many failed logins; try again in \((wait + 999) / 1000) s", retryAfterMs: wait, temporary: true)
+        }
+        let account = try EmailAddress(name).flatMap { try store.account(address: $0.canonical) }
+        guard let account, verify(account) else {
+            if account == nil { burn() }
+            throttle.withLockedValue { $0.recordFailure(account: name, address: clientAddress, nowMs: clock()) }
+            logger.notice("login failed for \(name.debugDescription) from \(clientAddress ?? "?") via \(service ?? "?")")
+            throw RPCError(.authFailed, "invalid credentials")
+        }
+        guard account.enabled else {
+            throw RPCError(.accountDisabled, "the account is disabled")
+        }
+        throttle.withLockedValue { $0.recordSuccess(account: name, address: clientAddress) }
+        return try session(for: account)
+    }
+
+    func session(for account: AccountRecord, token: String? = nil) throws -> SessionResult {
+        let expires = nowSeconds + config.sessionLifetimeSeconds
+        let token = token ?? credentials.issueSession(accountID: account.id, expiresAt: expires)
+        return SessionResult(
+            session: token, account: account.address, expiresAt: expires, apopEnabled: account.apopSecret != nil,
+            mayManageMailboxes: account.mayManageMailboxes,
+            maxMessageBytes: try effectiveMaxMessage(account))
+    }
+
+    func effectiveMaxMessage(_ account: AccountRecord) throws -> Int64 {
+        let server = try serverMaxMessageBytes()
+        return account.maxMessageBytes > 0 ? min(account.maxMessageBytes, server) : server
+    }
+}

@@ -1,0 +1,225 @@
+public import Foundation
+public import Logging
+import MailCore
+import NIOConcurrencyHelpers
+public import NIOCore
+public import NIOPosix
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// The running back-end: the store, both sockets, and the method table. `start` opens the data
+/// directory and binds `gateway.sock` and `admin.sock` inside it; `shutdown` stops accepting,
+/// lets the group committer finish and closes the database.
+public final class Backend: Sendable {
+    public let config: BackendConfig
+    let store: MailStore
+    let credentials: Credentials
+    let workers: NIOThreadPool
+    let committer: GroupCommitter
+    let events = EventHub()
+    let uploads = UploadRegistry()
+    let locks = LockTable()
+    let throttle: NIOLockedValueBox<LoginThrottle>
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+    let servers = NIOLockedValueBox<[RPCServer]>([])
+    let handlers = NIOLockedValueBox<[String: Handler]>([:])
+
+    typealias Handler = @Sendable (RPCRequest, RPCConnection, RPCResponder) -> Void
+
+    public static let gatewaySocket = "gateway.sock"
+    public static let adminSocket = "admin.sock"
+
+    /// - Parameter clock: milliseconds since 1970; tests inject their own to drive throttling
+    ///   and lock leases without sleeping.
+    public init(
+        config: BackendConfig, logger: Logger = Logger(label: "loft.backend"),
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) throws {
+        self.config = config
+        self.logger = logger
+        self.clock = clock
+        self.store = try MailStore(directory: config.dataDirectory, logger: logger)
+        self.credentials = try Credentials(
+            dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
+        self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)
+        self.committer = GroupCommitter(store: store)
+        self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
+        workers.start()
+        registerMethods()
+    }
+
+    /// Binds both sockets in the data directory.
+    public func listen(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
+        let identity = RPCServerIdentity(server: "loft-backend", capabilities: ["events", "uploads", "locks", "sections"])
+        let dispatcher = Dispatcher(backend: self)
+        for (name, role) in [(Self.gatewaySocket, RPCRole.gateway), (Self.adminSocket, RPCRole.admin)] {
+            let server = try await RPCServer.bind(
+                path: config.dataDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity, logger: logger)
+            servers.withLockedValue { $0.append(server) }
+        }
+        logger.info("back-end listening on \(config.dataDirectory)/\(Self.gatewaySocket) and \(Self.adminSocket)")
+    }
+
+    public func shutdown() async {
+        for server in servers.withLockedValue({ $0 }) { await server.close() }
+        // Wait for the committer: a queued store either commits or its caller hears it failed.
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in committer.queue.async { c.resume() } }
+        try? await workers.shutdownGracefully()
+        try? store.close()
+    }
+
+    struct Dispatcher: RPCDispatcher {
+        let backend: Backend
+        func dispatch(_ request: RPCRequest, connection: RPCConnection, responder: RPCResponder) {
+            guard let handler = backend.handlers.withLockedValue({ $0[request.method] }) else {
+                return responder.fail(RPCError(.methodNotFound, "method \(request.method) is not implemented"))
+            }
+            handler(request, connection, responder)
+        }
+    }
+
+    // MARK: Registering handlers
+
+    /// A method answered on the event loop: for work that never blocks (no disk, no hashing).
+    func inline<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
+        handlers.withLockedValue {
+            $0[method.name] = { request, connection, responder in
+                do {
+                    responder.succeed(try body(connection, try request.params(P.self)))
+                } catch {
+                    responder.fail(self.rpcError(error, method: method.name))
+                }
+            }
+        }
+    }
+
+    /// A method run on the worker pool: anything that touches SQLite, files or hashes.
+    func blocking<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
+        handlers.withLockedValue {
+            $0[method.name] = { request, connection, responder in
+                let params: P
+                do {
+                    params = try request.params(P.self)
+                } catch {
+                    return responder.fail(self.rpcError(error, method: method.name))
+                }
+                self.workers.submit { state in
+                    guard case .active = state else {
+                        return responder.fail(RPCError(.unavailable, "the back-end is shutting down", temporary: true))
+                    }
+                    do {
+                        responder.succeed(try body(connection, params))
+                    } catch {
+                        responder.fail(self.rpcError(error, method: method.name))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A method that answers later, from wherever its work completes.
+    func deferred<P, R>(
+        _ method: RPCMethod<P, R>,
+        _ body: @escaping @Sendable (RPCConnection, P, @escaping @Sendable (Result<R, any Error>) -> Void) -> Void
+    ) {
+        handlers.withLockedValue {
+            $0[method.name] = { request, connection, responder in
+                let params: P
+                do {
+                    params = try request.params(P.self)
+                } catch {
+                    return responder.fail(self.rpcError(error, method: method.name))
+                }
+                body(connection, params) { result in
+                    switch result {
+                    case .success(let r): responder.succeed(r)
+                    case .failure(let e): responder.fail(self.rpcError(e, method: method.name))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one place where failures become RPC errors (STYLE §8).
+    func rpcError(_ error: any Error, method: String) -> RPCError {
+        if let error = error as? RPCError { return error }
+        if let error = error as? StorageError {
+            switch error.kind {
+            case .noSuchDomain: return RPCError(.noSuchDomain, error.message)
+            case .domainExists: return RPCError(.domainExists, error.message)
+            case .domainNotEmpty: return RPCError(.notEmpty, error.message)
+            case .noSuchAccount: return RPCError(.noSuchAccount, error.message)
+            case .accountExists: return RPCError(.accountExists, error.message)
+            case .addressInUse: return RPCError(.addressInUse, error.message)
+            case .noSuchAlias: return RPCError(.noSuchAlias, error.message)
+            case .noSuchGroup: return RPCError(.noSuchGroup, error.message)
+            case .noSuchMailbox: return RPCError(.noSuchMailbox, error.message)
+            case .mailboxExists: return RPCError(.mailboxExists, error.message)
+            case .mailboxNotEmpty: return RPCError(.notEmpty, error.message)
+            case .permissionDenied: return RPCError(.permissionDenied, error.message)
+            case .noSuchMessage: return RPCError(.noSuchMessage, error.message)
+            case .quotaExceeded: return RPCError(.quotaExceeded, error.message, temporary: true)
+            case .tooBig: return RPCError(.tooBig, error.message)
+            case .corrupt:
+                logger.error("\(method): storage inconsistency: \(error.message)")
+                return RPCError(.internalError, "internal error (see the back-end log)")
+            }
+        }
+        logger.error("\(method) failed: \(error)")
+        return RPCError(.internalError, "internal error (see the back-end log)", temporary: true)
+    }
+
+    // MARK: Shared checks
+
+    var nowSeconds: Int64 { clock() / 1000 }
+
+    /// The account a session token names, if the token is valid and the account still enabled.
+    func account(session: String) throws -> AccountRecord {
+        guard let id = credentials.verifySession(session, now: nowSeconds) else {
+            throw RPCError(.sessionInvalid, "the session is invalid or has expired; log in again")
+        }
+        guard let account = try store.account(id: id) else {
+            throw RPCError(.sessionInvalid, "the session's account no longer exists")
+        }
+        guard account.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
+        return account
+    }
+
+    /// The account id a session names, without touching the database (for cheap calls).
+    func accountID(session: String) throws -> Int64 {
+        guard let id = credentials.verifySession(session, now: nowSeconds) else {
+            throw RPCError(.sessionInvalid, "the session is invalid or has expired; log in again")
+        }
+        return id
+    }
+
+    static func mailboxName(_ text: String, field: String = "mailbox") throws -> MailboxName {
+        guard let name = MailboxName(text) else {
+            throw RPCError(.invalidMailboxName, "invalid mailbox name: \(text.debugDescription)", field: field)
+        }
+        return name
+    }
+
+    static func address(_ text: String, field: String = "address") throws -> EmailAddress {
+        guard let address = EmailAddress(text) else {
+            throw RPCError(.invalidAddress, "not a valid email address: \(text.debugDescription)", field: field)
+        }
+        return address
+    }
+
+    func serverMaxMessageBytes() throws -> Int64 {
+        try store.setting("max_message_bytes").flatMap { Int64($0) } ?? config.defaultMaxMessageBytes
+    }
+
+    func registerMethods() {
+        inline(Methods.ping) { _, _ in Empty() }
+        registerAuth()
+        registerAdmin()
+        registerMailboxes()
+        registerMessages()
+        registerDelivery()
+        registerEventsAndLocks()
+    }
+}

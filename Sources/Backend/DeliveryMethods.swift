@@ -1,0 +1,269 @@
+import Foundation
+import MailCore
+import MailMessage
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// delivery.check, delivery.begin and upload.*: accepting a message for its recipients,
+/// routing it (Router), and storing it durably before answering (DESIGN §3, §4).
+extension Backend {
+    var router: Router {
+        Router(isLocalDomain: { try self.store.isLocalDomain($0) }, lookup: { try self.store.lookup($0) })
+    }
+
+    func registerDelivery() {
+        blocking(Methods.deliveryCheck) { _, p in
+            let sender = try Self.sender(p.sender)
+            _ = sender
+            let mayRelay = try self.mayRelay(session: p.session, trusted: p.trustedRelay)
+            return try self.check(recipient: p.recipient, size: p.size, mayRelay: mayRelay)
+        }
+        blocking(Methods.deliveryBegin) { connection, p in
+            let sender = try Self.sender(p.sender)
+            guard !p.recipients.isEmpty else { throw RPCError(.invalidParams, "no recipients", field: "recipients") }
+            guard p.recipients.count <= self.config.maxRecipientsPerMessage else {
+                throw RPCError(.tooManyRecipients, "at most \(self.config.maxRecipientsPerMessage) recipients per message")
+            }
+            for (i, r) in p.recipients.enumerated() { _ = try Self.address(r, field: "recipients.\(i)") }
+            let mayRelay = try self.mayRelay(session: p.session, trusted: p.trustedRelay)
+            let serverMax = try self.serverMaxMessageBytes()
+            if let size = p.size, size > serverMax {
+                throw RPCError(.tooBig, "message of \(size) bytes exceeds the server's limit of \(serverMax) bytes")
+            }
+            // RFC 5321 §4.4: the delivering server records the envelope sender.
+            let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
+            return try self.beginUpload(
+                purpose: .delivery(sender: sender, recipients: p.recipients, mayRelay: mayRelay),
+                maxBytes: serverMax, prefix: returnPath, connection: connection)
+        }
+        deferred(Methods.uploadAppend) { _, p, done in
+            let upload: Upload
+            do {
+                upload = try self.uploads.get(p.upload)
+            } catch {
+                return done(.failure(error))
+            }
+            upload.queue.async {
+                guard let bytes = Data(base64Encoded: p.data, options: .ignoreUnknownCharacters) else {
+                    return done(.failure(RPCError(.invalidParams, "data is not valid base64", field: "data")))
+                }
+                guard bytes.count <= RPCLimits.maxChunkBytes else {
+                    return done(.failure(RPCError(.invalidParams, "a chunk holds at most \(RPCLimits.maxChunkBytes) bytes", field: "data")))
+                }
+                do {
+                    done(.success(UploadProgress(received: try upload.append([UInt8](bytes)) - upload.prefixBytes)))
+                } catch {
+                    done(.failure(error))
+                }
+            }
+        }
+        deferred(Methods.uploadAbort) { _, p, done in
+            guard let upload = self.uploads.remove(p.upload) else {
+                return done(.failure(RPCError(.noSuchUpload, "no upload \(p.upload) in progress")))
+            }
+            upload.queue.async {
+                upload.discard()
+                done(.success(Empty()))
+            }
+        }
+        deferred(Methods.uploadCommit) { _, p, done in
+            guard let upload = self.uploads.remove(p.upload) else {
+                return done(.failure(RPCError(.noSuchUpload, "no upload \(p.upload) in progress")))
+            }
+            upload.queue.async { self.commit(upload, done: done) }
+        }
+    }
+
+    static func sender(_ text: String) throws -> String {
+        if text.isEmpty || text == "<>" { return "" }
+        return try address(text, field: "sender").description
+    }
+
+    func mayRelay(session: String?, trusted: Bool?) throws -> Bool {
+        if trusted == true { return true }
+        guard let session else { return false }
+        _ = try account(session: session)
+        return true
+    }
+
+    /// Whether the recipient would be accepted now (RCPT time, DESIGN §4).
+    func check(recipient: String, size: Int64?, mayRelay: Bool) throws -> RecipientOutcome {
+        _ = try Self.address(recipient, field: "recipient")
+        let route = try router.route(recipient, mayRelay: mayRelay)
+        if let failure = route.failure, route.isEmpty { return Self.outcome(recipient, failure) }
+        let serverMax = try serverMaxMessageBytes()
+        let size = size ?? 0
+        if size > serverMax {
+            return RecipientOutcome(recipient: recipient, status: .failed, kind: "too_big", message: "message exceeds the server's limit of \(serverMax) bytes", temporary: false)
+        }
+        var refusals: [RecipientOutcome] = []
+        for account in route.accounts {
+            if let refusal = try refusal(account, recipient: recipient, size: size) { refusals.append(refusal) }
+        }
+        // A list is refused only when no member could take the message.
+        if !refusals.isEmpty && refusals.count == route.accounts.count && route.remote.isEmpty { return refusals[0] }
+        return RecipientOutcome(recipient: recipient, status: .accepted)
+    }
+
+    /// Why an account cannot take a message of `size` bytes now, if it cannot.
+    func refusal(_ account: AccountRecord, recipient: String, size: Int64) throws -> RecipientOutcome? {
+        let max = try effectiveMaxMessage(account)
+        if size > max {
+            return RecipientOutcome(recipient: recipient, status: .failed, kind: "too_big", message: "message exceeds the recipient's limit of \(max) bytes", temporary: false)
+        }
+        if account.quotaBytes > 0 && account.usedBytes + size > account.quotaBytes {
+            // Over quota now but it could fit once mail is deleted: temporary (452 4.2.2);
+            // larger than the whole quota: it never will (552 5.2.2).
+            let never = size > account.quotaBytes
+            return RecipientOutcome(recipient: recipient, status: .failed, kind: "quota_exceeded", message: "mailbox full", temporary: !never)
+        }
+        return nil
+    }
+
+    static func outcome(_ recipient: String, _ failure: Route.Failure) -> RecipientOutcome {
+        switch failure {
+        case .noSuchUser: return RecipientOutcome(recipient: recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
+        case .disabled: return RecipientOutcome(recipient: recipient, status: .failed, kind: "account_disabled", message: "mailbox disabled", temporary: false)
+        case .loop: return RecipientOutcome(recipient: recipient, status: .failed, kind: "loop_detected", message: "forwarding loop", temporary: false)
+        case .relayDenied: return RecipientOutcome(recipient: recipient, status: .failed, kind: "relay_denied", message: "relaying denied", temporary: false)
+        }
+    }
+
+    func beginUpload(purpose: Upload.Purpose, maxBytes: Int64, prefix: [UInt8], connection: RPCConnection) throws -> UploadStarted {
+        let staged = try store.blobs.stage()
+        do {
+            try staged.append(prefix)
+        } catch {
+            staged.discard()
+            throw error
+        }
+        let id = Credentials.base64url(Credentials.random(12))
+        let upload = Upload(id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count))
+        upload.received = Int64(prefix.count)
+        do {
+            try uploads.add(upload, connection: connection)
+        } catch {
+            staged.discard()
+            throw error
+        }
+        return UploadStarted(upload: id, maxBytes: maxBytes)
+    }
+
+    /// Runs on the upload's queue: makes the body durable, parses it once, routes it, and hands
+    /// it to the group committer; answers when that commit is on disk.
+    func commit(_ upload: Upload, done: @escaping @Sendable (Result<UploadCommitResult, any Error>) -> Void) {
+        if let failure = upload.failure { return done(.failure(failure)) }
+        guard let staged = upload.staged else { return done(.failure(RPCError(.noSuchUpload, "upload \(upload.id) is finished"))) }
+        upload.staged = nil
+        let blob: FinishedBlob
+        let structure: String?
+        do {
+            blob = try staged.finish()
+            let mapped = try store.blobs.map(path: blob.path)
+            let parsed = MessageParser.parse(mapped)
+            structure = String(decoding: try JSONEncoder().encode(parsed), as: UTF8.self)
+        } catch {
+            store.blobs.discard(staged.path)
+            return done(.failure(error))
+        }
+        let clientSize = blob.size - upload.prefixBytes
+        let internalDate = nowSeconds
+        switch upload.purpose {
+        case .append(let accountID, let mailbox, let flags, let date):
+            let request = StoreRequest(
+                blob: blob, structure: structure, internalDate: date ?? internalDate,
+                placements: [Placement(accountID: accountID, mailbox: mailbox, flags: flags)])
+            committer.submit(request) { result in
+                done(
+                    result.flatMap { stored in
+                        switch stored.placements.first {
+                        case .stored(_, let validity, let uid, let modseq):
+                            if let account = try? self.store.account(id: accountID) {
+                                self.publish(account, .messageAdded, mailbox: mailbox, uids: [uid], modseq: modseq)
+                            }
+                            return .success(UploadCommitResult(size: clientSize, sha256: blob.sha256, uidValidity: validity, uid: uid))
+                        case .failed(let error):
+                            return .failure(error)
+                        case nil:
+                            return .failure(RPCError(.internalError, "nothing was stored"))
+                        }
+                    })
+            }
+        case .delivery(let sender, let recipients, let mayRelay):
+            let plan: DeliveryPlan
+            do {
+                plan = try DeliveryPlan(recipients: recipients, size: clientSize, backend: self, mayRelay: mayRelay)
+            } catch {
+                store.blobs.discard(blob.path)
+                return done(.failure(error))
+            }
+            let request = StoreRequest(
+                blob: blob, structure: structure, internalDate: internalDate,
+                placements: plan.accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") },
+                queueSender: sender, queueRecipients: plan.remote, queueBodyOffset: upload.prefixBytes)
+            committer.submit(request) { result in
+                done(
+                    result.map { stored in
+                        for (account, placement) in zip(plan.accounts, stored.placements) {
+                            if case .stored(_, _, let uid, let modseq) = placement {
+                                self.publish(account, .messageAdded, mailbox: "INBOX", uids: [uid], modseq: modseq)
+                            }
+                        }
+                        return UploadCommitResult(size: clientSize, sha256: blob.sha256, recipients: plan.outcomes(stored))
+                    })
+            }
+        }
+    }
+}
+
+/// The routes of all recipients of one message, merged: each account gets one copy and each
+/// remote address one queue entry however many recipients lead there; each recipient keeps the
+/// indices of its own so its outcome can be told afterwards.
+struct DeliveryPlan {
+    var accounts: [AccountRecord] = []
+    var remote: [String] = []
+    var perRecipient: [(recipient: String, accounts: [Int], remote: Bool, refusal: RecipientOutcome?)] = []
+
+    init(recipients: [String], size: Int64, backend: Backend, mayRelay: Bool) throws {
+        var accountIndex: [Int64: Int] = [:]
+        var remoteSeen = Set<String>()
+        for recipient in recipients {
+            let route = try backend.router.route(recipient, mayRelay: mayRelay)
+            var mine: [Int] = []
+            var refusal: RecipientOutcome?
+            if let failure = route.failure, route.isEmpty { refusal = Backend.outcome(recipient, failure) }
+            for account in route.accounts {
+                if let why = try backend.refusal(account, recipient: recipient, size: size) {
+                    refusal = refusal ?? why
+                    continue
+                }
+                if let i = accountIndex[account.id] {
+                    mine.append(i)
+                } else {
+                    accountIndex[account.id] = accounts.count
+                    mine.append(accounts.count)
+                    accounts.append(account)
+                }
+            }
+            for r in route.remote where remoteSeen.insert(r.lowercased()).inserted { remote.append(r) }
+            perRecipient.append((recipient, mine, !route.remote.isEmpty, refusal))
+        }
+    }
+
+    func outcomes(_ stored: StoreResult) -> [RecipientOutcome] {
+        perRecipient.map { entry in
+            let results = entry.accounts.map { stored.placements[$0] }
+            if results.contains(where: \.isStored) { return RecipientOutcome(recipient: entry.recipient, status: .delivered) }
+            if entry.remote && stored.queueID != nil { return RecipientOutcome(recipient: entry.recipient, status: .queued) }
+            if let refusal = entry.refusal { return refusal }
+            for case .failed(let error) in results {
+                let quota = error.kind == .quotaExceeded
+                return RecipientOutcome(
+                    recipient: entry.recipient, status: .failed, kind: quota ? "quota_exceeded" : "internal_error", message: error.message,
+                    temporary: true)
+            }
+            return RecipientOutcome(recipient: entry.recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import MailCore
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// mailbox.*: the folders of the session's account.
+extension Backend {
+    func registerMailboxes() {
+        blocking(Methods.mailboxList) { _, p in
+            let account = try self.accountID(session: p.session)
+            let boxes = try self.store.mailboxes(accountID: account).filter { !(p.subscribedOnly ?? false) || $0.subscribed }
+            return MailboxListResult(mailboxes: boxes.map(Self.info))
+        }
+        blocking(Methods.mailboxCreate) { _, p in
+            let account = try self.account(session: p.session)
+            try Self.mayManage(account)
+            let name = try Self.mailboxName(p.mailbox)
+            if let use = p.specialUse, !Self.specialUses.contains(use) {
+                throw RPCError(.invalidParams, "unknown special use \(use); one of \(Self.specialUses.sorted())", field: "specialUse")
+            }
+            let box = try self.store.createMailbox(accountID: account.id, name: name, specialUse: p.specialUse)
+            self.publish(account, .mailboxCreated, mailbox: box.name)
+            return Self.info(box)
+        }
+        blocking(Methods.mailboxRename) { _, p in
+            let account = try self.account(session: p.session)
+            try Self.mayManage(account)
+            let from = try Self.mailboxName(p.from, field: "from")
+            let to = try Self.mailboxName(p.to, field: "to")
+            try self.store.renameMailbox(accountID: account.id, from: from, to: to)
+            self.publish(account, .mailboxRenamed, mailbox: to.value, oldMailbox: from.value)
+            return Empty()
+        }
+        blocking(Methods.mailboxDelete) { _, p in
+            let account = try self.account(session: p.session)
+            try Self.mayManage(account)
+            let name = try Self.mailboxName(p.mailbox)
+            try self.store.deleteMailbox(accountID: account.id, name: name)
+            self.publish(account, .mailboxDeleted, mailbox: name.value)
+            return Empty()
+        }
+        blocking(Methods.mailboxSubscribe) { _, p in
+            let account = try self.accountID(session: p.session)
+            try self.store.subscribe(accountID: account, name: try Self.mailboxName(p.mailbox), subscribed: p.subscribed)
+            return Empty()
+        }
+        blocking(Methods.mailboxStatus) { _, p in
+            let account = try self.accountID(session: p.session)
+            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
+            let counts = try self.store.counts(mailboxID: box.id)
+            return MailboxStatus(
+                mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
+                uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq)
+        }
+    }
+
+    /// RFC 6154 §2.
+    static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"]
+
+    /// The per-account setting of DESIGN §5: may clients create, rename and delete mailboxes?
+    static func mayManage(_ account: AccountRecord) throws {
+        guard account.mayManageMailboxes else {
+            throw RPCError(.permissionDenied, "this account may not create, rename or delete mailboxes")
+        }
+    }
+
+    static func info(_ b: MailboxRecord) -> MailboxInfo {
+        MailboxInfo(name: b.name, uidValidity: b.uidValidity, subscribed: b.subscribed, specialUse: b.specialUse)
+    }
+
+    func publish(
+        _ account: AccountRecord, _ kind: MailEvent.Kind, mailbox: String, oldMailbox: String? = nil, uids: [UInt32]? = nil,
+        modseq: Int64? = nil
+    ) {
+        events.publish(accountID: account.id) { subscription in
+            MailEvent(
+                subscription: subscription, account: account.address, kind: kind, mailbox: mailbox, oldMailbox: oldMailbox,
+                uids: uids, modseq: modseq)
+        }
+    }
+}

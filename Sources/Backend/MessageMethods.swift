@@ -1,0 +1,131 @@
+import Foundation
+import MailCore
+import MailMessage
+import RPCProtocol
+import RPCTransport
+import Storage
+
+/// message.*: listing, reading (whole, ranged, by IMAP section), flags, copy, move, expunge
+/// and append.
+extension Backend {
+    static let maxListPage = 5000
+
+    func registerMessages() {
+        blocking(Methods.messageList) { _, p in
+            let account = try self.accountID(session: p.session)
+            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
+            let limit = min(max(p.limit ?? Self.maxListPage, 1), Self.maxListPage)
+            let rows = try self.store.messages(
+                mailboxID: box.id, uids: p.uids, changedSince: p.changedSince, afterUID: p.afterUid, limit: limit,
+                withStructure: p.withStructure ?? false)
+            return MessageListResult(
+                uidValidity: box.uidValidity, uidNext: box.uidNext, highestModseq: box.highestModseq,
+                messages: rows.map {
+                    MessageSummary(uid: $0.uid, flags: $0.flags, internalDate: $0.internalDate, size: $0.size, modseq: $0.modseq, structure: $0.structure)
+                },
+                nextAfterUid: rows.count == limit ? rows.last?.uid : nil)
+        }
+        blocking(Methods.messageRead) { _, p in
+            let account = try self.accountID(session: p.session)
+            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
+            let message = try self.store.message(mailboxID: box.id, uid: p.uid)
+            let range = try Self.sectionRange(message, part: p.part, section: p.section ?? .full)
+            let offset = max(p.offset ?? 0, 0)
+            let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)
+            let total = Int64(range.count)
+            let start = Int64(range.lowerBound) + min(offset, total)
+            let count = Int(min(Int64(length), total - min(offset, total)))
+            let bytes = count > 0 ? try self.store.blobs.read(message.blob, offset: start, length: count) : []
+            return MessageReadResult(data: Data(bytes).base64EncodedString(), total: total, offset: min(offset, total))
+        }
+        blocking(Methods.messageFlags) { _, p in
+            let account = try self.account(session: p.session)
+            let box = try self.store.mailbox(accountID: account.id, name: try Self.mailboxName(p.mailbox))
+            let op: MailStore.FlagOperation =
+                switch p.operation {
+                case .set: .set
+                case .add: .add
+                case .remove: .remove
+                }
+            let result = try self.store.changeFlags(mailboxID: box.id, uids: p.uids, operation: op, flags: p.flags, unchangedSince: p.unchangedSince)
+            if !result.updated.isEmpty {
+                self.publish(account, .flagsChanged, mailbox: box.name, uids: result.updated.map(\.uid), modseq: result.modseq)
+            }
+            return MessageFlagsResult(
+                updated: result.updated.map { FlagUpdate(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }, skipped: result.skipped)
+        }
+        blocking(Methods.messageCopy) { _, p in try self.copy(p, move: false) }
+        blocking(Methods.messageMove) { _, p in try self.copy(p, move: true) }
+        blocking(Methods.messageExpunge) { _, p in
+            let account = try self.account(session: p.session)
+            let box = try self.store.mailbox(accountID: account.id, name: try Self.mailboxName(p.mailbox))
+            let result = try self.store.expunge(
+                accountID: account.id, mailboxID: box.id, uids: p.uids, regardlessOfFlags: p.regardlessOfFlags ?? false)
+            if !result.uids.isEmpty {
+                self.publish(account, .messageExpunged, mailbox: box.name, uids: result.uids, modseq: result.modseq)
+            }
+            return MessageExpungeResult(expunged: result.uids, modseq: result.modseq)
+        }
+        blocking(Methods.messageAppend) { connection, p in
+            let account = try self.account(session: p.session)
+            let name = try Self.mailboxName(p.mailbox)
+            _ = try self.store.mailbox(accountID: account.id, name: name)
+            let max = try self.effectiveMaxMessage(account)
+            if let size = p.size {
+                if size > max { throw RPCError(.tooBig, "message of \(size) bytes exceeds the limit of \(max) bytes") }
+                if account.quotaBytes > 0 && account.usedBytes + size > account.quotaBytes {
+                    throw RPCError(.quotaExceeded, "mailbox full: \(account.usedBytes) of \(account.quotaBytes) bytes used", temporary: true)
+                }
+            }
+            return try self.beginUpload(
+                purpose: .append(accountID: account.id, mailbox: name.value, flags: p.flags ?? MessageFlags(), internalDate: p.internalDate),
+                maxBytes: max, prefix: [], connection: connection)
+        }
+    }
+
+    func copy(_ p: MessageCopyParams, move: Bool) throws -> MessageCopyResult {
+        let account = try account(session: p.session)
+        let source = try store.mailbox(accountID: account.id, name: try Self.mailboxName(p.mailbox))
+        let target = try Self.mailboxName(p.to, field: "to")
+        let result = try store.copy(accountID: account.id, from: source.id, uids: p.uids, to: target.value, move: move)
+        if !result.created.isEmpty {
+            publish(account, .messageAdded, mailbox: result.target.name, uids: result.created, modseq: result.target.highestModseq)
+        }
+        if let modseq = result.expungeModseq {
+            publish(account, .messageExpunged, mailbox: source.name, uids: result.source, modseq: modseq)
+        }
+        return MessageCopyResult(uidValidity: result.target.uidValidity, sourceUids: result.source, targetUids: result.created)
+    }
+
+    /// The byte range of an IMAP section (RFC 3501 §6.4.5) within the stored message, from the
+    /// structure cached at delivery.
+    static func sectionRange(_ message: MessageRecord, part: String?, section: MessageReadParams.Section) throws -> Range<Int> {
+        let size = Int(message.size)
+        if part == nil && section == .full { return 0..<size }
+        guard let json = message.structure, let parsed = try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8)) else {
+            throw RPCError(.noSuchPart, "the message's structure is not available")
+        }
+        guard let part, !part.isEmpty else {
+            switch section {
+            case .full: return 0..<size
+            case .header: return parsed.headerRange
+            case .text: return parsed.bodyRange
+            case .mime: throw RPCError(.invalidParams, "MIME needs a part number", field: "section")
+            }
+        }
+        let path = part.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+        guard path.count <= 64, path.allSatisfy({ $0 > 0 }) else {
+            throw RPCError(.invalidParams, "part must be dot-separated positive numbers, like 1.2", field: "part")
+        }
+        guard let node = parsed.part(at: path) else { throw RPCError(.noSuchPart, "the message has no part \(part)") }
+        switch section {
+        case .full: return node.bodyRange
+        case .mime: return node.headerRange
+        case .header, .text:
+            guard let embedded = node.embeddedBody else {
+                throw RPCError(.noSuchPart, "part \(part) is not an encapsulated message, so it has no HEADER or TEXT")
+            }
+            return section == .header ? embedded.headerRange : embedded.bodyRange
+        }
+    }
+}
