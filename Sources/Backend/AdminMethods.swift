@@ -7,6 +7,7 @@ import Storage
 /// domain.*, account.*, alias.*, group.*, settings.*, queue.list: the admin socket's methods.
 extension Backend {
     func registerAdmin() {
+        registerVerify()
         blocking(Methods.domainAdd) { _, p in
             guard let domain = DomainName(p.name), !domain.name.hasPrefix("[") else {
                 throw RPCError(.invalidParams, "not a valid domain name: \(p.name.debugDescription)", field: "name")
@@ -139,6 +140,14 @@ extension Backend {
                 entries: try self.store.queueEntries(limit: min(max(p.limit ?? 100, 1), 10_000)).map {
                     QueueEntry(id: $0.id, sender: $0.sender, recipients: $0.recipients, size: $0.size, createdAt: $0.createdAt)
                 })
+        }
+    }
+
+    func registerVerify() {
+        blocking(Methods.storeVerify) { _, _ in
+            let problems = try self.store.verifyIntegrity()
+            let counts = try self.store.counts()
+            return StoreVerifyResult(problems: problems, messages: counts.messages, bodies: counts.bodies)
         }
     }
 

@@ -228,3 +228,15 @@ public struct QueueListResult: Codable, Sendable {
     public var entries: [QueueEntry]
     public init(entries: [QueueEntry]) { self.entries = entries }
 }
+
+/// What `store.verify` found: an empty list means the database and the body files agree.
+public struct StoreVerifyResult: Codable, Sendable {
+    public var problems: [String]
+    public var messages: Int64
+    public var bodies: Int64
+    public init(problems: [String], messages: Int64, bodies: Int64) {
+        self.problems = problems
+        self.messages = messages
+        self.bodies = bodies
+    }
+}

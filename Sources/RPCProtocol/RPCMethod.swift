@@ -83,6 +83,7 @@ public enum Methods {
     public static let settingsGet = RPCMethod<Empty, ServerSettings>("settings.get", roles: admin)
     public static let settingsSet = RPCMethod<ServerSettingsUpdate, ServerSettings>("settings.set", roles: admin)
     public static let queueList = RPCMethod<QueueListParams, QueueListResult>("queue.list", roles: admin)
+    public static let storeVerify = RPCMethod<Empty, StoreVerifyResult>("store.verify", roles: admin)
 
     /// Name and roles of every method, in documentation order.
     public static let all: [(name: String, roles: Set<RPCRole>)] = [
@@ -113,7 +114,7 @@ public enum Methods {
         (groupAdd.name, groupAdd.roles), (groupMembers.name, groupMembers.roles),
         (groupRemove.name, groupRemove.roles), (groupList.name, groupList.roles),
         (settingsGet.name, settingsGet.roles), (settingsSet.name, settingsSet.roles),
-        (queueList.name, queueList.roles),
+        (queueList.name, queueList.roles), (storeVerify.name, storeVerify.roles),
     ]
 
     /// The server's notification method name for change events.

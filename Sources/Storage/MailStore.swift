@@ -16,6 +16,7 @@ public final class MailStore: Sendable {
         self.directory = directory
         self.logger = logger
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        chmod(directory, 0o750)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)

@@ -386,6 +386,12 @@ extension MailStore {
         }
     }
 
+    public func counts() throws -> (messages: Int64, bodies: Int64) {
+        try pool.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT count(*) FROM message")!, try Int64.fetchOne(db, sql: "SELECT count(*) FROM blob")!)
+        }
+    }
+
     /// Consistency check for tests and `loft check`: every row's body file exists and has its
     /// size, refs match the rows that use each body, and no body file lacks a row.
     public func verifyIntegrity() throws -> [String] {

@@ -1,1 +1,21 @@
-@main struct Loft { static func main() {} }
+import ArgumentParser
+
+/// `loft`: one executable, one subcommand per process role (DESIGN §1). Argument parsing and
+/// wiring only; the work lives in the library modules.
+@main
+struct Loft: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loft",
+        abstract: "Loft, a complete mail server: SMTP, POP3, IMAP, web mail and LDAP around one back-end.",
+        discussion: """
+            Start everything with `loft serve`, then add a domain and an account:
+              loft domain add example.test
+              echo 'secret' | loft account add alice@example.test --password-stdin
+            Every command talks to the back-end over its admin socket in the data directory
+            (--data, $LOFT_DATA, the config's data_dir, else ./loft-data).
+            """,
+        subcommands: [
+            Serve.self, BackendCommand.self, DomainCommand.self, AccountCommand.self, AliasCommand.self, GroupCommand.self,
+            SettingsCommand.self, QueueCommand.self, RPCCommand.self, CheckCommand.self,
+        ])
+}

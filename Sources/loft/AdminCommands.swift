@@ -1,0 +1,298 @@
+import ArgumentParser
+import Foundation
+import MailCore
+import RPCProtocol
+
+struct DomainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "domain", abstract: "Manage the domains Loft receives mail for.", subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a local domain.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The domain, e.g. example.org.") var name: String
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.domainAdd, DomainParams(name: name))
+            if output.json { try printJSON(result) } else { print("added domain \(result.name)") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List local domains.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.domainList, Empty())
+            if output.json { return try printJSON(result) }
+            printTable(["DOMAIN", "ACCOUNTS"], result.domains.map { [$0.name, String($0.accounts)] })
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a domain that has no accounts, aliases or groups left.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+        func run() async throws {
+            _ = try await AdminConnection(global).call(Methods.domainRemove, DomainParams(name: name))
+            print("removed domain \(name)")
+        }
+    }
+}
+
+/// Settings shared by `account add` and `account set`.
+struct AccountSettingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Storage quota, e.g. 500M or 2G; 0 for none.", valueName: "size")) var quota: String?
+    @Option(name: .customLong("max-message"), help: ArgumentHelp("Largest message this account receives, e.g. 25M; 0 for the server's limit.", valueName: "size"))
+    var maxMessage: String?
+    @Option(help: ArgumentHelp("Forward mail to this address; \"\" stops forwarding.", valueName: "address")) var forward: String?
+    @Flag(name: .customLong("keep-copy"), inversion: .prefixedNo, help: "With --forward: also keep a copy in this account.")
+    var keepCopy: Bool?
+    @Flag(name: .customLong("apop-secret-stdin"), help: "Read the APOP/CRAM-MD5 secret from standard input (after the password, if both) and turn APOP on.")
+    var apopSecretStdin = false
+    @Flag(name: .customLong("mailbox-management"), inversion: .prefixedNo, help: "Whether IMAP clients may create, rename and delete mailboxes.")
+    var mailboxManagement: Bool?
+    @Option(name: .customLong("display-name"), help: "The person's name.") var displayName: String?
+
+    func size(_ text: String?, _ flag: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let n = ByteSize.parse(text) else { throw ValidationError("--\(flag): \(text) is not a size like 500M") }
+        return n
+    }
+}
+
+struct AccountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account", abstract: "Manage mail accounts and their settings.",
+        subcommands: [Add.self, Set.self, Show.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add an account.",
+            discussion: "Example: echo 'pw' | loft account add alice@example.org --password-stdin --quota 500M --max-message 25M")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The address, e.g. alice@example.org.") var address: String
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.") var passwordStdin = false
+        @OptionGroup var settings: AccountSettingOptions
+        @Flag(name: .customLong("disabled"), help: "Create the account disabled.") var disabled = false
+
+        func run() async throws {
+            guard passwordStdin else { throw ValidationError("give the password on standard input with --password-stdin") }
+            let password = try readSecretLine("password")
+            let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
+            let params = AccountAddParams(
+                address: address, password: password, displayName: settings.displayName, quotaBytes: try settings.size(settings.quota, "quota"),
+                maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
+                forwardKeepCopy: settings.keepCopy, apopSecret: secret, mayManageMailboxes: settings.mailboxManagement, enabled: !disabled)
+            let result = try await AdminConnection(global).call(Methods.accountAdd, params)
+            if output.json { try printJSON(result) } else { print("added account \(result.address)") }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change an account's settings.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var address: String
+        @Flag(name: .customLong("password-stdin"), help: "Read a new password from the first line of standard input.") var passwordStdin = false
+        @OptionGroup var settings: AccountSettingOptions
+        @Flag(name: .customLong("no-apop"), help: "Turn APOP and CRAM-MD5 off and erase the secret.") var noAPOP = false
+        @Flag(name: .customLong("enabled"), inversion: .prefixedNo, help: "Enable or disable the account.") var enabled: Bool?
+
+        func run() async throws {
+            let password = passwordStdin ? try readSecretLine("password") : nil
+            let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
+            let params = AccountUpdateParams(
+                address: address, password: password, displayName: settings.displayName, quotaBytes: try settings.size(settings.quota, "quota"),
+                maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
+                forwardKeepCopy: settings.keepCopy, apopSecret: secret, apopEnabled: noAPOP ? false : nil,
+                mayManageMailboxes: settings.mailboxManagement, enabled: enabled)
+            let result = try await AdminConnection(global).call(Methods.accountUpdate, params)
+            if output.json { try printJSON(result) } else { Show.describe(result) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an account's settings and usage.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var address: String
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.accountGet, AddressParams(address: address))
+            if output.json { try printJSON(result) } else { Self.describe(result) }
+        }
+
+        static func describe(_ a: AccountInfo) {
+            func size(_ n: Int64, zero: String) -> String { n == 0 ? zero : ByteSize.format(n) }
+            let rows: [(String, String)] = [
+                ("address", a.address),
+                ("name", a.displayName ?? "-"),
+                ("enabled", a.enabled ? "yes" : "no"),
+                ("quota", size(a.quotaBytes, zero: "none")),
+                ("used", "\(ByteSize.format(a.usedBytes)) in \(a.messages) messages"),
+                ("max message", size(a.maxMessageBytes, zero: "server limit")),
+                ("forward to", a.forwardTo.map { "\($0)\(a.forwardKeepCopy ? " (keeping a copy)" : "")" } ?? "-"),
+                ("APOP/CRAM-MD5", a.apopEnabled ? "on" : "off"),
+                ("mailbox management", a.mayManageMailboxes ? "allowed" : "forbidden"),
+            ]
+            for (k, v) in rows { print("\(k.padding(toLength: 19, withPad: " ", startingAt: 0)) \(v)") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List accounts.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Only this domain.") var domain: String?
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.accountList, ListParams(domain: domain))
+            if output.json { return try printJSON(result) }
+            printTable(
+                ["ADDRESS", "QUOTA", "USED", "MESSAGES", "ENABLED"],
+                result.accounts.map {
+                    [$0.address, $0.quotaBytes == 0 ? "none" : ByteSize.format($0.quotaBytes), ByteSize.format($0.usedBytes), String($0.messages), $0.enabled ? "yes" : "no"]
+                })
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an account and all its mail.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        func run() async throws {
+            _ = try await AdminConnection(global).call(Methods.accountRemove, AddressParams(address: address))
+            print("removed account \(address) and its mail")
+        }
+    }
+}
+
+struct AliasCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alias", abstract: "Addresses that deliver to other addresses.", subcommands: [Add.self, Remove.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an alias, or targets to it.", discussion: "Example: loft alias add postmaster@example.org alice@example.org")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var address: String
+        @Argument(help: "Local or remote addresses to deliver to.") var targets: [String]
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.aliasAdd, AliasParams(address: address, targets: targets))
+            if output.json { try printJSON(result) } else { print("\(result.address) → \(result.targets.joined(separator: ", "))") }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an alias, or one target of it.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Argument var target: String?
+        func run() async throws {
+            _ = try await AdminConnection(global).call(Methods.aliasRemove, AliasRemoveParams(address: address, target: target))
+            print(target.map { "removed \($0) from \(address)" } ?? "removed alias \(address)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List aliases.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Option var domain: String?
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.aliasList, ListParams(domain: domain))
+            if output.json { return try printJSON(result) }
+            printTable(["ALIAS", "TARGETS"], result.aliases.map { [$0.address, $0.targets.joined(separator: ", ")] })
+        }
+    }
+}
+
+struct GroupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "group", abstract: "List addresses that expand to their members.", subcommands: [Add.self, Members.self, Remove.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a group.", discussion: "Example: loft group add team@example.org alice@example.org bob@example.org")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var address: String
+        @Argument var members: [String] = []
+        @Option(help: "A name for the group.") var name: String?
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.groupAdd, GroupAddParams(address: address, name: name, members: members))
+            if output.json { try printJSON(result) } else { print("group \(result.address): \(result.members.joined(separator: ", "))") }
+        }
+    }
+
+    struct Members: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show, add or remove members.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var address: String
+        @Option(name: .customLong("add"), help: "Add a member (repeatable).") var add: [String] = []
+        @Option(name: .customLong("remove"), help: "Remove a member (repeatable).") var remove: [String] = []
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.groupMembers, GroupMembersParams(address: address, add: add, remove: remove))
+            if output.json { return try printJSON(result) }
+            for m in result.members { print(m) }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a group.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        func run() async throws {
+            _ = try await AdminConnection(global).call(Methods.groupRemove, AddressParams(address: address))
+            print("removed group \(address)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List groups.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Option var domain: String?
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.groupList, ListParams(domain: domain))
+            if output.json { return try printJSON(result) }
+            printTable(["GROUP", "MEMBERS"], result.groups.map { [$0.address, String($0.members.count)] })
+        }
+    }
+}
+
+struct SettingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "settings", abstract: "Show or change server-wide settings.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Option(name: .customLong("max-message"), help: ArgumentHelp("The largest message the server accepts, e.g. 50M.", valueName: "size"))
+    var maxMessage: String?
+    func run() async throws {
+        let admin = try AdminConnection(global)
+        let result: ServerSettings
+        if let maxMessage {
+            guard let n = ByteSize.parse(maxMessage) else { throw ValidationError("--max-message: \(maxMessage) is not a size like 50M") }
+            result = try await admin.call(Methods.settingsSet, ServerSettingsUpdate(maxMessageBytes: n))
+        } else {
+            result = try await admin.call(Methods.settingsGet, Empty())
+        }
+        if output.json { try printJSON(result) } else { print("max message size  \(ByteSize.format(result.maxMessageBytes))") }
+    }
+}
+
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Inspect the outbound queue.", subcommands: [List.self])
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List queued messages.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Option var limit = 100
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.queueList, QueueListParams(limit: limit))
+            if output.json { return try printJSON(result) }
+            printTable(
+                ["ID", "SENDER", "SIZE", "RECIPIENTS"],
+                result.entries.map { [String($0.id), $0.sender.isEmpty ? "<>" : $0.sender, ByteSize.format($0.size), $0.recipients.joined(separator: ", ")] })
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import RPCProtocol
+
+/// `loft check`: asks the back-end whether the database and the body files agree.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Check that the database and the message files agree (exit 1 if not).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    func run() async throws {
+        let result = try await AdminConnection(global).call(Methods.storeVerify, Empty())
+        if output.json {
+            try printJSON(result)
+        } else {
+            print("\(result.messages) messages, \(result.bodies) message bodies")
+            for p in result.problems { print("problem: \(p)") }
+            if result.problems.isEmpty { print("ok: database and files agree") }
+        }
+        if !result.problems.isEmpty { throw ExitCode(1) }
+    }
+}

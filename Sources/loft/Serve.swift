@@ -1,0 +1,228 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import LoftConfig
+import Logging
+import SwiftASN1
+import X509
+
+/// `loft serve`: the supervisor of DESIGN §1. Starts the back-end, then every gateway the
+/// configuration enables, each as a child process of this same executable; restarts a child
+/// that dies (with growing back-off, logged); stops them all on SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run Loft: the back-end and every enabled gateway, supervised.",
+        discussion: """
+            Settings come from the configuration file (see deploy/loft.yaml), overridden by
+            LOFT_* environment variables and these flags. On first start with an empty data
+            directory it creates the directory and a self-signed TLS certificate.
+            """)
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let config = try global.load()
+        var logger = Logger(label: "loft.serve")
+        logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        let dir = config.dataDirectory
+        let firstStart = !FileManager.default.fileExists(atPath: dir + "/loft.sqlite")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        if config.tls.certificate.isEmpty {
+            let made = try SelfSignedCertificate.ensure(directory: dir + "/tls", hostname: config.tls.hostname.isEmpty ? Self.hostname() : config.tls.hostname)
+            if made { logger.notice("made a self-signed TLS certificate in \(dir)/tls (set tls.certificate and tls.key for a real one)") }
+        }
+        var common = ["--data", dir]
+        if let path = LoftConfig.locate(explicit: global.config, environment: ProcessInfo.processInfo.environment) {
+            common += ["--config", path]
+        }
+        let supervisor = Supervisor(
+            executable: Self.executablePath(), maxDelay: Double(config.serve.restartMaxDelaySeconds), logger: logger)
+        supervisor.start(name: "backend", arguments: ["backend"] + common)
+        guard await Self.waitForSocket(dir + "/admin.sock", supervisor: supervisor) else {
+            supervisor.stopAll()
+            throw CLIError("the back-end did not start; see the messages above")
+        }
+        for gateway in config.serve.gateways {
+            supervisor.start(name: gateway, arguments: [gateway] + common)
+        }
+        if firstStart {
+            print(
+                """
+                Loft is running with its data in \(dir).
+                Next steps, in another terminal:
+                  loft domain add example.org\(dir == "./loft-data" ? "" : " --data \(dir)")
+                  echo 'a-good-password' | loft account add alice@example.org --password-stdin\(dir == "./loft-data" ? "" : " --data \(dir)")
+                Stop with Ctrl-C.
+                """)
+            fflush(nil)
+        }
+        let signal = await waitForTermination()
+        logger.notice("\(signal): stopping")
+        await supervisor.stopAllGracefully(timeout: 15)
+    }
+
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static func hostname() -> String {
+        ProcessInfo.processInfo.hostName
+    }
+
+    static func waitForSocket(_ path: String, supervisor: Supervisor) async -> Bool {
+        for _ in 0..<300 {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            if supervisor.hasGivenUp("backend") { return false }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return false
+    }
+}
+
+/// Child processes and their restarts. `@unchecked Sendable`: all mutable state is behind
+/// `lock`; Process callbacks arrive on arbitrary threads.
+final class Supervisor: @unchecked Sendable {
+    struct Child {
+        var arguments: [String]
+        var process: Process?
+        var restarts = 0
+        var startedAt = Date()
+        var gaveUp = false
+    }
+    let executable: String
+    let maxDelay: Double
+    let logger: Logger
+    let lock = NSLock()
+    var children: [String: Child] = [:]
+    var stopping = false
+
+    /// A child that dies this many times in a row within a minute of starting is left dead.
+    static let maxQuickRestarts = 10
+
+    init(executable: String, maxDelay: Double, logger: Logger) {
+        self.executable = executable
+        self.maxDelay = maxDelay
+        self.logger = logger
+    }
+
+    func start(name: String, arguments: [String]) {
+        lock.lock()
+        children[name] = Child(arguments: arguments)
+        lock.unlock()
+        launch(name)
+    }
+
+    func hasGivenUp(_ name: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return children[name]?.gaveUp ?? true
+    }
+
+    func launch(_ name: String) {
+        lock.lock()
+        guard !stopping, var child = children[name] else {
+            lock.unlock()
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = child.arguments
+        process.terminationHandler = { [weak self] p in self?.exited(name, process: p) }
+        child.process = process
+        child.startedAt = Date()
+        children[name] = child
+        lock.unlock()
+        do {
+            try process.run()
+            logger.info("started \(name) (pid \(process.processIdentifier))")
+        } catch {
+            logger.error("cannot start \(name): \(error)")
+            exited(name, process: process)
+        }
+    }
+
+    func exited(_ name: String, process: Process) {
+        lock.lock()
+        guard !stopping, var child = children[name], child.process === process else {
+            lock.unlock()
+            return
+        }
+        let stable = Date().timeIntervalSince(child.startedAt) > 60
+        child.restarts = stable ? 1 : child.restarts + 1
+        let giveUp = child.restarts > Self.maxQuickRestarts
+        child.gaveUp = giveUp
+        child.process = nil
+        children[name] = child
+        let delay = min(maxDelay, pow(2, Double(child.restarts - 1)) * 0.5)
+        lock.unlock()
+        let status = process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "status \(process.terminationStatus)"
+        if giveUp {
+            logger.critical("\(name) exited (\(status)) \(Self.maxQuickRestarts) times in a row; not restarting it")
+            return
+        }
+        logger.warning("\(name) exited (\(status)); restarting in \(String(format: "%.1f", delay)) s")
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in self?.launch(name) }
+    }
+
+    func stopAll() {
+        lock.lock()
+        stopping = true
+        let running = children.values.compactMap(\.process).filter(\.isRunning)
+        lock.unlock()
+        for p in running { p.terminate() }
+    }
+
+    /// SIGTERM to every child, gateways first so they stop taking work before the back-end goes;
+    /// SIGKILL for any still running after `timeout` seconds.
+    func stopAllGracefully(timeout: Double) async {
+        let (gateways, backend) = lock.withLock { () -> ([Process], Process?) in
+            stopping = true
+            return (children.filter { $0.key != "backend" }.compactMap(\.value.process), children["backend"]?.process)
+        }
+        for group in [gateways, [backend].compactMap { $0 }] {
+            for p in group where p.isRunning { p.terminate() }
+            let deadline = Date().addingTimeInterval(timeout)
+            while group.contains(where: \.isRunning) && Date() < deadline {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+            for p in group where p.isRunning {
+                logger.warning("pid \(p.processIdentifier) did not stop in \(Int(timeout)) s; killing it")
+                kill(p.processIdentifier, SIGKILL)
+            }
+        }
+    }
+}
+
+/// A self-signed certificate for a first start, so every listener can offer TLS from the
+/// beginning (DESIGN §5). P-256; CA:TRUE and keyCertSign so NIOSSL clients can be told to
+/// trust it (LIBRARIES.md).
+enum SelfSignedCertificate {
+    /// Writes `cert.pem` and `key.pem` unless both exist; returns whether it made them.
+    static func ensure(directory: String, hostname: String) throws -> Bool {
+        let certPath = directory + "/cert.pem"
+        let keyPath = directory + "/key.pem"
+        let fm = FileManager.default
+        if fm.fileExists(atPath: certPath) && fm.fileExists(atPath: keyPath) { return false }
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let key = P256.Signing.PrivateKey()
+        let name = try DistinguishedName {
+            CommonName(hostname)
+            OrganizationName("Loft self-signed")
+        }
+        let now = Date()
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(3 * 365 * 86400),
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true))
+                SubjectAlternativeNames([.dnsName(hostname), .dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
+            },
+            issuerPrivateKey: .init(key))
+        let pem = try certificate.serializeAsPEM().pemString
+        guard fm.createFile(atPath: keyPath, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]),
+            fm.createFile(atPath: certPath, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o644])
+        else { throw CLIError("cannot write the TLS certificate into \(directory)") }
+        return true
+    }
+}
