@@ -4,7 +4,7 @@
 /// stall. A value type: the back-end keeps it behind a lock, tests drive it with their own clock.
 public struct LoginThrottle: Sendable {
     public struct Policy: Sendable {
-        /// Failures allowed before delays begin.
+        /// Failures that cost nothing; after this many, each further attempt must wait.
         public var freeAttempts = 3
         public var baseDelayMs = 1000
         public var maxDelayMs = 5 * 60 * 1000
@@ -50,7 +50,7 @@ public struct LoginThrottle: Sendable {
             if nowMs - e.lastFailureMs >= policy.forgetAfterMs { e.failures = 0 }
             e.failures += 1
             e.lastFailureMs = nowMs
-            let over = e.failures - policy.freeAttempts
+            let over = e.failures - policy.freeAttempts + 1
             if over > 0 {
                 let delay = min(Int64(policy.maxDelayMs), Int64(policy.baseDelayMs) << Int64(min(over - 1, 20)))
                 e.blockedUntilMs = nowMs + delay

@@ -106,6 +106,11 @@ extension MailStore {
     }
 
     func store(_ db: Database, _ request: StoreRequest) throws -> StoreResult {
+        // The body's row comes first (messages and queue entries reference it) with no
+        // references yet; it is counted, or dropped again, below.
+        try db.execute(
+            sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, 0) ON CONFLICT(sha256) DO NOTHING",
+            arguments: [request.blob.sha256, request.blob.size])
         var placements: [PlacementResult] = []
         var refs = 0
         for placement in request.placements {
@@ -130,9 +135,9 @@ extension MailStore {
             }
         }
         if refs > 0 {
-            try db.execute(
-                sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET refs = refs + excluded.refs",
-                arguments: [request.blob.sha256, request.blob.size, refs])
+            try db.execute(sql: "UPDATE blob SET refs = refs + ? WHERE sha256 = ?", arguments: [refs, request.blob.sha256])
+        } else {
+            try db.execute(sql: "DELETE FROM blob WHERE sha256 = ? AND refs = 0", arguments: [request.blob.sha256])
         }
         return StoreResult(placements: placements, queueID: queueID)
     }

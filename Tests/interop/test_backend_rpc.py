@@ -1,0 +1,353 @@
+"""The back-end over its real sockets: every documented method, bad input, and the role split."""
+import base64
+import json
+import socket
+import threading
+
+import pytest
+
+from conftest import login
+from loftrpc import Client, RPCError
+
+MSG = (b"From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\nSubject: hello\r\n"
+       b"Message-ID: <1@remote.test>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nHi Alice.\r\n.dotted line\r\n")
+
+
+def expect_error(kind, fn, *args):
+    with pytest.raises(RPCError) as e:
+        fn(*args)
+    assert e.value.kind == kind, e.value.error
+    return e.value
+
+
+def test_hello_and_ping(loft):
+    c = Client(str(loft.data / "gateway.sock"), hello=False)
+    expect_error("hello_required", c.call, "ping", {})
+    expect_error("version_mismatch", c.call, "hello", {"version": 99})
+    r = c.call("hello", {"version": 1, "software": "t"})
+    assert r["version"] == 1 and r["role"] == "gateway"
+    assert c.call("ping") == {}
+
+
+def test_bad_input_keeps_serving(loft):
+    bystander = loft.admin()
+    c = Client(str(loft.data / "admin.sock"))
+    # garbage bytes, invalid UTF-8, invalid JSON → parse error with id null
+    c.send_raw(b"\xff\xfe garbage {{{\n")
+    r = c.read_response()
+    assert r["error"]["code"] == -32700 and r["id"] is None
+    # valid JSON that is not a request
+    c.send_raw(b"[1,2,3]\n")
+    assert c.read_response()["error"]["data"]["kind"] == "invalid_request"
+    c.send_raw(b'{"id":5,"method":"ping"}\n')  # no jsonrpc member
+    r = c.read_response()
+    assert r["error"]["data"]["kind"] == "invalid_request" and r["id"] == 5
+    expect_error("method_not_found", c.call, "no.such.method", {})
+    # wrong type, missing param
+    e = expect_error("invalid_params", c.call, "domain.add", {"name": 7})
+    assert e.data.get("field") == "name"
+    e = expect_error("invalid_params", c.call, "account.add", {"address": "x@example.test"})
+    assert e.data.get("field") == "password"
+    expect_error("invalid_params", c.call, "domain.add", {"name": "bad domain!"})
+    # an oversize line is discarded as it streams, answered once, and the connection goes on
+    c.send_raw(b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"x":"' + b"a" * (5 << 20) + b'"}}\n')
+    r = c.read_response()
+    assert r["error"]["data"]["kind"] == "line_too_long"
+    assert c.call("ping") == {}
+    # a notification (no id) gets no answer; the next call's answer is the next line
+    c.send_raw(b'{"jsonrpc":"2.0","method":"ping"}\n')
+    assert c.call("domain.list") == {"domains": []}
+    assert bystander.call("ping") == {}
+
+
+def test_role_split(setup, loft):
+    g = loft.gateway()
+    for method, params in [("domain.add", {"name": "evil.test"}), ("account.list", {}),
+                           ("auth.impersonate", {"account": "alice@example.test"}), ("store.verify", {})]:
+        expect_error("permission_denied", g.call, method, params)
+    # a session only reaches its own account
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    _, bob = login(loft, "bob@example.test", "bob-pw")
+    g.deliver("carol@remote.test", ["bob@example.test"], MSG)
+    assert g.call("message.list", {"session": bob, "mailbox": "INBOX"})["messages"]
+    assert g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"] == []
+    expect_error("session_invalid", g.call, "mailbox.list", {"session": alice[:-2] + "xx"})
+    expect_error("session_invalid", g.call, "mailbox.list", {"session": "1.99999999999.x.y"})
+
+
+def test_domains_accounts_aliases_groups(setup, loft):
+    a = setup
+    expect_error("domain_exists", a.call, "domain.add", {"name": "EXAMPLE.test"})
+    assert [d["name"] for d in a.call("domain.list")["domains"]] == ["example.test"]
+    expect_error("no_such_domain", a.call, "account.add", {"address": "x@other.test", "password": "p"})
+    expect_error("account_exists", a.call, "account.add", {"address": "Alice@Example.TEST", "password": "p"})
+    expect_error("address_in_use", a.call, "account.add", {"address": "postmaster@example.test", "password": "p"})
+    expect_error("invalid_params", a.call, "account.add",
+                 {"address": "c@example.test", "password": "same", "apopSecret": "same"})
+    info = a.call("account.get", {"address": "BOB@example.test"})
+    assert info["apopEnabled"] is True and "apopSecret" not in json.dumps(info) and "password" not in json.dumps(info)
+    upd = a.call("account.update", {"address": "alice@example.test", "quotaBytes": 1000000, "maxMessageBytes": 20000,
+                                    "forwardTo": "carol@remote.test", "forwardKeepCopy": True,
+                                    "mayManageMailboxes": False, "displayName": "Alice A"})
+    assert (upd["quotaBytes"], upd["maxMessageBytes"], upd["forwardTo"], upd["forwardKeepCopy"],
+            upd["mayManageMailboxes"], upd["displayName"]) == (1000000, 20000, "carol@remote.test", True, False, "Alice A")
+    upd = a.call("account.update", {"address": "alice@example.test", "forwardTo": ""})
+    assert upd.get("forwardTo") is None
+    assert a.call("account.update", {"address": "bob@example.test", "apopEnabled": False})["apopEnabled"] is False
+    assert len(a.call("account.list", {})["accounts"]) == 2
+    assert len(a.call("account.list", {"domain": "nope.test"})["accounts"]) == 0
+    assert a.call("alias.add", {"address": "postmaster@example.test", "targets": ["bob@example.test"]})["targets"] == \
+        ["alice@example.test", "bob@example.test"]
+    expect_error("loop_detected", a.call, "alias.add", {"address": "x@example.test", "targets": ["X@example.test"]})
+    a.call("alias.remove", {"address": "postmaster@example.test", "target": "bob@example.test"})
+    assert a.call("alias.list", {})["aliases"] == [{"address": "postmaster@example.test", "targets": ["alice@example.test"]}]
+    expect_error("no_such_alias", a.call, "alias.remove", {"address": "none@example.test"})
+    g = a.call("group.members", {"address": "team@example.test", "remove": ["bob@example.test"], "add": ["dan@remote.test"]})
+    assert g["members"] == ["alice@example.test", "dan@remote.test"]
+    assert len(a.call("group.list", {})["groups"]) == 1
+    expect_error("not_empty", a.call, "domain.remove", {"name": "example.test"})
+    a.call("group.remove", {"address": "team@example.test"})
+    expect_error("no_such_group", a.call, "group.remove", {"address": "team@example.test"})
+    assert a.call("settings.set", {"maxMessageBytes": 2048})["maxMessageBytes"] == 2048
+    assert a.call("settings.get")["maxMessageBytes"] == 2048
+    a.call("account.remove", {"address": "bob@example.test"})
+    expect_error("no_such_account", a.call, "account.get", {"address": "bob@example.test"})
+
+
+def test_login_throttling_and_challenge_response(setup, loft):
+    import hashlib, hmac
+    g = loft.gateway()
+    expect_error("auth_failed", g.call, "auth.login", {"username": "nobody@example.test", "password": "x", "clientAddress": "10.9.9.9"})
+    ts = "<1896.697170952@example.test>"
+    # alice has no APOP secret: APOP fails like a wrong password (and counts as a failure)
+    d = hashlib.md5((ts + "alice-pw").encode()).hexdigest()
+    expect_error("auth_failed", g.call, "auth.apop", {"username": "alice@example.test", "timestamp": ts, "digest": d})
+    for _ in range(2):
+        expect_error("auth_failed", g.call, "auth.login", {"username": "alice@example.test", "password": "wrong", "clientAddress": "10.0.0.1"})
+    e = expect_error("auth_throttled", g.call, "auth.login",
+                     {"username": "alice@example.test", "password": "alice-pw", "clientAddress": "10.0.0.1"})
+    assert e.data["retryAfterMs"] > 0 and e.data["temporary"] is True
+    # APOP (RFC 1939 §7) and CRAM-MD5 (RFC 2195) with bob's own secret; never with the password
+    digest = hashlib.md5((ts + "bob-apop").encode()).hexdigest()
+    assert g.call("auth.apop", {"username": "bob@example.test", "timestamp": ts, "digest": digest})["account"] == "bob@example.test"
+    bad = hashlib.md5((ts + "bob-pw").encode()).hexdigest()
+    expect_error("auth_failed", g.call, "auth.apop", {"username": "bob@example.test", "timestamp": ts, "digest": bad})
+    ch = "<123.456@example.test>"
+    d = hmac.new(b"bob-apop", ch.encode(), hashlib.md5).hexdigest()
+    assert g.call("auth.cram_md5", {"username": "bob@example.test", "challenge": ch, "digest": d})["session"]
+    s = g.call("auth.login", {"username": "bob@example.test", "password": "bob-pw"})
+    assert g.call("session.info", {"session": s["session"]})["account"] == "bob@example.test"
+    setup.call("account.update", {"address": "bob@example.test", "enabled": False})
+    expect_error("account_disabled", g.call, "session.info", {"session": s["session"]})
+
+
+def test_mailboxes(setup, loft):
+    g, s = login(loft, "alice@example.test", "alice-pw")
+    names = lambda: [m["name"] for m in g.call("mailbox.list", {"session": s})["mailboxes"]]
+    assert names() == ["INBOX"]
+    g.call("mailbox.create", {"session": s, "mailbox": "Work/2026", "specialUse": None})
+    g.call("mailbox.create", {"session": s, "mailbox": "Sent", "specialUse": "\\Sent"})
+    assert names() == ["INBOX", "Sent", "Work", "Work/2026"]
+    expect_error("mailbox_exists", g.call, "mailbox.create", {"session": s, "mailbox": "work/2026".replace("w", "W")})
+    expect_error("invalid_mailbox_name", g.call, "mailbox.create", {"session": s, "mailbox": "a//b"})
+    expect_error("invalid_mailbox_name", g.call, "mailbox.create", {"session": s, "mailbox": "bad*name"})
+    g.call("mailbox.rename", {"session": s, "from": "Work", "to": "Archive/Work"})
+    assert names() == ["Archive", "Archive/Work", "Archive/Work/2026", "INBOX", "Sent"]
+    expect_error("not_empty", g.call, "mailbox.delete", {"session": s, "mailbox": "Archive/Work"})
+    expect_error("permission_denied", g.call, "mailbox.delete", {"session": s, "mailbox": "inbox"})
+    g.call("mailbox.delete", {"session": s, "mailbox": "Archive/Work/2026"})
+    g.call("mailbox.subscribe", {"session": s, "mailbox": "Sent", "subscribed": False})
+    assert "Sent" not in [m["name"] for m in g.call("mailbox.list", {"session": s, "subscribedOnly": True})["mailboxes"]]
+    st = g.call("mailbox.status", {"session": s, "mailbox": "INBOX"})
+    assert (st["messages"], st["unseen"], st["uidNext"]) == (0, 0, 1)
+    expect_error("no_such_mailbox", g.call, "mailbox.status", {"session": s, "mailbox": "Nope"})
+    # the per-account setting forbids management
+    setup.call("account.update", {"address": "alice@example.test", "mayManageMailboxes": False})
+    for m, p in [("mailbox.create", {"mailbox": "X"}), ("mailbox.rename", {"from": "Sent", "to": "Y"}),
+                 ("mailbox.delete", {"mailbox": "Sent"})]:
+        expect_error("permission_denied", g.call, m, {"session": s, **p})
+
+
+def test_delivery_routing_and_messages(setup, loft):
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    _, bob = login(loft, "bob@example.test", "bob-pw")
+    r = g.deliver("carol@remote.test", ["alice@example.test", "nobody@example.test", "team@example.test",
+                                        "postmaster@example.test", "x@remote.test"], MSG)
+    outcomes = {o["recipient"]: o for o in r["recipients"]}
+    assert outcomes["alice@example.test"]["status"] == "delivered"
+    assert outcomes["nobody@example.test"]["status"] == "failed" and outcomes["nobody@example.test"]["kind"] == "no_such_user"
+    assert outcomes["team@example.test"]["status"] == "delivered"
+    assert outcomes["x@remote.test"]["status"] == "failed" and outcomes["x@remote.test"]["kind"] == "relay_denied"
+    # alice reached three ways, stored once; bob once through the group
+    lst = g.call("message.list", {"session": alice, "mailbox": "INBOX", "withStructure": True})
+    assert len(lst["messages"]) == 1
+    m = lst["messages"][0]
+    assert m["size"] == len(MSG) + len(b"Return-Path: <carol@remote.test>\r\n")
+    assert json.loads(m["structure"])["envelope"]["subject"] == "hello"
+    raw = g.read_all(alice, "INBOX", m["uid"])
+    assert raw == b"Return-Path: <carol@remote.test>\r\n" + MSG
+    assert len(g.call("message.list", {"session": bob, "mailbox": "INBOX"})["messages"]) == 1
+    # sections and ranges
+    assert g.read_all(alice, "INBOX", m["uid"], section="text") == b"Hi Alice.\r\n.dotted line\r\n"
+    assert g.read_all(alice, "INBOX", m["uid"], part="1") == b"Hi Alice.\r\n.dotted line\r\n"
+    hdr = g.read_all(alice, "INBOX", m["uid"], section="header")
+    assert hdr.startswith(b"Return-Path:") and hdr.endswith(b"\r\n\r\n")
+    rng = g.call("message.read", {"session": alice, "mailbox": "INBOX", "uid": m["uid"], "offset": 6, "length": 5})
+    assert base64.b64decode(rng["data"]) == b"-Path" and rng["total"] == m["size"]
+    expect_error("no_such_part", g.call, "message.read", {"session": alice, "mailbox": "INBOX", "uid": m["uid"], "part": "2"})
+    expect_error("no_such_message", g.call, "message.read", {"session": alice, "mailbox": "INBOX", "uid": 99})
+    # flags
+    f = g.call("message.flags", {"session": alice, "mailbox": "INBOX", "uids": "1:*", "operation": "add",
+                                 "flags": ["\\Seen", "$Work"]})
+    assert f["updated"][0]["flags"] == ["\\Seen", "$Work"]
+    assert g.call("mailbox.status", {"session": alice, "mailbox": "INBOX"})["unseen"] == 0
+    f2 = g.call("message.flags", {"session": alice, "mailbox": "INBOX", "uids": "1", "operation": "remove",
+                                  "flags": ["$Work"], "unchangedSince": 1})
+    assert f2["skipped"] == [1] and f2["updated"] == []
+    expect_error("invalid_params", g.call, "message.flags", {"session": alice, "mailbox": "INBOX", "uids": "1",
+                                                             "operation": "add", "flags": ["\\Bogus"]})
+    expect_error("invalid_params", g.call, "message.flags", {"session": alice, "mailbox": "INBOX", "uids": "0:x",
+                                                             "operation": "add", "flags": []})
+    # copy, move, expunge
+    g.call("mailbox.create", {"session": alice, "mailbox": "Keep"})
+    c = g.call("message.copy", {"session": alice, "mailbox": "INBOX", "uids": "1", "to": "Keep"})
+    assert c["sourceUids"] == [1] and c["targetUids"] == [1]
+    mv = g.call("message.move", {"session": alice, "mailbox": "Keep", "uids": "1", "to": "INBOX"})
+    assert mv["targetUids"] == [2]
+    assert g.call("quota.get", {"session": alice})["messages"] == 2
+    assert g.call("message.expunge", {"session": alice, "mailbox": "INBOX"})["expunged"] == []  # none is \Deleted
+    g.call("message.flags", {"session": alice, "mailbox": "INBOX", "uids": "2", "operation": "add", "flags": ["\\Deleted"]})
+    assert g.call("message.expunge", {"session": alice, "mailbox": "INBOX"})["expunged"] == [2]
+    assert g.call("message.expunge", {"session": alice, "mailbox": "INBOX", "uids": "1",
+                                      "regardlessOfFlags": True})["expunged"] == [1]
+    q = g.call("quota.get", {"session": alice})
+    assert (q["messages"], q["usedBytes"]) == (0, 0)
+    assert setup.call("store.verify")["problems"] == []
+
+
+def test_append_and_events(setup, loft):
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    watcher = loft.gateway()
+    sub = watcher.call("events.subscribe", {"session": alice})["subscription"]
+    up = g.call("message.append", {"session": alice, "mailbox": "INBOX", "flags": ["\\Draft"],
+                                   "internalDate": 1700000000, "size": len(MSG)})
+    r = g.upload(up["upload"], MSG, chunk=7)
+    assert r["uid"] == 1 and r["size"] == len(MSG)
+    ev = watcher.wait_notification()
+    assert ev["method"] == "event" and ev["params"]["kind"] == "message.added" and ev["params"]["uids"] == [1]
+    assert ev["params"]["subscription"] == sub
+    lst = g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"]
+    assert lst[0]["flags"] == ["\\Draft"] and lst[0]["internalDate"] == 1700000000
+    assert g.read_all(alice, "INBOX", 1) == MSG  # appended as given, no Return-Path
+    g.call("message.flags", {"session": alice, "mailbox": "INBOX", "uids": "1", "operation": "add", "flags": ["\\Seen"]})
+    assert watcher.wait_notification()["params"]["kind"] == "message.flags"
+    g.call("mailbox.create", {"session": alice, "mailbox": "Z"})
+    assert watcher.wait_notification()["params"]["kind"] == "mailbox.created"
+    watcher.call("events.unsubscribe", {"subscription": sub})
+    expect_error("invalid_params", watcher.call, "events.unsubscribe", {"subscription": sub})
+    # abort and unknown uploads
+    up = g.call("message.append", {"session": alice, "mailbox": "INBOX"})
+    g.call("upload.abort", {"upload": up["upload"]})
+    expect_error("no_such_upload", g.call, "upload.commit", {"upload": up["upload"]})
+    expect_error("invalid_params", g.call, "upload.append", {"upload": "x", "data": 5})
+    expect_error("no_such_mailbox", g.call, "message.append", {"session": alice, "mailbox": "Nope"})
+
+
+def test_delivery_checks_limits_and_quota(setup, loft):
+    a = setup
+    g = loft.gateway()
+    chk = lambda rcpt, **kw: g.call("delivery.check", {"sender": "c@remote.test", "recipient": rcpt, **kw})
+    assert chk("alice@example.test")["status"] == "accepted"
+    assert chk("alice+lists@example.test")["status"] == "accepted"  # sub-addressing
+    assert chk("nobody@example.test")["kind"] == "no_such_user"
+    assert chk("x@remote.test")["kind"] == "relay_denied"
+    assert chk("x@remote.test", trustedRelay=True)["status"] == "accepted"
+    _, s = login(loft, "bob@example.test", "bob-pw")
+    assert chk("x@remote.test", session=s)["status"] == "accepted"
+    a.call("account.update", {"address": "alice@example.test", "quotaBytes": 1000, "maxMessageBytes": 600})
+    assert chk("alice@example.test", size=700)["kind"] == "too_big"
+    a.call("account.update", {"address": "alice@example.test", "maxMessageBytes": 0})
+    r = chk("alice@example.test", size=1500)
+    assert r["kind"] == "quota_exceeded" and r["temporary"] is False  # can never fit: 552 5.2.2
+    body = b"Subject: q\r\n\r\n" + b"x" * 400 + b"\r\n"
+    for _ in range(2):
+        assert g.deliver("c@remote.test", ["alice@example.test"], body)["recipients"][0]["status"] == "delivered"
+    r = chk("alice@example.test", size=300)
+    assert r["kind"] == "quota_exceeded" and r["temporary"] is True  # full for now: 452 4.2.2
+    r = g.deliver("c@remote.test", ["alice@example.test", "bob@example.test"], body)["recipients"]
+    assert r[0]["status"] == "failed" and r[0]["kind"] == "quota_exceeded" and r[1]["status"] == "delivered"
+    # the server-wide limit, at the limit and one over
+    a.call("settings.set", {"maxMessageBytes": 2048})
+    exact = b"S: x\r\n\r\n" + b"y" * (2048 - 8)
+    assert len(exact) == 2048
+    assert g.deliver("", ["bob@example.test"], exact)["recipients"][0]["status"] == "delivered"
+    up = g.call("delivery.begin", {"sender": "", "recipients": ["bob@example.test"]})
+    expect_error("too_big", g.upload, up["upload"], exact + b"z")
+    expect_error("too_big", g.call, "delivery.begin", {"sender": "", "recipients": ["bob@example.test"], "size": 4096})
+    expect_error("invalid_address", g.call, "delivery.begin", {"sender": "bad sender", "recipients": ["bob@example.test"]})
+    assert a.call("store.verify")["problems"] == []
+
+
+def test_forwarding_loops_and_queue(setup, loft):
+    a = setup
+    a.call("account.update", {"address": "alice@example.test", "forwardTo": "bob@example.test", "forwardKeepCopy": False})
+    a.call("account.update", {"address": "bob@example.test", "forwardTo": "alice@example.test", "forwardKeepCopy": False})
+    g = loft.gateway()
+    assert g.call("delivery.check", {"sender": "", "recipient": "alice@example.test"})["kind"] == "loop_detected"
+    a.call("account.update", {"address": "bob@example.test", "forwardTo": "far@remote.test", "forwardKeepCopy": True})
+    r = g.deliver("c@remote.test", ["alice@example.test"], MSG)["recipients"][0]
+    assert r["status"] == "delivered"  # bob keeps a copy; far@remote.test is queued
+    q = a.call("queue.list", {})["entries"]
+    assert len(q) == 1 and q[0]["recipients"] == ["far@remote.test"] and q[0]["sender"] == "c@remote.test"
+    assert q[0]["size"] == len(MSG)  # the queued copy has no Return-Path line
+    _, alice = login(loft, "alice@example.test", "alice-pw")
+    assert g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"] == []
+    assert a.call("store.verify")["problems"] == []
+
+
+def test_locks(setup, loft):
+    g, s = login(loft, "alice@example.test", "alice-pw")
+    other = loft.gateway()
+    lock = g.call("lock.acquire", {"session": s, "name": "pop3", "leaseMs": 5000})
+    expect_error("in_use", other.call, "lock.acquire", {"session": s, "name": "pop3"})
+    assert g.call("lock.renew", {"lock": lock["lock"]})["leaseMs"] == 5000
+    g.call("lock.release", {"lock": lock["lock"]})
+    expect_error("no_such_lock", g.call, "lock.renew", {"lock": lock["lock"]})
+    lock2 = other.call("lock.acquire", {"session": s, "name": "pop3"})
+    other.close()  # a closed connection frees its locks at once
+    import time
+    for _ in range(50):
+        try:
+            g.call("lock.acquire", {"session": s, "name": "pop3"})
+            break
+        except RPCError:
+            time.sleep(0.02)
+    else:
+        raise AssertionError("lock not freed on close")
+
+
+def test_pipelining_many_in_flight(setup, loft):
+    c = loft.admin()
+    ids = [c.request("ping", {}) for _ in range(200)]
+    got = [c.read_response()["id"] for _ in ids]
+    assert sorted(got) == sorted(ids)
+
+
+def test_concurrent_connections(setup, loft):
+    errors = []
+
+    def worker(n):
+        try:
+            g = loft.gateway()
+            for i in range(20):
+                g.deliver("c@remote.test", ["bob@example.test"], MSG + f"{n}-{i}\r\n".encode())
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert setup.call("account.get", {"address": "bob@example.test"})["messages"] == 160
+    assert setup.call("store.verify")["problems"] == []
