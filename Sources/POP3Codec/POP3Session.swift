@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// The RFC 1939 state a session is in, as callers and tests see it.
 public enum POP3SessionState: Hashable, Sendable {
@@ -39,7 +39,7 @@ public struct POP3Session: Sendable {
         .transaction: [.stat, .list, .retr, .dele, .noop, .rset, .top, .uidl, .capa, .quit],
     ]
 
-    private enum State: Sendable {
+    enum State: Sendable {
         case notOpened
         case authorization(AuthorizationPhase)
         /// STLS answered `+OK`; input is dropped until `.tlsEstablished` (RFC 2595 §4).
@@ -49,7 +49,7 @@ public struct POP3Session: Sendable {
         case closed
     }
 
-    private enum AuthorizationPhase: Sendable {
+    enum AuthorizationPhase: Sendable {
         case ready
         case userGiven(String)
         /// Waiting for the client's next SASL response line.
@@ -60,7 +60,7 @@ public struct POP3Session: Sendable {
         case awaitingMaildrop
     }
 
-    private enum SASLStep: Sendable {
+    enum SASLStep: Sendable {
         case plain
         case loginUsername
         case loginPassword(user: String)
@@ -73,22 +73,22 @@ public struct POP3Session: Sendable {
         case finalAcknowledgement(user: String)
     }
 
-    private enum TransactionPhase: Sendable {
+    enum TransactionPhase: Sendable {
         case ready
         case fetching(POP3MessageEncoder, header: String, started: Bool)
     }
 
-    private var stateStorage: State = .notOpened
-    private var configuration = POP3SessionConfiguration()
-    private var maildrop = POP3Maildrop([])
+    var stateStorage: State = .notOpened
+    var configuration = POP3SessionConfiguration()
+    var maildrop = POP3Maildrop([])
     /// Client input that arrived while a back-end call was outstanding; nil marks an oversize line.
-    private var pipeline: [ByteBuffer?] = []
-    private var authenticationFailures = 0
-    private var commandsBeforeAuthentication = 0
-    private var invalidCommands = 0
+    var pipeline: [ByteBuffer?] = []
+    var authenticationFailures = 0
+    var commandsBeforeAuthentication = 0
+    var invalidCommands = 0
 
     /// True once TLS protects the connection (implicit, or after STLS).
-    public private(set) var tlsActive = false
+    public internal(set) var tlsActive = false
 
     public init() {}
 
@@ -121,9 +121,9 @@ public struct POP3Session: Sendable {
         }
     }
 
-    private var plaintextPermitted: Bool { tlsActive || configuration.plaintextAllowed }
+    var plaintextPermitted: Bool { tlsActive || configuration.plaintextAllowed }
 
-    private var permittedMechanisms: [POP3SASLMechanism] {
+    var permittedMechanisms: [POP3SASLMechanism] {
         configuration.saslMechanisms.filter { !$0.isPlaintext || plaintextPermitted }
     }
 
@@ -137,7 +137,7 @@ public struct POP3Session: Sendable {
         return actions
     }
 
-    private var isAcceptingLines: Bool {
+    var isAcceptingLines: Bool {
         switch stateStorage {
         case .authorization, .transaction: true
         case .notOpened, .awaitingTLS, .update, .closed: false
@@ -146,7 +146,7 @@ public struct POP3Session: Sendable {
 
     // MARK: - Events
 
-    private mutating func handle(_ event: POP3Event, into actions: inout [POP3Action]) {
+    mutating func handle(_ event: POP3Event, into actions: inout [POP3Action]) {
         if case .closed = stateStorage {
             // A lock granted after the session ended must still be given back.
             if case .maildropLoaded = event { actions.append(.releaseMaildrop) }
@@ -161,20 +161,12 @@ public struct POP3Session: Sendable {
             if let timestamp = configuration.greetingTimestamp { greeting += " " + timestamp }
             actions.append(.send(.ok(greeting)))
 
-        case (.line(let line), _), (.lineTooLong, _) where isAcceptingLines || isAwaitingBackend:
-            let input: ByteBuffer? = if case .line(let line) = event { line } else { nil }
-            _ = line
-            if isAwaitingBackend || !pipeline.isEmpty {
-                guard pipeline.count < configuration.limits.pipelinedCommands else {
-                    terminate(into: &actions)
-                    return
-                }
-                pipeline.append(input)
-            } else {
-                handleLine(input, into: &actions)
-            }
         case (.line, .awaitingTLS), (.lineTooLong, .awaitingTLS):
             break  // RFC 2595 §4: nothing sent before the handshake may be read as a command.
+        case (.line(let line), _):
+            receiveLine(line, into: &actions)
+        case (.lineTooLong, _):
+            receiveLine(nil, into: &actions)
 
         case (.authSucceeded(let user, let saslFinal), .authorization(.awaitingSASLServer)):
             if let saslFinal {
@@ -261,7 +253,24 @@ public struct POP3Session: Sendable {
         }
     }
 
-    private static func name(of event: POP3Event) -> String {
+    /// Answers a line now, or holds it while a back-end call is outstanding.
+    mutating func receiveLine(_ input: ByteBuffer?, into actions: inout [POP3Action]) {
+        if isAwaitingBackend || !pipeline.isEmpty {
+            guard pipeline.count < configuration.limits.pipelinedCommands else {
+                terminate(into: &actions)
+                return
+            }
+            pipeline.append(input)
+        } else if isAcceptingLines {
+            handleLine(input, into: &actions)
+        } else {
+            let detail = "line in state \(state)"
+            actions.append(.reportError(POP3SessionError(.unexpectedEvent, detail: detail)))
+            terminate(into: &actions)
+        }
+    }
+
+    static func name(of event: POP3Event) -> String {
         switch event {
         case .opened: "opened"
         case .line: "line"
@@ -284,12 +293,12 @@ public struct POP3Session: Sendable {
     }
 
     /// Ends the session without UPDATE: the lock goes back, marks are forgotten (RFC 1939 §3).
-    private mutating func terminate(into actions: inout [POP3Action]) {
+    mutating func terminate(into actions: inout [POP3Action]) {
         if case .transaction = stateStorage { actions.append(.releaseMaildrop) }
         close(into: &actions)
     }
 
-    private mutating func close(into actions: inout [POP3Action]) {
+    mutating func close(into actions: inout [POP3Action]) {
         stateStorage = .closed
         pipeline.removeAll()
         actions.append(.close)

@@ -275,11 +275,14 @@ public final class RPCServer: Sendable {
     ) async throws -> RPCServer {
         let roles = Dictionary(uniqueKeysWithValues: Methods.all.map { ($0.name, $0.roles) })
         let nextID = NIOLockedValueBox<Int64>(0)
+        let open = NIOLockedValueBox<[Int64: any Channel]>([:])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
                 let id = nextID.withLockedValue { $0 += 1; return $0 }
                 let connection = RPCConnection(id: id, role: role, channel: channel)
+                open.withLockedValue { $0[id] = channel }
+                channel.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: id) } }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFramer(maxLineBytes: RPCLimits.maxLineBytes)))
                     try channel.pipeline.syncOperations.addHandler(
@@ -291,17 +294,25 @@ public final class RPCServer: Sendable {
         defer { umask(old) }
         let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
         chmod(path, role == .admin ? 0o600 : 0o660)
-        return RPCServer(path: path, role: role, channel: channel)
+        return RPCServer(path: path, role: role, channel: channel, open: open)
     }
 
-    init(path: String, role: RPCRole, channel: any Channel) {
+    let open: NIOLockedValueBox<[Int64: any Channel]>
+
+    init(path: String, role: RPCRole, channel: any Channel, open: NIOLockedValueBox<[Int64: any Channel]>) {
         self.path = path
         self.role = role
         self.channel = channel
+        self.open = open
     }
 
+    /// Stops listening and closes every connection: clients see the back-end go away and fail
+    /// their calls in flight, rather than talking to a back-end that no longer works.
     public func close() async {
         try? await channel.close()
         unlink(path)
+        for connection in open.withLockedValue({ Array($0.values) }) {
+            try? await connection.close()
+        }
     }
 }

@@ -19,6 +19,28 @@ public struct AccountRecord: Sendable, Equatable {
     public var messageCount: Int64
     public var createdAt: Int64
 
+    public init(
+        id: Int64, address: String, displayName: String?, passwordHash: String, scramSHA256: String?, quotaBytes: Int64,
+        maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopSecret: [UInt8]?, mayManageMailboxes: Bool,
+        enabled: Bool, usedBytes: Int64, messageCount: Int64, createdAt: Int64
+    ) {
+        self.id = id
+        self.address = address
+        self.displayName = displayName
+        self.passwordHash = passwordHash
+        self.scramSHA256 = scramSHA256
+        self.quotaBytes = quotaBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.forwardTo = forwardTo
+        self.forwardKeepCopy = forwardKeepCopy
+        self.apopSecret = apopSecret
+        self.mayManageMailboxes = mayManageMailboxes
+        self.enabled = enabled
+        self.usedBytes = usedBytes
+        self.messageCount = messageCount
+        self.createdAt = createdAt
+    }
+
     init(row: Row) {
         id = row["id"]
         address = row["address"]
