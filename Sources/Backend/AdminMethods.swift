@@ -105,7 +105,8 @@ extension Backend {
             return Empty()
         }
         blocking(Methods.aliasList) { _, p in
-            AliasListResult(aliases: try self.store.aliases(domain: p.domain?.lowercased()).map { AliasInfo(address: $0.address, targets: $0.targets) })
+            AliasListResult(
+                aliases: try self.store.aliases(domain: p.domain?.lowercased()).map { AliasInfo(address: $0.address, targets: $0.targets) })
         }
 
         blocking(Methods.groupAdd) { _, p in
@@ -124,7 +125,10 @@ extension Backend {
             return Empty()
         }
         blocking(Methods.groupList) { _, p in
-            GroupListResult(groups: try self.store.groups(domain: p.domain?.lowercased()).map { GroupInfo(address: $0.address, name: $0.name, members: $0.members) })
+            GroupListResult(
+                groups: try self.store.groups(domain: p.domain?.lowercased()).map {
+                    GroupInfo(address: $0.address, name: $0.name, members: $0.members)
+                })
         }
 
         blocking(Methods.settingsGet) { _, _ in ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes()) }

@@ -20,7 +20,8 @@ extension Backend {
                 guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
                 let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
                 return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
-            } burn: {}
+            } burn: {
+            }
         }
         blocking(Methods.authCRAMMD5) { _, p in
             try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
@@ -28,7 +29,8 @@ extension Backend {
                 guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
                 let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
                 return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
-            } burn: {}
+            } burn: {
+            }
         }
         blocking(Methods.authImpersonate) { _, p in
             let address = try Self.address(p.account, field: "account")

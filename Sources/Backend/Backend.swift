@@ -56,7 +56,8 @@ public final class Backend: Sendable {
         let dispatcher = Dispatcher(backend: self)
         for (name, role) in [(Self.gatewaySocket, RPCRole.gateway), (Self.adminSocket, RPCRole.admin)] {
             let server = try await RPCServer.bind(
-                path: config.dataDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity, logger: logger)
+                path: config.dataDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity,
+                logger: logger)
             servers.withLockedValue { $0.append(server) }
         }
         logger.info("back-end listening on \(config.dataDirectory)/\(Self.gatewaySocket) and \(Self.adminSocket)")

@@ -74,8 +74,11 @@ struct Credentials: Sendable {
         let clientKey = HMAC<SHA256>.authenticationCode(for: Data("Client Key".utf8), using: salted)
         let storedKey = SHA256.hash(data: Data(clientKey))
         let serverKey = HMAC<SHA256>.authenticationCode(for: Data("Server Key".utf8), using: salted)
-        return [String(scramIterations), Data(salt).base64EncodedString(), Data(storedKey).base64EncodedString(), Data(serverKey).base64EncodedString()]
-            .joined(separator: ":")
+        return [
+            String(scramIterations), Data(salt).base64EncodedString(), Data(storedKey).base64EncodedString(),
+            Data(serverKey).base64EncodedString(),
+        ]
+        .joined(separator: ":")
     }
 
     // MARK: Challenge-response secrets (APOP, CRAM-MD5)

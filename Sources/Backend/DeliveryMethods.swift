@@ -95,7 +95,9 @@ extension Backend {
         let serverMax = try serverMaxMessageBytes()
         let size = size ?? 0
         if size > serverMax {
-            return RecipientOutcome(recipient: recipient, status: .failed, kind: "too_big", message: "message exceeds the server's limit of \(serverMax) bytes", temporary: false)
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "too_big", message: "message exceeds the server's limit of \(serverMax) bytes",
+                temporary: false)
         }
         var refusals: [RecipientOutcome] = []
         for account in route.accounts {
@@ -110,23 +112,34 @@ extension Backend {
     func refusal(_ account: AccountRecord, recipient: String, size: Int64) throws -> RecipientOutcome? {
         let max = try effectiveMaxMessage(account)
         if size > max {
-            return RecipientOutcome(recipient: recipient, status: .failed, kind: "too_big", message: "message exceeds the recipient's limit of \(max) bytes", temporary: false)
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "too_big", message: "message exceeds the recipient's limit of \(max) bytes",
+                temporary: false)
         }
         if account.quotaBytes > 0 && account.usedBytes + size > account.quotaBytes {
             // Over quota now but it could fit once mail is deleted: temporary (452 4.2.2);
             // larger than the whole quota: it never will (552 5.2.2).
             let never = size > account.quotaBytes
-            return RecipientOutcome(recipient: recipient, status: .failed, kind: "quota_exceeded", message: "mailbox full", temporary: !never)
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "quota_exceeded", message: "mailbox full", temporary: !never)
         }
         return nil
     }
 
     static func outcome(_ recipient: String, _ failure: Route.Failure) -> RecipientOutcome {
         switch failure {
-        case .noSuchUser: return RecipientOutcome(recipient: recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
-        case .disabled: return RecipientOutcome(recipient: recipient, status: .failed, kind: "account_disabled", message: "mailbox disabled", temporary: false)
-        case .loop: return RecipientOutcome(recipient: recipient, status: .failed, kind: "loop_detected", message: "forwarding loop", temporary: false)
-        case .relayDenied: return RecipientOutcome(recipient: recipient, status: .failed, kind: "relay_denied", message: "relaying denied", temporary: false)
+        case .noSuchUser:
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
+        case .disabled:
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "account_disabled", message: "mailbox disabled", temporary: false)
+        case .loop:
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "loop_detected", message: "forwarding loop", temporary: false)
+        case .relayDenied:
+            return RecipientOutcome(
+                recipient: recipient, status: .failed, kind: "relay_denied", message: "relaying denied", temporary: false)
         }
     }
 
@@ -139,7 +152,8 @@ extension Backend {
             throw error
         }
         let id = Credentials.base64url(Credentials.random(12))
-        let upload = Upload(id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count))
+        let upload = Upload(
+            id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count))
         upload.received = Int64(prefix.count)
         do {
             try uploads.add(upload, connection: connection)
@@ -263,7 +277,8 @@ struct DeliveryPlan {
                     recipient: entry.recipient, status: .failed, kind: quota ? "quota_exceeded" : "internal_error", message: error.message,
                     temporary: true)
             }
-            return RecipientOutcome(recipient: entry.recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
+            return RecipientOutcome(
+                recipient: entry.recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
         }
     }
 }

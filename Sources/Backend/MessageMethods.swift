@@ -21,7 +21,9 @@ extension Backend {
             return MessageListResult(
                 uidValidity: box.uidValidity, uidNext: box.uidNext, highestModseq: box.highestModseq,
                 messages: rows.map {
-                    MessageSummary(uid: $0.uid, flags: $0.flags, internalDate: $0.internalDate, size: $0.size, modseq: $0.modseq, structure: $0.structure)
+                    MessageSummary(
+                        uid: $0.uid, flags: $0.flags, internalDate: $0.internalDate, size: $0.size, modseq: $0.modseq,
+                        structure: $0.structure)
                 },
                 nextAfterUid: rows.count == limit ? rows.last?.uid : nil)
         }
@@ -47,7 +49,8 @@ extension Backend {
                 case .add: .add
                 case .remove: .remove
                 }
-            let result = try self.store.changeFlags(mailboxID: box.id, uids: p.uids, operation: op, flags: p.flags, unchangedSince: p.unchangedSince)
+            let result = try self.store.changeFlags(
+                mailboxID: box.id, uids: p.uids, operation: op, flags: p.flags, unchangedSince: p.unchangedSince)
             if !result.updated.isEmpty {
                 self.publish(account, .flagsChanged, mailbox: box.name, uids: result.updated.map(\.uid), modseq: result.modseq)
             }
@@ -74,11 +77,13 @@ extension Backend {
             if let size = p.size {
                 if size > max { throw RPCError(.tooBig, "message of \(size) bytes exceeds the limit of \(max) bytes") }
                 if account.quotaBytes > 0 && account.usedBytes + size > account.quotaBytes {
-                    throw RPCError(.quotaExceeded, "mailbox full: \(account.usedBytes) of \(account.quotaBytes) bytes used", temporary: true)
+                    throw RPCError(
+                        .quotaExceeded, "mailbox full: \(account.usedBytes) of \(account.quotaBytes) bytes used", temporary: true)
                 }
             }
             return try self.beginUpload(
-                purpose: .append(accountID: account.id, mailbox: name.value, flags: p.flags ?? MessageFlags(), internalDate: p.internalDate),
+                purpose: .append(
+                    accountID: account.id, mailbox: name.value, flags: p.flags ?? MessageFlags(), internalDate: p.internalDate),
                 maxBytes: max, prefix: [], connection: connection)
         }
     }

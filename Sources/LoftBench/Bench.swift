@@ -1,1 +1,181 @@
-@main struct Bench { static func main() {} }
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+import RPCProtocol
+import RPCTransport
+
+/// `loft-bench`: the spine's benchmarks (issue: RPC round trip, durable delivery, memory).
+/// It starts `loft backend` from the same build folder in a fresh temporary data directory,
+/// measures, prints a report, and stops it. Run it in release:
+///
+///     swift build -c release --product loft && swift run -c release loft-bench [--messages 100000]
+///
+/// Figures and the machine they were taken on are kept in BENCHMARKS.md.
+@main
+struct Bench {
+    static func main() async throws {
+        let args = CommandLine.arguments
+        func value(_ flag: String, _ fallback: Int) -> Int {
+            args.firstIndex(of: flag).flatMap { args.indices.contains($0 + 1) ? Int(args[$0 + 1]) : nil } ?? fallback
+        }
+        let storedTarget = value("--messages", 100_000)
+        let pings = value("--pings", 20_000)
+
+        let loft = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("loft").path
+        let dir = NSTemporaryDirectory() + "loft-bench-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let backend = Process()
+        backend.executableURL = URL(fileURLWithPath: loft)
+        backend.arguments = ["backend", "--data", dir]
+        var env = ProcessInfo.processInfo.environment
+        env["LOFT_LOG_LEVEL"] = "warning"
+        env["LOFT_PASSWORD_HASH_COST"] = "4"
+        backend.environment = env
+        try backend.run()
+        defer {
+            backend.terminate()
+            backend.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        while !FileManager.default.fileExists(atPath: dir + "/gateway.sock") { usleep(20_000) }
+        let pid = backend.processIdentifier
+
+        print("# loft-bench  (\(ProcessInfo.processInfo.activeProcessorCount) cores, back-end pid \(pid), data in \(dir))\n")
+        let admin = RPCClient(path: dir + "/admin.sock", software: "bench")
+        _ = try await admin.call(Methods.domainAdd, DomainParams(name: "bench.test"))
+        _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "user@bench.test", password: "pw"))
+        print("back-end RSS idle: \(rssMB(pid)) MB\n")
+
+        // 1. Round trip of a trivial call.
+        let gateway = dir + "/gateway.sock"
+        for (name, callers) in [("1 caller", 1), ("16 concurrent callers", 16)] {
+            let clients = (0..<callers).map { _ in RPCClient(path: gateway, software: "bench") }
+            for c in clients { _ = try await c.call(Methods.ping, Empty()) }
+            for c in clients { _ = try await PingChain.run(c, count: 1000) }  // warm-up
+            let start = DispatchTime.now().uptimeNanoseconds
+            let samples = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+                for c in clients { group.addTask { try await PingChain.run(c, count: pings / callers) } }
+                var all: [UInt64] = []
+                for try await part in group { all += part }
+                return all
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            print(
+                "ping, \(name), event-loop driven: median \(us(percentile(samples, 0.5))) µs, p99 \(us(percentile(samples, 0.99))) µs, \(Int(Double(samples.count) / elapsed)) calls/s"
+            )
+            var asyncSamples: [UInt64] = []
+            for _ in 0..<(pings / 4) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try await clients[0].call(Methods.ping, Empty())
+                asyncSamples.append(DispatchTime.now().uptimeNanoseconds - t0)
+            }
+            if callers == 1 {
+                print(
+                    "ping, 1 caller, async/await: median \(us(percentile(asyncSamples, 0.5))) µs, p99 \(us(percentile(asyncSamples, 0.99))) µs"
+                )
+            }
+            for c in clients { await c.close() }
+        }
+
+        // 2. Durable local delivery of 4 KiB messages.
+        let message = Data(
+            (Array("From: b@remote.test\r\nTo: user@bench.test\r\nSubject: bench\r\n\r\n".utf8)
+                + Array(repeating: UInt8(ascii: "x"), count: 4096 - 60 - 2) + Array("\r\n".utf8)).prefix(4096)
+        ).base64EncodedString()
+        var stored = 0
+        for (streams, count) in [(1, 2000), (32, 20_000)] {
+            let clients = (0..<streams).map { _ in RPCClient(path: gateway, software: "bench") }
+            let start = DispatchTime.now().uptimeNanoseconds
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for c in clients {
+                    group.addTask { for _ in 0..<(count / streams) { try await deliver(c, message) } }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            stored += count
+            print(
+                "delivery of 4 KiB, \(streams) stream(s): \(Int(Double(count) / elapsed)) messages/s (\(count) in \(String(format: "%.2f", elapsed)) s)"
+            )
+            for c in clients { await c.close() }
+        }
+
+        // 3. Memory after many stored messages.
+        let clients = (0..<32).map { _ in RPCClient(path: gateway, software: "bench") }
+        let remaining = max(0, storedTarget - stored)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in clients { group.addTask { for _ in 0..<(remaining / 32) { try await deliver(c, message) } } }
+            try await group.waitForAll()
+        }
+        for c in clients { await c.close() }
+        let total = try await admin.call(Methods.accountGet, AddressParams(address: "user@bench.test")).messages
+        print("\nback-end RSS after \(total) stored messages: \(rssMB(pid)) MB")
+        await admin.close()
+    }
+
+    static func deliver(_ c: RPCClient, _ base64: String) async throws {
+        let up = try await c.call(Methods.deliveryBegin, DeliveryBeginParams(sender: "b@remote.test", recipients: ["user@bench.test"]))
+        _ = try await c.call(Methods.uploadAppend, UploadAppendParams(upload: up.upload, data: base64))
+        let r = try await c.call(Methods.uploadCommit, UploadParams(upload: up.upload))
+        guard r.recipients?.first?.status == .delivered else {
+            throw RPCError(.internalError, "not delivered: \(String(describing: r.recipients))")
+        }
+    }
+
+    static func percentile(_ samples: [UInt64], _ p: Double) -> UInt64 {
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    static func us(_ ns: UInt64) -> String { String(format: "%.1f", Double(ns) / 1000) }
+
+    static func rssMB(_ pid: Int32) -> String {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let kb = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return String(format: "%.1f", kb / 1024)
+    }
+}
+
+/// Sequential calls chained on the client's event loop: each answer sends the next request, so
+/// what is measured is the transport and the back-end, not a hop to a task executor.
+///
+/// `@unchecked Sendable`: `samples`, `remaining` and `start` are touched only from callbacks
+/// on the one event loop the connection lives on.
+final class PingChain: @unchecked Sendable {
+    let client: RPCClient
+    var samples: [UInt64] = []
+    var remaining: Int
+    var start: UInt64 = 0
+    let done: EventLoopPromise<[UInt64]>
+
+    init(client: RPCClient, count: Int, done: EventLoopPromise<[UInt64]>) {
+        self.client = client
+        self.remaining = count
+        self.done = done
+        samples.reserveCapacity(count)
+    }
+
+    static func run(_ client: RPCClient, count: Int) async throws -> [UInt64] {
+        let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: [UInt64].self)
+        let chain = PingChain(client: client, count: count, done: promise)
+        chain.next()
+        return try await promise.futureResult.get()
+    }
+
+    func next() {
+        guard remaining > 0 else { return done.succeed(samples) }
+        remaining -= 1
+        start = DispatchTime.now().uptimeNanoseconds
+        client.callFuture(Methods.ping, Empty()).whenComplete { result in
+            switch result {
+            case .success:
+                self.samples.append(DispatchTime.now().uptimeNanoseconds - self.start)
+                self.next()
+            case .failure(let e):
+                self.done.fail(e)
+            }
+        }
+    }
+}

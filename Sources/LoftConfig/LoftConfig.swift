@@ -224,7 +224,9 @@ public struct LoftConfig: Sendable, Equatable {
             let known = Set(K.allCases.map(\.stringValue))
             for key in c.allKeys where !known.contains(key.stringValue) {
                 throw DecodingError.dataCorrupted(
-                    .init(codingPath: decoder.codingPath + [key], debugDescription: "unknown setting (known: \(known.sorted().joined(separator: ", ")))"))
+                    .init(
+                        codingPath: decoder.codingPath + [key],
+                        debugDescription: "unknown setting (known: \(known.sorted().joined(separator: ", ")))"))
             }
         }
     }

@@ -132,8 +132,7 @@ enum HeaderBlock {
             }
             finish()
             guard let (nameEnd, colon) = fieldName(in: bytes, from: position, to: contentEnd) else {
-                if skipsMboxSeparator && position == start && startsWithFromSpace(bytes, at: position, end: contentEnd)
-                {
+                if skipsMboxSeparator && position == start && startsWithFromSpace(bytes, at: position, end: contentEnd) {
                     position = next
                     continue
                 }

@@ -44,7 +44,10 @@ public struct AccountInfo: Codable, Sendable, Equatable {
     public var usedBytes: Int64
     public var messages: Int64
     public var createdAt: Int64
-    public init(address: String, displayName: String?, quotaBytes: Int64, maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopEnabled: Bool, mayManageMailboxes: Bool, enabled: Bool, usedBytes: Int64, messages: Int64, createdAt: Int64) {
+    public init(
+        address: String, displayName: String?, quotaBytes: Int64, maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool,
+        apopEnabled: Bool, mayManageMailboxes: Bool, enabled: Bool, usedBytes: Int64, messages: Int64, createdAt: Int64
+    ) {
         self.address = address
         self.displayName = displayName
         self.quotaBytes = quotaBytes
@@ -73,7 +76,11 @@ public struct AccountAddParams: Codable, Sendable {
     public var apopSecret: String?
     public var mayManageMailboxes: Bool?
     public var enabled: Bool?
-    public init(address: String, password: String, displayName: String? = nil, quotaBytes: Int64? = nil, maxMessageBytes: Int64? = nil, forwardTo: String? = nil, forwardKeepCopy: Bool? = nil, apopSecret: String? = nil, mayManageMailboxes: Bool? = nil, enabled: Bool? = nil) {
+    public init(
+        address: String, password: String, displayName: String? = nil, quotaBytes: Int64? = nil, maxMessageBytes: Int64? = nil,
+        forwardTo: String? = nil, forwardKeepCopy: Bool? = nil, apopSecret: String? = nil, mayManageMailboxes: Bool? = nil,
+        enabled: Bool? = nil
+    ) {
         self.address = address
         self.password = password
         self.displayName = displayName
@@ -101,7 +108,11 @@ public struct AccountUpdateParams: Codable, Sendable {
     public var apopEnabled: Bool?
     public var mayManageMailboxes: Bool?
     public var enabled: Bool?
-    public init(address: String, password: String? = nil, displayName: String? = nil, quotaBytes: Int64? = nil, maxMessageBytes: Int64? = nil, forwardTo: String? = nil, forwardKeepCopy: Bool? = nil, apopSecret: String? = nil, apopEnabled: Bool? = nil, mayManageMailboxes: Bool? = nil, enabled: Bool? = nil) {
+    public init(
+        address: String, password: String? = nil, displayName: String? = nil, quotaBytes: Int64? = nil, maxMessageBytes: Int64? = nil,
+        forwardTo: String? = nil, forwardKeepCopy: Bool? = nil, apopSecret: String? = nil, apopEnabled: Bool? = nil,
+        mayManageMailboxes: Bool? = nil, enabled: Bool? = nil
+    ) {
         self.address = address
         self.password = password
         self.displayName = displayName

@@ -81,7 +81,10 @@ public struct MailEvent: Codable, Sendable, Equatable {
     public var oldMailbox: String?
     public var uids: [UInt32]?
     public var modseq: Int64?
-    public init(subscription: Int64, account: String, kind: Kind, mailbox: String, oldMailbox: String? = nil, uids: [UInt32]? = nil, modseq: Int64? = nil) {
+    public init(
+        subscription: Int64, account: String, kind: Kind, mailbox: String, oldMailbox: String? = nil, uids: [UInt32]? = nil,
+        modseq: Int64? = nil
+    ) {
         self.subscription = subscription
         self.account = account
         self.kind = kind

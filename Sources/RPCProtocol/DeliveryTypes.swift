@@ -12,7 +12,10 @@ public struct DeliveryCheckParams: Codable, Sendable {
     public var session: String?
     /// The client connects from a network the operator trusts to relay.
     public var trustedRelay: Bool?
-    public init(sender: String, recipient: String, size: Int64? = nil, clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil) {
+    public init(
+        sender: String, recipient: String, size: Int64? = nil, clientAddress: String? = nil, session: String? = nil,
+        trustedRelay: Bool? = nil
+    ) {
         self.sender = sender
         self.recipient = recipient
         self.size = size
@@ -57,7 +60,10 @@ public struct DeliveryBeginParams: Codable, Sendable {
     public var trustedRelay: Bool?
     /// The size the client announced, checked against limits before any byte is sent.
     public var size: Int64?
-    public init(sender: String, recipients: [String], clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil, size: Int64? = nil) {
+    public init(
+        sender: String, recipients: [String], clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil,
+        size: Int64? = nil
+    ) {
         self.sender = sender
         self.recipients = recipients
         self.clientAddress = clientAddress

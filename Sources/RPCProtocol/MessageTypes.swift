@@ -14,7 +14,10 @@ public struct MessageListParams: Codable, Sendable {
     /// Page size; at most 5000 (the default). `nextAfterUid` in the result continues.
     public var limit: Int?
     public var afterUid: UInt32?
-    public init(session: String, mailbox: String, uids: UIDSet? = nil, withStructure: Bool? = nil, changedSince: Int64? = nil, limit: Int? = nil, afterUid: UInt32? = nil) {
+    public init(
+        session: String, mailbox: String, uids: UIDSet? = nil, withStructure: Bool? = nil, changedSince: Int64? = nil, limit: Int? = nil,
+        afterUid: UInt32? = nil
+    ) {
         self.session = session
         self.mailbox = mailbox
         self.uids = uids
@@ -80,7 +83,10 @@ public struct MessageReadParams: Codable, Sendable {
     public var offset: Int64?
     /// At most `RPCLimits.maxChunkBytes`; that when absent.
     public var length: Int?
-    public init(session: String, mailbox: String, uid: UInt32, part: String? = nil, section: Section? = nil, offset: Int64? = nil, length: Int? = nil) {
+    public init(
+        session: String, mailbox: String, uid: UInt32, part: String? = nil, section: Section? = nil, offset: Int64? = nil,
+        length: Int? = nil
+    ) {
         self.session = session
         self.mailbox = mailbox
         self.uid = uid

@@ -1,6 +1,6 @@
 import Foundation
-import NIOFoundationCompat
 public import NIOCore
+import NIOFoundationCompat
 public import RPCProtocol
 
 /// The JSON-RPC 2.0 envelope: decoding what arrives, encoding what leaves. A line is decoded in

@@ -1,9 +1,9 @@
+public import Foundation
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 public import NIOPosix
 public import RPCProtocol
-public import Foundation
 
 /// A connection to the back-end: pipelined calls matched by id, a deadline per call, `hello` on
 /// connect, and lazy reconnection — if the back-end restarts, calls in flight fail with
@@ -69,7 +69,9 @@ public final class RPCClient: Sendable {
     }
 
     func callRaw(method: String, params: some Encodable & Sendable, timeout: TimeAmount?) -> EventLoopFuture<ByteBuffer> {
-        let id = nextID.withLockedValue { $0 += 1; return $0 }
+        let id = nextID.withLockedValue {
+            $0 += 1; return $0
+        }
         let deadline = timeout ?? defaultTimeout
         return channel().flatMap { channel in
             let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)

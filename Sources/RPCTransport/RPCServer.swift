@@ -1,9 +1,9 @@
+import Foundation
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 import NIOPosix
 public import RPCProtocol
-import Foundation
 
 /// One decoded request. `line` is the whole JSON line; `params(_:)` decodes its `params`
 /// member to the type the method expects.
@@ -146,7 +146,9 @@ final class RPCServerHandler: ChannelInboundHandler {
     let roles: [String: Set<RPCRole>]
     let logger: Logger
 
-    init(connection: RPCConnection, dispatcher: any RPCDispatcher, identity: RPCServerIdentity, roles: [String: Set<RPCRole>], logger: Logger) {
+    init(
+        connection: RPCConnection, dispatcher: any RPCDispatcher, identity: RPCServerIdentity, roles: [String: Set<RPCRole>], logger: Logger
+    ) {
         self.connection = connection
         self.dispatcher = dispatcher
         self.identity = identity
@@ -180,7 +182,9 @@ final class RPCServerHandler: ChannelInboundHandler {
                 id: nil)
         }
         guard head.jsonrpc == "2.0", let method = head.method else {
-            return reply(context, error: RPCError(.invalidRequest, "not a JSON-RPC 2.0 request: needs \"jsonrpc\":\"2.0\" and a \"method\""), id: head.id)
+            return reply(
+                context, error: RPCError(.invalidRequest, "not a JSON-RPC 2.0 request: needs \"jsonrpc\":\"2.0\" and a \"method\""),
+                id: head.id)
         }
         let wantsAnswer = head.hasID
         guard let allowed = roles[method] else {
@@ -210,7 +214,8 @@ final class RPCServerHandler: ChannelInboundHandler {
                 wantsAnswer, context,
                 error: RPCError(.overloaded, "more than \(RPCLimits.maxInFlight) requests in flight", temporary: true), id: head.id)
         }
-        dispatcher.dispatch(request, connection: connection, responder: RPCResponder(id: head.id, wantsAnswer: wantsAnswer, connection: connection))
+        dispatcher.dispatch(
+            request, connection: connection, responder: RPCResponder(id: head.id, wantsAnswer: wantsAnswer, connection: connection))
     }
 
     func hello(_ request: RPCRequest, wantsAnswer: Bool, context: ChannelHandlerContext) {
@@ -223,7 +228,8 @@ final class RPCServerHandler: ChannelInboundHandler {
         guard RPCVersion.supported.contains(params.version) else {
             return replyIf(
                 wantsAnswer, context,
-                error: RPCError(.versionMismatch, "protocol version \(params.version) is not supported; this back-end speaks \(RPCVersion.supported)"),
+                error: RPCError(
+                    .versionMismatch, "protocol version \(params.version) is not supported; this back-end speaks \(RPCVersion.supported)"),
                 id: request.id)
         }
         connection.state.withLockedValue {
@@ -279,7 +285,9 @@ public final class RPCServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                let id = nextID.withLockedValue { $0 += 1; return $0 }
+                let id = nextID.withLockedValue {
+                    $0 += 1; return $0
+                }
                 let connection = RPCConnection(id: id, role: role, channel: channel)
                 open.withLockedValue { $0[id] = channel }
                 channel.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: id) } }

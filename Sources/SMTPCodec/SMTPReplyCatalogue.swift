@@ -59,6 +59,7 @@ extension SMTPReply {
     public static let dataAfterBDAT = SMTPReply(503, .init(5, 5, 1), "DATA not allowed after BDAT")
     /// RFC 3030 §3: BINARYMIME needs BDAT.
     public static let binaryMIMERequiresBDAT = SMTPReply(503, .init(5, 5, 1), "BODY=BINARYMIME requires BDAT")
+    public static let notImplemented = SMTPReply(502, .init(5, 5, 1), "Command not implemented")
     public static let expandNotAvailable = SMTPReply(502, .init(5, 5, 1), "EXPN not available")
     public static let unsupportedParameter = SMTPReply(555, .init(5, 5, 4), "Unsupported parameter")
 

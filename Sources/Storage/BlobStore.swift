@@ -1,7 +1,8 @@
 import Crypto
 public import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Message bodies as files named by their SHA-256 under `blobs/xx/`, where `xx` is the first

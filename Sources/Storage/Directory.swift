@@ -74,7 +74,10 @@ public struct NewAccount: Sendable {
     public var apopSecret: [UInt8]?
     public var mayManageMailboxes: Bool
     public var enabled: Bool
-    public init(address: String, domain: String, displayName: String?, passwordHash: String, scramSHA256: String?, quotaBytes: Int64, maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopSecret: [UInt8]?, mayManageMailboxes: Bool, enabled: Bool) {
+    public init(
+        address: String, domain: String, displayName: String?, passwordHash: String, scramSHA256: String?, quotaBytes: Int64,
+        maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopSecret: [UInt8]?, mayManageMailboxes: Bool, enabled: Bool
+    ) {
         self.address = address
         self.domain = domain
         self.displayName = displayName
@@ -314,7 +317,8 @@ extension MailStore {
         if !targets.isEmpty { return .alias(targets: targets) }
         if let gid = try Int64.fetchOne(db, sql: "SELECT id FROM mail_group WHERE address = ?", arguments: [address]) {
             return .group(
-                members: try String.fetchAll(db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [gid]))
+                members: try String.fetchAll(
+                    db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [gid]))
         }
         return .none
     }
@@ -376,7 +380,8 @@ extension MailStore {
                 throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
             }
             try ensureAddressFree(db, address)
-            try db.execute(sql: "INSERT INTO mail_group (address, name, created_at) VALUES (?, ?, ?)", arguments: [address, name, Self.now()])
+            try db.execute(
+                sql: "INSERT INTO mail_group (address, name, created_at) VALUES (?, ?, ?)", arguments: [address, name, Self.now()])
             let id = db.lastInsertedRowID
             for m in members {
                 try db.execute(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)", arguments: [id, m])
@@ -420,7 +425,9 @@ extension MailStore {
     }
 
     func fetchGroup(_ db: Database, _ address: String) throws -> GroupRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, name FROM mail_group WHERE address = ?", arguments: [address]) else { return nil }
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, name FROM mail_group WHERE address = ?", arguments: [address]) else {
+            return nil
+        }
         let id: Int64 = row["id"]
         let members = try String.fetchAll(db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [id])
         return GroupRecord(address: address, name: row["name"], members: members)
@@ -434,7 +441,9 @@ extension MailStore {
 
     public func setSetting(_ key: String, _ value: String) throws {
         try pool.write { db in
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [key, value])
+            try db.execute(
+                sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
         }
     }
 }

@@ -15,7 +15,8 @@ public final class MailStore: Sendable {
     public init(directory: String, logger: Logger = Logger(label: "loft.storage")) throws {
         self.directory = directory
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         chmod(directory, 0o750)
         var config = Configuration()
         config.foreignKeysEnabled = true

@@ -36,7 +36,8 @@ extension MailStore {
 
     public func mailboxes(accountID: Int64) throws -> [MailboxRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE account_id = ? ORDER BY name", arguments: [accountID]).map(MailboxRecord.init(row:))
+            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE account_id = ? ORDER BY name", arguments: [accountID]).map(
+                MailboxRecord.init(row:))
         }
     }
 
@@ -45,7 +46,8 @@ extension MailStore {
     }
 
     func fetchMailbox(_ db: Database, accountID: Int64, name: String) throws -> MailboxRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, name]) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, name])
+        else {
             throw StorageError(.noSuchMailbox, "no mailbox \(name)")
         }
         return MailboxRecord(row: row)
@@ -54,7 +56,9 @@ extension MailStore {
     /// RFC 3501 §6.3.3: creates superior levels that do not exist yet, too.
     public func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord {
         try pool.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, name.value]) != nil {
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, name.value])
+                != nil
+            {
                 throw StorageError(.mailboxExists, "mailbox \(name) already exists")
             }
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM mailbox WHERE account_id = ?", arguments: [accountID])!
@@ -62,7 +66,9 @@ extension MailStore {
                 throw StorageError(.permissionDenied, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
             }
             for parent in name.parents
-            where try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, parent.value]) == nil {
+            where try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, parent.value]) == nil
+            {
                 try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
             }
             try createMailboxRow(db, accountID: accountID, name: name.value, specialUse: specialUse)
@@ -92,12 +98,16 @@ extension MailStore {
     public func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws {
         try pool.write { db in
             let source = try fetchMailbox(db, accountID: accountID, name: from.value)
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, to.value]) != nil {
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, to.value])
+                != nil
+            {
                 throw StorageError(.mailboxExists, "mailbox \(to) already exists")
             }
             if to.isWithin(from) { throw StorageError(.permissionDenied, "cannot move a mailbox inside itself") }
             for parent in to.parents
-            where try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, parent.value]) == nil {
+            where try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, parent.value]) == nil
+            {
                 try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
             }
             if from.isInbox {
@@ -107,7 +117,8 @@ extension MailStore {
                 var uid = target.uidNext
                 for row in uids {
                     let id: Int64 = row["id"]
-                    try db.execute(sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = 1 WHERE id = ?", arguments: [target.id, uid, id])
+                    try db.execute(
+                        sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = 1 WHERE id = ?", arguments: [target.id, uid, id])
                     uid += 1
                 }
                 try db.execute(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?", arguments: [uid, target.id])
@@ -121,7 +132,8 @@ extension MailStore {
                 let name: String = row["name"]
                 let renamed = to.value + name.dropFirst(from.value.count)
                 // A new name is a new mailbox to clients: UIDVALIDITY changes (RFC 3501 §6.3.5).
-                try db.execute(sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?", arguments: [renamed, try nextUIDValidity(db), id])
+                try db.execute(
+                    sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?", arguments: [renamed, try nextUIDValidity(db), id])
             }
         }
     }
@@ -168,7 +180,8 @@ extension MailStore {
         try pool.read { db in
             let row = try Row.fetchOne(
                 db,
-                sql: "SELECT count(*) AS n, coalesce(sum((flags & 1) = 0), 0) AS unseen, coalesce(sum(size), 0) AS bytes FROM message WHERE mailbox_id = ?",
+                sql:
+                    "SELECT count(*) AS n, coalesce(sum((flags & 1) = 0), 0) AS unseen, coalesce(sum(size), 0) AS bytes FROM message WHERE mailbox_id = ?",
                 arguments: [mailboxID])!
             return MailboxCounts(messages: row["n"], unseen: row["unseen"], sizeBytes: row["bytes"])
         }

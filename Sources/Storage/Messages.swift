@@ -48,7 +48,10 @@ public struct StoreRequest: Sendable {
     public var queueRecipients: [String]
     /// Leading bytes of the body that queued copies skip (the Return-Path line).
     public var queueBodyOffset: Int64
-    public init(blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "", queueRecipients: [String] = [], queueBodyOffset: Int64 = 0) {
+    public init(
+        blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "",
+        queueRecipients: [String] = [], queueBodyOffset: Int64 = 0
+    ) {
         self.queueBodyOffset = queueBodyOffset
         self.blob = blob
         self.structure = structure
@@ -123,7 +126,8 @@ extension MailStore {
             try db.execute(
                 sql: "INSERT INTO queue (sender, blob, body_offset, size, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [
-                    request.queueSender, request.blob.sha256, request.queueBodyOffset, request.blob.size - request.queueBodyOffset, Self.now(),
+                    request.queueSender, request.blob.sha256, request.queueBodyOffset, request.blob.size - request.queueBodyOffset,
+                    Self.now(),
                 ])
             let id = db.lastInsertedRowID
             queueID = id
@@ -143,8 +147,9 @@ extension MailStore {
     }
 
     func place(_ db: Database, _ request: StoreRequest, _ placement: Placement) throws -> PlacementResult {
-        guard let account = try Row.fetchOne(
-            db, sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?", arguments: [placement.accountID])
+        guard
+            let account = try Row.fetchOne(
+                db, sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?", arguments: [placement.accountID])
         else {
             return .failed(StorageError(.noSuchAccount, "the account no longer exists"))
         }
@@ -220,7 +225,9 @@ extension MailStore {
 
     public func message(mailboxID: Int64, uid: UInt32) throws -> MessageRecord {
         try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, uid]) else {
+            guard
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, uid])
+            else {
                 throw StorageError(.noSuchMessage, "no message with UID \(uid)")
             }
             return MessageRecord(row: row, withStructure: true)
@@ -238,7 +245,9 @@ extension MailStore {
             let largest = try largestUID(db, mailboxID: mailboxID)
             let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
             let rows = try Row.fetchAll(
-                db, sql: "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
+                db,
+                sql:
+                    "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
                 arguments: StatementArguments([mailboxID] + clauseArgs)
             ).map { MessageRecord(row: $0, withStructure: false) }
             let modseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailboxID])! + 1
@@ -319,12 +328,15 @@ extension MailStore {
             }
             var expungeModseq: Int64?
             if !rows.isEmpty {
-                try db.execute(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [uid, modseq, target.id])
+                try db.execute(
+                    sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [uid, modseq, target.id])
                 if move {
-                    let sourceModseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [source])! + 1
+                    let sourceModseq =
+                        try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [source])! + 1
                     for u in sourceUIDs {
                         try db.execute(
-                            sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", arguments: [source, u, sourceModseq])
+                            sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+                            arguments: [source, u, sourceModseq])
                     }
                     try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [sourceModseq, source])
                     expungeModseq = sourceModseq
@@ -340,7 +352,9 @@ extension MailStore {
 
     /// Removes messages: those flagged `\Deleted` (RFC 3501 §6.4.3), or all those named when
     /// `regardlessOfFlags` (POP3's UPDATE state). Atomic: all or none.
-    public func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet?, regardlessOfFlags: Bool) throws -> (uids: [UInt32], modseq: Int64) {
+    public func expunge(
+        accountID: Int64, mailboxID: Int64, uids: UIDSet?, regardlessOfFlags: Bool
+    ) throws -> (uids: [UInt32], modseq: Int64) {
         try pool.writeWithoutTransaction { db in
             var unused: [String] = []
             var result: ([UInt32], Int64) = ([], 0)

@@ -43,14 +43,20 @@ struct DomainCommand: AsyncParsableCommand {
 /// Settings shared by `account add` and `account set`.
 struct AccountSettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Storage quota, e.g. 500M or 2G; 0 for none.", valueName: "size")) var quota: String?
-    @Option(name: .customLong("max-message"), help: ArgumentHelp("Largest message this account receives, e.g. 25M; 0 for the server's limit.", valueName: "size"))
+    @Option(
+        name: .customLong("max-message"),
+        help: ArgumentHelp("Largest message this account receives, e.g. 25M; 0 for the server's limit.", valueName: "size"))
     var maxMessage: String?
     @Option(help: ArgumentHelp("Forward mail to this address; \"\" stops forwarding.", valueName: "address")) var forward: String?
     @Flag(name: .customLong("keep-copy"), inversion: .prefixedNo, help: "With --forward: also keep a copy in this account.")
     var keepCopy: Bool?
-    @Flag(name: .customLong("apop-secret-stdin"), help: "Read the APOP/CRAM-MD5 secret from standard input (after the password, if both) and turn APOP on.")
+    @Flag(
+        name: .customLong("apop-secret-stdin"),
+        help: "Read the APOP/CRAM-MD5 secret from standard input (after the password, if both) and turn APOP on.")
     var apopSecretStdin = false
-    @Flag(name: .customLong("mailbox-management"), inversion: .prefixedNo, help: "Whether IMAP clients may create, rename and delete mailboxes.")
+    @Flag(
+        name: .customLong("mailbox-management"), inversion: .prefixedNo,
+        help: "Whether IMAP clients may create, rename and delete mailboxes.")
     var mailboxManagement: Bool?
     @Option(name: .customLong("display-name"), help: "The person's name.") var displayName: String?
 
@@ -73,7 +79,8 @@ struct AccountCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The address, e.g. alice@example.org.") var address: String
-        @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.") var passwordStdin = false
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.") var passwordStdin =
+            false
         @OptionGroup var settings: AccountSettingOptions
         @Flag(name: .customLong("disabled"), help: "Create the account disabled.") var disabled = false
 
@@ -82,7 +89,8 @@ struct AccountCommand: AsyncParsableCommand {
             let password = try readSecretLine("password")
             let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
             let params = AccountAddParams(
-                address: address, password: password, displayName: settings.displayName, quotaBytes: try settings.size(settings.quota, "quota"),
+                address: address, password: password, displayName: settings.displayName,
+                quotaBytes: try settings.size(settings.quota, "quota"),
                 maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
                 forwardKeepCopy: settings.keepCopy, apopSecret: secret, mayManageMailboxes: settings.mailboxManagement, enabled: !disabled)
             let result = try await AdminConnection(global).call(Methods.accountAdd, params)
@@ -95,7 +103,8 @@ struct AccountCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Argument var address: String
-        @Flag(name: .customLong("password-stdin"), help: "Read a new password from the first line of standard input.") var passwordStdin = false
+        @Flag(name: .customLong("password-stdin"), help: "Read a new password from the first line of standard input.") var passwordStdin =
+            false
         @OptionGroup var settings: AccountSettingOptions
         @Flag(name: .customLong("no-apop"), help: "Turn APOP and CRAM-MD5 off and erase the secret.") var noAPOP = false
         @Flag(name: .customLong("enabled"), inversion: .prefixedNo, help: "Enable or disable the account.") var enabled: Bool?
@@ -104,7 +113,8 @@ struct AccountCommand: AsyncParsableCommand {
             let password = passwordStdin ? try readSecretLine("password") : nil
             let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
             let params = AccountUpdateParams(
-                address: address, password: password, displayName: settings.displayName, quotaBytes: try settings.size(settings.quota, "quota"),
+                address: address, password: password, displayName: settings.displayName,
+                quotaBytes: try settings.size(settings.quota, "quota"),
                 maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
                 forwardKeepCopy: settings.keepCopy, apopSecret: secret, apopEnabled: noAPOP ? false : nil,
                 mayManageMailboxes: settings.mailboxManagement, enabled: enabled)
@@ -151,7 +161,10 @@ struct AccountCommand: AsyncParsableCommand {
             printTable(
                 ["ADDRESS", "QUOTA", "USED", "MESSAGES", "ENABLED"],
                 result.accounts.map {
-                    [$0.address, $0.quotaBytes == 0 ? "none" : ByteSize.format($0.quotaBytes), ByteSize.format($0.usedBytes), String($0.messages), $0.enabled ? "yes" : "no"]
+                    [
+                        $0.address, $0.quotaBytes == 0 ? "none" : ByteSize.format($0.quotaBytes), ByteSize.format($0.usedBytes),
+                        String($0.messages), $0.enabled ? "yes" : "no",
+                    ]
                 })
         }
     }
@@ -172,7 +185,8 @@ struct AliasCommand: AsyncParsableCommand {
         commandName: "alias", abstract: "Addresses that deliver to other addresses.", subcommands: [Add.self, Remove.self, List.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add an alias, or targets to it.", discussion: "Example: loft alias add postmaster@example.org alice@example.org")
+        static let configuration = CommandConfiguration(
+            abstract: "Add an alias, or targets to it.", discussion: "Example: loft alias add postmaster@example.org alice@example.org")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Argument var address: String
@@ -209,17 +223,20 @@ struct AliasCommand: AsyncParsableCommand {
 
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "group", abstract: "List addresses that expand to their members.", subcommands: [Add.self, Members.self, Remove.self, List.self])
+        commandName: "group", abstract: "List addresses that expand to their members.",
+        subcommands: [Add.self, Members.self, Remove.self, List.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a group.", discussion: "Example: loft group add team@example.org alice@example.org bob@example.org")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a group.", discussion: "Example: loft group add team@example.org alice@example.org bob@example.org")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Argument var address: String
         @Argument var members: [String] = []
         @Option(help: "A name for the group.") var name: String?
         func run() async throws {
-            let result = try await AdminConnection(global).call(Methods.groupAdd, GroupAddParams(address: address, name: name, members: members))
+            let result = try await AdminConnection(global).call(
+                Methods.groupAdd, GroupAddParams(address: address, name: name, members: members))
             if output.json { try printJSON(result) } else { print("group \(result.address): \(result.members.joined(separator: ", "))") }
         }
     }
@@ -232,7 +249,8 @@ struct GroupCommand: AsyncParsableCommand {
         @Option(name: .customLong("add"), help: "Add a member (repeatable).") var add: [String] = []
         @Option(name: .customLong("remove"), help: "Remove a member (repeatable).") var remove: [String] = []
         func run() async throws {
-            let result = try await AdminConnection(global).call(Methods.groupMembers, GroupMembersParams(address: address, add: add, remove: remove))
+            let result = try await AdminConnection(global).call(
+                Methods.groupMembers, GroupMembersParams(address: address, add: add, remove: remove))
             if output.json { return try printJSON(result) }
             for m in result.members { print(m) }
         }
@@ -292,7 +310,9 @@ struct QueueCommand: AsyncParsableCommand {
             if output.json { return try printJSON(result) }
             printTable(
                 ["ID", "SENDER", "SIZE", "RECIPIENTS"],
-                result.entries.map { [String($0.id), $0.sender.isEmpty ? "<>" : $0.sender, ByteSize.format($0.size), $0.recipients.joined(separator: ", ")] })
+                result.entries.map {
+                    [String($0.id), $0.sender.isEmpty ? "<>" : $0.sender, ByteSize.format($0.size), $0.recipients.joined(separator: ", ")]
+                })
         }
     }
 }

@@ -9,7 +9,8 @@ import NIOPosix
 /// `loft backend`: the one process that owns the data directory (DESIGN §1).
 struct BackendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "backend", abstract: "Run the back-end: storage, accounts, delivery, and the RPC sockets (usually started by `loft serve`).")
+        commandName: "backend",
+        abstract: "Run the back-end: storage, accounts, delivery, and the RPC sockets (usually started by `loft serve`).")
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {

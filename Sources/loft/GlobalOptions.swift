@@ -7,10 +7,14 @@ import RPCTransport
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The data directory (default: $LOFT_DATA, the config's data_dir, else ./loft-data).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The data directory (default: $LOFT_DATA, the config's data_dir, else ./loft-data).", valueName: "dir"))
     var data: String?
 
-    @Option(name: .long, help: ArgumentHelp("The configuration file (default: $LOFT_CONFIG, ./loft.yaml, /etc/loft/loft.yaml).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The configuration file (default: $LOFT_CONFIG, ./loft.yaml, /etc/loft/loft.yaml).", valueName: "file"))
     var config: String?
 
     func load() throws -> LoftConfig {
@@ -38,7 +42,8 @@ struct AdminConnection {
         let path = config.dataDirectory + "/admin.sock"
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError(
-                "the Loft back-end is not running for \(config.dataDirectory) (no \(path)). Start it with `loft serve` (or `loft backend`), or point --data at the right directory.")
+                "the Loft back-end is not running for \(config.dataDirectory) (no \(path)). Start it with `loft serve` (or `loft backend`), or point --data at the right directory."
+            )
         }
         var logger = Logger(label: "loft.cli")
         logger.logLevel = .error

@@ -36,7 +36,8 @@ struct RPCCommand: AsyncParsableCommand {
             let line = try await client.callRaw(method: method, paramsJSON: data).get()
             let object = try JSONSerialization.jsonObject(with: Data(line.readableBytesView)) as? [String: Any]
             let result = object?["result"] ?? NSNull()
-            let pretty = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+            let pretty = try JSONSerialization.data(
+                withJSONObject: result, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
             print(String(decoding: pretty, as: UTF8.self))
         } catch let error as RPCError {
             let encoder = JSONEncoder()

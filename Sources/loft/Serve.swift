@@ -27,7 +27,8 @@ struct Serve: AsyncParsableCommand {
         let firstStart = !FileManager.default.fileExists(atPath: dir + "/loft.sqlite")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         if config.tls.certificate.isEmpty {
-            let made = try SelfSignedCertificate.ensure(directory: dir + "/tls", hostname: config.tls.hostname.isEmpty ? Self.hostname() : config.tls.hostname)
+            let made = try SelfSignedCertificate.ensure(
+                directory: dir + "/tls", hostname: config.tls.hostname.isEmpty ? Self.hostname() : config.tls.hostname)
             if made { logger.notice("made a self-signed TLS certificate in \(dir)/tls (set tls.certificate and tls.key for a real one)") }
         }
         var common = ["--data", dir]
@@ -154,7 +155,8 @@ final class Supervisor: @unchecked Sendable {
         children[name] = child
         let delay = min(maxDelay, pow(2, Double(child.restarts - 1)) * 0.5)
         lock.unlock()
-        let status = process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "status \(process.terminationStatus)"
+        let status =
+            process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "status \(process.terminationStatus)"
         if giveUp {
             logger.critical("\(name) exited (\(status)) \(Self.maxQuickRestarts) times in a row; not restarting it")
             return
@@ -216,7 +218,9 @@ enum SelfSignedCertificate {
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                 Critical(KeyUsage(digitalSignature: true, keyCertSign: true))
-                SubjectAlternativeNames([.dnsName(hostname), .dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
+                SubjectAlternativeNames([
+                    .dnsName(hostname), .dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
+                ])
             },
             issuerPrivateKey: .init(key))
         let pem = try certificate.serializeAsPEM().pemString

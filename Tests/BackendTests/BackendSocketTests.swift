@@ -37,8 +37,10 @@ import Testing
         _ = try await h.admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
         _ = try await h.admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "pw"))
         let message = Array("Subject: hi\r\n\r\nbody\r\n".utf8)
-        let started = try await h.gateway.call(Methods.deliveryBegin, DeliveryBeginParams(sender: "s@remote.test", recipients: ["alice@example.test"]))
-        _ = try await h.gateway.call(Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Data(message).base64EncodedString()))
+        let started = try await h.gateway.call(
+            Methods.deliveryBegin, DeliveryBeginParams(sender: "s@remote.test", recipients: ["alice@example.test"]))
+        _ = try await h.gateway.call(
+            Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Data(message).base64EncodedString()))
         let committed = try await h.gateway.call(Methods.uploadCommit, UploadParams(upload: started.upload))
         #expect(committed.recipients?.first?.status == .delivered)
         let session = try await h.gateway.call(Methods.authLogin, LoginParams(username: "alice@example.test", password: "pw")).session

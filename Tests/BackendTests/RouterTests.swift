@@ -29,21 +29,22 @@ import Testing
         Router(isLocalDomain: { $0 == "a.test" }, lookup: { Self.directory[$0] ?? .none })
     }
 
-    @Test(arguments: [
-        ("alice@a.test", false, [1], [], nil),
-        ("ALICE@A.TEST", false, [1], [], nil),
-        ("alice+news@a.test", false, [1], [], nil),
-        ("bob@a.test", false, [2], ["far@remote.test"], nil),
-        ("carol@a.test", false, [1], [], nil),
-        ("off@a.test", false, [], [], .disabled),
-        ("loop1@a.test", false, [], [], .loop),
-        ("self@a.test", false, [], [], .loop),
-        ("nobody@a.test", false, [], [], .noSuchUser),
-        ("postmaster@a.test", false, [1], [], nil),
-        ("team@a.test", false, [1, 2], ["far@remote.test", "ext@remote.test"], nil),
-        ("x@remote.test", false, [], [], .relayDenied),
-        ("x@remote.test", true, [], ["x@remote.test"], nil),
-    ] as [(String, Bool, [Int64], [String], Route.Failure?)])
+    @Test(
+        arguments: [
+            ("alice@a.test", false, [1], [], nil),
+            ("ALICE@A.TEST", false, [1], [], nil),
+            ("alice+news@a.test", false, [1], [], nil),
+            ("bob@a.test", false, [2], ["far@remote.test"], nil),
+            ("carol@a.test", false, [1], [], nil),
+            ("off@a.test", false, [], [], .disabled),
+            ("loop1@a.test", false, [], [], .loop),
+            ("self@a.test", false, [], [], .loop),
+            ("nobody@a.test", false, [], [], .noSuchUser),
+            ("postmaster@a.test", false, [1], [], nil),
+            ("team@a.test", false, [1, 2], ["far@remote.test", "ext@remote.test"], nil),
+            ("x@remote.test", false, [], [], .relayDenied),
+            ("x@remote.test", true, [], ["x@remote.test"], nil),
+        ] as [(String, Bool, [Int64], [String], Route.Failure?)])
     func route(recipient: String, mayRelay: Bool, accounts: [Int64], remote: [String], failure: Route.Failure?) throws {
         let r = try router.route(recipient, mayRelay: mayRelay)
         #expect(r.accounts.map(\.id) == accounts)
@@ -110,7 +111,9 @@ import Testing
 @Suite struct CredentialTests {
     @Test func rfcVectors() {
         // RFC 1939 §7 and RFC 2195 §2 examples.
-        #expect(Credentials.apopDigest(timestamp: "<1896.697170952@dbc.mtview.ca.us>", secret: "tanstaaf") == "c4c9334bac560ecc979e58001b3e22fb")
+        #expect(
+            Credentials.apopDigest(timestamp: "<1896.697170952@dbc.mtview.ca.us>", secret: "tanstaaf") == "c4c9334bac560ecc979e58001b3e22fb"
+        )
         #expect(
             Credentials.cramDigest(challenge: "<1896.697170952@postoffice.reston.mci.net>", secret: "tanstaaftanstaaf")
                 == "b913a602c7eda7a495b4e6e7334d3890")

@@ -57,10 +57,11 @@ import Testing
 }
 
 @Suite struct UIDSetTests {
-    @Test(arguments: [
-        ("1", 10, [1...1]), ("1:5", 10, [1...5]), ("5:1", 10, [1...5]), ("1:*", 10, [1...10]), ("*", 7, [7...7]),
-        ("1,3:4,4:6,9", 10, [1...1, 3...6, 9...9]), ("2:3,1", 5, [1...3]),
-    ] as [(String, UInt32, [ClosedRange<UInt32>])])
+    @Test(
+        arguments: [
+            ("1", 10, [1...1]), ("1:5", 10, [1...5]), ("5:1", 10, [1...5]), ("1:*", 10, [1...10]), ("*", 7, [7...7]),
+            ("1,3:4,4:6,9", 10, [1...1, 3...6, 9...9]), ("2:3,1", 5, [1...3]),
+        ] as [(String, UInt32, [ClosedRange<UInt32>])])
     func ranges(text: String, largest: UInt32, expected: [ClosedRange<UInt32>]) {
         #expect(UIDSet(text)?.ranges(largest: largest) == expected)
     }
@@ -106,7 +107,9 @@ import Testing
 }
 
 @Suite struct ByteSizeTests {
-    @Test(arguments: [("500M", 500 << 20), ("25MB", 25 << 20), ("1G", 1 << 30), ("1024", 1024), ("0", 0), ("2KiB", 2048)] as [(String, Int64)])
+    @Test(
+        arguments: [("500M", 500 << 20), ("25MB", 25 << 20), ("1G", 1 << 30), ("1024", 1024), ("0", 0), ("2KiB", 2048)] as [(String, Int64)]
+    )
     func parse(text: String, value: Int64) {
         #expect(ByteSize.parse(text) == value)
         #expect(ByteSize.parse(ByteSize.format(value)) == value)

@@ -1,5 +1,6 @@
 import NIOCore
 import POP3Codec
+import Testing
 
 /// Drives a `POP3Session` the way a gateway would, and renders what it would write.
 struct SessionDriver {
@@ -87,4 +88,27 @@ func base64(_ text: String) -> String {
         index += 3
     }
     return output
+}
+
+extension SessionDriver {
+    /// Sends a client line and checks the bytes written and the other actions, in order.
+    @discardableResult
+    mutating func expect(
+        _ line: String, _ reply: String, effects expectedEffects: [POP3Action] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> [POP3Action] {
+        expect(.line(ByteBuffer(string: line)), reply, effects: expectedEffects, sourceLocation: sourceLocation)
+    }
+
+    /// Sends an event and checks the bytes written and the other actions, in order.
+    @discardableResult
+    mutating func expect(
+        _ event: POP3Event, _ reply: String, effects expectedEffects: [POP3Action] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> [POP3Action] {
+        let actions = session.receive(event)
+        #expect(wire(actions) == reply, sourceLocation: sourceLocation)
+        #expect(effects(actions) == expectedEffects, sourceLocation: sourceLocation)
+        return actions
+    }
 }

@@ -1,0 +1,41 @@
+public import NIOCore
+
+/// What the gateway must do, in the order given. The session never does I/O (STYLE §3).
+///
+/// Actions that end with "await" leave the session waiting: it keeps later input (pipelined
+/// commands, RFC 2920) unprocessed until the gateway delivers the matching event.
+public enum SMTPAction: Sendable, Equatable {
+    /// Write the reply. Write every reply of one `receive` call, then flush (RFC 2920 §3.2
+    /// lets a server batch the replies of a pipelined group).
+    case send(SMTPReply)
+    /// Flush what was written, then start the TLS handshake; answer with `.tlsEstablished` or
+    /// `.tlsFailed`. Bytes read before the handshake must not be passed on (RFC 3207 §5); the
+    /// session drops any it has and any it still receives.
+    case startTLS
+    /// Await: ask the back-end about one recipient; answer with `.recipientChecked`.
+    case checkRecipient(SMTPRecipient, envelope: SMTPEnvelope)
+    /// Await: make a CRAM-MD5 challenge; answer with `.challengeIssued`.
+    case issueChallenge(SASLMechanism)
+    /// Await: verify credentials with the back-end; answer with `.authenticationFinished`.
+    case authenticate(SASLCredentials)
+    /// Start an upload to the back-end for this envelope (DESIGN §2: begin / append / commit).
+    case beginMessage(SMTPEnvelope)
+    /// Append message bytes to the upload. Chunks are at most `flushThreshold` bytes.
+    case appendMessage(ByteBuffer)
+    /// Await: commit the upload; answer with `.messageCommitted`. `size` is the RFC 1870 size.
+    case commitMessage(SMTPEnvelope, size: Int)
+    /// Throw the upload away (message refused, transaction reset, connection ending).
+    case abortMessage
+    /// Flush, then close the connection.
+    case close(SMTPCloseReason)
+}
+
+public enum SMTPCloseReason: Sendable, Hashable {
+    case quit
+    case timeout
+    case tooManyErrors
+    case tlsFailed
+    case peerClosed
+    /// The gateway delivered an event the session could not be waiting for.
+    case unexpectedEvent(String)
+}

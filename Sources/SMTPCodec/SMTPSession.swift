@@ -1,0 +1,478 @@
+public import NIOCore
+
+/// The server side of one SMTP connection as a value (STYLE §3): feed it events with
+/// `receive(_:)`, perform the actions it returns, feed it the answers.
+///
+/// It owns the framing of everything the client sends (command lines, AUTH continuations,
+/// DATA content, BDAT chunks), because where one unit ends depends on the session state.
+/// While it waits for the back-end it leaves later input untouched, so pipelined commands
+/// (RFC 2920) are answered strictly in order; the gateway should not read from the socket
+/// while `isWaiting` is true, which bounds what the session holds.
+public struct SMTPSession: Sendable {
+    private enum Mode: Sendable {
+        case unopened
+        case command
+        case sasl(SASLExchange)
+        case data
+        /// Reading a BDAT chunk; `refusal` is sent once a refused chunk has been consumed.
+        case chunk(refusal: SMTPReply?)
+        case waiting(Wait)
+        case tlsHandshake
+        case closed
+    }
+
+    private enum Wait: Sendable {
+        case recipient(SMTPRecipient)
+        case challenge
+        case authentication
+        case commit
+    }
+
+    private var configuration = SMTPSessionConfiguration(hostname: "localhost")
+    private var mode = Mode.unopened
+    public private(set) var phase = Phase.greeted
+    public private(set) var tlsActive = false
+    public private(set) var authenticatedIdentity: String?
+    public private(set) var envelope = SMTPEnvelope()
+    public private(set) var errorCount = 0
+    private var input = ByteBuffer()
+    private var framer = SMTPLineFramer()
+    private var dataReceiver: DataReceiver?
+    private var chunkReceiver: BDATReceiver?
+    /// A back-end upload is open (begun, neither committed nor aborted).
+    private var messageOpen = false
+    private var messageSize = 0
+
+    public init() {}
+
+    /// True while an action that awaits an answer is outstanding.
+    public var isWaiting: Bool {
+        if case .waiting = mode { return true }
+        return false
+    }
+
+    public var isClosed: Bool {
+        if case .closed = mode { return true }
+        return false
+    }
+
+    /// Bytes received but not yet processed (held while waiting for the back-end).
+    public var bufferedByteCount: Int { input.readableBytes }
+
+    public mutating func receive(_ event: SMTPEvent) -> [SMTPAction] {
+        var actions: [SMTPAction] = []
+        switch (event, mode) {
+        case (_, .closed):
+            return []
+        case (.opened(let configuration), .unopened):
+            self.configuration = configuration
+            tlsActive = configuration.tlsActive
+            mode = .command
+            actions.append(.send(.greeting(configuration.hostname)))
+        case (.opened, _), (_, .unopened):
+            unexpected(event, &actions)
+        case (.received, .tlsHandshake):
+            // RFC 3207 §5 / CVE-2011-0411: plaintext sent after STARTTLS is never executed.
+            return []
+        case (.received(var bytes), _):
+            if input.readableBytes == 0 {
+                input = bytes
+            } else {
+                input.writeBuffer(&bytes)
+            }
+        case (.tlsEstablished, .tlsHandshake):
+            // RFC 3207 §4.2: forget everything learnt before TLS; the client starts with EHLO.
+            tlsActive = true
+            authenticatedIdentity = nil
+            envelope = SMTPEnvelope()
+            phase = .greeted
+            input.clear()
+            framer = SMTPLineFramer()
+            mode = .command
+        case (.tlsFailed, .tlsHandshake):
+            mode = .closed
+            actions.append(.close(.tlsFailed))
+        case (.recipientChecked(let verdict), .waiting(.recipient(let recipient))):
+            mode = .command
+            switch verdict {
+            case .accepted:
+                envelope.recipients.append(recipient)
+                phase = .recipientsGiven
+                actions.append(.send(.recipientOK))
+            case .rejected(let reply):
+                refuse(reply, &actions)
+            }
+        case (.challengeIssued(let challenge), .waiting(.challenge)):
+            mode = .sasl(.cramMD5Response(challenge: challenge))
+            actions.append(.send(.saslChallenge(Array(challenge.utf8))))
+        case (.authenticationFinished(let result), .waiting(.authentication)):
+            mode = .command
+            switch result {
+            case .succeeded(let identity):
+                authenticatedIdentity = identity
+                envelope.authenticatedIdentity = identity
+                actions.append(.send(.authenticationSucceeded))
+            case .failed(let reply):
+                refuse(reply, &actions)
+            }
+        case (.messageCommitted(let result), .waiting(.commit)):
+            mode = .command
+            messageOpen = false
+            resetTransaction()
+            switch result {
+            case .committed(let queueID, let recipients):
+                let failures = recipients.compactMap { outcome -> SMTPReply? in
+                    if case .failed(let reply) = outcome { return reply }
+                    return nil
+                }
+                if !recipients.isEmpty, failures.count == recipients.count {
+                    actions.append(.send(failures[0]))
+                } else {
+                    actions.append(.send(.queued(queueID)))
+                }
+            case .failed(let reply):
+                actions.append(.send(reply))
+            }
+        case (.timeout, _):
+            if messageOpen, !isWaitingForCommit { actions.append(.abortMessage) }
+            if case .tlsHandshake = mode {} else { actions.append(.send(.timeout(configuration.hostname))) }
+            mode = .closed
+            actions.append(.close(.timeout))
+            return actions
+        case (.peerClosed, _):
+            if messageOpen, !isWaitingForCommit { actions.append(.abortMessage) }
+            mode = .closed
+            actions.append(.close(.peerClosed))
+            return actions
+        default:
+            unexpected(event, &actions)
+        }
+        process(&actions)
+        if input.readableBytes == 0 { input.clear() } else if input.readerIndex > 64 * 1024 { input.discardReadBytes() }
+        return actions
+    }
+
+    private var isWaitingForCommit: Bool {
+        if case .waiting(.commit) = mode { return true }
+        return false
+    }
+
+    /// A gateway bug: the event cannot happen in this mode. End the connection, never crash.
+    private mutating func unexpected(_ event: SMTPEvent, _ actions: inout [SMTPAction]) {
+        if messageOpen { actions.append(.abortMessage) }
+        actions.append(.send(.serviceUnavailable(configuration.hostname)))
+        actions.append(.close(.unexpectedEvent("\(event) in \(mode)")))
+        mode = .closed
+    }
+
+    // MARK: Input
+
+    /// Runs the framers over the buffered input until it is used up or the session must wait.
+    private mutating func process(_ actions: inout [SMTPAction]) {
+        while true {
+            switch mode {
+            case .command:
+                guard let frame = framer.next(from: &input, limit: configuration.commandLineLimit) else { return }
+                switch frame {
+                case .tooLong: refuse(.lineTooLong, &actions)
+                case .line(let line): handle(line: line, &actions)
+                }
+            case .sasl(let exchange):
+                guard let frame = framer.next(from: &input, limit: configuration.authenticationLineLimit) else {
+                    return
+                }
+                switch frame {
+                case .tooLong:
+                    mode = .command
+                    refuse(.authenticationLineTooLong, &actions)
+                case .line(let line):
+                    continueSASL(exchange, Array(line.readableBytesView), &actions)
+                }
+            case .data:
+                for event in dataReceiver!.receive(&input) {
+                    switch event {
+                    case .chunk(let bytes): actions.append(.appendMessage(bytes))
+                    case .finished(let outcome): finishData(outcome, &actions)
+                    }
+                }
+                if case .data = mode { return }
+            case .chunk(let refusal):
+                for event in chunkReceiver!.receive(&input) {
+                    switch event {
+                    case .chunk(let bytes): actions.append(.appendMessage(bytes))
+                    case .finished(let outcome): finishChunk(outcome, refusal: refusal, &actions)
+                    }
+                }
+                if case .chunk = mode { return }
+            case .waiting, .tlsHandshake, .closed, .unopened:
+                return
+            }
+        }
+    }
+
+    private mutating func handle(line: ByteBuffer, _ actions: inout [SMTPAction]) {
+        let command: SMTPCommand
+        do {
+            command = try SMTPCommandParser.parse(line)
+        } catch {
+            refuse(error.reply, &actions)
+            return
+        }
+        if let refusal = Self.sequenceRefusal(command.verb, in: phase)
+            ?? Self.gates[command.verb, default: []].lazy.compactMap({ $0.check(self, self.configuration) }).first
+        {
+            if case .bdat(let size, let last) = command, configuration.extensions.contains(.chunking) {
+                // RFC 3030 §2: a refused BDAT's octets are read and discarded before the reply.
+                startChunk(size: size, last: last, refusal: refusal)
+            } else {
+                refuse(refusal, &actions)
+            }
+            return
+        }
+        execute(command, &actions)
+    }
+
+    // MARK: Commands
+
+    private mutating func execute(_ command: SMTPCommand, _ actions: inout [SMTPAction]) {
+        switch command {
+        case .helo(let name), .ehlo(let name):
+            // RFC 5321 §4.1.4: EHLO/HELO in a transaction resets it as RSET would.
+            abortTransaction(&actions)
+            let isEHLO = command.verb == .ehlo
+            envelope = SMTPEnvelope(
+                clientName: name, usedEHLO: isEHLO, tlsActive: tlsActive, authenticatedIdentity: authenticatedIdentity)
+            phase = .identified
+            actions.append(
+                .send(isEHLO ? configuration.ehloReply(tlsActive: tlsActive) : SMTPReply(250, nil, configuration.hostname)))
+        case .mail(let reversePath, let parameters):
+            // RFC 5321 §4.1.1.11 / RFC 1869: a parameter of an extension not offered is unknown.
+            guard parameters.requiredExtensions.isSubset(of: configuration.offeredExtensions) else {
+                return refuse(.unsupportedParameter, &actions)
+            }
+            // RFC 6531 §3.5.
+            guard reversePath.isASCII || parameters.smtpUTF8 else { return refuse(.nonASCIISender, &actions) }
+            // RFC 1870 §6.1: refuse up front a message declared too big.
+            if let size = parameters.size, size > configuration.maximumMessageSize {
+                return refuse(.messageTooBig, &actions)
+            }
+            envelope.reversePath = reversePath
+            envelope.mailParameters = parameters
+            envelope.recipients = []
+            phase = .mailGiven
+            actions.append(.send(.senderOK))
+        case .rcpt(let forwardPath, let parameters):
+            guard parameters.requiredExtensions.isSubset(of: configuration.offeredExtensions) else {
+                return refuse(.unsupportedParameter, &actions)
+            }
+            // RFC 5321 §4.5.3.1.10: 452 asks the client to send the rest in another transaction.
+            guard envelope.recipients.count < configuration.maximumRecipients else {
+                return refuse(.tooManyRecipients, &actions)
+            }
+            guard forwardPath.isASCII || envelope.mailParameters.smtpUTF8 else {
+                return refuse(.nonASCIIRecipient, &actions)
+            }
+            let recipient = SMTPRecipient(forwardPath: forwardPath, parameters: parameters)
+            mode = .waiting(.recipient(recipient))
+            actions.append(.checkRecipient(recipient, envelope: envelope))
+        case .data:
+            // RFC 3030 §3: BINARYMIME content cannot travel by DATA.
+            guard envelope.mailParameters.body != .binaryMIME else {
+                return refuse(.binaryMIMERequiresBDAT, &actions)
+            }
+            dataReceiver = DataReceiver(configuration: configuration.dataConfiguration)
+            messageOpen = true
+            mode = .data
+            actions.append(.beginMessage(envelope))
+            actions.append(.send(.startMailInput))
+        case .bdat(let size, let last):
+            if phase == .recipientsGiven {
+                messageOpen = true
+                messageSize = 0
+                phase = .chunking
+                actions.append(.beginMessage(envelope))
+            }
+            startChunk(size: size, last: last, refusal: nil)
+        case .rset:
+            abortTransaction(&actions)
+            actions.append(.send(.ok))
+        case .noop:
+            actions.append(.send(.ok))
+        case .quit:
+            abortTransaction(&actions)
+            actions.append(.send(.closing(configuration.hostname)))
+            actions.append(.close(.quit))
+            mode = .closed
+        case .vrfy:
+            actions.append(.send(.cannotVerify))
+        case .expn:
+            // RFC 5321 §3.5.2 / §7.3: list expansion is not offered; not counted as an error.
+            actions.append(.send(.expandNotAvailable))
+        case .help:
+            actions.append(.send(.help))
+        case .starttls:
+            actions.append(.send(.readyToStartTLS))
+            actions.append(.startTLS)
+            // RFC 3207 §5 / CVE-2011-0411: pipelined plaintext after STARTTLS is discarded.
+            input.clear()
+            framer = SMTPLineFramer()
+            mode = .tlsHandshake
+        case .auth(let name, let initialResponse):
+            startSASL(name, initialResponse, &actions)
+        }
+    }
+
+    /// Ends a transaction the client abandons (RSET, EHLO, QUIT); the upload, if any, is dropped.
+    private mutating func abortTransaction(_ actions: inout [SMTPAction]) {
+        if messageOpen {
+            actions.append(.abortMessage)
+            messageOpen = false
+        }
+        resetTransaction()
+    }
+
+    /// RFC 5321 §4.1.1.5: clears the envelope, keeps the EHLO/HELO and AUTH state.
+    private mutating func resetTransaction() {
+        envelope.reversePath = .null
+        envelope.mailParameters = MailParameters()
+        envelope.recipients = []
+        dataReceiver = nil
+        chunkReceiver = nil
+        messageSize = 0
+        if phase != .greeted { phase = .identified }
+    }
+
+    // MARK: DATA and BDAT
+
+    private mutating func finishData(_ outcome: DataReceiver.Outcome, _ actions: inout [SMTPAction]) {
+        dataReceiver = nil
+        if let rejection = outcome.rejection {
+            actions.append(.abortMessage)
+            messageOpen = false
+            resetTransaction()
+            mode = .command
+            actions.append(.send(rejection))
+        } else {
+            mode = .waiting(.commit)
+            actions.append(.commitMessage(envelope, size: outcome.size))
+        }
+    }
+
+    private mutating func startChunk(size: Int, last: Bool, refusal: SMTPReply?) {
+        chunkReceiver = BDATReceiver(
+            chunkSize: size, last: last, alreadyReceived: messageSize, maximumSize: configuration.maximumMessageSize,
+            flushThreshold: configuration.flushThreshold, discarding: refusal != nil)
+        mode = .chunk(refusal: refusal)
+    }
+
+    private mutating func finishChunk(
+        _ outcome: BDATReceiver.Outcome, refusal: SMTPReply?, _ actions: inout [SMTPAction]
+    ) {
+        chunkReceiver = nil
+        mode = .command
+        if let refusal { return refuse(refusal, &actions) }
+        messageSize = outcome.messageSize
+        if outcome.exceededSize {
+            // RFC 3030 §2: the transaction has failed; chunks still in the pipeline are
+            // refused (and discarded) as out of sequence.
+            abortTransaction(&actions)
+            actions.append(.send(.messageTooBig))
+        } else if outcome.last {
+            mode = .waiting(.commit)
+            actions.append(.commitMessage(envelope, size: outcome.messageSize))
+        } else {
+            actions.append(.send(.chunkReceived(outcome.chunkSize)))
+        }
+    }
+
+    // MARK: AUTH (RFC 4954)
+
+    private mutating func startSASL(
+        _ name: String, _ initialResponse: SASLInitialResponse?, _ actions: inout [SMTPAction]
+    ) {
+        guard let mechanism = SASLMechanism(rawValue: name), configuration.authMechanisms.contains(mechanism) else {
+            return refuse(.unrecognizedMechanism, &actions)
+        }
+        // RFC 4954 §4 and DESIGN §5: no plaintext passwords without TLS unless allowed.
+        guard configuration.usableMechanisms(tlsActive: tlsActive).contains(mechanism) else {
+            return refuse(.encryptionRequired, &actions)
+        }
+        switch mechanism {
+        case .plain:
+            if let initialResponse {
+                continueSASL(.plainResponse, decoded: initialResponse.bytes, &actions)
+            } else {
+                mode = .sasl(.plainResponse)
+                actions.append(.send(.saslChallenge([])))
+            }
+        case .login:
+            if let initialResponse {
+                continueSASL(.loginUsername, decoded: initialResponse.bytes, &actions)
+            } else {
+                mode = .sasl(.loginUsername)
+                actions.append(.send(.saslChallenge(Array("Username:".utf8))))
+            }
+        case .cramMD5:
+            // RFC 4954 §4: an initial response to a server-first mechanism is refused with 501.
+            guard initialResponse == nil else { return refuse(.malformedSASLResponse, &actions) }
+            mode = .waiting(.challenge)
+            actions.append(.issueChallenge(.cramMD5))
+        }
+    }
+
+    /// One continuation line of a SASL exchange (RFC 4954 §4).
+    private mutating func continueSASL(_ exchange: SASLExchange, _ line: [UInt8], _ actions: inout [SMTPAction]) {
+        mode = .command
+        // RFC 4954 §4: "*" cancels the exchange; the server answers 501.
+        if line == [UInt8(ascii: "*")] { return refuse(.authenticationAborted, &actions) }
+        guard let decoded = Base64.decode(line) else { return refuse(.malformedSASLResponse, &actions) }
+        continueSASL(exchange, decoded: decoded, &actions)
+    }
+
+    private mutating func continueSASL(_ exchange: SASLExchange, decoded: [UInt8], _ actions: inout [SMTPAction]) {
+        mode = .command
+        switch exchange {
+        case .plainResponse:
+            guard let credentials = SASLCredentials.plain(decoded) else {
+                return refuse(.malformedSASLResponse, &actions)
+            }
+            mode = .waiting(.authentication)
+            actions.append(.authenticate(credentials))
+        case .loginUsername:
+            guard let username = String(validating: decoded, as: UTF8.self), !username.isEmpty else {
+                return refuse(.malformedSASLResponse, &actions)
+            }
+            mode = .sasl(.loginPassword(username: username))
+            actions.append(.send(.saslChallenge(Array("Password:".utf8))))
+        case .loginPassword(let username):
+            guard let password = String(validating: decoded, as: UTF8.self) else {
+                return refuse(.malformedSASLResponse, &actions)
+            }
+            mode = .waiting(.authentication)
+            actions.append(.authenticate(.login(username: username, password: password)))
+        case .cramMD5Response(let challenge):
+            guard let credentials = SASLCredentials.cramMD5(decoded, challenge: challenge) else {
+                return refuse(.malformedSASLResponse, &actions)
+            }
+            mode = .waiting(.authentication)
+            actions.append(.authenticate(credentials))
+        }
+    }
+
+    // MARK: Errors
+
+    /// Sends a negative reply to a command and counts it; past `maximumErrors` the session
+    /// says 421 and closes (like Postfix's smtpd_hard_error_limit).
+    private mutating func refuse(_ reply: SMTPReply, _ actions: inout [SMTPAction]) {
+        actions.append(.send(reply))
+        errorCount += 1
+        guard errorCount >= configuration.maximumErrors else { return }
+        if messageOpen {
+            actions.append(.abortMessage)
+            messageOpen = false
+        }
+        actions.append(.send(.tooManyErrors(configuration.hostname)))
+        actions.append(.close(.tooManyErrors))
+        mode = .closed
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Loft's tests need on a fresh Debian 12 machine, builds once, and runs the whole
+# suite: Swift unit and in-process tests, then the end-to-end tests that drive the real `loft`
+# binary (and, as gateways land, real clients nobody here wrote). README.md names this command;
+# .ci/run runs exactly it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+APT_PACKAGES=(libsqlite3-dev sqlite3 python3 python3-pip socat)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+PIP_PACKAGES=(pytest jsonschema)
+python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
+
+echo "== build (debug, with tests)"
+swift build --build-tests
+
+echo "== swift format lint"
+swift format lint --strict --recursive Sources Tests
+
+echo "== swift test"
+swift test --skip-build
+
+echo "== end-to-end and protocol tests"
+LOFT_BIN="$PWD/.build/debug/loft" python3 -m pytest -q Tests/interop Tests/protocol
