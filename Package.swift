@@ -86,6 +86,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
+        .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [

@@ -1,8 +1,21 @@
-/// POP3Codec: the pure POP3 codec for Loft's `loft pop3` gateway — the command line framer, the
-/// command parser (RFC 1939, RFC 2449, RFC 2595, RFC 5034), the response encoder with dot-stuffing,
-/// the streaming message and TOP encoders, and the `POP3Session` state machine that returns
-/// actions for the gateway to perform.
+/// POP3Codec: the pure POP3 codec behind `loft pop3` — the command line framer, the command
+/// parser (RFC 1939, RFC 2449, RFC 2595, RFC 5034), the response encoder with dot-stuffing, the
+/// streaming RETR/TOP encoders, and `POP3Session`, the state machine that returns actions.
 ///
 /// It imports only the standard library and NIOCore (for `ByteBuffer`): no channels, no sockets,
-/// no RPC and no clock (DESIGN §6, STYLE §1). The gateway owns I/O, timers, TLS and the back-end.
-enum POP3Codec {}
+/// no RPC, no clock (DESIGN §6, STYLE §1). The gateway owns I/O, timers, TLS and the back-end.
+///
+/// How a gateway drives it, per connection:
+///
+///     var session = POP3Session(), framer = POP3LineFramer(), inbound = ByteBuffer()
+///     perform(session.receive(.opened(configuration)))
+///     on bytes: inbound.writeBuffer(&bytes)
+///               framer.maximumLineLength = session.maximumLineLength
+///               while let outcome = framer.next(from: &inbound) {
+///                   perform(session.receive(outcome == .lineTooLong ? .lineTooLong : .line(line)))
+///                   framer.maximumLineLength = session.maximumLineLength
+///               }
+///     perform: .send / .write → write; .startTLS → framer.discardBuffered(&inbound), add the TLS
+///              handler, then receive(.tlsEstablished); back-end actions → call the back-end
+///              and feed its result back as an event; .close → flush and close.
+///     timers:  reset on every line; on expiry receive(.timeout). On EOF receive(.peerClosed).

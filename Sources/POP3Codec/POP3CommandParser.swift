@@ -23,7 +23,8 @@ extension POP3Command {
         let keywordBytes = bytes[..<keywordEnd]
         guard !bytes.allSatisfy({ $0 == UInt8(ascii: " ") }) else { throw POP3SyntaxError(.emptyLine) }
         guard (3...4).contains(keywordBytes.count),
-            let keyword = POP3CommandKeyword(rawValue: String(decoding: keywordBytes.map(asciiUppercased), as: UTF8.self))
+            let keyword = POP3CommandKeyword(
+                rawValue: String(decoding: keywordBytes.map(asciiUppercased), as: UTF8.self))
         else { throw POP3SyntaxError(.unknownCommand) }
 
         let rest = keywordEnd < bytes.endIndex ? bytes[(keywordEnd + 1)...] : []

@@ -105,7 +105,9 @@ public struct POP3Session: Sendable {
     /// The longest line the session accepts now, terminator included: the gateway sets
     /// `POP3LineFramer.maximumLineLength` to it before framing each line.
     public var maximumLineLength: Int {
-        if case .authorization(.sasl) = stateStorage { configuration.limits.saslLineLength } else {
+        if case .authorization(.sasl) = stateStorage {
+            configuration.limits.saslLineLength
+        } else {
             configuration.limits.commandLineLength
         }
     }

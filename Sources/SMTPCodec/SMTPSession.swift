@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// The server side of one SMTP connection as a value (STYLE §3): feed it events with
 /// `receive(_:)`, perform the actions it returns, feed it the answers.
@@ -218,9 +218,11 @@ public struct SMTPSession: Sendable {
             refuse(error.reply, &actions)
             return
         }
-        if let refusal = Self.sequenceRefusal(command.verb, in: phase)
-            ?? Self.gates[command.verb, default: []].lazy.compactMap({ $0.check(self, self.configuration) }).first
-        {
+        var refusal = Self.sequenceRefusal(command.verb, in: phase)
+        for gate in Self.gates[command.verb, default: []] where refusal == nil {
+            refusal = gate.check(self, configuration)
+        }
+        if let refusal {
             if case .bdat(let size, let last) = command, configuration.extensions.contains(.chunking) {
                 // RFC 3030 §2: a refused BDAT's octets are read and discarded before the reply.
                 startChunk(size: size, last: last, refusal: refusal)

@@ -38,17 +38,19 @@ public final class BlobStore: Sendable {
     /// the staged copy dropped.
     public func install(_ blobs: [FinishedBlob]) throws {
         var dirs = Set<String>()
+        var newShard = false
         for blob in blobs {
             let dir = "\(root)/\(blob.sha256.prefix(2))"
             if !dirs.contains(dir) {
-                mkdir(dir, 0o700)
+                if mkdir(dir, 0o700) == 0 { newShard = true }
                 dirs.insert(dir)
             }
             let target = "\(dir)/\(blob.sha256)"
             guard Glibc.rename(blob.path, target) == 0 else { throw POSIXFailure("rename into \(target)") }
         }
         for dir in dirs { try Self.fsyncPath(dir) }
-        try Self.fsyncPath(root)
+        // A new shard directory is itself an entry of the root that must survive a crash.
+        if newShard { try Self.fsyncPath(root) }
     }
 
     /// Removes bodies that no row references any more. Their rows are already gone; a crash

@@ -17,11 +17,15 @@ func encodeMessage(_ input: [UInt8], topLines: Int? = nil, splits: [Int]) -> Str
 }
 
 /// Checks one fixture whole, one byte at a time, and split in two at every position.
-func expectEncoding(_ input: String, topLines: Int? = nil, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectEncoding(
+    _ input: String, topLines: Int? = nil, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     let bytes = Array(input.utf8)
     #expect(encodeMessage(bytes, topLines: topLines, splits: []) == expected, "whole", sourceLocation: sourceLocation)
     let oneByOne = Array(repeating: 1, count: bytes.count)
-    #expect(encodeMessage(bytes, topLines: topLines, splits: oneByOne) == expected, "bytewise", sourceLocation: sourceLocation)
+    #expect(
+        encodeMessage(bytes, topLines: topLines, splits: oneByOne) == expected, "bytewise",
+        sourceLocation: sourceLocation)
     for position in 0...bytes.count {
         #expect(
             encodeMessage(bytes, topLines: topLines, splits: [position]) == expected, "split at \(position)",

@@ -35,7 +35,9 @@ import Testing
         s.expect("UIDL", "+OK unique-id listing follows\r\n1 uid-one\r\n2 uid-two\r\n.\r\n")
         s.expect("UIDL 1", "+OK 1 uid-one\r\n")
         s.expect("RETR 1", "", effects: [.fetchMessage(uid: "uid-one", topLines: nil)])
-        s.expect(.messageChunk(ByteBuffer(string: "Subject: hi\r\n\r\n.hidden")), "+OK 120 octets\r\nSubject: hi\r\n\r\n..hidden")
+        s.expect(
+            .messageChunk(ByteBuffer(string: "Subject: hi\r\n\r\n.hidden")),
+            "+OK 120 octets\r\nSubject: hi\r\n\r\n..hidden")
         s.expect(.messageChunk(ByteBuffer(string: "\nend")), "\r\nend")
         s.expect(.messageEnd, "\r\n.\r\n")
         s.expect("NOOP", "+OK\r\n")
@@ -136,7 +138,9 @@ import Testing
         var s = SessionDriver()
         let challenge = "<1896.697170952@postoffice.reston.mci.net>"
         s.expect("AUTH CRAM-MD5", "", effects: [.saslStart(mechanism: .cramMD5, initialResponse: nil)])
-        s.expect(.saslChallenge(ByteBuffer(string: challenge)), "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n")
+        s.expect(
+            .saslChallenge(ByteBuffer(string: challenge)),
+            "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n")
         s.expect(
             "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw", "",
             effects: [
@@ -158,7 +162,8 @@ import Testing
         var s = SessionDriver()
         let clientFirst = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
         let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-        let clientFinal = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        let clientFinal =
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         let serverFinal = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
         s.expect("AUTH SCRAM-SHA-256", "+ \r\n")
         s.expect(
@@ -166,7 +171,8 @@ import Testing
             effects: [.saslStart(mechanism: .scramSHA256, initialResponse: ByteBuffer(string: clientFirst))])
         s.expect(.saslChallenge(ByteBuffer(string: serverFirst)), "+ \(base64(serverFirst))\r\n")
         s.expect(base64(clientFinal), "", effects: [.saslContinue(ByteBuffer(string: clientFinal))])
-        s.expect(.authSucceeded(user: "user", saslFinal: ByteBuffer(string: serverFinal)), "+ \(base64(serverFinal))\r\n")
+        s.expect(
+            .authSucceeded(user: "user", saslFinal: ByteBuffer(string: serverFinal)), "+ \(base64(serverFinal))\r\n")
         s.expect("", "", effects: [.acquireMaildrop(user: "user")])
         s.expect(.maildropLoaded(SessionDriver.maildrop), Self.loaded)
     }
@@ -176,7 +182,8 @@ import Testing
         s.expect(
             "AUTH SCRAM-SHA-256 \(base64("n,,n=u,r=x"))", "",
             effects: [.saslStart(mechanism: .scramSHA256, initialResponse: ByteBuffer(string: "n,,n=u,r=x"))])
-        s.expect(.saslChallenge(ByteBuffer(string: "r=xy,s=c2FsdA==,i=4096")), "+ \(base64("r=xy,s=c2FsdA==,i=4096"))\r\n")
+        s.expect(
+            .saslChallenge(ByteBuffer(string: "r=xy,s=c2FsdA==,i=4096")), "+ \(base64("r=xy,s=c2FsdA==,i=4096"))\r\n")
         s.expect("*", "-ERR authentication cancelled\r\n", effects: [.saslAbort])
         s.expect("USER alice", "+OK send PASS\r\n")
     }
@@ -194,11 +201,15 @@ import Testing
     @Test func wrongPasswordThenCorrect() {
         var s = SessionDriver()
         s.expect("USER alice", "+OK send PASS\r\n")
-        s.expect("PASS wrong", "", effects: [.authenticate(.password(user: "alice", password: "wrong", authorizationIdentity: nil))])
+        s.expect(
+            "PASS wrong", "",
+            effects: [.authenticate(.password(user: "alice", password: "wrong", authorizationIdentity: nil))])
         s.expect(.authFailed(.invalidCredentials), "-ERR [AUTH] authentication failed\r\n")
         s.expect("PASS right", "-ERR PASS not valid in this state\r\n")
         s.expect("USER alice", "+OK send PASS\r\n")
-        s.expect("PASS right", "", effects: [.authenticate(.password(user: "alice", password: "right", authorizationIdentity: nil))])
+        s.expect(
+            "PASS right", "",
+            effects: [.authenticate(.password(user: "alice", password: "right", authorizationIdentity: nil))])
         s.expect(.authSucceeded(user: "alice", saslFinal: nil), "", effects: [.acquireMaildrop(user: "alice")])
         s.expect(.maildropLoaded(SessionDriver.maildrop), Self.loaded)
     }
@@ -219,13 +230,17 @@ import Testing
     }
 
     @Test func temporaryAuthFailureIsNotCounted() {
-        var s = SessionDriver(SessionDriver.configuration(limits: { var l = POP3Limits(); l.authenticationFailures = 1; return l }()))
+        var limits = POP3Limits()
+        limits.authenticationFailures = 1
+        var s = SessionDriver(SessionDriver.configuration(limits: limits))
         _ = s.line("USER alice")
         _ = s.line("PASS x")
         s.expect(.authFailed(.temporaryFailure), "-ERR [SYS/TEMP] authentication temporarily unavailable\r\n")
         _ = s.line("USER alice")
         _ = s.line("PASS x")
-        s.expect(.authFailed(.throttled(retryAfterSeconds: nil)), "-ERR [LOGIN-DELAY] too many failed logins, try again later\r\n", effects: [.close])
+        s.expect(
+            .authFailed(.throttled(retryAfterSeconds: nil)),
+            "-ERR [LOGIN-DELAY] too many failed logins, try again later\r\n", effects: [.close])
     }
 
     /// RFC 2595 §4, CVE-2011-0411: commands pipelined behind STLS are never executed.
@@ -259,7 +274,9 @@ import Testing
         _ = s.line("PASS wrong")
         s.expect("STLS", "")
         s.expect("USER evil", "")
-        s.expect(.authFailed(.invalidCredentials), "-ERR [AUTH] authentication failed\r\n+OK Begin TLS negotiation\r\n", effects: [.startTLS])
+        s.expect(
+            .authFailed(.invalidCredentials), "-ERR [AUTH] authentication failed\r\n+OK Begin TLS negotiation\r\n",
+            effects: [.startTLS])
         s.expect(.tlsEstablished, "")
         s.expect("NOOP", "-ERR NOOP not valid in this state\r\n")
     }
@@ -361,7 +378,9 @@ import Testing
     @Test func topThroughTheSession() {
         var s = SessionDriver.loggedIn()
         s.expect("TOP 2 1", "", effects: [.fetchMessage(uid: "uid-two", topLines: 1)])
-        s.expect(.messageChunk(ByteBuffer(string: "A: b\r\n\r\n.one\r\ntwo\r\n")), "+OK top of message follows\r\nA: b\r\n\r\n..one\r\n")
+        s.expect(
+            .messageChunk(ByteBuffer(string: "A: b\r\n\r\n.one\r\ntwo\r\n")),
+            "+OK top of message follows\r\nA: b\r\n\r\n..one\r\n")
         s.expect(.messageChunk(ByteBuffer(string: "three\r\n")), "")
         s.expect(.messageEnd, ".\r\n")
         s.expect("TOP 1 0", "", effects: [.fetchMessage(uid: "uid-one", topLines: 0)])
@@ -383,12 +402,16 @@ import Testing
     @Test func pipelinedCommandsAreAnsweredInOrder() {
         var s = SessionDriver()
         s.expect("USER alice", "+OK send PASS\r\n")
-        s.expect("PASS secret", "", effects: [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: nil))])
+        s.expect(
+            "PASS secret", "",
+            effects: [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: nil))])
         s.expect("STAT", "")
         s.expect("RETR 1", "")
         s.expect("NOOP", "")
         s.expect(.authSucceeded(user: "alice", saslFinal: nil), "", effects: [.acquireMaildrop(user: "alice")])
-        s.expect(.maildropLoaded(SessionDriver.maildrop), Self.loaded + "+OK 2 320\r\n", effects: [.fetchMessage(uid: "uid-one", topLines: nil)])
+        s.expect(
+            .maildropLoaded(SessionDriver.maildrop), Self.loaded + "+OK 2 320\r\n",
+            effects: [.fetchMessage(uid: "uid-one", topLines: nil)])
         s.expect(.messageEnd, "+OK 120 octets\r\n.\r\n+OK\r\n")
     }
 

@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+@testable import LoftConfig
+
+@Suite struct LoftConfigTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The documented example is the defaults, written out: if the code's defaults change, the
+    /// document must change with them.
+    @Test func documentedExampleIsTheDefaults() throws {
+        let text = try String(contentsOf: Self.repo.appendingPathComponent("deploy/loft.yaml"), encoding: .utf8)
+        #expect(try LoftConfig.parse(text) == LoftConfig())
+    }
+
+    @Test func emptyFileIsDefaults() throws {
+        #expect(try LoftConfig.parse("") == LoftConfig())
+    }
+
+    @Test func valuesAndOverrides() throws {
+        let c = try LoftConfig.parse("data_dir: /srv/mail\nbackend:\n  max_message_size: 25M\n  password_hash_cost: 12\n")
+        #expect(c.dataDirectory == "/srv/mail" && c.backend.maxMessageBytes == 25 << 20 && c.backend.passwordHashCost == 12)
+        var d = c
+        try d.applyEnvironment(["LOFT_DATA": "/tmp/x", "LOFT_PASSWORD_HASH_COST": "4", "LOFT_MAX_MESSAGE_SIZE": "1M"])
+        #expect(d.dataDirectory == "/tmp/x" && d.backend.passwordHashCost == 4 && d.backend.maxMessageBytes == 1 << 20)
+    }
+
+    @Test(arguments: [
+        "data_dir: [1, 2]", "backend:\n  max_message_size: huge", "backend:\n  password_hash_cost: 40", "typo_key: 1",
+        "backend:\n  max_mesage_size: 1M", "log_level: loud", "serve:\n  gateways: [nosuch]", "{{{",
+    ])
+    func invalidIsAClearError(text: String) {
+        #expect(throws: ConfigError.self) { _ = try LoftConfig.parse(text) }
+    }
+}
