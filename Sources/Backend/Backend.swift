@@ -53,7 +53,7 @@ public final class Backend: Sendable {
     /// Binds both sockets in the data directory.
     public func listen(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
         let identity = RPCServerIdentity(server: "loft-backend", capabilities: ["events", "uploads", "locks", "sections"])
-        let dispatcher = Dispatcher(backend: self)
+        let dispatcher = Dispatcher(backend: self, handlers: handlers.withLockedValue { $0 })
         for (name, role) in [(Self.gatewaySocket, RPCRole.gateway), (Self.adminSocket, RPCRole.admin)] {
             let server = try await RPCServer.bind(
                 path: config.dataDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity,
@@ -71,10 +71,12 @@ public final class Backend: Sendable {
         try? store.close()
     }
 
+    /// Looks methods up in a table fixed at start-up, so dispatch takes no lock.
     struct Dispatcher: RPCDispatcher {
         let backend: Backend
+        let handlers: [String: Handler]
         func dispatch(_ request: RPCRequest, connection: RPCConnection, responder: RPCResponder) {
-            guard let handler = backend.handlers.withLockedValue({ $0[request.method] }) else {
+            guard let handler = handlers[request.method] else {
                 return responder.fail(RPCError(.methodNotFound, "method \(request.method) is not implemented"))
             }
             handler(request, connection, responder)

@@ -123,6 +123,10 @@ public struct POP3Session: Sendable {
         }
     }
 
+    private var isMidResponse: Bool {
+        if case .transaction(.fetching(_, _, started: true)) = stateStorage { true } else { false }
+    }
+
     var plaintextPermitted: Bool { tlsActive || configuration.plaintextAllowed }
 
     var permittedMechanisms: [POP3SASLMechanism] {
@@ -247,8 +251,8 @@ public struct POP3Session: Sendable {
         default:
             let detail = "\(Self.name(of: event)) in state \(state)"
             actions.append(.reportError(POP3SessionError(.unexpectedEvent, detail: detail)))
-            if case .transaction(.fetching(_, _, true)) = stateStorage {
-            } else {
+            // Mid-way through a multi-line body, a status line would read as message content.
+            if !isMidResponse {
                 actions.append(.send(.err("internal server error", code: .systemTemporary)))
             }
             terminate(into: &actions)

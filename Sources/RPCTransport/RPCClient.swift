@@ -18,8 +18,8 @@ public final class RPCClient: Sendable {
 
     enum Connection {
         case idle
-        case connecting(EventLoopFuture<any Channel>)
-        case connected(any Channel)
+        case connecting(EventLoopFuture<Connected>)
+        case connected(any Channel, NIOLoopBound<RPCClientHandler>)
         case closed
     }
     let connection = NIOLockedValueBox(Connection.idle)
@@ -73,7 +73,7 @@ public final class RPCClient: Sendable {
             $0 += 1; return $0
         }
         let deadline = timeout ?? defaultTimeout
-        return channel().flatMap { channel in
+        return channel().flatMap { (channel, handler) in
             let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
             var buffer = channel.allocator.buffer(capacity: 256)
             do {
@@ -86,11 +86,7 @@ public final class RPCClient: Sendable {
             }
             let request = buffer
             let register: @Sendable () -> Void = {
-                guard let handler = try? channel.pipeline.syncOperations.handler(type: RPCClientHandler.self) else {
-                    promise.fail(RPCError(.unavailable, "back-end connection closed", temporary: true))
-                    return
-                }
-                handler.register(id: id, promise: promise, deadline: deadline, method: method)
+                handler.value.register(id: id, promise: promise, deadline: deadline, method: method)
                 channel.writeAndFlush(request, promise: nil)
             }
             if channel.eventLoop.inEventLoop { register() } else { channel.eventLoop.execute(register) }
@@ -98,18 +94,20 @@ public final class RPCClient: Sendable {
         }
     }
 
-    /// The connected channel, connecting (and saying `hello`) first when needed.
-    func channel() -> EventLoopFuture<any Channel> {
-        let (future, start) = connection.withLockedValue { state -> (EventLoopFuture<any Channel>?, EventLoopPromise<any Channel>?) in
+    typealias Connected = (any Channel, NIOLoopBound<RPCClientHandler>)
+
+    /// The connected channel and its handler, connecting (and saying `hello`) first when needed.
+    func channel() -> EventLoopFuture<Connected> {
+        let (future, start) = connection.withLockedValue { state -> (EventLoopFuture<Connected>?, EventLoopPromise<Connected>?) in
             switch state {
-            case .connected(let channel) where channel.isActive:
-                return (channel.eventLoop.makeSucceededFuture(channel), nil)
+            case .connected(let channel, let handler) where channel.isActive:
+                return (channel.eventLoop.makeSucceededFuture((channel, handler)), nil)
             case .connecting(let future):
                 return (future, nil)
             case .closed:
                 return (nil, nil)
             case .idle, .connected:
-                let promise = group.next().makePromise(of: (any Channel).self)
+                let promise = group.next().makePromise(of: Connected.self)
                 state = .connecting(promise.futureResult)
                 return (promise.futureResult, promise)
             }
@@ -121,7 +119,7 @@ public final class RPCClient: Sendable {
         return future
     }
 
-    func connect(_ promise: EventLoopPromise<any Channel>) {
+    func connect(_ promise: EventLoopPromise<Connected>) {
         let onNotification = self.onNotification
         let logger = self.logger
         let bootstrap = ClientBootstrap(group: group)
@@ -139,19 +137,22 @@ public final class RPCClient: Sendable {
                     "cannot reach the Loft back-end at \(path) (\(error)); is it running? Start it with `loft serve` or `loft backend`",
                     temporary: true)
             }
-            .flatMap { channel -> EventLoopFuture<any Channel> in
+            .flatMap { channel -> EventLoopFuture<Connected> in
                 // hello goes first; other calls wait for the connection future, so they follow it.
                 let hello = channel.eventLoop.makePromise(of: ByteBuffer.self)
                 var buffer = channel.allocator.buffer(capacity: 128)
                 try? JSONRPC.encodeRequest(
                     method: Methods.hello.name, params: HelloParams(software: self.software), id: .number(0), into: &buffer)
-                if let handler = try? channel.pipeline.syncOperations.handler(type: RPCClientHandler.self) {
-                    handler.register(id: 0, promise: hello, deadline: .seconds(10), method: "hello")
+                guard let handler = try? channel.pipeline.syncOperations.handler(type: RPCClientHandler.self) else {
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(RPCError(.unavailable, "back-end connection closed", temporary: true))
                 }
+                handler.register(id: 0, promise: hello, deadline: .seconds(10), method: "hello")
+                let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
                 channel.writeAndFlush(buffer, promise: nil)
                 return hello.futureResult.flatMapThrowing { line in
                     _ = try JSONRPC.decodeResult(HelloResult.self, from: line)
-                    return channel
+                    return (channel, bound)
                 }.flatMapError { error in
                     channel.close(promise: nil)
                     return channel.eventLoop.makeFailedFuture(error)
@@ -160,11 +161,11 @@ public final class RPCClient: Sendable {
             .whenComplete { result in
                 self.connection.withLockedValue { state in
                     if case .closed = state {
-                        if case .success(let channel) = result { channel.close(promise: nil) }
+                        if case .success(let (channel, _)) = result { channel.close(promise: nil) }
                         return
                     }
                     switch result {
-                    case .success(let channel): state = .connected(channel)
+                    case .success(let (channel, handler)): state = .connected(channel, handler)
                     case .failure: state = .idle
                     }
                 }
@@ -175,7 +176,7 @@ public final class RPCClient: Sendable {
     public func close() async {
         let channel = connection.withLockedValue { state -> (any Channel)? in
             defer { state = .closed }
-            if case .connected(let channel) = state { return channel }
+            if case .connected(let channel, _) = state { return channel }
             return nil
         }
         try? await channel?.close()

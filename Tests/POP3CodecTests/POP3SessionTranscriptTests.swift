@@ -465,4 +465,24 @@ import Testing
         var fresh = POP3Session()
         #expect(effects(fresh.receive(.line(ByteBuffer(string: "CAPA")))).last == .close)
     }
+
+    /// RFC 2449 §4 for commands, POP3Limits.saslLineLength for SASL responses: both at the limit.
+    @Test func lineLimitsAtTheEdge() {
+        var s = SessionDriver()
+        s.expect("USER alice", "+OK send PASS\r\n")
+        let password = String(repeating: "p", count: 248)
+        s.expect(
+            "PASS " + password, "",
+            effects: [.authenticate(.password(user: "alice", password: password, authorizationIdentity: nil))])
+        s.expect(.authFailed(.invalidCredentials), "-ERR [AUTH] authentication failed\r\n")
+        s.expect("USER " + String(repeating: "a", count: 249), "-ERR line too long\r\n")
+
+        s.expect("AUTH SCRAM-SHA-256", "+ \r\n")
+        let large = String(repeating: "A", count: (POP3Limits.default.saslLineLength - 2) / 4 * 4)
+        let actions = s.line(large)
+        #expect(effects(actions).count == 1)
+        s.expect(.authFailed(.invalidCredentials), "-ERR [AUTH] authentication failed\r\n")
+        s.expect("AUTH SCRAM-SHA-256", "+ \r\n")
+        s.expect(large + "AAAA", "-ERR line too long\r\n")
+    }
 }

@@ -643,3 +643,15 @@ def check_vary(message, vary, member, introduced, where, problems):
         else:
             problems.append(f"{where}: vary pointer {ptr} is outside /{member}")
     return ignore
+
+
+# --------------------------------------------------------------------------------------------
+# The prose specification keeps up
+
+
+def test_readme_lists_every_method_and_error_kind(doc):
+    readme = (ROOT / "Protocol" / "README.md").read_text(encoding="utf-8")
+    missing = [m["name"] for m in doc["methods"] if f"| `{m['name']}` |" not in readme]
+    assert not missing, f"Protocol/README.md §4 lacks methods {missing}"
+    for e in doc["x-errors"]:
+        assert f"| {e['code']} | `{e['kind']}` |" in readme, f"Protocol/README.md §5 lacks {e['code']} {e['kind']}"

@@ -1,0 +1,101 @@
+import NIOCore
+import SMTPCodec
+
+func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+func buffer(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
+
+extension ByteBuffer {
+    var text: String { String(buffer: self) }
+}
+
+/// Drives an `SMTPSession` like a gateway would, answering its back-end actions from a small
+/// simulated back-end (STYLE §13), and records what the client would see.
+struct Transcript {
+    var session = SMTPSession()
+    /// Every reply the client received, in order.
+    var replies: [SMTPReply] = []
+    var actions: [SMTPAction] = []
+    /// Bytes of the upload in progress.
+    var upload: ByteBuffer?
+    var committed: [(envelope: SMTPEnvelope, message: String, size: Int)] = []
+    var aborted = 0
+    var tlsRequested = false
+    var closed: SMTPCloseReason?
+    /// Recipients whose local part is in this set are refused with 550 5.1.1.
+    var unknownUsers: Set<String> = ["unknown"]
+    var passwords: [String: String] = ["alice": "secret"]
+
+    init(_ configuration: SMTPSessionConfiguration) {
+        run(session.receive(.opened(configuration)))
+    }
+
+    /// Sends raw bytes and returns the replies they produced.
+    @discardableResult
+    mutating func send(_ text: String) -> [SMTPReply] {
+        let before = replies.count
+        run(session.receive(.received(buffer(text))))
+        return Array(replies[before...])
+    }
+
+    /// Sends one command line and returns the reply codes.
+    @discardableResult
+    mutating func command(_ line: String) -> [Int] {
+        send(line + "\r\n").map(\.code)
+    }
+
+    mutating func event(_ event: SMTPEvent) -> [SMTPReply] {
+        let before = replies.count
+        run(session.receive(event))
+        return Array(replies[before...])
+    }
+
+    mutating func run(_ initial: [SMTPAction]) {
+        var queue = initial[...]
+        while let action = queue.popFirst() {
+            actions.append(action)
+            var answer: SMTPEvent?
+            switch action {
+            case .send(let reply): replies.append(reply)
+            case .startTLS: tlsRequested = true
+            case .checkRecipient(let recipient, _):
+                if case .mailbox(let mailbox) = recipient.forwardPath, unknownUsers.contains(mailbox.localPart) {
+                    answer = .recipientChecked(.rejected(.unknownRecipient))
+                } else {
+                    answer = .recipientChecked(.accepted)
+                }
+            case .issueChallenge: answer = .challengeIssued("<1896.697170952@mx.example.org>")
+            case .authenticate(let credentials):
+                let ok: Bool
+                switch credentials {
+                case .plain(_, let user, let password), .login(let user, let password):
+                    ok = passwords[user] == password
+                case .cramMD5(let user, _, _):
+                    ok = passwords[user] != nil
+                }
+                answer = .authenticationFinished(ok ? .succeeded(identity: credentials.username) : .failed(.authenticationFailed))
+            case .beginMessage: upload = ByteBuffer()
+            case .appendMessage(var bytes): upload!.writeBuffer(&bytes)
+            case .commitMessage(let envelope, let size):
+                committed.append((envelope, upload.map(\.text) ?? "", size))
+                upload = nil
+                answer = .messageCommitted(
+                    .committed(queueID: "Q\(committed.count)", recipients: envelope.recipients.map { _ in .delivered }))
+            case .abortMessage:
+                upload = nil
+                aborted += 1
+            case .close(let reason): closed = reason
+            }
+            if let answer { queue.append(contentsOf: session.receive(answer)) }
+        }
+    }
+}
+
+extension SMTPSessionConfiguration {
+    static let mx = SMTPSessionConfiguration(
+        hostname: "mx.example.org", tlsAvailable: true, authMechanisms: [.plain, .login, .cramMD5],
+        plaintextAuthAllowed: true, maximumErrors: 1000)
+}
+
+/// `\0alice\0secret` in base64.
+let alicePlain = "AGFsaWNlAHNlY3JldA=="
