@@ -17,7 +17,7 @@ def loft_bin():
     return os.environ.get("LOFT_BIN", str(ROOT / ".build" / "debug" / "loft"))
 
 
-def test_env():
+def child_env():
     env = dict(os.environ)
     # Fast password hashing for tests; production uses 15 (deploy/loft.yaml).
     env["LOFT_PASSWORD_HASH_COST"] = "4"
@@ -42,7 +42,7 @@ class Loft:
 
     def __init__(self, data, role="serve", extra_args=(), env=None):
         self.data = pathlib.Path(data)
-        self.env = env or test_env()
+        self.env = env or child_env()
         self.log = open(self.data.parent / f"{self.data.name}-{role}.log", "ab")
         self.proc = subprocess.Popen([loft_bin(), role, "--data", str(self.data), *extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)

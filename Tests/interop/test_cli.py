@@ -1,0 +1,87 @@
+"""The `loft` command line and the `loft serve` supervisor, as an administrator uses them."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import Loft, loft_bin, child_env, wait_for
+
+
+def test_admin_commands(loft):
+    loft.cli("domain", "add", "example.test")
+    loft.cli("account", "add", "alice@example.test", "--password-stdin", "--quota", "500M", "--max-message", "25M",
+             "--forward", "bob@else.test", "--keep-copy", input="pw-alice\n")
+    loft.cli("account", "add", "bob@example.test", "--password-stdin", "--apop-secret-stdin", "--no-mailbox-management",
+             input="pw-bob\nbob-secret\n")
+    a = json.loads(loft.cli("account", "show", "alice@example.test", "--json").stdout)
+    assert (a["quotaBytes"], a["maxMessageBytes"], a["forwardTo"], a["forwardKeepCopy"]) == (500 << 20, 25 << 20, "bob@else.test", True)
+    b = json.loads(loft.cli("account", "show", "bob@example.test", "--json").stdout)
+    assert b["apopEnabled"] and not b["mayManageMailboxes"]
+    out = loft.cli("account", "show", "alice@example.test").stdout
+    assert "500M" in out and "keeping a copy" in out
+    b = json.loads(loft.cli("account", "set", "bob@example.test", "--no-apop", "--mailbox-management", "--quota", "1G",
+                            "--json").stdout)
+    assert not b["apopEnabled"] and b["mayManageMailboxes"] and b["quotaBytes"] == 1 << 30
+    loft.cli("account", "set", "alice@example.test", "--password-stdin", input="new-pw\n")
+    assert loft.gateway().call("auth.login", {"username": "alice@example.test", "password": "new-pw"})["session"]
+    assert "alice@example.test" in loft.cli("account", "list").stdout
+    loft.cli("alias", "add", "postmaster@example.test", "alice@example.test", "bob@example.test")
+    assert "postmaster@example.test" in loft.cli("alias", "list").stdout
+    loft.cli("alias", "remove", "postmaster@example.test", "bob@example.test")
+    loft.cli("group", "add", "team@example.test", "alice@example.test", "--name", "Team")
+    members = loft.cli("group", "members", "team@example.test", "--add", "bob@example.test").stdout.split()
+    assert members == ["alice@example.test", "bob@example.test"]
+    loft.cli("settings", "--max-message", "10M")
+    assert json.loads(loft.cli("settings", "--json").stdout)["maxMessageBytes"] == 10 << 20
+    assert json.loads(loft.cli("rpc", "domain.list").stdout)["domains"][0]["name"] == "example.test"
+    assert json.loads(loft.cli("check", "--json").stdout)["problems"] == []
+    # errors: clear message, non-zero exit
+    r = loft.cli("rpc", "account.get", '{"address":"nobody@example.test"}', check=False)
+    assert r.returncode == 1 and json.loads(r.stderr)["data"]["kind"] == "no_such_account"
+    r = loft.cli("domain", "add", "example.test", check=False)
+    assert r.returncode != 0 and "already exists" in r.stderr
+    r = loft.cli("account", "add", "x@example.test", check=False)
+    assert r.returncode != 0 and "--password-stdin" in r.stderr
+    r = loft.cli("account", "add", "x@example.test", "--quota", "lots", "--password-stdin", input="p\n", check=False)
+    assert r.returncode != 0 and "not a size" in r.stderr
+    loft.cli("group", "remove", "team@example.test")
+    loft.cli("account", "remove", "bob@example.test")
+    assert "bob@example.test" not in loft.cli("account", "list").stdout
+
+
+def test_not_running_says_what_to_do(tmp_path):
+    r = subprocess.run([loft_bin(), "domain", "list", "--data", str(tmp_path / "none")], capture_output=True, text=True,
+                       env=child_env())
+    assert r.returncode != 0 and "not running" in r.stderr and "loft serve" in r.stderr
+
+
+def test_help_everywhere():
+    for args in [[], ["serve"], ["backend"], ["account", "add"], ["alias"], ["group", "members"], ["rpc"], ["check"]]:
+        r = subprocess.run([loft_bin(), *args, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and "USAGE" in r.stdout.upper(), args
+
+
+def test_serve_first_start_and_restarts_a_dead_backend(tmp_path):
+    loft = Loft(tmp_path / "data")
+    try:
+        assert (tmp_path / "data" / "tls" / "cert.pem").exists() and (tmp_path / "data" / "tls" / "key.pem").exists()
+        assert oct((tmp_path / "data" / "admin.sock").stat().st_mode & 0o777) == "0o600"
+        assert oct((tmp_path / "data" / "gateway.sock").stat().st_mode & 0o777) == "0o660"
+        assert oct((tmp_path / "data" / "loft.sqlite").stat().st_mode & 0o777) == "0o600"
+        loft.cli("domain", "add", "example.test")
+        # kill the back-end child: the supervisor restarts it and nothing is lost
+        pid = int(subprocess.run(["pgrep", "-f", "-P", str(loft.proc.pid), "backend"], capture_output=True, text=True).stdout.split()[0])
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r = loft.cli("domain", "list", "--json", check=False)
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
+        assert json.loads(r.stdout)["domains"][0]["name"] == "example.test"
+    finally:
+        loft.stop()
+    log = (tmp_path / "data-serve.log").read_text()
+    assert "Next steps" in log and "restarting" in log
+    assert loft.proc.returncode == 0
