@@ -59,6 +59,10 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "POP3Codec",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .target(
             name: "LoftConfig",
             dependencies: ["MailCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
@@ -87,6 +91,7 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
         .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
+        .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [
