@@ -37,10 +37,13 @@ extension Backend {
             guard let account = try self.store.account(address: address.canonical) else {
                 throw RPCError(.noSuchAccount, "no account \(address)")
             }
+            guard account.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
             return try self.session(for: account)
         }
         blocking(Methods.sessionInfo) { _, p in
-            try self.session(for: try self.account(session: p.session), token: p.session)
+            let account = try self.account(session: p.session)
+            let expires = self.credentials.verifySession(p.session, now: self.nowSeconds)?.expiresAt
+            return try self.session(for: account, token: p.session, expiresAt: expires)
         }
     }
 
@@ -69,9 +72,9 @@ extension Backend {
         return try session(for: account)
     }
 
-    func session(for account: AccountRecord, token: String? = nil) throws -> SessionResult {
-        let expires = nowSeconds + config.sessionLifetimeSeconds
-        let token = token ?? credentials.issueSession(accountID: account.id, expiresAt: expires)
+    func session(for account: AccountRecord, token: String? = nil, expiresAt: Int64? = nil) throws -> SessionResult {
+        let expires = expiresAt ?? nowSeconds + config.sessionLifetimeSeconds
+        let token = token ?? credentials.issueSession(accountID: account.id, generation: account.sessionGeneration, expiresAt: expires)
         return SessionResult(
             session: token, account: account.address, expiresAt: expires, apopEnabled: account.apopSecret != nil,
             mayManageMailboxes: account.mayManageMailboxes,

@@ -165,6 +165,7 @@ public final class Backend: Sendable {
             case .noSuchMessage: return RPCError(.noSuchMessage, error.message)
             case .quotaExceeded: return RPCError(.quotaExceeded, error.message, temporary: true)
             case .tooBig: return RPCError(.tooBig, error.message)
+            case .limitExceeded: return RPCError(.limitExceeded, error.message)
             case .corrupt:
                 logger.error("\(method): storage inconsistency: \(error.message)")
                 return RPCError(.internalError, "internal error (see the back-end log)")
@@ -178,24 +179,17 @@ public final class Backend: Sendable {
 
     var nowSeconds: Int64 { clock() / 1000 }
 
-    /// The account a session token names, if the token is valid and the account still enabled.
+    /// The account a session token names, if the token is valid, issued for the account's
+    /// current password, and the account still enabled.
     func account(session: String) throws -> AccountRecord {
-        guard let id = credentials.verifySession(session, now: nowSeconds) else {
+        guard let claims = credentials.verifySession(session, now: nowSeconds) else {
             throw RPCError(.sessionInvalid, "the session is invalid or has expired; log in again")
         }
-        guard let account = try store.account(id: id) else {
-            throw RPCError(.sessionInvalid, "the session's account no longer exists")
+        guard let account = try store.account(id: claims.accountID), account.sessionGeneration == claims.generation else {
+            throw RPCError(.sessionInvalid, "the session has ended (the account changed); log in again")
         }
         guard account.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
         return account
-    }
-
-    /// The account id a session names, without touching the database (for cheap calls).
-    func accountID(session: String) throws -> Int64 {
-        guard let id = credentials.verifySession(session, now: nowSeconds) else {
-            throw RPCError(.sessionInvalid, "the session is invalid or has expired; log in again")
-        }
-        return id
     }
 
     static func mailboxName(_ text: String, field: String = "mailbox") throws -> MailboxName {

@@ -105,22 +105,30 @@ struct Credentials: Sendable {
 
     // MARK: Sessions
 
-    /// `<account id>.<expiry>.<nonce>.<mac>`: signed, so it survives a restart of any process
-    /// and needs no table; checked on every call.
-    func issueSession(accountID: Int64, expiresAt: Int64) -> String {
+    /// `<account id>.<generation>.<expiry>.<nonce>.<mac>`: signed, so it survives a restart of
+    /// any process and needs no table; checked on every call. The generation ties it to the
+    /// account's current password and state.
+    func issueSession(accountID: Int64, generation: Int64, expiresAt: Int64) -> String {
         let nonce = Self.random(9)
-        let payload = "\(accountID).\(expiresAt).\(Self.base64url(nonce))"
+        let payload = "\(accountID).\(generation).\(expiresAt).\(Self.base64url(nonce))"
         return payload + "." + mac(payload)
     }
 
-    /// The account id a valid, unexpired token names.
-    func verifySession(_ token: String, now: Int64) -> Int64? {
+    struct SessionClaims: Equatable {
+        var accountID: Int64
+        var generation: Int64
+        var expiresAt: Int64
+    }
+
+    /// What a valid, unexpired token says.
+    func verifySession(_ token: String, now: Int64) -> SessionClaims? {
         guard token.utf8.count < 200 else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, let id = Int64(parts[0]), let expiry = Int64(parts[1]), expiry > now else { return nil }
-        let payload = parts[0..<3].joined(separator: ".")
-        guard Self.constantTimeEqual(Array(mac(payload).utf8), Array(parts[3].utf8)) else { return nil }
-        return id
+        guard parts.count == 5, let id = Int64(parts[0]), let generation = Int64(parts[1]), let expiry = Int64(parts[2]), expiry > now
+        else { return nil }
+        let payload = parts[0..<4].joined(separator: ".")
+        guard Self.constantTimeEqual(Array(mac(payload).utf8), Array(parts[4].utf8)) else { return nil }
+        return SessionClaims(accountID: id, generation: generation, expiresAt: expiry)
     }
 
     func mac(_ payload: String) -> String {

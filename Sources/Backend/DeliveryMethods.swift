@@ -35,12 +35,12 @@ extension Backend {
             let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
             return try self.beginUpload(
                 purpose: .delivery(sender: sender, recipients: p.recipients, mayRelay: mayRelay),
-                maxBytes: serverMax, prefix: returnPath, connection: connection)
+                maxBytes: serverMax, prefix: returnPath, announcedSize: nil, connection: connection)
         }
-        deferred(Methods.uploadAppend) { _, p, done in
+        deferred(Methods.uploadAppend) { connection, p, done in
             let upload: Upload
             do {
-                upload = try self.uploads.get(p.upload)
+                upload = try self.uploads.get(p.upload, connection: connection)
             } catch {
                 return done(.failure(error))
             }
@@ -58,8 +58,8 @@ extension Backend {
                 }
             }
         }
-        deferred(Methods.uploadAbort) { _, p, done in
-            guard let upload = self.uploads.remove(p.upload) else {
+        deferred(Methods.uploadAbort) { connection, p, done in
+            guard let upload = self.uploads.remove(p.upload, connection: connection) else {
                 return done(.failure(RPCError(.noSuchUpload, "no upload \(p.upload) in progress")))
             }
             upload.queue.async {
@@ -67,8 +67,8 @@ extension Backend {
                 done(.success(Empty()))
             }
         }
-        deferred(Methods.uploadCommit) { _, p, done in
-            guard let upload = self.uploads.remove(p.upload) else {
+        deferred(Methods.uploadCommit) { connection, p, done in
+            guard let upload = self.uploads.remove(p.upload, connection: connection) else {
                 return done(.failure(RPCError(.noSuchUpload, "no upload \(p.upload) in progress")))
             }
             upload.queue.async { self.commit(upload, done: done) }
@@ -143,7 +143,9 @@ extension Backend {
         }
     }
 
-    func beginUpload(purpose: Upload.Purpose, maxBytes: Int64, prefix: [UInt8], connection: RPCConnection) throws -> UploadStarted {
+    func beginUpload(
+        purpose: Upload.Purpose, maxBytes: Int64, prefix: [UInt8], announcedSize: Int64?, connection: RPCConnection
+    ) throws -> UploadStarted {
         let staged = try store.blobs.stage()
         do {
             try staged.append(prefix)
@@ -153,7 +155,8 @@ extension Backend {
         }
         let id = Credentials.base64url(Credentials.random(12))
         let upload = Upload(
-            id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count))
+            id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count),
+            announcedSize: announcedSize)
         upload.received = Int64(prefix.count)
         do {
             try uploads.add(upload, connection: connection)
@@ -170,6 +173,11 @@ extension Backend {
         if let failure = upload.failure { return done(.failure(failure)) }
         guard let staged = upload.staged else { return done(.failure(RPCError(.noSuchUpload, "upload \(upload.id) is finished"))) }
         upload.staged = nil
+        if let announced = upload.announcedSize, announced != upload.received - upload.prefixBytes {
+            staged.discard()
+            return done(
+                .failure(RPCError(.uploadIncomplete, "announced \(announced) bytes but received \(upload.received - upload.prefixBytes)")))
+        }
         let blob: FinishedBlob
         let structure: String?
         do {
@@ -196,7 +204,7 @@ extension Backend {
                             if let account = try? self.store.account(id: accountID) {
                                 self.publish(account, .messageAdded, mailbox: mailbox, uids: [uid], modseq: modseq)
                             }
-                            return .success(UploadCommitResult(size: clientSize, sha256: blob.sha256, uidValidity: validity, uid: uid))
+                            return .success(UploadCommitResult(size: blob.size, sha256: blob.sha256, uidValidity: validity, uid: uid))
                         case .failed(let error):
                             return .failure(error)
                         case nil:
@@ -224,7 +232,7 @@ extension Backend {
                                 self.publish(account, .messageAdded, mailbox: "INBOX", uids: [uid], modseq: modseq)
                             }
                         }
-                        return UploadCommitResult(size: clientSize, sha256: blob.sha256, recipients: plan.outcomes(stored))
+                        return UploadCommitResult(size: blob.size, sha256: blob.sha256, recipients: plan.outcomes(stored))
                     })
             }
         }

@@ -9,8 +9,8 @@ extension Backend {
             let account = try self.account(session: p.session)
             return SubscriptionResult(subscription: try self.events.subscribe(accountID: account.id, connection: connection))
         }
-        inline(Methods.eventsUnsubscribe) { _, p in
-            guard self.events.unsubscribe(p.subscription) else {
+        inline(Methods.eventsUnsubscribe) { connection, p in
+            guard self.events.unsubscribe(p.subscription, connection: connection) else {
                 throw RPCError(.invalidParams, "no subscription \(p.subscription)", field: "subscription")
             }
             return Empty()
@@ -19,8 +19,8 @@ extension Backend {
             let a = try self.account(session: p.session)
             return QuotaInfo(account: a.address, usedBytes: a.usedBytes, limitBytes: a.quotaBytes, messages: a.messageCount)
         }
-        inline(Methods.lockAcquire) { connection, p in
-            let account = try self.accountID(session: p.session)
+        blocking(Methods.lockAcquire) { connection, p in
+            let account = try self.account(session: p.session).id
             guard !p.name.isEmpty, p.name.utf8.count <= 64 else {
                 throw RPCError(.invalidParams, "a lock name is 1 to 64 bytes", field: "name")
             }

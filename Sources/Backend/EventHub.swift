@@ -34,10 +34,15 @@ final class EventHub: Sendable {
         return id
     }
 
+    /// Ends a subscription; with `connection`, only one that connection made.
     @discardableResult
-    func unsubscribe(_ id: Int64) -> Bool {
+    func unsubscribe(_ id: Int64, connection: RPCConnection? = nil) -> Bool {
         state.withLockedValue { s in
-            guard let account = s.accountOf.removeValue(forKey: id) else { return false }
+            guard let account = s.accountOf[id] else { return false }
+            if let connection, !(s.byAccount[account] ?? []).contains(where: { $0.id == id && $0.connection === connection }) {
+                return false
+            }
+            s.accountOf[id] = nil
             s.byAccount[account]?.removeAll { $0.id == id }
             if s.byAccount[account]?.isEmpty == true { s.byAccount[account] = nil }
             return true

@@ -12,7 +12,7 @@ extension Backend {
 
     func registerMessages() {
         blocking(Methods.messageList) { _, p in
-            let account = try self.accountID(session: p.session)
+            let account = try self.account(session: p.session).id
             let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
             let limit = min(max(p.limit ?? Self.maxListPage, 1), Self.maxListPage)
             let rows = try self.store.messages(
@@ -28,7 +28,7 @@ extension Backend {
                 nextAfterUid: rows.count == limit ? rows.last?.uid : nil)
         }
         blocking(Methods.messageRead) { _, p in
-            let account = try self.accountID(session: p.session)
+            let account = try self.account(session: p.session).id
             let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
             let message = try self.store.message(mailboxID: box.id, uid: p.uid)
             let range = try Self.sectionRange(message, part: p.part, section: p.section ?? .full)
@@ -84,7 +84,7 @@ extension Backend {
             return try self.beginUpload(
                 purpose: .append(
                     accountID: account.id, mailbox: name.value, flags: p.flags ?? MessageFlags(), internalDate: p.internalDate),
-                maxBytes: max, prefix: [], connection: connection)
+                maxBytes: max, prefix: [], announcedSize: p.size, connection: connection)
         }
     }
 

@@ -25,12 +25,15 @@ final class Upload: @unchecked Sendable {
     let queue: DispatchQueue
     /// Bytes the back-end wrote before the client's (the Return-Path line).
     let prefixBytes: Int64
+    /// The exact size the client announced (an IMAP literal), checked at commit.
+    let announcedSize: Int64?
     var staged: StagedBlob?
     var received: Int64 = 0
     /// Set once the upload went wrong; every later call reports it.
     var failure: RPCError?
 
-    init(id: String, purpose: Purpose, maxBytes: Int64, staged: StagedBlob, prefixBytes: Int64) {
+    init(id: String, purpose: Purpose, maxBytes: Int64, staged: StagedBlob, prefixBytes: Int64, announcedSize: Int64?) {
+        self.announcedSize = announcedSize
         self.id = id
         self.purpose = purpose
         self.maxBytes = maxBytes
@@ -88,15 +91,20 @@ final class UploadRegistry: Sendable {
         }
     }
 
-    func get(_ id: String) throws(RPCError) -> Upload {
-        guard let entry = uploads.withLockedValue({ $0[id] }) else {
+    /// The upload, if `connection` started it: another connection cannot touch it.
+    func get(_ id: String, connection: RPCConnection) throws(RPCError) -> Upload {
+        guard let entry = uploads.withLockedValue({ $0[id] }), entry.connection == connection.id else {
             throw RPCError(.noSuchUpload, "no upload \(id) in progress")
         }
         return entry.upload
     }
 
     @discardableResult
-    func remove(_ id: String) -> Upload? {
-        uploads.withLockedValue { $0.removeValue(forKey: id)?.upload }
+    func remove(_ id: String, connection: RPCConnection? = nil) -> Upload? {
+        uploads.withLockedValue { u in
+            guard let entry = u[id], connection == nil || entry.connection == connection!.id else { return nil }
+            u[id] = nil
+            return entry.upload
+        }
     }
 }

@@ -105,6 +105,8 @@ public struct UploadProgress: Codable, Sendable {
 
 /// The answer to `upload.commit`, sent only after everything it reports is durable on disk.
 public struct UploadCommitResult: Codable, Sendable {
+    /// Size and SHA-256 of the body as stored: for a delivery that includes the Return-Path line
+    /// the back-end writes first, so it matches what `message.list` reports.
     public var size: Int64
     public var sha256: String
     /// For deliveries: one outcome per recipient, in the order given to `delivery.begin`.

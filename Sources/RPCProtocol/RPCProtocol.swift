@@ -21,6 +21,6 @@ public enum RPCLimits {
     public static let maxLineBytes = 4 << 20
     /// Decoded bytes in one `upload.append` or one `message.read` answer.
     public static let maxChunkBytes = 1 << 20
-    /// Requests one connection may have in flight before the server stops reading from it.
+    /// Requests one connection may have in flight; more are answered `overloaded` at once.
     public static let maxInFlight = 256
 }

@@ -300,8 +300,15 @@ public final class RPCServer: Sendable {
         let mask: mode_t = role == .admin ? 0o177 : 0o117
         let old = umask(mask)
         defer { umask(old) }
-        let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-        chmod(path, role == .admin ? 0o600 : 0o660)
+        // Bound under a temporary name and renamed into place once listening, so the socket file
+        // appearing means the server accepts connections (no window of ECONNREFUSED).
+        let temporary = path + ".binding"
+        let channel = try await bootstrap.bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: true).get()
+        chmod(temporary, role == .admin ? 0o600 : 0o660)
+        guard rename(temporary, path) == 0 else {
+            try? await channel.close()
+            throw RPCError(.internalError, "cannot move the socket into place at \(path)")
+        }
         return RPCServer(path: path, role: role, channel: channel, open: open)
     }
 

@@ -15,6 +15,7 @@ public struct AccountRecord: Sendable, Equatable {
     public var apopSecret: [UInt8]?
     public var mayManageMailboxes: Bool
     public var enabled: Bool
+    public var sessionGeneration: Int64 = 0
     public var usedBytes: Int64
     public var messageCount: Int64
     public var createdAt: Int64
@@ -54,6 +55,7 @@ public struct AccountRecord: Sendable, Equatable {
         apopSecret = (row["apop_secret"] as Data?).map { [UInt8]($0) }
         mayManageMailboxes = row["may_manage_mailboxes"]
         enabled = row["enabled"]
+        sessionGeneration = row["session_generation"]
         usedBytes = row["used_bytes"]
         messageCount = row["message_count"]
         createdAt = row["created_at"]
@@ -260,6 +262,8 @@ extension MailStore {
             if let v = change.apopSecret { set("apop_secret", v.map { Data($0) }) }
             if let v = change.mayManageMailboxes { set("may_manage_mailboxes", v) }
             if let v = change.enabled { set("enabled", v) }
+            // A new password or a disabled account ends every session issued before.
+            if change.passwordHash != nil || change.enabled == false { sets.append("session_generation = session_generation + 1") }
             if !sets.isEmpty {
                 args.append(id)
                 try db.execute(sql: "UPDATE account SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: StatementArguments(args))

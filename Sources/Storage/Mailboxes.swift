@@ -63,7 +63,7 @@ extension MailStore {
             }
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM mailbox WHERE account_id = ?", arguments: [accountID])!
             guard count + name.parents.count < Self.maxMailboxesPerAccount else {
-                throw StorageError(.permissionDenied, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
+                throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
             }
             for parent in name.parents
             where try Bool.fetchOne(

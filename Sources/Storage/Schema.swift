@@ -31,6 +31,9 @@ enum Schema {
                         apop_secret BLOB,
                         may_manage_mailboxes INTEGER NOT NULL DEFAULT 1,
                         enabled INTEGER NOT NULL DEFAULT 1,
+                        -- Bumped when the password changes or the account is disabled: sessions
+                        -- signed with an older generation stop working.
+                        session_generation INTEGER NOT NULL DEFAULT 0,
                         used_bytes INTEGER NOT NULL DEFAULT 0,
                         message_count INTEGER NOT NULL DEFAULT 0,
                         created_at INTEGER NOT NULL

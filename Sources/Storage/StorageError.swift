@@ -6,7 +6,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case noSuchAlias, noSuchGroup
         case noSuchMailbox, mailboxExists, mailboxNotEmpty, permissionDenied
         case noSuchMessage
-        case quotaExceeded, tooBig
+        case quotaExceeded, tooBig, limitExceeded
         case corrupt
     }
     public let kind: Kind

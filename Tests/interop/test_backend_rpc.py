@@ -137,8 +137,14 @@ def test_login_throttling_and_challenge_response(setup, loft):
     assert g.call("auth.cram_md5", {"username": "bob@example.test", "challenge": ch, "digest": d})["session"]
     s = g.call("auth.login", {"username": "bob@example.test", "password": "bob-pw"})
     assert g.call("session.info", {"session": s["session"]})["account"] == "bob@example.test"
+    # a new password ends the sessions issued before it; so does disabling the account
+    setup.call("account.update", {"address": "bob@example.test", "password": "bob-pw2"})
+    expect_error("session_invalid", g.call, "mailbox.list", {"session": s["session"]})
+    s = g.call("auth.login", {"username": "bob@example.test", "password": "bob-pw2"})
     setup.call("account.update", {"address": "bob@example.test", "enabled": False})
-    expect_error("account_disabled", g.call, "session.info", {"session": s["session"]})
+    expect_error("session_invalid", g.call, "message.list", {"session": s["session"], "mailbox": "INBOX"})
+    expect_error("account_disabled", g.call, "auth.login", {"username": "bob@example.test", "password": "bob-pw2"})
+    expect_error("account_disabled", setup.call, "auth.impersonate", {"account": "bob@example.test"})
 
 
 def test_mailboxes(setup, loft):
