@@ -59,8 +59,12 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "SMTPCodec",
+            dependencies: ["MailCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .target(
             name: "POP3Codec",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MailCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(
             name: "LoftConfig",
@@ -91,7 +95,8 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
         .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
-        .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SMTPCodecTests", dependencies: ["SMTPCodec", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import MailCore
 public import NIOCore
 
 extension POP3Command {
@@ -36,7 +37,9 @@ extension POP3Command {
         return try parse(keyword, parameters)
     }
 
-    private static func parse(_ keyword: POP3CommandKeyword, _ parameters: [ArraySlice<UInt8>]) throws(POP3SyntaxError)
+    private static func parse(
+        _ keyword: POP3CommandKeyword, _ parameters: [ArraySlice<UInt8>]
+    ) throws(POP3SyntaxError)
         -> POP3Command
     {
         func expect(_ range: ClosedRange<Int>) throws(POP3SyntaxError) {
@@ -134,7 +137,9 @@ extension POP3Command {
         return value
     }
 
-    private static func utf8String(_ bytes: ArraySlice<UInt8>, keyword: POP3CommandKeyword) throws(POP3SyntaxError)
+    private static func utf8String(
+        _ bytes: ArraySlice<UInt8>, keyword: POP3CommandKeyword
+    ) throws(POP3SyntaxError)
         -> String
     {
         guard let string = String(validating: bytes, as: UTF8.self) else {

@@ -1,3 +1,4 @@
+import MailCore
 public import NIOCore
 
 /// A response the server sends: a status line, a multi-line response, or a SASL continuation.

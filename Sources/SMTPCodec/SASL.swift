@@ -1,3 +1,5 @@
+import MailCore
+
 /// The SASL mechanisms the session can run (RFC 4954 §4). The session does the framing
 /// (334 continuations, base64, `*` to cancel); the gateway and back-end check the secrets.
 public enum SASLMechanism: String, Sendable, Hashable, CaseIterable {

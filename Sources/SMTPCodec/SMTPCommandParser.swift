@@ -1,3 +1,4 @@
+import MailCore
 public import NIOCore
 
 /// Parses one command line (without its line ending) into an `SMTPCommand`.
@@ -61,7 +62,9 @@ public enum SMTPCommandParser {
     //                end-marker ::= "LAST"
     // RFC 4954 §4:   auth-command = "AUTH" SP sasl-mech [SP initial-response] ...
     //                initial-response = base64 / "="
-    private static func parseArguments(of verb: SMTPVerb, _ cursor: inout Cursor) throws(ArgumentError)
+    private static func parseArguments(
+        of verb: SMTPVerb, _ cursor: inout Cursor
+    ) throws(ArgumentError)
         -> SMTPCommand
     {
         switch verb {

@@ -51,6 +51,10 @@ extension SMTPSession {
     enum Gate: Sendable, CaseIterable {
         case tlsNotActive, tlsOffered, authOffered, notAuthenticated, authenticatedWhenRequired, chunkingOffered
 
+        /// Checked before the phase table: a command the listener does not offer at all is
+        /// "not implemented" whatever the phase.
+        var precedesPhase: Bool { self == .chunkingOffered }
+
         /// The refusal, or nil when the gate is open.
         func check(_ session: SMTPSession, _ configuration: SMTPSessionConfiguration) -> SMTPReply? {
             switch self {

@@ -94,7 +94,9 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
     /// nothing when the reply is not complete yet.
     /// - Parameter expectEnhancedCodes: read a leading `x.y.z` as the enhanced code when its
     ///   class agrees with the reply code (RFC 2034 §4).
-    public static func parse(from buffer: inout ByteBuffer, expectEnhancedCodes: Bool = true) throws(SMTPReplyParseError)
+    public static func parse(
+        from buffer: inout ByteBuffer, expectEnhancedCodes: Bool = true
+    ) throws(SMTPReplyParseError)
         -> SMTPReply?
     {
         var view = buffer

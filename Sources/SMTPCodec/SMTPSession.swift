@@ -1,3 +1,4 @@
+import MailCore
 import NIOCore
 
 /// The server side of one SMTP connection as a value (STYLE §3): feed it events with
@@ -218,12 +219,18 @@ public struct SMTPSession: Sendable {
             refuse(error.reply, &actions)
             return
         }
+        let gates = Self.gates[command.verb, default: []]
+        if let unavailable = gates.lazy.filter(\.precedesPhase).compactMap({ [self] in $0.check(self, configuration) })
+            .first
+        {
+            return refuse(unavailable, &actions)
+        }
         var refusal = Self.sequenceRefusal(command.verb, in: phase)
-        for gate in Self.gates[command.verb, default: []] where refusal == nil {
+        for gate in gates where refusal == nil && !gate.precedesPhase {
             refusal = gate.check(self, configuration)
         }
         if let refusal {
-            if case .bdat(let size, let last) = command, configuration.extensions.contains(.chunking) {
+            if case .bdat(let size, let last) = command {
                 // RFC 3030 §2: a refused BDAT's octets are read and discarded before the reply.
                 startChunk(size: size, last: last, refusal: refusal)
             } else {

@@ -196,7 +196,9 @@ struct DataReceiverTests {
 }
 
 struct BDATReceiverTests {
-    private func run(_ input: String, size: Int, last: Bool, already: Int = 0, maximum: Int = 100, step: Int)
+    private func run(
+        _ input: String, size: Int, last: Bool, already: Int = 0, maximum: Int = 100, step: Int
+    )
         -> (chunks: [String], outcome: BDATReceiver.Outcome?, rest: String)
     {
         var receiver = BDATReceiver(

@@ -1,6 +1,6 @@
-/// Strict base64 (RFC 4648 §4, with padding), as SASL exchanges use it on the POP3 wire
-/// (RFC 5034 §4). Written here so the codec needs no Foundation.
-enum Base64 {
+/// Strict base64 (RFC 4648 §4, with padding), as SASL exchanges use it on the SMTP, POP3 and
+/// IMAP wires (RFC 4954 §4, RFC 5034 §4). Here so the codecs need no Foundation.
+public enum Base64 {
     private static let alphabet: [UInt8] = Array(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
@@ -10,7 +10,7 @@ enum Base64 {
         return table
     }()
 
-    static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var iterator = bytes.makeIterator()
@@ -28,7 +28,7 @@ enum Base64 {
 
     /// Decodes canonical padded base64; returns nil for any other input (whitespace, bad length,
     /// misplaced padding, non-zero trailing bits).
-    static func decode<Bytes: Collection>(_ bytes: Bytes) -> [UInt8]? where Bytes.Element == UInt8 {
+    public static func decode<Bytes: Collection>(_ bytes: Bytes) -> [UInt8]? where Bytes.Element == UInt8 {
         let input = Array(bytes)
         guard input.count % 4 == 0 else { return nil }
         var output: [UInt8] = []

@@ -1,6 +1,5 @@
+import MailCore
 import Testing
-
-@testable import POP3Codec
 
 @Suite struct Base64Tests {
     @Test(arguments: [
