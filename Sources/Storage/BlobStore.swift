@@ -1,5 +1,7 @@
 import Crypto
+import Dispatch
 public import Foundation
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -48,9 +50,19 @@ public final class BlobStore: Sendable {
             let target = "\(dir)/\(blob.sha256)"
             guard Glibc.rename(blob.path, target) == 0 else { throw POSIXFailure("rename into \(target)") }
         }
-        for dir in dirs { try Self.fsyncPath(dir) }
         // A new shard directory is itself an entry of the root that must survive a crash.
-        if newShard { try Self.fsyncPath(root) }
+        let paths = Array(dirs) + (newShard ? [root] : [])
+        // The directory fsyncs run side by side: the file system merges them into one journal
+        // commit, where one after another would each wait for their own.
+        let failures = NIOLockedValueBox<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            do {
+                try Self.fsyncPath(paths[i])
+            } catch {
+                failures.withLockedValue { $0.append("\(error)") }
+            }
+        }
+        if let failure = failures.withLockedValue({ $0.first }) { throw StorageError(.corrupt, failure) }
     }
 
     /// Removes bodies that no row references any more. Their rows are already gone; a crash
