@@ -1,7 +1,6 @@
 import Crypto
 import Dispatch
 public import Foundation
-import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -54,15 +53,15 @@ public final class BlobStore: Sendable {
         let paths = Array(dirs) + (newShard ? [root] : [])
         // The directory fsyncs run side by side: the file system merges them into one journal
         // commit, where one after another would each wait for their own.
-        let failures = NIOLockedValueBox<[String]>([])
+        let failed = FsyncFailures()
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
             do {
                 try Self.fsyncPath(paths[i])
             } catch {
-                failures.withLockedValue { $0.append("\(error)") }
+                failed.record("\(error)")
             }
         }
-        if let failure = failures.withLockedValue({ $0.first }) { throw StorageError(.corrupt, failure) }
+        if let failure = failed.first { throw StorageError(.corrupt, failure) }
     }
 
     /// Removes bodies that no row references any more. Their rows are already gone; a crash
@@ -172,4 +171,21 @@ public struct FinishedBlob: Sendable, Equatable {
 struct POSIXFailure: Error, CustomStringConvertible {
     let description: String
     init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
+}
+
+/// Collects failures from concurrent fsyncs. `@unchecked Sendable`: `messages` is only touched
+/// under `lock`.
+final class FsyncFailures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [String] = []
+    func record(_ message: String) {
+        lock.lock()
+        messages.append(message)
+        lock.unlock()
+    }
+    var first: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return messages.first
+    }
 }
