@@ -20,22 +20,35 @@ extension Backend {
             return try self.check(recipient: p.recipient, size: p.size, mayRelay: mayRelay)
         }
         blocking(Methods.deliveryBegin) { connection, p in
-            let sender = try Self.sender(p.sender)
-            guard !p.recipients.isEmpty else { throw RPCError(.invalidParams, "no recipients", field: "recipients") }
-            guard p.recipients.count <= self.config.maxRecipientsPerMessage else {
-                throw RPCError(.tooManyRecipients, "at most \(self.config.maxRecipientsPerMessage) recipients per message")
+            let upload = try self.beginDelivery(
+                sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: p.size)
+            try self.uploads.add(upload, connection: connection)
+            return UploadStarted(upload: upload.id, maxBytes: upload.maxBytes - upload.prefixBytes)
+        }
+        deferred(Methods.deliverySubmit) { _, p, done in
+            self.workers.submit { _ in
+                do {
+                    guard let bytes = Data(base64Encoded: p.data, options: .ignoreUnknownCharacters) else {
+                        throw RPCError(.invalidParams, "data is not valid base64", field: "data")
+                    }
+                    guard bytes.count <= RPCLimits.maxChunkBytes else {
+                        throw RPCError(
+                            .invalidParams, "delivery.submit takes at most \(RPCLimits.maxChunkBytes) bytes; use delivery.begin",
+                            field: "data")
+                    }
+                    let upload = try self.beginDelivery(
+                        sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: Int64(bytes.count))
+                    do {
+                        _ = try upload.append([UInt8](bytes))
+                    } catch {
+                        upload.discard()
+                        throw error
+                    }
+                    self.commit(upload, done: done)
+                } catch {
+                    done(.failure(error))
+                }
             }
-            for (i, r) in p.recipients.enumerated() { _ = try Self.address(r, field: "recipients.\(i)") }
-            let mayRelay = try self.mayRelay(session: p.session, trusted: p.trustedRelay)
-            let serverMax = try self.serverMaxMessageBytes()
-            if let size = p.size, size > serverMax {
-                throw RPCError(.tooBig, "message of \(size) bytes exceeds the server's limit of \(serverMax) bytes")
-            }
-            // RFC 5321 §4.4: the delivering server records the envelope sender.
-            let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
-            return try self.beginUpload(
-                purpose: .delivery(sender: sender, recipients: p.recipients, mayRelay: mayRelay),
-                maxBytes: serverMax, prefix: returnPath, announcedSize: nil, connection: connection)
         }
         deferred(Methods.uploadAppend) { connection, p, done in
             let upload: Upload
@@ -143,9 +156,40 @@ extension Backend {
         }
     }
 
+    /// Checks a delivery's envelope and starts its upload (not yet registered to a connection).
+    func beginDelivery(sender: String, recipients: [String], session: String?, trusted: Bool?, size: Int64?) throws -> Upload {
+        let sender = try Self.sender(sender)
+        guard !recipients.isEmpty else { throw RPCError(.invalidParams, "no recipients", field: "recipients") }
+        guard recipients.count <= config.maxRecipientsPerMessage else {
+            throw RPCError(.tooManyRecipients, "at most \(config.maxRecipientsPerMessage) recipients per message")
+        }
+        for (i, r) in recipients.enumerated() { _ = try Self.address(r, field: "recipients.\(i)") }
+        let mayRelay = try self.mayRelay(session: session, trusted: trusted)
+        let serverMax = try serverMaxMessageBytes()
+        if let size, size > serverMax {
+            throw RPCError(.tooBig, "message of \(size) bytes exceeds the server's limit of \(serverMax) bytes")
+        }
+        // RFC 5321 §4.4: the delivering server records the envelope sender.
+        let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
+        return try makeUpload(
+            purpose: .delivery(sender: sender, recipients: recipients, mayRelay: mayRelay), maxBytes: serverMax, prefix: returnPath,
+            announcedSize: nil)
+    }
+
     func beginUpload(
         purpose: Upload.Purpose, maxBytes: Int64, prefix: [UInt8], announcedSize: Int64?, connection: RPCConnection
     ) throws -> UploadStarted {
+        let upload = try makeUpload(purpose: purpose, maxBytes: maxBytes, prefix: prefix, announcedSize: announcedSize)
+        do {
+            try uploads.add(upload, connection: connection)
+        } catch {
+            upload.discard()
+            throw error
+        }
+        return UploadStarted(upload: upload.id, maxBytes: maxBytes)
+    }
+
+    func makeUpload(purpose: Upload.Purpose, maxBytes: Int64, prefix: [UInt8], announcedSize: Int64?) throws -> Upload {
         let staged = try store.blobs.stage()
         do {
             try staged.append(prefix)
@@ -158,13 +202,7 @@ extension Backend {
             id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count),
             announcedSize: announcedSize)
         upload.received = Int64(prefix.count)
-        do {
-            try uploads.add(upload, connection: connection)
-        } catch {
-            staged.discard()
-            throw error
-        }
-        return UploadStarted(upload: id, maxBytes: maxBytes)
+        return upload
     }
 
     /// Runs on the upload's queue: makes the body durable, parses it once, routes it, and hands

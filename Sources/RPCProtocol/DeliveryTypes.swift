@@ -73,6 +73,28 @@ public struct DeliveryBeginParams: Codable, Sendable {
     }
 }
 
+/// A whole message of at most RPCLimits.maxChunkBytes in one call: `delivery.begin`,
+/// `upload.append` and `upload.commit` at once, for the common small message.
+public struct DeliverySubmitParams: Codable, Sendable {
+    public var sender: String
+    public var recipients: [String]
+    public var clientAddress: String?
+    public var session: String?
+    public var trustedRelay: Bool?
+    /// Base64 of the whole message.
+    public var data: String
+    public init(
+        sender: String, recipients: [String], data: String, clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil
+    ) {
+        self.sender = sender
+        self.recipients = recipients
+        self.data = data
+        self.clientAddress = clientAddress
+        self.session = session
+        self.trustedRelay = trustedRelay
+    }
+}
+
 public struct UploadStarted: Codable, Sendable {
     public var upload: String
     /// The largest message this upload may hold.

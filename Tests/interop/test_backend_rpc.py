@@ -357,3 +357,15 @@ def test_concurrent_connections(setup, loft):
     assert not errors
     assert setup.call("account.get", {"address": "bob@example.test"})["messages"] == 160
     assert setup.call("store.verify")["problems"] == []
+
+
+def test_delivery_submit_in_one_call(setup, loft):
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    r = g.call("delivery.submit", {"sender": "c@remote.test", "recipients": ["alice@example.test", "nobody@example.test"],
+                                   "data": base64.b64encode(MSG).decode()})
+    assert [o["status"] for o in r["recipients"]] == ["delivered", "failed"]
+    assert g.read_all(alice, "INBOX", 1) == b"Return-Path: <c@remote.test>\r\n" + MSG
+    expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": "%%%"})
+    big = base64.b64encode(b"x" * ((1 << 20) + 1)).decode()
+    expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": big})
+    assert setup.call("store.verify")["problems"] == []
