@@ -84,19 +84,20 @@ struct Bench {
                 + Array(repeating: UInt8(ascii: "x"), count: 4096 - 60 - 2) + Array("\r\n".utf8)).prefix(4096)
         ).base64EncodedString()
         var stored = 0
-        for (streams, count) in [(1, 2000), (32, 20_000)] {
+        for (oneCall, streams, count) in [(false, 1, 2000), (false, 32, 20_000), (true, 1, 2000), (true, 32, 20_000)] {
             let clients = (0..<streams).map { _ in RPCClient(path: gateway, software: "bench") }
             let start = DispatchTime.now().uptimeNanoseconds
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for c in clients {
-                    group.addTask { for _ in 0..<(count / streams) { try await deliver(c, message) } }
+                    group.addTask { for _ in 0..<(count / streams) { try await deliver(c, message, oneCall: oneCall) } }
                 }
                 try await group.waitForAll()
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             stored += count
+            let flow = oneCall ? "delivery.submit" : "begin/append/commit"
             print(
-                "delivery of 4 KiB, \(streams) stream(s): \(Int(Double(count) / elapsed)) messages/s (\(count) in \(String(format: "%.2f", elapsed)) s)"
+                "delivery of 4 KiB (\(flow)), \(streams) stream(s): \(Int(Double(count) / elapsed)) messages/s (\(count) in \(String(format: "%.2f", elapsed)) s)"
             )
             for c in clients { await c.close() }
         }
@@ -114,10 +115,16 @@ struct Bench {
         await admin.close()
     }
 
-    static func deliver(_ c: RPCClient, _ base64: String) async throws {
-        let up = try await c.call(Methods.deliveryBegin, DeliveryBeginParams(sender: "b@remote.test", recipients: ["user@bench.test"]))
-        _ = try await c.call(Methods.uploadAppend, UploadAppendParams(upload: up.upload, data: base64))
-        let r = try await c.call(Methods.uploadCommit, UploadParams(upload: up.upload))
+    static func deliver(_ c: RPCClient, _ base64: String, oneCall: Bool = true) async throws {
+        let r: UploadCommitResult
+        if oneCall {
+            r = try await c.call(
+                Methods.deliverySubmit, DeliverySubmitParams(sender: "b@remote.test", recipients: ["user@bench.test"], data: base64))
+        } else {
+            let up = try await c.call(Methods.deliveryBegin, DeliveryBeginParams(sender: "b@remote.test", recipients: ["user@bench.test"]))
+            _ = try await c.call(Methods.uploadAppend, UploadAppendParams(upload: up.upload, data: base64))
+            r = try await c.call(Methods.uploadCommit, UploadParams(upload: up.upload))
+        }
         guard r.recipients?.first?.status == .delivered else {
             throw RPCError(.internalError, "not delivered: \(String(describing: r.recipients))")
         }
