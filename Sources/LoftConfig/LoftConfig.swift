@@ -12,6 +12,7 @@ public struct LoftConfig: Sendable, Equatable {
     public var backend = BackendSection()
     public var serve = ServeSection()
     public var tls = TLSSection()
+    public var pop3 = POP3Section()
 
     public struct BackendSection: Sendable, Equatable {
         public var passwordHashCost = 15
@@ -25,8 +26,53 @@ public struct LoftConfig: Sendable, Equatable {
 
     public struct ServeSection: Sendable, Equatable {
         /// Gateways `loft serve` starts besides the back-end.
-        public var gateways: [String] = []
+        public var gateways: [String] = ["pop3"]
         public var restartMaxDelaySeconds = 30
+    }
+
+    /// `loft pop3` (DESIGN §8: 2110 with STLS and 2995 with implicit TLS in a checkout).
+    public struct POP3Section: Sendable, Equatable {
+        public var listeners: [ListenerSetting] = [
+            ListenerSetting(address: "0.0.0.0", port: 2110, tls: "stls"),
+            ListenerSetting(address: "0.0.0.0", port: 2995, tls: "implicit"),
+        ]
+        /// RFC 1939 §3: at least ten minutes.
+        public var idleTimeoutSeconds = 600
+        public var allowPlaintextWithoutTLS = false
+        public var allowPlaintextOnLoopback = true
+        public var lockLeaseSeconds = 30
+        public var maxConnectionsPerAddress = 20
+        public var maxConnections = 1000
+    }
+
+    /// One listening socket of a gateway. `tls` is `none`, `starttls` (POP3 calls it `stls`)
+    /// or `implicit`.
+    public struct ListenerSetting: Sendable, Equatable {
+        public var address: String
+        public var port: Int
+        public var tls: String
+        public init(address: String, port: Int, tls: String) {
+            self.address = address
+            self.port = port
+            self.tls = tls
+        }
+
+        public static let tlsModes = ["none", "stls", "starttls", "implicit"]
+
+        /// `host:port/tls` items separated by commas (`[::]:995/implicit` for IPv6), the form of
+        /// the `LOFT_*_LISTENERS` environment overrides.
+        public static func parseList(_ text: String, key: String) throws -> [ListenerSetting] {
+            try text.split(separator: ",").map { item in
+                let parts = item.trimmingCharacters(in: .whitespaces).split(separator: "/", maxSplits: 1)
+                let hostPort = String(parts[0])
+                guard let colon = hostPort.lastIndex(of: ":"), let port = Int(hostPort[hostPort.index(after: colon)...]) else {
+                    throw ConfigError("\(key): \(item) is not host:port/tls, e.g. 127.0.0.1:2110/stls")
+                }
+                var host = String(hostPort[..<colon])
+                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+                return ListenerSetting(address: host, port: port, tls: parts.count > 1 ? String(parts[1]) : "none")
+            }
+        }
     }
 
     public struct TLSSection: Sendable, Equatable {
@@ -95,6 +141,17 @@ public struct LoftConfig: Sendable, Equatable {
             if let v = t.key { c.tls.key = v }
             if let v = t.hostname { c.tls.hostname = v }
         }
+        if let p = file.pop3 {
+            if let v = p.listeners {
+                c.pop3.listeners = v.map { ListenerSetting(address: $0.address ?? "0.0.0.0", port: $0.port, tls: $0.tls ?? "none") }
+            }
+            if let v = p.idle_timeout_seconds { c.pop3.idleTimeoutSeconds = v }
+            if let v = p.allow_plaintext_without_tls { c.pop3.allowPlaintextWithoutTLS = v }
+            if let v = p.allow_plaintext_on_loopback { c.pop3.allowPlaintextOnLoopback = v }
+            if let v = p.lock_lease_seconds { c.pop3.lockLeaseSeconds = v }
+            if let v = p.max_connections_per_address { c.pop3.maxConnectionsPerAddress = v }
+            if let v = p.max_connections { c.pop3.maxConnections = v }
+        }
         try c.validate(source: source)
         return c
     }
@@ -108,6 +165,9 @@ public struct LoftConfig: Sendable, Equatable {
         }
         if let v = env["LOFT_MAX_MESSAGE_SIZE"], !v.isEmpty {
             backend.maxMessageBytes = try Self.size(v, key: "LOFT_MAX_MESSAGE_SIZE", source: "environment")
+        }
+        if let v = env["LOFT_POP3_LISTENERS"], !v.isEmpty {
+            pop3.listeners = try ListenerSetting.parseList(v, key: "LOFT_POP3_LISTENERS")
         }
         try validate(source: "environment")
     }
@@ -124,10 +184,23 @@ public struct LoftConfig: Sendable, Equatable {
         for g in serve.gateways where !Self.knownGateways.contains(g) {
             throw ConfigError("\(source): serve.gateways: unknown gateway \(g); known: \(Self.knownGateways.joined(separator: ", "))")
         }
+        for l in pop3.listeners {
+            guard ListenerSetting.tlsModes.contains(l.tls) else {
+                throw ConfigError("\(source): pop3.listeners: tls must be none, stls or implicit, not \(l.tls)")
+            }
+            guard (0...65535).contains(l.port) else { throw ConfigError("\(source): pop3.listeners: port \(l.port) is not 0…65535") }
+        }
+        guard pop3.idleTimeoutSeconds >= 600 else {
+            throw ConfigError("\(source): pop3.idle_timeout_seconds must be at least 600 (RFC 1939 §3)")
+        }
+        guard (1...30).contains(pop3.lockLeaseSeconds) else { throw ConfigError("\(source): pop3.lock_lease_seconds must be 1…30") }
+        guard pop3.maxConnectionsPerAddress >= 1, pop3.maxConnections >= 1 else {
+            throw ConfigError("\(source): pop3.max_connections and max_connections_per_address must be at least 1")
+        }
     }
 
     /// Gateways this build can start. Each protocol issue adds its own.
-    public static let knownGateways: [String] = []
+    public static let knownGateways: [String] = ["pop3"]
 
     static func size(_ text: String, key: String, source: String) throws -> Int64 {
         guard let n = ByteSize.parse(text) else { throw ConfigError("\(source): \(key): \(text) is not a size like 25M") }
@@ -151,6 +224,45 @@ public struct LoftConfig: Sendable, Equatable {
         var backend: Backend?
         var serve: Serve?
         var tls: TLS?
+        var pop3: POP3?
+
+        struct POP3: Decodable {
+            var listeners: [Listener]?
+            var idle_timeout_seconds: Int?
+            var allow_plaintext_without_tls: Bool?
+            var allow_plaintext_on_loopback: Bool?
+            var lock_lease_seconds: Int?
+            var max_connections_per_address: Int?
+            var max_connections: Int?
+            init(from decoder: any Decoder) throws {
+                try File.refuseUnknown(decoder, CodingKeys.self)
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                listeners = try c.decodeIfPresent([Listener].self, forKey: .listeners)
+                idle_timeout_seconds = try c.decodeIfPresent(Int.self, forKey: .idle_timeout_seconds)
+                allow_plaintext_without_tls = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_without_tls)
+                allow_plaintext_on_loopback = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_on_loopback)
+                lock_lease_seconds = try c.decodeIfPresent(Int.self, forKey: .lock_lease_seconds)
+                max_connections_per_address = try c.decodeIfPresent(Int.self, forKey: .max_connections_per_address)
+                max_connections = try c.decodeIfPresent(Int.self, forKey: .max_connections)
+            }
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case listeners, idle_timeout_seconds, allow_plaintext_without_tls, allow_plaintext_on_loopback
+                case lock_lease_seconds, max_connections_per_address, max_connections
+            }
+        }
+        struct Listener: Decodable {
+            var address: String?
+            var port: Int
+            var tls: String?
+            init(from decoder: any Decoder) throws {
+                try File.refuseUnknown(decoder, CodingKeys.self)
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                address = try c.decodeIfPresent(String.self, forKey: .address)
+                port = try c.decode(Int.self, forKey: .port)
+                tls = try c.decodeIfPresent(String.self, forKey: .tls)
+            }
+            enum CodingKeys: String, CodingKey, CaseIterable { case address, port, tls }
+        }
 
         struct Backend: Decodable {
             var password_hash_cost: Int?
@@ -209,8 +321,9 @@ public struct LoftConfig: Sendable, Equatable {
             backend = try c.decodeIfPresent(Backend.self, forKey: .backend)
             serve = try c.decodeIfPresent(Serve.self, forKey: .serve)
             tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
+            pop3 = try c.decodeIfPresent(POP3.self, forKey: .pop3)
         }
-        enum CodingKeys: String, CodingKey, CaseIterable { case data_dir, log_level, backend, serve, tls }
+        enum CodingKeys: String, CodingKey, CaseIterable { case data_dir, log_level, backend, serve, tls, pop3 }
 
         struct AnyKey: CodingKey {
             var stringValue: String

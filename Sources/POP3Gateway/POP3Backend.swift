@@ -1,0 +1,124 @@
+import Foundation
+import MailCore
+import NIOCore
+import POP3Codec
+import RPCProtocol
+import RPCTransport
+
+/// The back-end calls one POP3 connection makes, as futures completed on the connection's event
+/// loop, with every RPC error mapped to its POP3 meaning here and nowhere else (STYLE §8).
+struct POP3Backend: Sendable {
+    let client: RPCClient
+    static let service = "pop3"
+    static let lockName = "pop3"
+    static let mailbox = "INBOX"
+
+    // MARK: - Error mapping (Protocol/README.md §5 → RFC 2449 §8, RFC 3206)
+
+    /// `auth_failed` and `account_disabled` are a wrong credential (`-ERR [AUTH]`, never saying
+    /// which); `auth_throttled` is `-ERR [LOGIN-DELAY]`; anything else (`unavailable`,
+    /// `timeout`, `overloaded`, `internal_error`) is the server's problem: `-ERR [SYS/TEMP]`.
+    static func authFailure(_ error: any Error) -> POP3AuthFailure {
+        guard let error = error as? RPCError else { return .temporaryFailure }
+        if error.is(.authFailed) || error.is(.accountDisabled) || error.is(.invalidParams) {
+            return .invalidCredentials
+        }
+        if error.is(.authThrottled) {
+            return .throttled(retryAfterSeconds: error.data?.retryAfterMs.map { max(1, ($0 + 999) / 1000) })
+        }
+        return .temporaryFailure
+    }
+
+    /// `in_use` is RFC 2449 §8.1.2 `-ERR [IN-USE]`; everything else when opening the maildrop
+    /// is `-ERR [SYS/TEMP]` (`POP3Event.maildropFailed`).
+    static func isInUse(_ error: any Error) -> Bool {
+        (error as? RPCError)?.is(.inUse) ?? false
+    }
+
+    // MARK: - Calls
+
+    /// Verifies credentials; succeeds with the session token.
+    func authenticate(_ credentials: POP3Credentials, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<String> {
+        let future: EventLoopFuture<SessionResult>
+        switch credentials {
+        case .password(let user, let password, let authorizationIdentity):
+            // PLAIN with an authzid other than the user would be proxy authentication, which
+            // Loft does not offer: refused like a wrong password (RFC 4616 §2).
+            if let authorizationIdentity, authorizationIdentity != user {
+                return loop.makeFailedFuture(RPCError(.authFailed, "authorization identity refused"))
+            }
+            future = client.callFuture(
+                Methods.authLogin,
+                LoginParams(username: user, password: password, clientAddress: clientAddress, service: Self.service))
+        case .apop(let user, let timestamp, let digest):
+            future = client.callFuture(
+                Methods.authAPOP,
+                APOPParams(
+                    username: user, timestamp: timestamp, digest: digest, clientAddress: clientAddress,
+                    service: Self.service))
+        case .cramMD5(let user, let challenge, let digest):
+            future = client.callFuture(
+                Methods.authCRAMMD5,
+                CRAMMD5Params(
+                    username: user, challenge: challenge, digest: digest, clientAddress: clientAddress,
+                    service: Self.service))
+        }
+        return future.map(\.session).hop(to: loop)
+    }
+
+    func acquireLock(session: String, lease: TimeAmount, on loop: any EventLoop) -> EventLoopFuture<LockInfo> {
+        let leaseMs = Int(lease.nanoseconds / 1_000_000)
+        return client.callFuture(Methods.lockAcquire, LockAcquireParams(session: session, name: Self.lockName, leaseMs: leaseMs))
+            .hop(to: loop)
+    }
+
+    func renewLock(_ lock: String, on loop: any EventLoop) -> EventLoopFuture<LockInfo> {
+        client.callFuture(Methods.lockRenew, LockParams(lock: lock)).hop(to: loop)
+    }
+
+    func releaseLock(_ lock: String) {
+        client.callFuture(Methods.lockRelease, LockParams(lock: lock)).whenComplete { _ in }
+    }
+
+    /// One page of INBOX; pass `nextAfterUid` for the next.
+    func listPage(session: String, afterUid: UInt32?, on loop: any EventLoop) -> EventLoopFuture<MessageListResult> {
+        client.callFuture(
+            Methods.messageList, MessageListParams(session: session, mailbox: Self.mailbox, afterUid: afterUid)
+        ).hop(to: loop)
+    }
+
+    /// Up to `length` bytes of message `uid` from `offset`, decoded, with the message's total.
+    func read(
+        session: String, uid: UInt32, offset: Int64, length: Int, on loop: any EventLoop
+    ) -> EventLoopFuture<(bytes: ByteBuffer, total: Int64)> {
+        client.callFuture(
+            Methods.messageRead,
+            MessageReadParams(session: session, mailbox: Self.mailbox, uid: uid, offset: offset, length: length)
+        ).flatMapThrowing { result in
+            guard let bytes = Data(base64Encoded: result.data) else {
+                throw RPCError(.internalError, "message.read returned invalid base64")
+            }
+            return (ByteBuffer(bytes: bytes), result.total)
+        }.hop(to: loop)
+    }
+
+    /// RFC 1939 §6: the marked messages go in one call — one back-end transaction — whatever
+    /// their flags. Only a maildrop with more than `UIDSet.maxRanges` separate runs of marked
+    /// UIDs needs several calls, one after the other.
+    func expunge(session: String, uids: [UInt32], on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let sorted = uids.sorted()
+        let batches = stride(from: 0, to: sorted.count, by: UIDSet.maxRanges).map {
+            Array(sorted[$0..<min($0 + UIDSet.maxRanges, sorted.count)])
+        }
+        var future = loop.makeSucceededVoidFuture()
+        for batch in batches {
+            future = future.flatMap { [client] in
+                client.callFuture(
+                    Methods.messageExpunge,
+                    MessageExpungeParams(session: session, mailbox: Self.mailbox, uids: UIDSet(batch), regardlessOfFlags: true)
+                ).map { _ in () }.hop(to: loop)
+            }
+        }
+        return future
+    }
+}

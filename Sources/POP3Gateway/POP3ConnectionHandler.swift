@@ -1,0 +1,389 @@
+import GatewayKit
+import Logging
+import NIOCore
+import NIOSSL
+import POP3Codec
+import RPCProtocol
+
+/// One POP3 connection: frames client lines, feeds them to `POP3Session`, and performs the
+/// actions it returns (STYLE §3) — writes, STLS, back-end calls, timers, close. Everything runs
+/// on the channel's event loop; back-end answers hop back to it and come in as session events.
+final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let configuration: POP3GatewayConfiguration
+    let info: ConnectionInfo
+    let backend: POP3Backend
+    var logger: Logger
+
+    var session = POP3Session()
+    var framer = POP3LineFramer()
+    var inbound = ByteBuffer()
+    var context: ChannelHandlerContext?
+    var idleTimer: IdleTimer?
+
+    /// Events produced while actions are being performed wait here, so actions run in order.
+    var queuedEvents: [POP3Event] = []
+    var performing = false
+    var wroteSinceFlush = false
+    var closed = false
+
+    /// The back-end session token from a successful login.
+    var sessionToken: String?
+    /// The maildrop lock and its renewal timer.
+    var lock: String?
+    var lockRenewal: Scheduled<Void>?
+    /// POP3 unique-id → back-end UID for the snapshot.
+    var uids: [String: UInt32] = [:]
+    var fetch: Fetch?
+
+    /// A RETR or TOP being streamed.
+    struct Fetch {
+        var uid: UInt32
+        var offset: Int64 = 0
+        /// For TOP, a copy of the cut the session makes, to stop reading once it is complete.
+        var topFilter: POP3TopFilter?
+        var waitingForWritability = false
+    }
+
+    init(configuration: POP3GatewayConfiguration, info: ConnectionInfo, backend: POP3Backend, logger: Logger) {
+        self.configuration = configuration
+        self.info = info
+        self.backend = backend
+        self.logger = logger
+        self.logger[metadataKey: "client"] = "\(info.clientAddress)"
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        idleTimer = IdleTimer(eventLoop: context.eventLoop, timeout: configuration.idleTimeout) { [self] in
+            logger.debug("idle timeout")
+            feed(.timeout)
+        }
+        var sessionConfiguration = POP3SessionConfiguration(
+            greetingTimestamp: UniqueStamp.make(hostname: configuration.hostname),
+            tlsActive: info.isImplicitTLS,
+            stlsAvailable: info.startTLSContext != nil,
+            plaintextAllowed: configuration.allowPlaintextWithoutTLS
+                || (configuration.allowPlaintextOnLoopback && info.clientAddress.isLoopback),
+            saslMechanisms: configuration.saslMechanisms,
+            limits: configuration.limits)
+        sessionConfiguration.implementation = "Loft"
+        feed(.opened(sessionConfiguration))
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        guard !closed else { return }
+        idleTimer?.touch()
+        inbound.writeBuffer(&bytes)
+        frameLines()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        fetch = nil
+        idleTimer?.cancel()
+        feed(.peerClosed)
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, fetch?.waitingForWritability == true {
+            fetch?.waitingForWritability = false
+            readNextChunk()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if StartTLS.isHandshakeCompleted(event) {
+            if !info.isImplicitTLS { feed(.tlsEstablished) }
+            frameLines()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    /// Feeds every complete line to the session (POP3Codec's driving loop).
+    func frameLines() {
+        framer.maximumLineLength = session.maximumLineLength
+        while !closed, let outcome = framer.next(from: &inbound) {
+            switch outcome {
+            case .line(let line): feed(.line(line))
+            case .lineTooLong: feed(.lineTooLong)
+            }
+            framer.maximumLineLength = session.maximumLineLength
+        }
+        if inbound.readerIndex > 4096 { inbound.discardReadBytes() }
+    }
+
+    // MARK: - Session events and actions
+
+    /// Hands an event to the session and performs what it returns; an event that arrives while
+    /// actions are being performed waits its turn.
+    func feed(_ event: POP3Event) {
+        queuedEvents.append(event)
+        guard !performing else { return }
+        performing = true
+        while !queuedEvents.isEmpty {
+            let actions = session.receive(queuedEvents.removeFirst())
+            for action in actions { perform(action) }
+        }
+        performing = false
+        flushIfNeeded()
+    }
+
+    func flushIfNeeded() {
+        guard wroteSinceFlush, let context else { return }
+        wroteSinceFlush = false
+        context.flush()
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        guard let context, context.channel.isActive else { return }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        wroteSinceFlush = true
+    }
+
+    func perform(_ action: POP3Action) {
+        switch action {
+        case .send(let response):
+            write(response.encoded)
+        case .write(let bytes):
+            write(bytes)
+        case .startTLS:
+            beginTLS()
+        case .authenticate(let credentials):
+            authenticate(credentials)
+        case .saslStart(let mechanism, _) where mechanism == .cramMD5:
+            // RFC 2195 §2: the challenge is a unique msg-id-like string.
+            let challenge = UniqueStamp.make(hostname: configuration.hostname)
+            queuedEvents.append(.saslChallenge(ByteBuffer(string: challenge)))
+        case .saslStart, .saslContinue:
+            // No pass-through mechanism is offered (SCRAM waits for a back-end method).
+            queuedEvents.append(.authFailed(.invalidCredentials))
+        case .saslAbort:
+            break
+        case .acquireMaildrop:
+            openMaildrop()
+        case .fetchMessage(let uid, let topLines):
+            startFetch(uid: uid, topLines: topLines)
+        case .commitDeletions(let deleted):
+            commit(deleted)
+        case .releaseMaildrop:
+            releaseLock()
+        case .reportError(let error):
+            logger.warning("POP3 session error: \(error)")
+        case .close:
+            closeAfterWrites()
+        }
+    }
+
+    func beginTLS() {
+        guard let context, let tlsContext = info.startTLSContext else { return }
+        flushIfNeeded()
+        do {
+            framer.discardBuffered(&inbound)
+            try StartTLS.begin(on: context.channel, context: tlsContext, discarding: &inbound)
+        } catch {
+            logger.error("cannot start TLS: \(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    func closeAfterWrites() {
+        guard let context, !closed else { return }
+        closed = true
+        idleTimer?.cancel()
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
+        wroteSinceFlush = false
+        promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    var eventLoop: any EventLoop { context!.eventLoop }
+
+    // MARK: - Authentication
+
+    func authenticate(_ credentials: POP3Credentials) {
+        backend.authenticate(credentials, clientAddress: info.clientAddress.text, on: eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let token):
+                    sessionToken = token
+                    feed(.authSucceeded(user: Self.user(of: credentials), saslFinal: nil))
+                case .failure(let error):
+                    let failure = POP3Backend.authFailure(error)
+                    if case .temporaryFailure = failure { logger.warning("login failed on the server side: \(error)") }
+                    feed(.authFailed(failure))
+                }
+            }
+    }
+
+    static func user(of credentials: POP3Credentials) -> String {
+        switch credentials {
+        case .password(let user, _, _), .apop(let user, _, _), .cramMD5(let user, _, _): user
+        }
+    }
+
+    // MARK: - Maildrop: lock and snapshot (RFC 1939 §8)
+
+    func openMaildrop() {
+        guard let token = sessionToken else {
+            feed(.maildropFailed)
+            return
+        }
+        backend.acquireLock(session: token, lease: configuration.lockLease, on: eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let held):
+                    lock = held.lock
+                    scheduleRenewal(leaseMs: held.leaseMs)
+                    listMaildrop(token: token, afterUid: nil, entries: [])
+                case .failure(let error) where POP3Backend.isInUse(error):
+                    feed(.maildropInUse)
+                case .failure(let error):
+                    logger.warning("cannot lock the maildrop: \(error)")
+                    feed(.maildropFailed)
+                }
+            }
+    }
+
+    func listMaildrop(token: String, afterUid: UInt32?, entries: [POP3MaildropEntry]) {
+        backend.listPage(session: token, afterUid: afterUid, on: eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let page):
+                    var entries = entries
+                    for message in page.messages {
+                        // RFC 1939 §7: unique and stable across sessions; UIDs never repeat within
+                        // a UIDVALIDITY, so the pair does.
+                        let id = "\(page.uidValidity).\(message.uid)"
+                        uids[id] = message.uid
+                        entries.append(POP3MaildropEntry(uid: id, size: Int(message.size)))
+                    }
+                    if let next = page.nextAfterUid {
+                        listMaildrop(token: token, afterUid: next, entries: entries)
+                    } else {
+                        feed(.maildropLoaded(entries))
+                    }
+                case .failure(let error):
+                    logger.warning("cannot list the maildrop: \(error)")
+                    releaseLock()
+                    feed(.maildropFailed)
+                }
+            }
+    }
+
+    /// Renews the lease every third of it while the session holds the lock. A renewal that
+    /// fails means the lock is gone (the back-end restarted, or the lease ran out): the
+    /// session can no longer claim exclusive access and ends without UPDATE.
+    func scheduleRenewal(leaseMs: Int) {
+        let interval = TimeAmount.milliseconds(Int64(max(leaseMs / 3, 300)))
+        lockRenewal = eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            guard let held = lock else { return }
+            backend.renewLock(held, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+                guard lock == held else { return }
+                switch result {
+                case .success(let info):
+                    scheduleRenewal(leaseMs: info.leaseMs)
+                case .failure(let error):
+                    logger.warning("lost the maildrop lock: \(error); closing the session")
+                    lock = nil
+                    context?.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    func releaseLock() {
+        lockRenewal?.cancel()
+        lockRenewal = nil
+        if let held = lock {
+            lock = nil
+            backend.releaseLock(held)
+        }
+    }
+
+    // MARK: - RETR and TOP: streamed in chunks
+
+    func startFetch(uid: String, topLines: Int?) {
+        guard let backendUID = uids[uid] else {
+            queuedEvents.append(.messageFailed)
+            return
+        }
+        fetch = Fetch(uid: backendUID, topFilter: topLines.map { POP3TopFilter(bodyLines: $0) })
+        readNextChunk()
+    }
+
+    func readNextChunk() {
+        guard let current = fetch, let token = sessionToken else { return }
+        backend.read(
+            session: token, uid: current.uid, offset: current.offset, length: configuration.readChunkBytes, on: eventLoop
+        ).assumeIsolated().whenComplete { [self] result in
+            guard fetch != nil else { return }
+            switch result {
+            case .success(let (bytes, total)):
+                idleTimer?.touch()
+                fetch!.offset += Int64(bytes.readableBytes)
+                let done: Bool
+                if var filter = fetch!.topFilter {
+                    _ = filter.admit(bytes)
+                    fetch!.topFilter = filter
+                    done = filter.isComplete || fetch!.offset >= total || bytes.readableBytes == 0
+                } else {
+                    done = fetch!.offset >= total || bytes.readableBytes == 0
+                }
+                if done { fetch = nil }
+                feed(.messageChunk(bytes))
+                if done {
+                    feed(.messageEnd)
+                } else if context?.channel.isWritable ?? false {
+                    readNextChunk()
+                } else {
+                    fetch!.waitingForWritability = true
+                }
+            case .failure(let error):
+                logger.warning("cannot read message \(fetch!.uid): \(error)")
+                fetch = nil
+                feed(.messageFailed)
+            }
+        }
+    }
+
+    // MARK: - UPDATE (RFC 1939 §6)
+
+    func commit(_ deleted: [String]) {
+        guard let token = sessionToken else {
+            queuedEvents.append(.updateFailed)
+            return
+        }
+        let backendUIDs = deleted.compactMap { uids[$0] }
+        let work: EventLoopFuture<Void> =
+            backendUIDs.isEmpty
+            ? eventLoop.makeSucceededVoidFuture()
+            : backend.expunge(session: token, uids: backendUIDs, on: eventLoop)
+        work.assumeIsolated().whenComplete { [self] result in
+            releaseLock()
+            switch result {
+            case .success:
+                feed(.updateCommitted)
+            case .failure(let error):
+                logger.warning("cannot delete \(backendUIDs.count) messages at QUIT: \(error)")
+                feed(.updateFailed)
+            }
+        }
+    }
+}

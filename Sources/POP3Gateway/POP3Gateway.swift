@@ -1,0 +1,57 @@
+/// POP3Gateway: `loft pop3`, the POP3 gateway (RFC 1939 with CAPA, STLS, AUTH and response
+/// codes: RFC 2449, 2595, 5034, 2195, 3206). Per connection it drives `POP3Session` from
+/// POP3Codec in a `POP3ConnectionHandler` on the connection's event loop, and performs the
+/// session's actions against the back-end: `auth.login`/`auth.apop`/`auth.cram_md5`, the `pop3`
+/// maildrop lock with a renewed lease, `message.list` of INBOX at login, `message.read` in
+/// chunks for RETR/TOP, and one `message.expunge` at QUIT.
+///
+/// It imports POP3Codec, GatewayKit, RPCProtocol, RPCTransport, MailCore and NIO; never Storage
+/// or Backend (DESIGN §6).
+public import GatewayKit
+public import Logging
+public import NIOCore
+import NIOSSL
+import POP3Codec
+
+/// A running POP3 gateway: its listeners and back-end clients.
+public final class POP3Gateway: Sendable {
+    public let configuration: POP3GatewayConfiguration
+    let server: GatewayServer
+    let backend: BackendClients
+    let logger: Logger
+
+    public init(
+        configuration: POP3GatewayConfiguration, backend: BackendClients, tls: TLSFiles?,
+        group: any EventLoopGroup, logger: Logger
+    ) throws {
+        let tlsContext = try GatewayTLS.serverContext(for: configuration.listeners, files: tls)
+        self.configuration = configuration
+        self.backend = backend
+        self.logger = logger
+        let limiter = ConnectionLimiter(
+            perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
+        let refusal = POP3Response.err("too many connections, try again later", code: .systemTemporary).encoded
+        server = try GatewayServer(
+            listeners: configuration.listeners, tlsContext: tlsContext, limiter: limiter, group: group,
+            logger: logger, refusal: refusal
+        ) { [configuration, backend, logger] channel, info in
+            let handler = POP3ConnectionHandler(
+                configuration: configuration, info: info, backend: POP3Backend(client: backend.assign()),
+                logger: logger)
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }
+    }
+
+    /// Binds every listener; returns the bound addresses (tests listen on port 0).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        try await server.start()
+    }
+
+    /// Stops accepting and closes connections after `grace`; a closed connection deletes nothing.
+    public func stop(grace: TimeAmount = .seconds(10)) async {
+        await server.stop(grace: grace)
+    }
+
+    public var connectionCount: Int { server.connectionCount }
+}

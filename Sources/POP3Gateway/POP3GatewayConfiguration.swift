@@ -1,0 +1,31 @@
+public import GatewayKit
+public import NIOCore
+public import POP3Codec
+
+/// Everything `loft pop3` is configured with (the `pop3` section of loft.yaml), with the
+/// limits in one place (STYLE §7).
+public struct POP3GatewayConfiguration: Sendable {
+    public var listeners: [Listener]
+    /// The host name in APOP greeting timestamps and CRAM-MD5 challenges.
+    public var hostname: String
+    /// RFC 1939 §3: "at least 10 minutes".
+    public var idleTimeout: TimeAmount = .seconds(600)
+    /// USER/PASS, AUTH PLAIN and LOGIN without TLS from any address (DESIGN §5 says no).
+    public var allowPlaintextWithoutTLS = false
+    /// ... and from loopback clients (yes by default: nothing crosses a network).
+    public var allowPlaintextOnLoopback = true
+    /// The maildrop lock's lease; renewed every third of it while the session lives.
+    public var lockLease: TimeAmount = .seconds(30)
+    public var maxConnectionsPerAddress = 20
+    public var maxConnections = 1000
+    /// Bytes asked of `message.read` per call (at most the RPC's 1 MiB chunk).
+    public var readChunkBytes = 256 << 10
+    public var limits = POP3Limits.default
+    /// SCRAM-SHA-256 is missing: the back-end has no SCRAM method yet.
+    public var saslMechanisms: [POP3SASLMechanism] = [.plain, .login, .cramMD5]
+
+    public init(listeners: [Listener], hostname: String) {
+        self.listeners = listeners
+        self.hostname = hostname
+    }
+}

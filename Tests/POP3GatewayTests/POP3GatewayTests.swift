@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+@testable import POP3Gateway
+
+/// Transcripts against the real gateway and an in-process back-end over their sockets.
+@Suite(.serialized) struct POP3GatewayTests {
+    static let returnPath = "Return-Path: <s@remote.test>\r\n"
+
+    func login(_ client: POP3TestClient, user: String = "alice@example.test", password: String = "alice-pw") async throws {
+        #expect(try await client.command("USER \(user)").hasPrefix("+OK"))
+        let reply = try await client.command("PASS \(password)")
+        #expect(reply.hasPrefix("+OK"), "\(reply)")
+    }
+
+    @Test func retrieveIsByteExactWithDotStuffing() async throws {
+        let h = try await POP3Harness()
+        let message = "Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nlast\r\n"
+        try await h.deliver(message)
+        try await h.deliver("Subject: second\r\n\r\nbody\r\n")
+        let c = try await h.connect()
+        let greeting = try await c.readLine() ?? ""
+        #expect(greeting.hasPrefix("+OK") && greeting.hasSuffix("@pop.test>"))
+        try await login(c)
+        let size = (Self.returnPath + message).utf8.count
+        let secondSize = (Self.returnPath + "Subject: second\r\n\r\nbody\r\n").utf8.count
+        #expect(try await c.command("STAT") == "+OK 2 \(size + secondSize)")
+        #expect(try await c.command("LIST").hasPrefix("+OK"))
+        #expect(try await c.readMultiLineBody() == Array("1 \(size)\r\n2 \(secondSize)\r\n".utf8))
+        #expect(try await c.command("RETR 1") == "+OK \(size) octets")
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + message).utf8))
+        #expect(try await c.command("TOP 1 1").hasPrefix("+OK"))
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + "Subject: dots\r\n\r\n.leading dot\r\n").utf8))
+        #expect(try await c.command("UIDL").hasPrefix("+OK"))
+        let uidl = String(decoding: try await c.readMultiLineBody(), as: UTF8.self)
+        let ids = uidl.split(separator: "\r\n").map { $0.split(separator: " ")[1] }
+        #expect(ids.count == 2 && ids[0] != ids[1])
+        #expect(try await c.command("QUIT").hasPrefix("+OK"))
+        #expect(try await c.isClosed())
+
+        // The same ids in the next session.
+        let again = try await h.connect()
+        _ = try await again.readLine()
+        try await login(again)
+        #expect(try await again.command("UIDL 2") == "+OK 2 \(ids[1])")
+        _ = try await again.command("QUIT")
+        await h.close()
+    }
+
+    @Test func quitCommitsDeletionsAndADroppedConnectionDoesNot() async throws {
+        let h = try await POP3Harness()
+        for n in 1...3 { try await h.deliver("Subject: \(n)\r\n\r\nbody\r\n") }
+        let dropped = try await h.connect()
+        _ = try await dropped.readLine()
+        try await login(dropped)
+        #expect(try await dropped.command("DELE 1").hasPrefix("+OK"))
+        await dropped.close()
+
+        // The lock goes with the connection; retry until the gateway has noticed.
+        var c = try await h.connect()
+        _ = try await c.readLine()
+        for _ in 0..<50 {
+            #expect(try await c.command("USER alice@example.test").hasPrefix("+OK"))
+            let reply = try await c.command("PASS alice-pw")
+            if reply.hasPrefix("+OK") { break }
+            #expect(reply.hasPrefix("-ERR [IN-USE]"))
+            try await Task.sleep(nanoseconds: 50_000_000)
+            c = try await h.connect()
+            _ = try await c.readLine()
+        }
+        #expect(try await c.command("STAT").hasPrefix("+OK 3 "))
+        #expect(try await c.command("DELE 1").hasPrefix("+OK"))
+        #expect(try await c.command("DELE 3").hasPrefix("+OK"))
+        #expect(try await c.command("RETR 1").hasPrefix("-ERR"))
+        #expect(try await c.command("RSET").hasPrefix("+OK maildrop has 3"))
+        #expect(try await c.command("DELE 1").hasPrefix("+OK"))
+        #expect(try await c.command("DELE 3").hasPrefix("+OK"))
+        #expect(try await c.command("QUIT") == "+OK Loft POP3 server signing off (1 messages left)")
+
+        let after = try await h.connect()
+        _ = try await after.readLine()
+        try await login(after)
+        #expect(try await after.command("LIST").hasPrefix("+OK 1 messages"))
+        let listing = String(decoding: try await after.readMultiLineBody(), as: UTF8.self)
+        #expect(listing.hasPrefix("1 "))
+        #expect(try await after.command("TOP 1 0").hasPrefix("+OK"))
+        #expect(String(decoding: try await after.readMultiLineBody(), as: UTF8.self).contains("Subject: 2"))
+        _ = try await after.command("QUIT")
+        await h.close()
+    }
+
+    @Test func aSecondSessionIsRefusedWithInUse() async throws {
+        let h = try await POP3Harness()
+        let first = try await h.connect()
+        _ = try await first.readLine()
+        try await login(first)
+        let second = try await h.connect()
+        _ = try await second.readLine()
+        _ = try await second.command("USER alice@example.test")
+        #expect(try await second.command("PASS alice-pw").hasPrefix("-ERR [IN-USE]"))
+        #expect(try await second.isClosed())
+        _ = try await first.command("QUIT")
+        await h.close()
+    }
+
+    @Test func apopAndCRAMMD5UseTheAPOPSecret() async throws {
+        let h = try await POP3Harness()
+        let c = try await h.connect()
+        let greeting = try await c.readLine() ?? ""
+        let timestamp = String(greeting[greeting.firstIndex(of: "<")!...])
+        #expect(try await c.command("APOP bob@example.test \(apopDigest(timestamp: timestamp, secret: "bob-pw"))").hasPrefix("-ERR [AUTH]"))
+        #expect(try await c.command("APOP bob@example.test \(apopDigest(timestamp: timestamp, secret: "bob-apop"))").hasPrefix("+OK"))
+        _ = try await c.command("QUIT")
+
+        let cram = try await h.connect()
+        _ = try await cram.readLine()
+        let challengeLine = try await cram.command("AUTH CRAM-MD5")
+        #expect(challengeLine.hasPrefix("+ "))
+        let challenge = String(decoding: Data(base64Encoded: String(challengeLine.dropFirst(2)))!, as: UTF8.self)
+        let response = Data("bob@example.test \(cramDigest(challenge: challenge, secret: "bob-apop"))".utf8).base64EncodedString()
+        #expect(try await cram.command(response).hasPrefix("+OK"))
+        _ = try await cram.command("QUIT")
+
+        // Alice has no APOP secret: APOP fails like a wrong password.
+        let alice = try await h.connect()
+        let aliceGreeting = try await alice.readLine() ?? ""
+        let aliceStamp = String(aliceGreeting[aliceGreeting.firstIndex(of: "<")!...])
+        let digest = apopDigest(timestamp: aliceStamp, secret: "alice-pw")
+        #expect(try await alice.command("APOP alice@example.test \(digest)").hasPrefix("-ERR [AUTH]"))
+        await h.close()
+    }
+
+    @Test func plainAndCapaOverImplicitTLS() async throws {
+        let h = try await POP3Harness { $0.allowPlaintextOnLoopback = false }
+        let plain = try await h.connect()
+        _ = try await plain.readLine()
+        #expect(try await plain.command("USER alice@example.test").hasPrefix("-ERR [AUTH]"))
+
+        let tls = try await h.connect(port: h.implicitPort, tls: true)
+        #expect((try await tls.readLine() ?? "").hasPrefix("+OK"))
+        #expect(try await tls.command("CAPA").hasPrefix("+OK"))
+        let capa = String(decoding: try await tls.readMultiLineBody(), as: UTF8.self)
+        #expect(capa.contains("SASL PLAIN LOGIN CRAM-MD5") && capa.contains("USER") && !capa.contains("STLS"))
+        #expect(!capa.contains("SCRAM"))
+        let plainResponse = Data("\0alice@example.test\0alice-pw".utf8).base64EncodedString()
+        #expect(try await tls.command("AUTH PLAIN \(plainResponse)").hasPrefix("+OK"))
+        #expect(try await tls.command("STAT") == "+OK 0 0")
+        _ = try await tls.command("QUIT")
+        await h.close()
+    }
+
+    @Test func stlsDiscardsPipelinedCommandsThenAllowsUser() async throws {
+        let h = try await POP3Harness { $0.allowPlaintextOnLoopback = false }
+        let c = try await h.connect(port: h.stlsPort)
+        _ = try await c.readLine()
+        try await c.sendRaw("STLS\r\nUSER injected@example.test\r\n")
+        #expect(try await c.readLine() == "+OK Begin TLS negotiation")
+        try await c.startTLS()
+        #expect(try await c.command("CAPA").hasPrefix("+OK"))
+        let capa = String(decoding: try await c.readMultiLineBody(), as: UTF8.self)
+        #expect(capa.contains("USER") && !capa.contains("STLS"))
+        // Had the injected USER survived, PASS would be accepted without a USER of ours.
+        #expect(try await c.command("PASS alice-pw").hasPrefix("-ERR"))
+        try await login(c)
+        _ = try await c.command("QUIT")
+        await h.close()
+    }
+
+    @Test func failedLoginsAreAnsweredWithAuthCodes() async throws {
+        let h = try await POP3Harness()
+        let c = try await h.connect()
+        _ = try await c.readLine()
+        _ = try await c.command("USER alice@example.test")
+        #expect(try await c.command("PASS wrong").hasPrefix("-ERR [AUTH]"))
+        _ = try await c.command("USER nobody@example.test")
+        #expect(try await c.command("PASS wrong").hasPrefix("-ERR [AUTH]"))
+        await c.close()
+        await h.close()
+    }
+
+    @Test func connectionLimitPerAddress() async throws {
+        let h = try await POP3Harness { $0.maxConnectionsPerAddress = 2 }
+        let a = try await h.connect()
+        let b = try await h.connect()
+        #expect((try await a.readLine() ?? "").hasPrefix("+OK"))
+        #expect((try await b.readLine() ?? "").hasPrefix("+OK"))
+        let refused = try await h.connect()
+        #expect((try await refused.readLine() ?? "").hasPrefix("-ERR [SYS/TEMP]"))
+        #expect(try await refused.isClosed())
+        await a.close()
+        await b.close()
+        await h.close()
+    }
+
+    @Test func largeMessageIsStreamedInChunks() async throws {
+        let h = try await POP3Harness { $0.readChunkBytes = 4096 }
+        var body = ""
+        for n in 0..<5000 { body += (n % 7 == 0 ? "." : "") + "line \(n) of a large message\r\n" }
+        let message = "Subject: big\r\n\r\n" + body
+        try await h.deliver(message)
+        let c = try await h.connect()
+        _ = try await c.readLine()
+        try await login(c)
+        #expect(try await c.command("RETR 1").hasPrefix("+OK"))
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + message).utf8))
+        #expect(try await c.command("NOOP") == "+OK")
+        _ = try await c.command("QUIT")
+        await h.close()
+    }
+}
