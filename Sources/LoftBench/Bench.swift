@@ -78,6 +78,12 @@ struct Bench {
             for c in clients { await c.close() }
         }
 
+        let raw = try RawSocketPing.run(path: gateway, count: pings)
+        print(
+            "ping, 1 caller, blocking socket client (the back-end alone): median \(us(percentile(raw, 0.5))) µs, p99 \(us(percentile(raw, 0.99))) µs"
+        )
+        if args.contains("--ping-only") { return }
+
         // 2. Durable local delivery of 4 KiB messages.
         let message = Data(
             (Array("From: b@remote.test\r\nTo: user@bench.test\r\nSubject: bench\r\n\r\n".utf8)
@@ -184,5 +190,46 @@ final class PingChain: @unchecked Sendable {
                 self.done.fail(e)
             }
         }
+    }
+}
+
+/// The back-end's own share of a round trip: a blocking Unix socket, a prepared request line,
+/// and reading up to the newline — what a script on the socket sees, without any client
+/// framework in the way.
+enum RawSocketPing {
+    static func run(path: String, count: Int) throws -> [UInt64] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RPCError(.unavailable, "socket") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { dst in
+            let bytes = Array(path.utf8)
+            dst.copyBytes(from: bytes.prefix(dst.count - 1))
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw RPCError(.unavailable, "connect \(path)") }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        func roundTrip(_ line: String) {
+            let bytes = Array(line.utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            var got = 0
+            repeat {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
+                if n <= 0 { return }
+                got += n
+            } while buffer[got - 1] != UInt8(ascii: "\n")
+        }
+        roundTrip(#"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"version":1}}"# + "\n")
+        var samples: [UInt64] = []
+        samples.reserveCapacity(count)
+        for i in 0..<count {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            roundTrip(#"{"jsonrpc":"2.0","id":"# + String(i + 1) + #","method":"ping"}"# + "\n")
+            samples.append(DispatchTime.now().uptimeNanoseconds - t0)
+        }
+        return samples
     }
 }

@@ -91,7 +91,14 @@ public enum JSONRPC {
             buffer.writeStaticString(",")
         }
         buffer.writeStaticString(#""method":"#)
-        buffer.writeBytes(try encoder.encode(method))
+        if method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            // Method names are plain ASCII: no escaping needed, no encoder round trip.
+            buffer.writeStaticString("\"")
+            buffer.writeString(method)
+            buffer.writeStaticString("\"")
+        } else {
+            buffer.writeBytes(try encoder.encode(method))
+        }
         buffer.writeStaticString(#","params":"#)
         buffer.writeBytes(body)
         buffer.writeStaticString("}\n")

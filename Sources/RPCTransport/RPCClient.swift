@@ -239,9 +239,14 @@ final class RPCClientHandler: ChannelInboundHandler {
 
     struct Pending {
         var promise: EventLoopPromise<ByteBuffer>
-        var timer: Scheduled<Void>?
+        var deadline: NIODeadline
+        var method: String
     }
     var pending: [Int64: Pending] = [:]
+    /// One sweep timer for all deadlines instead of a scheduled task per call: scheduling and
+    /// cancelling a task on every call cost more than the call itself on the hot path.
+    var sweeper: RepeatedTask?
+    static let sweepInterval = TimeAmount.milliseconds(100)
     let onNotification: (@Sendable (String, ByteBuffer) -> Void)?
     let logger: Logger
     var context: ChannelHandlerContext?
@@ -251,21 +256,33 @@ final class RPCClientHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        sweeper = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
+            loopBound.value.failExpired(now: .now())
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        sweeper?.cancel()
+        sweeper = nil
+    }
+
+    func failExpired(now: NIODeadline) {
+        for (id, p) in pending where p.deadline <= now {
+            pending[id] = nil
+            p.promise.fail(RPCError(.timeout, "\(p.method) got no answer in time", temporary: true))
+        }
+    }
 
     func register(id: Int64, promise: EventLoopPromise<ByteBuffer>, deadline: TimeAmount, method: String) {
-        guard let context else {
+        guard context != nil else {
             promise.fail(RPCError(.unavailable, "back-end connection closed", temporary: true))
             return
         }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let timer = context.eventLoop.scheduleTask(in: deadline) {
-            if let p = loopBound.value.pending.removeValue(forKey: id) {
-                p.promise.fail(RPCError(.timeout, "\(method) got no answer within \(deadline.nanoseconds / 1_000_000) ms", temporary: true))
-            }
-        }
-        pending[id] = Pending(promise: promise, timer: timer)
+        pending[id] = Pending(promise: promise, deadline: .now() + deadline, method: method)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -286,7 +303,6 @@ final class RPCClientHandler: ChannelInboundHandler {
             if let error = head.error { logger.debug("back-end error without a pending call: \(error)") }
             return
         }
-        p.timer?.cancel()
         if let error = head.error {
             p.promise.fail(error)
         } else {
@@ -298,7 +314,6 @@ final class RPCClientHandler: ChannelInboundHandler {
         let all = pending
         pending = [:]
         for p in all.values {
-            p.timer?.cancel()
             p.promise.fail(RPCError(.unavailable, "the back-end closed the connection", temporary: true))
         }
         context.fireChannelInactive()
