@@ -76,6 +76,10 @@ struct POP3Backend: Sendable {
         client.callFuture(Methods.lockRenew, LockParams(lock: lock)).hop(to: loop)
     }
 
+    func releaseLockAndWait(_ lock: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
+        client.callFuture(Methods.lockRelease, LockParams(lock: lock)).map { _ in () }.recover { _ in () }.hop(to: loop)
+    }
+
     func releaseLock(_ lock: String) {
         client.callFuture(Methods.lockRelease, LockParams(lock: lock)).whenComplete { _ in }
     }

@@ -308,6 +308,16 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
+    /// Releases the lock and completes once the back-end has (a failure is logged and ignored:
+    /// the lease runs out by itself).
+    func releaseLockAndWait(on loop: any EventLoop) -> EventLoopFuture<Void> {
+        lockRenewal?.cancel()
+        lockRenewal = nil
+        guard let held = lock else { return loop.makeSucceededVoidFuture() }
+        lock = nil
+        return backend.releaseLockAndWait(held, on: loop)
+    }
+
     func releaseLock() {
         lockRenewal?.cancel()
         lockRenewal = nil
@@ -375,14 +385,16 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             backendUIDs.isEmpty
             ? eventLoop.makeSucceededVoidFuture()
             : backend.expunge(session: token, uids: backendUIDs, on: eventLoop)
+        // RFC 1939 §6: the lock goes before +OK, so a client that reconnects at once finds it free.
         work.assumeIsolated().whenComplete { [self] result in
-            releaseLock()
-            switch result {
-            case .success:
-                feed(.updateCommitted)
-            case .failure(let error):
-                logger.warning("cannot delete \(backendUIDs.count) messages at QUIT: \(error)")
-                feed(.updateFailed)
+            releaseLockAndWait(on: eventLoop).assumeIsolated().whenComplete { [self] _ in
+                switch result {
+                case .success:
+                    feed(.updateCommitted)
+                case .failure(let error):
+                    logger.warning("cannot delete \(backendUIDs.count) messages at QUIT: \(error)")
+                    feed(.updateFailed)
+                }
             }
         }
     }

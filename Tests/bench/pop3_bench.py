@@ -1,0 +1,158 @@
+"""POP3 benchmark (issue 4): RETR of 1,000 messages of 4 KiB and of 100 messages of 1 MiB in
+one session each, and logins per second with 8 concurrent clients, against a real `loft serve`
+in a temporary directory.
+
+    LOFT_BIN=.build/release/loft python3 Tests/bench/pop3_bench.py [--hash-cost 15]
+
+The client is a raw socket reading each response to its terminating ".CRLF", so the figures
+measure the server, not poplib's line splitting. Results are written up in BENCHMARKS-POP3.md.
+"""
+import argparse
+import os
+import pathlib
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "interop"))
+from conftest import Loft, child_env  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Raw:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.line()
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def cmd(self, text):
+        self.sock.sendall(text.encode() + b"\r\n")
+        reply = self.line()
+        if not reply.startswith(b"+OK"):
+            raise RuntimeError(reply)
+        return reply
+
+    def multiline(self):
+        """Reads to the terminating dot line; returns the byte count."""
+        data = bytearray(self.buf)
+        self.buf = b""
+        while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return len(data)
+
+    def login(self, user, password):
+        self.cmd(f"USER {user}")
+        self.cmd(f"PASS {password}")
+
+    def close(self):
+        try:
+            self.cmd("QUIT")
+        finally:
+            self.sock.close()
+
+
+def fill(loft, user, count, size):
+    rpc = loft.gateway()
+    body = (b"x" * 76 + b"\r\n") * (size // 78)
+    message = b"Subject: bench\r\n\r\n" + body
+    for _ in range(count):
+        started = rpc.call("delivery.begin", {"sender": "b@remote.test", "recipients": [user]})
+        rpc.upload(started["upload"], message)
+    rpc.close()
+
+
+def retr_all(port, user, count):
+    c = Raw(port)
+    c.login(user, "pw")
+    start = time.perf_counter()
+    total = 0
+    for n in range(1, count + 1):
+        c.sock.sendall(b"RETR %d\r\n" % n)
+        if not c.line().startswith(b"+OK"):
+            raise RuntimeError("RETR failed")
+        total += c.multiline()
+    elapsed = time.perf_counter() - start
+    c.close()
+    return elapsed, total
+
+
+def logins(port, users, seconds):
+    counts = [0] * len(users)
+    stop = time.time() + seconds
+
+    def worker(i):
+        while time.time() < stop:
+            c = Raw(port)
+            c.login(users[i], "pw")
+            c.close()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(users))]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hash-cost", default="4", help="scrypt log2 cost (production: 15)")
+    ap.add_argument("--login-seconds", type=float, default=10)
+    args = ap.parse_args()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="loft-pop3-bench-"))
+    port = free_port()
+    (tmp / "loft.yaml").write_text(
+        f"serve:\n  gateways: [pop3]\npop3:\n  listeners:\n    - {{address: 127.0.0.1, port: {port}, tls: none}}\n")
+    env = child_env()
+    env["LOFT_PASSWORD_HASH_COST"] = args.hash_cost
+    env["LOFT_LOG_LEVEL"] = "warning"
+    loft = Loft(tmp / "data", extra_args=("--config", str(tmp / "loft.yaml")), env=env)
+    try:
+        admin = loft.admin()
+        admin.call("domain.add", {"name": "bench.test"})
+        users = [f"u{i}@bench.test" for i in range(8)]
+        for u in ["small@bench.test", "large@bench.test", *users]:
+            admin.call("account.add", {"address": u, "password": "pw"})
+        admin.close()
+        fill(loft, "small@bench.test", 1000, 4096)
+        fill(loft, "large@bench.test", 100, 1 << 20)
+        for _ in range(100):
+            try:
+                Raw(port).sock.close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        elapsed, total = retr_all(port, "small@bench.test", 1000)
+        print(f"RETR 1000 x 4 KiB, one session: {elapsed:.3f} s ({total / elapsed / 1e6:.1f} MB/s)")
+        elapsed, total = retr_all(port, "large@bench.test", 100)
+        print(f"RETR 100 x 1 MiB, one session:  {elapsed:.3f} s ({total / elapsed / 1e6:.1f} MB/s)")
+        rate = logins(port, users, args.login_seconds)
+        print(f"logins (USER/PASS/QUIT), 8 concurrent clients, hash cost {args.hash_cost}: {rate:.0f} per second")
+    finally:
+        loft.stop()
+
+
+if __name__ == "__main__":
+    main()
