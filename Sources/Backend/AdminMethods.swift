@@ -136,6 +136,7 @@ extension Backend {
             if let max = p.maxMessageBytes {
                 guard max >= 1024 else { throw RPCError(.invalidParams, "maxMessageBytes must be at least 1024", field: "maxMessageBytes") }
                 try self.store.setSetting("max_message_bytes", String(max))
+                self.maxMessageBytes.withLockedValue { $0 = max }
             }
             return ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes())
         }

@@ -25,6 +25,8 @@ public final class Backend: Sendable {
     let logger: Logger
     let servers = NIOLockedValueBox<[RPCServer]>([])
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
+    /// The server-wide message size limit, read on every delivery: kept here, written through.
+    let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)
 
     typealias Handler = @Sendable (RPCRequest, RPCConnection, RPCResponder) -> Void
 
@@ -207,7 +209,10 @@ public final class Backend: Sendable {
     }
 
     func serverMaxMessageBytes() throws -> Int64 {
-        try store.setting("max_message_bytes").flatMap { Int64($0) } ?? config.defaultMaxMessageBytes
+        if let cached = maxMessageBytes.withLockedValue({ $0 }) { return cached }
+        let value = try store.setting("max_message_bytes").flatMap { Int64($0) } ?? config.defaultMaxMessageBytes
+        maxMessageBytes.withLockedValue { $0 = value }
+        return value
     }
 
     func registerMethods() {

@@ -135,10 +135,10 @@ extension MailStore {
 
     public func addDomain(_ name: String) throws -> DomainRecord {
         try pool.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [name]) != nil {
+            if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [name]) != nil {
                 throw StorageError(.domainExists, "domain \(name) already exists")
             }
-            try db.execute(sql: "INSERT INTO domain (name, created_at) VALUES (?, ?)", arguments: [name, Self.now()])
+            try db.cachedStatement(sql: "INSERT INTO domain (name, created_at) VALUES (?, ?)").execute(arguments: [name, Self.now()])
             return DomainRecord(name: name, accounts: 0)
         }
     }
@@ -156,24 +156,26 @@ extension MailStore {
     }
 
     public func isLocalDomain(_ name: String) throws -> Bool {
-        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [name]) != nil }
+        try pool.read { db in
+            try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [name]) != nil
+        }
     }
 
     /// Removes a domain that has no accounts, aliases or groups left.
     public func removeDomain(_ name: String) throws {
         try pool.write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [name]) else {
+            guard let id = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT id FROM domain WHERE name = ?"), arguments: [name]) else {
                 throw StorageError(.noSuchDomain, "no domain \(name)")
             }
             let suffix = "%@" + name
             let used =
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM account WHERE domain_id = ?", arguments: [id])! > 0
-                || Bool.fetchOne(db, sql: "SELECT 1 FROM alias WHERE address LIKE ?", arguments: [suffix]) != nil
-                || Bool.fetchOne(db, sql: "SELECT 1 FROM mail_group WHERE address LIKE ?", arguments: [suffix]) != nil
+                try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM account WHERE domain_id = ?"), arguments: [id])! > 0
+                || Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM alias WHERE address LIKE ?"), arguments: [suffix]) != nil
+                || Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM mail_group WHERE address LIKE ?"), arguments: [suffix]) != nil
             if used {
                 throw StorageError(.domainNotEmpty, "domain \(name) still has accounts, aliases or groups; remove them first")
             }
-            try db.execute(sql: "DELETE FROM domain WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM domain WHERE id = ?").execute(arguments: [id])
         }
     }
 
@@ -182,21 +184,24 @@ extension MailStore {
     /// Creates the account and its INBOX in one transaction.
     public func addAccount(_ new: NewAccount) throws -> AccountRecord {
         try pool.write { db in
-            guard let domainID = try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [new.domain]) else {
+            guard
+                let domainID = try Int64.fetchOne(
+                    try db.cachedStatement(sql: "SELECT id FROM domain WHERE name = ?"), arguments: [new.domain])
+            else {
                 throw StorageError(.noSuchDomain, "\(new.domain) is not a local domain; add it with `loft domain add \(new.domain)`")
             }
             try ensureAddressFree(db, new.address)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO account (domain_id, address, display_name, password_hash, scram_sha256, quota_bytes,
                         max_message_bytes, forward_to, forward_keep_copy, apop_secret, may_manage_mailboxes, enabled, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    domainID, new.address, new.displayName, new.passwordHash, new.scramSHA256, new.quotaBytes,
-                    new.maxMessageBytes, new.forwardTo, new.forwardKeepCopy, new.apopSecret.map { Data($0) },
-                    new.mayManageMailboxes, new.enabled, Self.now(),
-                ])
+                    """
+            ).execute(arguments: [
+                domainID, new.address, new.displayName, new.passwordHash, new.scramSHA256, new.quotaBytes,
+                new.maxMessageBytes, new.forwardTo, new.forwardKeepCopy, new.apopSecret.map { Data($0) },
+                new.mayManageMailboxes, new.enabled, Self.now(),
+            ])
             let id = db.lastInsertedRowID
             try createMailboxRow(db, accountID: id, name: "INBOX", specialUse: nil)
             return try fetchAccount(db, id: id)!
@@ -204,24 +209,25 @@ extension MailStore {
     }
 
     func ensureAddressFree(_ db: Database, _ address: String) throws {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE address = ?", arguments: [address]) != nil {
+        if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account WHERE address = ?"), arguments: [address]) != nil {
             throw StorageError(.accountExists, "\(address) is already an account")
         }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM alias WHERE address = ?", arguments: [address]) != nil {
+        if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM alias WHERE address = ?"), arguments: [address]) != nil {
             throw StorageError(.addressInUse, "\(address) is already an alias")
         }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM mail_group WHERE address = ?", arguments: [address]) != nil {
+        if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM mail_group WHERE address = ?"), arguments: [address]) != nil {
             throw StorageError(.addressInUse, "\(address) is already a group")
         }
     }
 
     func fetchAccount(_ db: Database, id: Int64) throws -> AccountRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]).map(AccountRecord.init(row:))
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM account WHERE id = ?"), arguments: [id]).map(AccountRecord.init(row:))
     }
 
     public func account(address: String) throws -> AccountRecord? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE address = ?", arguments: [address]).map(AccountRecord.init(row:))
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM account WHERE address = ?"), arguments: [address]).map(
+                AccountRecord.init(row:))
         }
     }
 
@@ -233,17 +239,19 @@ extension MailStore {
         try pool.read { db in
             if let domain {
                 return try Row.fetchAll(
-                    db, sql: "SELECT a.* FROM account a JOIN domain d ON d.id = a.domain_id WHERE d.name = ? ORDER BY a.address",
+                    try db.cachedStatement(
+                        sql: "SELECT a.* FROM account a JOIN domain d ON d.id = a.domain_id WHERE d.name = ? ORDER BY a.address"),
                     arguments: [domain]
                 ).map(AccountRecord.init(row:))
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY address").map(AccountRecord.init(row:))
+            return try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM account ORDER BY address")).map(AccountRecord.init(row:))
         }
     }
 
     public func updateAccount(address: String, _ change: AccountChange) throws -> AccountRecord {
         try pool.write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM account WHERE address = ?", arguments: [address]) else {
+            guard let id = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT id FROM account WHERE address = ?"), arguments: [address])
+            else {
                 throw StorageError(.noSuchAccount, "no account \(address)")
             }
             var sets: [String] = []
@@ -277,12 +285,16 @@ extension MailStore {
         try pool.writeWithoutTransaction { db in
             var unused: [String] = []
             try db.inTransaction {
-                guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM account WHERE address = ?", arguments: [address]) else {
+                guard
+                    let id = try Int64.fetchOne(
+                        try db.cachedStatement(sql: "SELECT id FROM account WHERE address = ?"), arguments: [address])
+                else {
                     throw StorageError(.noSuchAccount, "no account \(address)")
                 }
                 let shas = try String.fetchAll(
-                    db, sql: "SELECT m.blob FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM account WHERE id = ?", arguments: [id])
+                    try db.cachedStatement(
+                        sql: "SELECT m.blob FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = ?"), arguments: [id])
+                try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id])
                 unused = try release(db, shas)
                 return .commit
             }
@@ -297,9 +309,11 @@ extension MailStore {
         for sha in shas { counts[sha, default: 0] += 1 }
         var unused: [String] = []
         for (sha, n) in counts {
-            try db.execute(sql: "UPDATE blob SET refs = refs - ? WHERE sha256 = ?", arguments: [n, sha])
-            if let refs = try Int.fetchOne(db, sql: "SELECT refs FROM blob WHERE sha256 = ?", arguments: [sha]), refs <= 0 {
-                try db.execute(sql: "DELETE FROM blob WHERE sha256 = ?", arguments: [sha])
+            try db.cachedStatement(sql: "UPDATE blob SET refs = refs - ? WHERE sha256 = ?").execute(arguments: [n, sha])
+            if let refs = try Int.fetchOne(try db.cachedStatement(sql: "SELECT refs FROM blob WHERE sha256 = ?"), arguments: [sha]),
+                refs <= 0
+            {
+                try db.cachedStatement(sql: "DELETE FROM blob WHERE sha256 = ?").execute(arguments: [sha])
                 unused.append(sha)
             }
         }
@@ -314,15 +328,16 @@ extension MailStore {
     }
 
     func lookup(_ db: Database, _ address: String) throws -> LocalAddress {
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE address = ?", arguments: [address]) {
+        if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM account WHERE address = ?"), arguments: [address]) {
             return .account(AccountRecord(row: row))
         }
-        let targets = try String.fetchAll(db, sql: "SELECT target FROM alias WHERE address = ? ORDER BY target", arguments: [address])
+        let targets = try String.fetchAll(
+            try db.cachedStatement(sql: "SELECT target FROM alias WHERE address = ? ORDER BY target"), arguments: [address])
         if !targets.isEmpty { return .alias(targets: targets) }
-        if let gid = try Int64.fetchOne(db, sql: "SELECT id FROM mail_group WHERE address = ?", arguments: [address]) {
+        if let gid = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT id FROM mail_group WHERE address = ?"), arguments: [address]) {
             return .group(
                 members: try String.fetchAll(
-                    db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [gid]))
+                    try db.cachedStatement(sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member"), arguments: [gid]))
         }
         return .none
     }
@@ -331,28 +346,31 @@ extension MailStore {
 
     public func addAlias(address: String, domain: String, targets: [String]) throws -> [String] {
         try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [domain]) != nil else {
+            guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [domain]) != nil else {
                 throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
             }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE address = ?", arguments: [address]) != nil {
+            if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account WHERE address = ?"), arguments: [address]) != nil {
                 throw StorageError(.addressInUse, "\(address) is an account")
             }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mail_group WHERE address = ?", arguments: [address]) != nil {
+            if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM mail_group WHERE address = ?"), arguments: [address]) != nil {
                 throw StorageError(.addressInUse, "\(address) is a group")
             }
             for target in targets {
-                try db.execute(sql: "INSERT OR IGNORE INTO alias (address, target) VALUES (?, ?)", arguments: [address, target])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO alias (address, target) VALUES (?, ?)").execute(arguments: [
+                    address, target,
+                ])
             }
-            return try String.fetchAll(db, sql: "SELECT target FROM alias WHERE address = ? ORDER BY target", arguments: [address])
+            return try String.fetchAll(
+                try db.cachedStatement(sql: "SELECT target FROM alias WHERE address = ? ORDER BY target"), arguments: [address])
         }
     }
 
     public func removeAlias(address: String, target: String?) throws {
         try pool.write { db in
             if let target {
-                try db.execute(sql: "DELETE FROM alias WHERE address = ? AND target = ?", arguments: [address, target])
+                try db.cachedStatement(sql: "DELETE FROM alias WHERE address = ? AND target = ?").execute(arguments: [address, target])
             } else {
-                try db.execute(sql: "DELETE FROM alias WHERE address = ?", arguments: [address])
+                try db.cachedStatement(sql: "DELETE FROM alias WHERE address = ?").execute(arguments: [address])
             }
             if db.changesCount == 0 { throw StorageError(.noSuchAlias, "no alias \(address)\(target.map { " → \($0)" } ?? "")") }
         }
@@ -361,7 +379,8 @@ extension MailStore {
     public func aliases(domain: String?) throws -> [(address: String, targets: [String])] {
         try pool.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT address, target FROM alias WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address, target",
+                try db.cachedStatement(
+                    sql: "SELECT address, target FROM alias WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address, target"),
                 arguments: [domain])
             var result: [(address: String, targets: [String])] = []
             for row in rows {
@@ -380,15 +399,18 @@ extension MailStore {
 
     public func addGroup(address: String, domain: String, name: String?, members: [String]) throws -> GroupRecord {
         try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [domain]) != nil else {
+            guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [domain]) != nil else {
                 throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
             }
             try ensureAddressFree(db, address)
-            try db.execute(
-                sql: "INSERT INTO mail_group (address, name, created_at) VALUES (?, ?, ?)", arguments: [address, name, Self.now()])
+            try db.cachedStatement(sql: "INSERT INTO mail_group (address, name, created_at) VALUES (?, ?, ?)").execute(arguments: [
+                address, name, Self.now(),
+            ])
             let id = db.lastInsertedRowID
             for m in members {
-                try db.execute(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)", arguments: [id, m])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)").execute(arguments: [
+                    id, m,
+                ])
             }
             return try fetchGroup(db, address)!
         }
@@ -396,14 +418,19 @@ extension MailStore {
 
     public func changeGroupMembers(address: String, add: [String], remove: [String]) throws -> GroupRecord {
         try pool.write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM mail_group WHERE address = ?", arguments: [address]) else {
+            guard
+                let id = try Int64.fetchOne(
+                    try db.cachedStatement(sql: "SELECT id FROM mail_group WHERE address = ?"), arguments: [address])
+            else {
                 throw StorageError(.noSuchGroup, "no group \(address)")
             }
             for m in add {
-                try db.execute(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)", arguments: [id, m])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_member (group_id, member) VALUES (?, ?)").execute(arguments: [
+                    id, m,
+                ])
             }
             for m in remove {
-                try db.execute(sql: "DELETE FROM group_member WHERE group_id = ? AND member = ?", arguments: [id, m])
+                try db.cachedStatement(sql: "DELETE FROM group_member WHERE group_id = ? AND member = ?").execute(arguments: [id, m])
             }
             return try fetchGroup(db, address)!
         }
@@ -411,7 +438,7 @@ extension MailStore {
 
     public func removeGroup(address: String) throws {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM mail_group WHERE address = ?", arguments: [address])
+            try db.cachedStatement(sql: "DELETE FROM mail_group WHERE address = ?").execute(arguments: [address])
             if db.changesCount == 0 { throw StorageError(.noSuchGroup, "no group \(address)") }
         }
     }
@@ -419,7 +446,8 @@ extension MailStore {
     public func groups(domain: String?) throws -> [GroupRecord] {
         try pool.read { db in
             try String.fetchAll(
-                db, sql: "SELECT address FROM mail_group WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address", arguments: [domain]
+                try db.cachedStatement(sql: "SELECT address FROM mail_group WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address"),
+                arguments: [domain]
             ).compactMap { try fetchGroup(db, $0) }
         }
     }
@@ -429,25 +457,30 @@ extension MailStore {
     }
 
     func fetchGroup(_ db: Database, _ address: String) throws -> GroupRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, name FROM mail_group WHERE address = ?", arguments: [address]) else {
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT id, name FROM mail_group WHERE address = ?"), arguments: [address])
+        else {
             return nil
         }
         let id: Int64 = row["id"]
-        let members = try String.fetchAll(db, sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member", arguments: [id])
+        let members = try String.fetchAll(
+            try db.cachedStatement(sql: "SELECT member FROM group_member WHERE group_id = ? ORDER BY member"), arguments: [id])
         return GroupRecord(address: address, name: row["name"], members: members)
     }
 
     // MARK: Settings
 
     public func setting(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
+        try pool.read { db in try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM setting WHERE key = ?"), arguments: [key])
+        }
     }
 
     public func setSetting(_ key: String, _ value: String) throws {
         try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                arguments: [key, value])
+            try db.cachedStatement(
+                sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+            ).execute(arguments: [key, value])
         }
     }
 }

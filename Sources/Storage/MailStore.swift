@@ -41,7 +41,8 @@ public final class MailStore: Sendable {
         }
         try migrator.migrate(pool)
         let swept = blobs.sweep { sha in
-            (try? pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM blob WHERE sha256 = ?", arguments: [sha]) }) != nil
+            (try? pool.read { db in try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM blob WHERE sha256 = ?"), arguments: [sha])
+            }) != nil
         }
         if swept.staged + swept.orphans > 0 {
             logger.notice("start-up sweep removed \(swept.staged) unfinished uploads and \(swept.orphans) unreferenced bodies")

@@ -36,7 +36,9 @@ extension MailStore {
 
     public func mailboxes(accountID: Int64) throws -> [MailboxRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE account_id = ? ORDER BY name", arguments: [accountID]).map(
+            try Row.fetchAll(
+                try db.cachedStatement(sql: "SELECT * FROM mailbox WHERE account_id = ? ORDER BY name"), arguments: [accountID]
+            ).map(
                 MailboxRecord.init(row:))
         }
     }
@@ -46,7 +48,9 @@ extension MailStore {
     }
 
     func fetchMailbox(_ db: Database, accountID: Int64, name: String) throws -> MailboxRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, name])
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, name])
         else {
             throw StorageError(.noSuchMailbox, "no mailbox \(name)")
         }
@@ -56,18 +60,21 @@ extension MailStore {
     /// RFC 3501 §6.3.3: creates superior levels that do not exist yet, too.
     public func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord {
         try pool.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, name.value])
+            if try Bool.fetchOne(
+                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, name.value])
                 != nil
             {
                 throw StorageError(.mailboxExists, "mailbox \(name) already exists")
             }
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM mailbox WHERE account_id = ?", arguments: [accountID])!
+            let count = try Int.fetchOne(
+                try db.cachedStatement(sql: "SELECT count(*) FROM mailbox WHERE account_id = ?"), arguments: [accountID])!
             guard count + name.parents.count < Self.maxMailboxesPerAccount else {
                 throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
             }
             for parent in name.parents
             where try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, parent.value]) == nil
+                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
+                arguments: [accountID, parent.value]) == nil
             {
                 try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
             }
@@ -77,19 +84,18 @@ extension MailStore {
     }
 
     func createMailboxRow(_ db: Database, accountID: Int64, name: String, specialUse: String?) throws {
-        try db.execute(
-            sql: "INSERT INTO mailbox (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO mailbox (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)").execute(
             arguments: [accountID, name, try nextUIDValidity(db), specialUse])
     }
 
     /// A UIDVALIDITY never used before in this store (RFC 3501 §2.3.1.1): the clock in seconds,
     /// or one more than the last one handed out, whichever is larger.
     func nextUIDValidity(_ db: Database) throws -> UInt32 {
-        let last = try Int64.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'last_uid_validity'") ?? 0
+        let last = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT value FROM setting WHERE key = 'last_uid_validity'")) ?? 0
         let next = max(Self.now() & 0x7FFF_FFFF, last + 1)
-        try db.execute(
-            sql: "INSERT INTO setting (key, value) VALUES ('last_uid_validity', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            arguments: [String(next)])
+        try db.cachedStatement(
+            sql: "INSERT INTO setting (key, value) VALUES ('last_uid_validity', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        ).execute(arguments: [String(next)])
         return UInt32(truncatingIfNeeded: next)
     }
 
@@ -98,7 +104,8 @@ extension MailStore {
     public func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws {
         try pool.write { db in
             let source = try fetchMailbox(db, accountID: accountID, name: from.value)
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, to.value])
+            if try Bool.fetchOne(
+                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, to.value])
                 != nil
             {
                 throw StorageError(.mailboxExists, "mailbox \(to) already exists")
@@ -106,34 +113,38 @@ extension MailStore {
             if to.isWithin(from) { throw StorageError(.permissionDenied, "cannot move a mailbox inside itself") }
             for parent in to.parents
             where try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?", arguments: [accountID, parent.value]) == nil
+                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
+                arguments: [accountID, parent.value]) == nil
             {
                 try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
             }
             if from.isInbox {
                 try createMailboxRow(db, accountID: accountID, name: to.value, specialUse: nil)
                 let target = try fetchMailbox(db, accountID: accountID, name: to.value)
-                let uids = try Row.fetchAll(db, sql: "SELECT id FROM message WHERE mailbox_id = ? ORDER BY uid", arguments: [source.id])
+                let uids = try Row.fetchAll(
+                    try db.cachedStatement(sql: "SELECT id FROM message WHERE mailbox_id = ? ORDER BY uid"), arguments: [source.id])
                 var uid = target.uidNext
                 for row in uids {
                     let id: Int64 = row["id"]
-                    try db.execute(
-                        sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = 1 WHERE id = ?", arguments: [target.id, uid, id])
+                    try db.cachedStatement(sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = 1 WHERE id = ?").execute(arguments: [
+                        target.id, uid, id,
+                    ])
                     uid += 1
                 }
-                try db.execute(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?", arguments: [uid, target.id])
+                try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?").execute(arguments: [uid, target.id])
                 return
             }
             let children = try Row.fetchAll(
-                db, sql: "SELECT id, name FROM mailbox WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')",
+                try db.cachedStatement(sql: "SELECT id, name FROM mailbox WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')"),
                 arguments: [accountID, from.value, Self.likeEscaped(from.value) + "/%"])
             for row in children {
                 let id: Int64 = row["id"]
                 let name: String = row["name"]
                 let renamed = to.value + name.dropFirst(from.value.count)
                 // A new name is a new mailbox to clients: UIDVALIDITY changes (RFC 3501 §6.3.5).
-                try db.execute(
-                    sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?", arguments: [renamed, try nextUIDValidity(db), id])
+                try db.cachedStatement(sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?").execute(arguments: [
+                    renamed, try nextUIDValidity(db), id,
+                ])
             }
         }
     }
@@ -150,17 +161,18 @@ extension MailStore {
             try db.inTransaction {
                 let box = try fetchMailbox(db, accountID: accountID, name: name.value)
                 if try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name LIKE ? ESCAPE '\\'",
+                    try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name LIKE ? ESCAPE '\\'"),
                     arguments: [accountID, Self.likeEscaped(name.value) + "/%"]) != nil
                 {
                     throw StorageError(.mailboxNotEmpty, "mailbox \(name) has children; delete them first")
                 }
-                let rows = try Row.fetchAll(db, sql: "SELECT blob, size FROM message WHERE mailbox_id = ?", arguments: [box.id])
+                let rows = try Row.fetchAll(
+                    try db.cachedStatement(sql: "SELECT blob, size FROM message WHERE mailbox_id = ?"), arguments: [box.id])
                 let bytes = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
-                try db.execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [box.id])
-                try db.execute(
-                    sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?",
-                    arguments: [bytes, rows.count, accountID])
+                try db.cachedStatement(sql: "DELETE FROM mailbox WHERE id = ?").execute(arguments: [box.id])
+                try db.cachedStatement(
+                    sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?"
+                ).execute(arguments: [bytes, rows.count, accountID])
                 unused = try release(db, rows.map { $0["blob"] })
                 return .commit
             }
@@ -171,8 +183,9 @@ extension MailStore {
     public func subscribe(accountID: Int64, name: MailboxName, subscribed: Bool) throws {
         try pool.write { db in
             _ = try fetchMailbox(db, accountID: accountID, name: name.value)
-            try db.execute(
-                sql: "UPDATE mailbox SET subscribed = ? WHERE account_id = ? AND name = ?", arguments: [subscribed, accountID, name.value])
+            try db.cachedStatement(sql: "UPDATE mailbox SET subscribed = ? WHERE account_id = ? AND name = ?").execute(arguments: [
+                subscribed, accountID, name.value,
+            ])
         }
     }
 

@@ -99,7 +99,9 @@ extension MailStore {
             }
             var orphans: [String] = []
             for (request, result) in zip(requests, results) where result.queueID == nil && !result.placements.contains(where: \.isStored) {
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM blob WHERE sha256 = ?", arguments: [request.blob.sha256]) == nil {
+                if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM blob WHERE sha256 = ?"), arguments: [request.blob.sha256])
+                    == nil
+                {
                     orphans.append(request.blob.sha256)
                 }
             }
@@ -111,8 +113,7 @@ extension MailStore {
     func store(_ db: Database, _ request: StoreRequest) throws -> StoreResult {
         // The body's row comes first (messages and queue entries reference it) with no
         // references yet; it is counted, or dropped again, below.
-        try db.execute(
-            sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, 0) ON CONFLICT(sha256) DO NOTHING",
+        try db.cachedStatement(sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, 0) ON CONFLICT(sha256) DO NOTHING").execute(
             arguments: [request.blob.sha256, request.blob.size])
         var placements: [PlacementResult] = []
         var refs = 0
@@ -123,8 +124,7 @@ extension MailStore {
         }
         var queueID: Int64?
         if !request.queueRecipients.isEmpty {
-            try db.execute(
-                sql: "INSERT INTO queue (sender, blob, body_offset, size, created_at) VALUES (?, ?, ?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO queue (sender, blob, body_offset, size, created_at) VALUES (?, ?, ?, ?, ?)").execute(
                 arguments: [
                     request.queueSender, request.blob.sha256, request.queueBodyOffset, request.blob.size - request.queueBodyOffset,
                     Self.now(),
@@ -133,15 +133,14 @@ extension MailStore {
             queueID = id
             refs += 1
             for r in request.queueRecipients {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO queue_recipient (queue_id, recipient, next_attempt_at) VALUES (?, ?, ?)",
-                    arguments: [id, r, Self.now()])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO queue_recipient (queue_id, recipient, next_attempt_at) VALUES (?, ?, ?)")
+                    .execute(arguments: [id, r, Self.now()])
             }
         }
         if refs > 0 {
-            try db.execute(sql: "UPDATE blob SET refs = refs + ? WHERE sha256 = ?", arguments: [refs, request.blob.sha256])
+            try db.cachedStatement(sql: "UPDATE blob SET refs = refs + ? WHERE sha256 = ?").execute(arguments: [refs, request.blob.sha256])
         } else {
-            try db.execute(sql: "DELETE FROM blob WHERE sha256 = ? AND refs = 0", arguments: [request.blob.sha256])
+            try db.cachedStatement(sql: "DELETE FROM blob WHERE sha256 = ? AND refs = 0").execute(arguments: [request.blob.sha256])
         }
         return StoreResult(placements: placements, queueID: queueID)
     }
@@ -149,7 +148,7 @@ extension MailStore {
     func place(_ db: Database, _ request: StoreRequest, _ placement: Placement) throws -> PlacementResult {
         guard
             let account = try Row.fetchOne(
-                db, sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?", arguments: [placement.accountID])
+                try db.cachedStatement(sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?"), arguments: [placement.accountID])
         else {
             return .failed(StorageError(.noSuchAccount, "the account no longer exists"))
         }
@@ -166,19 +165,20 @@ extension MailStore {
         }
         let uid = box.uidNext
         let modseq = box.highestModseq + 1
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO message (mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, structure)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                box.id, uid, request.blob.sha256, request.blob.size, request.internalDate, placement.flags.system.rawValue,
-                Self.keywordText(placement.flags), modseq, request.structure,
-            ])
-        try db.execute(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [uid + 1, modseq, box.id])
-        try db.execute(
-            sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + 1 WHERE id = ?",
-            arguments: [request.blob.size, placement.accountID])
+                """
+        ).execute(arguments: [
+            box.id, uid, request.blob.sha256, request.blob.size, request.internalDate, placement.flags.system.rawValue,
+            Self.keywordText(placement.flags), modseq, request.structure,
+        ])
+        try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?").execute(arguments: [
+            uid + 1, modseq, box.id,
+        ])
+        try db.cachedStatement(sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + 1 WHERE id = ?")
+            .execute(arguments: [request.blob.size, placement.accountID])
         return .stored(mailboxID: box.id, uidValidity: box.uidValidity, uid: uid, modseq: modseq)
     }
 
@@ -202,7 +202,7 @@ extension MailStore {
     }
 
     func largestUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
-        try UInt32.fetchOne(db, sql: "SELECT max(uid) FROM message WHERE mailbox_id = ?", arguments: [mailboxID]) ?? 0
+        try UInt32.fetchOne(try db.cachedStatement(sql: "SELECT max(uid) FROM message WHERE mailbox_id = ?"), arguments: [mailboxID]) ?? 0
     }
 
     public func messages(
@@ -226,7 +226,8 @@ extension MailStore {
     public func message(mailboxID: Int64, uid: UInt32) throws -> MessageRecord {
         try pool.read { db in
             guard
-                let row = try Row.fetchOne(db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, uid])
+                let row = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?"), arguments: [mailboxID, uid])
             else {
                 throw StorageError(.noSuchMessage, "no message with UID \(uid)")
             }
@@ -250,7 +251,9 @@ extension MailStore {
                     "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
                 arguments: StatementArguments([mailboxID] + clauseArgs)
             ).map { MessageRecord(row: $0, withStructure: false) }
-            let modseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailboxID])! + 1
+            let modseq =
+                try Int64.fetchOne(try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
+                + 1
             var updated: [MessageRecord] = []
             var skipped: [UInt32] = []
             for var message in rows {
@@ -265,15 +268,14 @@ extension MailStore {
                 case .remove: new = message.flags.subtracting(flags)
                 }
                 if new == message.flags { continue }
-                try db.execute(
-                    sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
-                    arguments: [new.system.rawValue, Self.keywordText(new), modseq, mailboxID, message.uid])
+                try db.cachedStatement(sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
+                    .execute(arguments: [new.system.rawValue, Self.keywordText(new), modseq, mailboxID, message.uid])
                 message.flags = new
                 message.modseq = modseq
                 updated.append(message)
             }
             if !updated.isEmpty {
-                try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [modseq, mailboxID])
+                try db.cachedStatement(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, mailboxID])
             }
             return (updated, skipped, modseq)
         }
@@ -293,7 +295,8 @@ extension MailStore {
                 arguments: StatementArguments([source] + clauseArgs))
             let bytes = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
             if !move {
-                let account = try Row.fetchOne(db, sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?", arguments: [accountID])!
+                let account = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?"), arguments: [accountID])!
                 let quota: Int64 = account["quota_bytes"]
                 let used: Int64 = account["used_bytes"]
                 if quota > 0 && used + bytes > quota {
@@ -307,20 +310,22 @@ extension MailStore {
             for row in rows {
                 let sourceUID: UInt32 = row["uid"]
                 if move {
-                    try db.execute(
-                        sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?",
-                        arguments: [target.id, uid, modseq, row["id"] as Int64])
+                    try db.cachedStatement(sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?").execute(arguments: [
+                        target.id, uid, modseq, row["id"] as Int64,
+                    ])
                 } else {
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO message (mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, structure)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            target.id, uid, row["blob"] as String, row["size"] as Int64, row["internal_date"] as Int64,
-                            row["flags"] as Int, row["keywords"] as String?, modseq, row["structure"] as String?,
-                        ])
-                    try db.execute(sql: "UPDATE blob SET refs = refs + 1 WHERE sha256 = ?", arguments: [row["blob"] as String])
+                            """
+                    ).execute(arguments: [
+                        target.id, uid, row["blob"] as String, row["size"] as Int64, row["internal_date"] as Int64,
+                        row["flags"] as Int, row["keywords"] as String?, modseq, row["structure"] as String?,
+                    ])
+                    try db.cachedStatement(sql: "UPDATE blob SET refs = refs + 1 WHERE sha256 = ?").execute(arguments: [
+                        row["blob"] as String
+                    ])
                 }
                 sourceUIDs.append(sourceUID)
                 created.append(uid)
@@ -328,22 +333,25 @@ extension MailStore {
             }
             var expungeModseq: Int64?
             if !rows.isEmpty {
-                try db.execute(
-                    sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [uid, modseq, target.id])
+                try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?").execute(arguments: [
+                    uid, modseq, target.id,
+                ])
                 if move {
                     let sourceModseq =
-                        try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [source])! + 1
+                        try Int64.fetchOne(
+                            try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [source])! + 1
                     for u in sourceUIDs {
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)").execute(
                             arguments: [source, u, sourceModseq])
                     }
-                    try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [sourceModseq, source])
+                    try db.cachedStatement(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?").execute(arguments: [
+                        sourceModseq, source,
+                    ])
                     expungeModseq = sourceModseq
                 } else {
-                    try db.execute(
-                        sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + ? WHERE id = ?",
-                        arguments: [bytes, rows.count, accountID])
+                    try db.cachedStatement(
+                        sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + ? WHERE id = ?"
+                    ).execute(arguments: [bytes, rows.count, accountID])
                 }
             }
             return (try fetchMailbox(db, accountID: accountID, name: targetName), sourceUIDs, created, expungeModseq)
@@ -365,7 +373,8 @@ extension MailStore {
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT id, uid, blob, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",
                     arguments: StatementArguments([mailboxID] + clauseArgs))
-                var modseq = try Int64.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailboxID])!
+                var modseq = try Int64.fetchOne(
+                    try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
                 guard !rows.isEmpty else {
                     result = ([], modseq)
                     return .commit
@@ -373,16 +382,15 @@ extension MailStore {
                 modseq += 1
                 var bytes: Int64 = 0
                 for row in rows {
-                    try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [row["id"] as Int64])
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+                    try db.cachedStatement(sql: "DELETE FROM message WHERE id = ?").execute(arguments: [row["id"] as Int64])
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)").execute(
                         arguments: [mailboxID, row["uid"] as Int64, modseq])
                     bytes += row["size"] as Int64
                 }
-                try db.execute(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?", arguments: [modseq, mailboxID])
-                try db.execute(
-                    sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?",
-                    arguments: [bytes, rows.count, accountID])
+                try db.cachedStatement(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, mailboxID])
+                try db.cachedStatement(
+                    sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?"
+                ).execute(arguments: [bytes, rows.count, accountID])
                 unused = try release(db, rows.map { $0["blob"] })
                 result = (rows.map { $0["uid"] }, modseq)
                 return .commit
@@ -396,10 +404,11 @@ extension MailStore {
 
     public func queueEntries(limit: Int) throws -> [(id: Int64, sender: String, recipients: [String], size: Int64, createdAt: Int64)] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM queue ORDER BY id LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM queue ORDER BY id LIMIT ?"), arguments: [limit]).map { row in
                 let id: Int64 = row["id"]
                 let recipients = try String.fetchAll(
-                    db, sql: "SELECT recipient FROM queue_recipient WHERE queue_id = ? ORDER BY recipient", arguments: [id])
+                    try db.cachedStatement(sql: "SELECT recipient FROM queue_recipient WHERE queue_id = ? ORDER BY recipient"),
+                    arguments: [id])
                 return (id, row["sender"], recipients, row["size"], row["created_at"])
             }
         }
@@ -407,7 +416,10 @@ extension MailStore {
 
     public func counts() throws -> (messages: Int64, bodies: Int64) {
         try pool.read { db in
-            (try Int64.fetchOne(db, sql: "SELECT count(*) FROM message")!, try Int64.fetchOne(db, sql: "SELECT count(*) FROM blob")!)
+            (
+                try Int64.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM message"))!,
+                try Int64.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM blob"))!
+            )
         }
     }
 
@@ -435,7 +447,7 @@ extension MailStore {
                 if (attrs?[.size] as? NSNumber)?.int64Value != size { problems.append("body \(sha): file missing or of the wrong size") }
             }
             for sha in try String.fetchAll(
-                db, sql: "SELECT DISTINCT blob FROM message WHERE blob NOT IN (SELECT sha256 FROM blob)")
+                try db.cachedStatement(sql: "SELECT DISTINCT blob FROM message WHERE blob NOT IN (SELECT sha256 FROM blob)"))
             {
                 problems.append("message refers to unknown body \(sha)")
             }
