@@ -89,42 +89,23 @@ public final class Backend: Sendable {
 
     /// A method answered on the event loop: for work that never blocks (no disk, no hashing).
     func inline<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
-        handlers.withLockedValue {
-            $0[method.name] = { request, connection, responder in
-                do {
-                    responder.succeed(try body(connection, try request.params(P.self)))
-                } catch {
-                    responder.fail(self.rpcError(error, method: method.name))
-                }
-            }
-        }
+        deferred(method) { connection, params, done in done(Result { try body(connection, params) }) }
     }
 
     /// A method run on the worker pool: anything that touches SQLite, files or hashes.
     func blocking<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
-        handlers.withLockedValue {
-            $0[method.name] = { request, connection, responder in
-                let params: P
-                do {
-                    params = try request.params(P.self)
-                } catch {
-                    return responder.fail(self.rpcError(error, method: method.name))
+        deferred(method) { connection, params, done in
+            self.workers.submit { state in
+                guard case .active = state else {
+                    return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
                 }
-                self.workers.submit { state in
-                    guard case .active = state else {
-                        return responder.fail(RPCError(.unavailable, "the back-end is shutting down", temporary: true))
-                    }
-                    do {
-                        responder.succeed(try body(connection, params))
-                    } catch {
-                        responder.fail(self.rpcError(error, method: method.name))
-                    }
-                }
+                done(Result { try body(connection, params) })
             }
         }
     }
 
-    /// A method that answers later, from wherever its work completes.
+    /// A method that answers later, from wherever its work completes. Params are decoded here,
+    /// once for every kind of method, and every failure goes through `rpcError`.
     func deferred<P, R>(
         _ method: RPCMethod<P, R>,
         _ body: @escaping @Sendable (RPCConnection, P, @escaping @Sendable (Result<R, any Error>) -> Void) -> Void
