@@ -92,6 +92,7 @@ struct Bench {
         var stored = 0
         for (oneCall, streams, count) in [(false, 1, 2000), (false, 32, 20_000), (true, 1, 2000), (true, 32, 20_000)] {
             let clients = (0..<streams).map { _ in RPCClient(path: gateway, software: "bench") }
+            let cpuBefore = cpuSeconds(pid)
             let start = DispatchTime.now().uptimeNanoseconds
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for c in clients {
@@ -101,9 +102,10 @@ struct Bench {
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             stored += count
+            let cpu = (cpuSeconds(pid) - cpuBefore) / Double(count) * 1e6
             let flow = oneCall ? "delivery.submit" : "begin/append/commit"
             print(
-                "delivery of 4 KiB (\(flow)), \(streams) stream(s): \(Int(Double(count) / elapsed)) messages/s (\(count) in \(String(format: "%.2f", elapsed)) s)"
+                "delivery of 4 KiB (\(flow)), \(streams) stream(s): \(Int(Double(count) / elapsed)) messages/s (\(count) in \(String(format: "%.2f", elapsed)) s), back-end CPU \(Int(cpu)) µs/message"
             )
             for c in clients { await c.close() }
         }
@@ -142,6 +144,17 @@ struct Bench {
     }
 
     static func us(_ ns: UInt64) -> String { String(format: "%.1f", Double(ns) / 1000) }
+
+    /// User plus system CPU time the process has used, from /proc (clock ticks of 10 ms):
+    /// unlike wall time, it hardly depends on what else the machine is doing.
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (proc(5)).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / 100
+    }
 
     static func rssMB(_ pid: Int32) -> String {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
