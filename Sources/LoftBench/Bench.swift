@@ -11,7 +11,7 @@ import RPCTransport
 ///
 ///     swift build -c release --product loft && swift run -c release loft-bench [--messages 100000]
 ///
-/// Figures and the machine they were taken on are kept in BENCHMARKS.md.
+/// Figures and the machine they were taken on are kept in Tests/bench/BACKEND.md.
 @main
 struct Bench {
     static func main() async throws {
