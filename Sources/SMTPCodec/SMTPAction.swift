@@ -12,6 +12,10 @@ public enum SMTPAction: Sendable, Equatable {
     /// `.tlsFailed`. Bytes read before the handshake must not be passed on (RFC 3207 §5); the
     /// session drops any it has and any it still receives.
     case startTLS
+    /// Await (only with `SMTPSessionConfiguration.verifiesSender`): may this client use this
+    /// reverse-path? RFC 6409 §6.1: a submission server may refuse a sender that does not belong
+    /// to the authenticated user. Answer with `.senderChecked`.
+    case checkSender(ReversePath, envelope: SMTPEnvelope)
     /// Await: ask the back-end about one recipient; answer with `.recipientChecked`.
     case checkRecipient(SMTPRecipient, envelope: SMTPEnvelope)
     /// Await: make a CRAM-MD5 challenge; answer with `.challengeIssued`.

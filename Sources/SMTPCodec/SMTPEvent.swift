@@ -13,6 +13,8 @@ public enum SMTPEvent: Sendable {
     case tlsEstablished
     /// The TLS handshake failed; the session closes.
     case tlsFailed
+    /// The answer to `SMTPAction.checkSender`.
+    case senderChecked(RecipientVerdict)
     /// The answer to `SMTPAction.checkRecipient`.
     case recipientChecked(RecipientVerdict)
     /// The answer to `SMTPAction.issueChallenge`: the CRAM-MD5 challenge text (RFC 2195 §2,

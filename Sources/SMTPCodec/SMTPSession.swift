@@ -23,6 +23,7 @@ public struct SMTPSession: Sendable {
     }
 
     private enum Wait: Sendable {
+        case sender(ReversePath, MailParameters)
         case recipient(SMTPRecipient)
         case challenge
         case authentication
@@ -93,6 +94,12 @@ public struct SMTPSession: Sendable {
         case (.tlsFailed, .tlsHandshake):
             mode = .closed
             actions.append(.close(.tlsFailed))
+        case (.senderChecked(let verdict), .waiting(.sender(let reversePath, let parameters))):
+            mode = .command
+            switch verdict {
+            case .accepted: acceptSender(reversePath, parameters, &actions)
+            case .rejected(let reply): refuse(reply, &actions)
+            }
         case (.recipientChecked(let verdict), .waiting(.recipient(let recipient))):
             mode = .command
             switch verdict {
@@ -265,11 +272,12 @@ public struct SMTPSession: Sendable {
             if let size = parameters.size, size > configuration.maximumMessageSize {
                 return refuse(.messageTooBig, &actions)
             }
-            envelope.reversePath = reversePath
-            envelope.mailParameters = parameters
-            envelope.recipients = []
-            phase = .mailGiven
-            actions.append(.send(.senderOK))
+            if configuration.verifiesSender {
+                mode = .waiting(.sender(reversePath, parameters))
+                actions.append(.checkSender(reversePath, envelope: envelope))
+            } else {
+                acceptSender(reversePath, parameters, &actions)
+            }
         case .rcpt(let forwardPath, let parameters):
             guard parameters.requiredExtensions.isSubset(of: configuration.offeredExtensions) else {
                 return refuse(.unsupportedParameter, &actions)
@@ -329,6 +337,16 @@ public struct SMTPSession: Sendable {
         case .auth(let name, let initialResponse):
             startSASL(name, initialResponse, &actions)
         }
+    }
+
+    private mutating func acceptSender(
+        _ reversePath: ReversePath, _ parameters: MailParameters, _ actions: inout [SMTPAction]
+    ) {
+        envelope.reversePath = reversePath
+        envelope.mailParameters = parameters
+        envelope.recipients = []
+        phase = .mailGiven
+        actions.append(.send(.senderOK))
     }
 
     /// Ends a transaction the client abandons (RSET, EHLO, QUIT); the upload, if any, is dropped.

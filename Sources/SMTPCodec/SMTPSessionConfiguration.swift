@@ -54,6 +54,9 @@ public struct SMTPSessionConfiguration: Sendable, Hashable {
     public var bareLineEndings: BareLineEndingPolicy
     public var longLines: LongLinePolicy
     public var flushThreshold: Int
+    /// Ask the gateway about every MAIL FROM (`SMTPAction.checkSender`) before accepting it:
+    /// submission listeners check that the sender belongs to the authenticated account.
+    public var verifiesSender = false
 
     public init(
         hostname: String, portKind: PortKind = .mx, tlsActive: Bool? = nil, tlsAvailable: Bool = false,

@@ -36,6 +36,21 @@ struct SMTPSessionTranscriptTests {
         #expect(t.send("NOOP\r\n").isEmpty)
     }
 
+    /// RFC 6409 §6.1: with `verifiesSender` the session asks before accepting MAIL, and a
+    /// refused sender leaves no transaction behind.
+    @Test func senderVerificationWaitsAndRefuses() {
+        var configuration = SMTPSessionConfiguration.mx
+        configuration.verifiesSender = true
+        var t = Transcript(configuration)
+        t.command("EHLO client.example")
+        let refused = t.send("MAIL FROM:<forged@example.org>\r\nRCPT TO:<bob@example.org>\r\n")
+        #expect(refused.map(\.description) == ["553 5.7.1 Sender not owned\r\n", "503 5.5.1 Need MAIL command\r\n"])
+        #expect(t.actions.contains { if case .checkSender = $0 { true } else { false } })
+        #expect(t.command("MAIL FROM:<alice@example.org>") == [250])
+        #expect(t.session.envelope.reversePath.description == "<alice@example.org>")
+        #expect(t.command("RCPT TO:<bob@example.org>") == [250])
+    }
+
     @Test func pipelinedCommandsAreAnsweredInOrder() {
         var t = Transcript(.mx)
         let replies = t.send(

@@ -58,6 +58,12 @@ struct Transcript {
             switch action {
             case .send(let reply): replies.append(reply)
             case .startTLS: tlsRequested = true
+            case .checkSender(let reversePath, _):
+                if case .mailbox(let mailbox) = reversePath, mailbox.localPart == "forged" {
+                    answer = .senderChecked(.rejected(SMTPReply(553, .init(5, 7, 1), "Sender not owned")))
+                } else {
+                    answer = .senderChecked(.accepted)
+                }
             case .checkRecipient(let recipient, _):
                 if case .mailbox(let mailbox) = recipient.forwardPath, unknownUsers.contains(mailbox.localPart) {
                     answer = .recipientChecked(.rejected(.unknownRecipient))
