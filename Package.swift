@@ -93,10 +93,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "SMTPGateway",
+            dependencies: [
+                "SMTPCodec", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "loft",
             dependencies: [
-                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "POP3Gateway",
+                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "POP3Gateway", "SMTPGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -142,6 +152,15 @@ let package = Package(
             name: "POP3GatewayTests",
             dependencies: [
                 "POP3Gateway", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        .testTarget(
+            name: "SMTPGatewayTests",
+            dependencies: [
+                "SMTPGateway", "SMTPCodec", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

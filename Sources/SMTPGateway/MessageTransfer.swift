@@ -1,0 +1,186 @@
+import NIOCore
+import RPCProtocol
+
+/// One message on its way to the back-end, with memory bounded whatever its size (issue 3 §4).
+///
+/// The first `chunkBytes` are held: a message that ends within them goes in one
+/// `delivery.submit`. A longer one opens an upload with `delivery.begin` and streams in
+/// `upload.append` calls of `chunkBytes`, which the RPC connection carries in order; the commit
+/// follows the last append. `isBackedUp` tells the connection to stop reading from the client
+/// while too much is held or in flight.
+///
+/// Not Sendable: it lives on its connection's event loop, where every callback lands.
+final class MessageTransfer {
+    typealias Completion = (Result<UploadCommitResult, any Error>) -> Void
+
+    private enum Upload {
+        /// Everything is still in `pending`.
+        case none
+        case beginning
+        case open(String)
+        case failed(any Error)
+        case finished
+    }
+
+    let backend: SMTPBackend
+    let eventLoop: any EventLoop
+    let chunkBytes: Int
+    private let sender: String
+    private let recipients: [String]
+    private let clientAddress: String
+    private let session: String?
+    private let trustedRelay: Bool?
+    /// Header text the gateway writes in front of the client's bytes (Received, and on
+    /// submission the missing Date and Message-ID).
+    private var prefix: String
+    private let completeHeader: ((ByteBuffer) -> String)?
+    private var pending = ByteBuffer()
+    private var upload = Upload.none
+    private var inFlightBytes = 0
+    private var appendFailure: (any Error)?
+    private var completion: Completion?
+    /// Called when a call in flight has finished, so the connection may read again.
+    var onProgress: () -> Void = {}
+
+    /// `completeHeader` sees the start of the message once, before anything is sent, and
+    /// returns header text to add after `prefix`.
+    init(
+        backend: SMTPBackend, eventLoop: any EventLoop, chunkBytes: Int, sender: String, recipients: [String],
+        clientAddress: String, session: String?, trustedRelay: Bool?, prefix: String,
+        completeHeader: ((ByteBuffer) -> String)?
+    ) {
+        self.backend = backend
+        self.eventLoop = eventLoop
+        self.chunkBytes = max(4096, chunkBytes)
+        self.sender = sender
+        self.recipients = recipients
+        self.clientAddress = clientAddress
+        self.session = session
+        self.trustedRelay = trustedRelay
+        self.prefix = prefix
+        self.completeHeader = completeHeader
+    }
+
+    /// True while the connection should not read more of the message.
+    var isBackedUp: Bool {
+        pending.readableBytes > 2 * chunkBytes || inFlightBytes > 2 * chunkBytes
+    }
+
+    func append(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        switch upload {
+        case .failed, .finished:
+            return
+        case .none:
+            pending.writeBuffer(&bytes)
+            if pending.readableBytes + prefix.utf8.count > chunkBytes { begin() }
+        case .beginning:
+            pending.writeBuffer(&bytes)
+        case .open(let id):
+            pending.writeBuffer(&bytes)
+            sendChunks(id, final: false)
+        }
+    }
+
+    /// The whole message: prefix, header completion and client bytes.
+    private func takeMessage() -> ByteBuffer {
+        if let completeHeader { prefix += completeHeader(pending) }
+        var message = ByteBuffer()
+        message.reserveCapacity(prefix.utf8.count + pending.readableBytes)
+        message.writeString(prefix)
+        message.writeBuffer(&pending)
+        pending = ByteBuffer()
+        return message
+    }
+
+    private func begin() {
+        pending = takeMessage()
+        upload = .beginning
+        let params = DeliveryBeginParams(
+            sender: sender, recipients: recipients, clientAddress: clientAddress, session: session,
+            trustedRelay: trustedRelay)
+        backend.begin(params, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+            switch (result, upload) {
+            case (.success(let started), .beginning):
+                upload = .open(started.upload)
+                sendChunks(started.upload, final: completion != nil)
+                if completion != nil { sendCommit(started.upload) }
+            case (.success(let started), _):
+                // Aborted while beginning.
+                backend.abort(upload: started.upload)
+            case (.failure(let error), .beginning):
+                upload = .failed(error)
+                pending = ByteBuffer()
+                finish(.failure(error))
+            case (.failure, _):
+                break
+            }
+            onProgress()
+        }
+    }
+
+    private func sendChunks(_ id: String, final: Bool) {
+        while pending.readableBytes >= chunkBytes || (final && pending.readableBytes > 0) {
+            let chunk = pending.readSlice(length: min(chunkBytes, pending.readableBytes))!
+            let size = chunk.readableBytes
+            inFlightBytes += size
+            backend.append(upload: id, bytes: chunk, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+                inFlightBytes -= size
+                if case .failure(let error) = result, appendFailure == nil { appendFailure = error }
+                onProgress()
+            }
+        }
+        if pending.readableBytes == 0 {
+            pending.clear()
+        } else if pending.readerIndex >= chunkBytes {
+            pending.discardReadBytes()
+        }
+    }
+
+    /// Commits the message; `done` runs once the back-end has made it durable, or failed.
+    func commit(_ done: @escaping Completion) {
+        completion = done
+        switch upload {
+        case .none:
+            upload = .finished
+            let message = takeMessage()
+            let params = DeliverySubmitParams(
+                sender: sender, recipients: recipients, data: SMTPBackend.base64(message), clientAddress: clientAddress,
+                session: session, trustedRelay: trustedRelay)
+            backend.submit(params, on: eventLoop).assumeIsolated().whenComplete { [self] in finish($0) }
+        case .beginning:
+            break  // begin's answer sends the rest and the commit
+        case .open(let id):
+            sendChunks(id, final: true)
+            sendCommit(id)
+        case .failed(let error):
+            finish(.failure(error))
+        case .finished:
+            break
+        }
+    }
+
+    private func sendCommit(_ id: String) {
+        upload = .finished
+        backend.commit(upload: id, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+            // An append that failed (too_big, the back-end going away) says more than the commit.
+            if let appendFailure, case .failure = result { return finish(.failure(appendFailure)) }
+            finish(result)
+        }
+    }
+
+    private func finish(_ result: Result<UploadCommitResult, any Error>) {
+        guard let done = completion else { return }
+        completion = nil
+        done(result)
+    }
+
+    /// Throws the message away (RSET, a refused message, the client gone). An open upload is
+    /// aborted; one still beginning is aborted when its id arrives.
+    func abort() {
+        completion = nil
+        pending = ByteBuffer()
+        if case .open(let id) = upload { backend.abort(upload: id) }
+        upload = .failed(CancellationError())
+    }
+}

@@ -1,0 +1,76 @@
+/// SMTPGateway: `loft smtp`, the SMTP gateway (RFC 5321 with SIZE, 8BITMIME, PIPELINING,
+/// ENHANCEDSTATUSCODES, STARTTLS, AUTH, CHUNKING, DSN, SMTPUTF8; submission per RFC 6409 and
+/// RFC 8314). Per connection it drives `SMTPSession` from SMTPCodec in an
+/// `SMTPConnectionHandler` on the connection's event loop and performs the session's actions
+/// against the back-end: `auth.login`/`auth.cram_md5` for AUTH, `delivery.check` at RCPT, and
+/// the message through `delivery.submit` (small) or `delivery.begin` / `upload.append` /
+/// `upload.commit` (large), answering only after the back-end's durable commit.
+///
+/// It imports SMTPCodec, GatewayKit, RPCProtocol, RPCTransport, MailCore, NIO and NIOSSL; never
+/// Storage or Backend (DESIGN §6).
+public import GatewayKit
+public import Logging
+public import NIOCore
+import NIOSSL
+import SMTPCodec
+
+/// A running SMTP gateway: one `GatewayServer` per listener (each knows whether it is an MX or
+/// a submission port), one connection limiter and one set of back-end clients for all.
+public final class SMTPGateway: Sendable {
+    public let configuration: SMTPGatewayConfiguration
+    let servers: [GatewayServer]
+    let backend: BackendClients
+    let logger: Logger
+
+    public init(
+        configuration: SMTPGatewayConfiguration, backend: BackendClients, tls: TLSFiles?,
+        group: any EventLoopGroup, logger: Logger
+    ) throws {
+        let tlsContext = try GatewayTLS.serverContext(for: configuration.listeners.map(\.listener), files: tls)
+        self.configuration = configuration
+        self.backend = backend
+        self.logger = logger
+        let limiter = ConnectionLimiter(
+            perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
+        var refusal = ByteBuffer()
+        SMTPReply(421, .init(4, 7, 0), "\(configuration.hostname) Error: too many connections from your address")
+            .encode(into: &refusal)
+        servers = try configuration.listeners.map { smtpListener in
+            try GatewayServer(
+                listeners: [smtpListener.listener], tlsContext: tlsContext, limiter: limiter, group: group,
+                logger: logger, refusal: refusal
+            ) { [configuration, backend, logger] channel, info in
+                let handler = SMTPConnectionHandler(
+                    configuration: configuration, listener: smtpListener, info: info,
+                    backend: SMTPBackend(client: backend.assign()), logger: logger)
+                try channel.pipeline.syncOperations.addHandler(handler)
+            }
+        }
+    }
+
+    /// Binds every listener; returns the bound addresses in listener order (tests listen on
+    /// port 0).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        var bound: [SocketAddress] = []
+        for server in servers {
+            do {
+                bound += try await server.start()
+            } catch {
+                await stop(grace: .zero)
+                throw error
+            }
+        }
+        return bound
+    }
+
+    /// Stops accepting and closes connections after `grace`. A message not yet committed is
+    /// aborted with its connection: nothing half-delivered is stored.
+    public func stop(grace: TimeAmount = .seconds(10)) async {
+        await withTaskGroup(of: Void.self) { group in
+            for server in servers { group.addTask { await server.stop(grace: grace) } }
+        }
+    }
+
+    public var connectionCount: Int { servers.reduce(0) { $0 + $1.connectionCount } }
+}

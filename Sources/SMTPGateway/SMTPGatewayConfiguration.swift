@@ -1,0 +1,76 @@
+public import GatewayKit
+public import NIOCore
+public import SMTPCodec
+
+/// One listening socket of `loft smtp` and what it is for (DESIGN §8).
+public struct SMTPListener: Sendable, Hashable, CustomStringConvertible {
+    /// What a listener accepts mail for.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Port 25 style: mail from other MTAs for local domains; AUTH not required, no relaying
+        /// except for trusted networks.
+        case mx
+        /// Port 587/465 style (RFC 6409, RFC 8314): AUTH required before MAIL; the sender must
+        /// belong to the authenticated account.
+        case submission
+    }
+
+    public var listener: Listener
+    public var mode: Mode
+
+    public init(_ listener: Listener, mode: Mode) {
+        self.listener = listener
+        self.mode = mode
+    }
+
+    /// The codec's view: implicit TLS submission is RFC 8314's port 465.
+    var portKind: SMTPSessionConfiguration.PortKind {
+        switch mode {
+        case .mx: .mx
+        case .submission: listener.tls == .implicit ? .implicitTLS : .submission
+        }
+    }
+
+    public var description: String { "\(listener) \(mode.rawValue)" }
+}
+
+/// Everything `loft smtp` is configured with (the `smtp` section of loft.yaml), with the limits
+/// in one place (STYLE §7).
+public struct SMTPGatewayConfiguration: Sendable {
+    public var listeners: [SMTPListener]
+    /// The name in the greeting, EHLO reply, Received headers and Message-IDs.
+    public var hostname: String
+    /// RFC 5321 §4.5.3.2.7: a server waits at least 5 minutes for the next command.
+    public var idleTimeout: TimeAmount = .seconds(300)
+    /// The SIZE advertised and enforced (RFC 1870); the back-end may refuse less per account.
+    public var maximumMessageSize = SMTPLimits.messageSize
+    /// RFC 5321 §4.5.3.1.8: at least 100.
+    public var maximumRecipientsPerMessage = SMTPLimits.recipients
+    /// Recipients accepted over all transactions of one connection; beyond it RCPT gets 452.
+    public var maximumRecipientsPerConnection = 1000
+    /// Bad commands before 421 and close (Postfix smtpd_hard_error_limit).
+    public var maximumErrors = SMTPLimits.errors
+    public var maxConnectionsPerAddress = 20
+    public var maxConnections = 1000
+    /// Clients that may relay to remote domains without AUTH (DESIGN §4). Empty: nobody.
+    public var trustedNetworks: [NetworkRange] = []
+    /// AUTH PLAIN/LOGIN without TLS from any address (DESIGN §5 says no).
+    public var allowPlaintextWithoutTLS = false
+    /// ... and from loopback clients.
+    public var allowPlaintextOnLoopback = true
+    /// Offer AUTH on MX listeners too (Postfix offers it only on submission by default).
+    public var authOnMX = false
+    /// Messages up to this size go in one `delivery.submit`; larger ones stream in chunks of it.
+    public var uploadChunkBytes = 1 << 20
+    /// SASL mechanisms offered (SCRAM-SHA-256 waits for a back-end method).
+    public var authMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5]
+
+    public init(listeners: [SMTPListener], hostname: String) {
+        self.listeners = listeners
+        self.hostname = hostname
+    }
+
+    /// Whether `address` is in a trusted network.
+    func isTrusted(_ address: ClientAddress) -> Bool {
+        trustedNetworks.contains { $0.contains(address.text) }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import SMTPGateway
+
+/// Transcripts against the real gateway and an in-process back-end over their sockets.
+@Suite(.serialized) struct SMTPGatewayTests {
+    static let dotty = "From: carol@remote.test\r\nSubject: dots\r\n\r\n..leading dot\r\n...two\r\n. \r\nlast\r\n"
+    static let unstuffed = "From: carol@remote.test\r\nSubject: dots\r\n\r\n.leading dot\r\n..two\r\n \r\nlast\r\n"
+
+    /// Splits a stored message into its Return-Path line, Received field and the rest.
+    static func split(_ stored: [UInt8]) -> (returnPath: String, received: String, rest: String) {
+        let text = String(decoding: stored, as: UTF8.self)
+        let returnEnd = text.range(of: "\r\n")!.upperBound
+        let afterReturn = text[returnEnd...]
+        var receivedEnd = afterReturn.range(of: "\r\n")!.upperBound
+        while afterReturn[receivedEnd...].hasPrefix("\t") {
+            receivedEnd = afterReturn[receivedEnd...].range(of: "\r\n")!.upperBound
+        }
+        return (String(text[..<returnEnd]), String(afterReturn[..<receivedEnd]), String(afterReturn[receivedEnd...]))
+    }
+
+    @Test func mxDeliversByteExactWithReceivedHeader() async throws {
+        let h = try await SMTPHarness()
+        let c = try await h.connect(h.mxPort)
+        let ehlo = try await c.command("EHLO client.test")
+        #expect(ehlo.contains("250-SIZE 52428800") && ehlo.contains("PIPELINING") && !ehlo.contains("AUTH"))
+        #expect(try await c.command("MAIL FROM:<carol@remote.test>").hasPrefix("250 2.1.0"))
+        #expect(try await c.command("RCPT TO:<alice@example.test>").hasPrefix("250 2.1.5"))
+        #expect(try await c.command("RCPT TO:<nobody@example.test>").hasPrefix("550 5.1.1"))
+        #expect(try await c.command("RCPT TO:<someone@remote.test>").hasPrefix("554 5.7.1"))
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        let done = try await c.command(Self.dotty + ".")
+        #expect(done.hasPrefix("250 2.0.0 OK: queued as "))
+        #expect(try await c.command("QUIT").hasPrefix("221"))
+        let stored = try await h.inbox("alice@example.test")
+        #expect(stored.count == 1)
+        let parts = Self.split(stored[0])
+        #expect(parts.returnPath == "Return-Path: <carol@remote.test>\r\n")
+        #expect(parts.received.hasPrefix("Received: from client.test ([127.0.0.1])\r\n\tby mx.test (Loft) with ESMTP id "))
+        #expect(parts.received.contains("\tfor <alice@example.test>; "))
+        #expect(parts.rest == Self.unstuffed)
+        await h.close()
+    }
+
+    @Test func pipelinedTransactionsAndNullSender() async throws {
+        let h = try await SMTPHarness()
+        let c = try await h.connect(h.mxPort)
+        _ = try await c.command("EHLO client.test")
+        try await c.send(
+            "MAIL FROM:<>\r\nRCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+                + "Subject: bounce\r\n\r\nbody\r\n.\r\nRSET\r\nMAIL FROM:<x@remote.test>\r\nRCPT TO:<bob@example.test>\r\n"
+                + "BDAT 14 LAST\r\nSubject: b\r\n\r\n")
+        var codes: [String] = []
+        for _ in 0..<9 { codes.append(String(try await c.readReply().prefix(3))) }
+        #expect(codes == ["250", "250", "250", "354", "250", "250", "250", "250", "250"])
+        #expect(try await h.inbox("alice@example.test").count == 1)
+        let bob = try await h.inbox("bob@example.test")
+        #expect(bob.count == 2)
+        #expect(Self.split(bob[0]).returnPath == "Return-Path: <>\r\n")
+        #expect(Self.split(bob[1]).rest == "Subject: b\r\n\r\n")
+        #expect(Self.split(bob[1]).received.contains("for <bob@example.test>"))
+        await h.close()
+    }
+
+    @Test func largeMessageStreamsInChunks() async throws {
+        let h = try await SMTPHarness { $0.uploadChunkBytes = 64 << 10 }
+        let c = try await h.connect(h.mxPort)
+        _ = try await c.command("EHLO client.test")
+        _ = try await c.command("MAIL FROM:<carol@remote.test>")
+        _ = try await c.command("RCPT TO:<alice@example.test>")
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        var body = "Subject: big\r\n\r\n"
+        for n in 0..<20_000 { body += "line \(n) of a long message, with some padding to make it longer\r\n" }
+        try await c.send(body)
+        #expect(try await c.command(".").hasPrefix("250 2.0.0"))
+        let stored = try await h.inbox("alice@example.test")
+        #expect(stored.count == 1 && Self.split(stored[0]).rest == body)
+        await h.close()
+    }
+
+    @Test func submissionNeedsAuthAndOwnSenderAndAddsHeaders() async throws {
+        let h = try await SMTPHarness()
+        let c = try await h.connect(h.submissionPort)
+        let ehlo = try await c.command("EHLO laptop.test")
+        #expect(ehlo.contains("AUTH PLAIN LOGIN CRAM-MD5"))  // loopback may use plaintext
+        #expect(try await c.command("MAIL FROM:<alice@example.test>").hasPrefix("530 5.7.0"))
+        // \0alice@example.test\0wrong
+        let wrong = Data("\u{0}alice@example.test\u{0}wrong".utf8).base64EncodedString()
+        #expect(try await c.command("AUTH PLAIN \(wrong)").hasPrefix("535 5.7.8"))
+        let right = Data("\u{0}alice@example.test\u{0}alice-pw".utf8).base64EncodedString()
+        #expect(try await c.command("AUTH PLAIN \(right)").hasPrefix("235 2.7.0"))
+        #expect(try await c.command("MAIL FROM:<bob@example.test>").hasPrefix("553 5.7.1"))
+        #expect(try await c.command("MAIL FROM:<Alice+lists@EXAMPLE.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<bob@example.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<friend@remote.test>").hasPrefix("250"))
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        #expect(try await c.command("Subject: hi\r\n\r\nhello\r\n.").hasPrefix("250"))
+        let stored = try await h.inbox("bob@example.test")
+        let rest = Self.split(stored[0]).rest
+        #expect(
+            rest.hasPrefix("Date: ") && rest.contains("\r\nMessage-ID: <") && rest.hasSuffix("@mx.test>\r\nSubject: hi\r\n\r\nhello\r\n"))
+        #expect(Self.split(stored[0]).received.contains("with ESMTPA id"))
+        await h.close()
+    }
+
+    @Test func trustedNetworkMayRelayAndPerConnectionRecipientLimit() async throws {
+        let h = try await SMTPHarness {
+            $0.trustedNetworks = [NetworkRange("127.0.0.0/8")!]
+            $0.maximumRecipientsPerConnection = 2
+        }
+        let c = try await h.connect(h.mxPort)
+        _ = try await c.command("HELO client.test")
+        _ = try await c.command("MAIL FROM:<carol@example.test>")
+        #expect(try await c.command("RCPT TO:<someone@remote.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<alice@example.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<bob@example.test>").hasPrefix("452 4.5.3"))
+        await c.close()
+        await h.close()
+    }
+
+    @Test func networkRanges() {
+        #expect(NetworkRange("127.0.0.0/8")!.contains("127.1.2.3"))
+        #expect(!NetworkRange("127.0.0.0/8")!.contains("128.0.0.1"))
+        #expect(NetworkRange("192.0.2.7")!.contains("192.0.2.7") && !NetworkRange("192.0.2.7")!.contains("192.0.2.8"))
+        #expect(NetworkRange("2001:db8::/32")!.contains("2001:db8:1::5") && !NetworkRange("2001:db8::/32")!.contains("127.0.0.1"))
+        #expect(NetworkRange("::/0")!.contains("::1") && NetworkRange("10.0.0.0/33") == nil && NetworkRange("x") == nil)
+    }
+
+    @Test func missingHeaderFieldsAreFound() {
+        let hasBoth = ByteBuffer(string: "Date: x\r\nmessage-id : <a@b>\r\n\r\nDate: body\r\n")
+        #expect(TraceHeaders.missingSubmissionFields(in: hasBoth, hostname: "h", id: "1", date: 0) == "")
+        let folded = ByteBuffer(string: "Subject: a\r\n Date: not a field\r\n\r\n")
+        #expect(
+            TraceHeaders.missingSubmissionFields(in: folded, hostname: "h", id: "1", date: 0)
+                == "Date: Thu, 1 Jan 1970 00:00:00 +0000\r\nMessage-ID: <1@h>\r\n")
+        #expect(TraceHeaders.token("a (b);c\r\n") == "abc")
+    }
+}
