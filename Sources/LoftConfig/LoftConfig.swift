@@ -13,6 +13,7 @@ public struct LoftConfig: Sendable, Equatable {
     public var serve = ServeSection()
     public var tls = TLSSection()
     public var pop3 = POP3Section()
+    public var smtp = SMTPSection()
 
     public struct BackendSection: Sendable, Equatable {
         public var passwordHashCost = 15
@@ -26,7 +27,7 @@ public struct LoftConfig: Sendable, Equatable {
 
     public struct ServeSection: Sendable, Equatable {
         /// Gateways `loft serve` starts besides the back-end.
-        public var gateways: [String] = ["pop3"]
+        public var gateways: [String] = ["pop3", "smtp"]
         public var restartMaxDelaySeconds = 30
     }
 
@@ -43,6 +44,61 @@ public struct LoftConfig: Sendable, Equatable {
         public var lockLeaseSeconds = 30
         public var maxConnectionsPerAddress = 20
         public var maxConnections = 1000
+    }
+
+    /// `loft smtp` (DESIGN §8: 2525 MX, 2587 submission, 2465 submission with implicit TLS in a
+    /// checkout).
+    public struct SMTPSection: Sendable, Equatable {
+        public var listeners: [SMTPListenerSetting] = [
+            SMTPListenerSetting(address: "0.0.0.0", port: 2525, tls: "starttls", mode: "mx"),
+            SMTPListenerSetting(address: "0.0.0.0", port: 2587, tls: "starttls", mode: "submission"),
+            SMTPListenerSetting(address: "0.0.0.0", port: 2465, tls: "implicit", mode: "submission"),
+        ]
+        /// The name in greetings and Received headers; empty: tls.hostname, else the host name.
+        public var hostname = ""
+        /// RFC 5321 §4.5.3.2.7: at least five minutes.
+        public var idleTimeoutSeconds = 300
+        public var maxMessageBytes: Int64 = 50 << 20
+        /// RFC 5321 §4.5.3.1.8: at least 100.
+        public var maxRecipientsPerMessage = 100
+        public var maxRecipientsPerConnection = 1000
+        public var maxErrors = 20
+        public var maxConnectionsPerAddress = 20
+        public var maxConnections = 1000
+        /// CIDR networks whose clients may relay without AUTH. Empty: nobody (never an open relay).
+        public var trustedNetworks: [String] = []
+        public var allowPlaintextWithoutTLS = false
+        public var allowPlaintextOnLoopback = true
+        public var authOnMX = false
+    }
+
+    /// One SMTP listener: a socket plus `mode`, `mx` (mail for local domains, no AUTH needed)
+    /// or `submission` (AUTH required, RFC 6409).
+    public struct SMTPListenerSetting: Sendable, Equatable {
+        public var address: String
+        public var port: Int
+        public var tls: String
+        public var mode: String
+        public init(address: String, port: Int, tls: String, mode: String) {
+            self.address = address
+            self.port = port
+            self.tls = tls
+            self.mode = mode
+        }
+
+        public static let modes = ["mx", "submission"]
+
+        /// `host:port/tls/mode` items separated by commas, the form of `LOFT_SMTP_LISTENERS`.
+        public static func parseList(_ text: String, key: String) throws -> [SMTPListenerSetting] {
+            try text.split(separator: ",").map { item in
+                let parts = item.trimmingCharacters(in: .whitespaces).split(separator: "/")
+                guard parts.count == 3 else {
+                    throw ConfigError("\(key): \(item) is not host:port/tls/mode, e.g. 0.0.0.0:25/starttls/mx")
+                }
+                let socket = try ListenerSetting.parseList("\(parts[0])/\(parts[1])", key: key)[0]
+                return SMTPListenerSetting(address: socket.address, port: socket.port, tls: socket.tls, mode: String(parts[2]))
+            }
+        }
     }
 
     /// One listening socket of a gateway. `tls` is `none`, `starttls` (POP3 calls it `stls`)
@@ -152,6 +208,25 @@ public struct LoftConfig: Sendable, Equatable {
             if let v = p.max_connections_per_address { c.pop3.maxConnectionsPerAddress = v }
             if let v = p.max_connections { c.pop3.maxConnections = v }
         }
+        if let m = file.smtp {
+            if let v = m.listeners {
+                c.smtp.listeners = v.map {
+                    SMTPListenerSetting(address: $0.address ?? "0.0.0.0", port: $0.port, tls: $0.tls ?? "none", mode: $0.mode)
+                }
+            }
+            if let v = m.hostname { c.smtp.hostname = v }
+            if let v = m.idle_timeout_seconds { c.smtp.idleTimeoutSeconds = v }
+            if let v = m.max_message_size { c.smtp.maxMessageBytes = try size(v, key: "smtp.max_message_size", source: source) }
+            if let v = m.max_recipients_per_message { c.smtp.maxRecipientsPerMessage = v }
+            if let v = m.max_recipients_per_connection { c.smtp.maxRecipientsPerConnection = v }
+            if let v = m.max_errors { c.smtp.maxErrors = v }
+            if let v = m.max_connections_per_address { c.smtp.maxConnectionsPerAddress = v }
+            if let v = m.max_connections { c.smtp.maxConnections = v }
+            if let v = m.trusted_networks { c.smtp.trustedNetworks = v }
+            if let v = m.allow_plaintext_without_tls { c.smtp.allowPlaintextWithoutTLS = v }
+            if let v = m.allow_plaintext_on_loopback { c.smtp.allowPlaintextOnLoopback = v }
+            if let v = m.auth_on_mx { c.smtp.authOnMX = v }
+        }
         try c.validate(source: source)
         return c
     }
@@ -168,6 +243,9 @@ public struct LoftConfig: Sendable, Equatable {
         }
         if let v = env["LOFT_POP3_LISTENERS"], !v.isEmpty {
             pop3.listeners = try ListenerSetting.parseList(v, key: "LOFT_POP3_LISTENERS")
+        }
+        if let v = env["LOFT_SMTP_LISTENERS"], !v.isEmpty {
+            smtp.listeners = try SMTPListenerSetting.parseList(v, key: "LOFT_SMTP_LISTENERS")
         }
         try validate(source: "environment")
     }
@@ -193,6 +271,26 @@ public struct LoftConfig: Sendable, Equatable {
         guard pop3.idleTimeoutSeconds >= 600 else {
             throw ConfigError("\(source): pop3.idle_timeout_seconds must be at least 600 (RFC 1939 §3)")
         }
+        for l in smtp.listeners {
+            guard ["none", "starttls", "implicit"].contains(l.tls) else {
+                throw ConfigError("\(source): smtp.listeners: tls must be none, starttls or implicit, not \(l.tls)")
+            }
+            guard SMTPListenerSetting.modes.contains(l.mode) else {
+                throw ConfigError("\(source): smtp.listeners: mode must be mx or submission, not \(l.mode)")
+            }
+            guard (0...65535).contains(l.port) else { throw ConfigError("\(source): smtp.listeners: port \(l.port) is not 0…65535") }
+        }
+        guard smtp.idleTimeoutSeconds >= 1 else { throw ConfigError("\(source): smtp.idle_timeout_seconds must be at least 1") }
+        guard smtp.maxRecipientsPerMessage >= 1, smtp.maxRecipientsPerConnection >= 1, smtp.maxErrors >= 1 else {
+            throw ConfigError("\(source): smtp.max_recipients_per_message, max_recipients_per_connection and max_errors must be at least 1")
+        }
+        guard smtp.maxConnectionsPerAddress >= 1, smtp.maxConnections >= 1 else {
+            throw ConfigError("\(source): smtp.max_connections and max_connections_per_address must be at least 1")
+        }
+        guard smtp.maxMessageBytes >= 1024 else { throw ConfigError("\(source): smtp.max_message_size must be at least 1K") }
+        for network in smtp.trustedNetworks where !Self.isNetwork(network) {
+            throw ConfigError("\(source): smtp.trusted_networks: \(network) is not an address or CIDR network like 192.0.2.0/24")
+        }
         guard (1...30).contains(pop3.lockLeaseSeconds) else { throw ConfigError("\(source): pop3.lock_lease_seconds must be 1…30") }
         guard pop3.maxConnectionsPerAddress >= 1, pop3.maxConnections >= 1 else {
             throw ConfigError("\(source): pop3.max_connections and max_connections_per_address must be at least 1")
@@ -200,7 +298,16 @@ public struct LoftConfig: Sendable, Equatable {
     }
 
     /// Gateways this build can start. Each protocol issue adds its own.
-    public static let knownGateways: [String] = ["pop3"]
+    public static let knownGateways: [String] = ["pop3", "smtp"]
+
+    /// `address[/prefix]` with an IPv4 or IPv6 address (checked fully by the SMTP gateway).
+    static func isNetwork(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, !first.isEmpty,
+            first.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" })
+        else { return false }
+        return parts.count == 1 || (Int(parts[1]).map { (0...128).contains($0) } ?? false)
+    }
 
     static func size(_ text: String, key: String, source: String) throws -> Int64 {
         guard let n = ByteSize.parse(text) else { throw ConfigError("\(source): \(key): \(text) is not a size like 25M") }
@@ -225,6 +332,60 @@ public struct LoftConfig: Sendable, Equatable {
         var serve: Serve?
         var tls: TLS?
         var pop3: POP3?
+        var smtp: SMTP?
+
+        struct SMTP: Decodable {
+            var listeners: [SMTPListener]?
+            var hostname: String?
+            var idle_timeout_seconds: Int?
+            var max_message_size: String?
+            var max_recipients_per_message: Int?
+            var max_recipients_per_connection: Int?
+            var max_errors: Int?
+            var max_connections_per_address: Int?
+            var max_connections: Int?
+            var trusted_networks: [String]?
+            var allow_plaintext_without_tls: Bool?
+            var allow_plaintext_on_loopback: Bool?
+            var auth_on_mx: Bool?
+            init(from decoder: any Decoder) throws {
+                try File.refuseUnknown(decoder, CodingKeys.self)
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                listeners = try c.decodeIfPresent([SMTPListener].self, forKey: .listeners)
+                hostname = try c.decodeIfPresent(String.self, forKey: .hostname)
+                idle_timeout_seconds = try c.decodeIfPresent(Int.self, forKey: .idle_timeout_seconds)
+                max_message_size = try c.decodeIfPresent(String.self, forKey: .max_message_size)
+                max_recipients_per_message = try c.decodeIfPresent(Int.self, forKey: .max_recipients_per_message)
+                max_recipients_per_connection = try c.decodeIfPresent(Int.self, forKey: .max_recipients_per_connection)
+                max_errors = try c.decodeIfPresent(Int.self, forKey: .max_errors)
+                max_connections_per_address = try c.decodeIfPresent(Int.self, forKey: .max_connections_per_address)
+                max_connections = try c.decodeIfPresent(Int.self, forKey: .max_connections)
+                trusted_networks = try c.decodeIfPresent([String].self, forKey: .trusted_networks)
+                allow_plaintext_without_tls = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_without_tls)
+                allow_plaintext_on_loopback = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_on_loopback)
+                auth_on_mx = try c.decodeIfPresent(Bool.self, forKey: .auth_on_mx)
+            }
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case listeners, hostname, idle_timeout_seconds, max_message_size, max_recipients_per_message
+                case max_recipients_per_connection, max_errors, max_connections_per_address, max_connections
+                case trusted_networks, allow_plaintext_without_tls, allow_plaintext_on_loopback, auth_on_mx
+            }
+        }
+        struct SMTPListener: Decodable {
+            var address: String?
+            var port: Int
+            var tls: String?
+            var mode: String
+            init(from decoder: any Decoder) throws {
+                try File.refuseUnknown(decoder, CodingKeys.self)
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                address = try c.decodeIfPresent(String.self, forKey: .address)
+                port = try c.decode(Int.self, forKey: .port)
+                tls = try c.decodeIfPresent(String.self, forKey: .tls)
+                mode = try c.decode(String.self, forKey: .mode)
+            }
+            enum CodingKeys: String, CodingKey, CaseIterable { case address, port, tls, mode }
+        }
 
         struct POP3: Decodable {
             var listeners: [Listener]?
@@ -322,8 +483,9 @@ public struct LoftConfig: Sendable, Equatable {
             serve = try c.decodeIfPresent(Serve.self, forKey: .serve)
             tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
             pop3 = try c.decodeIfPresent(POP3.self, forKey: .pop3)
+            smtp = try c.decodeIfPresent(SMTP.self, forKey: .smtp)
         }
-        enum CodingKeys: String, CodingKey, CaseIterable { case data_dir, log_level, backend, serve, tls, pop3 }
+        enum CodingKeys: String, CodingKey, CaseIterable { case data_dir, log_level, backend, serve, tls, pop3, smtp }
 
         struct AnyKey: CodingKey {
             var stringValue: String

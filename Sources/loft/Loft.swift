@@ -16,6 +16,6 @@ struct Loft: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, BackendCommand.self, DomainCommand.self, AccountCommand.self, AliasCommand.self, GroupCommand.self,
-            SettingsCommand.self, QueueCommand.self, RPCCommand.self, CheckCommand.self, POP3Command.self,
+            SettingsCommand.self, QueueCommand.self, RPCCommand.self, CheckCommand.self, POP3Command.self, SMTPCommand.self,
         ])
 }

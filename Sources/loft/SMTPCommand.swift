@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import GatewayKit
+import LoftConfig
+import Logging
+import NIOCore
+import NIOPosix
+import SMTPGateway
+
+/// `loft smtp`: the SMTP gateway (issue 3), usually started by `loft serve`.
+struct SMTPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smtp",
+        abstract: "Run the SMTP gateway: MX, submission with STARTTLS and implicit TLS (usually started by `loft serve`).",
+        discussion: """
+            Listeners, timeouts and limits come from the `smtp` section of the configuration
+            (see deploy/loft.yaml) or LOFT_SMTP_LISTENERS="0.0.0.0:2525/starttls/mx,0.0.0.0:2587/starttls/submission".
+            It talks to the back-end over <data>/gateway.sock.
+            """)
+    @OptionGroup var global: GlobalOptions
+
+    @Option(
+        name: .long, help: ArgumentHelp("Listeners, overriding the configuration: host:port/tls/mode,…", valueName: "list"))
+    var listen: String?
+
+    func run() async throws {
+        var config = try global.load()
+        if let listen {
+            do {
+                config.smtp.listeners = try LoftConfig.SMTPListenerSetting.parseList(listen, key: "--listen")
+            } catch let error as ConfigError {
+                throw ValidationError(error.description)
+            }
+        }
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "loft.smtp")
+        let section = config.smtp
+        let listeners = section.listeners.map { setting in
+            let mode: TLSMode =
+                switch setting.tls {
+                case "starttls", "stls": .startTLS
+                case "implicit": .implicit
+                default: .none
+                }
+            return SMTPListener(
+                Listener(host: setting.address, port: setting.port, tls: mode),
+                mode: setting.mode == "mx" ? .mx : .submission)
+        }
+        let hostname =
+            !section.hostname.isEmpty
+            ? section.hostname : config.tls.hostname.isEmpty ? ProcessInfo.processInfo.hostName : config.tls.hostname
+        var gatewayConfig = SMTPGatewayConfiguration(listeners: listeners, hostname: hostname)
+        gatewayConfig.idleTimeout = .seconds(Int64(section.idleTimeoutSeconds))
+        gatewayConfig.maximumMessageSize = Int(section.maxMessageBytes)
+        gatewayConfig.maximumRecipientsPerMessage = section.maxRecipientsPerMessage
+        gatewayConfig.maximumRecipientsPerConnection = section.maxRecipientsPerConnection
+        gatewayConfig.maximumErrors = section.maxErrors
+        gatewayConfig.maxConnectionsPerAddress = section.maxConnectionsPerAddress
+        gatewayConfig.maxConnections = section.maxConnections
+        gatewayConfig.allowPlaintextWithoutTLS = section.allowPlaintextWithoutTLS
+        gatewayConfig.allowPlaintextOnLoopback = section.allowPlaintextOnLoopback
+        gatewayConfig.authOnMX = section.authOnMX
+        gatewayConfig.trustedNetworks = try section.trustedNetworks.map { text in
+            guard let network = NetworkRange(text) else {
+                throw ValidationError("smtp.trusted_networks: \(text) is not an address or CIDR network")
+            }
+            return network
+        }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let backend = BackendClients(socketPath: config.dataDirectory + "/gateway.sock", software: "loft-smtp", group: group)
+        let files = TLSFiles(dataDirectory: config.dataDirectory, certificate: config.tls.certificate, key: config.tls.key)
+        let gateway: SMTPGateway
+        do {
+            gateway = try SMTPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
+            try await gateway.start()
+        } catch {
+            // `loft serve` makes a self-signed pair on first start; a standalone `loft smtp` needs one.
+            throw CLIError("\(error)")
+        }
+        let signal = await waitForTermination()
+        logger.info("received \(signal), stopping: no new connections, open sessions end within 10 s")
+        await gateway.stop(grace: .seconds(10))
+        await backend.close()
+    }
+}
