@@ -82,10 +82,15 @@ extension Backend {
             if p.apopEnabled == false { change.apopSecret = .some(nil) }
             change.mayManageMailboxes = p.mayManageMailboxes
             change.enabled = p.enabled
-            return Self.info(try self.store.updateAccount(address: address.canonical, change))
+            let updated = try self.store.updateAccount(address: address.canonical, change)
+            self.forgetSessionState(updated.id)
+            return Self.info(updated)
         }
         blocking(Methods.accountRemove) { _, p in
-            try self.store.removeAccount(address: try Self.address(p.address).canonical)
+            let canonical = try Self.address(p.address).canonical
+            let id = try self.store.account(address: canonical)?.id
+            try self.store.removeAccount(address: canonical)
+            if let id { self.forgetSessionState(id) }
             self.logger.notice("account \(p.address) removed with its mail")
             return Empty()
         }

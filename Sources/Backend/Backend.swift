@@ -27,6 +27,9 @@ public final class Backend: Sendable {
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
     /// The server-wide message size limit, read on every delivery: kept here, written through.
     let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)
+    /// Cached session states, and a count of invalidations so a lookup that raced with a change
+    /// does not put the old state back.
+    let sessionStates = NIOLockedValueBox<(epoch: Int64, states: [Int64: SessionState])>((0, [:]))
 
     typealias Handler = @Sendable (RPCRequest, RPCConnection, RPCResponder) -> Void
 
@@ -162,17 +165,49 @@ public final class Backend: Sendable {
 
     var nowSeconds: Int64 { clock() / 1000 }
 
-    /// The account a session token names, if the token is valid, issued for the account's
+    /// What a session check needs to know of an account, kept in memory: every change to an
+    /// account goes through this process, which updates the entry (`forgetSessionState`), so a
+    /// call with a session costs no database read.
+    struct SessionState: Sendable {
+        var generation: Int64
+        var enabled: Bool
+    }
+
+    /// The account id a session token names, if the token is valid, issued for the account's
     /// current password, and the account still enabled.
-    func account(session: String) throws -> AccountRecord {
+    func accountID(session: String) throws -> Int64 {
         guard let claims = credentials.verifySession(session, now: nowSeconds) else {
             throw RPCError(.sessionInvalid, "the session is invalid or has expired; log in again")
         }
-        guard let account = try store.account(id: claims.accountID), account.sessionGeneration == claims.generation else {
+        let (epoch, cached) = sessionStates.withLockedValue { ($0.epoch, $0.states[claims.accountID]) }
+        var state = cached
+        if state == nil, let account = try store.account(id: claims.accountID) {
+            let loaded = SessionState(generation: account.sessionGeneration, enabled: account.enabled)
+            state = loaded
+            sessionStates.withLockedValue { if $0.epoch == epoch { $0.states[claims.accountID] = loaded } }
+        }
+        guard let state, state.generation == claims.generation else {
             throw RPCError(.sessionInvalid, "the session has ended (the account changed); log in again")
         }
-        guard account.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
+        guard state.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
+        return claims.accountID
+    }
+
+    /// The account a valid session names, read fresh (for quota and settings).
+    func account(session: String) throws -> AccountRecord {
+        let id = try accountID(session: session)
+        guard let account = try store.account(id: id) else {
+            throw RPCError(.sessionInvalid, "the session's account no longer exists")
+        }
         return account
+    }
+
+    /// Drops the cached session state of an account after it changed or went away.
+    func forgetSessionState(_ accountID: Int64) {
+        sessionStates.withLockedValue {
+            $0.epoch += 1
+            $0.states[accountID] = nil
+        }
     }
 
     static func mailboxName(_ text: String, field: String = "mailbox") throws -> MailboxName {

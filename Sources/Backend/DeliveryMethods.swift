@@ -96,7 +96,7 @@ extension Backend {
     func mayRelay(session: String?, trusted: Bool?) throws -> Bool {
         if trusted == true { return true }
         guard let session else { return false }
-        _ = try account(session: session)
+        _ = try accountID(session: session)
         return true
     }
 

@@ -20,7 +20,7 @@ extension Backend {
             return QuotaInfo(account: a.address, usedBytes: a.usedBytes, limitBytes: a.quotaBytes, messages: a.messageCount)
         }
         blocking(Methods.lockAcquire) { connection, p in
-            let account = try self.account(session: p.session).id
+            let account = try self.accountID(session: p.session)
             guard !p.name.isEmpty, p.name.utf8.count <= 64 else {
                 throw RPCError(.invalidParams, "a lock name is 1 to 64 bytes", field: "name")
             }

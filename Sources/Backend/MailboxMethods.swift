@@ -8,7 +8,7 @@ import Storage
 extension Backend {
     func registerMailboxes() {
         blocking(Methods.mailboxList) { _, p in
-            let account = try self.account(session: p.session).id
+            let account = try self.accountID(session: p.session)
             let boxes = try self.store.mailboxes(accountID: account).filter { !(p.subscribedOnly ?? false) || $0.subscribed }
             return MailboxListResult(mailboxes: boxes.map(Self.info))
         }
@@ -41,12 +41,12 @@ extension Backend {
             return Empty()
         }
         blocking(Methods.mailboxSubscribe) { _, p in
-            let account = try self.account(session: p.session).id
+            let account = try self.accountID(session: p.session)
             try self.store.subscribe(accountID: account, name: try Self.mailboxName(p.mailbox), subscribed: p.subscribed)
             return Empty()
         }
         blocking(Methods.mailboxStatus) { _, p in
-            let account = try self.account(session: p.session).id
+            let account = try self.accountID(session: p.session)
             let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
             let counts = try self.store.counts(mailboxID: box.id)
             return MailboxStatus(

@@ -12,7 +12,7 @@ extension Backend {
 
     func registerMessages() {
         blocking(Methods.messageList) { _, p in
-            let account = try self.account(session: p.session).id
+            let account = try self.accountID(session: p.session)
             let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
             let limit = min(max(p.limit ?? Self.maxListPage, 1), Self.maxListPage)
             let rows = try self.store.messages(
@@ -28,9 +28,10 @@ extension Backend {
                 nextAfterUid: rows.count == limit ? rows.last?.uid : nil)
         }
         blocking(Methods.messageRead) { _, p in
-            let account = try self.account(session: p.session).id
+            let account = try self.accountID(session: p.session)
             let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
-            let message = try self.store.message(mailboxID: box.id, uid: p.uid)
+            let wholeMessage = p.part == nil && (p.section ?? .full) == .full
+            let message = try self.store.message(mailboxID: box.id, uid: p.uid, withStructure: !wholeMessage)
             let range = try Self.sectionRange(message, part: p.part, section: p.section ?? .full)
             let offset = max(p.offset ?? 0, 0)
             let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)

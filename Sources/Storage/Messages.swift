@@ -223,15 +223,17 @@ extension MailStore {
         }
     }
 
-    public func message(mailboxID: Int64, uid: UInt32) throws -> MessageRecord {
+    /// One message; its cached structure only when asked for (a whole-message read needs none).
+    public func message(mailboxID: Int64, uid: UInt32, withStructure: Bool = true) throws -> MessageRecord {
         try pool.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    try db.cachedStatement(sql: "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?"), arguments: [mailboxID, uid])
-            else {
+            let sql =
+                withStructure
+                ? "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?"
+                : "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND uid = ?"
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: sql), arguments: [mailboxID, uid]) else {
                 throw StorageError(.noSuchMessage, "no message with UID \(uid)")
             }
-            return MessageRecord(row: row, withStructure: true)
+            return MessageRecord(row: row, withStructure: withStructure)
         }
     }
 

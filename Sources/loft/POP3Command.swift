@@ -31,9 +31,10 @@ struct POP3Command: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "loft.pop3")

@@ -3,6 +3,7 @@
 import os
 import pathlib
 import signal
+import socket
 import subprocess
 import time
 
@@ -17,10 +18,19 @@ def loft_bin():
     return os.environ.get("LOFT_BIN", str(ROOT / ".build" / "debug" / "loft"))
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def child_env():
     env = dict(os.environ)
     # Fast password hashing for tests; production uses 15 (deploy/loft.yaml).
     env["LOFT_PASSWORD_HASH_COST"] = "4"
+    # Gateways listen on free loopback ports, never the checkout defaults on 0.0.0.0, so test
+    # runs do not collide with each other or with a `loft serve` someone left running.
+    env.setdefault("LOFT_POP3_LISTENERS", f"127.0.0.1:{free_port()}/stls,127.0.0.1:{free_port()}/implicit")
     env.pop("LOFT_DATA", None)
     env.pop("LOFT_CONFIG", None)
     return env

@@ -49,7 +49,9 @@ class POP3Server:
             "pop3:\n  allow_plaintext_on_loopback: false\n  lock_lease_seconds: 5\n  listeners:\n"
             f"    - {{address: 127.0.0.1, port: {self.stls_port}, tls: stls}}\n"
             f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit}}\n")
-        self.loft = Loft(tmp_path / "data", extra_args=("--config", str(self.config)))
+        env = child_env()
+        env.pop("LOFT_POP3_LISTENERS")  # this test's listeners come from its config file
+        self.loft = Loft(tmp_path / "data", extra_args=("--config", str(self.config)), env=env)
         wait_for_port(self.stls_port)
         wait_for_port(self.tls_port, greeting=False)  # TLS first: no plaintext greeting
         a = self.loft.admin()
