@@ -227,6 +227,23 @@ def test_every_rcpt_reply_code(smtp):
     s.quit()
 
 
+def test_commit_time_failures_are_per_recipient(smtp):
+    # Without SIZE= the RCPT check cannot know the size; the quota is enforced at commit.
+    big = b"Subject: too big for full\r\n\r\n" + b"y" * 3000 + b"\r\n"
+    s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
+    s.ehlo("client.remote.test")
+    assert s.mail("carol@remote.test")[0] == 250
+    assert s.rcpt("full@example.test")[0] == 250
+    assert s.rcpt("bob@example.test")[0] == 250
+    assert s.data(big)[0] == 250  # bob got it; full's failure is the back-end's to report
+    assert s.mail("carol@remote.test")[0] == 250
+    assert s.rcpt("full@example.test")[0] == 250
+    code, text = s.data(big)  # the only recipient failed: its reply is the message's
+    assert code == 452 and text.startswith(b"4.2.2")
+    s.quit()
+    assert split_stored(smtp.inbox("bob@example.test", "bob-pw")[-1])[2] == big
+
+
 def test_relay_refused_on_submission_without_auth(smtp):
     s = smtplib.SMTP("127.0.0.1", smtp.sub_port, timeout=30)
     s.ehlo("client.remote.test")
@@ -325,8 +342,24 @@ def test_auth_throttling_is_454_with_the_delay(fresh):
 
 
 def test_idle_timeout_and_error_limit(tmp_path):
-    server = SMTPServer(tmp_path, extra="  idle_timeout_seconds: 2\n  max_errors: 3\n")
+    server = SMTPServer(tmp_path, extra="  idle_timeout_seconds: 2\n  max_errors: 3\n  max_connections_per_address: 2\n"
+                                         "  max_recipients_per_message: 2\n")
     try:
+        # Recipients per message (RFC 5321 §4.5.3.1.10: 452 asks for another transaction).
+        c = smtplib.SMTP("127.0.0.1", server.mx_port, timeout=10)
+        c.ehlo("client.test")
+        c.mail("carol@remote.test")
+        assert c.rcpt("alice@example.test")[0] == 250 and c.rcpt("bob@example.test")[0] == 250
+        assert c.rcpt("alice@example.test")[:1] == (452,)
+        # Connections per client address: the third is turned away.
+        d = socket.create_connection(("127.0.0.1", server.mx_port), timeout=10)
+        assert d.makefile("rb").readline().startswith(b"220")
+        e = socket.create_connection(("127.0.0.1", server.mx_port), timeout=10)
+        assert e.makefile("rb").readline().startswith(b"421 4.7.0")
+        for sock in (d, e):
+            sock.close()
+        c.quit()
+        time.sleep(0.3)
         s = socket.create_connection(("127.0.0.1", server.mx_port), timeout=10)
         f = s.makefile("rb")
         assert f.readline().startswith(b"220")
