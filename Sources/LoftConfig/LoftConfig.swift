@@ -168,67 +168,18 @@ public struct LoftConfig: Sendable, Equatable {
     }
 
     public static func parse(_ text: String, source: String = "configuration") throws -> LoftConfig {
-        let file: File
+        let config: LoftConfig
         do {
-            file = try YAMLDecoder().decode(File.self, from: text.isEmpty ? "{}" : text)
+            config = try YAMLDecoder().decode(LoftConfig.self, from: text.isEmpty ? "{}" : text)
         } catch let error as DecodingError {
             throw ConfigError("\(source): \(describe(error))")
+        } catch let error as ConfigError {
+            throw ConfigError("\(source): \(error.description)")
         } catch {
             throw ConfigError("\(source): \(error)")
         }
-        var c = LoftConfig()
-        if let v = file.data_dir { c.dataDirectory = v }
-        if let v = file.log_level { c.logLevel = v }
-        if let b = file.backend {
-            if let v = b.password_hash_cost { c.backend.passwordHashCost = v }
-            if let v = b.worker_threads { c.backend.workerThreads = v }
-            if let v = b.session_lifetime_seconds { c.backend.sessionLifetimeSeconds = v }
-            if let v = b.max_message_size { c.backend.maxMessageBytes = try size(v, key: "backend.max_message_size", source: source) }
-            if let v = b.max_recipients_per_message { c.backend.maxRecipientsPerMessage = v }
-            if let v = b.login_free_attempts { c.backend.loginFreeAttempts = v }
-            if let v = b.login_max_delay_seconds { c.backend.loginMaxDelaySeconds = v }
-        }
-        if let s = file.serve {
-            if let v = s.gateways { c.serve.gateways = v }
-            if let v = s.restart_max_delay_seconds { c.serve.restartMaxDelaySeconds = v }
-        }
-        if let t = file.tls {
-            if let v = t.certificate { c.tls.certificate = v }
-            if let v = t.key { c.tls.key = v }
-            if let v = t.hostname { c.tls.hostname = v }
-        }
-        if let p = file.pop3 {
-            if let v = p.listeners {
-                c.pop3.listeners = v.map { ListenerSetting(address: $0.address ?? "0.0.0.0", port: $0.port, tls: $0.tls ?? "none") }
-            }
-            if let v = p.idle_timeout_seconds { c.pop3.idleTimeoutSeconds = v }
-            if let v = p.allow_plaintext_without_tls { c.pop3.allowPlaintextWithoutTLS = v }
-            if let v = p.allow_plaintext_on_loopback { c.pop3.allowPlaintextOnLoopback = v }
-            if let v = p.lock_lease_seconds { c.pop3.lockLeaseSeconds = v }
-            if let v = p.max_connections_per_address { c.pop3.maxConnectionsPerAddress = v }
-            if let v = p.max_connections { c.pop3.maxConnections = v }
-        }
-        if let m = file.smtp {
-            if let v = m.listeners {
-                c.smtp.listeners = v.map {
-                    SMTPListenerSetting(address: $0.address ?? "0.0.0.0", port: $0.port, tls: $0.tls ?? "none", mode: $0.mode)
-                }
-            }
-            if let v = m.hostname { c.smtp.hostname = v }
-            if let v = m.idle_timeout_seconds { c.smtp.idleTimeoutSeconds = v }
-            if let v = m.max_message_size { c.smtp.maxMessageBytes = try size(v, key: "smtp.max_message_size", source: source) }
-            if let v = m.max_recipients_per_message { c.smtp.maxRecipientsPerMessage = v }
-            if let v = m.max_recipients_per_connection { c.smtp.maxRecipientsPerConnection = v }
-            if let v = m.max_errors { c.smtp.maxErrors = v }
-            if let v = m.max_connections_per_address { c.smtp.maxConnectionsPerAddress = v }
-            if let v = m.max_connections { c.smtp.maxConnections = v }
-            if let v = m.trusted_networks { c.smtp.trustedNetworks = v }
-            if let v = m.allow_plaintext_without_tls { c.smtp.allowPlaintextWithoutTLS = v }
-            if let v = m.allow_plaintext_on_loopback { c.smtp.allowPlaintextOnLoopback = v }
-            if let v = m.auth_on_mx { c.smtp.authOnMX = v }
-        }
-        try c.validate(source: source)
-        return c
+        try config.validate(source: source)
+        return config
     }
 
     mutating func applyEnvironment(_ env: [String: String]) throws {
@@ -324,186 +275,176 @@ public struct LoftConfig: Sendable, Equatable {
         }
     }
 
-    /// The file's shape. Unknown keys are refused so a typo never silently does nothing.
-    struct File: Decodable {
-        var data_dir: String?
-        var log_level: String?
-        var backend: Backend?
-        var serve: Serve?
-        var tls: TLS?
-        var pop3: POP3?
-        var smtp: SMTP?
+}
 
-        struct SMTP: Decodable {
-            var listeners: [SMTPListener]?
-            var hostname: String?
-            var idle_timeout_seconds: Int?
-            var max_message_size: String?
-            var max_recipients_per_message: Int?
-            var max_recipients_per_connection: Int?
-            var max_errors: Int?
-            var max_connections_per_address: Int?
-            var max_connections: Int?
-            var trusted_networks: [String]?
-            var allow_plaintext_without_tls: Bool?
-            var allow_plaintext_on_loopback: Bool?
-            var auth_on_mx: Bool?
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                listeners = try c.decodeIfPresent([SMTPListener].self, forKey: .listeners)
-                hostname = try c.decodeIfPresent(String.self, forKey: .hostname)
-                idle_timeout_seconds = try c.decodeIfPresent(Int.self, forKey: .idle_timeout_seconds)
-                max_message_size = try c.decodeIfPresent(String.self, forKey: .max_message_size)
-                max_recipients_per_message = try c.decodeIfPresent(Int.self, forKey: .max_recipients_per_message)
-                max_recipients_per_connection = try c.decodeIfPresent(Int.self, forKey: .max_recipients_per_connection)
-                max_errors = try c.decodeIfPresent(Int.self, forKey: .max_errors)
-                max_connections_per_address = try c.decodeIfPresent(Int.self, forKey: .max_connections_per_address)
-                max_connections = try c.decodeIfPresent(Int.self, forKey: .max_connections)
-                trusted_networks = try c.decodeIfPresent([String].self, forKey: .trusted_networks)
-                allow_plaintext_without_tls = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_without_tls)
-                allow_plaintext_on_loopback = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_on_loopback)
-                auth_on_mx = try c.decodeIfPresent(Bool.self, forKey: .auth_on_mx)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable {
-                case listeners, hostname, idle_timeout_seconds, max_message_size, max_recipients_per_message
-                case max_recipients_per_connection, max_errors, max_connections_per_address, max_connections
-                case trusted_networks, allow_plaintext_without_tls, allow_plaintext_on_loopback, auth_on_mx
-            }
-        }
-        struct SMTPListener: Decodable {
-            var address: String?
-            var port: Int
-            var tls: String?
-            var mode: String
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                address = try c.decodeIfPresent(String.self, forKey: .address)
-                port = try c.decode(Int.self, forKey: .port)
-                tls = try c.decodeIfPresent(String.self, forKey: .tls)
-                mode = try c.decode(String.self, forKey: .mode)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable { case address, port, tls, mode }
-        }
+// The file's shape is the settings' own: each section decodes over its defaults, a key that is
+// present replaces the default, and an unknown key is refused so a typo never silently does
+// nothing. Adding a setting is one property, one coding key and one `set` line.
 
-        struct POP3: Decodable {
-            var listeners: [Listener]?
-            var idle_timeout_seconds: Int?
-            var allow_plaintext_without_tls: Bool?
-            var allow_plaintext_on_loopback: Bool?
-            var lock_lease_seconds: Int?
-            var max_connections_per_address: Int?
-            var max_connections: Int?
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                listeners = try c.decodeIfPresent([Listener].self, forKey: .listeners)
-                idle_timeout_seconds = try c.decodeIfPresent(Int.self, forKey: .idle_timeout_seconds)
-                allow_plaintext_without_tls = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_without_tls)
-                allow_plaintext_on_loopback = try c.decodeIfPresent(Bool.self, forKey: .allow_plaintext_on_loopback)
-                lock_lease_seconds = try c.decodeIfPresent(Int.self, forKey: .lock_lease_seconds)
-                max_connections_per_address = try c.decodeIfPresent(Int.self, forKey: .max_connections_per_address)
-                max_connections = try c.decodeIfPresent(Int.self, forKey: .max_connections)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable {
-                case listeners, idle_timeout_seconds, allow_plaintext_without_tls, allow_plaintext_on_loopback
-                case lock_lease_seconds, max_connections_per_address, max_connections
-            }
-        }
-        struct Listener: Decodable {
-            var address: String?
-            var port: Int
-            var tls: String?
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                address = try c.decodeIfPresent(String.self, forKey: .address)
-                port = try c.decode(Int.self, forKey: .port)
-                tls = try c.decodeIfPresent(String.self, forKey: .tls)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable { case address, port, tls }
-        }
+extension LoftConfig: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, smtp
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&dataDirectory, .dataDirectory)
+        try o.set(&logLevel, .logLevel)
+        try o.set(&backend, .backend)
+        try o.set(&serve, .serve)
+        try o.set(&tls, .tls)
+        try o.set(&pop3, .pop3)
+        try o.set(&smtp, .smtp)
+    }
+}
 
-        struct Backend: Decodable {
-            var password_hash_cost: Int?
-            var worker_threads: Int?
-            var session_lifetime_seconds: Int64?
-            var max_message_size: String?
-            var max_recipients_per_message: Int?
-            var login_free_attempts: Int?
-            var login_max_delay_seconds: Int?
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                password_hash_cost = try c.decodeIfPresent(Int.self, forKey: .password_hash_cost)
-                worker_threads = try c.decodeIfPresent(Int.self, forKey: .worker_threads)
-                session_lifetime_seconds = try c.decodeIfPresent(Int64.self, forKey: .session_lifetime_seconds)
-                max_message_size = try c.decodeIfPresent(String.self, forKey: .max_message_size)
-                max_recipients_per_message = try c.decodeIfPresent(Int.self, forKey: .max_recipients_per_message)
-                login_free_attempts = try c.decodeIfPresent(Int.self, forKey: .login_free_attempts)
-                login_max_delay_seconds = try c.decodeIfPresent(Int.self, forKey: .login_max_delay_seconds)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable {
-                case password_hash_cost, worker_threads, session_lifetime_seconds, max_message_size, max_recipients_per_message
-                case login_free_attempts, login_max_delay_seconds
-            }
-        }
-        struct Serve: Decodable {
-            var gateways: [String]?
-            var restart_max_delay_seconds: Int?
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                gateways = try c.decodeIfPresent([String].self, forKey: .gateways)
-                restart_max_delay_seconds = try c.decodeIfPresent(Int.self, forKey: .restart_max_delay_seconds)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable { case gateways, restart_max_delay_seconds }
-        }
-        struct TLS: Decodable {
-            var certificate: String?
-            var key: String?
-            var hostname: String?
-            init(from decoder: any Decoder) throws {
-                try File.refuseUnknown(decoder, CodingKeys.self)
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                certificate = try c.decodeIfPresent(String.self, forKey: .certificate)
-                key = try c.decodeIfPresent(String.self, forKey: .key)
-                hostname = try c.decodeIfPresent(String.self, forKey: .hostname)
-            }
-            enum CodingKeys: String, CodingKey, CaseIterable { case certificate, key, hostname }
-        }
+extension LoftConfig.BackendSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case passwordHashCost = "password_hash_cost", workerThreads = "worker_threads"
+        case sessionLifetimeSeconds = "session_lifetime_seconds", maxMessageBytes = "max_message_size"
+        case maxRecipientsPerMessage = "max_recipients_per_message", loginFreeAttempts = "login_free_attempts"
+        case loginMaxDelaySeconds = "login_max_delay_seconds"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&passwordHashCost, .passwordHashCost)
+        try o.set(&workerThreads, .workerThreads)
+        try o.set(&sessionLifetimeSeconds, .sessionLifetimeSeconds)
+        try o.size(&maxMessageBytes, .maxMessageBytes)
+        try o.set(&maxRecipientsPerMessage, .maxRecipientsPerMessage)
+        try o.set(&loginFreeAttempts, .loginFreeAttempts)
+        try o.set(&loginMaxDelaySeconds, .loginMaxDelaySeconds)
+    }
+}
 
-        init(from decoder: any Decoder) throws {
-            try Self.refuseUnknown(decoder, CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            data_dir = try c.decodeIfPresent(String.self, forKey: .data_dir)
-            log_level = try c.decodeIfPresent(String.self, forKey: .log_level)
-            backend = try c.decodeIfPresent(Backend.self, forKey: .backend)
-            serve = try c.decodeIfPresent(Serve.self, forKey: .serve)
-            tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
-            pop3 = try c.decodeIfPresent(POP3.self, forKey: .pop3)
-            smtp = try c.decodeIfPresent(SMTP.self, forKey: .smtp)
-        }
-        enum CodingKeys: String, CodingKey, CaseIterable { case data_dir, log_level, backend, serve, tls, pop3, smtp }
+extension LoftConfig.ServeSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case gateways, restartMaxDelaySeconds = "restart_max_delay_seconds"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&gateways, .gateways)
+        try o.set(&restartMaxDelaySeconds, .restartMaxDelaySeconds)
+    }
+}
 
-        struct AnyKey: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
+extension LoftConfig.TLSSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case certificate, key, hostname }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&certificate, .certificate)
+        try o.set(&key, .key)
+        try o.set(&hostname, .hostname)
+    }
+}
 
-        static func refuseUnknown<K: CodingKey & CaseIterable>(_ decoder: any Decoder, _ keys: K.Type) throws {
-            let c = try decoder.container(keyedBy: AnyKey.self)
-            let known = Set(K.allCases.map(\.stringValue))
-            for key in c.allKeys where !known.contains(key.stringValue) {
-                throw DecodingError.dataCorrupted(
-                    .init(
-                        codingPath: decoder.codingPath + [key],
-                        debugDescription: "unknown setting (known: \(known.sorted().joined(separator: ", ")))"))
-            }
+extension LoftConfig.POP3Section: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listeners, idleTimeoutSeconds = "idle_timeout_seconds", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
+        case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", lockLeaseSeconds = "lock_lease_seconds"
+        case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&listeners, .listeners)
+        try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
+        try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
+        try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
+        try o.set(&lockLeaseSeconds, .lockLeaseSeconds)
+        try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
+        try o.set(&maxConnections, .maxConnections)
+    }
+}
+
+extension LoftConfig.SMTPSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listeners, hostname, idleTimeoutSeconds = "idle_timeout_seconds", maxMessageBytes = "max_message_size"
+        case maxRecipientsPerMessage = "max_recipients_per_message", maxRecipientsPerConnection = "max_recipients_per_connection"
+        case maxErrors = "max_errors", maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
+        case trustedNetworks = "trusted_networks", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
+        case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", authOnMX = "auth_on_mx"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&listeners, .listeners)
+        try o.set(&hostname, .hostname)
+        try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
+        try o.size(&maxMessageBytes, .maxMessageBytes)
+        try o.set(&maxRecipientsPerMessage, .maxRecipientsPerMessage)
+        try o.set(&maxRecipientsPerConnection, .maxRecipientsPerConnection)
+        try o.set(&maxErrors, .maxErrors)
+        try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
+        try o.set(&maxConnections, .maxConnections)
+        try o.set(&trustedNetworks, .trustedNetworks)
+        try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
+        try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
+        try o.set(&authOnMX, .authOnMX)
+    }
+}
+
+extension LoftConfig.ListenerSetting: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case address, port, tls }
+    public init(from decoder: any Decoder) throws {
+        let o = try Overlay<CodingKeys>(decoder)
+        self.init(address: "0.0.0.0", port: try o.require(.port), tls: "none")
+        try o.set(&address, .address)
+        try o.set(&tls, .tls)
+    }
+}
+
+extension LoftConfig.SMTPListenerSetting: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case address, port, tls, mode }
+    public init(from decoder: any Decoder) throws {
+        let o = try Overlay<CodingKeys>(decoder)
+        self.init(address: "0.0.0.0", port: try o.require(.port), tls: "none", mode: try o.require(.mode))
+        try o.set(&address, .address)
+        try o.set(&tls, .tls)
+    }
+}
+
+/// Reads one section of the file over its defaults (see above).
+struct Overlay<Key: CodingKey & CaseIterable> {
+    let container: KeyedDecodingContainer<Key>
+
+    init(_ decoder: any Decoder) throws {
+        let all = try decoder.container(keyedBy: AnyKey.self)
+        let known = Set(Key.allCases.map(\.stringValue))
+        for key in all.allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath + [key],
+                    debugDescription: "unknown setting (known: \(known.sorted().joined(separator: ", ")))"))
         }
+        container = try decoder.container(keyedBy: Key.self)
+    }
+
+    func set<T: Decodable>(_ value: inout T, _ key: Key) throws {
+        if let v = try container.decodeIfPresent(T.self, forKey: key) { value = v }
+    }
+
+    func require<T: Decodable>(_ key: Key) throws -> T {
+        try container.decode(T.self, forKey: key)
+    }
+
+    /// A size as people write it: `25M`, `1G`, `1024`.
+    func size(_ value: inout Int64, _ key: Key) throws {
+        guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return }
+        guard let n = ByteSize.parse(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(text) is not a size like 25M")
+        }
+        value = n
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }
 

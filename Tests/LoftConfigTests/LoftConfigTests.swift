@@ -25,9 +25,19 @@ import Testing
         #expect(d.dataDirectory == "/tmp/x" && d.backend.passwordHashCost == 4 && d.backend.maxMessageBytes == 1 << 20)
     }
 
+    @Test func listenersTakeDefaultsForWhatTheyOmit() throws {
+        let c = try LoftConfig.parse(
+            "pop3:\n  listeners:\n    - {port: 1110}\nsmtp:\n  listeners:\n    - {port: 25, mode: mx, tls: starttls}\n")
+        #expect(c.pop3.listeners == [LoftConfig.ListenerSetting(address: "0.0.0.0", port: 1110, tls: "none")])
+        #expect(c.smtp.listeners == [LoftConfig.SMTPListenerSetting(address: "0.0.0.0", port: 25, tls: "starttls", mode: "mx")])
+        #expect(c.pop3.idleTimeoutSeconds == LoftConfig.POP3Section().idleTimeoutSeconds)
+    }
+
     @Test(arguments: [
         "data_dir: [1, 2]", "backend:\n  max_message_size: huge", "backend:\n  password_hash_cost: 40", "typo_key: 1",
         "backend:\n  max_mesage_size: 1M", "log_level: loud", "serve:\n  gateways: [nosuch]", "{{{",
+        "pop3:\n  listeners:\n    - {port: 1, bogus: 2}", "smtp:\n  listeners:\n    - {port: 25}", "smtp:\n  max_message_size: lots",
+        "pop3:\n  listeners:\n    - {port: 1, tls: maybe}", "smtp:\n  trusted_networks: [example.org]",
     ])
     func invalidIsAClearError(text: String) {
         #expect(throws: ConfigError.self) { _ = try LoftConfig.parse(text) }
