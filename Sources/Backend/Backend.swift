@@ -29,6 +29,7 @@ public final class Backend: Sendable {
     let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)
     /// Cached session states, and a count of invalidations so a lookup that raced with a change
     /// does not put the old state back.
+    let scramExchanges = NIOLockedValueBox<[String: SCRAMExchange]>([:])
     let sessionStates = NIOLockedValueBox<(epoch: Int64, states: [Int64: SessionState])>((0, [:]))
 
     typealias Handler = @Sendable (RPCRequest, RPCConnection, RPCResponder) -> Void
@@ -234,6 +235,7 @@ public final class Backend: Sendable {
     func registerMethods() {
         inline(Methods.ping) { _, _ in Empty() }
         registerAuth()
+        registerSCRAM()
         registerAdmin()
         registerMailboxes()
         registerMessages()

@@ -46,6 +46,53 @@ public struct CRAMMD5Params: Codable, Sendable {
     }
 }
 
+/// SCRAM-SHA-256 (RFC 5802, RFC 7677), run by the back-end so no gateway ever holds a
+/// verifier: the gateway relays the client's messages. `clientFirst` is the whole
+/// client-first-message, GS2 header included (`n,,n=user,r=nonce`); channel binding is not
+/// supported (`p=` is refused).
+public struct SCRAMBeginParams: Codable, Sendable {
+    public var clientFirst: String
+    public var clientAddress: String?
+    public var service: String?
+    public init(clientFirst: String, clientAddress: String? = nil, service: String? = nil) {
+        self.clientFirst = clientFirst
+        self.clientAddress = clientAddress
+        self.service = service
+    }
+}
+
+public struct SCRAMChallenge: Codable, Sendable {
+    /// Names this exchange in `auth.scram_finish`; valid for 60 s, on the same connection.
+    public var exchange: String
+    /// The server-first-message to send to the client (`r=…,s=…,i=…`).
+    public var serverFirst: String
+    public init(exchange: String, serverFirst: String) {
+        self.exchange = exchange
+        self.serverFirst = serverFirst
+    }
+}
+
+public struct SCRAMFinishParams: Codable, Sendable {
+    public var exchange: String
+    /// The client-final-message (`c=biws,r=…,p=…`).
+    public var clientFinal: String
+    public init(exchange: String, clientFinal: String) {
+        self.exchange = exchange
+        self.clientFinal = clientFinal
+    }
+}
+
+/// A successful SCRAM login: the session, and the server-final-message (`v=…`) the client
+/// checks to know it talked to the real server.
+public struct SCRAMResult: Codable, Sendable {
+    public var serverFinal: String
+    public var session: SessionResult
+    public init(serverFinal: String, session: SessionResult) {
+        self.serverFinal = serverFinal
+        self.session = session
+    }
+}
+
 public struct ImpersonateParams: Codable, Sendable {
     public var account: String
     public init(account: String) { self.account = account }

@@ -29,6 +29,8 @@ public enum Methods {
     public static let authLogin = RPCMethod<LoginParams, SessionResult>("auth.login", roles: both)
     public static let authAPOP = RPCMethod<APOPParams, SessionResult>("auth.apop", roles: both)
     public static let authCRAMMD5 = RPCMethod<CRAMMD5Params, SessionResult>("auth.cram_md5", roles: both)
+    public static let authSCRAMBegin = RPCMethod<SCRAMBeginParams, SCRAMChallenge>("auth.scram_begin", roles: both)
+    public static let authSCRAMFinish = RPCMethod<SCRAMFinishParams, SCRAMResult>("auth.scram_finish", roles: both)
     public static let authImpersonate = RPCMethod<ImpersonateParams, SessionResult>("auth.impersonate", roles: admin)
     public static let sessionInfo = RPCMethod<SessionParams, SessionResult>("session.info", roles: both)
 
@@ -90,7 +92,9 @@ public enum Methods {
     public static let all: [(name: String, roles: Set<RPCRole>)] = [
         (hello.name, hello.roles), (ping.name, ping.roles),
         (authLogin.name, authLogin.roles), (authAPOP.name, authAPOP.roles),
-        (authCRAMMD5.name, authCRAMMD5.roles), (authImpersonate.name, authImpersonate.roles),
+        (authCRAMMD5.name, authCRAMMD5.roles),
+        (authSCRAMBegin.name, authSCRAMBegin.roles), (authSCRAMFinish.name, authSCRAMFinish.roles),
+        (authImpersonate.name, authImpersonate.roles),
         (sessionInfo.name, sessionInfo.roles),
         (mailboxList.name, mailboxList.roles), (mailboxCreate.name, mailboxCreate.roles),
         (mailboxRename.name, mailboxRename.roles), (mailboxDelete.name, mailboxDelete.roles),

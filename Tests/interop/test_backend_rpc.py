@@ -388,3 +388,46 @@ def test_every_documented_method_is_exercised():
     missing = [m["name"] for m in doc["methods"]
                if f'"{m["name"]}"' not in sources and m["name"] not in ("hello",)]
     assert missing == [], f"methods no end-to-end test calls: {missing}"
+
+
+def scram_client(g, user, password, nonce="rOprNGfwEbeRWgbNEkqO", tamper=False):
+    """SCRAM-SHA-256 as RFC 5802 §3 defines the client's side, to drive the back-end's."""
+    import hashlib, hmac
+    first_bare = f"n={user},r={nonce}"
+    import random
+    address = f"10.1.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    ch = g.call("auth.scram_begin", {"clientFirst": "n,," + first_bare, "clientAddress": address})
+    attrs = dict(kv.split("=", 1) for kv in ch["serverFirst"].split(","))
+    assert attrs["r"].startswith(nonce) and int(attrs["i"]) >= 4096
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    without_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{ch['serverFirst']},{without_proof}".encode()
+    signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    if tamper:
+        proof = bytes([proof[0] ^ 1]) + proof[1:]
+    r = g.call("auth.scram_finish", {"exchange": ch["exchange"],
+                                     "clientFinal": f"{without_proof},p={base64.b64encode(proof).decode()}"})
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    expected = base64.b64encode(hmac.new(server_key, auth_message, hashlib.sha256).digest()).decode()
+    assert r["serverFinal"] == "v=" + expected  # the client can trust the server
+    return r["session"]
+
+
+def test_scram_sha256(setup, loft):
+    g = loft.gateway()
+    s = scram_client(g, "alice@example.test", "alice-pw")
+    assert s["account"] == "alice@example.test" and g.call("session.info", {"session": s["session"]})
+    expect_error("auth_failed", scram_client, g, "alice@example.test", "alice-pw", "abc", True)
+    expect_error("auth_failed", scram_client, g, "alice@example.test", "wrong")
+    expect_error("auth_failed", scram_client, g, "nobody@example.test", "x")  # indistinguishable from a wrong password
+    expect_error("invalid_params", g.call, "auth.scram_begin", {"clientFirst": "p=tls-unique,,n=a,r=b"})
+    expect_error("invalid_params", g.call, "auth.scram_finish", {"exchange": "nope", "clientFinal": "c=biws,r=x,p=AA=="})
+    # an exchange belongs to the connection that began it
+    ch = g.call("auth.scram_begin", {"clientFirst": "n,,n=alice@example.test,r=abc"})
+    expect_error("invalid_params", loft.gateway().call, "auth.scram_finish", {"exchange": ch["exchange"], "clientFinal": "c=biws,r=x,p=AA=="})
+    # a new password gives a new verifier
+    setup.call("account.update", {"address": "alice@example.test", "password": "newer"})
+    assert scram_client(loft.gateway(), "alice@example.test", "newer")["account"] == "alice@example.test"
