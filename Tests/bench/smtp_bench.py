@@ -80,6 +80,12 @@ def peak_rss_kib(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of a process so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child(loft, role):
     out = subprocess.run(["pgrep", "-P", str(loft.proc.pid)], capture_output=True, text=True).stdout.split()
     for pid in out:
@@ -126,6 +132,7 @@ def main():
         port = free_port()
         config = tmp / "loft.yaml"
         config.write_text("log_level: warning\nserve:\n  gateways: [smtp]\nsmtp:\n  max_connections_per_address: 100\n"
+                          "  max_recipients_per_connection: 1000000\n"
                           f"  listeners:\n    - {{address: 127.0.0.1, port: {port}, tls: none, mode: mx}}\n")
         loft = Loft(tmp / "data", extra_args=("--config", str(config)))
         try:
@@ -144,11 +151,17 @@ def main():
                         raise
                     time.sleep(0.1)
             asyncio.run(run(port, 4, 200, recipients))  # warm-up
-            print(f"{'connections':>11} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'gateway MiB':>11} {'backend MiB':>11}")
+            gateway, backend = child(loft, "smtp"), child(loft, "backend")
+            print(f"{'connections':>11} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'gateway MiB':>11} {'backend MiB':>11}"
+                  f" {'gateway CPU µs/msg':>18} {'backend CPU µs/msg':>18} {'client CPU µs/msg':>17}")
             for c in [int(x) for x in args.connections.split(",")]:
+                before = (cpu_seconds(gateway), cpu_seconds(backend), time.process_time())
                 n, seconds = asyncio.run(run(port, c, args.messages, recipients))
-                g, b = peak_rss_kib(child(loft, "smtp")) / 1024, peak_rss_kib(child(loft, "backend")) / 1024
-                print(f"{c:>11} {n:>8} {seconds:>8.2f} {n / seconds:>8.0f} {g:>11.1f} {b:>11.1f}", flush=True)
+                after = (cpu_seconds(gateway), cpu_seconds(backend), time.process_time())
+                g, b = peak_rss_kib(gateway) / 1024, peak_rss_kib(backend) / 1024
+                cpu = [(y - x) / n * 1e6 for x, y in zip(before, after)]
+                print(f"{c:>11} {n:>8} {seconds:>8.2f} {n / seconds:>8.0f} {g:>11.1f} {b:>11.1f}"
+                      f" {cpu[0]:>18.0f} {cpu[1]:>18.0f} {cpu[2]:>17.0f}", flush=True)
             start = time.perf_counter()
             result = asyncio.run(large(port, 48 << 20))
             g, b = peak_rss_kib(child(loft, "smtp")) / 1024, peak_rss_kib(child(loft, "backend")) / 1024
