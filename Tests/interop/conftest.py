@@ -28,9 +28,6 @@ def child_env():
     env = dict(os.environ)
     # Fast password hashing for tests; production uses 15 (deploy/loft.yaml).
     env["LOFT_PASSWORD_HASH_COST"] = "4"
-    # Gateways listen on free loopback ports, never the checkout defaults on 0.0.0.0, so test
-    # runs do not collide with each other or with a `loft serve` someone left running.
-    env.setdefault("LOFT_POP3_LISTENERS", f"127.0.0.1:{free_port()}/stls,127.0.0.1:{free_port()}/implicit")
     env.pop("LOFT_DATA", None)
     env.pop("LOFT_CONFIG", None)
     return env
@@ -83,9 +80,19 @@ class Loft:
         self.log.close()
 
 
+def loopback_gateways_env():
+    """Gateways on free loopback ports, never the checkout defaults on 0.0.0.0, so test runs
+    do not collide with each other or with a `loft serve` someone left running."""
+    env = child_env()
+    env["LOFT_POP3_LISTENERS"] = f"127.0.0.1:{free_port()}/stls,127.0.0.1:{free_port()}/implicit"
+    env["LOFT_SMTP_LISTENERS"] = (f"127.0.0.1:{free_port()}/starttls/mx,127.0.0.1:{free_port()}/starttls/submission,"
+                                  f"127.0.0.1:{free_port()}/implicit/submission")
+    return env
+
+
 @pytest.fixture
 def loft(tmp_path):
-    server = Loft(tmp_path / "data")
+    server = Loft(tmp_path / "data", env=loopback_gateways_env())
     yield server
     server.stop()
 

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from conftest import Loft, loft_bin, child_env, wait_for
+from conftest import Loft, child_env, loft_bin, loopback_gateways_env, wait_for
 
 
 def test_admin_commands(loft):
@@ -63,7 +63,7 @@ def test_help_everywhere():
 
 
 def test_serve_first_start_and_restarts_a_dead_backend(tmp_path):
-    loft = Loft(tmp_path / "data")
+    loft = Loft(tmp_path / "data", env=loopback_gateways_env())
     try:
         assert (tmp_path / "data" / "tls" / "cert.pem").exists() and (tmp_path / "data" / "tls" / "key.pem").exists()
         assert oct((tmp_path / "data" / "admin.sock").stat().st_mode & 0o777) == "0o600"

@@ -50,7 +50,7 @@ class POP3Server:
             f"    - {{address: 127.0.0.1, port: {self.stls_port}, tls: stls}}\n"
             f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit}}\n")
         env = child_env()
-        env.pop("LOFT_POP3_LISTENERS")  # this test's listeners come from its config file
+        env.pop("LOFT_POP3_LISTENERS", None)  # this test's listeners come from its config file
         self.loft = Loft(tmp_path / "data", extra_args=("--config", str(self.config)), env=env)
         wait_for_port(self.stls_port)
         wait_for_port(self.tls_port, greeting=False)  # TLS first: no plaintext greeting
