@@ -45,42 +45,66 @@ struct BackendCommand: AsyncParsableCommand {
     }
 }
 
-/// Suspends until SIGTERM or SIGINT arrives; returns its name.
+/// Suspends until SIGTERM or SIGINT arrives (or returns at once if one already has); returns
+/// its name. The handlers are installed by `Termination.install()` before any command runs, so
+/// a signal that comes early — while a supervisor is still starting its children — is not lost
+/// to the default action, which would kill the process without its cleanup.
 func waitForTermination() async -> String {
-    await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-        let once = OnceFlag()
+    await Termination.shared.wait()
+}
+
+/// SIGTERM and SIGINT, caught from the start of the process.
+///
+/// `@unchecked Sendable`: `received` and `waiters` are only touched under `lock`.
+final class Termination: @unchecked Sendable {
+    static let shared = Termination()
+    private let lock = NSLock()
+    private var received: String?
+    private var waiters: [CheckedContinuation<String, Never>] = []
+    private var sources: [any DispatchSourceSignal] = []
+    private var orphanCheck: (any DispatchSourceTimer)?
+
+    /// Catches the signals, and — for a child of `loft serve` — stops the process when the
+    /// supervisor dies, so no gateway or back-end outlives it unsupervised.
+    func install() {
         for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if once.claim() { continuation.resume(returning: name) }
-            }
+            source.setEventHandler { [weak self] in self?.fire(name) }
             source.resume()
-            SignalSources.keep(source)
+            sources.append(source)
+        }
+        if let supervisor = ProcessInfo.processInfo.environment[Supervisor.environmentKey].flatMap(Int32.init) {
+            // Polled rather than PR_SET_PDEATHSIG: that signal follows the death of the parent
+            // *thread* that started the child, and the supervisor restarts children from
+            // whichever dispatch thread is at hand, which may exit while the child lives on.
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now(), repeating: .milliseconds(500))
+            timer.setEventHandler { [weak self] in
+                if getppid() != supervisor { self?.fire("SIGTERM (the supervisor is gone)") }
+            }
+            timer.resume()
+            orphanCheck = timer
         }
     }
-}
 
-/// Keeps dispatch signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
-    static let lock = NSLock()
-    static func keep(_ s: any DispatchSourceSignal) {
-        lock.lock()
-        sources.append(s)
-        lock.unlock()
+    private func fire(_ name: String) {
+        let resume = lock.withLock { () -> [CheckedContinuation<String, Never>] in
+            if received == nil { received = name }
+            defer { waiters = [] }
+            return waiters
+        }
+        for w in resume { w.resume(returning: name) }
     }
-}
 
-final class OnceFlag: @unchecked Sendable {
-    // @unchecked: `claimed` is only read and written under `lock`.
-    private let lock = NSLock()
-    private var claimed = false
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if claimed { return false }
-        claimed = true
-        return true
+    func wait() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let already = lock.withLock { () -> String? in
+                if let received { return received }
+                waiters.append(continuation)
+                return nil
+            }
+            if let already { continuation.resume(returning: already) }
+        }
     }
 }

@@ -18,4 +18,19 @@ struct Loft: AsyncParsableCommand {
             Serve.self, BackendCommand.self, DomainCommand.self, AccountCommand.self, AliasCommand.self, GroupCommand.self,
             SettingsCommand.self, QueueCommand.self, RPCCommand.self, CheckCommand.self, POP3Command.self, SMTPCommand.self,
         ])
+
+    /// Installs signal handling before any subcommand starts (see `Termination`), then runs it.
+    static func main() async {
+        Termination.shared.install()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -96,6 +96,9 @@ final class Supervisor: @unchecked Sendable {
     var children: [String: Child] = [:]
     var stopping = false
 
+    /// Tells a child who supervises it, so it can ask to die with the supervisor.
+    static let environmentKey = "LOFT_SUPERVISOR_PID"
+
     /// A child that dies this many times in a row within a minute of starting is left dead.
     static let maxQuickRestarts = 10
 
@@ -127,6 +130,9 @@ final class Supervisor: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = child.arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.environmentKey] = String(getpid())
+        process.environment = environment
         process.terminationHandler = { [weak self] p in self?.exited(name, process: p) }
         child.process = process
         child.startedAt = Date()

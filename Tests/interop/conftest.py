@@ -44,6 +44,17 @@ def wait_for(path, timeout=30, proc=None):
     raise TimeoutError(f"{path} did not appear")
 
 
+# Every process the tests start, so that none outlives the run even when a fixture's set-up
+# fails half way (pytest then skips its tear-down).
+STARTED = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.kill()
+
+
 class Loft:
     """A running `loft serve` (or bare `loft backend`) in its own data directory."""
 
@@ -53,6 +64,7 @@ class Loft:
         self.log = open(self.data.parent / f"{self.data.name}-{role}.log", "ab")
         self.proc = subprocess.Popen([loft_bin(), role, "--data", str(self.data), *extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        STARTED.append(self.proc)
         wait_for(self.data / "admin.sock", proc=self.proc)
         wait_for(self.data / "gateway.sock", proc=self.proc)
 

@@ -85,3 +85,32 @@ def test_serve_first_start_and_restarts_a_dead_backend(tmp_path):
     log = (tmp_path / "data-serve.log").read_text()
     assert "Next steps" in log and "restarting" in log
     assert loft.proc.returncode == 0
+
+
+def test_children_die_with_a_killed_supervisor(tmp_path):
+    loft = Loft(tmp_path / "data", env=loopback_gateways_env())
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(loft.proc.pid)], capture_output=True,
+                                                 text=True).stdout.split()]
+    assert len(children) >= 2  # the back-end and at least one gateway
+    loft.proc.kill()
+    loft.proc.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(os.path.exists(f"/proc/{p}") and
+                                         "zombie" not in open(f"/proc/{p}/status").read().lower() for p in children):
+        time.sleep(0.1)
+    alive = [p for p in children if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower()]
+    assert alive == [], f"children outlived the supervisor: {alive}"
+    loft.log.close()
+
+
+def test_a_signal_during_start_up_still_stops_everything(tmp_path):
+    """SIGTERM right after start, before the supervisor has finished starting its children."""
+    env = loopback_gateways_env()
+    log = open(tmp_path / "early.log", "wb")
+    proc = subprocess.Popen([loft_bin(), "serve", "--data", str(tmp_path / "data")], stdout=log, stderr=subprocess.STDOUT, env=env)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    time.sleep(1)
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "data")], capture_output=True, text=True).stdout.split()
+    assert leftover == []
