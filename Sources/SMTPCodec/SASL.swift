@@ -9,10 +9,13 @@ public enum SASLMechanism: String, Sendable, Hashable, CaseIterable {
     case login = "LOGIN"
     /// RFC 2195: the gateway supplies the challenge.
     case cramMD5 = "CRAM-MD5"
+    /// RFC 5802 / RFC 7677: relayed step by step to the gateway (`SMTPAction.relaySASL`),
+    /// which runs it with the back-end.
+    case scramSHA256 = "SCRAM-SHA-256"
 
     /// Sends the password in the clear; offered only over TLS unless configured otherwise
     /// (RFC 4954 §4, DESIGN §5).
-    public var isPlaintext: Bool { self != .cramMD5 }
+    public var isPlaintext: Bool { self == .plain || self == .login }
 }
 
 /// What the client proved, for the back-end to verify. `description` never shows a secret.
@@ -69,6 +72,21 @@ enum SASLExchange: Sendable, Hashable {
     case loginUsername
     case loginPassword(username: String)
     case cramMD5Response(challenge: String)
+    /// The next client message of a relayed mechanism (SCRAM).
+    case relayed(SASLMechanism)
+    /// The mechanism succeeded with final server data sent as a 334 challenge; the client must
+    /// answer with an empty line (RFC 4954 §4) before 235.
+    case acknowledgeSuccess(identity: String)
+}
+
+/// The gateway's answer to one relayed SASL step (`SMTPAction.relaySASL`).
+public enum SASLStep: Sendable, Hashable {
+    /// Send this challenge (334) and relay the client's next response.
+    case challenge([UInt8])
+    /// Authenticated as `identity`; `final` is server data the client must see first (SCRAM's
+    /// server-final-message), sent as a last 334 challenge.
+    case succeeded(identity: String, final: [UInt8]?)
+    case failed(SMTPReply)
 }
 
 extension SMTPReply {

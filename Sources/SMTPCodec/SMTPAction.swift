@@ -20,6 +20,9 @@ public enum SMTPAction: Sendable, Equatable {
     case checkRecipient(SMTPRecipient, envelope: SMTPEnvelope)
     /// Await: make a CRAM-MD5 challenge; answer with `.challengeIssued`.
     case issueChallenge(SASLMechanism)
+    /// Await: pass one client message of a relayed mechanism (SCRAM-SHA-256) to the back-end;
+    /// answer with `.saslStepped`. The first message of an exchange comes with `first: true`.
+    case relaySASL(SASLMechanism, [UInt8], first: Bool)
     /// Await: verify credentials with the back-end; answer with `.authenticationFinished`.
     case authenticate(SASLCredentials)
     /// Start an upload to the back-end for this envelope (DESIGN §2: begin / append / commit).

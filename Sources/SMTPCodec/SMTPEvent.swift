@@ -20,6 +20,8 @@ public enum SMTPEvent: Sendable {
     /// The answer to `SMTPAction.issueChallenge`: the CRAM-MD5 challenge text (RFC 2195 §2,
     /// e.g. `<1896.697170952@mail.example.org>`), which the session base64-encodes.
     case challengeIssued(String)
+    /// The answer to `SMTPAction.relaySASL`.
+    case saslStepped(SASLStep)
     /// The answer to `SMTPAction.authenticate`.
     case authenticationFinished(AuthenticationResult)
     /// The answer to `SMTPAction.commitMessage`.

@@ -26,6 +26,7 @@ public struct SMTPSession: Sendable {
         case sender(ReversePath, MailParameters)
         case recipient(SMTPRecipient)
         case challenge
+        case relayedStep(SASLMechanism)
         case authentication
         case commit
     }
@@ -43,6 +44,8 @@ public struct SMTPSession: Sendable {
     private var chunkReceiver: BDATReceiver?
     /// A back-end upload is open (begun, neither committed nor aborted).
     private var messageOpen = false
+    /// The next relayed SASL message is the exchange's first (it came after an empty 334).
+    private var relayFirst = false
     private var messageSize = 0
 
     public init() {}
@@ -113,13 +116,25 @@ public struct SMTPSession: Sendable {
         case (.challengeIssued(let challenge), .waiting(.challenge)):
             mode = .sasl(.cramMD5Response(challenge: challenge))
             actions.append(.send(.saslChallenge(Array(challenge.utf8))))
+        case (.saslStepped(let step), .waiting(.relayedStep(let mechanism))):
+            mode = .command
+            switch step {
+            case .challenge(let bytes):
+                mode = .sasl(.relayed(mechanism))
+                actions.append(.send(.saslChallenge(bytes)))
+            case .succeeded(let identity, let final?):
+                mode = .sasl(.acknowledgeSuccess(identity: identity))
+                actions.append(.send(.saslChallenge(final)))
+            case .succeeded(let identity, nil):
+                authenticated(identity, &actions)
+            case .failed(let reply):
+                refuse(reply, &actions)
+            }
         case (.authenticationFinished(let result), .waiting(.authentication)):
             mode = .command
             switch result {
             case .succeeded(let identity):
-                authenticatedIdentity = identity
-                envelope.authenticatedIdentity = identity
-                actions.append(.send(.authenticationSucceeded))
+                authenticated(identity, &actions)
             case .failed(let reply):
                 refuse(reply, &actions)
             }
@@ -444,7 +459,23 @@ public struct SMTPSession: Sendable {
             guard initialResponse == nil else { return refuse(.malformedSASLResponse, &actions) }
             mode = .waiting(.challenge)
             actions.append(.issueChallenge(.cramMD5))
+        case .scramSHA256:
+            // RFC 5802 §5: client-first; an empty 334 asks for it when there is no initial response.
+            if let initialResponse {
+                mode = .waiting(.relayedStep(mechanism))
+                actions.append(.relaySASL(mechanism, initialResponse.bytes, first: true))
+            } else {
+                mode = .sasl(.relayed(mechanism))
+                relayFirst = true
+                actions.append(.send(.saslChallenge([])))
+            }
         }
+    }
+
+    private mutating func authenticated(_ identity: String, _ actions: inout [SMTPAction]) {
+        authenticatedIdentity = identity
+        envelope.authenticatedIdentity = identity
+        actions.append(.send(.authenticationSucceeded))
     }
 
     /// One continuation line of a SASL exchange (RFC 4954 §4).
@@ -483,6 +514,14 @@ public struct SMTPSession: Sendable {
             }
             mode = .waiting(.authentication)
             actions.append(.authenticate(credentials))
+        case .relayed(let mechanism):
+            mode = .waiting(.relayedStep(mechanism))
+            actions.append(.relaySASL(mechanism, decoded, first: relayFirst))
+            relayFirst = false
+        case .acknowledgeSuccess(let identity):
+            // RFC 4954 §4: the client answers the final server data with an empty response.
+            guard decoded.isEmpty else { return refuse(.malformedSASLResponse, &actions) }
+            authenticated(identity, &actions)
         }
     }
 

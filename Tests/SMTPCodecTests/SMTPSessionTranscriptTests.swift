@@ -51,6 +51,31 @@ struct SMTPSessionTranscriptTests {
         #expect(t.command("RCPT TO:<bob@example.org>") == [250])
     }
 
+    /// RFC 4954 §4 with a relayed mechanism: the server-final data goes out as a last 334, and
+    /// 235 follows the client's empty response.
+    @Test func scramIsRelayedStepByStep() {
+        var configuration = SMTPSessionConfiguration.mx
+        configuration.authMechanisms = [.scramSHA256]
+        var t = Transcript(configuration)
+        #expect(t.send("EHLO client.example\r\n").first?.lines.contains("AUTH SCRAM-SHA-256") == true)
+        let first = Base64.encode(Array("n,,n=alice,r=abc".utf8))
+        #expect(
+            t.send("AUTH SCRAM-SHA-256 \(first)\r\n").map(\.description) == ["334 \(Base64.encode(Array("r=nonce,s=salt,i=16".utf8)))\r\n"])
+        let final = Base64.encode(Array("c=biws,r=nonce,p=good".utf8))
+        #expect(t.send("\(final)\r\n").map(\.description) == ["334 \(Base64.encode(Array("v=signature".utf8)))\r\n"])
+        #expect(t.session.authenticatedIdentity == nil)
+        #expect(t.command("") == [235])
+        #expect(t.session.authenticatedIdentity == "alice")
+
+        var u = Transcript(configuration)
+        u.command("EHLO client.example")
+        #expect(u.command("AUTH SCRAM-SHA-256") == [334])
+        #expect(u.command(first) == [334])
+        #expect(u.command(Base64.encode(Array("c=biws,r=nonce,p=bad".utf8))) == [535])
+        #expect(u.command("AUTH SCRAM-SHA-256") == [334])
+        #expect(u.command("*") == [501])
+    }
+
     @Test func pipelinedCommandsAreAnsweredInOrder() {
         var t = Transcript(.mx)
         let replies = t.send(

@@ -71,6 +71,16 @@ struct Transcript {
                     answer = .recipientChecked(.accepted)
                 }
             case .issueChallenge: answer = .challengeIssued("<1896.697170952@mx.example.org>")
+            case .relaySASL(_, let message, let first):
+                // A stand-in for the back-end's SCRAM: "first" then "final", proof "good".
+                let text = String(decoding: message, as: UTF8.self)
+                if first {
+                    answer = .saslStepped(.challenge(Array("r=nonce,s=salt,i=16".utf8)))
+                } else if text.hasSuffix("p=good") {
+                    answer = .saslStepped(.succeeded(identity: "alice", final: Array("v=signature".utf8)))
+                } else {
+                    answer = .saslStepped(.failed(.authenticationFailed))
+                }
             case .authenticate(let credentials):
                 let ok: Bool
                 switch credentials {
