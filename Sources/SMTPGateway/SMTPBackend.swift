@@ -103,6 +103,18 @@ struct SMTPBackend: Sendable {
         return future.hop(to: loop)
     }
 
+    /// SCRAM-SHA-256's first step: the client-first-message in, the server-first-message out.
+    func scramBegin(clientFirst: String, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMChallenge> {
+        client.callFuture(
+            Methods.authSCRAMBegin, SCRAMBeginParams(clientFirst: clientFirst, clientAddress: clientAddress, service: Self.service)
+        ).hop(to: loop)
+    }
+
+    /// SCRAM-SHA-256's second step: the client proof checked, the session and server signature out.
+    func scramFinish(exchange: String, clientFinal: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMResult> {
+        client.callFuture(Methods.authSCRAMFinish, SCRAMFinishParams(exchange: exchange, clientFinal: clientFinal)).hop(to: loop)
+    }
+
     func checkRecipient(_ params: DeliveryCheckParams, on loop: any EventLoop) -> EventLoopFuture<RPCProtocol.RecipientOutcome> {
         client.callFuture(Methods.deliveryCheck, params).hop(to: loop)
     }

@@ -37,6 +37,8 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// The back-end session from a successful AUTH.
     var login: SessionResult?
+    /// The back-end's id of a SCRAM exchange between its two steps.
+    var scramExchange: String?
     var recipientsThisConnection = 0
     var transfer: MessageTransfer?
     var messageID = ""
@@ -173,6 +175,8 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             queuedEvents.append(.challengeIssued(UniqueStamp.make(hostname: configuration.hostname)))
         case .authenticate(let credentials):
             authenticate(credentials)
+        case .relaySASL(_, let message, let first):
+            relaySCRAM(String(decoding: message, as: UTF8.self), first: first)
         case .beginMessage(let envelope):
             beginMessage(envelope)
         case .appendMessage(let bytes):
@@ -290,6 +294,38 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                     let reply = SMTPBackend.authenticationReply(for: error)
                     if reply == .temporaryAuthenticationFailure { logger.warning("AUTH failed on the server side: \(error)") }
                     feed(.authenticationFinished(.failed(reply)))
+                }
+            }
+    }
+
+    /// SCRAM-SHA-256 (RFC 5802, RFC 7677) relayed to the back-end, which holds the verifiers.
+    func relaySCRAM(_ message: String, first: Bool) {
+        if first {
+            backend.scramBegin(clientFirst: message, clientAddress: info.clientAddress.text, on: eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    switch result {
+                    case .success(let challenge):
+                        scramExchange = challenge.exchange
+                        feed(.saslStepped(.challenge(Array(challenge.serverFirst.utf8))))
+                    case .failure(let error):
+                        feed(.saslStepped(.failed(SMTPBackend.authenticationReply(for: error))))
+                    }
+                }
+            return
+        }
+        guard let exchange = scramExchange else {
+            queuedEvents.append(.saslStepped(.failed(.authenticationFailed)))
+            return
+        }
+        scramExchange = nil
+        backend.scramFinish(exchange: exchange, clientFinal: message, on: eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let done):
+                    login = done.session
+                    feed(.saslStepped(.succeeded(identity: done.session.account, final: Array(done.serverFinal.utf8))))
+                case .failure(let error):
+                    feed(.saslStepped(.failed(SMTPBackend.authenticationReply(for: error))))
                 }
             }
     }

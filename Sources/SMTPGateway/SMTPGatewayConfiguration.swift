@@ -61,8 +61,9 @@ public struct SMTPGatewayConfiguration: Sendable {
     public var authOnMX = false
     /// Messages up to this size go in one `delivery.submit`; larger ones stream in chunks of it.
     public var uploadChunkBytes = 1 << 20
-    /// SASL mechanisms offered (SCRAM-SHA-256 waits for a back-end method).
-    public var authMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5]
+    /// SASL mechanisms offered. CRAM-MD5 uses the account's separate challenge-response (APOP)
+    /// secret; SCRAM-SHA-256 runs in the back-end (`auth.scram_begin` / `auth.scram_finish`).
+    public var authMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
 
     public init(listeners: [SMTPListener], hostname: String) {
         self.listeners = listeners

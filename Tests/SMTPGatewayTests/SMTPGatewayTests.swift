@@ -105,6 +105,34 @@ import Testing
         await h.close()
     }
 
+    @Test func scramSHA256ThroughTheBackEnd() async throws {
+        let h = try await SMTPHarness()
+        let c = try await h.connect(h.submissionPort)
+        #expect(try await c.command("EHLO laptop.test").contains("SCRAM-SHA-256"))
+        var scram = SCRAMClient(user: "alice@example.test", password: "alice-pw")
+        let first = try await c.command("AUTH SCRAM-SHA-256 " + Data(scram.clientFirst.utf8).base64EncodedString())
+        #expect(first.hasPrefix("334 "))
+        let serverFirst = String(decoding: Data(base64Encoded: String(first.dropFirst(4))) ?? Data(), as: UTF8.self)
+        let computed = scram.clientFinal(serverFirst: serverFirst)
+        let final = try #require(computed)
+        let last = try await c.command(Data(final.utf8).base64EncodedString())
+        #expect(last.hasPrefix("334 "))
+        let serverFinal = String(decoding: Data(base64Encoded: String(last.dropFirst(4))) ?? Data(), as: UTF8.self)
+        #expect(serverFinal == scram.expectedServerSignature)
+        #expect(try await c.command("").hasPrefix("235 2.7.0"))
+        #expect(try await c.command("MAIL FROM:<alice@example.test>").hasPrefix("250"))
+
+        let d = try await h.connect(h.submissionPort)
+        _ = try await d.command("EHLO laptop.test")
+        var wrong = SCRAMClient(user: "alice@example.test", password: "not-it")
+        let challenge = try await d.command("AUTH SCRAM-SHA-256 " + Data(wrong.clientFirst.utf8).base64EncodedString())
+        let text = String(decoding: Data(base64Encoded: String(challenge.dropFirst(4))) ?? Data(), as: UTF8.self)
+        let computedProof = wrong.clientFinal(serverFirst: text)
+        let proof = try #require(computedProof)
+        #expect(try await d.command(Data(proof.utf8).base64EncodedString()).hasPrefix("535 5.7.8"))
+        await h.close()
+    }
+
     @Test func trustedNetworkMayRelayAndPerConnectionRecipientLimit() async throws {
         let h = try await SMTPHarness {
             $0.trustedNetworks = [NetworkRange("127.0.0.0/8")!]

@@ -151,12 +151,13 @@ def test_smtplib_starttls_and_auth_plain_login_on_submission(smtp):
     s = smtplib.SMTP("127.0.0.1", smtp.sub_port, timeout=30)
     s.ehlo("laptop.test")
     # Plaintext mechanisms are withheld before TLS (loopback is not exempted here).
-    assert s.esmtp_features.get("auth", "").split() == ["CRAM-MD5"]
+    assert s.esmtp_features.get("auth", "").split() == ["CRAM-MD5", "SCRAM-SHA-256"]
     code, msg = s.mail("alice@example.test")
     assert (code, msg) == (530, b"5.7.0 Authentication required")
     s.starttls(context=smtp.tls_context())
     s.ehlo("laptop.test")
-    assert "STARTTLS" not in s.esmtp_features and s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert "STARTTLS" not in s.esmtp_features
+    assert s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]
     s.user, s.password = "alice@example.test", "alice-pw"
     assert s.auth("PLAIN", s.auth_plain)[0] == 235
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:

@@ -38,6 +38,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             case .checkSender: event = .senderChecked(answer ? .accepted : .rejected(.unknownRecipient))
             case .checkRecipient: event = .recipientChecked(answer ? .accepted : .rejected(.unknownRecipient))
             case .issueChallenge: event = .challengeIssued("<1.2@fuzz.test>")
+            case .relaySASL(_, _, let first):
+                event = .saslStepped(
+                    first
+                        ? .challenge(Array("r=abc,s=c2FsdA==,i=4096".utf8))
+                        : answer ? .succeeded(identity: "u", final: [118, 61]) : .failed(.authenticationFailed))
             case .authenticate: event = .authenticationFinished(answer ? .succeeded(identity: "u") : .failed(.authenticationFailed))
             case .commitMessage:
                 event = .messageCommitted(answer ? .committed(queueID: "Q", recipients: [.delivered]) : .failed(.localError))
