@@ -2,7 +2,7 @@
 /// ENHANCEDSTATUSCODES, STARTTLS, AUTH, CHUNKING, DSN, SMTPUTF8; submission per RFC 6409 and
 /// RFC 8314). Per connection it drives `SMTPSession` from SMTPCodec in an
 /// `SMTPConnectionHandler` on the connection's event loop and performs the session's actions
-/// against the back-end: `auth.login`/`auth.cram_md5` for AUTH, `delivery.check` at RCPT, and
+/// against the back-end: `auth.login`, `auth.cram_md5` and `auth.scram_begin`/`auth.scram_finish` for AUTH, `delivery.check` at RCPT, and
 /// the message through `delivery.submit` (small) or `delivery.begin` / `upload.append` /
 /// `upload.commit` (large), answering only after the back-end's durable commit.
 ///
