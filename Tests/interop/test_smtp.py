@@ -245,6 +245,20 @@ def test_commit_time_failures_are_per_recipient(smtp):
     assert split_stored(smtp.inbox("bob@example.test", "bob-pw")[-1])[2] == big
 
 
+def test_trusted_network_may_relay(tmp_path):
+    server = SMTPServer(tmp_path, extra="  trusted_networks: [127.0.0.0/8]\n")
+    try:
+        s = smtplib.SMTP("127.0.0.1", server.mx_port, timeout=30)
+        assert s.sendmail("app@example.test", ["someone@elsewhere.test"], b"Subject: out\r\n\r\nbody\r\n") == {}
+        s.quit()
+        a = server.loft.admin()
+        queued = a.call("queue.list", {})
+        a.close()
+        assert any("someone@elsewhere.test" in str(entry) for entry in queued["entries"])
+    finally:
+        server.stop()
+
+
 def test_relay_refused_on_submission_without_auth(smtp):
     s = smtplib.SMTP("127.0.0.1", smtp.sub_port, timeout=30)
     s.ehlo("client.remote.test")
