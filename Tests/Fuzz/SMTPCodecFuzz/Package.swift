@@ -2,7 +2,7 @@
 // A libFuzzer target for SMTPCodec (STYLE §14), in its own package so the main build never links
 // a binary without `main`. Sources/MailCore and Sources/SMTPCodec are symlinks to the real ones.
 // Build and run (Linux):
-//   cd Fuzz/SMTPCodecFuzz
+//   cd Tests/Fuzz/SMTPCodecFuzz
 //   swift build -c release -Xswiftc -sanitize=fuzzer,address
 //   .build/release/SMTPCodecFuzz corpus -max_total_time=300
 import PackageDescription
