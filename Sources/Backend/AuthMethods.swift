@@ -40,6 +40,9 @@ extension Backend {
             guard account.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
             return try self.session(for: account)
         }
+        blocking(Methods.authMaySendAs) { _, p in
+            SendAsResult(allowed: try self.maySendAs(account: try self.account(session: p.session), address: p.address))
+        }
         blocking(Methods.sessionInfo) { _, p in
             let account = try self.account(session: p.session)
             let expires = self.credentials.verifySession(p.session, now: self.nowSeconds)?.expiresAt
@@ -79,6 +82,22 @@ extension Backend {
             session: token, account: account.address, expiresAt: expires, apopEnabled: account.apopSecret != nil,
             mayManageMailboxes: account.mayManageMailboxes,
             maxMessageBytes: try effectiveMaxMessage(account))
+    }
+
+    /// An account may send as itself, as a sub-address of itself (`user+tag@`), and as an alias
+    /// that delivers to it directly. Not as a group: being on a list does not make one its voice.
+    func maySendAs(account: AccountRecord, address text: String) throws -> Bool {
+        guard let address = EmailAddress(text) else { return false }
+        let own = { (candidate: String) in EmailAddress(candidate)?.canonical == account.address }
+        var candidates = [address.canonical]
+        if let plus = address.localPart.firstIndex(of: "+"), plus != address.localPart.startIndex {
+            candidates.append("\(address.localPart[..<plus].lowercased())@\(address.domain.name)")
+        }
+        for candidate in candidates {
+            if own(candidate) { return true }
+            if case .alias(let targets) = try store.lookup(candidate), targets.contains(where: own) { return true }
+        }
+        return false
     }
 
     func effectiveMaxMessage(_ account: AccountRecord) throws -> Int64 {

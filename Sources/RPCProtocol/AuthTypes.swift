@@ -93,6 +93,21 @@ public struct SCRAMResult: Codable, Sendable {
     }
 }
 
+/// May the session's account use `address` as its sender (SMTP submission, RFC 6409 §6.1)?
+public struct SendAsParams: Codable, Sendable {
+    public var session: String
+    public var address: String
+    public init(session: String, address: String) {
+        self.session = session
+        self.address = address
+    }
+}
+
+public struct SendAsResult: Codable, Sendable {
+    public var allowed: Bool
+    public init(allowed: Bool) { self.allowed = allowed }
+}
+
 public struct ImpersonateParams: Codable, Sendable {
     public var account: String
     public init(account: String) { self.account = account }

@@ -31,6 +31,7 @@ public enum Methods {
     public static let authCRAMMD5 = RPCMethod<CRAMMD5Params, SessionResult>("auth.cram_md5", roles: both)
     public static let authSCRAMBegin = RPCMethod<SCRAMBeginParams, SCRAMChallenge>("auth.scram_begin", roles: both)
     public static let authSCRAMFinish = RPCMethod<SCRAMFinishParams, SCRAMResult>("auth.scram_finish", roles: both)
+    public static let authMaySendAs = RPCMethod<SendAsParams, SendAsResult>("auth.may_send_as", roles: both)
     public static let authImpersonate = RPCMethod<ImpersonateParams, SessionResult>("auth.impersonate", roles: admin)
     public static let sessionInfo = RPCMethod<SessionParams, SessionResult>("session.info", roles: both)
 
@@ -94,6 +95,7 @@ public enum Methods {
         (authLogin.name, authLogin.roles), (authAPOP.name, authAPOP.roles),
         (authCRAMMD5.name, authCRAMMD5.roles),
         (authSCRAMBegin.name, authSCRAMBegin.roles), (authSCRAMFinish.name, authSCRAMFinish.roles),
+        (authMaySendAs.name, authMaySendAs.roles),
         (authImpersonate.name, authImpersonate.roles),
         (sessionInfo.name, sessionInfo.roles),
         (mailboxList.name, mailboxList.roles), (mailboxCreate.name, mailboxCreate.roles),

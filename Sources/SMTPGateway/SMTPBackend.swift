@@ -115,6 +115,11 @@ struct SMTPBackend: Sendable {
         client.callFuture(Methods.authSCRAMFinish, SCRAMFinishParams(exchange: exchange, clientFinal: clientFinal)).hop(to: loop)
     }
 
+    /// Whether the logged-in account may send as `address` (itself, a sub-address, an alias of it).
+    func maySendAs(session: String, address: String, on loop: any EventLoop) -> EventLoopFuture<Bool> {
+        client.callFuture(Methods.authMaySendAs, SendAsParams(session: session, address: address)).map(\.allowed).hop(to: loop)
+    }
+
     func checkRecipient(_ params: DeliveryCheckParams, on loop: any EventLoop) -> EventLoopFuture<RPCProtocol.RecipientOutcome> {
         client.callFuture(Methods.deliveryCheck, params).hop(to: loop)
     }

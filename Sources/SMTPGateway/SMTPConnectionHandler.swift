@@ -167,7 +167,7 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .startTLS:
             beginTLS()
         case .checkSender(let reversePath, _):
-            queuedEvents.append(.senderChecked(checkSender(reversePath)))
+            checkSender(reversePath)
         case .checkRecipient(let recipient, let envelope):
             checkRecipient(recipient, envelope: envelope)
         case .issueChallenge:
@@ -235,23 +235,26 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    /// RFC 6409 §6.1: the sender must be the authenticated account, or a sub-address of it
-    /// (`user+tag@domain`); `<>` is allowed for notifications. Aliases need a back-end method
-    /// that says which addresses an account may send as; until there is one they are refused.
-    func checkSender(_ path: ReversePath) -> RecipientVerdict {
-        guard let account = login?.account else { return .accepted }
-        guard case .mailbox(let mailbox) = path else { return .accepted }
-        guard let address = EmailAddress(mailbox.description), let owner = EmailAddress(account) else {
-            return .rejected(SMTPBackend.senderNotOwned(account))
+    /// RFC 6409 §6.1: the sender must be the authenticated account, a sub-address of it
+    /// (`user+tag@domain`) or one of its aliases — the back-end decides (`auth.may_send_as`);
+    /// `<>` is allowed for notifications.
+    func checkSender(_ path: ReversePath) {
+        guard let login, case .mailbox(let mailbox) = path else {
+            queuedEvents.append(.senderChecked(.accepted))
+            return
         }
-        if address.canonical == owner.canonical { return .accepted }
-        let local = address.localPart.lowercased()
-        if address.domain == owner.domain, let plus = local.firstIndex(of: "+"),
-            String(local[..<plus]) == owner.localPart.lowercased()
-        {
-            return .accepted
+        if EmailAddress(mailbox.description)?.canonical == EmailAddress(login.account)?.canonical {
+            queuedEvents.append(.senderChecked(.accepted))
+            return
         }
-        return .rejected(SMTPBackend.senderNotOwned(account))
+        backend.maySendAs(session: login.session, address: mailbox.description, on: eventLoop).assumeIsolated().whenComplete {
+            [self] result in
+            switch result {
+            case .success(true): feed(.senderChecked(.accepted))
+            case .success(false): feed(.senderChecked(.rejected(SMTPBackend.senderNotOwned(login.account))))
+            case .failure(let error): feed(.senderChecked(.rejected(SMTPBackend.reply(for: error))))
+            }
+        }
     }
 
     func checkRecipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope) {

@@ -431,3 +431,13 @@ def test_scram_sha256(setup, loft):
     # a new password gives a new verifier
     setup.call("account.update", {"address": "alice@example.test", "password": "newer"})
     assert scram_client(loft.gateway(), "alice@example.test", "newer")["account"] == "alice@example.test"
+
+
+def test_may_send_as(setup, loft):
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    setup.call("alias.add", {"address": "sales@example.test", "targets": ["alice@example.test", "bob@example.test"]})
+    allowed = lambda a: g.call("auth.may_send_as", {"session": alice, "address": a})["allowed"]
+    assert allowed("alice@example.test") and allowed("Alice@EXAMPLE.test") and allowed("alice+x@example.test")
+    assert allowed("postmaster@example.test") and allowed("sales@example.test")  # aliases reaching alice
+    assert not allowed("bob@example.test") and not allowed("team@example.test")  # another account; a group
+    assert not allowed("alice@remote.test") and not allowed("not an address")

@@ -164,6 +164,10 @@ def test_smtplib_starttls_and_auth_plain_login_on_submission(smtp):
         s.sendmail("bob@example.test", ["bob@example.test"], b"Subject: forged\r\n\r\nno\r\n")
     assert refused.value.smtp_code == 553 and refused.value.smtp_error.startswith(b"5.7.1")
     s.rset()
+    # An alias that delivers to alice, and alice's sub-addresses, are hers to send as.
+    smtp.loft.admin().call("alias.add", {"address": "sales@example.test", "targets": ["alice@example.test"]})
+    assert s.sendmail("sales@example.test", ["bob@example.test"], b"Subject: as alias\r\n\r\nhi\r\n") == {}
+    assert s.sendmail("alice+news@example.test", ["bob@example.test"], b"Subject: as tag\r\n\r\nhi\r\n") == {}
     msg = b"Subject: from alice\r\n\r\nhello bob\r\n"
     assert s.sendmail("alice@example.test", ["bob@example.test", "friend@remote.test"], msg) == {}
     s.quit()
