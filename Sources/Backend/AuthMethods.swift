@@ -21,6 +21,8 @@ extension Backend {
                 let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
                 return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
             } burn: {
+            } countsAsGuess: {
+                $0.apopSecret != nil
             }
         }
         blocking(Methods.authCRAMMD5) { _, p in
@@ -30,6 +32,8 @@ extension Backend {
                 let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
                 return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
             } burn: {
+            } countsAsGuess: {
+                $0.apopSecret != nil
             }
         }
         blocking(Methods.authImpersonate) { _, p in
@@ -52,9 +56,13 @@ extension Backend {
 
     /// The shared path of every login: throttle check, lookup, verification, bookkeeping. An
     /// unknown account costs as much time as a wrong password and fails the same way.
+    /// `countsAsGuess` says whether a failure is a guess at all: APOP and CRAM-MD5 on an account
+    /// without a challenge-response secret can never succeed, and clients (curl, smtplib) try
+    /// CRAM-MD5 first when it is offered, so such a failure must not push the user toward the
+    /// throttle.
     func authenticate(
         username: String, clientAddress: String?, service: String?,
-        verify: (AccountRecord) -> Bool, burn: () -> Void
+        verify: (AccountRecord) -> Bool, burn: () -> Void, countsAsGuess: (AccountRecord) -> Bool = { _ in true }
     ) throws -> SessionResult {
         let name = username.trimmingCharacters(in: .whitespaces).lowercased()
         if let wait = throttle.withLockedValue({ $0.retryAfterMs(account: name, address: clientAddress, nowMs: clock()) }) {
@@ -64,7 +72,9 @@ extension Backend {
         let account = try EmailAddress(name).flatMap { try store.account(address: $0.canonical) }
         guard let account, verify(account) else {
             if account == nil { burn() }
-            throttle.withLockedValue { $0.recordFailure(account: name, address: clientAddress, nowMs: clock()) }
+            if account.map(countsAsGuess) ?? true {
+                throttle.withLockedValue { $0.recordFailure(account: name, address: clientAddress, nowMs: clock()) }
+            }
             logger.notice("login failed for \(name.debugDescription) from \(clientAddress ?? "?") via \(service ?? "?")")
             throw RPCError(.authFailed, "invalid credentials")
         }
