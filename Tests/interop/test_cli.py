@@ -89,8 +89,13 @@ def test_serve_first_start_and_restarts_a_dead_backend(tmp_path):
 
 def test_children_die_with_a_killed_supervisor(tmp_path):
     loft = Loft(tmp_path / "data", env=loopback_gateways_env())
-    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(loft.proc.pid)], capture_output=True,
-                                                 text=True).stdout.split()]
+    deadline = time.time() + 20
+    while True:  # the gateways start once the back-end listens
+        children = [int(p) for p in subprocess.run(["pgrep", "-P", str(loft.proc.pid)], capture_output=True,
+                                                     text=True).stdout.split()]
+        if len(children) >= 3 or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert len(children) >= 2  # the back-end and at least one gateway
     loft.proc.kill()
     loft.proc.wait()
