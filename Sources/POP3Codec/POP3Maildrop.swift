@@ -44,6 +44,16 @@ struct POP3Maildrop: Sendable {
         entries.indices.filter { !deleted[$0] }.map { ($0 + 1, entries[$0]) }
     }
 
+    /// The first message after message `number` not marked as deleted, or nil at the end.
+    func nextLive(after number: Int) -> (number: Int, entry: POP3MaildropEntry)? {
+        var index = max(number, 0)
+        while index < entries.count {
+            if !deleted[index] { return (index + 1, entries[index]) }
+            index += 1
+        }
+        return nil
+    }
+
     var liveCount: Int { deleted.lazy.filter { !$0 }.count }
     var liveSize: Int { entries.indices.lazy.filter { !deleted[$0] }.map { entries[$0].size }.reduce(0, +) }
     var deletedUIDs: [String] { entries.indices.filter { deleted[$0] }.map { entries[$0].uid } }

@@ -123,6 +123,14 @@ public struct POP3Session: Sendable {
         }
     }
 
+    /// The message a client reading the maildrop in order asks for after message `number`: the
+    /// next one not marked as deleted (RFC 1939 §5), or nil after the last. The gateway reads
+    /// it ahead of the request; nothing the session answers depends on this.
+    public func message(following number: Int) -> (number: Int, uid: String)? {
+        guard case .transaction = stateStorage, let next = maildrop.nextLive(after: number) else { return nil }
+        return (next.number, next.entry.uid)
+    }
+
     private var isMidResponse: Bool {
         if case .transaction(.fetching(_, _, started: true)) = stateStorage { true } else { false }
     }

@@ -49,6 +49,25 @@ import Testing
         s.expect("NOOP", "")
     }
 
+    /// What the gateway reads ahead: the next message in the snapshot not marked as deleted.
+    @Test func messageFollowingSkipsDeletedMessages() {
+        let maildrop = (1...4).map { POP3MaildropEntry(uid: "uid-\($0)", size: 10) }
+        var s = SessionDriver()
+        #expect(s.session.message(following: 0) == nil)
+        s = SessionDriver.loggedIn(maildrop: maildrop)
+        #expect(s.session.message(following: 0)?.uid == "uid-1")
+        #expect(s.session.message(following: 1)?.number == 2)
+        _ = s.line("DELE 2")
+        _ = s.line("DELE 3")
+        #expect(s.session.message(following: 1)?.number == 4)
+        #expect(s.session.message(following: 1)?.uid == "uid-4")
+        #expect(s.session.message(following: 4) == nil)
+        _ = s.line("RSET")
+        #expect(s.session.message(following: 1)?.uid == "uid-2")
+        _ = s.line("QUIT")
+        #expect(s.session.message(following: 1) == nil)
+    }
+
     @Test func capaInTransactionLeavesOutAuthorizationCapabilities() {
         var config = SessionDriver.configuration()
         config.expire = POP3Expire(.days(30), variesPerUser: true)
