@@ -27,6 +27,10 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     var queuedEvents: [POP3Event] = []
     var performing = false
     var wroteSinceFlush = false
+    /// Small writes of one round of actions (status line, short body, terminating dot) gathered
+    /// into one buffer and written at the flush: one pipeline write and, under TLS, one record.
+    var pendingOutput: ByteBuffer?
+    static let coalescedWriteLimit = 16 << 10
     var closed = false
 
     /// The back-end session token from a successful login.
@@ -34,9 +38,20 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// The maildrop lock and its renewal timer.
     var lock: String?
     var lockRenewal: Scheduled<Void>?
-    /// POP3 unique-id → back-end UID for the snapshot.
-    var uids: [String: UInt32] = [:]
+    /// POP3 unique-id → back-end UID and message number in the snapshot.
+    var messages: [String: SnapshotMessage] = [:]
     var fetch: Fetch?
+    /// Read-aheads in maildrop order (see `ReadAhead`).
+    var readAheads: [ReadAhead] = []
+    var readAheadSerial = 0
+
+    struct SnapshotMessage {
+        var uid: UInt32
+        var number: Int
+        var size: Int
+    }
+
+    typealias Chunk = (bytes: ByteBuffer, total: Int64)
 
     /// A RETR or TOP being streamed.
     struct Fetch {
@@ -45,6 +60,25 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         /// For TOP, a copy of the cut the session makes, to stop reading once it is complete.
         var topFilter: POP3TopFilter?
         var waitingForWritability = false
+        /// The serial of the read-ahead this fetch took over while it was still in flight: its
+        /// answer is this fetch's first chunk.
+        var awaitingReadAhead: Int?
+    }
+
+    /// The first chunk of a message a client reading in order asks for soon, read while the
+    /// current one is served, so that its RETR does not wait for a back-end round trip. A
+    /// connection holds at most `prefetchMessages` of them and `prefetchBytes` in all; a fetch
+    /// takes the one for its message and drops those before it, or drops them all. The
+    /// snapshot's messages are immutable, so a read-ahead cannot be stale; if the message was
+    /// expunged meanwhile its read fails, and the fetch reads again and reports that read's
+    /// outcome, exactly as without read-ahead.
+    struct ReadAhead {
+        var uid: UInt32
+        var number: Int
+        var length: Int
+        var serial: Int
+        /// nil while the read is in flight.
+        var result: Result<Chunk, any Error>?
     }
 
     init(configuration: POP3GatewayConfiguration, info: ConnectionInfo, backend: POP3Backend, logger: Logger) {
@@ -90,6 +124,8 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         fetch = nil
+        readAheads = []
+        pendingOutput = nil
         idleTimer?.cancel()
         feed(.peerClosed)
         context.fireChannelInactive()
@@ -148,13 +184,30 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func flushIfNeeded() {
         guard wroteSinceFlush, let context else { return }
         wroteSinceFlush = false
+        writePendingOutput(context)
         context.flush()
     }
 
     func write(_ buffer: ByteBuffer) {
         guard let context, context.channel.isActive else { return }
-        context.write(wrapOutboundOut(buffer), promise: nil)
         wroteSinceFlush = true
+        var buffer = buffer
+        if pendingOutput != nil, pendingOutput!.readableBytes + buffer.readableBytes <= Self.coalescedWriteLimit {
+            pendingOutput!.writeBuffer(&buffer)
+            return
+        }
+        writePendingOutput(context)
+        if buffer.readableBytes < Self.coalescedWriteLimit {
+            pendingOutput = buffer
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    func writePendingOutput(_ context: ChannelHandlerContext) {
+        guard let output = pendingOutput else { return }
+        pendingOutput = nil
+        context.write(wrapOutboundOut(output), promise: nil)
     }
 
     func perform(_ action: POP3Action) {
@@ -181,8 +234,10 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .fetchMessage(let uid, let topLines):
             startFetch(uid: uid, topLines: topLines)
         case .commitDeletions(let deleted):
+            readAheads = []
             commit(deleted)
         case .releaseMaildrop:
+            readAheads = []
             releaseLock()
         case .reportError(let error):
             logger.warning("POP3 session error: \(error)")
@@ -207,6 +262,8 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         guard let context, !closed else { return }
         closed = true
         idleTimer?.cancel()
+        readAheads = []
+        writePendingOutput(context)
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
         wroteSinceFlush = false
@@ -271,7 +328,7 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                         // RFC 1939 §7: unique and stable across sessions; UIDs never repeat within
                         // a UIDVALIDITY, so the pair does.
                         let id = "\(page.uidValidity).\(message.uid)"
-                        uids[id] = message.uid
+                        messages[id] = SnapshotMessage(uid: message.uid, number: entries.count + 1, size: Int(message.size))
                         entries.append(POP3MaildropEntry(uid: id, size: Int(message.size)))
                     }
                     if let next = page.nextAfterUid {
@@ -330,12 +387,66 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     // MARK: - RETR and TOP: streamed in chunks
 
     func startFetch(uid: String, topLines: Int?) {
-        guard let backendUID = uids[uid] else {
+        guard let message = messages[uid] else {
             queuedEvents.append(.messageFailed)
             return
         }
-        fetch = Fetch(uid: backendUID, topFilter: topLines.map { POP3TopFilter(bodyLines: $0) })
-        readNextChunk()
+        fetch = Fetch(uid: message.uid, topFilter: topLines.map { POP3TopFilter(bodyLines: $0) })
+        var ahead: ReadAhead?
+        if let index = readAheads.firstIndex(where: { $0.uid == message.uid }) {
+            ahead = readAheads[index]
+            readAheads.removeFirst(index + 1)
+        } else {
+            readAheads.removeAll()
+        }
+        if let ahead {
+            switch ahead.result {
+            case .success(let chunk): received(.success(chunk))
+            case .failure: readNextChunk()
+            case nil: fetch?.awaitingReadAhead = ahead.serial
+            }
+        } else {
+            readNextChunk()
+        }
+        // After this message's own read, so the back-end answers that one first.
+        readAhead(after: message.number)
+    }
+
+    /// Tops up the read-aheads with the messages that follow `number` in the snapshot.
+    func readAhead(after number: Int) {
+        guard let token = sessionToken else { return }
+        var budget = configuration.prefetchBytes - readAheads.reduce(0) { $0 + $1.length }
+        var last = readAheads.last?.number ?? number
+        while readAheads.count < configuration.prefetchMessages, let next = session.message(following: last),
+            let target = messages[next.uid]
+        {
+            let length = min(target.size, configuration.readChunkBytes, configuration.prefetchBytes)
+            guard length <= budget, length > 0 else { return }
+            budget -= length
+            last = next.number
+            readAheadSerial += 1
+            let serial = readAheadSerial
+            readAheads.append(ReadAhead(uid: target.uid, number: next.number, length: length, serial: serial))
+            backend.read(session: token, uid: target.uid, offset: 0, length: length, on: eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    readAheadCompleted(serial: serial, result)
+                }
+        }
+    }
+
+    func readAheadCompleted(serial: Int, _ result: Result<Chunk, any Error>) {
+        if case .failure(let error) = result {
+            logger.debug("read-ahead failed: \(error)")
+        }
+        if fetch?.awaitingReadAhead == serial {
+            fetch?.awaitingReadAhead = nil
+            switch result {
+            case .success: received(result)
+            case .failure: readNextChunk()
+            }
+        } else if let index = readAheads.firstIndex(where: { $0.serial == serial }) {
+            readAheads[index].result = result
+        }
     }
 
     func readNextChunk() {
@@ -343,33 +454,38 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         backend.read(
             session: token, uid: current.uid, offset: current.offset, length: configuration.readChunkBytes, on: eventLoop
         ).assumeIsolated().whenComplete { [self] result in
-            guard fetch != nil else { return }
-            switch result {
-            case .success(let (bytes, total)):
-                idleTimer?.touch()
-                fetch!.offset += Int64(bytes.readableBytes)
-                let done: Bool
-                if var filter = fetch!.topFilter {
-                    _ = filter.admit(bytes)
-                    fetch!.topFilter = filter
-                    done = filter.isComplete || fetch!.offset >= total || bytes.readableBytes == 0
-                } else {
-                    done = fetch!.offset >= total || bytes.readableBytes == 0
-                }
-                if done { fetch = nil }
-                feed(.messageChunk(bytes))
-                if done {
-                    feed(.messageEnd)
-                } else if context?.channel.isWritable ?? false {
-                    readNextChunk()
-                } else {
-                    fetch!.waitingForWritability = true
-                }
-            case .failure(let error):
-                logger.warning("cannot read message \(fetch!.uid): \(error)")
-                fetch = nil
-                feed(.messageFailed)
+            received(result)
+        }
+    }
+
+    /// Passes a chunk of the current fetch to the session and reads on, or ends the fetch.
+    func received(_ result: Result<Chunk, any Error>) {
+        guard fetch != nil else { return }
+        switch result {
+        case .success(let (bytes, total)):
+            idleTimer?.touch()
+            fetch!.offset += Int64(bytes.readableBytes)
+            let done: Bool
+            if var filter = fetch!.topFilter {
+                _ = filter.admit(bytes)
+                fetch!.topFilter = filter
+                done = filter.isComplete || fetch!.offset >= total || bytes.readableBytes == 0
+            } else {
+                done = fetch!.offset >= total || bytes.readableBytes == 0
             }
+            if done { fetch = nil }
+            feed(.messageChunk(bytes))
+            if done {
+                feed(.messageEnd)
+            } else if context?.channel.isWritable ?? false {
+                readNextChunk()
+            } else {
+                fetch?.waitingForWritability = true
+            }
+        case .failure(let error):
+            logger.warning("cannot read message \(fetch!.uid): \(error)")
+            fetch = nil
+            feed(.messageFailed)
         }
     }
 
@@ -380,7 +496,7 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             queuedEvents.append(.updateFailed)
             return
         }
-        let backendUIDs = deleted.compactMap { uids[$0] }
+        let backendUIDs = deleted.compactMap { messages[$0]?.uid }
         let work: EventLoopFuture<Void> =
             backendUIDs.isEmpty
             ? eventLoop.makeSucceededVoidFuture()

@@ -3,7 +3,8 @@
 /// POP3Codec in a `POP3ConnectionHandler` on the connection's event loop, and performs the
 /// session's actions against the back-end: `auth.login`/`auth.apop`/`auth.cram_md5`, the `pop3`
 /// maildrop lock with a renewed lease, `message.list` of INBOX at login, `message.read` in
-/// chunks for RETR/TOP, and one `message.expunge` at QUIT.
+/// chunks for RETR/TOP (reading the next messages' first chunks ahead), and one
+/// `message.expunge` at QUIT.
 ///
 /// It imports POP3Codec, GatewayKit, RPCProtocol, RPCTransport, MailCore and NIO; never Storage
 /// or Backend (DESIGN §6).

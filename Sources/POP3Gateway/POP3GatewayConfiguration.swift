@@ -20,6 +20,12 @@ public struct POP3GatewayConfiguration: Sendable {
     public var maxConnections = 1000
     /// Bytes asked of `message.read` per call (at most the RPC's 1 MiB chunk).
     public var readChunkBytes = 256 << 10
+    /// While a RETR or TOP is served, the first chunks of up to `prefetchMessages` following
+    /// messages are read ahead (one `message.read` each), `prefetchBytes` in all: a client
+    /// reading in order then gets each message without waiting for the back-end. The bytes
+    /// bound what an idle connection holds; 0 turns read-ahead off.
+    public var prefetchMessages = 4
+    public var prefetchBytes = 64 << 10
     public var limits = POP3Limits.default
     /// SCRAM-SHA-256 is missing: the back-end has no SCRAM method yet.
     public var saslMechanisms: [POP3SASLMechanism] = [.plain, .login, .cramMD5]

@@ -1,4 +1,6 @@
 import Foundation
+import MailCore
+import RPCProtocol
 import Testing
 
 @testable import POP3Gateway
@@ -189,6 +191,103 @@ import Testing
         #expect(try await refused.isClosed())
         await a.close()
         await b.close()
+        await h.close()
+    }
+
+    /// Messages of many sizes around the read-ahead and chunk sizes, read in order one command
+    /// at a time, pipelined, with TOP and DELE in between: every body is byte-exact, whether it
+    /// came from a read-ahead that was done, one still in flight, or none.
+    @Test func sequentialRetrievalsAreByteExact() async throws {
+        let h = try await POP3Harness {
+            $0.prefetchMessages = 3
+            $0.prefetchBytes = 1500
+            $0.readChunkBytes = 2048
+        }
+        var messages: [String] = []
+        for n in 1...9 {
+            var body = ""
+            for line in 0..<(n * n * 4) { body += (line % 5 == 0 ? "." : "") + "message \(n) line \(line)\r\n" }
+            messages.append(Self.returnPath + "Subject: \(n)\r\n\r\n" + body)
+            try await h.deliver("Subject: \(n)\r\n\r\n" + body)
+        }
+        let c = try await h.connect()
+        _ = try await c.readLine()
+        try await login(c)
+        for n in 1...3 {
+            #expect(try await c.command("RETR \(n)") == "+OK \(messages[n - 1].utf8.count) octets")
+            #expect(try await c.readMultiLineBody() == Array(messages[n - 1].utf8), "RETR \(n)")
+        }
+        // The read-ahead of 4 is dropped: 5 is asked for instead, and 4 is marked deleted.
+        #expect(try await c.command("DELE 4").hasPrefix("+OK"))
+        #expect(try await c.command("TOP 5 2").hasPrefix("+OK"))
+        let top = messages[4].components(separatedBy: "\r\n").prefix(5).joined(separator: "\r\n") + "\r\n"
+        #expect(try await c.readMultiLineBody() == Array(top.utf8))
+        // Pipelined (RFC 2449 §6.6): each RETR arrives while the previous one is answered.
+        try await c.sendRaw("RETR 5\r\nRETR 6\r\nRETR 7\r\nRETR 4\r\nRETR 8\r\nRETR 9\r\nRETR 1\r\n")
+        for n in [5, 6, 7, 4, 8, 9, 1] {
+            let status = try await c.readLine() ?? "<EOF>"
+            if n == 4 {
+                #expect(status == "-ERR message 4 already deleted")
+                continue
+            }
+            #expect(status == "+OK \(messages[n - 1].utf8.count) octets")
+            #expect(try await c.readMultiLineBody() == Array(messages[n - 1].utf8), "RETR \(n)")
+        }
+        #expect(try await c.command("RSET").hasPrefix("+OK"))
+        #expect(try await c.command("RETR 4").hasPrefix("+OK"))
+        #expect(try await c.readMultiLineBody() == Array(messages[3].utf8))
+        #expect(try await c.command("QUIT").hasPrefix("+OK"))
+        await h.close()
+    }
+
+    /// Another client expunges message 2 while a POP3 session has it in its snapshot: whether the
+    /// read-ahead of 2 ran before the expunge (content from it) or after (the read fails), RETR 2
+    /// gets either the exact content or `-ERR`, and the session goes on.
+    @Test func aMessageExpungedMeanwhileYieldsErrOrExactContent() async throws {
+        let h = try await POP3Harness()
+        let messages = (1...3).map { "Subject: \($0)\r\n\r\nbody \($0)\r\n" }
+        for message in messages { try await h.deliver(message) }
+        let c = try await h.connect()
+        _ = try await c.readLine()
+        try await login(c)
+        let uidl = try await c.command("UIDL 2")
+        let uid = try #require(UInt32(uidl.split(separator: ".").last ?? ""))
+        let other = try await h.delivery.call(
+            Methods.authLogin, LoginParams(username: "alice@example.test", password: "alice-pw", service: "imap"))
+
+        func expunge() async throws {
+            _ = try await h.delivery.call(
+                Methods.messageExpunge,
+                MessageExpungeParams(session: other.session, mailbox: "INBOX", uids: UIDSet([uid]), regardlessOfFlags: true))
+        }
+
+        // Expunged after RETR 1 started reading 2 ahead: content or -ERR, never anything else.
+        #expect(try await c.command("RETR 1") == "+OK \((Self.returnPath + messages[0]).utf8.count) octets")
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + messages[0]).utf8))
+        try await expunge()
+        let status = try await c.command("RETR 2")
+        if status.hasPrefix("+OK") {
+            #expect(try await c.readMultiLineBody() == Array((Self.returnPath + messages[1]).utf8))
+        } else {
+            #expect(status == "-ERR [SYS/TEMP] unable to read message")
+        }
+        #expect(try await c.command("RETR 3").hasPrefix("+OK"))
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + messages[2]).utf8))
+
+        // Expunged before RETR 1: the read-ahead of 2 fails, so does the real read, and RETR 2
+        // gets -ERR; pipelined, the failed read-ahead may still be in flight when RETR 2 comes.
+        try await c.sendRaw("RETR 1\r\nRETR 2\r\nRETR 3\r\nNOOP\r\n")
+        #expect(try await c.readLine() == "+OK \((Self.returnPath + messages[0]).utf8.count) octets")
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + messages[0]).utf8))
+        #expect(try await c.readLine() == "-ERR [SYS/TEMP] unable to read message")
+        #expect(try await c.readLine()?.hasPrefix("+OK") == true)
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + messages[2]).utf8))
+        #expect(try await c.readLine() == "+OK")
+        // One at a time: the failed read-ahead has most likely finished when RETR 2 comes.
+        #expect(try await c.command("RETR 1").hasPrefix("+OK"))
+        #expect(try await c.readMultiLineBody() == Array((Self.returnPath + messages[0]).utf8))
+        #expect(try await c.command("RETR 2") == "-ERR [SYS/TEMP] unable to read message")
+        #expect(try await c.command("QUIT") == "+OK Loft POP3 server signing off (3 messages left)")
         await h.close()
     }
 
