@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "POP3GatewayTests",
             dependencies: [
-                "POP3Gateway", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
+                "POP3Gateway", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol", "MailCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -66,6 +66,18 @@ struct POP3Backend: Sendable {
         return future.map(\.session).hop(to: loop)
     }
 
+    /// SCRAM-SHA-256, first step: the client-first-message in, the server-first-message out.
+    func scramBegin(clientFirst: String, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMChallenge> {
+        client.callFuture(
+            Methods.authSCRAMBegin, SCRAMBeginParams(clientFirst: clientFirst, clientAddress: clientAddress, service: Self.service)
+        ).hop(to: loop)
+    }
+
+    /// SCRAM-SHA-256, second step: the proof checked; the session and the server signature out.
+    func scramFinish(exchange: String, clientFinal: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMResult> {
+        client.callFuture(Methods.authSCRAMFinish, SCRAMFinishParams(exchange: exchange, clientFinal: clientFinal)).hop(to: loop)
+    }
+
     func acquireLock(session: String, lease: TimeAmount, on loop: any EventLoop) -> EventLoopFuture<LockInfo> {
         let leaseMs = Int(lease.nanoseconds / 1_000_000)
         return client.callFuture(Methods.lockAcquire, LockAcquireParams(session: session, name: Self.lockName, leaseMs: leaseMs))

@@ -35,6 +35,7 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// The back-end session token from a successful login.
     var sessionToken: String?
+    var scram: SCRAMState?
     /// The maildrop lock and its renewal timer.
     var lock: String?
     var lockRenewal: Scheduled<Void>?
@@ -224,11 +225,20 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             // RFC 2195 §2: the challenge is a unique msg-id-like string.
             let challenge = UniqueStamp.make(hostname: configuration.hostname)
             queuedEvents.append(.saslChallenge(ByteBuffer(string: challenge)))
+        case .saslStart(let mechanism, let initialResponse) where mechanism == .scramSHA256:
+            scram = SCRAMState()
+            if let initialResponse, initialResponse.readableBytes > 0 {
+                scramStep(initialResponse)
+            } else {
+                // RFC 5034 §4: an empty challenge asks for the client-first-message.
+                queuedEvents.append(.saslChallenge(ByteBuffer()))
+            }
+        case .saslContinue(let response) where scram != nil:
+            scramStep(response)
         case .saslStart, .saslContinue:
-            // No pass-through mechanism is offered (SCRAM waits for a back-end method).
             queuedEvents.append(.authFailed(.invalidCredentials))
         case .saslAbort:
-            break
+            scram = nil
         case .acquireMaildrop:
             openMaildrop()
         case .fetchMessage(let uid, let topLines):
@@ -287,6 +297,42 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                     feed(.authFailed(failure))
                 }
             }
+    }
+
+    /// A SCRAM-SHA-256 exchange relayed to the back-end (RFC 5802, RFC 7677): the first client
+    /// message goes to `auth.scram_begin`, the second to `auth.scram_finish`.
+    struct SCRAMState {
+        var exchange: String?
+    }
+
+    func scramStep(_ response: ByteBuffer) {
+        let message = String(decoding: response.readableBytesView, as: UTF8.self)
+        guard let state = scram else { return feed(.authFailed(.invalidCredentials)) }
+        if let exchange = state.exchange {
+            scram = nil
+            backend.scramFinish(exchange: exchange, clientFinal: message, on: eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    switch result {
+                    case .success(let done):
+                        sessionToken = done.session.session
+                        feed(.authSucceeded(user: done.session.account, saslFinal: ByteBuffer(string: done.serverFinal)))
+                    case .failure(let error):
+                        feed(.authFailed(POP3Backend.authFailure(error)))
+                    }
+                }
+        } else {
+            backend.scramBegin(clientFirst: message, clientAddress: info.clientAddress.text, on: eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    switch result {
+                    case .success(let challenge):
+                        scram = SCRAMState(exchange: challenge.exchange)
+                        feed(.saslChallenge(ByteBuffer(string: challenge.serverFirst)))
+                    case .failure(let error):
+                        scram = nil
+                        feed(.authFailed(POP3Backend.authFailure(error)))
+                    }
+                }
+        }
     }
 
     static func user(of credentials: POP3Credentials) -> String {

@@ -27,8 +27,8 @@ public struct POP3GatewayConfiguration: Sendable {
     public var prefetchMessages = 4
     public var prefetchBytes = 64 << 10
     public var limits = POP3Limits.default
-    /// SCRAM-SHA-256 is missing: the back-end has no SCRAM method yet.
-    public var saslMechanisms: [POP3SASLMechanism] = [.plain, .login, .cramMD5]
+    /// SCRAM-SHA-256 is relayed to the back-end (`auth.scram_begin` / `auth.scram_finish`).
+    public var saslMechanisms: [POP3SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
 
     public init(listeners: [Listener], hostname: String) {
         self.listeners = listeners

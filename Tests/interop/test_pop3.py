@@ -278,3 +278,35 @@ def test_fetchmail_keeping_and_deleting(pop3, tmp_path, auth):
     deleted = fetchmail(pop3, tmp_path, auth, "bob@example.test", "bob-apop", keep=False)
     assert len(deleted) == 3
     assert pop3.inbox_uids("bob@example.test", "bob-pw") == []
+
+
+def test_auth_scram_sha256_over_pop3s(pop3):
+    """No packaged POP3 client speaks SCRAM-SHA-256, so the client side here is written from
+    RFC 5802 §3 and RFC 5034 on top of poplib's line I/O."""
+    import base64
+    import hashlib
+    import hmac
+    pop3.deliver(b"Subject: scram\r\n\r\nhi\r\n")
+    s = poplib.POP3_SSL("127.0.0.1", pop3.tls_port, context=pop3.tls_context(), timeout=30)
+    assert "SCRAM-SHA-256" in s.capa()["SASL"]
+    first_bare = "n=alice@example.test,r=c5b0c8f3a8e1d7"
+    s._putcmd("AUTH SCRAM-SHA-256 " + base64.b64encode(("n,," + first_bare).encode()).decode())
+    line = s._getline()[0]
+    assert line.startswith(b"+ ")
+    server_first = base64.b64decode(line[2:]).decode()
+    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+    salted = hashlib.pbkdf2_hmac("sha256", b"alice-pw", base64.b64decode(attrs["s"]), int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    without_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{server_first},{without_proof}".encode()
+    signature = hmac.new(hashlib.sha256(client_key).digest(), auth_message, hashlib.sha256).digest()
+    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
+    s._putcmd(base64.b64encode(f"{without_proof},p={proof}".encode()).decode())
+    line = s._getline()[0]
+    assert line.startswith(b"+ ")  # RFC 5034 §4: the server-final-message, then an empty answer
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    assert base64.b64decode(line[2:]) == b"v=" + base64.b64encode(hmac.new(server_key, auth_message, hashlib.sha256).digest())
+    s._putcmd("")
+    assert s._getline()[0].startswith(b"+OK")
+    assert s.stat()[0] == 1
+    s.quit()
