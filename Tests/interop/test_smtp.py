@@ -15,16 +15,10 @@ import time
 
 import pytest
 
-from conftest import Loft, login
+from conftest import free_port, Loft, login
 
 DOTTY = (b"From: carol@remote.test\r\nTo: alice@example.test\r\nSubject: dots\r\n\r\n"
          b".a line that starts with a dot\r\n..two dots\r\n.\r\n. space\r\nlast line\r\n")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port, timeout=30, greeting=True):
