@@ -110,7 +110,8 @@ def test_poplib_stls_user_pass_top_uidl_and_byte_exact_retr(pop3):
     assert b"<" in plain.getwelcome() and plain.getwelcome().endswith(b">")
     caps = plain.capa()
     assert "STLS" in caps and "USER" not in caps and "TOP" in caps and "UIDL" in caps
-    assert "SCRAM-SHA-256" not in caps.get("SASL", [])
+    # Before TLS only mechanisms that never reveal the password are offered.
+    assert "PLAIN" not in caps.get("SASL", []) and "SCRAM-SHA-256" in caps.get("SASL", [])
     with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
         plain.user("alice@example.test")
     plain.quit()
