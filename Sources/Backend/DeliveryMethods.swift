@@ -28,9 +28,7 @@ extension Backend {
         deferred(Methods.deliverySubmit) { _, p, done in
             self.workers.submit { _ in
                 do {
-                    guard let bytes = Data(base64Encoded: p.data, options: .ignoreUnknownCharacters) else {
-                        throw RPCError(.invalidParams, "data is not valid base64", field: "data")
-                    }
+                    let bytes = p.data.bytes
                     guard bytes.count <= RPCLimits.maxChunkBytes else {
                         throw RPCError(
                             .invalidParams, "delivery.submit takes at most \(RPCLimits.maxChunkBytes) bytes; use delivery.begin",
@@ -39,7 +37,7 @@ extension Backend {
                     let upload = try self.beginDelivery(
                         sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: Int64(bytes.count))
                     do {
-                        _ = try upload.append([UInt8](bytes))
+                        _ = try upload.append(bytes)
                     } catch {
                         upload.discard()
                         throw error
@@ -58,14 +56,12 @@ extension Backend {
                 return done(.failure(error))
             }
             upload.queue.async {
-                guard let bytes = Data(base64Encoded: p.data, options: .ignoreUnknownCharacters) else {
-                    return done(.failure(RPCError(.invalidParams, "data is not valid base64", field: "data")))
-                }
+                let bytes = p.data.bytes
                 guard bytes.count <= RPCLimits.maxChunkBytes else {
                     return done(.failure(RPCError(.invalidParams, "a chunk holds at most \(RPCLimits.maxChunkBytes) bytes", field: "data")))
                 }
                 do {
-                    done(.success(UploadProgress(received: try upload.append([UInt8](bytes)) - upload.prefixBytes)))
+                    done(.success(UploadProgress(received: try upload.append(bytes) - upload.prefixBytes)))
                 } catch {
                     done(.failure(error))
                 }

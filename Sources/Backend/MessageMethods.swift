@@ -39,7 +39,7 @@ extension Backend {
             let start = Int64(range.lowerBound) + min(offset, total)
             let count = Int(min(Int64(length), total - min(offset, total)))
             let bytes = count > 0 ? try self.store.blobs.read(message.blob, offset: start, length: count) : []
-            return MessageReadResult(data: Data(bytes).base64EncodedString(), total: total, offset: min(offset, total))
+            return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
         }
         blocking(Methods.messageFlags) { _, p in
             let account = try self.account(session: p.session)

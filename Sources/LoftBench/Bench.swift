@@ -85,10 +85,10 @@ struct Bench {
         if args.contains("--ping-only") { return }
 
         // 2. Durable local delivery of 4 KiB messages.
-        let message = Data(
-            (Array("From: b@remote.test\r\nTo: user@bench.test\r\nSubject: bench\r\n\r\n".utf8)
-                + Array(repeating: UInt8(ascii: "x"), count: 4096 - 60 - 2) + Array("\r\n".utf8)).prefix(4096)
-        ).base64EncodedString()
+        let message = Base64Data(
+            Array(
+                (Array("From: b@remote.test\r\nTo: user@bench.test\r\nSubject: bench\r\n\r\n".utf8)
+                    + Array(repeating: UInt8(ascii: "x"), count: 4096 - 60 - 2) + Array("\r\n".utf8)).prefix(4096)))
         var stored = 0
         for (oneCall, streams, count) in [(false, 1, 2000), (false, 32, 20_000), (true, 1, 2000), (true, 32, 20_000)] {
             let clients = (0..<streams).map { _ in RPCClient(path: gateway, software: "bench") }
@@ -123,7 +123,7 @@ struct Bench {
         await admin.close()
     }
 
-    static func deliver(_ c: RPCClient, _ base64: String, oneCall: Bool = true) async throws {
+    static func deliver(_ c: RPCClient, _ base64: Base64Data, oneCall: Bool = true) async throws {
         let r: UploadCommitResult
         if oneCall {
             r = try await c.call(

@@ -110,11 +110,8 @@ struct POP3Backend: Sendable {
         client.callFuture(
             Methods.messageRead,
             MessageReadParams(session: session, mailbox: Self.mailbox, uid: uid, offset: offset, length: length)
-        ).flatMapThrowing { result in
-            guard let bytes = Data(base64Encoded: result.data) else {
-                throw RPCError(.internalError, "message.read returned invalid base64")
-            }
-            return (ByteBuffer(bytes: bytes), result.total)
+        ).map { result in
+            (ByteBuffer(bytes: result.data.bytes), result.total)
         }.hop(to: loop)
     }
 

@@ -81,10 +81,11 @@ public struct DeliverySubmitParams: Codable, Sendable {
     public var clientAddress: String?
     public var session: String?
     public var trustedRelay: Bool?
-    /// Base64 of the whole message.
-    public var data: String
+    /// The whole message.
+    public var data: Base64Data
     public init(
-        sender: String, recipients: [String], data: String, clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil
+        sender: String, recipients: [String], data: Base64Data, clientAddress: String? = nil, session: String? = nil,
+        trustedRelay: Bool? = nil
     ) {
         self.sender = sender
         self.recipients = recipients
@@ -107,9 +108,9 @@ public struct UploadStarted: Codable, Sendable {
 
 public struct UploadAppendParams: Codable, Sendable {
     public var upload: String
-    /// Base64 of at most RPCLimits.maxChunkBytes bytes.
-    public var data: String
-    public init(upload: String, data: String) {
+    /// At most RPCLimits.maxChunkBytes bytes.
+    public var data: Base64Data
+    public init(upload: String, data: Base64Data) {
         self.upload = upload
         self.data = data
     }

@@ -98,12 +98,12 @@ public struct MessageReadParams: Codable, Sendable {
 }
 
 public struct MessageReadResult: Codable, Sendable {
-    /// Base64 of the bytes read.
-    public var data: String
+    /// The bytes read.
+    public var data: Base64Data
     /// Total size of the selected section, so the caller knows when it has all of it.
     public var total: Int64
     public var offset: Int64
-    public init(data: String, total: Int64, offset: Int64) {
+    public init(data: Base64Data, total: Int64, offset: Int64) {
         self.data = data
         self.total = total
         self.offset = offset

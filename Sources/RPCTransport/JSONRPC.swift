@@ -62,12 +62,66 @@ public enum JSONRPC {
 
     /// `{"jsonrpc":"2.0","id":…,"result":…}\n`
     public static func encodeResult(_ result: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
-        let body = try encoder().encode(result)
         buffer.writeStaticString(#"{"jsonrpc":"2.0","id":"#)
         writeID(id, into: &buffer)
         buffer.writeStaticString(#","result":"#)
-        buffer.writeBytes(body)
+        try writeJSON(result, into: &buffer)
         buffer.writeStaticString("}\n")
+    }
+
+    /// Writes `value` as JSON, every `Base64Data` in it encoded straight into `buffer` in place
+    /// of the placeholder Foundation's encoder wrote for it (see `Base64Data` for why).
+    static func writeJSON(_ value: some Encodable, into buffer: inout ByteBuffer) throws {
+        let encoder = encoder()
+        let splice = Base64Splice()
+        encoder.userInfo[Base64Splice.userInfoKey] = splice
+        let body = try encoder.encode(value)
+        let payloads = splice.payloads
+        guard !payloads.isEmpty else {
+            buffer.writeBytes(body)
+            return
+        }
+        buffer.reserveCapacity(minimumWritableBytes: body.count + payloads.reduce(0) { $0 + Base64Data.encodedCount($1.count) })
+        let marker = Base64Splice.marker
+        let spliced = body.withUnsafeBytes { json -> Int in
+            var copied = 0
+            var spliced = 0
+            var position = 0
+            while let found = firstIndex(of: marker, in: json, from: position) {
+                // A placeholder is the marker, an index, and the end of the string.
+                let digits = found + marker.count
+                var end = digits
+                var index = 0
+                while end < json.count, end - digits < 9, json[end] >= UInt8(ascii: "0"), json[end] <= UInt8(ascii: "9") {
+                    index = index * 10 + Int(json[end] - UInt8(ascii: "0"))
+                    end += 1
+                }
+                position = end
+                guard end > digits, end < json.count, json[end] == UInt8(ascii: "\""), index < payloads.count else { continue }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: json[copied..<found]))
+                let payload = payloads[index]
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Base64Data.encodedCount(payload.count)) { output in
+                    Base64Data.encode(payload, into: output)
+                }
+                copied = end
+                spliced += 1
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: json[copied...]))
+            return spliced
+        }
+        guard spliced == payloads.count else {
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "a base64 placeholder went missing"))
+        }
+    }
+
+    private static func firstIndex(of needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        var i = start
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first && needle.indices.allSatisfy({ haystack[i + $0] == needle[$0] }) { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// `{"jsonrpc":"2.0","id":…,"error":{…}}\n`
@@ -83,7 +137,6 @@ public enum JSONRPC {
     /// `{"jsonrpc":"2.0","method":…,"params":…}\n` — a notification when `id` is nil.
     public static func encodeRequest(method: String, params: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
         let encoder = encoder()
-        let body = try encoder.encode(params)
         buffer.writeStaticString(#"{"jsonrpc":"2.0","#)
         if let id {
             buffer.writeStaticString(#""id":"#)
@@ -100,7 +153,7 @@ public enum JSONRPC {
             buffer.writeBytes(try encoder.encode(method))
         }
         buffer.writeStaticString(#","params":"#)
-        buffer.writeBytes(body)
+        try writeJSON(params, into: &buffer)
         buffer.writeStaticString("}\n")
     }
 

@@ -145,7 +145,7 @@ final class MessageTransfer {
             upload = .finished
             let message = takeMessage()
             let params = DeliverySubmitParams(
-                sender: sender, recipients: recipients, data: SMTPBackend.base64(message), clientAddress: clientAddress,
+                sender: sender, recipients: recipients, data: SMTPBackend.payload(message), clientAddress: clientAddress,
                 session: session, trustedRelay: trustedRelay)
             backend.submit(params, on: eventLoop).assumeIsolated().whenComplete { [self] in finish($0) }
         case .beginning:

@@ -133,16 +133,15 @@ struct SMTPBackend: Sendable {
     }
 
     func append(upload: String, bytes: ByteBuffer, on loop: any EventLoop) -> EventLoopFuture<UploadProgress> {
-        client.callFuture(Methods.uploadAppend, UploadAppendParams(upload: upload, data: Self.base64(bytes))).hop(to: loop)
+        client.callFuture(Methods.uploadAppend, UploadAppendParams(upload: upload, data: Self.payload(bytes))).hop(to: loop)
     }
 
     func commit(upload: String, on loop: any EventLoop) -> EventLoopFuture<UploadCommitResult> {
         client.callFuture(Methods.uploadCommit, UploadParams(upload: upload)).hop(to: loop)
     }
 
-    /// Foundation's encoder: MailCore's generic one is meant for short SASL strings.
-    static func base64(_ bytes: ByteBuffer) -> String {
-        bytes.withUnsafeReadableBytes { Data($0).base64EncodedString() }
+    static func payload(_ bytes: ByteBuffer) -> Base64Data {
+        Base64Data(copying: bytes.readableBytesView)
     }
 
     func abort(upload: String) {

@@ -40,12 +40,12 @@ import Testing
         let started = try await h.gateway.call(
             Methods.deliveryBegin, DeliveryBeginParams(sender: "s@remote.test", recipients: ["alice@example.test"]))
         _ = try await h.gateway.call(
-            Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Data(message).base64EncodedString()))
+            Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Base64Data(message)))
         let committed = try await h.gateway.call(Methods.uploadCommit, UploadParams(upload: started.upload))
         #expect(committed.recipients?.first?.status == .delivered)
         let session = try await h.gateway.call(Methods.authLogin, LoginParams(username: "alice@example.test", password: "pw")).session
         let read = try await h.gateway.call(Methods.messageRead, MessageReadParams(session: session, mailbox: "INBOX", uid: 1))
-        #expect(Data(base64Encoded: read.data) == Data("Return-Path: <s@remote.test>\r\n".utf8) + Data(message))
+        #expect(read.data.bytes == Array("Return-Path: <s@remote.test>\r\n".utf8) + message)
         await h.close()
     }
 

@@ -73,7 +73,7 @@ final class POP3Harness {
         let started = try await delivery.call(
             Methods.deliveryBegin, DeliveryBeginParams(sender: "s@remote.test", recipients: [recipient]))
         _ = try await delivery.call(
-            Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Data(message.utf8).base64EncodedString()))
+            Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Base64Data(Array(message.utf8))))
         _ = try await delivery.call(Methods.uploadCommit, UploadParams(upload: started.upload))
     }
 

@@ -71,7 +71,7 @@ final class SMTPHarness {
                 let part = try await admin.call(
                     Methods.messageRead,
                     MessageReadParams(session: session, mailbox: "INBOX", uid: message.uid, offset: Int64(bytes.count)))
-                let data = Data(base64Encoded: part.data) ?? Data()
+                let data = Data(part.data.bytes)
                 bytes += data
                 if data.isEmpty || bytes.count >= part.total { break }
             }

@@ -367,7 +367,13 @@ def test_delivery_submit_in_one_call(setup, loft):
                                    "data": base64.b64encode(MSG).decode()})
     assert [o["status"] for o in r["recipients"]] == ["delivered", "failed"]
     assert g.read_all(alice, "INBOX", 1) == b"Return-Path: <c@remote.test>\r\n" + MSG
-    expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": "%%%"})
+    bad = expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": "%%%"})
+    assert bad.error["data"].get("field") == "data", bad.error
+    # Base64 wrapped the way `base64` or MIME tools wrap it is accepted.
+    wrapped = base64.encodebytes(MSG * 3).decode()
+    assert "\n" in wrapped
+    r = g.call("delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": wrapped})
+    assert g.read_all(alice, "INBOX", 2) == b"Return-Path: <>\r\n" + MSG * 3
     big = base64.b64encode(b"x" * ((1 << 20) + 1)).decode()
     expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": big})
     assert setup.call("store.verify")["problems"] == []
