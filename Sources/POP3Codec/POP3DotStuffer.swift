@@ -21,50 +21,65 @@ public struct POP3DotStuffer: Sendable {
         }
     }
 
+    /// CRLF pairs within the chunk stay in the run being copied, so a message that already has
+    /// CRLF line ends and no leading dots is copied with one write per chunk.
     mutating func encode(_ bytes: UnsafeRawBufferPointer, into output: inout ByteBuffer) {
         output.reserveCapacity(minimumWritableBytes: bytes.count + 8)
+        let cr = UInt8(ascii: "\r")
+        let lf = UInt8(ascii: "\n")
+        var atLineStart = self.atLineStart
         var runStart = 0
         var index = 0
-        // Copies the pending run of ordinary bytes in one call.
+        // Copies the pending run of bytes that need no change in one call.
         func flush(upTo end: Int) {
             if runStart < end { output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end])) }
         }
-        while index < bytes.count {
+        if pendingCR, !bytes.isEmpty {
+            // A CR ended the previous chunk: whatever follows, it ends a line.
+            pendingCR = false
+            output.writeStaticString("\r\n")
+            atLineStart = true
+            if bytes[0] == lf { index = 1 }
+            runStart = index
+        }
+        let count = bytes.count
+        while index < count {
             let byte = bytes[index]
-            if pendingCR {
-                pendingCR = false
-                output.writeStaticString("\r\n")
-                atLineStart = true
-                if byte == UInt8(ascii: "\n") {
+            if byte == cr {
+                if index + 1 < count {
+                    if bytes[index + 1] == lf {
+                        index += 2
+                    } else {  // bare CR
+                        flush(upTo: index)
+                        output.writeStaticString("\r\n")
+                        index += 1
+                        runStart = index
+                    }
+                } else {  // the chunk ends between CR and what follows
+                    flush(upTo: index)
+                    pendingCR = true
                     index += 1
                     runStart = index
-                    continue
                 }
-            }
-            switch byte {
-            case UInt8(ascii: "\r"):
-                flush(upTo: index)
-                pendingCR = true
-                index += 1
-                runStart = index
-            case UInt8(ascii: "\n"):
+                atLineStart = true
+            } else if byte == lf {  // bare LF
                 flush(upTo: index)
                 output.writeStaticString("\r\n")
-                atLineStart = true
                 index += 1
                 runStart = index
-            case UInt8(ascii: ".") where atLineStart:
-                flush(upTo: index)
-                output.writeInteger(UInt8(ascii: "."))
-                atLineStart = false
-                runStart = index  // the original "." is copied with the run
-                index += 1
-            default:
+                atLineStart = true
+            } else {
+                if atLineStart && byte == UInt8(ascii: ".") {
+                    flush(upTo: index)
+                    output.writeInteger(UInt8(ascii: "."))
+                    runStart = index  // the original "." is copied with the run
+                }
                 atLineStart = false
                 index += 1
             }
         }
         flush(upTo: index)
+        self.atLineStart = atLineStart
     }
 
     /// Ends the last line if the content did not, and writes the terminating ".CRLF".

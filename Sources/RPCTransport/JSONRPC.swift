@@ -18,6 +18,14 @@ public enum JSONRPC {
 
         enum CodingKeys: String, CodingKey { case jsonrpc, id, method, error }
 
+        init(jsonrpc: String?, id: RPCID?, method: String?, error: RPCError?, hasID: Bool) {
+            self.jsonrpc = jsonrpc
+            self.id = id
+            self.method = method
+            self.error = error
+            self.hasID = hasID
+        }
+
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             jsonrpc = try c.decodeIfPresent(String.self, forKey: .jsonrpc)
@@ -39,7 +47,53 @@ public enum JSONRPC {
     static let emptyObject = Data("{}".utf8)
 
     public static func decodeHead(_ line: ByteBuffer) throws -> Head {
-        try JSONDecoder().decode(Head.self, from: line)
+        if let head = canonicalHead(line) { return head }
+        return try JSONDecoder().decode(Head.self, from: line)
+    }
+
+    /// The envelope of a line that starts the way this module writes lines —
+    /// `{"jsonrpc":"2.0","id":7,"result":` or `{"jsonrpc":"2.0","id":7,"method":"x.y","params":`
+    /// (the id may be absent before `"method"`) — read from that prefix alone; nil for any other
+    /// line, which then goes through the full decoder. It saves the full decoder's pass over
+    /// every line, which for message bytes is a pass over kilobytes of base64 that the decoding
+    /// of `params` or `result` scans again anyway. A line broken after its prefix still fails
+    /// there (see `RPCRequest.params`).
+    static func canonicalHead(_ line: ByteBuffer) -> Head? {
+        line.withUnsafeReadableBytes { bytes -> Head? in
+            var position = 0
+            func take(_ text: StaticString) -> Bool {
+                let count = text.utf8CodeUnitCount
+                guard bytes.count - position >= count else { return false }
+                for i in 0..<count where bytes[position + i] != text.utf8Start[i] { return false }
+                position += count
+                return true
+            }
+            guard take(#"{"jsonrpc":"2.0","#) else { return nil }
+            var id: RPCID?
+            if take(#""id":"#) {
+                let start = position
+                var value: Int64 = 0
+                while position < bytes.count, position - start < 18, bytes[position] >= 0x30, bytes[position] <= 0x39 {
+                    value = value * 10 + Int64(bytes[position] - 0x30)
+                    position += 1
+                }
+                guard position > start, take(",") else { return nil }
+                id = .number(value)
+            }
+            if take(#""result":"#) {
+                return id.map { Head(jsonrpc: "2.0", id: $0, method: nil, error: nil, hasID: true) }
+            }
+            guard take(#""method":""#) else { return nil }
+            let start = position
+            while position < bytes.count, position - start <= 64, bytes[position] > 0x20, bytes[position] < 0x7F,
+                bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\")
+            {
+                position += 1
+            }
+            let method = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+            guard position > start, take(#"","params":"#) else { return nil }
+            return Head(jsonrpc: "2.0", id: id, method: method, error: nil, hasID: id != nil)
+        }
     }
 
     /// Decodes `params`; an absent `params` decodes as `{}`, so methods whose fields are all

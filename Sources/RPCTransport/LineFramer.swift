@@ -1,5 +1,11 @@
 public import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the framer hands up: a complete line, or word that a line was longer than allowed and
 /// was thrown away (the connection goes on with the next line).
 public enum LineFrame: Sendable, Equatable {
@@ -40,9 +46,15 @@ public struct LineFramer: ByteToMessageDecoder {
     /// The framing logic itself, free of the channel so tests can drive it byte by byte.
     public mutating func nextFrame(_ buffer: inout ByteBuffer) -> LineFrame? {
         let view = buffer.readableBytesView
-        let start = view.startIndex + scanned
-        if let newline = view[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            let length = newline - view.startIndex
+        // memchr: NIO's firstIndex(of:) goes byte by byte, and every reply carrying a message
+        // is kilobytes of base64 to cross.
+        let newline = buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard scanned < raw.count, let base = raw.baseAddress,
+                let hit = memchr(base + scanned, Int32(UInt8(ascii: "\n")), raw.count - scanned)
+            else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
+        }
+        if let length = newline {
             scanned = 0
             if discarding {
                 discarding = false

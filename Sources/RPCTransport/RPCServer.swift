@@ -16,6 +16,13 @@ public struct RPCRequest: Sendable {
         do {
             return try JSONRPC.decodeParams(type, from: line)
         } catch {
+            // The envelope may have come from the line's prefix alone (`JSONRPC.canonicalHead`):
+            // a line that is not JSON at all is still a parse error (JSON-RPC 2.0 §5.1).
+            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) == nil
+            {
+                throw RPCError(.parseError, "not valid JSON")
+            }
             throw JSONRPC.invalidParams(error)
         }
     }

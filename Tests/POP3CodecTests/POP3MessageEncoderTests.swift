@@ -61,6 +61,40 @@ func expectEncoding(
         expectEncoding(input, expected)
     }
 
+    /// Random mixes of the bytes that matter, in random chunks, against a line-by-line model.
+    @Test func agreesWithALineModel() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("\r\n.a".utf8)
+        for _ in 0..<500 {
+            let input = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            // The model: split into lines at CRLF, bare CR or bare LF; stuff; join with CRLF.
+            var lines: [[UInt8]] = [[]]
+            var i = 0
+            while i < input.count {
+                if input[i] == UInt8(ascii: "\r") || input[i] == UInt8(ascii: "\n") {
+                    if input[i] == UInt8(ascii: "\r"), i + 1 < input.count, input[i + 1] == UInt8(ascii: "\n") { i += 1 }
+                    lines.append([])
+                } else {
+                    lines[lines.count - 1].append(input[i])
+                }
+                i += 1
+            }
+            if lines.last!.isEmpty { lines.removeLast() }
+            let expected = lines.map { ($0.first == UInt8(ascii: ".") ? [UInt8(ascii: ".")] : []) + $0 + Array("\r\n".utf8) }
+                .joined() + Array(".\r\n".utf8)
+            var stuffer = POP3DotStuffer()
+            var output = ByteBuffer()
+            var rest = input[...]
+            while !rest.isEmpty {
+                let n = Int.random(in: 1...rest.count, using: &generator)
+                stuffer.encode(ByteBuffer(bytes: rest.prefix(n)), into: &output)
+                rest = rest.dropFirst(n)
+            }
+            stuffer.finish(into: &output)
+            #expect(Array(output.readableBytesView) == Array(expected), "\(input)")
+        }
+    }
+
     @Test func stufferAloneMatchesEncoder() {
         var stuffer = POP3DotStuffer()
         var output = ByteBuffer()

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RPCProtocol
 import Testing
@@ -82,6 +83,42 @@ import Testing
         err.moveWriterIndex(to: err.writerIndex - 1)
         let head = try JSONRPC.decodeHead(err)
         #expect(head.error?.kind == "quota_exceeded" && head.error?.code == 1030 && head.id == nil)
+    }
+
+    /// Lines in this module's own form are read from their prefix; the result must be what the
+    /// full decoder reads, and anything else must be left to the full decoder.
+    @Test(arguments: [
+        (#"{"jsonrpc":"2.0","id":7,"result":{"a":1}}"#, true),
+        (#"{"jsonrpc":"2.0","id":123456789,"method":"message.read","params":{"uid":1}}"#, true),
+        (#"{"jsonrpc":"2.0","method":"event","params":{}}"#, true),
+        (#"{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"m"}}"#, false),
+        (#"{"jsonrpc":"2.0","result":{}}"#, false),
+        (#"{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {}}"#, false),
+        (#"{"jsonrpc":"2.0","id":"s","method":"ping","params":{}}"#, false),
+        (#"{"jsonrpc":"2.0","id":-1,"method":"ping","params":{}}"#, false),
+        (#"{"jsonrpc":"2.0","id":7,"method":"a\"b","params":{}}"#, false),
+        (#"{"jsonrpc":"2.0","id":7,"method":"","params":{}}"#, false),
+        (#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#, false),
+    ])
+    func canonicalHeadAgreesWithTheDecoder(line: String, canonical: Bool) throws {
+        let buffer = ByteBuffer(string: line)
+        let quick = JSONRPC.canonicalHead(buffer)
+        #expect((quick != nil) == canonical)
+        if let quick {
+            let full = try JSONDecoder().decode(JSONRPC.Head.self, from: buffer)
+            #expect(quick.id == full.id && quick.method == full.method && quick.hasID == full.hasID && quick.jsonrpc == full.jsonrpc)
+        }
+    }
+
+    @Test func aBrokenLineWithACanonicalPrefixIsStillAParseError() {
+        let line = ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"domain.add","params":{"name":"#)
+        let request = RPCRequest(method: "domain.add", id: .number(1), line: line)
+        do {
+            _ = try request.params(DomainParams.self)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == "parse_error")
+        }
     }
 
     @Test func errorKindsAreUnique() {
