@@ -1,9 +1,9 @@
 public import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What the framer hands up: a complete line, or word that a line was longer than allowed and

@@ -80,7 +80,8 @@ func expectEncoding(
                 i += 1
             }
             if lines.last!.isEmpty { lines.removeLast() }
-            let expected = lines.map { ($0.first == UInt8(ascii: ".") ? [UInt8(ascii: ".")] : []) + $0 + Array("\r\n".utf8) }
+            let expected =
+                lines.map { ($0.first == UInt8(ascii: ".") ? [UInt8(ascii: ".")] : []) + $0 + Array("\r\n".utf8) }
                 .joined() + Array(".\r\n".utf8)
             var stuffer = POP3DotStuffer()
             var output = ByteBuffer()
