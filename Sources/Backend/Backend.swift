@@ -31,6 +31,11 @@ public final class Backend: Sendable {
     /// does not put the old state back.
     let scramExchanges = NIOLockedValueBox<[String: SCRAMExchange]>([:])
     let sessionStates = NIOLockedValueBox<(epoch: Int64, states: [Int64: SessionState])>((0, [:]))
+    /// Tokens whose MAC was checked, with what they claim: a gateway sends the same token with
+    /// every call of a session, and the HMAC and its base64 were an eighth of a `message.read`.
+    /// Expiry, generation and enabled are still checked on every call. Bounded: emptied when full.
+    let verifiedTokens = NIOLockedValueBox<[String: Credentials.SessionClaims]>([:])
+    static let maxVerifiedTokens = 10_000
 
     typealias Handler = @Sendable (RPCRequest, RPCConnection, RPCResponder) -> Void
 
@@ -177,7 +182,16 @@ public final class Backend: Sendable {
     /// The account id a session token names, if the token is valid, issued for the account's
     /// current password, and the account still enabled.
     func accountID(session: String) throws -> Int64 {
-        guard let claims = credentials.verifySession(session, now: nowSeconds) else {
+        let now = nowSeconds
+        var claims = verifiedTokens.withLockedValue { $0[session] }
+        if claims == nil, let verified = credentials.verifySession(session, now: now) {
+            claims = verified
+            verifiedTokens.withLockedValue {
+                if $0.count >= Self.maxVerifiedTokens { $0.removeAll(keepingCapacity: true) }
+                $0[session] = verified
+            }
+        }
+        guard let claims, claims.expiresAt > now else {
             throw RPCError(.sessionInvalid, "the session is invalid or has expired; log in again")
         }
         let (epoch, cached) = sessionStates.withLockedValue { ($0.epoch, $0.states[claims.accountID]) }

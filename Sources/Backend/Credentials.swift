@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import MailCore
 
 /// Everything secret: password hashes, the SCRAM verifier, APOP secrets sealed at rest, and
 /// signed session tokens. The master key lives in `<data>/secret.key` (mode 0600); the keys for
@@ -114,7 +115,7 @@ struct Credentials: Sendable {
         return payload + "." + mac(payload)
     }
 
-    struct SessionClaims: Equatable {
+    struct SessionClaims: Equatable, Sendable {
         var accountID: Int64
         var generation: Int64
         var expiresAt: Int64
@@ -143,8 +144,16 @@ struct Credentials: Sendable {
     }
 
     static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // RFC 4648 §5, unpadded.
+        let url = Base64.encode(bytes).utf8.compactMap { byte -> UInt8? in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: byte
+            }
+        }
+        return String(decoding: url, as: UTF8.self)
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

@@ -29,9 +29,9 @@ extension Backend {
         }
         blocking(Methods.messageRead) { _, p in
             let account = try self.accountID(session: p.session)
-            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
             let wholeMessage = p.part == nil && (p.section ?? .full) == .full
-            let message = try self.store.message(mailboxID: box.id, uid: p.uid, withStructure: !wholeMessage)
+            let message = try self.store.message(
+                accountID: account, mailbox: try Self.mailboxName(p.mailbox), uid: p.uid, withStructure: !wholeMessage)
             let range = try Self.sectionRange(message, part: p.part, section: p.section ?? .full)
             let offset = max(p.offset ?? 0, 0)
             let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)

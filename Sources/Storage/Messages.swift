@@ -237,6 +237,25 @@ extension MailStore {
         }
     }
 
+    /// One message found by its mailbox's name and its UID in one statement outside a
+    /// transaction (a single SELECT sees one snapshot): the read path of every RETR and FETCH,
+    /// where the mailbox look-up and the two read transactions of `mailbox` + `message` cost
+    /// more than the read itself.
+    public func message(accountID: Int64, mailbox: MailboxName, uid: UInt32, withStructure: Bool) throws -> MessageRecord {
+        try pool.unsafeRead { db in
+            let columns = withStructure ? "m.*" : "m.uid, m.blob, m.size, m.internal_date, m.flags, m.keywords, m.modseq"
+            let sql = """
+                SELECT \(columns) FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+                WHERE b.account_id = ? AND b.name = ? AND m.uid = ?
+                """
+            if let row = try Row.fetchOne(try db.cachedStatement(sql: sql), arguments: [accountID, mailbox.value, uid]) {
+                return MessageRecord(row: row, withStructure: withStructure)
+            }
+            _ = try fetchMailbox(db, accountID: accountID, name: mailbox.value)  // throws noSuchMailbox
+            throw StorageError(.noSuchMessage, "no message with UID \(uid)")
+        }
+    }
+
     public enum FlagOperation: Sendable { case set, add, remove }
 
     /// Changes flags; each changed message gets the mailbox's next modseq (one per call, RFC 7162

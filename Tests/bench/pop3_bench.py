@@ -98,6 +98,28 @@ def retr_all(port, user, count):
     return elapsed, total
 
 
+def children(pid):
+    """{name: pid} of the processes `loft serve` started (the back-end and the gateways)."""
+    found = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and len(cmdline) > 1:
+            found[cmdline[1].decode()] = int(entry.name)
+    return found
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -128,6 +150,7 @@ def main():
     ap.add_argument("--hash-cost", default="4", help="scrypt log2 cost (production: 15)")
     ap.add_argument("--login-seconds", type=float, default=10)
     ap.add_argument("--runs", type=int, default=5, help="RETR sessions per message size")
+    ap.add_argument("--only-small", action="store_true", help="only the 4 KiB RETR runs (for profiling)")
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="loft-pop3-bench-"))
     port = free_port()
@@ -145,7 +168,8 @@ def main():
             admin.call("account.add", {"address": u, "password": "pw"})
         admin.close()
         fill(loft, "small@bench.test", 1000, 4096)
-        fill(loft, "large@bench.test", 100, 1 << 20)
+        if not args.only_small:
+            fill(loft, "large@bench.test", 100, 1 << 20)
         for _ in range(100):
             try:
                 Raw(port).sock.close()
@@ -154,14 +178,21 @@ def main():
                 time.sleep(0.1)
         print(f"load average before: {load_average()}")
         for label, user, count in [("RETR 1000 x 4 KiB, one session", "small@bench.test", 1000),
-                                   ("RETR 100 x 1 MiB, one session ", "large@bench.test", 100)]:
+                                   ("RETR 100 x 1 MiB, one session ", "large@bench.test", 100)][:1 if args.only_small else 2]:
+            procs = children(loft.proc.pid)
+            before = {name: cpu_seconds(pid) for name, pid in procs.items()}
+            client_before = time.process_time()
             runs = [retr_all(port, user, count) for _ in range(args.runs)]
+            cpu = {name: cpu_seconds(pid) - before[name] for name, pid in procs.items()}
+            cpu["client"] = time.process_time() - client_before
             times = sorted(elapsed for elapsed, _ in runs)
             median = times[len(times) // 2]
             total = runs[0][1]
             print(f"{label}: median {median:.3f} s ({total / median / 1e6:.1f} MB/s); runs "
                   + " ".join(f"{elapsed:.3f}" for elapsed, _ in runs))
-        rate = logins(port, users, args.login_seconds)
+            per = count * args.runs
+            print("  CPU per message: " + ", ".join(f"{name} {seconds / per * 1e6:.0f} µs" for name, seconds in sorted(cpu.items())))
+        rate = logins(port, users, args.login_seconds if not args.only_small else 0)
         print(f"logins (USER/PASS/QUIT), 8 concurrent clients, hash cost {args.hash_cost}: {rate:.0f} per second")
         print(f"load average after: {load_average()}")
     finally:
