@@ -41,6 +41,30 @@ extension Backend {
             let bytes = count > 0 ? try self.store.blobs.read(message.blob, offset: start, length: count) : []
             return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
         }
+        blocking(Methods.messageReadBatch) { _, p in
+            let account = try self.accountID(session: p.session)
+            guard p.uids.count <= MessageReadBatchParams.maxBatchMessages else {
+                throw RPCError(.invalidParams, "at most \(MessageReadBatchParams.maxBatchMessages) UIDs per call", field: "uids")
+            }
+            let length = min(max(p.length, 0), RPCLimits.maxChunkBytes)
+            let records = try self.store.messages(accountID: account, mailbox: try Self.mailboxName(p.mailbox), uids: p.uids)
+            var chunks: [MessageChunk] = []
+            var missing: [UInt32] = []
+            var budget = RPCLimits.maxChunkBytes
+            for (uid, record) in zip(p.uids, records) {
+                guard let record else {
+                    missing.append(uid)
+                    continue
+                }
+                let count = Int(min(Int64(length), record.size))
+                // At least one message per answer, however long: the caller asks for the rest.
+                if count > budget && !chunks.isEmpty { break }
+                budget -= count
+                let bytes = count > 0 ? try self.store.blobs.read(record.blob, offset: 0, length: count) : []
+                chunks.append(MessageChunk(uid: uid, data: Base64Data(bytes), total: record.size))
+            }
+            return MessageReadBatchResult(messages: chunks, missing: missing)
+        }
         blocking(Methods.messageFlags) { _, p in
             let account = try self.account(session: p.session)
             let box = try self.store.mailbox(accountID: account.id, name: try Self.mailboxName(p.mailbox))

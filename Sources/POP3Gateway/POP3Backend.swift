@@ -115,6 +115,20 @@ struct POP3Backend: Sendable {
         }.hop(to: loop)
     }
 
+    /// The first `length` bytes of several messages in one call, by UID; a message the
+    /// back-end did not return (missing, or left for another call) is absent from the answer.
+    func readFirst(
+        session: String, uids: [UInt32], length: Int, on loop: any EventLoop
+    ) -> EventLoopFuture<[UInt32: (bytes: ByteBuffer, total: Int64)]> {
+        client.callFuture(
+            Methods.messageReadBatch, MessageReadBatchParams(session: session, mailbox: Self.mailbox, uids: uids, length: length)
+        ).map { result in
+            var chunks: [UInt32: (bytes: ByteBuffer, total: Int64)] = [:]
+            for message in result.messages { chunks[message.uid] = (ByteBuffer(bytes: message.data.bytes), message.total) }
+            return chunks
+        }.hop(to: loop)
+    }
+
     /// RFC 1939 §6: the marked messages go in one call — one back-end transaction — whatever
     /// their flags. Only a maildrop with more than `UIDSet.maxRanges` separate runs of marked
     /// UIDs needs several calls, one after the other.

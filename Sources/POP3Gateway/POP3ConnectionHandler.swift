@@ -458,26 +458,40 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         readAhead(after: message.number)
     }
 
-    /// Tops up the read-aheads with the messages that follow `number` in the snapshot.
+    /// Tops up the read-aheads with the messages that follow `number` in the snapshot, once
+    /// half of them are used up, all in one `message.read_batch`: one call per few messages
+    /// instead of one each is what keeps the back-end's and this process's work per RETR low.
     func readAhead(after number: Int) {
-        guard let token = sessionToken else { return }
+        guard let token = sessionToken, readAheads.count <= configuration.prefetchMessages / 2 else { return }
         var budget = configuration.prefetchBytes - readAheads.reduce(0) { $0 + $1.length }
         var last = readAheads.last?.number ?? number
-        while readAheads.count < configuration.prefetchMessages, let next = session.message(following: last),
+        var batch: [ReadAhead] = []
+        while readAheads.count + batch.count < configuration.prefetchMessages, let next = session.message(following: last),
             let target = messages[next.uid]
         {
             let length = min(target.size, configuration.readChunkBytes, configuration.prefetchBytes)
-            guard length <= budget, length > 0 else { return }
+            guard length <= budget, length > 0 else { break }
             budget -= length
             last = next.number
             readAheadSerial += 1
-            let serial = readAheadSerial
-            readAheads.append(ReadAhead(uid: target.uid, number: next.number, length: length, serial: serial))
-            backend.read(session: token, uid: target.uid, offset: 0, length: length, on: eventLoop)
-                .assumeIsolated().whenComplete { [self] result in
-                    readAheadCompleted(serial: serial, result)
-                }
+            batch.append(ReadAhead(uid: target.uid, number: next.number, length: length, serial: readAheadSerial))
         }
+        guard !batch.isEmpty else { return }
+        readAheads += batch
+        let length = batch.map(\.length).max() ?? 0
+        backend.readFirst(session: token, uids: batch.map(\.uid), length: length, on: eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                for ahead in batch {
+                    // A message left out of the answer is read again when its RETR comes.
+                    let own = result.flatMap { chunks -> Result<Chunk, any Error> in
+                        guard let chunk = chunks[ahead.uid] else {
+                            return .failure(RPCError(.noSuchMessage, "not in the read-ahead answer"))
+                        }
+                        return .success(chunk)
+                    }
+                    readAheadCompleted(serial: ahead.serial, own)
+                }
+            }
     }
 
     func readAheadCompleted(serial: Int, _ result: Result<Chunk, any Error>) {

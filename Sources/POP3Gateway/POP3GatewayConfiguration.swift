@@ -21,10 +21,10 @@ public struct POP3GatewayConfiguration: Sendable {
     /// Bytes asked of `message.read` per call (at most the RPC's 1 MiB chunk).
     public var readChunkBytes = 256 << 10
     /// While a RETR or TOP is served, the first chunks of up to `prefetchMessages` following
-    /// messages are read ahead (one `message.read` each), `prefetchBytes` in all: a client
-    /// reading in order then gets each message without waiting for the back-end. The bytes
-    /// bound what an idle connection holds; 0 turns read-ahead off.
-    public var prefetchMessages = 4
+    /// messages are read ahead (`message.read_batch`, topped up when half are used), with
+    /// `prefetchBytes` in all: a client reading in order then gets each message without waiting
+    /// for the back-end. The bytes bound what an idle connection holds; 0 turns read-ahead off.
+    public var prefetchMessages = 8
     public var prefetchBytes = 64 << 10
     public var limits = POP3Limits.default
     /// SCRAM-SHA-256 is relayed to the back-end (`auth.scram_begin` / `auth.scram_finish`).

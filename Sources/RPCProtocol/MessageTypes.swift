@@ -110,6 +110,48 @@ public struct MessageReadResult: Codable, Sendable {
     }
 }
 
+/// The first bytes of several messages in one call: a client reading a mailbox in order (POP3
+/// RETR after RETR, IMAP FETCH BODY[] of a range) gets what comes next without a call each.
+public struct MessageReadBatchParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    /// At most `maxBatchMessages`, in the order wanted.
+    public var uids: [UInt32]
+    /// Bytes wanted of each message from its start, clamped to 0…maxChunkBytes.
+    public var length: Int
+    public static let maxBatchMessages = 64
+    public init(session: String, mailbox: String, uids: [UInt32], length: Int) {
+        self.session = session
+        self.mailbox = mailbox
+        self.uids = uids
+        self.length = length
+    }
+}
+
+public struct MessageReadBatchResult: Codable, Sendable {
+    /// In the order asked, as many as fit in maxChunkBytes of data in all (at least one): the
+    /// caller asks again for the rest. A message that does not exist is in `missing` instead.
+    public var messages: [MessageChunk]
+    public var missing: [UInt32]
+    public init(messages: [MessageChunk], missing: [UInt32]) {
+        self.messages = messages
+        self.missing = missing
+    }
+}
+
+public struct MessageChunk: Codable, Sendable {
+    public var uid: UInt32
+    /// The message's first bytes, at most the `length` asked.
+    public var data: Base64Data
+    /// The message's size.
+    public var total: Int64
+    public init(uid: UInt32, data: Base64Data, total: Int64) {
+        self.uid = uid
+        self.data = data
+        self.total = total
+    }
+}
+
 public struct MessageFlagsParams: Codable, Sendable {
     public enum Operation: String, Codable, Sendable { case set, add, remove }
     public var session: String

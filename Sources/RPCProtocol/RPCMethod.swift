@@ -46,6 +46,7 @@ public enum Methods {
     // Messages
     public static let messageList = RPCMethod<MessageListParams, MessageListResult>("message.list", roles: both)
     public static let messageRead = RPCMethod<MessageReadParams, MessageReadResult>("message.read", roles: both)
+    public static let messageReadBatch = RPCMethod<MessageReadBatchParams, MessageReadBatchResult>("message.read_batch", roles: both)
     public static let messageFlags = RPCMethod<MessageFlagsParams, MessageFlagsResult>("message.flags", roles: both)
     public static let messageCopy = RPCMethod<MessageCopyParams, MessageCopyResult>("message.copy", roles: both)
     public static let messageMove = RPCMethod<MessageCopyParams, MessageCopyResult>("message.move", roles: both)
@@ -102,7 +103,7 @@ public enum Methods {
         (mailboxRename.name, mailboxRename.roles), (mailboxDelete.name, mailboxDelete.roles),
         (mailboxSubscribe.name, mailboxSubscribe.roles), (mailboxStatus.name, mailboxStatus.roles),
         (messageList.name, messageList.roles), (messageRead.name, messageRead.roles),
-        (messageFlags.name, messageFlags.roles), (messageCopy.name, messageCopy.roles),
+        (messageReadBatch.name, messageReadBatch.roles), (messageFlags.name, messageFlags.roles), (messageCopy.name, messageCopy.roles),
         (messageMove.name, messageMove.roles), (messageExpunge.name, messageExpunge.roles),
         (messageAppend.name, messageAppend.roles),
         (deliveryCheck.name, deliveryCheck.roles), (deliveryBegin.name, deliveryBegin.roles),

@@ -256,6 +256,19 @@ extension MailStore {
         }
     }
 
+    /// Several messages of one mailbox by UID, in the order given, nil where there is none;
+    /// one read transaction (so one snapshot) for all.
+    public func messages(accountID: Int64, mailbox: MailboxName, uids: [UInt32]) throws -> [MessageRecord?] {
+        try pool.read { db in
+            let box = try fetchMailbox(db, accountID: accountID, name: mailbox.value)
+            let statement = try db.cachedStatement(
+                sql: "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND uid = ?")
+            return try uids.map { uid in
+                try Row.fetchOne(statement, arguments: [box.id, uid]).map { MessageRecord(row: $0, withStructure: false) }
+            }
+        }
+    }
+
     public enum FlagOperation: Sendable { case set, add, remove }
 
     /// Changes flags; each changed message gets the mailbox's next modseq (one per call, RFC 7162

@@ -361,6 +361,39 @@ def test_concurrent_connections(setup, loft):
     assert setup.call("store.verify")["problems"] == []
 
 
+def test_message_read_batch(setup, loft):
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    sizes = [10, 5000, 400 << 10, 400 << 10, 400 << 10, 20]
+    bodies = [b"Subject: %d\r\n\r\n" % i + b"x" * n for i, n in enumerate(sizes)]
+    for body in bodies:
+        g.call("delivery.submit", {"sender": "c@remote.test", "recipients": ["alice@example.test"],
+                                   "data": base64.b64encode(body).decode()})
+    stored = [b"Return-Path: <c@remote.test>\r\n" + body for body in bodies]
+    uids = [m["uid"] for m in g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"]]
+    # In the order asked; a UID with no message is reported; 1 MiB of data in all per answer.
+    asked = [uids[1], 999, uids[0], uids[2], uids[3], uids[4], uids[5]]
+    r = g.call("message.read_batch", {"session": alice, "mailbox": "INBOX", "uids": asked, "length": 1 << 20})
+    got = [(m["uid"], base64.b64decode(m["data"]), m["total"]) for m in r["messages"]]
+    assert [u for u, _, _ in got] == [uids[1], uids[0], uids[2], uids[3]]
+    assert r["missing"] == [999]
+    for (uid, data, total) in got:
+        i = uids.index(uid)
+        assert data == stored[i] and total == len(stored[i])
+    # The rest in the next call; `length` cuts every message.
+    r = g.call("message.read_batch", {"session": alice, "mailbox": "INBOX", "uids": [uids[4], uids[5]], "length": 12})
+    assert [(m["uid"], base64.b64decode(m["data"])) for m in r["messages"]] == [(uids[4], stored[4][:12]), (uids[5], stored[5][:12])]
+    # One message larger than the whole budget still comes, alone.
+    r = g.call("message.read_batch", {"session": alice, "mailbox": "INBOX", "uids": uids, "length": 1 << 20})
+    assert len(r["messages"]) >= 1
+    expect_error("invalid_params", g.call, "message.read_batch",
+                 {"session": alice, "mailbox": "INBOX", "uids": list(range(1, 66)), "length": 1})
+    expect_error("no_such_mailbox", g.call, "message.read_batch", {"session": alice, "mailbox": "Nope", "uids": [1], "length": 1})
+    # Another account's session sees its own (empty) INBOX, never alice's messages.
+    _, bob = login(loft, "bob@example.test", "bob-pw")
+    r = g.call("message.read_batch", {"session": bob, "mailbox": "INBOX", "uids": uids, "length": 100})
+    assert r["messages"] == [] and r["missing"] == uids
+
+
 def test_delivery_submit_in_one_call(setup, loft):
     g, alice = login(loft, "alice@example.test", "alice-pw")
     r = g.call("delivery.submit", {"sender": "c@remote.test", "recipients": ["alice@example.test", "nobody@example.test"],
