@@ -1,5 +1,5 @@
 /// SMTPGateway: `loft smtp`, the SMTP gateway (RFC 5321 with SIZE, 8BITMIME, PIPELINING,
-/// ENHANCEDSTATUSCODES, STARTTLS, AUTH, CHUNKING, DSN, SMTPUTF8; submission per RFC 6409 and
+/// ENHANCEDSTATUSCODES, STARTTLS, AUTH, CHUNKING, SMTPUTF8 — DSN not yet; submission per RFC 6409 and
 /// RFC 8314). Per connection it drives `SMTPSession` from SMTPCodec in an
 /// `SMTPConnectionHandler` on the connection's event loop and performs the session's actions
 /// against the back-end: `auth.login`, `auth.cram_md5` and `auth.scram_begin`/`auth.scram_finish` for AUTH, `delivery.check` at RCPT, and

@@ -126,8 +126,14 @@ def test_smtplib_mx_plain_byte_exact_with_received_header(smtp):
     s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
     code, features = s.ehlo("client.remote.test")
     assert code == 250
-    for ext in ("size", "8bitmime", "pipelining", "enhancedstatuscodes", "starttls", "chunking", "dsn", "smtputf8"):
+    for ext in ("size", "8bitmime", "pipelining", "enhancedstatuscodes", "starttls", "chunking", "smtputf8"):
         assert s.has_extn(ext), ext
+    # DSN is left out until notifications are generated; its parameters are then refused.
+    assert not s.has_extn("dsn")
+    assert s.mail("carol@remote.test", ["RET=HDRS"])[0] == 555
+    assert s.mail("carol@remote.test")[0] == 250
+    assert s.rcpt("alice@example.test", ["NOTIFY=FAILURE"])[0] == 555
+    s.rset()
     assert s.esmtp_features["size"] == str(2 << 20)
     assert not s.has_extn("auth")  # no AUTH on the MX port
     refused = s.sendmail("carol@remote.test", ["alice@example.test", "nobody@example.test"], DOTTY)
@@ -139,6 +145,24 @@ def test_smtplib_mx_plain_byte_exact_with_received_header(smtp):
     assert return_path == b"Return-Path: <carol@remote.test>\r\n"
     assert received.startswith(b"Received: from client.remote.test ([127.0.0.1])\r\n\tby mx.example.test (Loft) with ESMTP id ")
     assert rest == DOTTY
+
+
+def test_smtputf8_sender_and_headers_arrive_byte_exact(smtp):
+    """RFC 6531: an internationalized sender and UTF-8 header fields, sent by smtplib with the
+    SMTPUTF8 parameter (which it adds only when the server offers the extension)."""
+    before = len(smtp.inbox("alice@example.test", "alice-pw"))
+    message = ("From: Jörg <jörg@bücher.test>\r\nTo: alice@example.test\r\nSubject: Grüße, 日本語\r\n\r\n"
+               "Straße\r\n").encode()
+    s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
+    s.ehlo("client.remote.test")
+    assert s.has_extn("smtputf8")
+    assert s.sendmail("jörg@bücher.test", ["alice@example.test"], message, mail_options=["SMTPUTF8", "BODY=8BITMIME"]) == {}
+    s.quit()
+    stored = smtp.inbox("alice@example.test", "alice-pw")[before:]
+    assert len(stored) == 1
+    return_path, _, rest = split_stored(stored[0])
+    assert return_path == "Return-Path: <jörg@bücher.test>\r\n".encode()
+    assert rest == message
 
 
 def test_smtplib_starttls_and_auth_plain_login_on_submission(smtp):
