@@ -51,14 +51,19 @@ extension Backend {
             var chunks: [MessageChunk] = []
             var missing: [UInt32] = []
             var budget = RPCLimits.maxChunkBytes
+            var full = false
             for (uid, record) in zip(p.uids, records) {
                 guard let record else {
                     missing.append(uid)
                     continue
                 }
+                // Once the answer is full, later messages are left for the next call; `missing`
+                // is still complete. (One message always fits: `length` ≤ the budget.)
                 let count = Int(min(Int64(length), record.size))
-                // At least one message per answer, however long: the caller asks for the rest.
-                if count > budget && !chunks.isEmpty { break }
+                if full || count > budget {
+                    full = true
+                    continue
+                }
                 budget -= count
                 let bytes = count > 0 ? try self.store.blobs.read(record.blob, offset: 0, length: count) : []
                 chunks.append(MessageChunk(uid: uid, data: Base64Data(bytes), total: record.size))

@@ -51,15 +51,17 @@ public enum JSONRPC {
         return try JSONDecoder().decode(Head.self, from: line)
     }
 
-    /// The envelope of a line that starts the way this module writes lines —
+    /// The envelope of a line that starts the way this module writes requests and results —
     /// `{"jsonrpc":"2.0","id":7,"result":` or `{"jsonrpc":"2.0","id":7,"method":"x.y","params":`
-    /// (the id may be absent before `"method"`) — read from that prefix alone; nil for any other
-    /// line, which then goes through the full decoder. It saves the full decoder's pass over
-    /// every line, which for message bytes is a pass over kilobytes of base64 that the decoding
-    /// of `params` or `result` scans again anyway. A line broken after its prefix still fails
-    /// there (see `RPCRequest.params`).
+    /// — and ends in `}`, read from that prefix alone; nil for any other line (notifications
+    /// included), which then goes through the full decoder. It saves the full decoder's pass
+    /// over every line, which for message bytes is a pass over kilobytes of base64 that the
+    /// decoding of `params` or `result` scans again anyway. A line broken after its prefix still
+    /// fails there (see `RPCRequest.params`), and the server checks such a line before it
+    /// answers with an error of its own (`RPCServerHandler.handle`).
     static func canonicalHead(_ line: ByteBuffer) -> Head? {
         line.withUnsafeReadableBytes { bytes -> Head? in
+            guard bytes.last == UInt8(ascii: "}") else { return nil }
             var position = 0
             func take(_ text: StaticString) -> Bool {
                 let count = text.utf8CodeUnitCount
@@ -77,7 +79,8 @@ public enum JSONRPC {
                     value = value * 10 + Int64(bytes[position] - 0x30)
                     position += 1
                 }
-                guard position > start, take(",") else { return nil }
+                // JSON has no leading zeros.
+                guard position > start, bytes[start] != 0x30 || position == start + 1, take(",") else { return nil }
                 id = .number(value)
             }
             if take(#""result":"#) {
@@ -91,8 +94,8 @@ public enum JSONRPC {
                 position += 1
             }
             let method = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-            guard position > start, take(#"","params":"#) else { return nil }
-            return Head(jsonrpc: "2.0", id: id, method: method, error: nil, hasID: id != nil)
+            guard position > start, take(#"","params":"#), let id else { return nil }
+            return Head(jsonrpc: "2.0", id: id, method: method, error: nil, hasID: true)
         }
     }
 
@@ -115,11 +118,18 @@ public enum JSONRPC {
     }
 
     /// `{"jsonrpc":"2.0","id":…,"result":…}\n`
+    /// On failure `buffer` is left as it was.
     public static func encodeResult(_ result: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
+        let start = buffer.writerIndex
         buffer.writeStaticString(#"{"jsonrpc":"2.0","id":"#)
         writeID(id, into: &buffer)
         buffer.writeStaticString(#","result":"#)
-        try writeJSON(result, into: &buffer)
+        do {
+            try writeJSON(result, into: &buffer)
+        } catch {
+            buffer.moveWriterIndex(to: start)
+            throw error
+        }
         buffer.writeStaticString("}\n")
     }
 
@@ -189,7 +199,18 @@ public enum JSONRPC {
     }
 
     /// `{"jsonrpc":"2.0","method":…,"params":…}\n` — a notification when `id` is nil.
+    /// On failure `buffer` is left as it was.
     public static func encodeRequest(method: String, params: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
+        let start = buffer.writerIndex
+        do {
+            try writeRequest(method: method, params: params, id: id, into: &buffer)
+        } catch {
+            buffer.moveWriterIndex(to: start)
+            throw error
+        }
+    }
+
+    private static func writeRequest(method: String, params: some Encodable, id: RPCID?, into buffer: inout ByteBuffer) throws {
         let encoder = encoder()
         buffer.writeStaticString(#"{"jsonrpc":"2.0","#)
         if let id {

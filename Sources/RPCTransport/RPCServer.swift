@@ -50,7 +50,8 @@ public struct RPCResponder: Sendable {
     public func fail(_ error: RPCError) {
         guard wantsAnswer else { return connection.finished(nil) }
         var buffer = connection.channel.allocator.buffer(capacity: 128)
-        JSONRPC.encodeError(error, id: id, into: &buffer)
+        // JSON-RPC 2.0 §5: an id read from a line that is not JSON is no id.
+        JSONRPC.encodeError(error, id: error.kind == RPCError.Kind.parseError.name ? nil : id, into: &buffer)
         connection.finished(buffer)
     }
 
@@ -175,8 +176,9 @@ final class RPCServerHandler: ChannelInboundHandler {
     func handle(_ line: ByteBuffer, context: ChannelHandlerContext) {
         if line.readableBytes == 0 { return }  // blank lines are ignored, as a courtesy to typists
         let head: JSONRPC.Head
+        let fromPrefix = JSONRPC.canonicalHead(line)
         do {
-            head = try JSONRPC.decodeHead(line)
+            head = try fromPrefix ?? JSONDecoder().decode(JSONRPC.Head.self, from: line)
         } catch {
             // Valid JSON that is not a request object (an array, a batch, a bare value) is an
             // invalid request; anything else a parse error (JSON-RPC 2.0 §5.1).
@@ -195,11 +197,12 @@ final class RPCServerHandler: ChannelInboundHandler {
         }
         let wantsAnswer = head.hasID
         guard let allowed = roles[method] else {
-            return replyIf(wantsAnswer, context, error: RPCError(.methodNotFound, "no such method: \(method)"), id: head.id)
+            return replyEarly(
+                wantsAnswer, fromPrefix != nil, line, context, error: RPCError(.methodNotFound, "no such method: \(method)"), id: head.id)
         }
         guard allowed.contains(connection.role) else {
-            return replyIf(
-                wantsAnswer, context,
+            return replyEarly(
+                wantsAnswer, fromPrefix != nil, line, context,
                 error: RPCError(.permissionDenied, "\(method) is not available on the \(connection.role.rawValue) socket"),
                 id: head.id)
         }
@@ -214,11 +217,12 @@ final class RPCServerHandler: ChannelInboundHandler {
             return (true, false)
         }
         guard ready else {
-            return replyIf(wantsAnswer, context, error: RPCError(.helloRequired, "call hello first"), id: head.id)
+            return replyEarly(
+                wantsAnswer, fromPrefix != nil, line, context, error: RPCError(.helloRequired, "call hello first"), id: head.id)
         }
         guard !overloaded else {
-            return replyIf(
-                wantsAnswer, context,
+            return replyEarly(
+                wantsAnswer, fromPrefix != nil, line, context,
                 error: RPCError(.overloaded, "more than \(RPCLimits.maxInFlight) requests in flight", temporary: true), id: head.id)
         }
         dispatcher.dispatch(
@@ -230,7 +234,7 @@ final class RPCServerHandler: ChannelInboundHandler {
         do {
             params = try request.params(HelloParams.self)
         } catch {
-            return replyIf(wantsAnswer, context, error: error, id: request.id)
+            return replyIf(wantsAnswer, context, error: error, id: error.kind == RPCError.Kind.parseError.name ? nil : request.id)
         }
         guard RPCVersion.supported.contains(params.version) else {
             return replyIf(
@@ -250,6 +254,18 @@ final class RPCServerHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         try? JSONRPC.encodeResult(result, id: request.id, into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// An error answered before the line's params are decoded. When the envelope was read from
+    /// the line's prefix alone, the line is checked first: one that is not JSON gets the parse
+    /// error it always got (JSON-RPC 2.0 §5), not an answer about its method.
+    func replyEarly(
+        _ wantsAnswer: Bool, _ fromPrefix: Bool, _ line: ByteBuffer, _ context: ChannelHandlerContext, error: RPCError, id: RPCID?
+    ) {
+        if fromPrefix, (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) == nil {
+            return reply(context, error: RPCError(.parseError, "not valid JSON"), id: nil)
+        }
+        replyIf(wantsAnswer, context, error: error, id: id)
     }
 
     func replyIf(_ wantsAnswer: Bool, _ context: ChannelHandlerContext, error: RPCError, id: RPCID?) {

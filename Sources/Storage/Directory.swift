@@ -194,13 +194,18 @@ extension MailStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO account (domain_id, address, display_name, password_hash, scram_sha256, quota_bytes,
-                        max_message_bytes, forward_to, forward_keep_copy, apop_secret, may_manage_mailboxes, enabled, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        max_message_bytes, forward_to, forward_keep_copy, apop_secret, may_manage_mailboxes, enabled, created_at,
+                        session_generation)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 domainID, new.address, new.displayName, new.passwordHash, new.scramSHA256, new.quotaBytes,
                 new.maxMessageBytes, new.forwardTo, new.forwardKeepCopy, new.apopSecret.map { Data($0) },
                 new.mayManageMailboxes, new.enabled, Self.now(),
+                // Random, not 0: SQLite may give a new account the id of one removed before
+                // (no AUTOINCREMENT), and the removed account's unexpired session tokens name
+                // that id and its generation; they must not open the new account.
+                Int64.random(in: 1..<(1 << 52)),
             ])
             let id = db.lastInsertedRowID
             try createMailboxRow(db, accountID: id, name: "INBOX", specialUse: nil)

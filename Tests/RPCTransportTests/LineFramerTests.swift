@@ -90,7 +90,10 @@ import Testing
     @Test(arguments: [
         (#"{"jsonrpc":"2.0","id":7,"result":{"a":1}}"#, true),
         (#"{"jsonrpc":"2.0","id":123456789,"method":"message.read","params":{"uid":1}}"#, true),
-        (#"{"jsonrpc":"2.0","method":"event","params":{}}"#, true),
+        (#"{"jsonrpc":"2.0","method":"event","params":{}}"#, false),
+        (#"{"jsonrpc":"2.0","id":0,"method":"ping","params":{}}"#, true),
+        (#"{"jsonrpc":"2.0","id":007,"method":"ping","params":{}}"#, false),
+        (#"{"jsonrpc":"2.0","id":7,"method":"ping","params":{"#, false),
         (#"{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"m"}}"#, false),
         (#"{"jsonrpc":"2.0","result":{}}"#, false),
         (#"{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {}}"#, false),
