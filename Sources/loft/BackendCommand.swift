@@ -15,11 +15,7 @@ struct BackendCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.load()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
-            return handler
-        }
+        config.bootstrapLogging()
         var backendConfig = BackendConfig(dataDirectory: config.dataDirectory)
         backendConfig.passwordHashLog2Cost = config.backend.passwordHashCost
         backendConfig.workerThreads = config.backend.workerThreads

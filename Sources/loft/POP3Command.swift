@@ -1,10 +1,8 @@
 import ArgumentParser
-import Foundation
 import GatewayKit
 import LoftConfig
 import Logging
 import NIOCore
-import NIOPosix
 import POP3Gateway
 
 /// `loft pop3`: the POP3 gateway (issue 4), usually started by `loft serve`.
@@ -31,45 +29,20 @@ struct POP3Command: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        config.bootstrapLogging()
         let logger = Logger(label: "loft.pop3")
-        let listeners = config.pop3.listeners.map { setting in
-            let mode: TLSMode =
-                switch setting.tls {
-                case "stls", "starttls": .startTLS
-                case "implicit": .implicit
-                default: .none
-                }
-            return Listener(host: setting.address, port: setting.port, tls: mode)
-        }
-        let hostname = config.tls.hostname.isEmpty ? ProcessInfo.processInfo.hostName : config.tls.hostname
-        var gatewayConfig = POP3GatewayConfiguration(listeners: listeners, hostname: hostname)
+        let listeners = config.pop3.listeners.map { GatewayProcess.listener($0.address, $0.port, tls: $0.tls) }
+        var gatewayConfig = POP3GatewayConfiguration(listeners: listeners, hostname: GatewayProcess.hostname(config))
         gatewayConfig.idleTimeout = .seconds(Int64(config.pop3.idleTimeoutSeconds))
         gatewayConfig.allowPlaintextWithoutTLS = config.pop3.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = config.pop3.allowPlaintextOnLoopback
         gatewayConfig.lockLease = .seconds(Int64(config.pop3.lockLeaseSeconds))
         gatewayConfig.maxConnectionsPerAddress = config.pop3.maxConnectionsPerAddress
         gatewayConfig.maxConnections = config.pop3.maxConnections
-
-        let group = MultiThreadedEventLoopGroup.singleton
-        let backend = BackendClients(socketPath: config.dataDirectory + "/gateway.sock", software: "loft-pop3", group: group)
-        let files = TLSFiles(dataDirectory: config.dataDirectory, certificate: config.tls.certificate, key: config.tls.key)
-        let gateway: POP3Gateway
-        do {
-            gateway = try POP3Gateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
+        try await GatewayProcess.run(name: "pop3", config: config, logger: logger) { backend, files, group in
+            let gateway = try POP3Gateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()
-        } catch {
-            // `loft serve` makes a self-signed pair on first start; a standalone `loft pop3` needs one.
-            throw CLIError("\(error)")
+            return { grace in await gateway.stop(grace: grace) }
         }
-        let signal = await waitForTermination()
-        logger.info("received \(signal), stopping: no new connections, open sessions end within 10 s")
-        await gateway.stop(grace: .seconds(10))
-        await backend.close()
     }
 }

@@ -1,10 +1,8 @@
 import ArgumentParser
-import Foundation
 import GatewayKit
 import LoftConfig
 import Logging
 import NIOCore
-import NIOPosix
 import SMTPGateway
 
 /// `loft smtp`: the SMTP gateway (issue 3), usually started by `loft serve`.
@@ -32,28 +30,14 @@ struct SMTPCommand: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        config.bootstrapLogging()
         let logger = Logger(label: "loft.smtp")
         let section = config.smtp
         let listeners = section.listeners.map { setting in
-            let mode: TLSMode =
-                switch setting.tls {
-                case "starttls", "stls": .startTLS
-                case "implicit": .implicit
-                default: .none
-                }
-            return SMTPListener(
-                Listener(host: setting.address, port: setting.port, tls: mode),
-                mode: setting.mode == "mx" ? .mx : .submission)
+            SMTPListener(
+                GatewayProcess.listener(setting.address, setting.port, tls: setting.tls), mode: setting.mode == "mx" ? .mx : .submission)
         }
-        let hostname =
-            !section.hostname.isEmpty
-            ? section.hostname : config.tls.hostname.isEmpty ? ProcessInfo.processInfo.hostName : config.tls.hostname
+        let hostname = section.hostname.isEmpty ? GatewayProcess.hostname(config) : section.hostname
         var gatewayConfig = SMTPGatewayConfiguration(listeners: listeners, hostname: hostname)
         gatewayConfig.idleTimeout = .seconds(Int64(section.idleTimeoutSeconds))
         gatewayConfig.maximumMessageSize = Int(section.maxMessageBytes)
@@ -72,20 +56,10 @@ struct SMTPCommand: AsyncParsableCommand {
             return network
         }
 
-        let group = MultiThreadedEventLoopGroup.singleton
-        let backend = BackendClients(socketPath: config.dataDirectory + "/gateway.sock", software: "loft-smtp", group: group)
-        let files = TLSFiles(dataDirectory: config.dataDirectory, certificate: config.tls.certificate, key: config.tls.key)
-        let gateway: SMTPGateway
-        do {
-            gateway = try SMTPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
+        try await GatewayProcess.run(name: "smtp", config: config, logger: logger) { backend, files, group in
+            let gateway = try SMTPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()
-        } catch {
-            // `loft serve` makes a self-signed pair on first start; a standalone `loft smtp` needs one.
-            throw CLIError("\(error)")
+            return { grace in await gateway.stop(grace: grace) }
         }
-        let signal = await waitForTermination()
-        logger.info("received \(signal), stopping: no new connections, open sessions end within 10 s")
-        await gateway.stop(grace: .seconds(10))
-        await backend.close()
     }
 }
