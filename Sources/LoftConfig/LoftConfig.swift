@@ -41,6 +41,10 @@ public struct LoftConfig: Sendable, Equatable {
         public var idleTimeoutSeconds = 600
         public var allowPlaintextWithoutTLS = false
         public var allowPlaintextOnLoopback = true
+        /// CRAM-MD5 works only for accounts with a challenge-response (APOP) secret, and some
+        /// clients (curl) pick it whenever it is offered; an installation whose users have no
+        /// such secrets can stop offering it. APOP itself is unaffected.
+        public var offerCRAMMD5 = true
         public var lockLeaseSeconds = 30
         public var maxConnectionsPerAddress = 20
         public var maxConnections = 1000
@@ -69,6 +73,8 @@ public struct LoftConfig: Sendable, Equatable {
         public var trustedNetworks: [String] = []
         public var allowPlaintextWithoutTLS = false
         public var allowPlaintextOnLoopback = true
+        /// As `pop3.offer_cram_md5`.
+        public var offerCRAMMD5 = true
         public var authOnMX = false
     }
 
@@ -345,6 +351,7 @@ extension LoftConfig.POP3Section: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listeners, idleTimeoutSeconds = "idle_timeout_seconds", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", lockLeaseSeconds = "lock_lease_seconds"
+        case offerCRAMMD5 = "offer_cram_md5"
         case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
     }
     public init(from decoder: any Decoder) throws {
@@ -354,6 +361,7 @@ extension LoftConfig.POP3Section: Decodable {
         try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
         try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
         try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
+        try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&lockLeaseSeconds, .lockLeaseSeconds)
         try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
         try o.set(&maxConnections, .maxConnections)
@@ -367,6 +375,7 @@ extension LoftConfig.SMTPSection: Decodable {
         case maxErrors = "max_errors", maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
         case trustedNetworks = "trusted_networks", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", authOnMX = "auth_on_mx"
+        case offerCRAMMD5 = "offer_cram_md5"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -383,6 +392,7 @@ extension LoftConfig.SMTPSection: Decodable {
         try o.set(&trustedNetworks, .trustedNetworks)
         try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
         try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
+        try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&authOnMX, .authOnMX)
     }
 }

@@ -36,6 +36,7 @@ struct POP3Command: AsyncParsableCommand {
         gatewayConfig.idleTimeout = .seconds(Int64(config.pop3.idleTimeoutSeconds))
         gatewayConfig.allowPlaintextWithoutTLS = config.pop3.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = config.pop3.allowPlaintextOnLoopback
+        if !config.pop3.offerCRAMMD5 { gatewayConfig.saslMechanisms.removeAll { $0 == .cramMD5 } }
         gatewayConfig.lockLease = .seconds(Int64(config.pop3.lockLeaseSeconds))
         gatewayConfig.maxConnectionsPerAddress = config.pop3.maxConnectionsPerAddress
         gatewayConfig.maxConnections = config.pop3.maxConnections

@@ -49,6 +49,7 @@ struct SMTPCommand: AsyncParsableCommand {
         gatewayConfig.allowPlaintextWithoutTLS = section.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = section.allowPlaintextOnLoopback
         gatewayConfig.authOnMX = section.authOnMX
+        if !section.offerCRAMMD5 { gatewayConfig.authMechanisms.removeAll { $0 == .cramMD5 } }
         gatewayConfig.trustedNetworks = try section.trustedNetworks.map { text in
             guard let network = NetworkRange(text) else {
                 throw ValidationError("smtp.trusted_networks: \(text) is not an address or CIDR network")

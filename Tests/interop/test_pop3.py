@@ -35,12 +35,12 @@ class POP3Server:
     """`loft serve` with POP3 on two free loopback ports (STLS and implicit TLS), plaintext
     logins refused before TLS even on loopback, so the tests see the production policy."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, extra=""):
         self.stls_port, self.tls_port = free_port(), free_port()
         self.config = tmp_path / "loft.yaml"
         self.config.write_text(
             "serve:\n  gateways: [pop3]\n"
-            "pop3:\n  allow_plaintext_on_loopback: false\n  lock_lease_seconds: 5\n  listeners:\n"
+            "pop3:\n  allow_plaintext_on_loopback: false\n  lock_lease_seconds: 5\n" + extra + "  listeners:\n"
             f"    - {{address: 127.0.0.1, port: {self.stls_port}, tls: stls}}\n"
             f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit}}\n")
         env = child_env()
@@ -234,6 +234,30 @@ def test_curl_list_retr_and_sasl(pop3):
                     "-u", "alice@example.test:alice-pw",
                     f"pop3s://127.0.0.1:{pop3.tls_port}/1")
     assert implicit == RETURN_PATH + DOTTY
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_cram_md5_can_be_left_unoffered(tmp_path):
+    """With pop3.offer_cram_md5 false, curl's own choice is a password mechanism that works for
+    every account, and CRAM-MD5 is refused; APOP is not affected."""
+    server = POP3Server(tmp_path, extra="  offer_cram_md5: false\n")
+    try:
+        server.deliver(DOTTY)
+        p = poplib.POP3("127.0.0.1", server.stls_port, timeout=30)
+        assert "CRAM-MD5" not in p.capa().get("SASL", [])
+        with pytest.raises(poplib.error_proto):
+            p._shortcmd("AUTH CRAM-MD5")
+        p.quit()
+        tls = ["--ssl-reqd", "--cacert", str(server.loft.data / "tls" / "cert.pem"), "-k"]
+        got = curl(*tls, "-u", "alice@example.test:alice-pw", f"pop3://127.0.0.1:{server.stls_port}/1")
+        assert got == RETURN_PATH + DOTTY
+        server.deliver(DOTTY, to="bob@example.test")
+        p = poplib.POP3("127.0.0.1", server.stls_port, timeout=30)
+        p.apop("bob@example.test", "bob-apop")
+        assert p.stat()[0] == 1
+        p.quit()
+    finally:
+        server.stop()
 
 
 def fetchmail(pop3, tmp_path, auth, user, password, keep):

@@ -281,6 +281,19 @@ def test_trusted_network_may_relay(tmp_path):
         server.stop()
 
 
+def test_cram_md5_can_be_left_unoffered(tmp_path):
+    server = SMTPServer(tmp_path, extra="  offer_cram_md5: false\n")
+    try:
+        s = smtplib.SMTP_SSL("127.0.0.1", server.tls_port, timeout=30, context=ssl._create_unverified_context())
+        s.ehlo("client.example")
+        assert "CRAM-MD5" not in s.esmtp_features["auth"].split()
+        assert s.docmd("AUTH", "CRAM-MD5")[0] == 504
+        assert s.login("alice@example.test", "alice-pw")[0] == 235  # smtplib's own pick works
+        s.quit()
+    finally:
+        server.stop()
+
+
 def test_relay_refused_on_submission_without_auth(smtp):
     s = smtplib.SMTP("127.0.0.1", smtp.sub_port, timeout=30)
     s.ehlo("client.remote.test")
