@@ -409,6 +409,9 @@ def test_message_read_batch(setup, loft):
     # Past the 1 MiB cut messages are left for the next call, but `missing` stays complete.
     r = g.call("message.read_batch", {"session": alice, "mailbox": "INBOX", "uids": uids + [998], "length": 1 << 20})
     assert [m["uid"] for m in r["messages"]] == uids[:4] and r["missing"] == [998]
+    # 64 UIDs is the limit: at it, answered; over it, refused.
+    r = g.call("message.read_batch", {"session": alice, "mailbox": "INBOX", "uids": list(range(1, 65)), "length": 1})
+    assert len(r["messages"]) + len(r["missing"]) == 64
     expect_error("invalid_params", g.call, "message.read_batch",
                  {"session": alice, "mailbox": "INBOX", "uids": list(range(1, 66)), "length": 1})
     expect_error("no_such_mailbox", g.call, "message.read_batch", {"session": alice, "mailbox": "Nope", "uids": [1], "length": 1})
@@ -431,6 +434,10 @@ def test_delivery_submit_in_one_call(setup, loft):
     assert "\n" in wrapped
     r = g.call("delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": wrapped})
     assert g.read_all(alice, "INBOX", 2) == b"Return-Path: <>\r\n" + MSG * 3
+    at_limit = b"Subject: 1 MiB\r\n\r\n" + b"x" * ((1 << 20) - 18)
+    assert len(at_limit) == 1 << 20
+    r = g.call("delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": base64.b64encode(at_limit).decode()})
+    assert r["recipients"][0]["status"] == "delivered"
     big = base64.b64encode(b"x" * ((1 << 20) + 1)).decode()
     expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": big})
     assert setup.call("store.verify")["problems"] == []
