@@ -44,6 +44,19 @@ public struct RPCResponder: Sendable {
             buffer.clear()
             JSONRPC.encodeError(RPCError(.internalError, "could not encode the result"), id: id, into: &buffer)
         }
+        if buffer.readableBytes > RPCLimits.maxLineBytes {
+            // A line over the limit would make the client drop the connection, failing every
+            // other call in flight on it (a gateway multiplexes many sessions on one): answer
+            // with an error instead. Results that grow with a UID set are the ones that can.
+            let size = buffer.readableBytes
+            buffer.clear()
+            JSONRPC.encodeError(
+                RPCError(
+                    .lineTooLong,
+                    "the result (\(size) bytes) is over the \(RPCLimits.maxLineBytes)-byte line limit and was not sent; "
+                        + "what the call changed is changed: ask about fewer UIDs"),
+                id: id, into: &buffer)
+        }
         connection.finished(buffer)
     }
 
