@@ -163,6 +163,14 @@ def test_smtputf8_sender_and_headers_arrive_byte_exact(smtp):
     return_path, _, rest = split_stored(stored[0])
     assert return_path == "Return-Path: <jörg@bücher.test>\r\n".encode()
     assert rest == message
+    # A local account whose address is not ASCII receives too (RFC 6531 §3.3).
+    a = smtp.loft.admin()
+    a.call("account.add", {"address": "zoë@example.test", "password": "zoe-pw"})
+    a.close()
+    s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
+    assert s.sendmail("jörg@bücher.test", ["zoë@example.test"], message, mail_options=["SMTPUTF8"]) == {}
+    s.quit()
+    assert split_stored(smtp.inbox("zoë@example.test", "zoe-pw")[-1])[2] == message
 
 
 def test_smtplib_starttls_and_auth_plain_login_on_submission(smtp):
