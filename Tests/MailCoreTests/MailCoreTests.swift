@@ -8,7 +8,8 @@ import Testing
         ("<Alice@Example.ORG>", "alice@example.org"),
         (" bob.smith+tag@sub.example.org ", "bob.smith+tag@sub.example.org"),
         ("\"quoted name\"@example.org", "\"quoted name\"@example.org"),
-        ("jörg@exämple.org", "jörg@exämple.org"),
+        ("jörg@exämple.org", "jörg@xn--exmple-cua.org"),
+        ("Jörg@XN--EXMPLE-CUA.org", "jörg@xn--exmple-cua.org"),
         ("x@[192.0.2.1]", "x@[192.0.2.1]"),
     ])
     func valid(input: String, canonical: String) {
@@ -26,6 +27,33 @@ import Testing
 
     @Test func localPartAtLimit() {
         #expect(EmailAddress(String(repeating: "a", count: 64) + "@example.org") != nil)
+    }
+}
+
+/// Internationalized domains: one domain whether written with U-labels or A-labels.
+@Suite struct DomainNameTests {
+    /// RFC 3492 §7.1 samples (B, L) and common labels, as Python's punycode codec also encodes them.
+    @Test(arguments: [
+        ("bücher", "bcher-kva"), ("münchen", "mnchen-3ya"), ("ñ", "ida"), ("zoë", "zo-ija"),
+        ("他们为什么不说中文", "ihqwcrb4cv8a8dqg056pqjye"), ("3年b組金八先生", "3b-ww4c5e180e575a65lsy2b"),
+    ])
+    func punycode(label: String, encoded: String) {
+        #expect(Punycode.encode(label) == encoded)
+    }
+
+    @Test(arguments: [
+        ("Bücher.Example", "xn--bcher-kva.example"), ("xn--bcher-kva.example.", "xn--bcher-kva.example"),
+        ("mail.münchen.de", "mail.xn--mnchen-3ya.de"), ("example.org", "example.org"),
+    ])
+    func canonicalForm(input: String, name: String) {
+        #expect(DomainName(input)?.name == name)
+    }
+
+    /// The 63-octet limit applies to the A-label: 55 "ä" make 61 octets, 60 make 66.
+    @Test func labelLimitIsOnTheALabel() {
+        #expect(DomainName(String(repeating: "ä", count: 55) + ".example") != nil)
+        #expect(DomainName(String(repeating: "ä", count: 60) + ".example") == nil)
+        #expect(DomainName("-bücher.example") == nil)
     }
 }
 

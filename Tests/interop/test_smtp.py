@@ -161,7 +161,8 @@ def test_smtputf8_sender_and_headers_arrive_byte_exact(smtp):
     stored = smtp.inbox("alice@example.test", "alice-pw")[before:]
     assert len(stored) == 1
     return_path, _, rest = split_stored(stored[0])
-    assert return_path == "Return-Path: <jörg@bücher.test>\r\n".encode()
+    # Domains are kept as A-labels (RFC 5890), so the envelope's bücher.test is xn--bcher-kva.test.
+    assert return_path == "Return-Path: <jörg@xn--bcher-kva.test>\r\n".encode()
     assert rest == message
     # A local account whose address is not ASCII receives too (RFC 6531 §3.3).
     a = smtp.loft.admin()
@@ -171,6 +172,19 @@ def test_smtputf8_sender_and_headers_arrive_byte_exact(smtp):
     assert s.sendmail("jörg@bücher.test", ["zoë@example.test"], message, mail_options=["SMTPUTF8"]) == {}
     s.quit()
     assert split_stored(smtp.inbox("zoë@example.test", "zoe-pw")[-1])[2] == message
+    # An internationalized local domain is one domain in both its forms: added as U-labels,
+    # reached by an MTA that writes A-labels (no SMTPUTF8 needed) and by one that writes U-labels.
+    a = smtp.loft.admin()
+    assert a.call("domain.add", {"name": "Bücher.example"})["name"] == "xn--bcher-kva.example"
+    a.call("account.add", {"address": "info@bücher.example", "password": "info-pw"})
+    a.close()
+    s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
+    assert s.sendmail("carol@remote.test", ["info@xn--bcher-kva.example"], b"Subject: a\r\n\r\nA-label\r\n") == {}
+    assert s.sendmail("carol@remote.test", ["info@bücher.example"], b"Subject: u\r\n\r\nU-label\r\n",
+                      mail_options=["SMTPUTF8"]) == {}
+    s.quit()
+    got = [split_stored(m)[2] for m in smtp.inbox("info@xn--bcher-kva.example", "info-pw")]
+    assert got == [b"Subject: a\r\n\r\nA-label\r\n", b"Subject: u\r\n\r\nU-label\r\n"]
 
 
 def test_smtplib_starttls_and_auth_plain_login_on_submission(smtp):
