@@ -188,11 +188,17 @@ public enum JSONRPC {
         return nil
     }
 
-    /// `{"jsonrpc":"2.0","id":…,"error":{…}}\n`
+    /// Whether `line` is JSON at all (any value), for telling a parse error from the rest.
+    static func isJSON(_ line: ByteBuffer) -> Bool {
+        (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) != nil
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"error":{…}}\n`; a parse error always goes with id null
+    /// (JSON-RPC 2.0 §5: an id read from a line that is not JSON is no id).
     public static func encodeError(_ error: RPCError, id: RPCID?, into buffer: inout ByteBuffer) {
         let body = (try? encoder().encode(error)) ?? Data(#"{"code":-32603,"message":"internal error"}"#.utf8)
         buffer.writeStaticString(#"{"jsonrpc":"2.0","id":"#)
-        writeID(id, into: &buffer)
+        writeID(error.kind == RPCError.Kind.parseError.name ? nil : id, into: &buffer)
         buffer.writeStaticString(#","error":"#)
         buffer.writeBytes(body)
         buffer.writeStaticString("}\n")

@@ -45,7 +45,6 @@ public struct LineFramer: ByteToMessageDecoder {
 
     /// The framing logic itself, free of the channel so tests can drive it byte by byte.
     public mutating func nextFrame(_ buffer: inout ByteBuffer) -> LineFrame? {
-        let view = buffer.readableBytesView
         // memchr: NIO's firstIndex(of:) goes byte by byte, and every reply carrying a message
         // is kilobytes of base64 to cross.
         let newline = buffer.withUnsafeReadableBytes { raw -> Int? in
@@ -72,14 +71,14 @@ public struct LineFramer: ByteToMessageDecoder {
             }
             return .line(line)
         }
-        if discarding || view.count > maxLineBytes {
+        if discarding || buffer.readableBytes > maxLineBytes {
             // Keep nothing of a line that is already too long.
             discarding = true
-            buffer.moveReaderIndex(forwardBy: view.count)
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
             scanned = 0
             return nil
         }
-        scanned = view.count
+        scanned = buffer.readableBytes
         return nil
     }
 }

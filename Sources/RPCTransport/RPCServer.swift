@@ -18,9 +18,7 @@ public struct RPCRequest: Sendable {
         } catch {
             // The envelope may have come from the line's prefix alone (`JSONRPC.canonicalHead`):
             // a line that is not JSON at all is still a parse error (JSON-RPC 2.0 §5.1).
-            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty,
-                (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) == nil
-            {
+            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty, !JSONRPC.isJSON(line) {
                 throw RPCError(.parseError, "not valid JSON")
             }
             throw JSONRPC.invalidParams(error)
@@ -63,8 +61,7 @@ public struct RPCResponder: Sendable {
     public func fail(_ error: RPCError) {
         guard wantsAnswer else { return connection.finished(nil) }
         var buffer = connection.channel.allocator.buffer(capacity: 128)
-        // JSON-RPC 2.0 §5: an id read from a line that is not JSON is no id.
-        JSONRPC.encodeError(error, id: error.kind == RPCError.Kind.parseError.name ? nil : id, into: &buffer)
+        JSONRPC.encodeError(error, id: id, into: &buffer)
         connection.finished(buffer)
     }
 
@@ -195,7 +192,7 @@ final class RPCServerHandler: ChannelInboundHandler {
         } catch {
             // Valid JSON that is not a request object (an array, a batch, a bare value) is an
             // invalid request; anything else a parse error (JSON-RPC 2.0 §5.1).
-            let isJSON = (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) != nil
+            let isJSON = JSONRPC.isJSON(line)
             return reply(
                 context,
                 error: isJSON
@@ -247,7 +244,7 @@ final class RPCServerHandler: ChannelInboundHandler {
         do {
             params = try request.params(HelloParams.self)
         } catch {
-            return replyIf(wantsAnswer, context, error: error, id: error.kind == RPCError.Kind.parseError.name ? nil : request.id)
+            return replyIf(wantsAnswer, context, error: error, id: request.id)
         }
         guard RPCVersion.supported.contains(params.version) else {
             return replyIf(
@@ -275,7 +272,7 @@ final class RPCServerHandler: ChannelInboundHandler {
     func replyEarly(
         _ wantsAnswer: Bool, _ fromPrefix: Bool, _ line: ByteBuffer, _ context: ChannelHandlerContext, error: RPCError, id: RPCID?
     ) {
-        if fromPrefix, (try? JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])) == nil {
+        if fromPrefix, !JSONRPC.isJSON(line) {
             return reply(context, error: RPCError(.parseError, "not valid JSON"), id: nil)
         }
         replyIf(wantsAnswer, context, error: error, id: id)

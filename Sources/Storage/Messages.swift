@@ -214,7 +214,7 @@ extension MailStore {
             var args: [any DatabaseValueConvertible] = [mailboxID]
             args += clauseArgs
             args += [changedSince ?? 0, Int64(afterUID ?? 0), limit]
-            let columns = withStructure ? "*" : "uid, blob, size, internal_date, flags, keywords, modseq"
+            let columns = withStructure ? "*" : Self.summaryColumns
             return try Row.fetchAll(
                 db,
                 sql: "SELECT \(columns) FROM message WHERE mailbox_id = ? AND \(clause) AND modseq > ? AND uid > ? ORDER BY uid LIMIT ?",
@@ -223,18 +223,10 @@ extension MailStore {
         }
     }
 
-    /// One message; its cached structure only when asked for (a whole-message read needs none).
-    public func message(mailboxID: Int64, uid: UInt32, withStructure: Bool = true) throws -> MessageRecord {
-        try pool.read { db in
-            let sql =
-                withStructure
-                ? "SELECT * FROM message WHERE mailbox_id = ? AND uid = ?"
-                : "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND uid = ?"
-            guard let row = try Row.fetchOne(try db.cachedStatement(sql: sql), arguments: [mailboxID, uid]) else {
-                throw StorageError(.noSuchMessage, "no message with UID \(uid)")
-            }
-            return MessageRecord(row: row, withStructure: withStructure)
-        }
+    /// A message row's columns without the cached structure, which only FETCH of parts needs.
+    static let summaryColumns = summaryColumns("")
+    static func summaryColumns(_ table: String) -> String {
+        ["uid", "blob", "size", "internal_date", "flags", "keywords", "modseq"].map { table + $0 }.joined(separator: ", ")
     }
 
     /// One message found by its mailbox's name and its UID in one statement outside a
@@ -243,7 +235,7 @@ extension MailStore {
     /// more than the read itself.
     public func message(accountID: Int64, mailbox: MailboxName, uid: UInt32, withStructure: Bool) throws -> MessageRecord {
         try pool.unsafeRead { db in
-            let columns = withStructure ? "m.*" : "m.uid, m.blob, m.size, m.internal_date, m.flags, m.keywords, m.modseq"
+            let columns = withStructure ? "m.*" : Self.summaryColumns("m.")
             let sql = """
                 SELECT \(columns) FROM message m JOIN mailbox b ON b.id = m.mailbox_id
                 WHERE b.account_id = ? AND b.name = ? AND m.uid = ?
@@ -262,7 +254,7 @@ extension MailStore {
         try pool.read { db in
             let box = try fetchMailbox(db, accountID: accountID, name: mailbox.value)
             let statement = try db.cachedStatement(
-                sql: "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND uid = ?")
+                sql: "SELECT \(Self.summaryColumns) FROM message WHERE mailbox_id = ? AND uid = ?")
             return try uids.map { uid in
                 try Row.fetchOne(statement, arguments: [box.id, uid]).map { MessageRecord(row: $0, withStructure: false) }
             }

@@ -10,7 +10,7 @@ import NIOPosix
 /// SIGTERM/SIGINT, then stop accepting and let open sessions finish.
 enum GatewayProcess {
     /// Sessions still open at SIGTERM get this long to finish.
-    static let grace: TimeAmount = .seconds(10)
+    static let graceSeconds: Int64 = 10
 
     /// A listener's `tls` setting: `stls`/`starttls`, `implicit` or `none`.
     static func listener(_ address: String, _ port: Int, tls: String) -> Listener {
@@ -44,8 +44,8 @@ enum GatewayProcess {
             throw CLIError("\(error)")
         }
         let signal = await waitForTermination()
-        logger.info("received \(signal), stopping: no new connections, open sessions end within 10 s")
-        await stop(grace)
+        logger.info("received \(signal), stopping: no new connections, open sessions end within \(graceSeconds) s")
+        await stop(.seconds(graceSeconds))
         await backend.close()
     }
 }
