@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "loft",
             dependencies: [
-                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "POP3Gateway", "SMTPGateway",
+                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -152,9 +152,10 @@ let package = Package(
         .testTarget(
             name: "POP3GatewayTests",
             dependencies: [
-                "POP3Gateway", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol", "MailCore",
+                "POP3Gateway", "POP3Codec", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol", "MailCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),

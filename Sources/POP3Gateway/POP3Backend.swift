@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import MailCore
 import NIOCore
 import POP3Codec
@@ -8,25 +9,22 @@ import RPCTransport
 /// The back-end calls one POP3 connection makes, as futures completed on the connection's event
 /// loop, with every RPC error mapped to its POP3 meaning here and nowhere else (STYLE §8).
 struct POP3Backend: Sendable {
-    let client: RPCClient
+    let session: BackendSession
+    var client: RPCClient { session.client }
     static let service = "pop3"
     static let lockName = "pop3"
     static let mailbox = "INBOX"
 
     // MARK: - Error mapping (Protocol/README.md §5 → RFC 2449 §8, RFC 3206)
 
-    /// `auth_failed` and `account_disabled` are a wrong credential (`-ERR [AUTH]`, never saying
-    /// which); `auth_throttled` is `-ERR [LOGIN-DELAY]`; anything else (`unavailable`,
-    /// `timeout`, `overloaded`, `internal_error`) is the server's problem: `-ERR [SYS/TEMP]`.
+    /// RFC 2449 §8, RFC 3206: a rejected credential is `-ERR [AUTH]` (never saying why);
+    /// throttling is `-ERR [LOGIN-DELAY]`; anything else is the server's problem, `-ERR [SYS/TEMP]`.
     static func authFailure(_ error: any Error) -> POP3AuthFailure {
-        guard let error = error as? RPCError else { return .temporaryFailure }
-        if error.is(.authFailed) || error.is(.accountDisabled) || error.is(.invalidParams) {
-            return .invalidCredentials
+        switch BackendSession.loginFailure(error) {
+        case .rejected: .invalidCredentials
+        case .throttled(let seconds): .throttled(retryAfterSeconds: seconds)
+        case .temporary: .temporaryFailure
         }
-        if error.is(.authThrottled) {
-            return .throttled(retryAfterSeconds: error.data?.retryAfterMs.map { max(1, ($0 + 999) / 1000) })
-        }
-        return .temporaryFailure
     }
 
     /// `in_use` is RFC 2449 §8.1.2 `-ERR [IN-USE]`; everything else when opening the maildrop
@@ -38,44 +36,17 @@ struct POP3Backend: Sendable {
     // MARK: - Calls
 
     /// Verifies credentials; succeeds with the session token.
-    func authenticate(_ credentials: POP3Credentials, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<String> {
-        let future: EventLoopFuture<SessionResult>
+    func authenticate(_ credentials: POP3Credentials, on loop: any EventLoop) -> EventLoopFuture<String> {
+        let login: BackendSession.Credentials
         switch credentials {
         case .password(let user, let password, let authorizationIdentity):
-            // PLAIN with an authzid other than the user would be proxy authentication, which
-            // Loft does not offer: refused like a wrong password (RFC 4616 §2).
-            if let authorizationIdentity, authorizationIdentity != user {
-                return loop.makeFailedFuture(RPCError(.authFailed, "authorization identity refused"))
-            }
-            future = client.callFuture(
-                Methods.authLogin,
-                LoginParams(username: user, password: password, clientAddress: clientAddress, service: Self.service))
+            login = .password(user: user, password: password, authorizationIdentity: authorizationIdentity)
         case .apop(let user, let timestamp, let digest):
-            future = client.callFuture(
-                Methods.authAPOP,
-                APOPParams(
-                    username: user, timestamp: timestamp, digest: digest, clientAddress: clientAddress,
-                    service: Self.service))
+            login = .apop(user: user, timestamp: timestamp, digest: digest)
         case .cramMD5(let user, let challenge, let digest):
-            future = client.callFuture(
-                Methods.authCRAMMD5,
-                CRAMMD5Params(
-                    username: user, challenge: challenge, digest: digest, clientAddress: clientAddress,
-                    service: Self.service))
+            login = .cramMD5(user: user, challenge: challenge, digest: digest)
         }
-        return future.map(\.session).hop(to: loop)
-    }
-
-    /// SCRAM-SHA-256, first step: the client-first-message in, the server-first-message out.
-    func scramBegin(clientFirst: String, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMChallenge> {
-        client.callFuture(
-            Methods.authSCRAMBegin, SCRAMBeginParams(clientFirst: clientFirst, clientAddress: clientAddress, service: Self.service)
-        ).hop(to: loop)
-    }
-
-    /// SCRAM-SHA-256, second step: the proof checked; the session and the server signature out.
-    func scramFinish(exchange: String, clientFinal: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMResult> {
-        client.callFuture(Methods.authSCRAMFinish, SCRAMFinishParams(exchange: exchange, clientFinal: clientFinal)).hop(to: loop)
+        return session.login(login, on: loop).map(\.session)
     }
 
     func acquireLock(session: String, lease: TimeAmount, on loop: any EventLoop) -> EventLoopFuture<LockInfo> {
@@ -84,8 +55,8 @@ struct POP3Backend: Sendable {
             .hop(to: loop)
     }
 
-    func renewLock(_ lock: String, on loop: any EventLoop) -> EventLoopFuture<LockInfo> {
-        client.callFuture(Methods.lockRenew, LockParams(lock: lock)).hop(to: loop)
+    func renewLock(_ lock: String) -> EventLoopFuture<LockInfo> {
+        client.callFuture(Methods.lockRenew, LockParams(lock: lock))
     }
 
     func releaseLockAndWait(_ lock: String, on loop: any EventLoop) -> EventLoopFuture<Void> {

@@ -1,6 +1,6 @@
 /// POP3Gateway: `loft pop3`, the POP3 gateway (RFC 1939 with CAPA, STLS, AUTH and response
 /// codes: RFC 2449, 2595, 5034, 2195, 3206). Per connection it drives `POP3Session` from
-/// POP3Codec in a `POP3ConnectionHandler` on the connection's event loop, and performs the
+/// POP3Codec in a `POP3Connection` on GatewayKit's `ConnectionDriver`, and performs the
 /// session's actions against the back-end: `auth.login`/`auth.apop`/`auth.cram_md5`, the `pop3`
 /// maildrop lock with a renewed lease, `message.list` of INBOX at login, `message.read` in
 /// chunks for RETR/TOP (reading the next messages' first chunks ahead), and one
@@ -35,11 +35,13 @@ public final class POP3Gateway: Sendable {
         server = try GatewayServer(
             listeners: configuration.listeners, tlsContext: tlsContext, limiter: limiter, group: group,
             logger: logger, refusal: refusal
-        ) { [configuration, backend, logger] channel, info in
-            let handler = POP3ConnectionHandler(
-                configuration: configuration, info: info, backend: POP3Backend(client: backend.assign()),
-                logger: logger)
-            try channel.pipeline.syncOperations.addHandler(handler)
+        ) { [configuration, backend, logger, limiter] channel, info in
+            let session = BackendSession(client: backend.assign(), service: POP3Backend.service, clientAddress: info.clientAddress)
+            let adapter = POP3Connection(
+                configuration: configuration, info: info, backend: POP3Backend(session: session), logger: logger)
+            let driver = ConnectionDriver(
+                session: POP3DrivenSession(), adapter: adapter, info: info, timeouts: configuration.timeouts, limiter: limiter)
+            try channel.pipeline.syncOperations.addHandler(driver)
         }
     }
 

@@ -10,6 +10,15 @@ public struct POP3GatewayConfiguration: Sendable {
     public var hostname: String
     /// RFC 1939 §3: "at least 10 minutes".
     public var idleTimeout: TimeAmount = .seconds(600)
+    /// A command line begun must be complete within this (a client dripping bytes is cut).
+    public var commandTimeout: TimeAmount = .seconds(60)
+    /// From the connection's start to a successful login.
+    public var loginTimeout: TimeAmount = .seconds(120)
+    /// The deadlines the connection driver applies (`ConnectionTimeouts`; shorter ones, for
+    /// connections not logged in, while the gateway is near `maxConnections`).
+    public var timeouts: ConnectionTimeouts {
+        ConnectionTimeouts(idle: idleTimeout, command: commandTimeout, authentication: loginTimeout)
+    }
     /// USER/PASS, AUTH PLAIN and LOGIN without TLS from any address (DESIGN §5 says no).
     public var allowPlaintextWithoutTLS = false
     /// ... and from loopback clients (yes by default: nothing crosses a network).

@@ -40,6 +40,7 @@ public struct RecipientOutcome: Codable, Sendable, Equatable {
     }
     public var recipient: String
     public var status: Status
+    /// For `failed`: the error kind's name (`errorKind` gives it as a value).
     public var kind: String?
     public var message: String?
     public var temporary: Bool?
@@ -144,4 +145,9 @@ public struct UploadCommitResult: Codable, Sendable {
         self.uidValidity = uidValidity
         self.uid = uid
     }
+}
+
+extension RecipientOutcome {
+    /// `kind` as a value; nil when absent or unknown to this build.
+    public var errorKind: RPCError.Kind? { kind.flatMap(RPCError.Kind.named) }
 }

@@ -108,4 +108,15 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
     }
 
     public func `is`(_ kind: Kind) -> Bool { self.kind == kind.name }
+
+    /// The kind as a value, for a `switch` over kinds; nil for a kind this build does not know
+    /// (Protocol §11: judge those by `temporary`).
+    public var knownKind: Kind? { Kind.named(kind) }
+}
+
+extension RPCError.Kind {
+    private static let byName: [String: RPCError.Kind] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// The kind called `name` (`no_such_user`), or nil when it is not one of `all`.
+    public static func named(_ name: String) -> RPCError.Kind? { byName[name] }
 }

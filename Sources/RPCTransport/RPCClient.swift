@@ -24,6 +24,7 @@ public final class RPCClient: Sendable {
     }
     let connection = NIOLockedValueBox(Connection.idle)
     let nextID = NIOLockedValueBox<Int64>(0)
+    let connectionObservers = NIOLockedValueBox<[@Sendable (_ connected: Bool) -> Void]>([])
 
     public init(
         path: String, software: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -170,7 +171,22 @@ public final class RPCClient: Sendable {
                     }
                 }
                 promise.completeWith(result)
+                if case .success(let (channel, _)) = result {
+                    self.connectionChanged(true)
+                    channel.closeFuture.whenComplete { _ in self.connectionChanged(false) }
+                }
             }
+    }
+
+    /// Calls `observer` with true each time a connection (and its `hello`) succeeds and with
+    /// false each time one that had succeeded closes: what holds state on the connection (event
+    /// subscriptions) knows to make it again.
+    public func observeConnection(_ observer: @escaping @Sendable (_ connected: Bool) -> Void) {
+        connectionObservers.withLockedValue { $0.append(observer) }
+    }
+
+    func connectionChanged(_ connected: Bool) {
+        for observer in connectionObservers.withLockedValue({ $0 }) { observer(connected) }
     }
 
     public func close() async {

@@ -37,3 +37,16 @@ public struct SMTPEnvelope: Sendable, Hashable {
         self.recipients = recipients
     }
 }
+
+extension SMTPEnvelope {
+    /// The `with` keyword of the Received field for this transaction (RFC 3848 §2, RFC 6531
+    /// §3.7.3): ESMTP, then S for TLS and A for AUTH; UTF8SMTP when the transaction used
+    /// SMTPUTF8; plain SMTP after HELO.
+    public var protocolName: String {
+        guard usedEHLO else { return "SMTP" }
+        var name = mailParameters.smtpUTF8 ? "UTF8SMTP" : "ESMTP"
+        if tlsActive { name += "S" }
+        if authenticatedIdentity != nil { name += "A" }
+        return name
+    }
+}

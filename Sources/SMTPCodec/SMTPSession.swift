@@ -64,6 +64,15 @@ public struct SMTPSession: Sendable {
     /// Bytes received but not yet processed (held while waiting for the back-end).
     public var bufferedByteCount: Int { input.readableBytes }
 
+    /// True while part of a unit has arrived without its end: a command or AUTH line, or a
+    /// message (DATA up to its dot, a BDAT chunk). The gateway's command deadline runs then.
+    public var hasPartialInput: Bool {
+        switch mode {
+        case .data, .chunk: true
+        case .unopened, .command, .sasl, .waiting, .tlsHandshake, .closed: input.readableBytes > 0
+        }
+    }
+
     public mutating func receive(_ event: SMTPEvent) -> [SMTPAction] {
         var actions: [SMTPAction] = []
         switch (event, mode) {

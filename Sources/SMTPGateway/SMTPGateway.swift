@@ -1,7 +1,7 @@
 /// SMTPGateway: `loft smtp`, the SMTP gateway (RFC 5321 with SIZE, 8BITMIME, PIPELINING,
 /// ENHANCEDSTATUSCODES, STARTTLS, AUTH, CHUNKING, SMTPUTF8 — DSN not yet; submission per RFC 6409 and
 /// RFC 8314). Per connection it drives `SMTPSession` from SMTPCodec in an
-/// `SMTPConnectionHandler` on the connection's event loop and performs the session's actions
+/// `SMTPConnection` on GatewayKit's `ConnectionDriver` and performs the session's actions
 /// against the back-end: `auth.login`, `auth.cram_md5` and `auth.scram_begin`/`auth.scram_finish` for AUTH, `delivery.check` at RCPT, and
 /// the message through `delivery.submit` (small) or `delivery.begin` / `upload.append` /
 /// `upload.commit` (large), answering only after the back-end's durable commit.
@@ -39,11 +39,18 @@ public final class SMTPGateway: Sendable {
             try GatewayServer(
                 listeners: [smtpListener.listener], tlsContext: tlsContext, limiter: limiter, group: group,
                 logger: logger, refusal: refusal
-            ) { [configuration, backend, logger] channel, info in
-                let handler = SMTPConnectionHandler(
-                    configuration: configuration, listener: smtpListener, info: info,
-                    backend: SMTPBackend(client: backend.assign()), logger: logger)
-                try channel.pipeline.syncOperations.addHandler(handler)
+            ) { [configuration, backend, logger, limiter] channel, info in
+                let session = BackendSession(
+                    client: backend.assign(), service: SMTPBackend.service, clientAddress: info.clientAddress)
+                let adapter = SMTPConnection(
+                    configuration: configuration, listener: smtpListener, info: info, backend: SMTPBackend(session: session),
+                    logger: logger)
+                let timeouts = ConnectionTimeouts(
+                    idle: configuration.idleTimeout, command: configuration.commandTimeout,
+                    authentication: smtpListener.mode == .submission ? configuration.loginTimeout : nil)
+                let driver = ConnectionDriver(
+                    session: SMTPDrivenSession(), adapter: adapter, info: info, timeouts: timeouts, limiter: limiter)
+                try channel.pipeline.syncOperations.addHandler(driver)
             }
         }
     }

@@ -41,6 +41,11 @@ public struct SMTPGatewayConfiguration: Sendable {
     public var hostname: String
     /// RFC 5321 §4.5.3.2.7: a server waits at least 5 minutes for the next command.
     public var idleTimeout: TimeAmount = .seconds(300)
+    /// A command line begun must be complete within this, and message data must arrive at
+    /// 4 KiB per this at least (RFC 5321 §4.5.3.2 times each read; a drip would reset those).
+    public var commandTimeout: TimeAmount = .seconds(60)
+    /// On submission ports, from the connection's start to a successful AUTH (MX has none).
+    public var loginTimeout: TimeAmount = .seconds(120)
     /// The SIZE advertised and enforced (RFC 1870); the back-end may refuse less per account.
     public var maximumMessageSize = SMTPLimits.messageSize
     /// RFC 5321 §4.5.3.1.8: at least 100.

@@ -50,32 +50,6 @@ import Testing
     }
 }
 
-@Suite struct IdleTimerTests {
-    @Test func firesOnlyAfterTheTimeoutWithoutActivity() {
-        let loop = EmbeddedEventLoop()
-        var fired = 0
-        let timer = IdleTimer(eventLoop: loop, timeout: .seconds(600)) { fired += 1 }
-        loop.advanceTime(by: .seconds(599))
-        #expect(fired == 0)
-        timer.touch()
-        loop.advanceTime(by: .seconds(599))
-        #expect(fired == 0)
-        loop.advanceTime(by: .seconds(1))
-        #expect(fired == 1)
-        loop.advanceTime(by: .seconds(3600))
-        #expect(fired == 1)
-    }
-
-    @Test func cancelStopsIt() {
-        let loop = EmbeddedEventLoop()
-        var fired = false
-        let timer = IdleTimer(eventLoop: loop, timeout: .seconds(10)) { fired = true }
-        timer.cancel()
-        loop.advanceTime(by: .seconds(20))
-        #expect(!fired)
-    }
-}
-
 @Suite struct StartTLSTests {
     @Test func discardsPipelinedPlaintextAndPutsTLSFirst() throws {
         let files = try TestCertificate.write()

@@ -1,7 +1,9 @@
-import NIOCore
-import RPCProtocol
+public import NIOCore
+public import RPCProtocol
+public import RPCTransport
 
-/// One message on its way to the back-end, with memory bounded whatever its size (issue 3 §4).
+/// One message on its way to the back-end, with memory bounded whatever its size (issue 3 §4):
+/// SMTP's DATA and BDAT today, web mail's submission next.
 ///
 /// The first `chunkBytes` are held: a message that ends within them goes in one
 /// `delivery.submit`. A longer one opens an upload with `delivery.begin` and streams in
@@ -10,8 +12,27 @@ import RPCProtocol
 /// while too much is held or in flight.
 ///
 /// Not Sendable: it lives on its connection's event loop, where every callback lands.
-final class MessageTransfer {
-    typealias Completion = (Result<UploadCommitResult, any Error>) -> Void
+public final class MessageUpload {
+    public typealias Completion = (Result<UploadCommitResult, any Error>) -> Void
+
+    /// Who the message is from and for, as `delivery.begin`/`delivery.submit` take it.
+    public struct Envelope: Sendable {
+        public var sender: String
+        public var recipients: [String]
+        public var clientAddress: String
+        /// The logged-in sender's session (submission), or nil (MX).
+        public var session: String?
+        /// True when the client is in the trusted networks and may relay.
+        public var trustedRelay: Bool?
+
+        public init(sender: String, recipients: [String], clientAddress: String, session: String?, trustedRelay: Bool?) {
+            self.sender = sender
+            self.recipients = recipients
+            self.clientAddress = clientAddress
+            self.session = session
+            self.trustedRelay = trustedRelay
+        }
+    }
 
     private enum Upload {
         /// Everything is still in `pending`.
@@ -22,14 +43,10 @@ final class MessageTransfer {
         case finished
     }
 
-    let backend: SMTPBackend
+    let client: RPCClient
     let eventLoop: any EventLoop
     let chunkBytes: Int
-    private let sender: String
-    private let recipients: [String]
-    private let clientAddress: String
-    private let session: String?
-    private let trustedRelay: Bool?
+    private let envelope: Envelope
     /// Header text the gateway writes in front of the client's bytes (Received, and on
     /// submission the missing Date and Message-ID).
     private var prefix: String
@@ -40,33 +57,28 @@ final class MessageTransfer {
     private var appendFailure: (any Error)?
     private var completion: Completion?
     /// Called when a call in flight has finished, so the connection may read again.
-    var onProgress: () -> Void = {}
+    public var onProgress: () -> Void = {}
 
     /// `completeHeader` sees the start of the message once, before anything is sent, and
     /// returns header text to add after `prefix`.
-    init(
-        backend: SMTPBackend, eventLoop: any EventLoop, chunkBytes: Int, sender: String, recipients: [String],
-        clientAddress: String, session: String?, trustedRelay: Bool?, prefix: String,
+    public init(
+        client: RPCClient, eventLoop: any EventLoop, chunkBytes: Int, envelope: Envelope, prefix: String,
         completeHeader: ((ByteBuffer) -> String)?
     ) {
-        self.backend = backend
+        self.client = client
         self.eventLoop = eventLoop
         self.chunkBytes = max(4096, chunkBytes)
-        self.sender = sender
-        self.recipients = recipients
-        self.clientAddress = clientAddress
-        self.session = session
-        self.trustedRelay = trustedRelay
+        self.envelope = envelope
         self.prefix = prefix
         self.completeHeader = completeHeader
     }
 
     /// True while the connection should not read more of the message.
-    var isBackedUp: Bool {
+    public var isBackedUp: Bool {
         pending.readableBytes > 2 * chunkBytes || inFlightBytes > 2 * chunkBytes
     }
 
-    func append(_ bytes: ByteBuffer) {
+    public func append(_ bytes: ByteBuffer) {
         var bytes = bytes
         switch upload {
         case .failed, .finished:
@@ -97,9 +109,10 @@ final class MessageTransfer {
         pending = takeMessage()
         upload = .beginning
         let params = DeliveryBeginParams(
-            sender: sender, recipients: recipients, clientAddress: clientAddress, session: session,
-            trustedRelay: trustedRelay)
-        backend.begin(params, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+            sender: envelope.sender, recipients: envelope.recipients, clientAddress: envelope.clientAddress,
+            session: envelope.session, trustedRelay: envelope.trustedRelay)
+        client.callFuture(Methods.deliveryBegin, params).hop(to: eventLoop).assumeIsolated().whenComplete {
+            [self] result in
             switch (result, upload) {
             case (.success(let started), .beginning):
                 upload = .open(started.upload)
@@ -107,7 +120,7 @@ final class MessageTransfer {
                 if completion != nil { sendCommit(started.upload) }
             case (.success(let started), _):
                 // Aborted while beginning.
-                backend.abort(upload: started.upload)
+                abort(upload: started.upload)
             case (.failure(let error), .beginning):
                 upload = .failed(error)
                 pending = ByteBuffer()
@@ -124,11 +137,12 @@ final class MessageTransfer {
             let chunk = pending.readSlice(length: min(chunkBytes, pending.readableBytes))!
             let size = chunk.readableBytes
             inFlightBytes += size
-            backend.append(upload: id, bytes: chunk, on: eventLoop).assumeIsolated().whenComplete { [self] result in
-                inFlightBytes -= size
-                if case .failure(let error) = result, appendFailure == nil { appendFailure = error }
-                onProgress()
-            }
+            client.callFuture(Methods.uploadAppend, UploadAppendParams(upload: id, data: Self.payload(chunk)))
+                .hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
+                    inFlightBytes -= size
+                    if case .failure(let error) = result, appendFailure == nil { appendFailure = error }
+                    onProgress()
+                }
         }
         if pending.readableBytes == 0 {
             pending.clear()
@@ -138,16 +152,18 @@ final class MessageTransfer {
     }
 
     /// Commits the message; `done` runs once the back-end has made it durable, or failed.
-    func commit(_ done: @escaping Completion) {
+    public func commit(_ done: @escaping Completion) {
         completion = done
         switch upload {
         case .none:
             upload = .finished
             let message = takeMessage()
             let params = DeliverySubmitParams(
-                sender: sender, recipients: recipients, data: SMTPBackend.payload(message), clientAddress: clientAddress,
-                session: session, trustedRelay: trustedRelay)
-            backend.submit(params, on: eventLoop).assumeIsolated().whenComplete { [self] in finish($0) }
+                sender: envelope.sender, recipients: envelope.recipients, data: Self.payload(message),
+                clientAddress: envelope.clientAddress, session: envelope.session, trustedRelay: envelope.trustedRelay)
+            client.callFuture(Methods.deliverySubmit, params).hop(to: eventLoop).assumeIsolated().whenComplete { [self] in
+                finish($0)
+            }
         case .beginning:
             break  // begin's answer sends the rest and the commit
         case .open(let id):
@@ -162,7 +178,8 @@ final class MessageTransfer {
 
     private func sendCommit(_ id: String) {
         upload = .finished
-        backend.commit(upload: id, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+        client.callFuture(Methods.uploadCommit, UploadParams(upload: id)).hop(to: eventLoop).assumeIsolated().whenComplete {
+            [self] result in
             // An append that failed (too_big, the back-end going away) says more than the commit.
             if let appendFailure, case .failure = result { return finish(.failure(appendFailure)) }
             finish(result)
@@ -177,10 +194,18 @@ final class MessageTransfer {
 
     /// Throws the message away (RSET, a refused message, the client gone). An open upload is
     /// aborted; one still beginning is aborted when its id arrives.
-    func abort() {
+    public func abort() {
         completion = nil
         pending = ByteBuffer()
-        if case .open(let id) = upload { backend.abort(upload: id) }
+        if case .open(let id) = upload { abort(upload: id) }
         upload = .failed(CancellationError())
+    }
+
+    private func abort(upload id: String) {
+        client.callFuture(Methods.uploadAbort, UploadParams(upload: id)).whenComplete { _ in }
+    }
+
+    static func payload(_ bytes: ByteBuffer) -> Base64Data {
+        Base64Data(copying: bytes.readableBytesView)
     }
 }

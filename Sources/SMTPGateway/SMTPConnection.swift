@@ -3,44 +3,65 @@ import GatewayKit
 import Logging
 import MailCore
 import NIOCore
-import NIOSSL
 import RPCProtocol
 import SMTPCodec
 
-/// One SMTP connection: feeds what the client sends to `SMTPSession` and performs the actions
-/// it returns (STYLE §3) — writes, STARTTLS, back-end calls, the message transfer, close.
-/// Everything runs on the channel's event loop; back-end answers hop back to it and come in as
-/// session events.
-///
-/// Reads are demand-driven: while the session waits for the back-end or the message transfer
-/// is backed up, the handler holds the channel's `read()`, so neither pipelined commands nor a
-/// large message pile up in memory (RFC 2920 §3 lets the server stop reading).
-final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+/// SMTPSession as the connection driver runs it: the session frames everything itself (what a
+/// unit is depends on its state: command, AUTH line, DATA, BDAT), so it takes the bytes as they
+/// come.
+struct SMTPDrivenSession: DrivenSession {
+    var session = SMTPSession()
+
+    mutating func nextEvent(from inbound: inout ByteBuffer) -> SMTPEvent? {
+        guard inbound.readableBytes > 0 else { return nil }
+        let bytes = inbound
+        inbound.moveReaderIndex(forwardBy: inbound.readableBytes)
+        return .received(bytes)
+    }
+
+    mutating func receive(_ event: SMTPEvent) -> [SMTPAction] {
+        session.receive(event)
+    }
+
+    func event(for signal: ConnectionSignal) -> SMTPEvent? {
+        switch signal {
+        case .timeout: .timeout
+        case .peerClosed: .peerClosed
+        case .tlsEstablished: .tlsEstablished
+        }
+    }
+
+    var isWaiting: Bool { session.isWaiting }
+
+    func hasPartialInput(_ inbound: ByteBuffer) -> Bool { session.hasPartialInput || inbound.readableBytes > 0 }
+
+    var isAuthenticated: Bool { session.authenticatedIdentity != nil }
+
+    /// The session drops its own input when it answers STARTTLS (RFC 3207 §5).
+    mutating func discardBufferedInput() {}
+}
+
+/// One SMTP connection's protocol half: the session's actions against the back-end (AUTH,
+/// sender and recipient checks, the message upload) on GatewayKit's `ConnectionDriver`, which
+/// owns the I/O. Reads are demand-driven: while the session waits for the back-end or the
+/// upload is backed up, nothing more is read, so neither pipelined commands nor a large message
+/// pile up in memory (RFC 2920 §3 lets the server stop reading).
+final class SMTPConnection: ConnectionAdapter {
+    typealias Session = SMTPDrivenSession
+    typealias Driver = ConnectionDriver<SMTPConnection>
 
     let configuration: SMTPGatewayConfiguration
     let listener: SMTPListener
     let info: ConnectionInfo
     let backend: SMTPBackend
     var logger: Logger
-
-    var session = SMTPSession()
-    var context: ChannelHandlerContext?
-    var idleTimer: IdleTimer?
-    var queuedEvents: [SMTPEvent] = []
-    var performing = false
-    var wroteSinceFlush = false
-    var closed = false
-    var readHeld = false
+    weak var driver: Driver?
 
     /// The back-end session from a successful AUTH.
     var login: SessionResult?
-    /// The back-end's id of a SCRAM exchange between its two steps.
-    var scramExchange: String?
+    var scram = SCRAMRelay()
     var recipientsThisConnection = 0
-    var transfer: MessageTransfer?
+    var transfer: MessageUpload?
     var messageID = ""
 
     init(
@@ -68,111 +89,46 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         return session
     }
 
-    // MARK: - Channel events
+    var eventLoop: any EventLoop { driver!.eventLoop }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+    func feed(_ event: SMTPEvent) {
+        driver?.feed(event)
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        idleTimer = IdleTimer(eventLoop: context.eventLoop, timeout: configuration.idleTimeout) { [self] in
-            logger.debug("idle timeout")
-            feed(.timeout)
-        }
-        feed(.opened(sessionConfiguration))
-        context.fireChannelActive()
+    // MARK: - Connection
+
+    func connectionOpened(_ driver: Driver) {
+        self.driver = driver
+        driver.feed(.opened(sessionConfiguration))
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closed else { return }
-        idleTimer?.touch()
-        feed(.received(unwrapInboundIn(data)))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        feed(.peerClosed)
-        closed = true
+    func connectionClosed(_ driver: Driver) {
         transfer?.abort()
         transfer = nil
-        context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if StartTLS.isHandshakeCompleted(event), !info.isImplicitTLS {
-            feed(.tlsEstablished)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error: \(error)")
-        context.close(promise: nil)
-    }
-
-    /// Holds the read while the session or the transfer cannot take more bytes.
-    func read(context: ChannelHandlerContext) {
-        if mustHoldReads {
-            readHeld = true
-        } else {
-            context.read()
-        }
-    }
-
-    var mustHoldReads: Bool {
-        session.isWaiting || (transfer?.isBackedUp ?? false)
-    }
-
-    func resumeReadingIfPossible() {
-        guard readHeld, !closed, !mustHoldReads, let context else { return }
-        readHeld = false
-        context.read()
-    }
-
-    // MARK: - Session events and actions
-
-    /// Hands an event to the session and performs what it returns; an event that arrives while
-    /// actions are being performed waits its turn.
-    func feed(_ event: SMTPEvent) {
-        queuedEvents.append(event)
-        guard !performing else { return }
-        performing = true
-        while !queuedEvents.isEmpty {
-            let actions = session.receive(queuedEvents.removeFirst())
-            for action in actions { perform(action) }
-        }
-        performing = false
-        flushIfNeeded()
-        resumeReadingIfPossible()
-    }
-
-    func flushIfNeeded() {
-        guard wroteSinceFlush, let context else { return }
-        wroteSinceFlush = false
-        context.flush()
-    }
+    var holdsInput: Bool { transfer?.isBackedUp ?? false }
 
     func write(_ reply: SMTPReply) {
-        guard let context, context.channel.isActive else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        guard let driver else { return }
+        var buffer = driver.allocator.buffer(capacity: 64)
         reply.encode(into: &buffer)
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        wroteSinceFlush = true
+        driver.write(buffer)
     }
 
-    func perform(_ action: SMTPAction) {
+    func perform(_ action: SMTPAction, _ driver: Driver) {
         switch action {
         case .send(let reply):
             write(reply)
         case .startTLS:
-            beginTLS()
+            driver.startTLS()
         case .checkSender(let reversePath, _):
             checkSender(reversePath)
         case .checkRecipient(let recipient, let envelope):
             checkRecipient(recipient, envelope: envelope)
         case .issueChallenge:
             // RFC 2195 §2: a unique msg-id-like string.
-            queuedEvents.append(.challengeIssued(UniqueStamp.make(hostname: configuration.hostname)))
+            driver.enqueue(.challengeIssued(UniqueStamp.make(hostname: configuration.hostname)))
         case .authenticate(let credentials):
             authenticate(credentials)
         case .relaySASL(_, let message, let first):
@@ -188,33 +144,9 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             transfer = nil
         case .close(let reason):
             if case .unexpectedEvent(let what) = reason { logger.error("SMTP session error: \(what)") }
-            closeAfterWrites()
+            driver.closeAfterWrites()
         }
     }
-
-    func beginTLS() {
-        guard let context, let tlsContext = info.startTLSContext else { return }
-        flushIfNeeded()
-        do {
-            var nothing = ByteBuffer()
-            try StartTLS.begin(on: context.channel, context: tlsContext, discarding: &nothing)
-        } catch {
-            logger.error("cannot start TLS: \(error)")
-            context.close(promise: nil)
-        }
-    }
-
-    func closeAfterWrites() {
-        guard let context, !closed else { return }
-        closed = true
-        idleTimer?.cancel()
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
-        wroteSinceFlush = false
-        promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-    }
-
-    var eventLoop: any EventLoop { context!.eventLoop }
 
     // MARK: - Envelope
 
@@ -240,11 +172,11 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// `<>` is allowed for notifications.
     func checkSender(_ path: ReversePath) {
         guard let login, case .mailbox(let mailbox) = path else {
-            queuedEvents.append(.senderChecked(.accepted))
+            driver?.enqueue(.senderChecked(.accepted))
             return
         }
         if EmailAddress(mailbox.description)?.canonical == EmailAddress(login.account)?.canonical {
-            queuedEvents.append(.senderChecked(.accepted))
+            driver?.enqueue(.senderChecked(.accepted))
             return
         }
         backend.maySendAs(session: login.session, address: mailbox.description, on: eventLoop).assumeIsolated().whenComplete {
@@ -259,7 +191,7 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func checkRecipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope) {
         guard recipientsThisConnection < configuration.maximumRecipientsPerConnection else {
-            queuedEvents.append(.recipientChecked(.rejected(SMTPBackend.tooManyRecipientsForConnection)))
+            driver?.enqueue(.recipientChecked(.rejected(SMTPBackend.tooManyRecipientsForConnection)))
             return
         }
         let params = DeliveryCheckParams(
@@ -287,7 +219,7 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: - AUTH
 
     func authenticate(_ credentials: SASLCredentials) {
-        backend.authenticate(credentials, clientAddress: info.clientAddress.text, on: eventLoop)
+        backend.session.login(SMTPBackend.credentials(credentials), on: eventLoop)
             .assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let session):
@@ -303,34 +235,33 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// SCRAM-SHA-256 (RFC 5802, RFC 7677) relayed to the back-end, which holds the verifiers.
     func relaySCRAM(_ message: String, first: Bool) {
-        if first {
-            backend.scramBegin(clientFirst: message, clientAddress: info.clientAddress.text, on: eventLoop)
+        if first { scram = SCRAMRelay() }
+        switch scram.step(message) {
+        case .begin(let clientFirst) where first:
+            backend.session.scramBegin(clientFirst: clientFirst, on: eventLoop)
                 .assumeIsolated().whenComplete { [self] result in
                     switch result {
                     case .success(let challenge):
-                        scramExchange = challenge.exchange
+                        scram.began(challenge)
                         feed(.saslStepped(.challenge(Array(challenge.serverFirst.utf8))))
                     case .failure(let error):
                         feed(.saslStepped(.failed(SMTPBackend.authenticationReply(for: error))))
                     }
                 }
-            return
-        }
-        guard let exchange = scramExchange else {
-            queuedEvents.append(.saslStepped(.failed(.authenticationFailed)))
-            return
-        }
-        scramExchange = nil
-        backend.scramFinish(exchange: exchange, clientFinal: message, on: eventLoop)
-            .assumeIsolated().whenComplete { [self] result in
-                switch result {
-                case .success(let done):
-                    login = done.session
-                    feed(.saslStepped(.succeeded(identity: done.session.account, final: Array(done.serverFinal.utf8))))
-                case .failure(let error):
-                    feed(.saslStepped(.failed(SMTPBackend.authenticationReply(for: error))))
+        case .begin:
+            driver?.enqueue(.saslStepped(.failed(.authenticationFailed)))
+        case .finish(let exchange, let clientFinal):
+            backend.session.scramFinish(exchange: exchange, clientFinal: clientFinal, on: eventLoop)
+                .assumeIsolated().whenComplete { [self] result in
+                    switch result {
+                    case .success(let done):
+                        login = done.session
+                        feed(.saslStepped(.succeeded(identity: done.session.account, final: Array(done.serverFinal.utf8))))
+                    case .failure(let error):
+                        feed(.saslStepped(.failed(SMTPBackend.authenticationReply(for: error))))
+                    }
                 }
-            }
+        }
     }
 
     // MARK: - Message
@@ -340,7 +271,8 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         messageID = UniqueID.make()
         let received = TraceHeaders.received(
             clientName: envelope.clientName, clientAddress: info.clientAddress.text, hostname: configuration.hostname,
-            envelope: envelope, id: messageID, date: now)
+            protocolName: envelope.protocolName, id: messageID,
+            recipient: envelope.recipients.count == 1 ? envelope.recipients.first?.forwardPath.description : nil, date: now)
         var completeHeader: ((ByteBuffer) -> String)?
         if listener.mode == .submission {
             let hostname = configuration.hostname
@@ -349,19 +281,20 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 TraceHeaders.missingSubmissionFields(in: start, hostname: hostname, id: id, date: now)
             }
         }
-        let transfer = MessageTransfer(
-            backend: backend, eventLoop: eventLoop, chunkBytes: configuration.uploadChunkBytes,
+        let upload = MessageUpload.Envelope(
             sender: Self.sender(envelope.reversePath), recipients: envelope.recipients.map { recipientAddress($0.forwardPath) },
-            clientAddress: info.clientAddress.text, session: login?.session, trustedRelay: trustedRelay, prefix: received,
-            completeHeader: completeHeader)
-        transfer.onProgress = { [weak self] in self?.resumeReadingIfPossible() }
+            clientAddress: info.clientAddress.text, session: login?.session, trustedRelay: trustedRelay)
+        let transfer = MessageUpload(
+            client: backend.client, eventLoop: eventLoop, chunkBytes: configuration.uploadChunkBytes, envelope: upload,
+            prefix: received, completeHeader: completeHeader)
+        transfer.onProgress = { [weak self] in self?.driver?.resumeReadingIfPossible() }
         self.transfer?.abort()
         self.transfer = transfer
     }
 
     func commitMessage(_ envelope: SMTPEnvelope) {
         guard let transfer else {
-            queuedEvents.append(.messageCommitted(.failed(.localError)))
+            driver?.enqueue(.messageCommitted(.failed(.localError)))
             return
         }
         let id = messageID
@@ -378,14 +311,5 @@ final class SMTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 feed(.messageCommitted(.failed(SMTPBackend.reply(for: error))))
             }
         }
-    }
-}
-
-/// Short unique ids for Received headers, "queued as" replies and Message-IDs.
-enum UniqueID {
-    static func make() -> String {
-        let time = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36).uppercased()
-        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36).uppercased()
-        return time + random
     }
 }

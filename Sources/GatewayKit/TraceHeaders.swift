@@ -1,5 +1,5 @@
-import NIOCore
-import SMTPCodec
+import Foundation
+public import NIOCore
 
 #if canImport(Glibc)
     import Glibc
@@ -9,50 +9,41 @@ import SMTPCodec
     import Darwin
 #endif
 
-/// The header fields the gateway writes: the `Received:` trace field every SMTP server
-/// prepends (RFC 5321 §4.4), and on submission the `Date:` and `Message-ID:` a client left
-/// out (RFC 6409 §8.2, §8.3).
-enum TraceHeaders {
+/// The header fields a gateway writes into a message it accepts: the `Received:` trace field
+/// every server that takes a message in prepends (RFC 5321 §4.4), and on submission the
+/// `Date:` and `Message-ID:` a client left out (RFC 6409 §8.2, §8.3). SMTP uses it today; the
+/// relay and web mail's submission write the same fields.
+public enum TraceHeaders {
     // RFC 5321 §4.4:
     //   Time-stamp-line = "Received:" FWS Stamp <CRLF>
     //   Stamp = From-domain By-domain Opt-info [CFWS] ";" FWS date-time
     //   From-domain = "FROM" FWS Extended-Domain
     //   Extended-Domain = Domain / ( Domain FWS "(" TCP-info ")" ) / ...
     //   Opt-info = [Via] [With] [ID] [For] [Additional-Registered-Clauses]
-    /// `with` is the RFC 3848 / RFC 6531 protocol name; `for` is written only for a single
-    /// recipient, so a list of Bcc recipients never shows in each copy.
-    static func received(
-        clientName: String, clientAddress: String, hostname: String, envelope: SMTPEnvelope, id: String, date: Int
+    /// `with` is the RFC 3848 / RFC 6531 protocol name (`ESMTPSA`, `HTTPS`, …); `recipient`
+    /// is written (as `for`) only when there is a single one, so a list of Bcc recipients never
+    /// shows in each copy.
+    public static func received(
+        clientName: String, clientAddress: String, hostname: String, protocolName: String, id: String,
+        recipient: String?, date: Int
     ) -> String {
         let literal = clientAddress.contains(":") ? "IPv6:\(clientAddress)" : clientAddress
         var text = "Received: from \(token(clientName)) ([\(literal)])\r\n"
-        text += "\tby \(token(hostname)) (Loft) with \(protocolName(envelope)) id \(id)"
-        if envelope.recipients.count == 1, let recipient = envelope.recipients.first {
-            text += "\r\n\tfor \(token(recipient.forwardPath.description))"
-        }
+        text += "\tby \(token(hostname)) (Loft) with \(token(protocolName)) id \(id)"
+        if let recipient { text += "\r\n\tfor \(token(recipient))" }
         text += "; \(rfc5322Date(date))\r\n"
         return text
     }
 
-    /// RFC 3848 §2 and RFC 6531 §3.7.3: ESMTP, then S for TLS and A for AUTH; UTF8SMTP when the
-    /// transaction used SMTPUTF8; plain SMTP after HELO.
-    static func protocolName(_ envelope: SMTPEnvelope) -> String {
-        guard envelope.usedEHLO else { return "SMTP" }
-        var name = envelope.mailParameters.smtpUTF8 ? "UTF8SMTP" : "ESMTP"
-        if envelope.tlsActive { name += "S" }
-        if envelope.authenticatedIdentity != nil { name += "A" }
-        return name
-    }
-
     /// A client-supplied word, made safe for a header: printable ASCII without spaces,
     /// parentheses or semicolons (they would change the field's structure).
-    static func token(_ text: String) -> String {
+    public static func token(_ text: String) -> String {
         let kept = text.unicodeScalars.filter { $0.value > 32 && $0.value < 127 && !"();\\".unicodeScalars.contains($0) }
         return kept.isEmpty ? "unknown" : String(String.UnicodeScalarView(kept))
     }
 
     /// RFC 5322 §3.3 `date-time` in UTC: `Tue, 1 Jul 2025 10:52:37 +0000`.
-    static func rfc5322Date(_ seconds: Int) -> String {
+    public static func rfc5322Date(_ seconds: Int) -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
@@ -67,7 +58,7 @@ enum TraceHeaders {
     /// The `Date:` and `Message-ID:` fields missing from a submitted message's header, as text to
     /// prepend ("" when both are there). `start` is the beginning of the message; a header
     /// longer than it is judged by what it holds.
-    static func missingSubmissionFields(in start: ByteBuffer, hostname: String, id: String, date: Int) -> String {
+    public static func missingSubmissionFields(in start: ByteBuffer, hostname: String, id: String, date: Int) -> String {
         let present = fieldNames(in: start)
         var text = ""
         if !present.contains("date") { text += "Date: \(rfc5322Date(date))\r\n" }
@@ -78,7 +69,7 @@ enum TraceHeaders {
     /// Lower-cased names of the header fields at the start of a message, up to the empty line
     /// that ends the header (RFC 5322 §2.2: `name ":"` at the start of a line; continuation
     /// lines start with white space).
-    static func fieldNames(in bytes: ByteBuffer) -> Set<String> {
+    public static func fieldNames(in bytes: ByteBuffer) -> Set<String> {
         var names = Set<String>()
         let view = bytes.readableBytesView
         var lineStart = view.startIndex
@@ -97,5 +88,15 @@ enum TraceHeaders {
             lineStart = lineEnd == view.endIndex ? lineEnd : lineEnd + 1
         }
         return names
+    }
+}
+
+/// Short unique ids for Received headers, "queued as" replies and Message-IDs: milliseconds
+/// since 1970 and 64 random bits, in base 36.
+public enum UniqueID {
+    public static func make() -> String {
+        let time = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36).uppercased()
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36).uppercased()
+        return time + random
     }
 }
