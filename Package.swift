@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "GatewayKitTests",
             dependencies: [
-                "GatewayKit",
+                "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

@@ -203,7 +203,7 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
             // recursion as deep as the number of pipelined commands.
             framing = true
             while !isClosed, !session.isWaiting, !performing, let event = session.nextEvent(from: &inbound) {
-                feed(event)
+                handle(event, fromClient: true)
             }
             framing = false
         }
@@ -217,9 +217,16 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
 
     // MARK: - Session events and actions
 
-    /// Hands an event to the session and performs what it returns; an event that arrives while
-    /// actions are being performed waits its turn. Call on the event loop.
+    /// Hands an event from the server's side (a back-end answer, a chunk read) to the session
+    /// and performs what it returns; an event that arrives while actions are being performed
+    /// waits its turn. Call on the event loop.
     public func feed(_ event: Event) {
+        handle(event, fromClient: false)
+    }
+
+    /// Client input counts for the deadlines when it is framed (`processInput`); the server's
+    /// own events are activity that restarts them.
+    func handle(_ event: Event, fromClient: Bool) {
         queuedEvents.append(event)
         guard !performing else { return }
         performing = true
@@ -229,7 +236,7 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         }
         performing = false
         if session.isAuthenticated, deadlines?.isAuthenticated == false { deadlines?.authenticated() }
-        if let now = context?.eventLoop.now { deadlines?.serverActivity(now: now) }
+        if !fromClient, let now = context?.eventLoop.now { deadlines?.serverActivity(now: now) }
         flushIfNeeded()
         if !isClosed, !session.isWaiting, inbound.readableBytes > 0 { processInput(received: 0) }
         resumeReadingIfPossible()
@@ -327,10 +334,17 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         rearmTimer()
     }
 
-    /// Without a limiter there is no stress to watch for.
+    /// Without a limiter there is no stress to watch for. With one, a stressed deadline that has
+    /// passed while the gateway was not stressed is looked at again once a second, never at
+    /// once (which would spin the event loop until the normal deadline).
     func nextWakeUp(_ deadlines: ConnectionDeadlines) -> NIODeadline {
-        limiter == nil ? deadlines.next(stressed: false).deadline : deadlines.wakeUp(stressed: stressed)
+        guard limiter != nil else { return deadlines.next(stressed: false).deadline }
+        let wake = deadlines.wakeUp(stressed: stressed)
+        guard let now = context?.eventLoop.now, wake <= now else { return wake }
+        return min(deadlines.next(stressed: false).deadline, now + Self.stressPollInterval)
     }
+
+    static var stressPollInterval: TimeAmount { .seconds(1) }
 
     func cancelTimer() {
         timer?.cancel()

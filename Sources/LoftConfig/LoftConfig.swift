@@ -39,6 +39,10 @@ public struct LoftConfig: Sendable, Equatable {
         ]
         /// RFC 1939 §3: at least ten minutes.
         public var idleTimeoutSeconds = 600
+        /// A command line begun must be complete within this (slow-drip clients are cut).
+        public var commandTimeoutSeconds = 60
+        /// From connecting to a successful login.
+        public var loginTimeoutSeconds = 120
         public var allowPlaintextWithoutTLS = false
         public var allowPlaintextOnLoopback = true
         /// CRAM-MD5 works only for accounts with a challenge-response (APOP) secret, and some
@@ -62,6 +66,11 @@ public struct LoftConfig: Sendable, Equatable {
         public var hostname = ""
         /// RFC 5321 §4.5.3.2.7: at least five minutes.
         public var idleTimeoutSeconds = 300
+        /// A command line begun must be complete within this, and message data must arrive at
+        /// 4 KiB per this at least.
+        public var commandTimeoutSeconds = 60
+        /// On submission ports, from connecting to a successful AUTH.
+        public var loginTimeoutSeconds = 120
         public var maxMessageBytes: Int64 = 50 << 20
         /// RFC 5321 §4.5.3.1.8: at least 100.
         public var maxRecipientsPerMessage = 100
@@ -228,6 +237,14 @@ public struct LoftConfig: Sendable, Equatable {
         guard pop3.idleTimeoutSeconds >= 600 else {
             throw ConfigError("\(source): pop3.idle_timeout_seconds must be at least 600 (RFC 1939 §3)")
         }
+        for (name, command, login) in [
+            ("pop3", pop3.commandTimeoutSeconds, pop3.loginTimeoutSeconds),
+            ("smtp", smtp.commandTimeoutSeconds, smtp.loginTimeoutSeconds),
+        ] {
+            guard command >= 1, login >= 1 else {
+                throw ConfigError("\(source): \(name).command_timeout_seconds and login_timeout_seconds must be at least 1")
+            }
+        }
         for l in smtp.listeners {
             guard ["none", "starttls", "implicit"].contains(l.tls) else {
                 throw ConfigError("\(source): smtp.listeners: tls must be none, starttls or implicit, not \(l.tls)")
@@ -350,6 +367,7 @@ extension LoftConfig.TLSSection: Decodable {
 extension LoftConfig.POP3Section: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listeners, idleTimeoutSeconds = "idle_timeout_seconds", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
+        case commandTimeoutSeconds = "command_timeout_seconds", loginTimeoutSeconds = "login_timeout_seconds"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", lockLeaseSeconds = "lock_lease_seconds"
         case offerCRAMMD5 = "offer_cram_md5"
         case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
@@ -359,6 +377,8 @@ extension LoftConfig.POP3Section: Decodable {
         let o = try Overlay<CodingKeys>(decoder)
         try o.set(&listeners, .listeners)
         try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
+        try o.set(&commandTimeoutSeconds, .commandTimeoutSeconds)
+        try o.set(&loginTimeoutSeconds, .loginTimeoutSeconds)
         try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
         try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
         try o.set(&offerCRAMMD5, .offerCRAMMD5)
@@ -371,6 +391,7 @@ extension LoftConfig.POP3Section: Decodable {
 extension LoftConfig.SMTPSection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listeners, hostname, idleTimeoutSeconds = "idle_timeout_seconds", maxMessageBytes = "max_message_size"
+        case commandTimeoutSeconds = "command_timeout_seconds", loginTimeoutSeconds = "login_timeout_seconds"
         case maxRecipientsPerMessage = "max_recipients_per_message", maxRecipientsPerConnection = "max_recipients_per_connection"
         case maxErrors = "max_errors", maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
         case trustedNetworks = "trusted_networks", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
@@ -383,6 +404,8 @@ extension LoftConfig.SMTPSection: Decodable {
         try o.set(&listeners, .listeners)
         try o.set(&hostname, .hostname)
         try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
+        try o.set(&commandTimeoutSeconds, .commandTimeoutSeconds)
+        try o.set(&loginTimeoutSeconds, .loginTimeoutSeconds)
         try o.size(&maxMessageBytes, .maxMessageBytes)
         try o.set(&maxRecipientsPerMessage, .maxRecipientsPerMessage)
         try o.set(&maxRecipientsPerConnection, .maxRecipientsPerConnection)

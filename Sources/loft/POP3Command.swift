@@ -34,6 +34,8 @@ struct POP3Command: AsyncParsableCommand {
         let listeners = config.pop3.listeners.map { GatewayProcess.listener($0.address, $0.port, tls: $0.tls) }
         var gatewayConfig = POP3GatewayConfiguration(listeners: listeners, hostname: GatewayProcess.hostname(config))
         gatewayConfig.idleTimeout = .seconds(Int64(config.pop3.idleTimeoutSeconds))
+        gatewayConfig.commandTimeout = .seconds(Int64(config.pop3.commandTimeoutSeconds))
+        gatewayConfig.loginTimeout = .seconds(Int64(config.pop3.loginTimeoutSeconds))
         gatewayConfig.allowPlaintextWithoutTLS = config.pop3.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = config.pop3.allowPlaintextOnLoopback
         if !config.pop3.offerCRAMMD5 { gatewayConfig.saslMechanisms.removeAll { $0 == .cramMD5 } }

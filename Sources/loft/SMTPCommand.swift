@@ -40,6 +40,8 @@ struct SMTPCommand: AsyncParsableCommand {
         let hostname = section.hostname.isEmpty ? GatewayProcess.hostname(config) : section.hostname
         var gatewayConfig = SMTPGatewayConfiguration(listeners: listeners, hostname: hostname)
         gatewayConfig.idleTimeout = .seconds(Int64(section.idleTimeoutSeconds))
+        gatewayConfig.commandTimeout = .seconds(Int64(section.commandTimeoutSeconds))
+        gatewayConfig.loginTimeout = .seconds(Int64(section.loginTimeoutSeconds))
         gatewayConfig.maximumMessageSize = Int(section.maxMessageBytes)
         gatewayConfig.maximumRecipientsPerMessage = section.maxRecipientsPerMessage
         gatewayConfig.maximumRecipientsPerConnection = section.maxRecipientsPerConnection

@@ -11,6 +11,8 @@ import Testing
 struct ToySession: DrivenSession {
     enum Event {
         case line(String)
+        /// Message data after `DATA`, taken as it comes (as SMTP's session takes DATA).
+        case bulk(Int)
         case answer
         case signal(ConnectionSignal)
     }
@@ -24,9 +26,14 @@ struct ToySession: DrivenSession {
     var seen: [String] = []
     var waiting = false
     var loggedIn = false
-    var partialLimit = 64
+    var inData = false
 
     mutating func nextEvent(from inbound: inout ByteBuffer) -> Event? {
+        if inData, inbound.readableBytes > 0 {
+            let count = inbound.readableBytes
+            inbound.moveReaderIndex(forwardBy: count)
+            return .bulk(count)
+        }
         guard let end = inbound.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
         // Bytes, not Characters: Swift takes "\r\n" as one Character.
         let line = inbound.readString(length: end - inbound.readerIndex - 1)!
@@ -47,8 +54,13 @@ struct ToySession: DrivenSession {
                 loggedIn = true
                 return [.send("WELCOME")]
             case "QUIT": return [.send("BYE"), .close]
+            case "DATA":
+                inData = true
+                return [.send("GO AHEAD")]
             default: return [.send("ECHO \(line)")]
             }
+        case .bulk:
+            return []
         case .answer:
             waiting = false
             return [.send("ANSWERED")]
@@ -61,7 +73,7 @@ struct ToySession: DrivenSession {
 
     func event(for signal: ConnectionSignal) -> Event? { .signal(signal) }
     var isWaiting: Bool { waiting }
-    func hasPartialInput(_ inbound: ByteBuffer) -> Bool { inbound.readableBytes > 0 }
+    func hasPartialInput(_ inbound: ByteBuffer) -> Bool { inData || inbound.readableBytes > 0 }
     var isAuthenticated: Bool { loggedIn }
     mutating func discardBufferedInput() {}
 }
@@ -225,6 +237,19 @@ struct ToyConnection {
         #expect(!c.channel.isActive)
     }
 
+    @Test func drippedMessageDataIsCutThoughEveryByteIsConsumed() throws {
+        let c = try ToyConnection(timeouts: ConnectionTimeouts(idle: .seconds(300), command: .seconds(60), authentication: nil))
+        try c.send("DATA\r\n")
+        _ = try c.output()
+        for _ in 0..<40 {
+            try c.send("z")
+            c.loop.advanceTime(by: .seconds(2))
+            if !c.channel.isActive { break }
+        }
+        #expect(try c.output() == "TIMEOUT command\r\n")
+        #expect(!c.channel.isActive)
+    }
+
     @Test func slowButSteadyBulkDataKeepsGoing() throws {
         let c = try ToyConnection(timeouts: ConnectionTimeouts(idle: .seconds(300), command: .seconds(60), authentication: nil))
         _ = try c.output()
@@ -274,6 +299,23 @@ struct ToyConnection {
         #expect(c.channel.isActive)
         for address in ["a", "b", "c"] { #expect(limiter.admit(address)) }
         c.loop.advanceTime(by: .seconds(5))
+        #expect(!c.channel.isActive)
+    }
+
+    @Test func stressEndingBeforeTheStressedDeadlineLeavesTheNormalOne() throws {
+        let limiter = ConnectionLimiter(perAddress: 10, total: 4)
+        for address in ["a", "b", "c"] { #expect(limiter.admit(address)) }
+        let c = try ToyConnection(
+            timeouts: ConnectionTimeouts(idle: .seconds(300), command: .seconds(60), authentication: nil), limiter: limiter)
+        try c.send("dripping")
+        limiter.release("a")
+        #expect(!limiter.isStressed)
+        // Past the stressed deadline (10 s) with no stress: the driver must neither cut nor spin.
+        c.loop.advanceTime(by: .seconds(30))
+        #expect(c.channel.isActive)
+        // Stress comes back: the overdue stressed deadline applies within a second.
+        #expect(limiter.admit("a"))
+        c.loop.advanceTime(by: .seconds(1))
         #expect(!c.channel.isActive)
     }
 
