@@ -1,5 +1,4 @@
 public import NIOCore
-public import NIOSSL
 
 /// What the connection driver needs of a protocol's session: a value that frames its input
 /// into events and answers each event with actions (STYLE §3). SMTP frames for itself (what a
@@ -30,6 +29,24 @@ public enum ConnectionSignal: Sendable, Hashable {
     case timeout(ConnectionTimeout)
     case peerClosed
     case tlsEstablished
+}
+
+/// A session event type with one event for each signal (POP3's and SMTP's `.timeout`,
+/// `.peerClosed`, `.tlsEstablished`): its `DrivenSession` needs no mapping of its own.
+public protocol ConnectionSignalEvents {
+    static var timeout: Self { get }
+    static var peerClosed: Self { get }
+    static var tlsEstablished: Self { get }
+}
+
+extension DrivenSession where Event: ConnectionSignalEvents {
+    public func event(for signal: ConnectionSignal) -> Event? {
+        switch signal {
+        case .timeout: .timeout
+        case .peerClosed: .peerClosed
+        case .tlsEstablished: .tlsEstablished
+        }
+    }
 }
 
 /// The protocol-specific half of a connection: performs the session's actions that are not

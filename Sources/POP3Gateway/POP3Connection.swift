@@ -1,4 +1,4 @@
-import GatewayKit
+public import GatewayKit
 import Logging
 import NIOCore
 import POP3Codec
@@ -6,6 +6,8 @@ import RPCProtocol
 
 /// POP3Session with the line framer in front of it, as the connection driver runs it: lines
 /// framed at the session's current limit (RFC 1939 §3 commands, RFC 5034 §4 SASL lines).
+extension POP3Event: ConnectionSignalEvents {}
+
 struct POP3DrivenSession: DrivenSession {
     var session = POP3Session()
     var framer = POP3LineFramer()
@@ -21,14 +23,6 @@ struct POP3DrivenSession: DrivenSession {
 
     mutating func receive(_ event: POP3Event) -> [POP3Action] {
         session.receive(event)
-    }
-
-    func event(for signal: ConnectionSignal) -> POP3Event? {
-        switch signal {
-        case .timeout: .timeout
-        case .peerClosed: .peerClosed
-        case .tlsEstablished: .tlsEstablished
-        }
     }
 
     var isWaiting: Bool { session.isAwaitingBackend }

@@ -1,5 +1,5 @@
 import Foundation
-import GatewayKit
+public import GatewayKit
 import Logging
 import MailCore
 import NIOCore
@@ -9,6 +9,8 @@ import SMTPCodec
 /// SMTPSession as the connection driver runs it: the session frames everything itself (what a
 /// unit is depends on its state: command, AUTH line, DATA, BDAT), so it takes the bytes as they
 /// come.
+extension SMTPEvent: ConnectionSignalEvents {}
+
 struct SMTPDrivenSession: DrivenSession {
     var session = SMTPSession()
 
@@ -21,14 +23,6 @@ struct SMTPDrivenSession: DrivenSession {
 
     mutating func receive(_ event: SMTPEvent) -> [SMTPAction] {
         session.receive(event)
-    }
-
-    func event(for signal: ConnectionSignal) -> SMTPEvent? {
-        switch signal {
-        case .timeout: .timeout
-        case .peerClosed: .peerClosed
-        case .tlsEstablished: .tlsEstablished
-        }
     }
 
     var isWaiting: Bool { session.isWaiting }
