@@ -3,12 +3,13 @@ public import RPCProtocol
 public import RPCTransport
 
 /// One message on its way to the back-end, with memory bounded whatever its size (issue 3 §4):
-/// SMTP's DATA and BDAT today, web mail's submission next.
+/// a delivery (SMTP's DATA and BDAT, web mail's submission) or a message put into a mailbox
+/// (IMAP APPEND, web mail's Sent and Drafts).
 ///
-/// The first `chunkBytes` are held: a message that ends within them goes in one
-/// `delivery.submit`. A longer one opens an upload with `delivery.begin` and streams in
-/// `upload.append` calls of `chunkBytes`, which the RPC connection carries in order; the commit
-/// follows the last append. `isBackedUp` tells the connection to stop reading from the client
+/// The first `chunkBytes` are held: a delivery that ends within them goes in one
+/// `delivery.submit`. A longer one, and every mailbox upload, opens an upload (`delivery.begin`,
+/// `message.append`) and streams in `upload.append` calls of `chunkBytes`, which the RPC
+/// connection carries in order; the commit follows the last append. `isBackedUp` tells the connection to stop reading from the client
 /// while too much is held or in flight.
 ///
 /// Not Sendable: it lives on its connection's event loop, where every callback lands.
@@ -43,10 +44,18 @@ public final class MessageUpload {
         case finished
     }
 
+    /// Where the message goes.
+    public enum Target: Sendable {
+        case delivery(Envelope)
+        /// Into a mailbox of the logged-in account (`message.append`; `size` is checked against
+        /// quota and limits before any byte is sent).
+        case mailbox(MessageAppendParams)
+    }
+
     let client: RPCClient
     let eventLoop: any EventLoop
     let chunkBytes: Int
-    private let envelope: Envelope
+    private let target: Target
     /// Header text the gateway writes in front of the client's bytes (Received, and on
     /// submission the missing Date and Message-ID).
     private var prefix: String
@@ -62,13 +71,13 @@ public final class MessageUpload {
     /// `completeHeader` sees the start of the message once, before anything is sent, and
     /// returns header text to add after `prefix`.
     public init(
-        client: RPCClient, eventLoop: any EventLoop, chunkBytes: Int, envelope: Envelope, prefix: String,
-        completeHeader: ((ByteBuffer) -> String)?
+        client: RPCClient, eventLoop: any EventLoop, chunkBytes: Int, target: Target, prefix: String = "",
+        completeHeader: ((ByteBuffer) -> String)? = nil
     ) {
         self.client = client
         self.eventLoop = eventLoop
         self.chunkBytes = max(4096, chunkBytes)
-        self.envelope = envelope
+        self.target = target
         self.prefix = prefix
         self.completeHeader = completeHeader
     }
@@ -108,11 +117,17 @@ public final class MessageUpload {
     private func begin() {
         pending = takeMessage()
         upload = .beginning
-        let params = DeliveryBeginParams(
-            sender: envelope.sender, recipients: envelope.recipients, clientAddress: envelope.clientAddress,
-            session: envelope.session, trustedRelay: envelope.trustedRelay)
-        client.callFuture(Methods.deliveryBegin, params).hop(to: eventLoop).assumeIsolated().whenComplete {
-            [self] result in
+        let started: EventLoopFuture<UploadStarted>
+        switch target {
+        case .delivery(let envelope):
+            let params = DeliveryBeginParams(
+                sender: envelope.sender, recipients: envelope.recipients, clientAddress: envelope.clientAddress,
+                session: envelope.session, trustedRelay: envelope.trustedRelay)
+            started = client.callFuture(Methods.deliveryBegin, params)
+        case .mailbox(let params):
+            started = client.callFuture(Methods.messageAppend, params)
+        }
+        started.hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
             switch (result, upload) {
             case (.success(let started), .beginning):
                 upload = .open(started.upload)
@@ -156,6 +171,10 @@ public final class MessageUpload {
         completion = done
         switch upload {
         case .none:
+            guard case .delivery(let envelope) = target else {
+                // A mailbox upload has no one-call form: begin, and its answer sends the rest.
+                return begin()
+            }
             upload = .finished
             let message = takeMessage()
             let params = DeliverySubmitParams(

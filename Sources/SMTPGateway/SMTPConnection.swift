@@ -279,8 +279,8 @@ final class SMTPConnection: ConnectionAdapter {
             sender: Self.sender(envelope.reversePath), recipients: envelope.recipients.map { recipientAddress($0.forwardPath) },
             clientAddress: info.clientAddress.text, session: login?.session, trustedRelay: trustedRelay)
         let transfer = MessageUpload(
-            client: backend.client, eventLoop: eventLoop, chunkBytes: configuration.uploadChunkBytes, envelope: upload,
-            prefix: received, completeHeader: completeHeader)
+            client: backend.client, eventLoop: eventLoop, chunkBytes: configuration.uploadChunkBytes,
+            target: .delivery(upload), prefix: received, completeHeader: completeHeader)
         transfer.onProgress = { [weak self] in self?.driver?.resumeReadingIfPossible() }
         self.transfer?.abort()
         self.transfer = transfer
