@@ -125,6 +125,16 @@ let package = Package(
             ],
             path: "Sources/LoftBench",
             swiftSettings: strict),
+        .target(
+            name: "LoftTestSupport",
+            dependencies: [
+                "Backend", "RPCTransport", "RPCProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
         .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
@@ -142,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "GatewayKitTests",
             dependencies: [
-                "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
+                "LoftTestSupport", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -152,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "POP3GatewayTests",
             dependencies: [
-                "POP3Gateway", "POP3Codec", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol", "MailCore",
+                "LoftTestSupport", "POP3Gateway", "POP3Codec", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol", "MailCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -162,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "SMTPGatewayTests",
             dependencies: [
-                "SMTPGateway", "SMTPCodec", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
+                "LoftTestSupport", "SMTPGateway", "SMTPCodec", "GatewayKit", "Backend", "RPCTransport", "RPCProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -170,7 +180,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore"]),
+            dependencies: ["LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import LoftTestSupport
 import NIOCore
 import RPCProtocol
 import RPCTransport
@@ -9,28 +10,7 @@ import Testing
 /// The back-end in process, over its real sockets in a temporary directory, through the same
 /// RPCClient the gateways use.
 @Suite struct BackendSocketTests {
-    final class Harness {
-        let dir: String
-        let backend: Backend
-        let admin: RPCClient
-        let gateway: RPCClient
-        init() async throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-test-\(UUID().uuidString)").path
-            var config = BackendConfig(dataDirectory: dir)
-            config.passwordHashLog2Cost = 4
-            config.scramIterations = 16
-            backend = try Backend(config: config)
-            try await backend.listen()
-            admin = RPCClient(path: dir + "/admin.sock", software: "test")
-            gateway = RPCClient(path: dir + "/gateway.sock", software: "test")
-        }
-        func close() async {
-            await admin.close()
-            await gateway.close()
-            await backend.shutdown()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-    }
+    typealias Harness = BackendHarness
 
     @Test func deliverAndReadBack() async throws {
         let h = try await Harness()
@@ -70,9 +50,7 @@ import Testing
         } catch {
             #expect(error.is(.unavailable) || error.is(.timeout))
         }
-        var config = BackendConfig(dataDirectory: h.dir)
-        config.passwordHashLog2Cost = 4
-        let again = try Backend(config: config)
+        let again = try Backend(config: BackendHarness.configuration(h.dir))
         try await again.listen()
         _ = try await h.admin.call(Methods.ping, Empty())
         await h.admin.close()

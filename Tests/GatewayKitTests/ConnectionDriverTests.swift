@@ -1,3 +1,4 @@
+import LoftTestSupport
 import NIOCore
 import NIOEmbedded
 import NIOSSL

@@ -1,5 +1,6 @@
 import Backend
 import Foundation
+import LoftTestSupport
 import NIOPosix
 import RPCProtocol
 import RPCTransport
@@ -11,10 +12,7 @@ import Testing
 /// sequence, and a back-end restart is survived with a `.resync` and then new events.
 @Suite(.timeLimit(.minutes(1))) struct EventRouterTests {
     static func startBackend(_ dir: String) async throws -> Backend {
-        var config = BackendConfig(dataDirectory: dir)
-        config.passwordHashLog2Cost = 4
-        config.scramIterations = 16
-        let backend = try Backend(config: config)
+        let backend = try Backend(config: BackendHarness.configuration(dir))
         try await backend.listen()
         return backend
     }

@@ -1,5 +1,6 @@
 import Backend
 import Foundation
+import LoftTestSupport
 import NIOCore
 import NIOPosix
 import RPCProtocol
@@ -12,30 +13,18 @@ import Testing
 /// call and in chunks, read back byte-exact.
 @Suite(.timeLimit(.minutes(1))) struct MessageUploadTests {
     final class Harness {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-upload-\(UUID().uuidString)").path
-        let backend: Backend
-        let admin: RPCClient
-        let client: RPCClient
+        let base: BackendHarness
+        var client: RPCClient { base.gateway }
         var session = ""
 
         init() async throws {
-            var config = BackendConfig(dataDirectory: dir)
-            config.passwordHashLog2Cost = 4
-            config.scramIterations = 16
-            backend = try Backend(config: config)
-            try await backend.listen()
-            admin = RPCClient(path: dir + "/admin.sock", software: "test")
-            client = RPCClient(path: dir + "/gateway.sock", software: "test")
-            _ = try await admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
-            _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "pw"))
-            session = try await client.call(Methods.authLogin, LoginParams(username: "alice@example.test", password: "pw")).session
+            base = try await BackendHarness(name: "loft-upload")
+            try await base.addTestAccounts()
+            session = try await base.session("alice@example.test")
         }
 
         func close() async {
-            await admin.close()
-            await client.close()
-            await backend.shutdown()
-            try? FileManager.default.removeItem(atPath: dir)
+            await base.close()
         }
 
         /// Streams `bytes` in pieces of 1000 through a MessageUpload on an event loop.
@@ -53,15 +42,8 @@ import Testing
             return try await promise.futureResult.get()
         }
 
-        func read(_ uid: UInt32, mailbox: String = "INBOX") async throws -> [UInt8] {
-            var out: [UInt8] = []
-            while true {
-                let chunk = try await client.call(
-                    Methods.messageRead,
-                    MessageReadParams(session: session, mailbox: mailbox, uid: uid, offset: Int64(out.count), length: 1 << 20))
-                out += chunk.data.bytes
-                if out.count >= chunk.total || chunk.data.bytes.isEmpty { return out }
-            }
+        func read(_ uid: UInt32) async throws -> [UInt8] {
+            try await base.read(session: session, uid: uid)
         }
     }
 

@@ -2,38 +2,31 @@ import Backend
 import Crypto
 import Foundation
 import GatewayKit
+import LoftTestSupport
 import Logging
 import NIOCore
 import NIOPosix
-import NIOSSL
 import POP3Gateway
 import RPCProtocol
 import RPCTransport
 
-/// An in-process back-end on its real sockets in a temporary directory, and a POP3 gateway in
-/// front of it on loopback port 0 (one plain listener, one STLS, one implicit TLS).
+/// The shared in-process back-end (`BackendHarness`) and a POP3 gateway in front of it on
+/// loopback port 0 (one plain listener, one STLS, one implicit TLS).
 final class POP3Harness {
-    let dir: String
-    let backend: Backend
-    let admin: RPCClient
-    let delivery: RPCClient
+    let base: BackendHarness
     let clients: BackendClients
     let gateway: POP3Gateway
     var plainPort = 0
     var stlsPort = 0
     var implicitPort = 0
+    var dir: String { base.dir }
+    var admin: RPCClient { base.admin }
+    var delivery: RPCClient { base.gateway }
 
     init(configure: (inout POP3GatewayConfiguration) -> Void = { _ in }) async throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-pop3-\(UUID().uuidString)").path
-        var config = BackendConfig(dataDirectory: dir)
-        config.passwordHashLog2Cost = 4
-        config.scramIterations = 16
-        backend = try Backend(config: config)
-        try await backend.listen()
-        admin = RPCClient(path: dir + "/admin.sock", software: "test")
-        delivery = RPCClient(path: dir + "/gateway.sock", software: "test")
+        base = try await BackendHarness(name: "loft-pop3")
         clients = BackendClients(
-            socketPath: dir + "/gateway.sock", software: "loft-pop3-test", group: MultiThreadedEventLoopGroup.singleton)
+            socketPath: base.dir + "/gateway.sock", software: "loft-pop3-test", group: MultiThreadedEventLoopGroup.singleton)
         var gatewayConfig = POP3GatewayConfiguration(
             listeners: [
                 Listener(host: "127.0.0.1", port: 0, tls: .none),
@@ -52,20 +45,13 @@ final class POP3Harness {
         plainPort = bound[0].port ?? 0
         stlsPort = bound[1].port ?? 0
         implicitPort = bound[2].port ?? 0
-
-        _ = try await admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
-        _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "alice-pw"))
-        _ = try await admin.call(
-            Methods.accountAdd, AccountAddParams(address: "bob@example.test", password: "bob-pw", apopSecret: "bob-apop"))
+        try await base.addTestAccounts()
     }
 
     func close() async {
         await gateway.stop(grace: .zero)
         await clients.close()
-        await admin.close()
-        await delivery.close()
-        await backend.shutdown()
-        try? FileManager.default.removeItem(atPath: dir)
+        await base.close()
     }
 
     /// Delivers `message` to `recipient` through the RPC, as an SMTP gateway would.
@@ -78,71 +64,30 @@ final class POP3Harness {
     }
 
     func connect(port: Int? = nil, tls: Bool = false) async throws -> POP3TestClient {
-        try await POP3TestClient.connect(port: port ?? plainPort, tls: tls)
+        POP3TestClient(try await LineClient.connect(port: port ?? plainPort, tls: tls))
     }
 }
 
-/// A line-level POP3 client for the tests: send a command, read status lines or a whole
-/// multi-line response, exactly as the bytes came.
+/// POP3 on the shared `LineClient`: commands are lines, and a multi-line response is read up
+/// to its terminating dot.
 final class POP3TestClient {
-    let channel: any Channel
-    var iterator: AsyncStream<ByteBuffer>.AsyncIterator
-    var buffer: [UInt8] = []
+    let line: LineClient
 
-    init(channel: any Channel, stream: AsyncStream<ByteBuffer>) {
-        self.channel = channel
-        self.iterator = stream.makeAsyncIterator()
+    init(_ line: LineClient) {
+        self.line = line
     }
 
-    /// Passes what the server sends into an AsyncStream, which ends when the connection does.
-    final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let continuation: AsyncStream<ByteBuffer>.Continuation
-        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
-
-    static func connect(port: Int, tls: Bool) async throws -> POP3TestClient {
-        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if tls {
-                        var configuration = TLSConfiguration.makeClientConfiguration()
-                        configuration.certificateVerification = .none
-                        let context = try NIOSSLContext(configuration: configuration)
-                        try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: context, serverHostname: nil))
-                    }
-                    try channel.pipeline.syncOperations.addHandler(Collector(continuation))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        return POP3TestClient(channel: channel, stream: stream)
-    }
-
-    func send(_ line: String) async throws {
-        try await channel.writeAndFlush(ByteBuffer(string: line + "\r\n"))
+    func send(_ command: String) async throws {
+        try await line.send(command + "\r\n")
     }
 
     func sendRaw(_ bytes: String) async throws {
-        try await channel.writeAndFlush(ByteBuffer(string: bytes))
+        try await line.send(bytes)
     }
 
     /// The next line without CRLF; nil at EOF.
     func readLine() async throws -> String? {
-        while true {
-            if let index = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                var line = Array(buffer[..<index])
-                buffer.removeFirst(index + 1)
-                if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
-            }
-            guard let more = await iterator.next() else { return nil }
-            buffer += more.readableBytesView
-        }
+        try await line.readLine()
     }
 
     /// Sends `command` and returns the status line.
@@ -169,18 +114,12 @@ final class POP3TestClient {
     }
 
     func close() async {
-        try? await channel.close()
+        await line.close()
     }
 
     /// Puts a TLS client handler in front, after STLS's +OK.
     func startTLS() async throws {
-        let channel = self.channel
-        try await channel.eventLoop.submit {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.certificateVerification = .none
-            let context = try NIOSSLContext(configuration: configuration)
-            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil), position: .first)
-        }.get()
+        try await line.startTLS()
     }
 }
 

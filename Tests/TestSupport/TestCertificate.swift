@@ -2,8 +2,8 @@ import Foundation
 
 /// A self-signed P-256 certificate for `localhost`/127.0.0.1 (valid until 2126) and its key, for
 /// TLS tests only. Made with `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256`.
-enum TestCertificate {
-    static let certificatePEM = """
+public enum TestCertificate {
+    public static let certificatePEM = """
         -----BEGIN CERTIFICATE-----
         MIIBrDCCAVGgAwIBAgIUcfAV6xkED+0K5KvGrMTrdYojAAMwCgYIKoZIzj0EAwIw
         FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNjE3MTQyM1oYDzIxMjYxMTAy
@@ -17,7 +17,7 @@ enum TestCertificate {
         -----END CERTIFICATE-----
         """
 
-    static let keyPEM = """
+    public static let keyPEM = """
         -----BEGIN PRIVATE KEY-----
         MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFiNikfMtaNpQe26J
         KitaEgUHtjVEINHtwrsan6sZmvihRANCAATXRVu5xCdum7coBFHVkCIDtO5Jcbqe
@@ -26,7 +26,7 @@ enum TestCertificate {
         """
 
     /// Writes both files into a new temporary directory; returns their paths.
-    static func write() throws -> (certificate: String, key: String) {
+    public static func write() throws -> (certificate: String, key: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let certificate = dir.appendingPathComponent("cert.pem").path

@@ -1,0 +1,100 @@
+public import Backend
+import Foundation
+public import RPCProtocol
+public import RPCTransport
+
+/// An in-process back-end on its real sockets in a fresh temporary directory, with one admin
+/// and one gateway client, and the accounts most tests use. Fast password hashing and SCRAM
+/// iterations, as every test wants.
+public final class BackendHarness: Sendable {
+    public let dir: String
+    public let backend: Backend
+    public let admin: RPCClient
+    public let gateway: RPCClient
+
+    /// The configuration tests start the back-end with (`dir` as the data directory).
+    public static func configuration(_ dir: String) -> BackendConfig {
+        var config = BackendConfig(dataDirectory: dir)
+        config.passwordHashLog2Cost = 4
+        config.scramIterations = 16
+        return config
+    }
+
+    /// Starts the back-end; `configure` may change its configuration first.
+    public init(name: String = "loft-test", configure: (inout BackendConfig) -> Void = { _ in }) async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+        var config = Self.configuration(dir)
+        configure(&config)
+        backend = try Backend(config: config)
+        try await backend.listen()
+        admin = RPCClient(path: dir + "/admin.sock", software: "test")
+        gateway = RPCClient(path: dir + "/gateway.sock", software: "test")
+    }
+
+    /// `example.test` with alice (password `alice-pw`) and bob (`bob-pw`, APOP secret `bob-apop`).
+    public func addTestAccounts() async throws {
+        _ = try await admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
+        _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "alice-pw"))
+        _ = try await admin.call(
+            Methods.accountAdd, AccountAddParams(address: "bob@example.test", password: "bob-pw", apopSecret: "bob-apop"))
+    }
+
+    /// A gateway session for `account` (by the admin's impersonation, no password needed).
+    public func session(_ account: String) async throws -> String {
+        try await admin.call(Methods.authImpersonate, ImpersonateParams(account: account)).session
+    }
+
+    /// Delivers `message` to `recipient` in one `delivery.submit`, as an SMTP gateway would.
+    @discardableResult
+    public func deliver(
+        _ message: [UInt8], to recipient: String = "alice@example.test", from sender: String = "s@remote.test"
+    ) async throws -> UploadCommitResult {
+        try await gateway.call(
+            Methods.deliverySubmit, DeliverySubmitParams(sender: sender, recipients: [recipient], data: Base64Data(message)))
+    }
+
+    /// Message `uid` of `mailbox`, whole, as stored.
+    public func read(session: String, uid: UInt32, mailbox: String = "INBOX") async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let part = try await gateway.call(
+                Methods.messageRead,
+                MessageReadParams(session: session, mailbox: mailbox, uid: uid, offset: Int64(bytes.count), length: 1 << 20))
+            bytes += part.data.bytes
+            if part.data.bytes.isEmpty || bytes.count >= part.total { return bytes }
+        }
+    }
+
+    /// Every message in `account`'s INBOX, whole, as stored.
+    public func inbox(_ account: String) async throws -> [[UInt8]] {
+        let session = try await session(account)
+        let list = try await admin.call(Methods.messageList, MessageListParams(session: session, mailbox: "INBOX"))
+        var messages: [[UInt8]] = []
+        for message in list.messages { messages.append(try await read(session: session, uid: message.uid)) }
+        return messages
+    }
+
+    /// Stops the clients and the back-end and removes the directory.
+    public func close() async {
+        await admin.close()
+        await gateway.close()
+        await backend.shutdown()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+/// Runs `body` with a fresh back-end and closes it afterwards, whether `body` returns or throws.
+public func withBackend<T>(
+    name: String = "loft-test", configure: (inout BackendConfig) -> Void = { _ in },
+    _ body: (BackendHarness) async throws -> T
+) async throws -> T {
+    let harness = try await BackendHarness(name: name, configure: configure)
+    do {
+        let result = try await body(harness)
+        await harness.close()
+        return result
+    } catch {
+        await harness.close()
+        throw error
+    }
+}
