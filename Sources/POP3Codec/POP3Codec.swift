@@ -2,8 +2,8 @@
 /// parser (RFC 1939, RFC 2449, RFC 2595, RFC 5034), the response encoder with dot-stuffing, the
 /// streaming RETR/TOP encoders, and `POP3Session`, the state machine that returns actions.
 ///
-/// It imports only the standard library and NIOCore (for `ByteBuffer`): no channels, no sockets,
-/// no RPC, no clock (DESIGN §6, STYLE §1). The gateway owns I/O, timers, TLS and the back-end.
+/// It imports only MailCore, SASL (the mechanisms behind AUTH) and NIOCore (for `ByteBuffer`):
+/// no channels, no sockets, no RPC, no clock (DESIGN §6, STYLE §1). The gateway owns I/O, timers, TLS and the back-end.
 ///
 /// How a gateway drives it, per connection:
 ///

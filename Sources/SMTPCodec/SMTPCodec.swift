@@ -3,7 +3,8 @@
 /// STARTTLS, AUTH, CHUNKING/BINARYMIME, DSN, SMTPUTF8), the reply encoder, the command-line
 /// framer, the DATA and BDAT receivers and the `SMTPSession` state machine that returns actions.
 ///
-/// It imports only NIOCore, and only for `ByteBuffer`: no channels, sockets, clocks or RPC.
+/// It imports only MailCore, SASL (the mechanisms behind AUTH, RFC 4954) and NIOCore, and that
+/// only for `ByteBuffer`: no channels, sockets, clocks or RPC.
 /// The SMTP gateway feeds it bytes and back-end answers and performs the actions it returns.
 
 /// Every limit the codec enforces, in one place (STYLE §7). Each is overridable through

@@ -4,6 +4,7 @@ import Logging
 import MailCore
 import NIOCore
 import RPCProtocol
+import SASL
 import SMTPCodec
 
 /// SMTPSession as the connection driver runs it: the session frames everything itself (what a

@@ -122,9 +122,19 @@ import Testing
         s.expect("AUTH PLAIN", "+ \r\n")
         #expect(s.session.maximumLineLength == POP3Limits.default.saslLineLength)
         s.expect(
-            base64("admin\0alice\0secret"), "",
-            effects: [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: "admin"))])
+            base64("alice\0alice\0secret"), "",
+            effects: [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: "alice"))])
         #expect(s.session.maximumLineLength == 255)
+    }
+
+    /// RFC 4616 §2: an authzid other than the authcid asks for proxy authentication, which Loft
+    /// does not offer. The SASL exchange refuses it as the gateway did before (`-ERR [AUTH]`,
+    /// counted), without asking the back-end.
+    @Test func authPlainWithAnotherAuthorizationIdentityIsRefused() {
+        var s = SessionDriver()
+        s.expect("AUTH PLAIN", "+ \r\n")
+        s.expect(base64("admin\0alice\0secret"), "-ERR [AUTH] authentication failed\r\n")
+        #expect(s.session.state == .authorization)
     }
 
     @Test(arguments: ["alice\0secret", "\0\0secret", "\0alice\0", "\0alice\0secret\0x"])
