@@ -28,9 +28,9 @@ public enum POP3AuthFailure: Hashable, Sendable {
 public enum POP3Event: Hashable, Sendable {
     /// The connection is accepted; the session sends the greeting.
     case opened(POP3SessionConfiguration)
-    /// One line from `POP3LineFramer`, without its terminator.
+    /// One line from LineFraming's `LineFramer`, without its terminator.
     case line(ByteBuffer)
-    /// `POP3LineFramer` reported an oversize line.
+    /// The framer reported an over-long line (`LineFramer.Frame.lineTooLong`).
     case lineTooLong
 
     /// The back-end accepted the credentials of `.authenticate` or the SASL exchange.

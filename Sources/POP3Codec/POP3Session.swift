@@ -91,7 +91,7 @@ public struct POP3Session: Sendable {
     }
 
     /// The longest line the session accepts now, terminator included: the gateway sets
-    /// `POP3LineFramer.maximumLineLength` to it before framing each line.
+    /// `LineFramer.maximumLineLength` to it before framing each line.
     public var maximumLineLength: Int {
         if case .authorization(.sasl) = stateStorage {
             configuration.limits.saslLineLength

@@ -1,4 +1,5 @@
 import GatewayKit
+import LineFraming
 import Logging
 import NIOCore
 import POP3Codec
@@ -8,7 +9,7 @@ import RPCProtocol
 /// framed at the session's current limit (RFC 1939 §3 commands, RFC 5034 §4 SASL lines).
 struct POP3DrivenSession: DrivenSession {
     var session = POP3Session()
-    var framer = POP3LineFramer()
+    var framer = LineFramer(maximumLineLength: POP3Command.maximumLineLength)
 
     mutating func nextEvent(from inbound: inout ByteBuffer) -> POP3Event? {
         framer.maximumLineLength = session.maximumLineLength

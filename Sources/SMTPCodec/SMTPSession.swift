@@ -1,3 +1,4 @@
+import LineFraming
 import MailCore
 import NIOCore
 import SASL
@@ -40,7 +41,7 @@ public struct SMTPSession: Sendable {
     public private(set) var envelope = SMTPEnvelope()
     public private(set) var errorCount = 0
     private var input = ByteBuffer()
-    private var framer = SMTPLineFramer()
+    private var framer = LineFramer(maximumLineLength: SMTPLimits.commandLine)
     private var dataReceiver: DataReceiver?
     private var chunkReceiver: BDATReceiver?
     /// A back-end upload is open (begun, neither committed nor aborted).
@@ -99,8 +100,7 @@ public struct SMTPSession: Sendable {
             authenticatedIdentity = nil
             envelope = SMTPEnvelope()
             phase = .greeted
-            input.clear()
-            framer = SMTPLineFramer()
+            framer.discardBuffered(&input)
             mode = .command
         case (.tlsFailed, .tlsHandshake):
             mode = .closed
@@ -201,17 +201,17 @@ public struct SMTPSession: Sendable {
         while true {
             switch mode {
             case .command:
-                guard let frame = framer.next(from: &input, limit: configuration.commandLineLimit) else { return }
+                framer.maximumLineLength = configuration.commandLineLimit
+                guard let frame = framer.next(from: &input) else { return }
                 switch frame {
-                case .tooLong: refuse(.lineTooLong, &actions)
+                case .lineTooLong: refuse(.lineTooLong, &actions)
                 case .line(let line): handle(line: line, &actions)
                 }
             case .sasl(var exchange):
-                guard let frame = framer.next(from: &input, limit: configuration.authenticationLineLimit) else {
-                    return
-                }
+                framer.maximumLineLength = configuration.authenticationLineLimit
+                guard let frame = framer.next(from: &input) else { return }
                 switch frame {
-                case .tooLong:
+                case .lineTooLong:
                     mode = .command
                     refuse(.authenticationLineTooLong, &actions)
                 case .line(let line):
@@ -353,8 +353,7 @@ public struct SMTPSession: Sendable {
             actions.append(.send(.readyToStartTLS))
             actions.append(.startTLS)
             // RFC 3207 §5 / CVE-2011-0411: pipelined plaintext after STARTTLS is discarded.
-            input.clear()
-            framer = SMTPLineFramer()
+            framer.discardBuffered(&input)
             mode = .tlsHandshake
         case .auth(let name, let initialResponse):
             startSASL(name, initialResponse, &actions)

@@ -1,3 +1,4 @@
+import LineFraming
 import NIOCore
 import POP3Codec
 import Testing
@@ -275,7 +276,7 @@ import Testing
     /// RFC 2595 §4, CVE-2011-0411: commands pipelined behind STLS are never executed.
     @Test func stlsDiscardsPipelinedCommands() {
         var s = SessionDriver(SessionDriver.configuration(plaintextAllowed: false))
-        var framer = POP3LineFramer()
+        var framer = LineFramer(maximumLineLength: POP3Command.maximumLineLength)
         var inbound = ByteBuffer(string: "STLS\r\nUSER evil\r\nPASS evil\r\n")
         var actions: [POP3Action] = []
         while let outcome = framer.next(from: &inbound) {

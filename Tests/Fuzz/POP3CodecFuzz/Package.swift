@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // A libFuzzer target for POP3Codec (STYLE §14), in its own package so the main build never links
-// a binary without `main`. Sources/MailCore, Sources/SASL and Sources/POP3Codec are symlinks to the
-// real ones.
+// a binary without `main`. Sources/MailCore, Sources/SASL, Sources/LineFraming and Sources/POP3Codec are
+// symlinks to the real ones.
 // Build and run (Linux): see README.md.
 import PackageDescription
 
@@ -11,9 +11,10 @@ let package = Package(
     targets: [
         .target(name: "MailCore"),
         .target(name: "SASL", dependencies: ["MailCore"]),
-        .target(name: "POP3Codec", dependencies: ["MailCore", "SASL", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "LineFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "POP3Codec", dependencies: ["MailCore", "SASL", "LineFraming", .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(
-            name: "POP3CodecFuzz", dependencies: ["POP3Codec", .product(name: "NIOCore", package: "swift-nio")]),
+            name: "POP3CodecFuzz", dependencies: ["POP3Codec", "LineFraming", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )
