@@ -95,6 +95,7 @@ import Testing
         let over = atLimit + Array("AAAA".utf8)
         #expect(SASLResponse.parse(atLimit) == .success(.message([UInt8](repeating: 0, count: SASLLimits.responseLine / 4 * 3))))
         #expect(SASLResponse.parse(over) == .failure(SASLError(.lineTooLong)))
+        #expect(SASLResponse.parse(atLimit + [UInt8(ascii: "A")]) == .failure(SASLError(.lineTooLong)))
         #expect(SASLInitialResponse.parse(atLimit) == .success(.bytes([UInt8](repeating: 0, count: SASLLimits.responseLine / 4 * 3))))
         #expect(SASLInitialResponse.parse(over) == .failure(SASLError(.lineTooLong)))
         var exchange = SASLExchange(mechanism: .scramSHA256)
