@@ -29,10 +29,12 @@ let package = Package(
         .target(name: "MailCore", swiftSettings: strict),
         .target(name: "MailMessage", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "RPCProtocol", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(name: "SASL", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(name: "LineFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .target(
             name: "RPCTransport",
             dependencies: [
-                "RPCProtocol",
+                "RPCProtocol", "LineFraming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -61,11 +63,11 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "SMTPCodec",
-            dependencies: ["MailCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MailCore", "SASL", "LineFraming", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(
             name: "POP3Codec",
-            dependencies: ["MailCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MailCore", "SASL", "LineFraming", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(
             name: "LoftConfig",
@@ -86,7 +88,7 @@ let package = Package(
         .target(
             name: "POP3Gateway",
             dependencies: [
-                "POP3Codec", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
+                "POP3Codec", "SASL", "LineFraming", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -96,7 +98,7 @@ let package = Package(
         .target(
             name: "SMTPGateway",
             dependencies: [
-                "SMTPCodec", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
+                "SMTPCodec", "SASL", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -138,8 +140,10 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
         .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
-        .testTarget(name: "SMTPCodecTests", dependencies: ["SMTPCodec", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"]),
+        .testTarget(name: "LineFramingTests", dependencies: ["LineFraming", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SMTPCodecTests", dependencies: ["SMTPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [

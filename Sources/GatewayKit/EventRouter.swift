@@ -1,8 +1,8 @@
 public import Logging
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 public import RPCProtocol
-public import RPCTransport
+import RPCTransport
 
 /// A change to a subscribed account's mail, or word that some may have been missed.
 public enum BackendEvent: Sendable, Equatable {

@@ -1,4 +1,5 @@
 public import NIOCore
+public import SASL
 
 /// The keyword of a POP3 command (RFC 1939 §4-§7, RFC 2449 §5, RFC 2595 §4, RFC 5034 §4).
 public enum POP3CommandKeyword: String, CaseIterable, Hashable, Sendable {
@@ -29,7 +30,7 @@ public enum POP3Command: Hashable, Sendable {
     case apop(name: String, digest: String)
     /// RFC 5034 §4: `AUTH mechanism [initial-response]`; a bare `AUTH` lists mechanisms
     /// (RFC 1734 clients). The initial response is decoded; `=` is an empty one.
-    case auth(mechanism: POP3SASLMechanism?, initialResponse: ByteBuffer?)
+    case auth(mechanism: SASLMechanism?, initialResponse: ByteBuffer?)
     /// RFC 2449 §5.
     case capa
     /// RFC 2595 §4.

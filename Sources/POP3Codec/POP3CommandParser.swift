@@ -1,5 +1,6 @@
 import MailCore
 public import NIOCore
+import SASL
 
 extension POP3Command {
     /// The maximum command line, CRLF included (RFC 2449 §4).
@@ -92,15 +93,15 @@ extension POP3Command {
         case .auth:
             try expect(0...2)
             guard let first = parameters.first else { return .auth(mechanism: nil, initialResponse: nil) }
-            guard let mechanism = POP3SASLMechanism(String(decoding: first, as: UTF8.self)) else {
+            guard let mechanism = SASLMechanism(String(decoding: first, as: UTF8.self)) else {
                 throw POP3SyntaxError(.invalidMechanism, keyword: keyword)
             }
             guard parameters.count == 2 else { return .auth(mechanism: mechanism, initialResponse: nil) }
             // RFC 5034 §4: initial-response = base64 / "=" ; "=" is an empty initial response.
-            guard let decoded = decodeSASLResponse(parameters[1], allowEqualsSign: true) else {
+            guard case .success(let decoded) = SASLInitialResponse.parse(parameters[1]) else {
                 throw POP3SyntaxError(.invalidBase64, keyword: keyword)
             }
-            return .auth(mechanism: mechanism, initialResponse: decoded)
+            return .auth(mechanism: mechanism, initialResponse: ByteBuffer(bytes: decoded.bytes))
         case .pass:
             throw POP3SyntaxError(.unknownCommand)  // handled by parsePass before this point
         }
@@ -114,13 +115,6 @@ extension POP3Command {
             throw POP3SyntaxError(.invalidCharacter, keyword: .pass)
         }
         return .pass(try utf8String(rest, keyword: .pass))
-    }
-
-    /// Decodes a SASL client response: base64, or (for an initial response only) `=` for empty.
-    static func decodeSASLResponse(_ bytes: some Collection<UInt8>, allowEqualsSign: Bool) -> ByteBuffer? {
-        if allowEqualsSign, bytes.count == 1, bytes.first == UInt8(ascii: "=") { return ByteBuffer() }
-        guard let decoded = Base64.decode(bytes) else { return nil }
-        return ByteBuffer(bytes: decoded)
     }
 
     /// A positive decimal number that fits an `Int`; nil on any other input.

@@ -1,4 +1,5 @@
 public import NIOCore
+public import SASL
 
 /// Credentials the session collected, for the back-end to verify.
 public enum POP3Credentials: Hashable, Sendable {
@@ -27,9 +28,9 @@ public enum POP3AuthFailure: Hashable, Sendable {
 public enum POP3Event: Hashable, Sendable {
     /// The connection is accepted; the session sends the greeting.
     case opened(POP3SessionConfiguration)
-    /// One line from `POP3LineFramer`, without its terminator.
+    /// One line from LineFraming's `LineFramer`, without its terminator.
     case line(ByteBuffer)
-    /// `POP3LineFramer` reported an oversize line.
+    /// The framer reported an over-long line (`LineFramer.Frame.lineTooLong`).
     case lineTooLong
 
     /// The back-end accepted the credentials of `.authenticate` or the SASL exchange.
@@ -80,7 +81,7 @@ public enum POP3Action: Hashable, Sendable {
     case authenticate(POP3Credentials)
     /// Begin a mechanism the back-end or gateway runs (CRAM-MD5's challenge, SCRAM): answer with
     /// `.saslChallenge`, `.authSucceeded` or `.authFailed`.
-    case saslStart(mechanism: POP3SASLMechanism, initialResponse: ByteBuffer?)
+    case saslStart(mechanism: SASLMechanism, initialResponse: ByteBuffer?)
     /// The client's next response in that exchange, decoded.
     case saslContinue(ByteBuffer)
     /// The client cancelled the exchange (`*`); the back-end forgets it. No event follows.

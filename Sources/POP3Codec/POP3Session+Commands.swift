@@ -1,15 +1,17 @@
 import NIOCore
+import SASL
 
 extension POP3Session {
     /// Answers one client line: a SASL response during an exchange, a command otherwise.
     /// `nil` stands for a line the framer reported as too long.
     mutating func handleLine(_ input: ByteBuffer?, into actions: inout [POP3Action]) {
-        if case .authorization(.sasl(let step)) = stateStorage {
+        if case .authorization(.sasl(var exchange)) = stateStorage {
             guard let input, input.readableBytes + 2 <= configuration.limits.saslLineLength else {
-                abortSASL(step, reply: .err("line too long"), into: &actions)
+                performSASL(.failed(SASLError(.lineTooLong)), exchange, into: &actions)
                 return
             }
-            handleSASLResponse(input, step: step, into: &actions)
+            let step = exchange.receive(line: input.readableBytesView)
+            performSASL(step, exchange, into: &actions)
             return
         }
         let commandState: CommandState

@@ -1,4 +1,5 @@
 import NIOCore
+import SASL
 
 /// The RFC 1939 state a session is in, as callers and tests see it.
 public enum POP3SessionState: Hashable, Sendable {
@@ -53,24 +54,11 @@ public struct POP3Session: Sendable {
         case ready
         case userGiven(String)
         /// Waiting for the client's next SASL response line.
-        case sasl(SASLStep)
+        case sasl(SASLExchange)
         /// Waiting for the gateway/back-end's next step of a mechanism it runs.
-        case awaitingSASLServer(POP3SASLMechanism)
+        case awaitingSASLServer(SASLExchange)
         case awaitingAuthentication
         case awaitingMaildrop
-    }
-
-    enum SASLStep: Sendable {
-        case plain
-        case loginUsername
-        case loginPassword(user: String)
-        case cramMD5(challenge: String)
-        /// A pass-through mechanism without an initial response: "+ " sent, client-first next.
-        case passThroughFirst(POP3SASLMechanism)
-        case passThrough(POP3SASLMechanism)
-        /// Success with additional data went out as a challenge; the client answers with an
-        /// empty line (RFC 5034 §4).
-        case finalAcknowledgement(user: String)
     }
 
     enum TransactionPhase: Sendable {
@@ -103,7 +91,7 @@ public struct POP3Session: Sendable {
     }
 
     /// The longest line the session accepts now, terminator included: the gateway sets
-    /// `POP3LineFramer.maximumLineLength` to it before framing each line.
+    /// `LineFramer.maximumLineLength` to it before framing each line.
     public var maximumLineLength: Int {
         if case .authorization(.sasl) = stateStorage {
             configuration.limits.saslLineLength
@@ -137,7 +125,7 @@ public struct POP3Session: Sendable {
 
     var plaintextPermitted: Bool { tlsActive || configuration.plaintextAllowed }
 
-    var permittedMechanisms: [POP3SASLMechanism] {
+    var permittedMechanisms: [SASLMechanism] {
         configuration.saslMechanisms.filter { !$0.isPlaintext || plaintextPermitted }
     }
 
@@ -182,26 +170,22 @@ public struct POP3Session: Sendable {
         case (.lineTooLong, _):
             receiveLine(nil, into: &actions)
 
-        case (.authSucceeded(let user, let saslFinal), .authorization(.awaitingSASLServer)):
-            if let saslFinal {
-                stateStorage = .authorization(.sasl(.finalAcknowledgement(user: user)))
-                actions.append(.send(.continuation(saslFinal)))
-            } else {
-                beginMaildrop(user: user, into: &actions)
-            }
+        case (.authSucceeded(let user, let saslFinal), .authorization(.awaitingSASLServer(var exchange)))
+        where exchange.isAwaitingRelay:
+            let final = saslFinal.map { Array($0.readableBytesView) }
+            let step = exchange.relayed(.succeeded(identity: user, final: final))
+            performSASL(step, exchange, into: &actions)
         case (.authSucceeded(let user, _), .authorization(.awaitingAuthentication)):
             beginMaildrop(user: user, into: &actions)
         case (.authFailed(let failure), .authorization(.awaitingAuthentication)),
             (.authFailed(let failure), .authorization(.awaitingSASLServer)):
             authenticationFailed(failure, into: &actions)
-        case (.saslChallenge(let challenge), .authorization(.awaitingSASLServer(let mechanism))):
-            if mechanism == .cramMD5 {
-                let text = String(decoding: challenge.readableBytesView, as: UTF8.self)
-                stateStorage = .authorization(.sasl(.cramMD5(challenge: text)))
-            } else {
-                stateStorage = .authorization(.sasl(.passThrough(mechanism)))
-            }
-            actions.append(.send(.continuation(challenge)))
+        case (.saslChallenge(let challenge), .authorization(.awaitingSASLServer(var exchange))):
+            let step =
+                exchange.isAwaitingChallenge
+                ? exchange.challengeIssued(String(decoding: challenge.readableBytesView, as: UTF8.self))
+                : exchange.relayed(.challenge(Array(challenge.readableBytesView)))
+            performSASL(step, exchange, into: &actions)
 
         case (.maildropLoaded(let entries), .authorization(.awaitingMaildrop)):
             maildrop = POP3Maildrop(entries)

@@ -1,3 +1,5 @@
+public import SASL
+
 /// Limits for one POP3 session, in one place (STYLE §7). Every value is overridable by config.
 public struct POP3Limits: Hashable, Sendable {
     /// The longest command line, CRLF included (RFC 2449 §4 requires at least 255).
@@ -63,7 +65,7 @@ public struct POP3SessionConfiguration: Hashable, Sendable {
     /// loopback, or the config says so).
     public var plaintextAllowed: Bool
     /// SASL mechanisms offered, in order of preference.
-    public var saslMechanisms: [POP3SASLMechanism]
+    public var saslMechanisms: [SASLMechanism]
     /// RFC 2449 §6.9 IMPLEMENTATION argument; nil leaves it out of CAPA.
     public var implementation: String?
     public var expire: POP3Expire?
@@ -76,7 +78,7 @@ public struct POP3SessionConfiguration: Hashable, Sendable {
         tlsActive: Bool = false,
         stlsAvailable: Bool = false,
         plaintextAllowed: Bool = false,
-        saslMechanisms: [POP3SASLMechanism] = [.plain, .login],
+        saslMechanisms: [SASLMechanism] = [.plain, .login],
         implementation: String? = "Loft",
         expire: POP3Expire? = nil,
         loginDelay: POP3LoginDelay? = nil,

@@ -1,16 +1,17 @@
 public import GatewayKit
+import LineFraming
 import Logging
 import NIOCore
 import POP3Codec
 import RPCProtocol
 
-/// POP3Session with the line framer in front of it, as the connection driver runs it: lines
-/// framed at the session's current limit (RFC 1939 §3 commands, RFC 5034 §4 SASL lines).
 extension POP3Event: ConnectionSignalEvents {}
 
+/// POP3Session with the line framer in front of it, as the connection driver runs it: lines
+/// framed at the session's current limit (RFC 1939 §3 commands, RFC 5034 §4 SASL lines).
 struct POP3DrivenSession: DrivenSession {
     var session = POP3Session()
-    var framer = POP3LineFramer()
+    var framer = LineFramer(maximumLineLength: POP3Command.maximumLineLength)
 
     mutating func nextEvent(from inbound: inout ByteBuffer) -> POP3Event? {
         framer.maximumLineLength = session.maximumLineLength
@@ -27,7 +28,8 @@ struct POP3DrivenSession: DrivenSession {
 
     var isWaiting: Bool { session.isAwaitingBackend }
 
-    func hasPartialInput(_ inbound: ByteBuffer) -> Bool { inbound.readableBytes > 0 }
+    /// A line begun, or an over-long one being skipped to its end.
+    func hasPartialInput(_ inbound: ByteBuffer) -> Bool { inbound.readableBytes > 0 || framer.isDiscarding }
 
     var isAuthenticated: Bool {
         switch session.state {

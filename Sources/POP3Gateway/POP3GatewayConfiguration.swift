@@ -1,6 +1,7 @@
 public import GatewayKit
 public import NIOCore
 public import POP3Codec
+public import SASL
 
 /// Everything `loft pop3` is configured with (the `pop3` section of loft.yaml), with the
 /// limits in one place (STYLE §7).
@@ -37,7 +38,7 @@ public struct POP3GatewayConfiguration: Sendable {
     public var prefetchBytes = 64 << 10
     public var limits = POP3Limits.default
     /// SCRAM-SHA-256 is relayed to the back-end (`auth.scram_begin` / `auth.scram_finish`).
-    public var saslMechanisms: [POP3SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
+    public var saslMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
 
     public init(listeners: [Listener], hostname: String) {
         self.listeners = listeners

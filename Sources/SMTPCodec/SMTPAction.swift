@@ -1,4 +1,5 @@
 public import NIOCore
+public import SASL
 
 /// What the gateway must do, in the order given. The session never does I/O (STYLE §3).
 ///

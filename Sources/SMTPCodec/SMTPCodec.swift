@@ -1,9 +1,11 @@
 /// SMTPCodec: the pure SMTP server codec (DESIGN §6, STYLE §1). It owns the command grammar
 /// (RFC 5321 §4.1 and the ESMTP extensions SIZE, 8BITMIME, PIPELINING, ENHANCEDSTATUSCODES,
-/// STARTTLS, AUTH, CHUNKING/BINARYMIME, DSN, SMTPUTF8), the reply encoder, the command-line
-/// framer, the DATA and BDAT receivers and the `SMTPSession` state machine that returns actions.
+/// STARTTLS, AUTH, CHUNKING/BINARYMIME, DSN, SMTPUTF8), the reply encoder, the DATA and BDAT
+/// receivers and the `SMTPSession` state machine that returns actions; command lines are framed
+/// by LineFraming's `LineFramer`.
 ///
-/// It imports only NIOCore, and only for `ByteBuffer`: no channels, sockets, clocks or RPC.
+/// It imports only MailCore, SASL (the mechanisms behind AUTH, RFC 4954), LineFraming and
+/// NIOCore, and that only for `ByteBuffer`: no channels, sockets, clocks or RPC.
 /// The SMTP gateway feeds it bytes and back-end answers and performs the actions it returns.
 
 /// Every limit the codec enforces, in one place (STYLE §7). Each is overridable through

@@ -1,3 +1,5 @@
+public import SASL
+
 /// One SMTP command as parsed from a command line (RFC 5321 §4.1.1, plus STARTTLS RFC 3207,
 /// AUTH RFC 4954 and BDAT RFC 3030).
 public enum SMTPCommand: Sendable, Hashable {
@@ -185,18 +187,5 @@ public struct RecipientParameters: Sendable, Hashable {
 
     public var requiredExtensions: SMTPExtensions {
         notify != nil || originalRecipient != nil ? .dsn : []
-    }
-}
-
-/// The AUTH command's optional initial response (RFC 4954 §4): `=` is an empty response.
-public enum SASLInitialResponse: Sendable, Hashable {
-    case empty
-    case bytes([UInt8])
-
-    public var bytes: [UInt8] {
-        switch self {
-        case .empty: []
-        case .bytes(let bytes): bytes
-        }
     }
 }

@@ -1,5 +1,6 @@
 import MailCore
 public import NIOCore
+import SASL
 
 /// Parses one command line (without its line ending) into an `SMTPCommand`.
 ///
@@ -169,11 +170,10 @@ public enum SMTPCommandParser {
         }
         var response = cursor.rest
         while response.last == space { response.removeLast() }
-        if response == [UInt8(ascii: "=")] { return .auth(mechanism: name, initialResponse: .empty) }
-        guard !response.isEmpty, let decoded = Base64.decode(response) else {
+        guard case .success(let initialResponse) = SASLInitialResponse.parse(response) else {
             throw .parameter(.invalidBase64())
         }
-        return .auth(mechanism: name, initialResponse: .bytes(decoded))
+        return .auth(mechanism: name, initialResponse: initialResponse)
     }
 
     // MARK: Paths

@@ -1,5 +1,7 @@
+import LineFraming
 import MailCore
 import NIOCore
+import SASL
 
 /// The server side of one SMTP connection as a value (STYLE §3): feed it events with
 /// `receive(_:)`, perform the actions it returns, feed it the answers.
@@ -25,8 +27,8 @@ public struct SMTPSession: Sendable {
     private enum Wait: Sendable {
         case sender(ReversePath, MailParameters)
         case recipient(SMTPRecipient)
-        case challenge
-        case relayedStep(SASLMechanism)
+        /// A CRAM-MD5 challenge or a relayed SCRAM step from the back-end.
+        case saslBackend(SASLExchange)
         case authentication
         case commit
     }
@@ -39,13 +41,11 @@ public struct SMTPSession: Sendable {
     public private(set) var envelope = SMTPEnvelope()
     public private(set) var errorCount = 0
     private var input = ByteBuffer()
-    private var framer = SMTPLineFramer()
+    private var framer = LineFramer(maximumLineLength: SMTPLimits.commandLine)
     private var dataReceiver: DataReceiver?
     private var chunkReceiver: BDATReceiver?
     /// A back-end upload is open (begun, neither committed nor aborted).
     private var messageOpen = false
-    /// The next relayed SASL message is the exchange's first (it came after an empty 334).
-    private var relayFirst = false
     private var messageSize = 0
 
     public init() {}
@@ -69,7 +69,7 @@ public struct SMTPSession: Sendable {
     public var hasPartialInput: Bool {
         switch mode {
         case .data, .chunk: true
-        case .unopened, .command, .sasl, .waiting, .tlsHandshake, .closed: input.readableBytes > 0
+        case .unopened, .command, .sasl, .waiting, .tlsHandshake, .closed: input.readableBytes > 0 || framer.isDiscarding
         }
     }
 
@@ -100,8 +100,7 @@ public struct SMTPSession: Sendable {
             authenticatedIdentity = nil
             envelope = SMTPEnvelope()
             phase = .greeted
-            input.clear()
-            framer = SMTPLineFramer()
+            framer.discardBuffered(&input)
             mode = .command
         case (.tlsFailed, .tlsHandshake):
             mode = .closed
@@ -122,21 +121,19 @@ public struct SMTPSession: Sendable {
             case .rejected(let reply):
                 refuse(reply, &actions)
             }
-        case (.challengeIssued(let challenge), .waiting(.challenge)):
-            mode = .sasl(.cramMD5Response(challenge: challenge))
-            actions.append(.send(.saslChallenge(Array(challenge.utf8))))
-        case (.saslStepped(let step), .waiting(.relayedStep(let mechanism))):
-            mode = .command
+        case (.challengeIssued(let challenge), .waiting(.saslBackend(var exchange))) where exchange.isAwaitingChallenge:
+            let step = exchange.challengeIssued(challenge)
+            perform(step, exchange, &actions)
+        case (.saslStepped(let step), .waiting(.saslBackend(var exchange))) where exchange.isAwaitingRelay:
             switch step {
             case .challenge(let bytes):
-                mode = .sasl(.relayed(mechanism))
-                actions.append(.send(.saslChallenge(bytes)))
-            case .succeeded(let identity, let final?):
-                mode = .sasl(.acknowledgeSuccess(identity: identity))
-                actions.append(.send(.saslChallenge(final)))
-            case .succeeded(let identity, nil):
-                authenticated(identity, &actions)
+                let next = exchange.relayed(.challenge(bytes))
+                perform(next, exchange, &actions)
+            case .succeeded(let identity, let final):
+                let next = exchange.relayed(.succeeded(identity: identity, final: final))
+                perform(next, exchange, &actions)
             case .failed(let reply):
+                mode = .command
                 refuse(reply, &actions)
             }
         case (.authenticationFinished(let result), .waiting(.authentication)):
@@ -204,21 +201,22 @@ public struct SMTPSession: Sendable {
         while true {
             switch mode {
             case .command:
-                guard let frame = framer.next(from: &input, limit: configuration.commandLineLimit) else { return }
+                framer.maximumLineLength = configuration.commandLineLimit
+                guard let frame = framer.next(from: &input) else { return }
                 switch frame {
-                case .tooLong: refuse(.lineTooLong, &actions)
+                case .lineTooLong: refuse(.lineTooLong, &actions)
                 case .line(let line): handle(line: line, &actions)
                 }
-            case .sasl(let exchange):
-                guard let frame = framer.next(from: &input, limit: configuration.authenticationLineLimit) else {
-                    return
-                }
+            case .sasl(var exchange):
+                framer.maximumLineLength = configuration.authenticationLineLimit
+                guard let frame = framer.next(from: &input) else { return }
                 switch frame {
-                case .tooLong:
+                case .lineTooLong:
                     mode = .command
                     refuse(.authenticationLineTooLong, &actions)
                 case .line(let line):
-                    continueSASL(exchange, Array(line.readableBytesView), &actions)
+                    let step = exchange.receive(line: line.readableBytesView)
+                    perform(step, exchange, &actions)
                 }
             case .data:
                 for event in dataReceiver!.receive(&input) {
@@ -355,8 +353,7 @@ public struct SMTPSession: Sendable {
             actions.append(.send(.readyToStartTLS))
             actions.append(.startTLS)
             // RFC 3207 §5 / CVE-2011-0411: pipelined plaintext after STARTTLS is discarded.
-            input.clear()
-            framer = SMTPLineFramer()
+            framer.discardBuffered(&input)
             mode = .tlsHandshake
         case .auth(let name, let initialResponse):
             startSASL(name, initialResponse, &actions)
@@ -441,43 +438,50 @@ public struct SMTPSession: Sendable {
     private mutating func startSASL(
         _ name: String, _ initialResponse: SASLInitialResponse?, _ actions: inout [SMTPAction]
     ) {
-        guard let mechanism = SASLMechanism(rawValue: name), configuration.authMechanisms.contains(mechanism) else {
+        guard let mechanism = SASLMechanism(name), configuration.authMechanisms.contains(mechanism) else {
             return refuse(.unrecognizedMechanism, &actions)
         }
         // RFC 4954 §4 and DESIGN §5: no plaintext passwords without TLS unless allowed.
         guard configuration.usableMechanisms(tlsActive: tlsActive).contains(mechanism) else {
             return refuse(.encryptionRequired, &actions)
         }
-        switch mechanism {
-        case .plain:
-            if let initialResponse {
-                continueSASL(.plainResponse, decoded: initialResponse.bytes, &actions)
-            } else {
-                mode = .sasl(.plainResponse)
-                actions.append(.send(.saslChallenge([])))
-            }
-        case .login:
-            if let initialResponse {
-                continueSASL(.loginUsername, decoded: initialResponse.bytes, &actions)
-            } else {
-                mode = .sasl(.loginUsername)
-                actions.append(.send(.saslChallenge(Array("Username:".utf8))))
-            }
-        case .cramMD5:
-            // RFC 4954 §4: an initial response to a server-first mechanism is refused with 501.
-            guard initialResponse == nil else { return refuse(.malformedSASLResponse, &actions) }
-            mode = .waiting(.challenge)
-            actions.append(.issueChallenge(.cramMD5))
-        case .scramSHA256:
-            // RFC 5802 §5: client-first; an empty 334 asks for it when there is no initial response.
-            if let initialResponse {
-                mode = .waiting(.relayedStep(mechanism))
-                actions.append(.relaySASL(mechanism, initialResponse.bytes, first: true))
-            } else {
-                mode = .sasl(.relayed(mechanism))
-                relayFirst = true
-                actions.append(.send(.saslChallenge([])))
-            }
+        var exchange = SASLExchange(mechanism: mechanism)
+        let step = exchange.start(initialResponse: initialResponse)
+        perform(step, exchange, &actions)
+    }
+
+    /// Turns the exchange's next step into SMTP (RFC 4954 §4): a challenge is a 334 line, the
+    /// back-end steps are actions, a failure is a refusal (`*` → 501 5.7.0, RFC 4954 §4).
+    private mutating func perform(_ step: SASLAction, _ exchange: SASLExchange, _ actions: inout [SMTPAction]) {
+        mode = .command
+        switch step {
+        case .challenge(let challenge):
+            mode = .sasl(exchange)
+            actions.append(.send(.saslChallenge(challenge)))
+        case .issueChallenge(let mechanism):
+            mode = .waiting(.saslBackend(exchange))
+            actions.append(.issueChallenge(mechanism))
+        case .relay(let message, let first):
+            mode = .waiting(.saslBackend(exchange))
+            actions.append(.relaySASL(exchange.mechanism, message, first: first))
+        case .authenticate(let credentials):
+            mode = .waiting(.authentication)
+            actions.append(.authenticate(credentials))
+        case .succeeded(let identity, _):
+            authenticated(identity, &actions)
+        case .failed(let error):
+            refuse(Self.reply(for: error), &actions)
+        }
+    }
+
+    /// One place for what each SASL failure is in SMTP.
+    static func reply(for error: SASLError) -> SMTPReply {
+        switch error.code {
+        case .cancelled: .authenticationAborted
+        case .lineTooLong: .authenticationLineTooLong
+        // Proxy authentication is not offered: refused like wrong credentials (RFC 4616 §2).
+        case .authorizationIdentityRefused: .authenticationFailed
+        default: .malformedSASLResponse
         }
     }
 
@@ -485,53 +489,6 @@ public struct SMTPSession: Sendable {
         authenticatedIdentity = identity
         envelope.authenticatedIdentity = identity
         actions.append(.send(.authenticationSucceeded))
-    }
-
-    /// One continuation line of a SASL exchange (RFC 4954 §4).
-    private mutating func continueSASL(_ exchange: SASLExchange, _ line: [UInt8], _ actions: inout [SMTPAction]) {
-        mode = .command
-        // RFC 4954 §4: "*" cancels the exchange; the server answers 501.
-        if line == [UInt8(ascii: "*")] { return refuse(.authenticationAborted, &actions) }
-        guard let decoded = Base64.decode(line) else { return refuse(.malformedSASLResponse, &actions) }
-        continueSASL(exchange, decoded: decoded, &actions)
-    }
-
-    private mutating func continueSASL(_ exchange: SASLExchange, decoded: [UInt8], _ actions: inout [SMTPAction]) {
-        mode = .command
-        switch exchange {
-        case .plainResponse:
-            guard let credentials = SASLCredentials.plain(decoded) else {
-                return refuse(.malformedSASLResponse, &actions)
-            }
-            mode = .waiting(.authentication)
-            actions.append(.authenticate(credentials))
-        case .loginUsername:
-            guard let username = String(validating: decoded, as: UTF8.self), !username.isEmpty else {
-                return refuse(.malformedSASLResponse, &actions)
-            }
-            mode = .sasl(.loginPassword(username: username))
-            actions.append(.send(.saslChallenge(Array("Password:".utf8))))
-        case .loginPassword(let username):
-            guard let password = String(validating: decoded, as: UTF8.self) else {
-                return refuse(.malformedSASLResponse, &actions)
-            }
-            mode = .waiting(.authentication)
-            actions.append(.authenticate(.login(username: username, password: password)))
-        case .cramMD5Response(let challenge):
-            guard let credentials = SASLCredentials.cramMD5(decoded, challenge: challenge) else {
-                return refuse(.malformedSASLResponse, &actions)
-            }
-            mode = .waiting(.authentication)
-            actions.append(.authenticate(credentials))
-        case .relayed(let mechanism):
-            mode = .waiting(.relayedStep(mechanism))
-            actions.append(.relaySASL(mechanism, decoded, first: relayFirst))
-            relayFirst = false
-        case .acknowledgeSuccess(let identity):
-            // RFC 4954 §4: the client answers the final server data with an empty response.
-            guard decoded.isEmpty else { return refuse(.malformedSASLResponse, &actions) }
-            authenticated(identity, &actions)
-        }
     }
 
     // MARK: Errors

@@ -1,3 +1,5 @@
+public import SASL
+
 /// The ESMTP extensions a session may advertise in its EHLO reply (RFC 5321 §4.1.1.1).
 /// ENHANCEDSTATUSCODES (RFC 2034) is always on: every reply carries its enhanced code.
 public struct SMTPExtensions: OptionSet, Sendable, Hashable {
@@ -116,7 +118,7 @@ public struct SMTPSessionConfiguration: Sendable, Hashable {
         lines.append("ENHANCEDSTATUSCODES")
         if !tlsActive && tlsAvailable { lines.append("STARTTLS") }
         let mechanisms = usableMechanisms(tlsActive: tlsActive)
-        if !mechanisms.isEmpty { lines.append("AUTH " + mechanisms.map(\.rawValue).joined(separator: " ")) }
+        if !mechanisms.isEmpty { lines.append("AUTH " + mechanisms.map(\.name).joined(separator: " ")) }
         if extensions.contains(.chunking) {
             lines.append("CHUNKING")
             if extensions.contains(.binaryMIME) { lines.append("BINARYMIME") }

@@ -3,6 +3,7 @@ import GatewayKit
 import NIOCore
 import RPCProtocol
 import RPCTransport
+import SASL
 import SMTPCodec
 
 /// The back-end calls one SMTP connection makes, as futures completed on the connection's event

@@ -4,13 +4,14 @@ import Logging
 import MailCore
 import NIOCore
 import RPCProtocol
+import SASL
 import SMTPCodec
+
+extension SMTPEvent: ConnectionSignalEvents {}
 
 /// SMTPSession as the connection driver runs it: the session frames everything itself (what a
 /// unit is depends on its state: command, AUTH line, DATA, BDAT), so it takes the bytes as they
 /// come.
-extension SMTPEvent: ConnectionSignalEvents {}
-
 struct SMTPDrivenSession: DrivenSession {
     var session = SMTPSession()
 

@@ -1,6 +1,7 @@
 public import GatewayKit
 public import NIOCore
-public import SMTPCodec
+public import SASL
+import SMTPCodec
 
 /// One listening socket of `loft smtp` and what it is for (DESIGN §8).
 public struct SMTPListener: Sendable, Hashable, CustomStringConvertible {

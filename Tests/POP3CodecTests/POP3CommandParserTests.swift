@@ -1,6 +1,7 @@
 import MailCore
 import NIOCore
 import POP3Codec
+import SASL
 import Testing
 
 @Suite struct POP3CommandParserTests {
@@ -27,7 +28,7 @@ import Testing
         ),
         ("AUTH cram-md5", .auth(mechanism: .cramMD5, initialResponse: nil)),
         ("AUTH SCRAM-SHA-256", .auth(mechanism: .scramSHA256, initialResponse: nil)),
-        ("AUTH X_CUSTOM-1", .auth(mechanism: POP3SASLMechanism("x_custom-1"), initialResponse: nil)),
+        ("AUTH X_CUSTOM-1", .auth(mechanism: SASLMechanism("x_custom-1"), initialResponse: nil)),
         ("CAPA", .capa),
         ("capa", .capa),
         ("STLS", .stls),

@@ -1,3 +1,4 @@
+import LineFraming
 import NIOCore
 import POP3Codec
 import Testing
@@ -122,9 +123,19 @@ import Testing
         s.expect("AUTH PLAIN", "+ \r\n")
         #expect(s.session.maximumLineLength == POP3Limits.default.saslLineLength)
         s.expect(
-            base64("admin\0alice\0secret"), "",
-            effects: [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: "admin"))])
+            base64("alice\0alice\0secret"), "",
+            effects: [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: "alice"))])
         #expect(s.session.maximumLineLength == 255)
+    }
+
+    /// RFC 4616 §2: an authzid other than the authcid asks for proxy authentication, which Loft
+    /// does not offer. The SASL exchange refuses it as the gateway did before (`-ERR [AUTH]`,
+    /// counted), without asking the back-end.
+    @Test func authPlainWithAnotherAuthorizationIdentityIsRefused() {
+        var s = SessionDriver()
+        s.expect("AUTH PLAIN", "+ \r\n")
+        s.expect(base64("admin\0alice\0secret"), "-ERR [AUTH] authentication failed\r\n")
+        #expect(s.session.state == .authorization)
     }
 
     @Test(arguments: ["alice\0secret", "\0\0secret", "\0alice\0", "\0alice\0secret\0x"])
@@ -265,7 +276,7 @@ import Testing
     /// RFC 2595 §4, CVE-2011-0411: commands pipelined behind STLS are never executed.
     @Test func stlsDiscardsPipelinedCommands() {
         var s = SessionDriver(SessionDriver.configuration(plaintextAllowed: false))
-        var framer = POP3LineFramer()
+        var framer = LineFramer(maximumLineLength: POP3Command.maximumLineLength)
         var inbound = ByteBuffer(string: "STLS\r\nUSER evil\r\nPASS evil\r\n")
         var actions: [POP3Action] = []
         while let outcome = framer.next(from: &inbound) {

@@ -1,5 +1,6 @@
 import NIOCore
 import POP3Codec
+import SASL
 import Testing
 
 /// Drives a `POP3Session` the way a gateway would, and renders what it would write.
@@ -10,7 +11,7 @@ struct SessionDriver {
 
     static func configuration(
         plaintextAllowed: Bool = true, tlsActive: Bool = false, stlsAvailable: Bool = true,
-        mechanisms: [POP3SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256],
+        mechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256],
         limits: POP3Limits = .default
     ) -> POP3SessionConfiguration {
         POP3SessionConfiguration(

@@ -1,3 +1,4 @@
+import LineFraming
 import NIOCore
 import POP3Codec
 
@@ -6,7 +7,7 @@ import POP3Codec
 #endif
 
 /// libFuzzer entry point: the input is a client's byte stream, cut into reads whose sizes come
-/// from the first byte, framed by `POP3LineFramer` and fed to a `POP3Session` whose back-end
+/// from the first byte, framed by `LineFramer` and fed to a `POP3Session` whose back-end
 /// answers alternate between yes and no, either at once or one read later (the gateway feeds
 /// pipelined lines while a back-end call is in flight). The session must never crash; what it
 /// writes of a message must be the message dot-stuffed, ending in the one terminating
@@ -31,7 +32,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     ]
 
     var session = POP3Session()
-    var framer = POP3LineFramer()
+    var framer = LineFramer(maximumLineLength: POP3Command.maximumLineLength)
     var inbound = ByteBuffer()
     var pending = session.receive(.opened(configuration))[...]
     var later: [POP3Event] = []
@@ -91,7 +92,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     _ = session.receive(.peerClosed)
 
     var lineBuffer = ByteBuffer(bytes: input)
-    var lines = POP3LineFramer(maximumLineLength: 12 * 1024)
+    var lines = LineFramer(maximumLineLength: 12 * 1024)
     while let outcome = lines.next(from: &lineBuffer) {
         if case .line(let line) = outcome { _ = try? POP3Command.parse(line, maximumLineLength: 12 * 1024) }
     }
