@@ -4,10 +4,11 @@ import RPCProtocol
 import RPCTransport
 import Storage
 
-/// auth.*, session.info: logins with throttling across all gateways (DESIGN §5).
+/// auth.*, session.info: logins with throttling across all gateways (DESIGN §5), password checks
+/// on their own pool.
 extension Backend {
     func registerAuth() {
-        blocking(Methods.authLogin) { _, p in
+        hashing(Methods.authLogin) { _, p in
             try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
                 self.credentials.verifyPassword(p.password, hash: account.passwordHash)
             } burn: {

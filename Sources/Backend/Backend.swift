@@ -16,6 +16,9 @@ public final class Backend: Sendable {
     let store: MailStore
     let credentials: Credentials
     let workers: NIOThreadPool
+    /// Password checks only (`passwordThreads`), with the number queued or running on it.
+    let passwordWorkers: NIOThreadPool
+    let passwordJobs = NIOLockedValueBox(0)
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
@@ -55,9 +58,11 @@ public final class Backend: Sendable {
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
         self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)
+        self.passwordWorkers = NIOThreadPool(numberOfThreads: max(1, config.passwordThreads))
         self.committer = GroupCommitter(store: store)
         self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
         workers.start()
+        passwordWorkers.start()
         registerMethods()
     }
 
@@ -79,6 +84,7 @@ public final class Backend: Sendable {
         // Wait for the committer: a queued store either commits or its caller hears it failed.
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in committer.queue.async { c.resume() } }
         try? await workers.shutdownGracefully()
+        try? await passwordWorkers.shutdownGracefully()
         try? store.close()
     }
 
@@ -105,6 +111,29 @@ public final class Backend: Sendable {
     func blocking<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
         deferred(method) { connection, params, done in
             self.workers.submit { state in
+                guard case .active = state else {
+                    return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
+                }
+                done(Result { try body(connection, params) })
+            }
+        }
+    }
+
+    /// A method run on the password pool: password checks, which cost an scrypt each. At most
+    /// `passwordQueueLimit` wait or run there; one more is refused at once, `overloaded` and
+    /// temporary, so that a burst of logins is bounded in memory and in the delay it adds.
+    func hashing<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
+        deferred(method) { connection, params, done in
+            let admitted = self.passwordJobs.withLockedValue { jobs in
+                guard jobs < max(1, self.config.passwordQueueLimit) else { return false }
+                jobs += 1
+                return true
+            }
+            guard admitted else {
+                return done(.failure(RPCError(.overloaded, "too many logins in progress; try again shortly", temporary: true)))
+            }
+            self.passwordWorkers.submit { state in
+                defer { self.passwordJobs.withLockedValue { $0 -= 1 } }
                 guard case .active = state else {
                     return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
                 }
