@@ -5,12 +5,12 @@ import RPCTransport
 import Storage
 
 /// auth.*, session.info: logins with throttling across all gateways (DESIGN §5), password checks
-/// on their own pool.
+/// on their own pool and cache.
 extension Backend {
     func registerAuth() {
         hashing(Methods.authLogin) { _, p in
             try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
-                self.credentials.verifyPassword(p.password, hash: account.passwordHash)
+                self.verifyPassword(p.password, of: account)
             } burn: {
                 self.credentials.burnPasswordTime(p.password)
             }
@@ -53,6 +53,22 @@ extension Backend {
             let expires = self.credentials.verifySession(p.session, now: self.nowSeconds)?.expiresAt
             return try self.session(for: account, token: p.session, expiresAt: expires)
         }
+    }
+
+    /// A password check, answered from `authCache` when this password was verified for this
+    /// account in its current generation recently; a success is remembered, a failure never.
+    func verifyPassword(_ password: String, of account: AccountRecord) -> Bool {
+        let now = clock()
+        if authCache.withLockedValue({
+            $0.contains(accountID: account.id, generation: account.sessionGeneration, password: password, nowMs: now)
+        }) {
+            return true
+        }
+        guard credentials.verifyPassword(password, hash: account.passwordHash) else { return false }
+        authCache.withLockedValue {
+            $0.insert(accountID: account.id, generation: account.sessionGeneration, password: password, nowMs: now)
+        }
+        return true
     }
 
     /// The shared path of every login: throttle check, lookup, verification, bookkeeping. An

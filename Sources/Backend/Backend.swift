@@ -19,6 +19,7 @@ public final class Backend: Sendable {
     /// Password checks only (`passwordThreads`), with the number queued or running on it.
     let passwordWorkers: NIOThreadPool
     let passwordJobs = NIOLockedValueBox(0)
+    let authCache: NIOLockedValueBox<AuthCache>
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
@@ -59,6 +60,8 @@ public final class Backend: Sendable {
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
         self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)
         self.passwordWorkers = NIOThreadPool(numberOfThreads: max(1, config.passwordThreads))
+        self.authCache = NIOLockedValueBox(
+            AuthCache(policy: AuthCache.Policy(lifetimeMs: config.authCacheLifetimeMs, maxEntries: config.authCacheEntries)))
         self.committer = GroupCommitter(store: store)
         self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
         workers.start()
@@ -247,11 +250,13 @@ public final class Backend: Sendable {
     }
 
     /// Drops the cached session state of an account after it changed or went away.
+    /// Also drops its remembered password checks.
     func forgetSessionState(_ accountID: Int64) {
         sessionStates.withLockedValue {
             $0.epoch += 1
             $0.states[accountID] = nil
         }
+        authCache.withLockedValue { $0.forget(accountID: accountID) }
     }
 
     static func mailboxName(_ text: String, field: String = "mailbox") throws -> MailboxName {

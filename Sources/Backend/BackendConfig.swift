@@ -25,6 +25,9 @@ public struct BackendConfig: Sendable {
     /// Password checks waiting for a thread, at most; beyond it a login is answered `overloaded`
     /// (temporary) at once instead of queueing without bound.
     public var passwordQueueLimit: Int
+    /// Successful password checks remembered (`AuthCache`): how long, and how many.
+    public var authCacheLifetimeMs: Int64
+    public var authCacheEntries: Int
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -38,5 +41,7 @@ public struct BackendConfig: Sendable {
         self.workerThreads = 8
         self.passwordThreads = 2
         self.passwordQueueLimit = 64
+        self.authCacheLifetimeMs = 15 * 60 * 1000
+        self.authCacheEntries = 10_000
     }
 }

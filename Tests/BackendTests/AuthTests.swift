@@ -7,6 +7,60 @@ import Testing
 
 @testable import Backend
 
+/// The auth cache as a value, with the test's clock.
+@Suite struct AuthCacheTests {
+    static func cache(entries: Int = 10, lifetimeMs: Int64 = 1000) -> AuthCache {
+        AuthCache(policy: AuthCache.Policy(lifetimeMs: lifetimeMs, maxEntries: entries))
+    }
+
+    @Test func hitAndWrongPassword() {
+        var c = Self.cache()
+        #expect(!c.contains(accountID: 1, generation: 0, password: "pw", nowMs: 0))
+        c.insert(accountID: 1, generation: 0, password: "pw", nowMs: 0)
+        #expect(c.contains(accountID: 1, generation: 0, password: "pw", nowMs: 999))
+        #expect(!c.contains(accountID: 1, generation: 0, password: "pW", nowMs: 1))
+        #expect(!c.contains(accountID: 2, generation: 0, password: "pw", nowMs: 1))
+        #expect(!c.contains(accountID: 1, generation: 1, password: "pw", nowMs: 1))  // a new generation
+    }
+
+    @Test func expiry() {
+        var c = Self.cache(lifetimeMs: 1000)
+        c.insert(accountID: 1, generation: 0, password: "pw", nowMs: 5000)
+        #expect(c.contains(accountID: 1, generation: 0, password: "pw", nowMs: 5999))
+        #expect(!c.contains(accountID: 1, generation: 0, password: "pw", nowMs: 6000))
+    }
+
+    @Test func oldestEvictedAtTheBound() {
+        var c = Self.cache(entries: 3)
+        for id in 1...3 { c.insert(accountID: Int64(id), generation: 0, password: "pw", nowMs: 0) }
+        #expect(c.entries.count == 3)
+        c.insert(accountID: 1, generation: 0, password: "pw", nowMs: 1)  // refreshed: now the newest
+        c.insert(accountID: 4, generation: 0, password: "pw", nowMs: 2)
+        #expect(c.entries.count == 3)
+        #expect(!c.contains(accountID: 2, generation: 0, password: "pw", nowMs: 2))
+        for id in [1, 3, 4] { #expect(c.contains(accountID: Int64(id), generation: 0, password: "pw", nowMs: 2)) }
+        for id in 5..<1000 { c.insert(accountID: Int64(id), generation: 0, password: "pw", nowMs: 3) }
+        #expect(c.entries.count == 3)
+    }
+
+    @Test func forgetDropsOnlyThatAccount() {
+        var c = Self.cache()
+        c.insert(accountID: 1, generation: 0, password: "a", nowMs: 0)
+        c.insert(accountID: 1, generation: 0, password: "b", nowMs: 0)
+        c.insert(accountID: 2, generation: 0, password: "a", nowMs: 0)
+        c.forget(accountID: 1)
+        #expect(!c.contains(accountID: 1, generation: 0, password: "a", nowMs: 0))
+        #expect(!c.contains(accountID: 1, generation: 0, password: "b", nowMs: 0))
+        #expect(c.contains(accountID: 2, generation: 0, password: "a", nowMs: 0))
+    }
+
+    @Test func keysDifferPerProcess() {
+        let a = Self.cache()
+        let b = Self.cache()
+        #expect(a.tag(accountID: 1, generation: 0, password: "pw") != b.tag(accountID: 1, generation: 0, password: "pw"))
+    }
+}
+
 /// Logins through the back-end's sockets, with an injected clock.
 @Suite(.timeLimit(.minutes(1))) struct AuthSocketTests {
     final class Harness: Sendable {
@@ -57,6 +111,42 @@ import Testing
             Issue.record("not an RPC error: \(error)")
             return RPCError(.internalError, "\(error)")
         }
+    }
+
+    /// The cache in the back-end: a repeated login is a hit; a password change, disabling and
+    /// removal end it; a wrong password after a success is still refused and still counted.
+    @Test func cachedLogins() async throws {
+        let h = try await Harness()
+        _ = try await h.admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "alice-pw"))
+        let login = { (password: String) async throws(RPCError) -> SessionResult in
+            try await h.gateway.call(Methods.authLogin, LoginParams(username: "alice@example.test", password: password))
+        }
+        _ = try await login("alice-pw")
+        #expect(h.backend.authCache.withLockedValue { $0.entries.count } == 1)
+        _ = try await login("alice-pw")
+        for _ in 0..<3 {
+            let wrong = await Self.refusal { _ = try await login("wrong") }
+            #expect(wrong?.is(.authFailed) == true)
+        }
+        let throttled = await Self.refusal { _ = try await login("alice-pw") }
+        #expect(throttled?.is(.authThrottled) == true)  // a cached password does not skip the throttle
+        h.advance(ms: 60 * 60 * 1000)
+        _ = try await login("alice-pw")
+        _ = try await h.admin.call(Methods.accountUpdate, AccountUpdateParams(address: "alice@example.test", password: "new-pw"))
+        #expect(h.backend.authCache.withLockedValue { $0.entries.count } == 0)
+        let old = await Self.refusal { _ = try await login("alice-pw") }
+        #expect(old?.is(.authFailed) == true)
+        _ = try await login("new-pw")
+        _ = try await h.admin.call(Methods.accountUpdate, AccountUpdateParams(address: "alice@example.test", enabled: false))
+        #expect(h.backend.authCache.withLockedValue { $0.entries.count } == 0)
+        let disabled = await Self.refusal { _ = try await login("new-pw") }
+        #expect(disabled?.is(.accountDisabled) == true)
+        _ = try await h.admin.call(Methods.accountUpdate, AccountUpdateParams(address: "alice@example.test", enabled: true))
+        _ = try await login("new-pw")
+        #expect(h.backend.authCache.withLockedValue { $0.entries.count } == 1)
+        _ = try await h.admin.call(Methods.accountRemove, AddressParams(address: "alice@example.test"))
+        #expect(h.backend.authCache.withLockedValue { $0.entries.count } == 0)
+        await h.close()
     }
 
     /// Logins beyond the password pool's queue are refused at once, temporarily.
