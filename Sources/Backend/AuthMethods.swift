@@ -5,7 +5,7 @@ import RPCTransport
 import Storage
 
 /// auth.*, session.info: logins with throttling across all gateways (DESIGN §5), password checks
-/// on their own pool and cache.
+/// on their own pool and cache, and the one-time challenges of APOP and CRAM-MD5.
 extension Backend {
     func registerAuth() {
         hashing(Methods.authLogin) { _, p in
@@ -15,26 +15,39 @@ extension Backend {
                 self.credentials.burnPasswordTime(p.password)
             }
         }
+        inline(Methods.authChallenge) { _, p in
+            guard IssuedChallenges.isValidHostname(p.hostname) else {
+                throw RPCError(.invalidParams, "not a host name: \(p.hostname.debugDescription)", field: "hostname")
+            }
+            let now = self.clock()
+            let challenge = self.challenges.withLockedValue { $0.issue(hostname: p.hostname, nowMs: now) }
+            return ChallengeResult(challenge: challenge, expiresMs: Int(self.challenges.withLockedValue { $0.policy.lifetimeMs }))
+        }
         blocking(Methods.authAPOP) { _, p in
-            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
-                // RFC 1939 §7, with the account's own APOP secret — never the login password.
-                guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
-                let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
-                return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
-            } burn: {
-            } countsAsGuess: {
-                $0.apopSecret != nil
+            // The timestamp must be one this back-end issued (DESIGN §2).
+            try self.withChallenge(p.timestamp) { fresh in
+                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                    // RFC 1939 §7, with the account's own APOP secret — never the login password.
+                    guard fresh, let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
+                    let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
+                    return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
+                } burn: {
+                } countsAsGuess: {
+                    !fresh || $0.apopSecret != nil
+                }
             }
         }
         blocking(Methods.authCRAMMD5) { _, p in
-            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
-                // RFC 2195; CRAM-MD5 shares the challenge-response secret with APOP.
-                guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
-                let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
-                return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
-            } burn: {
-            } countsAsGuess: {
-                $0.apopSecret != nil
+            try self.withChallenge(p.challenge) { fresh in
+                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                    // RFC 2195; CRAM-MD5 shares the challenge-response secret with APOP.
+                    guard fresh, let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
+                    let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
+                    return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
+                } burn: {
+                } countsAsGuess: {
+                    !fresh || $0.apopSecret != nil
+                }
             }
         }
         blocking(Methods.authImpersonate) { _, p in
@@ -69,6 +82,20 @@ extension Backend {
             $0.insert(accountID: account.id, generation: account.sessionGeneration, password: password, nowMs: now)
         }
         return true
+    }
+
+    /// Runs one challenge-response attempt with the challenge taken out of `challenges`, so no
+    /// other attempt can use it meanwhile; `fresh` says whether it was issued here, unexpired,
+    /// with attempts left. A success uses it up; anything else gives it back for another try.
+    func withChallenge<R>(_ challenge: String, _ attempt: (_ fresh: Bool) throws -> R) throws -> R {
+        let now = clock()
+        let taken = challenges.withLockedValue { $0.take(challenge, nowMs: now) }
+        do {
+            return try attempt(taken != nil)
+        } catch {
+            if let taken { challenges.withLockedValue { $0.failed(challenge, taken) } }
+            throw error
+        }
     }
 
     /// The shared path of every login: throttle check, lookup, verification, bookkeeping. An

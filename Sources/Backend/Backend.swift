@@ -20,6 +20,7 @@ public final class Backend: Sendable {
     let passwordWorkers: NIOThreadPool
     let passwordJobs = NIOLockedValueBox(0)
     let authCache: NIOLockedValueBox<AuthCache>
+    let challenges: NIOLockedValueBox<IssuedChallenges>
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
@@ -62,6 +63,7 @@ public final class Backend: Sendable {
         self.passwordWorkers = NIOThreadPool(numberOfThreads: max(1, config.passwordThreads))
         self.authCache = NIOLockedValueBox(
             AuthCache(policy: AuthCache.Policy(lifetimeMs: config.authCacheLifetimeMs, maxEntries: config.authCacheEntries)))
+        self.challenges = NIOLockedValueBox(IssuedChallenges(policy: IssuedChallenges.Policy()))
         self.committer = GroupCommitter(store: store)
         self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
         workers.start()

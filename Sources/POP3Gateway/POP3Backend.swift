@@ -66,6 +66,13 @@ struct POP3Backend: Sendable {
         return future.map(\.session).hop(to: loop)
     }
 
+    /// A one-time APOP timestamp or CRAM-MD5 challenge from the back-end (DESIGN §2). Short
+    /// timeout: the greeting waits for it, and goes out without one if the back-end is slow.
+    func challenge(hostname: String, on loop: any EventLoop) -> EventLoopFuture<String> {
+        client.callFuture(Methods.authChallenge, ChallengeParams(service: Self.service, hostname: hostname), timeout: .seconds(5))
+            .map(\.challenge).hop(to: loop)
+    }
+
     /// SCRAM-SHA-256, first step: the client-first-message in, the server-first-message out.
     func scramBegin(clientFirst: String, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMChallenge> {
         client.callFuture(

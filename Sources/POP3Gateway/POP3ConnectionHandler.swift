@@ -32,6 +32,8 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     var pendingOutput: ByteBuffer?
     static let coalescedWriteLimit = 16 << 10
     var closed = false
+    /// Lines wait until the greeting, which waits for the back-end's APOP timestamp.
+    var greeted = false
 
     /// The back-end session token from a successful login.
     var sessionToken: String?
@@ -101,8 +103,18 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             logger.debug("idle timeout")
             feed(.timeout)
         }
+        // RFC 1939 §7: the greeting's timestamp comes from the back-end, which accepts one APOP
+        // over it; without the back-end there is no timestamp, and so no APOP.
+        backend.challenge(hostname: configuration.hostname, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+            guard !closed else { return }
+            greet(timestamp: try? result.get())
+        }
+        context.fireChannelActive()
+    }
+
+    func greet(timestamp: String?) {
         var sessionConfiguration = POP3SessionConfiguration(
-            greetingTimestamp: UniqueStamp.make(hostname: configuration.hostname),
+            greetingTimestamp: timestamp,
             tlsActive: info.isImplicitTLS,
             stlsAvailable: info.startTLSContext != nil,
             plaintextAllowed: configuration.allowPlaintextWithoutTLS
@@ -111,7 +123,8 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             limits: configuration.limits)
         sessionConfiguration.implementation = "Loft"
         feed(.opened(sessionConfiguration))
-        context.fireChannelActive()
+        greeted = true
+        frameLines()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -128,7 +141,7 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         readAheads = []
         pendingOutput = nil
         idleTimer?.cancel()
-        feed(.peerClosed)
+        if greeted { feed(.peerClosed) }
         context.fireChannelInactive()
     }
 
@@ -155,6 +168,7 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// Feeds every complete line to the session (POP3Codec's driving loop).
     func frameLines() {
+        guard greeted else { return }
         framer.maximumLineLength = session.maximumLineLength
         while !closed, let outcome = framer.next(from: &inbound) {
             switch outcome {
@@ -222,9 +236,15 @@ final class POP3ConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .authenticate(let credentials):
             authenticate(credentials)
         case .saslStart(let mechanism, _) where mechanism == .cramMD5:
-            // RFC 2195 §2: the challenge is a unique msg-id-like string.
-            let challenge = UniqueStamp.make(hostname: configuration.hostname)
-            queuedEvents.append(.saslChallenge(ByteBuffer(string: challenge)))
+            // RFC 2195 §2: a unique msg-id-like string, issued by the back-end for one use.
+            backend.challenge(hostname: configuration.hostname, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let challenge): feed(.saslChallenge(ByteBuffer(string: challenge)))
+                case .failure(let error):
+                    logger.warning("no CRAM-MD5 challenge from the back-end: \(error)")
+                    feed(.authFailed(.temporaryFailure))
+                }
+            }
         case .saslStart(let mechanism, let initialResponse) where mechanism == .scramSHA256:
             scram = SCRAMState()
             if let initialResponse, initialResponse.readableBytes > 0 {

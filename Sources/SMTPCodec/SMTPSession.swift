@@ -130,7 +130,8 @@ public struct SMTPSession: Sendable {
             case .failed(let reply):
                 refuse(reply, &actions)
             }
-        case (.authenticationFinished(let result), .waiting(.authentication)):
+        case (.authenticationFinished(let result), .waiting(.authentication)),
+            (.authenticationFinished(let result), .waiting(.challenge)):
             mode = .command
             switch result {
             case .succeeded(let identity):

@@ -103,6 +103,11 @@ struct SMTPBackend: Sendable {
         return future.hop(to: loop)
     }
 
+    /// A one-time CRAM-MD5 challenge from the back-end (RFC 2195 §2, DESIGN §2).
+    func challenge(hostname: String, on loop: any EventLoop) -> EventLoopFuture<String> {
+        client.callFuture(Methods.authChallenge, ChallengeParams(service: Self.service, hostname: hostname)).map(\.challenge).hop(to: loop)
+    }
+
     /// SCRAM-SHA-256's first step: the client-first-message in, the server-first-message out.
     func scramBegin(clientFirst: String, clientAddress: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMChallenge> {
         client.callFuture(

@@ -61,6 +61,68 @@ import Testing
     }
 }
 
+/// Issued challenges as a value, with the test's clock.
+@Suite struct IssuedChallengesTests {
+    static func policy(lifetimeMs: Int64 = 1000, maxOutstanding: Int = 10) -> IssuedChallenges.Policy {
+        var policy = IssuedChallenges.Policy()
+        policy.lifetimeMs = lifetimeMs
+        policy.maxOutstanding = maxOutstanding
+        return policy
+    }
+
+    @Test func usableOnceWithinItsLifetime() {
+        var c = IssuedChallenges(policy: Self.policy(), processID: 42)
+        let a = c.issue(hostname: "mail.example", nowMs: 5_000)
+        let b = c.issue(hostname: "mail.example", nowMs: 5_000)
+        #expect(a != b && a.hasPrefix("<42.5.") && a.hasSuffix("@mail.example>"))
+        #expect(c.take(a, nowMs: 5_999) != nil)  // taken and not given back: used up
+        #expect(c.take(a, nowMs: 5_999) == nil)
+        #expect(c.take(b, nowMs: 6_000) == nil)  // expired
+        #expect(c.take("<1.2.3.4@mail.example>", nowMs: 5_000) == nil)  // never issued
+    }
+
+    @Test func takenMeansUnavailableUntilGivenBack() {
+        var c = IssuedChallenges(policy: Self.policy())
+        let a = c.issue(hostname: "h", nowMs: 0)
+        let first = c.take(a, nowMs: 0)
+        #expect(first != nil)
+        #expect(c.take(a, nowMs: 0) == nil)  // a concurrent second attempt
+        c.failed(a, first!)
+        #expect(c.take(a, nowMs: 0) != nil)
+    }
+
+    @Test func failedAttemptsAreBounded() {
+        var c = IssuedChallenges(policy: Self.policy())
+        let a = c.issue(hostname: "h", nowMs: 0)
+        for _ in 0..<c.policy.maxAttempts {
+            let taken = c.take(a, nowMs: 0)
+            #expect(taken != nil)
+            if let taken { c.failed(a, taken) }
+        }
+        #expect(c.take(a, nowMs: 0) == nil)
+    }
+
+    @Test func oldestDroppedAtTheBound() {
+        var c = IssuedChallenges(policy: Self.policy(maxOutstanding: 3))
+        let issued = (0..<4).map { _ in c.issue(hostname: "h", nowMs: 0) }
+        #expect(c.issued.count == 3)
+        #expect(c.take(issued[0], nowMs: 0) == nil)
+        for challenge in issued.dropFirst() { #expect(c.take(challenge, nowMs: 0) != nil) }
+    }
+
+    @Test func expiredOnesAreForgotten() {
+        var c = IssuedChallenges(policy: Self.policy(lifetimeMs: 1000))
+        for n in 0..<5 { _ = c.issue(hostname: "h", nowMs: Int64(n)) }
+        _ = c.issue(hostname: "h", nowMs: 10_000)
+        #expect(c.issued.count == 1)
+    }
+
+    @Test(arguments: [("mail.example.org", true), ("", false), ("a b", false), ("x>y", false), ("h@h", false), ("mx-1.example", true)])
+    func hostnames(name: String, valid: Bool) {
+        #expect(IssuedChallenges.isValidHostname(name) == valid)
+    }
+}
+
 /// Logins through the back-end's sockets, with an injected clock.
 @Suite(.timeLimit(.minutes(1))) struct AuthSocketTests {
     final class Harness: Sendable {
@@ -89,6 +151,9 @@ import Testing
             await backend.shutdown()
             try? FileManager.default.removeItem(atPath: dir)
         }
+        func challenge() async throws -> String {
+            try await gateway.call(Methods.authChallenge, ChallengeParams(service: "pop3", hostname: "mail.example.test")).challenge
+        }
     }
 
     static func apop(_ timestamp: String, _ secret: String) -> String {
@@ -111,6 +176,93 @@ import Testing
             Issue.record("not an RPC error: \(error)")
             return RPCError(.internalError, "\(error)")
         }
+    }
+
+    @Test func apopChallengeIsUsableOnceAndOnlyWhileFresh() async throws {
+        let h = try await Harness()
+        _ = try await h.admin.call(
+            Methods.accountAdd, AccountAddParams(address: "bob@example.test", password: "bob-pw", apopSecret: "bob-apop"))
+        let ts = try await h.challenge()
+        #expect(ts.hasSuffix("@mail.example.test>"))
+        let params = APOPParams(username: "bob@example.test", timestamp: ts, digest: Self.apop(ts, "bob-apop"))
+        _ = try await h.gateway.call(Methods.authAPOP, params)
+        // The same digest again: a replay.
+        let replay = await Self.refusal { _ = try await h.gateway.call(Methods.authAPOP, params) }
+        #expect(replay?.is(.authFailed) == true)
+        // A timestamp the back-end never issued.
+        let madeUp = "<1896.697170952@mail.example.test>"
+        let forged = await Self.refusal {
+            _ = try await h.gateway.call(
+                Methods.authAPOP, APOPParams(username: "bob@example.test", timestamp: madeUp, digest: Self.apop(madeUp, "bob-apop")))
+        }
+        #expect(forged?.is(.authFailed) == true)
+        // One issued, but answered after ten minutes.
+        let old = try await h.challenge()
+        h.advance(ms: 10 * 60 * 1000)
+        let late = await Self.refusal {
+            _ = try await h.gateway.call(
+                Methods.authAPOP, APOPParams(username: "bob@example.test", timestamp: old, digest: Self.apop(old, "bob-apop")))
+        }
+        #expect(late?.is(.authFailed) == true)
+        await h.close()
+    }
+
+    /// A failed attempt gives the challenge back (a POP3 client may send APOP again over its
+    /// greeting), three in all; a success uses it up.
+    @Test func cramChallengeAllowsAFewAttemptsAndOneSuccess() async throws {
+        let h = try await Harness()
+        _ = try await h.admin.call(
+            Methods.accountAdd, AccountAddParams(address: "bob@example.test", password: "bob-pw", apopSecret: "bob-apop"))
+        let cram = { (challenge: String, secret: String) async -> RPCError? in
+            await Self.refusal {
+                _ = try await h.gateway.call(
+                    Methods.authCRAMMD5,
+                    CRAMMD5Params(username: "bob@example.test", challenge: challenge, digest: Self.cram(challenge, secret)))
+            }
+        }
+        let ch = try await h.challenge()
+        #expect(await cram(ch, "nope")?.is(.authFailed) == true)
+        #expect(await cram(ch, "bob-apop") == nil)
+        #expect(await cram(ch, "bob-apop")?.is(.authFailed) == true)  // used up
+        await h.close()
+    }
+
+    @Test func threeFailedAttemptsUseAChallengeUp() async throws {
+        let h = try await Harness()
+        _ = try await h.admin.call(
+            Methods.accountAdd, AccountAddParams(address: "bob@example.test", password: "bob-pw", apopSecret: "bob-apop"))
+        let ts = try await h.challenge()
+        for _ in 0..<3 {
+            let wrong = await Self.refusal {
+                _ = try await h.gateway.call(
+                    Methods.authAPOP,
+                    APOPParams(username: "bob@example.test", timestamp: ts, digest: Self.apop(ts, "nope")))
+            }
+            #expect(wrong?.is(.authFailed) == true)
+        }
+        h.advance(ms: 5_000)  // past the throttle's first delay, well within the challenge's lifetime
+        let right = await Self.refusal {
+            _ = try await h.gateway.call(
+                Methods.authAPOP, APOPParams(username: "bob@example.test", timestamp: ts, digest: Self.apop(ts, "bob-apop")))
+        }
+        #expect(right?.is(.authFailed) == true)
+        await h.close()
+    }
+
+    @Test func unknownChallengesCountAsFailedLogins() async throws {
+        let h = try await Harness()
+        _ = try await h.admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "alice-pw"))
+        for _ in 0..<3 {
+            _ = await Self.refusal {
+                _ = try await h.gateway.call(
+                    Methods.authCRAMMD5, CRAMMD5Params(username: "alice@example.test", challenge: "<1.2@x>", digest: "00"))
+            }
+        }
+        let throttled = await Self.refusal {
+            _ = try await h.gateway.call(Methods.authLogin, LoginParams(username: "alice@example.test", password: "alice-pw"))
+        }
+        #expect(throttled?.is(.authThrottled) == true)
+        await h.close()
     }
 
     /// The cache in the back-end: a repeated login is a hit; a password change, disabling and
