@@ -23,6 +23,13 @@ extension Backend {
             let challenge = self.challenges.withLockedValue { $0.issue(hostname: p.hostname, nowMs: now) }
             return ChallengeResult(challenge: challenge, expiresMs: Int(self.challenges.withLockedValue { $0.policy.lifetimeMs }))
         }
+        blocking(Methods.authMechanisms) { _, _ in
+            let (epoch, known) = self.challengeResponseAvailable.withLockedValue { ($0.epoch, $0.value) }
+            if let known { return MechanismsResult(challengeResponse: known) }
+            let value = try self.store.anyChallengeResponseAccount()
+            self.challengeResponseAvailable.withLockedValue { if $0.epoch == epoch { $0.value = value } }
+            return MechanismsResult(challengeResponse: value)
+        }
         blocking(Methods.authAPOP) { _, p in
             // The timestamp must be one this back-end issued (DESIGN §2).
             try self.withChallenge(p.timestamp) { fresh in

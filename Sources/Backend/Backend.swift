@@ -21,6 +21,9 @@ public final class Backend: Sendable {
     let passwordJobs = NIOLockedValueBox(0)
     let authCache: NIOLockedValueBox<AuthCache>
     let challenges: NIOLockedValueBox<IssuedChallenges>
+    /// `auth.mechanisms`' answer, nil until asked or after an account changed; the epoch counts
+    /// changes, so an answer read before one is not kept after it.
+    let challengeResponseAvailable = NIOLockedValueBox<(epoch: Int64, value: Bool?)>((0, nil))
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
@@ -252,13 +255,18 @@ public final class Backend: Sendable {
     }
 
     /// Drops the cached session state of an account after it changed or went away.
-    /// Also drops its remembered password checks.
+    /// Also drops its remembered password checks, and the count of challenge-response accounts.
     func forgetSessionState(_ accountID: Int64) {
         sessionStates.withLockedValue {
             $0.epoch += 1
             $0.states[accountID] = nil
         }
         authCache.withLockedValue { $0.forget(accountID: accountID) }
+        forgetChallengeResponseAvailability()
+    }
+
+    func forgetChallengeResponseAvailability() {
+        challengeResponseAvailable.withLockedValue { $0 = ($0.epoch + 1, nil) }
     }
 
     static func mailboxName(_ text: String, field: String = "mailbox") throws -> MailboxName {

@@ -135,3 +135,9 @@ public struct ChallengeResult: Codable, Sendable, Equatable {
     }
 }
 
+/// `auth.mechanisms`: whether challenge-response logins (APOP, CRAM-MD5) can succeed for anyone,
+/// that is whether at least one enabled account has a challenge-response secret.
+public struct MechanismsResult: Codable, Sendable, Equatable {
+    public var challengeResponse: Bool
+    public init(challengeResponse: Bool) { self.challengeResponse = challengeResponse }
+}

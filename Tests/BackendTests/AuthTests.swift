@@ -265,6 +265,23 @@ import Testing
         await h.close()
     }
 
+    @Test func mechanismsFollowTheAccounts() async throws {
+        let h = try await Harness()
+        #expect(try await h.gateway.call(Methods.authMechanisms, Empty()).challengeResponse == false)
+        _ = try await h.admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "alice-pw"))
+        #expect(try await h.gateway.call(Methods.authMechanisms, Empty()).challengeResponse == false)
+        _ = try await h.admin.call(
+            Methods.accountAdd, AccountAddParams(address: "bob@example.test", password: "bob-pw", apopSecret: "bob-apop"))
+        #expect(try await h.gateway.call(Methods.authMechanisms, Empty()).challengeResponse == true)
+        _ = try await h.admin.call(Methods.accountUpdate, AccountUpdateParams(address: "bob@example.test", enabled: false))
+        #expect(try await h.gateway.call(Methods.authMechanisms, Empty()).challengeResponse == false)
+        _ = try await h.admin.call(Methods.accountUpdate, AccountUpdateParams(address: "bob@example.test", enabled: true))
+        #expect(try await h.gateway.call(Methods.authMechanisms, Empty()).challengeResponse == true)
+        _ = try await h.admin.call(Methods.accountRemove, AddressParams(address: "bob@example.test"))
+        #expect(try await h.gateway.call(Methods.authMechanisms, Empty()).challengeResponse == false)
+        await h.close()
+    }
+
     /// The cache in the back-end: a repeated login is a hit; a password change, disabling and
     /// removal end it; a wrong password after a success is still refused and still counted.
     @Test func cachedLogins() async throws {

@@ -192,6 +192,13 @@ def test_challenges_are_used_once(setup, loft):
     expect_error("auth_throttled", g.call, "auth.apop", apop)
 
 
+def test_auth_mechanisms(setup, loft):
+    g = loft.gateway()
+    assert g.call("auth.mechanisms", {}) == {"challengeResponse": True}  # bob has an APOP secret
+    setup.call("account.update", {"address": "bob@example.test", "apopEnabled": False})
+    assert g.call("auth.mechanisms", {}) == {"challengeResponse": False}
+
+
 def test_mailboxes(setup, loft):
     g, s = login(loft, "alice@example.test", "alice-pw")
     names = lambda: [m["name"] for m in g.call("mailbox.list", {"session": s})["mailboxes"]]
