@@ -40,6 +40,7 @@ extension Backend {
                     forwardTo: forward, forwardKeepCopy: p.forwardKeepCopy ?? false,
                     apopSecret: try p.apopSecret.map { try self.credentials.seal($0) },
                     mayManageMailboxes: p.mayManageMailboxes ?? true, enabled: p.enabled ?? true))
+            self.forgetChallengeResponseAvailability()
             self.logger.notice("account \(record.address) added")
             return Self.info(record)
         }

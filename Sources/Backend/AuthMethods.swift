@@ -4,36 +4,57 @@ import RPCProtocol
 import RPCTransport
 import Storage
 
-/// auth.*, session.info: logins with throttling across all gateways (DESIGN §5).
+/// auth.*, session.info: logins with throttling across all gateways (DESIGN §5), password checks
+/// on their own pool and cache, and the one-time challenges of APOP and CRAM-MD5.
 extension Backend {
     func registerAuth() {
-        blocking(Methods.authLogin) { _, p in
+        hashing(Methods.authLogin) { _, p in
             try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
-                self.credentials.verifyPassword(p.password, hash: account.passwordHash)
+                self.verifyPassword(p.password, of: account)
             } burn: {
                 self.credentials.burnPasswordTime(p.password)
             }
         }
+        inline(Methods.authChallenge) { _, p in
+            guard IssuedChallenges.isValidHostname(p.hostname) else {
+                throw RPCError(.invalidParams, "not a host name: \(p.hostname.debugDescription)", field: "hostname")
+            }
+            let now = self.clock()
+            let challenge = self.challenges.withLockedValue { $0.issue(hostname: p.hostname, nowMs: now) }
+            return ChallengeResult(challenge: challenge, expiresMs: Int(self.challenges.withLockedValue { $0.policy.lifetimeMs }))
+        }
+        blocking(Methods.authMechanisms) { _, _ in
+            let (epoch, known) = self.challengeResponseAvailable.withLockedValue { ($0.epoch, $0.value) }
+            if let known { return MechanismsResult(challengeResponse: known) }
+            let value = try self.store.anyChallengeResponseAccount()
+            self.challengeResponseAvailable.withLockedValue { if $0.epoch == epoch { $0.value = value } }
+            return MechanismsResult(challengeResponse: value)
+        }
         blocking(Methods.authAPOP) { _, p in
-            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
-                // RFC 1939 §7, with the account's own APOP secret — never the login password.
-                guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
-                let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
-                return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
-            } burn: {
-            } countsAsGuess: {
-                $0.apopSecret != nil
+            // The timestamp must be one this back-end issued (DESIGN §2).
+            try self.withChallenge(p.timestamp) { fresh in
+                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                    // RFC 1939 §7, with the account's own APOP secret — never the login password.
+                    guard fresh, let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
+                    let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
+                    return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
+                } burn: {
+                } countsAsGuess: {
+                    !fresh || $0.apopSecret != nil
+                }
             }
         }
         blocking(Methods.authCRAMMD5) { _, p in
-            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
-                // RFC 2195; CRAM-MD5 shares the challenge-response secret with APOP.
-                guard let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
-                let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
-                return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
-            } burn: {
-            } countsAsGuess: {
-                $0.apopSecret != nil
+            try self.withChallenge(p.challenge) { fresh in
+                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                    // RFC 2195; CRAM-MD5 shares the challenge-response secret with APOP.
+                    guard fresh, let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
+                    let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
+                    return Credentials.constantTimeEqual(Array(expected.utf8), Array(p.digest.lowercased().utf8))
+                } burn: {
+                } countsAsGuess: {
+                    !fresh || $0.apopSecret != nil
+                }
             }
         }
         blocking(Methods.authImpersonate) { _, p in
@@ -51,6 +72,36 @@ extension Backend {
             let account = try self.account(session: p.session)
             let expires = self.credentials.verifySession(p.session, now: self.nowSeconds)?.expiresAt
             return try self.session(for: account, token: p.session, expiresAt: expires)
+        }
+    }
+
+    /// A password check, answered from `authCache` when this password was verified for this
+    /// account in its current generation recently; a success is remembered, a failure never.
+    func verifyPassword(_ password: String, of account: AccountRecord) -> Bool {
+        let now = clock()
+        if authCache.withLockedValue({
+            $0.contains(accountID: account.id, generation: account.sessionGeneration, password: password, nowMs: now)
+        }) {
+            return true
+        }
+        guard credentials.verifyPassword(password, hash: account.passwordHash) else { return false }
+        authCache.withLockedValue {
+            $0.insert(accountID: account.id, generation: account.sessionGeneration, password: password, nowMs: now)
+        }
+        return true
+    }
+
+    /// Runs one challenge-response attempt with the challenge taken out of `challenges`, so no
+    /// other attempt can use it meanwhile; `fresh` says whether it was issued here, unexpired,
+    /// with attempts left. A success uses it up; anything else gives it back for another try.
+    func withChallenge<R>(_ challenge: String, _ attempt: (_ fresh: Bool) throws -> R) throws -> R {
+        let now = clock()
+        let taken = challenges.withLockedValue { $0.take(challenge, nowMs: now) }
+        do {
+            return try attempt(taken != nil)
+        } catch {
+            if let taken { challenges.withLockedValue { $0.failed(challenge, taken) } }
+            throw error
         }
     }
 

@@ -16,6 +16,14 @@ public final class Backend: Sendable {
     let store: MailStore
     let credentials: Credentials
     let workers: NIOThreadPool
+    /// Password checks only (`passwordThreads`), with the number queued or running on it.
+    let passwordWorkers: NIOThreadPool
+    let passwordJobs = NIOLockedValueBox(0)
+    let authCache: NIOLockedValueBox<AuthCache>
+    let challenges: NIOLockedValueBox<IssuedChallenges>
+    /// `auth.mechanisms`' answer, nil until asked or after an account changed; the epoch counts
+    /// changes, so an answer read before one is not kept after it.
+    let challengeResponseAvailable = NIOLockedValueBox<(epoch: Int64, value: Bool?)>((0, nil))
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
@@ -55,9 +63,14 @@ public final class Backend: Sendable {
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
         self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)
+        self.passwordWorkers = NIOThreadPool(numberOfThreads: max(1, config.passwordThreads))
+        self.authCache = NIOLockedValueBox(
+            AuthCache(policy: AuthCache.Policy(lifetimeMs: config.authCacheLifetimeMs, maxEntries: config.authCacheEntries)))
+        self.challenges = NIOLockedValueBox(IssuedChallenges(policy: IssuedChallenges.Policy()))
         self.committer = GroupCommitter(store: store)
         self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
         workers.start()
+        passwordWorkers.start()
         registerMethods()
     }
 
@@ -79,6 +92,7 @@ public final class Backend: Sendable {
         // Wait for the committer: a queued store either commits or its caller hears it failed.
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in committer.queue.async { c.resume() } }
         try? await workers.shutdownGracefully()
+        try? await passwordWorkers.shutdownGracefully()
         try? store.close()
     }
 
@@ -105,6 +119,29 @@ public final class Backend: Sendable {
     func blocking<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
         deferred(method) { connection, params, done in
             self.workers.submit { state in
+                guard case .active = state else {
+                    return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
+                }
+                done(Result { try body(connection, params) })
+            }
+        }
+    }
+
+    /// A method run on the password pool: password checks, which cost an scrypt each. At most
+    /// `passwordQueueLimit` wait or run there; one more is refused at once, `overloaded` and
+    /// temporary, so that a burst of logins is bounded in memory and in the delay it adds.
+    func hashing<P, R>(_ method: RPCMethod<P, R>, _ body: @escaping @Sendable (RPCConnection, P) throws -> R) {
+        deferred(method) { connection, params, done in
+            let admitted = self.passwordJobs.withLockedValue { jobs in
+                guard jobs < max(1, self.config.passwordQueueLimit) else { return false }
+                jobs += 1
+                return true
+            }
+            guard admitted else {
+                return done(.failure(RPCError(.overloaded, "too many logins in progress; try again shortly", temporary: true)))
+            }
+            self.passwordWorkers.submit { state in
+                defer { self.passwordJobs.withLockedValue { $0 -= 1 } }
                 guard case .active = state else {
                     return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
                 }
@@ -218,11 +255,18 @@ public final class Backend: Sendable {
     }
 
     /// Drops the cached session state of an account after it changed or went away.
+    /// Also drops its remembered password checks, and the count of challenge-response accounts.
     func forgetSessionState(_ accountID: Int64) {
         sessionStates.withLockedValue {
             $0.epoch += 1
             $0.states[accountID] = nil
         }
+        authCache.withLockedValue { $0.forget(accountID: accountID) }
+        forgetChallengeResponseAvailability()
+    }
+
+    func forgetChallengeResponseAvailability() {
+        challengeResponseAvailable.withLockedValue { $0 = ($0.epoch + 1, nil) }
     }
 
     static func mailboxName(_ text: String, field: String = "mailbox") throws -> MailboxName {

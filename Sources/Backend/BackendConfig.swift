@@ -17,8 +17,17 @@ public struct BackendConfig: Sendable {
     public var throttle: LoginThrottle.Policy
     /// POP3 maildrop locks: the longest lease a gateway may ask for.
     public var maxLockLeaseMs: Int
-    /// Threads for blocking work (SQLite, file I/O, password hashing).
+    /// Threads for blocking work (SQLite, file I/O).
     public var workerThreads: Int
+    /// Threads for password checks (scrypt), apart from `workerThreads` so that a burst of logins
+    /// cannot hold up deliveries and reads.
+    public var passwordThreads: Int
+    /// Password checks waiting for a thread, at most; beyond it a login is answered `overloaded`
+    /// (temporary) at once instead of queueing without bound.
+    public var passwordQueueLimit: Int
+    /// Successful password checks remembered (`AuthCache`): how long, and how many.
+    public var authCacheLifetimeMs: Int64
+    public var authCacheEntries: Int
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -30,5 +39,9 @@ public struct BackendConfig: Sendable {
         self.throttle = LoginThrottle.Policy()
         self.maxLockLeaseMs = 30_000
         self.workerThreads = 8
+        self.passwordThreads = 2
+        self.passwordQueueLimit = 64
+        self.authCacheLifetimeMs = 15 * 60 * 1000
+        self.authCacheEntries = 10_000
     }
 }

@@ -1,11 +1,17 @@
 /// Slows password guessing across every gateway at once (DESIGN §5): failures are counted per
-/// account name and per client address; past a few free attempts each further one must wait an
-/// exponentially growing delay, which the caller learns (`retryAfterMs`) instead of a silent
-/// stall. A value type: the back-end keeps it behind a lock, tests drive it with their own clock.
+/// account name, per (client address, account name), and per client address alone; past a few
+/// free attempts each further one must wait an exponentially growing delay, which the caller
+/// learns (`retryAfterMs`) instead of a silent stall. The address alone gets many more free
+/// attempts (`addressFactor`), because one address is often a NAT with many people behind it:
+/// three typos by one of them must not lock the others out, while a guesser trying many accounts
+/// from one address still is slowed. A value type: the back-end keeps it behind a lock, tests
+/// drive it with their own clock.
 public struct LoginThrottle: Sendable {
     public struct Policy: Sendable {
         /// Failures that cost nothing; after this many, each further attempt must wait.
         public var freeAttempts = 3
+        /// An address alone (across all accounts) has `addressFactor × freeAttempts` free failures.
+        public var addressFactor = 10
         public var baseDelayMs = 1000
         public var maxDelayMs = 5 * 60 * 1000
         /// A key's failures are forgotten after this long without one.
@@ -26,16 +32,21 @@ public struct LoginThrottle: Sendable {
 
     public init(policy: Policy) { self.policy = policy }
 
-    static func keys(account: String, address: String?) -> [String] {
-        var keys = ["u:" + account.lowercased()]
-        if let address, !address.isEmpty { keys.append("a:" + address) }
+    /// The counters one attempt touches, each with its number of free failures.
+    func keys(account: String, address: String?) -> [(key: String, free: Int)] {
+        let account = account.lowercased()
+        var keys = [("u:" + account, policy.freeAttempts)]
+        if let address, !address.isEmpty {
+            keys.append(("p:" + address + " " + account, policy.freeAttempts))
+            keys.append(("a:" + address, policy.freeAttempts * max(1, policy.addressFactor)))
+        }
         return keys
     }
 
     /// How long the caller must still wait, or nil when an attempt may proceed.
     public func retryAfterMs(account: String, address: String?, nowMs: Int64) -> Int? {
         var wait: Int64 = 0
-        for key in Self.keys(account: account, address: address) {
+        for (key, _) in keys(account: account, address: address) {
             if let e = entries[key], e.blockedUntilMs > nowMs, nowMs - e.lastFailureMs < policy.forgetAfterMs {
                 wait = max(wait, e.blockedUntilMs - nowMs)
             }
@@ -45,12 +56,12 @@ public struct LoginThrottle: Sendable {
 
     public mutating func recordFailure(account: String, address: String?, nowMs: Int64) {
         if entries.count >= policy.maxKeys { evictStale(nowMs: nowMs) }
-        for key in Self.keys(account: account, address: address) {
+        for (key, free) in keys(account: account, address: address) {
             var e = entries[key] ?? Entry(failures: 0, lastFailureMs: nowMs, blockedUntilMs: 0)
             if nowMs - e.lastFailureMs >= policy.forgetAfterMs { e.failures = 0 }
             e.failures += 1
             e.lastFailureMs = nowMs
-            let over = e.failures - policy.freeAttempts + 1
+            let over = e.failures - free + 1
             if over > 0 {
                 let delay = min(Int64(policy.maxDelayMs), Int64(policy.baseDelayMs) << Int64(min(over - 1, 20)))
                 e.blockedUntilMs = nowMs + delay
@@ -59,9 +70,10 @@ public struct LoginThrottle: Sendable {
         }
     }
 
-    /// A successful login clears the account's count and the address's.
+    /// A successful login clears the account's count and the (address, account) pair's, not the
+    /// address's: one account a guesser owns must not let it reset the count for all the others.
     public mutating func recordSuccess(account: String, address: String?) {
-        for key in Self.keys(account: account, address: address) { entries[key] = nil }
+        for (key, _) in keys(account: account, address: address) where !key.hasPrefix("a:") { entries[key] = nil }
     }
 
     mutating func evictStale(nowMs: Int64) {

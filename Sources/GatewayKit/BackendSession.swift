@@ -83,6 +83,14 @@ public struct BackendSession: Sendable {
         return future.hop(to: loop)
     }
 
+    /// A one-time APOP greeting timestamp or CRAM-MD5 challenge (RFC 1939 §7, RFC 2195 §2),
+    /// issued by the back-end, which accepts a response to it once (DESIGN §2). A short
+    /// timeout: a POP3 greeting waits for it, and goes out without one when the back-end is slow.
+    public func challenge(hostname: String, on loop: any EventLoop) -> EventLoopFuture<String> {
+        client.callFuture(Methods.authChallenge, ChallengeParams(service: service, hostname: hostname), timeout: .seconds(5))
+            .map(\.challenge).hop(to: loop)
+    }
+
     /// SCRAM-SHA-256's first step (RFC 5802, RFC 7677), computed in the back-end: the
     /// client-first-message in, the server-first-message and the exchange's id out.
     public func scramBegin(clientFirst: String, on loop: any EventLoop) -> EventLoopFuture<SCRAMChallenge> {

@@ -41,6 +41,11 @@ public protocol ConnectionSignalEvents {
 
 extension DrivenSession where Event: ConnectionSignalEvents {
     public func event(for signal: ConnectionSignal) -> Event? {
+        signalEvent(signal)
+    }
+
+    /// The event named after `signal`, for a session that handles some signals itself.
+    public func signalEvent(_ signal: ConnectionSignal) -> Event? {
         switch signal {
         case .timeout: .timeout
         case .peerClosed: .peerClosed

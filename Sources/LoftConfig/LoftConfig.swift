@@ -15,6 +15,31 @@ public struct LoftConfig: Sendable, Equatable {
     public var pop3 = POP3Section()
     public var smtp = SMTPSection()
 
+    /// How often a gateway in `auto` mode asks the back-end whether CRAM-MD5 can work for anyone;
+    /// only tests change it (`LOFT_CRAM_MD5_REFRESH_MS`).
+    public var cramMD5RefreshMs = 10_000
+
+    /// `offer_cram_md5`: `auto`, `true` or `false` (YAML booleans or the words).
+    public enum CRAMMD5Offer: String, Sendable, Equatable, Decodable {
+        case auto
+        case yes = "true"
+        case no = "false"
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let flag = try? container.decode(Bool.self) {
+                self = flag ? .yes : .no
+                return
+            }
+            let text = try container.decode(String.self)
+            guard let value = CRAMMD5Offer(rawValue: text.lowercased()) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\(text) is not auto, true or false")
+            }
+            self = value
+        }
+    }
+
     public struct BackendSection: Sendable, Equatable {
         public var passwordHashCost = 15
         public var workerThreads = 8
@@ -46,9 +71,9 @@ public struct LoftConfig: Sendable, Equatable {
         public var allowPlaintextWithoutTLS = false
         public var allowPlaintextOnLoopback = true
         /// CRAM-MD5 works only for accounts with a challenge-response (APOP) secret, and some
-        /// clients (curl) pick it whenever it is offered; an installation whose users have no
-        /// such secrets can stop offering it. APOP itself is unaffected.
-        public var offerCRAMMD5 = true
+        /// clients (curl) pick it whenever it is offered: `auto` offers it only while some
+        /// enabled account has such a secret. APOP itself is unaffected.
+        public var offerCRAMMD5 = CRAMMD5Offer.auto
         public var lockLeaseSeconds = 30
         public var maxConnectionsPerAddress = 20
         public var maxConnections = 1000
@@ -83,7 +108,7 @@ public struct LoftConfig: Sendable, Equatable {
         public var allowPlaintextWithoutTLS = false
         public var allowPlaintextOnLoopback = true
         /// As `pop3.offer_cram_md5`.
-        public var offerCRAMMD5 = true
+        public var offerCRAMMD5 = CRAMMD5Offer.auto
         public var authOnMX = false
     }
 
@@ -206,6 +231,10 @@ public struct LoftConfig: Sendable, Equatable {
         }
         if let v = env["LOFT_MAX_MESSAGE_SIZE"], !v.isEmpty {
             backend.maxMessageBytes = try Self.size(v, key: "LOFT_MAX_MESSAGE_SIZE", source: "environment")
+        }
+        if let v = env["LOFT_CRAM_MD5_REFRESH_MS"], !v.isEmpty {
+            guard let n = Int(v), n > 0 else { throw ConfigError("LOFT_CRAM_MD5_REFRESH_MS must be a positive number") }
+            cramMD5RefreshMs = n
         }
         if let v = env["LOFT_POP3_LISTENERS"], !v.isEmpty {
             pop3.listeners = try ListenerSetting.parseList(v, key: "LOFT_POP3_LISTENERS")

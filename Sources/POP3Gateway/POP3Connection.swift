@@ -26,7 +26,14 @@ struct POP3DrivenSession: DrivenSession {
         session.receive(event)
     }
 
-    var isWaiting: Bool { session.isAwaitingBackend }
+    /// Before the greeting (which waits for the back-end's APOP timestamp) lines wait too.
+    var isWaiting: Bool { session.isAwaitingBackend || session.state == .notOpened }
+
+    /// A connection that closes before its greeting has nothing to end.
+    func event(for signal: ConnectionSignal) -> POP3Event? {
+        if case .peerClosed = signal, session.state == .notOpened { return nil }
+        return signalEvent(signal)
+    }
 
     /// A line begun, or an over-long one being skipped to its end.
     func hasPartialInput(_ inbound: ByteBuffer) -> Bool { inbound.readableBytes > 0 || framer.isDiscarding }
@@ -104,8 +111,18 @@ final class POP3Connection: ConnectionAdapter {
 
     func connectionOpened(_ driver: Driver) {
         self.driver = driver
+        // RFC 1939 §7: the greeting's timestamp comes from the back-end, which accepts one APOP
+        // over it; without the back-end there is no timestamp, and so no APOP.
+        backend.session.challenge(hostname: configuration.hostname, on: driver.eventLoop).assumeIsolated().whenComplete {
+            [self] result in
+            guard let driver = self.driver, !driver.isClosed else { return }
+            greet(timestamp: try? result.get(), driver)
+        }
+    }
+
+    func greet(timestamp: String?, _ driver: Driver) {
         var sessionConfiguration = POP3SessionConfiguration(
-            greetingTimestamp: UniqueStamp.make(hostname: configuration.hostname),
+            greetingTimestamp: timestamp,
             tlsActive: info.isImplicitTLS,
             stlsAvailable: info.startTLSContext != nil,
             plaintextAllowed: configuration.allowPlaintextWithoutTLS
@@ -139,9 +156,16 @@ final class POP3Connection: ConnectionAdapter {
         case .authenticate(let credentials):
             authenticate(credentials)
         case .saslStart(let mechanism, _) where mechanism == .cramMD5:
-            // RFC 2195 §2: the challenge is a unique msg-id-like string.
-            let challenge = UniqueStamp.make(hostname: configuration.hostname)
-            driver.enqueue(.saslChallenge(ByteBuffer(string: challenge)))
+            // RFC 2195 §2: a unique msg-id-like string, issued by the back-end for one use.
+            backend.session.challenge(hostname: configuration.hostname, on: eventLoop).assumeIsolated().whenComplete {
+                [self] result in
+                switch result {
+                case .success(let challenge): feed(.saslChallenge(ByteBuffer(string: challenge)))
+                case .failure(let error):
+                    logger.warning("no CRAM-MD5 challenge from the back-end: \(error)")
+                    feed(.authFailed(.temporaryFailure))
+                }
+            }
         case .saslStart(let mechanism, let initialResponse) where mechanism == .scramSHA256:
             scram = SCRAMRelay()
             scramActive = true

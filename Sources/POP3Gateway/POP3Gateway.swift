@@ -20,6 +20,7 @@ public final class POP3Gateway: Sendable {
     let server: GatewayServer
     let backend: BackendClients
     let logger: Logger
+    let cramMD5Availability: ChallengeResponseAvailability?
 
     public init(
         configuration: POP3GatewayConfiguration, backend: BackendClients, tls: TLSFiles?,
@@ -31,11 +32,19 @@ public final class POP3Gateway: Sendable {
         self.logger = logger
         let limiter = ConnectionLimiter(
             perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
+        if case .whileUsable(let refresh) = configuration.cramMD5Offer, configuration.saslMechanisms.contains(.cramMD5) {
+            cramMD5Availability = ChallengeResponseAvailability(client: backend.assign(), refresh: refresh, on: group.next())
+        } else {
+            cramMD5Availability = nil
+        }
+        let availability = cramMD5Availability
         let refusal = POP3Response.err("too many connections, try again later", code: .systemTemporary).encoded
         server = try GatewayServer(
             listeners: configuration.listeners, tlsContext: tlsContext, limiter: limiter, group: group,
             logger: logger, refusal: refusal
         ) { [configuration, backend, logger, limiter] channel, info in
+            var configuration = configuration
+            if let availability, !availability.isUsable { configuration.saslMechanisms.removeAll { $0 == .cramMD5 } }
             let session = BackendSession(client: backend.assign(), service: POP3Backend.service, clientAddress: info.clientAddress)
             let adapter = POP3Connection(
                 configuration: configuration, info: info, backend: POP3Backend(session: session), logger: logger)
@@ -53,6 +62,7 @@ public final class POP3Gateway: Sendable {
 
     /// Stops accepting and closes connections after `grace`; a closed connection deletes nothing.
     public func stop(grace: TimeAmount = .seconds(10)) async {
+        cramMD5Availability?.stop()
         await server.stop(grace: grace)
     }
 

@@ -39,6 +39,9 @@ public struct POP3GatewayConfiguration: Sendable {
     public var limits = POP3Limits.default
     /// SCRAM-SHA-256 is relayed to the back-end (`auth.scram_begin` / `auth.scram_finish`).
     public var saslMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
+    /// When CRAM-MD5, if in `saslMechanisms`, is offered (CAPA SASL, AUTH). `loft pop3` uses
+    /// `pop3.offer_cram_md5`, `auto` by default.
+    public var cramMD5Offer = CRAMMD5Offer.always
 
     public init(listeners: [Listener], hostname: String) {
         self.listeners = listeners

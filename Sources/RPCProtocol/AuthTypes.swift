@@ -112,3 +112,32 @@ public struct ImpersonateParams: Codable, Sendable {
     public var account: String
     public init(account: String) { self.account = account }
 }
+
+/// `auth.challenge`: a one-time APOP timestamp (RFC 1939 §7) or CRAM-MD5 challenge (RFC 2195
+/// §2) for a gateway to show its client. `hostname` is the name the gateway greets with.
+public struct ChallengeParams: Codable, Sendable {
+    public var service: String
+    public var hostname: String
+    public init(service: String, hostname: String) {
+        self.service = service
+        self.hostname = hostname
+    }
+}
+
+/// `<pid.clock.counter.random@hostname>`, accepted once by `auth.apop` (as `timestamp`) or
+/// `auth.cram_md5` (as `challenge`) within `expiresMs`.
+public struct ChallengeResult: Codable, Sendable, Equatable {
+    public var challenge: String
+    public var expiresMs: Int
+    public init(challenge: String, expiresMs: Int) {
+        self.challenge = challenge
+        self.expiresMs = expiresMs
+    }
+}
+
+/// `auth.mechanisms`: whether challenge-response logins (APOP, CRAM-MD5) can succeed for anyone,
+/// that is whether at least one enabled account has a challenge-response secret.
+public struct MechanismsResult: Codable, Sendable, Equatable {
+    public var challengeResponse: Bool
+    public init(challengeResponse: Bool) { self.challengeResponse = challengeResponse }
+}

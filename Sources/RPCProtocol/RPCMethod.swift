@@ -29,6 +29,8 @@ public enum Methods {
     public static let authLogin = RPCMethod<LoginParams, SessionResult>("auth.login", roles: both)
     public static let authAPOP = RPCMethod<APOPParams, SessionResult>("auth.apop", roles: both)
     public static let authCRAMMD5 = RPCMethod<CRAMMD5Params, SessionResult>("auth.cram_md5", roles: both)
+    public static let authChallenge = RPCMethod<ChallengeParams, ChallengeResult>("auth.challenge", roles: both)
+    public static let authMechanisms = RPCMethod<Empty, MechanismsResult>("auth.mechanisms", roles: both)
     public static let authSCRAMBegin = RPCMethod<SCRAMBeginParams, SCRAMChallenge>("auth.scram_begin", roles: both)
     public static let authSCRAMFinish = RPCMethod<SCRAMFinishParams, SCRAMResult>("auth.scram_finish", roles: both)
     public static let authMaySendAs = RPCMethod<SendAsParams, SendAsResult>("auth.may_send_as", roles: both)
@@ -95,6 +97,7 @@ public enum Methods {
         (hello.name, hello.roles), (ping.name, ping.roles),
         (authLogin.name, authLogin.roles), (authAPOP.name, authAPOP.roles),
         (authCRAMMD5.name, authCRAMMD5.roles),
+        (authChallenge.name, authChallenge.roles), (authMechanisms.name, authMechanisms.roles),
         (authSCRAMBegin.name, authSCRAMBegin.roles), (authSCRAMFinish.name, authSCRAMFinish.roles),
         (authMaySendAs.name, authMaySendAs.roles),
         (authImpersonate.name, authImpersonate.roles),

@@ -136,6 +136,10 @@ public struct SMTPSession: Sendable {
                 mode = .command
                 refuse(reply, &actions)
             }
+        case (.authenticationFinished(.failed(let reply)), .waiting(.saslBackend(let exchange))) where exchange.isAwaitingChallenge:
+            // The back-end could not issue a CRAM-MD5 challenge.
+            mode = .command
+            refuse(reply, &actions)
         case (.authenticationFinished(let result), .waiting(.authentication)):
             mode = .command
             switch result {

@@ -122,8 +122,16 @@ final class SMTPConnection: ConnectionAdapter {
         case .checkRecipient(let recipient, let envelope):
             checkRecipient(recipient, envelope: envelope)
         case .issueChallenge:
-            // RFC 2195 §2: a unique msg-id-like string.
-            driver.enqueue(.challengeIssued(UniqueStamp.make(hostname: configuration.hostname)))
+            // RFC 2195 §2: a unique msg-id-like string, issued by the back-end for one use.
+            backend.session.challenge(hostname: configuration.hostname, on: eventLoop).assumeIsolated().whenComplete {
+                [self] result in
+                switch result {
+                case .success(let challenge): feed(.challengeIssued(challenge))
+                case .failure(let error):
+                    logger.warning("no CRAM-MD5 challenge from the back-end: \(error)")
+                    feed(.authenticationFinished(.failed(SMTPBackend.authenticationReply(for: error))))
+                }
+            }
         case .authenticate(let credentials):
             authenticate(credentials)
         case .relaySASL(_, let message, let first):

@@ -21,6 +21,7 @@ public final class SMTPGateway: Sendable {
     let servers: [GatewayServer]
     let backend: BackendClients
     let logger: Logger
+    let cramMD5Availability: ChallengeResponseAvailability?
 
     public init(
         configuration: SMTPGatewayConfiguration, backend: BackendClients, tls: TLSFiles?,
@@ -32,6 +33,12 @@ public final class SMTPGateway: Sendable {
         self.logger = logger
         let limiter = ConnectionLimiter(
             perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
+        if case .whileUsable(let refresh) = configuration.cramMD5Offer, configuration.authMechanisms.contains(.cramMD5) {
+            cramMD5Availability = ChallengeResponseAvailability(client: backend.assign(), refresh: refresh, on: group.next())
+        } else {
+            cramMD5Availability = nil
+        }
+        let availability = cramMD5Availability
         var refusal = ByteBuffer()
         SMTPReply(421, .init(4, 7, 0), "\(configuration.hostname) Error: too many connections from your address")
             .encode(into: &refusal)
@@ -40,6 +47,8 @@ public final class SMTPGateway: Sendable {
                 listeners: [smtpListener.listener], tlsContext: tlsContext, limiter: limiter, group: group,
                 logger: logger, refusal: refusal
             ) { [configuration, backend, logger, limiter] channel, info in
+                var configuration = configuration
+                if let availability, !availability.isUsable { configuration.authMechanisms.removeAll { $0 == .cramMD5 } }
                 let session = BackendSession(
                     client: backend.assign(), service: SMTPBackend.service, clientAddress: info.clientAddress)
                 let adapter = SMTPConnection(
@@ -74,6 +83,7 @@ public final class SMTPGateway: Sendable {
     /// Stops accepting and closes connections after `grace`. A message not yet committed is
     /// aborted with its connection: nothing half-delivered is stored.
     public func stop(grace: TimeAmount = .seconds(10)) async {
+        cramMD5Availability?.stop()
         await withTaskGroup(of: Void.self) { group in
             for server in servers { group.addTask { await server.stop(grace: grace) } }
         }

@@ -70,6 +70,9 @@ public struct SMTPGatewayConfiguration: Sendable {
     /// SASL mechanisms offered. CRAM-MD5 uses the account's separate challenge-response (APOP)
     /// secret; SCRAM-SHA-256 runs in the back-end (`auth.scram_begin` / `auth.scram_finish`).
     public var authMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
+    /// When CRAM-MD5, if in `authMechanisms`, is offered (EHLO AUTH, AUTH). `loft smtp` uses
+    /// `smtp.offer_cram_md5`, `auto` by default.
+    public var cramMD5Offer = CRAMMD5Offer.always
 
     public init(listeners: [SMTPListener], hostname: String) {
         self.listeners = listeners

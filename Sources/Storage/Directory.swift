@@ -240,6 +240,14 @@ extension MailStore {
         try pool.read { db in try fetchAccount(db, id: id) }
     }
 
+    /// Whether any enabled account has an APOP/CRAM-MD5 secret, so challenge-response can work
+    /// for someone. The back-end keeps the answer in memory and asks again after a change.
+    public func anyChallengeResponseAccount() throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE enabled = 1 AND apop_secret IS NOT NULL)") ?? false
+        }
+    }
+
     public func accounts(domain: String?) throws -> [AccountRecord] {
         try pool.read { db in
             if let domain {

@@ -186,19 +186,36 @@ extension MailStore {
         flags.keywords.isEmpty ? nil : flags.keywords.joined(separator: " ")
     }
 
-    /// SQL for "uid in these ranges", with its arguments.
-    static func uidClause(_ set: UIDSet?, largest: UInt32) -> (String, [any DatabaseValueConvertible]) {
+    /// Sets of at most this many ranges become `uid BETWEEN ? AND ?` terms joined by `OR`, which
+    /// SQLite answers from the (mailbox_id, uid) index; the common case is one range.
+    static let inlineUIDRanges = 8
+
+    /// SQL for "uid in these ranges" in the given mailbox, with its arguments. A longer set is one
+    /// JSON parameter of `[lo, hi]` pairs, joined against the (mailbox_id, uid) index: an `OR` per
+    /// range would pass SQLite's limit of 1,000 terms in an expression (SQLITE_MAX_EXPR_DEPTH)
+    /// long before the 10,000 ranges a UID set may hold, and the join costs one index seek per
+    /// range where a correlated `EXISTS` over the pairs would read every pair for every message.
+    static func uidClause(_ set: UIDSet?, mailboxID: Int64, largest: UInt32) -> (String, [any DatabaseValueConvertible]) {
         guard let set else { return ("1", []) }
         let ranges = set.ranges(largest: largest)
         if ranges.isEmpty { return ("0", []) }
-        var parts: [String] = []
-        var args: [any DatabaseValueConvertible] = []
-        for r in ranges {
-            parts.append("uid BETWEEN ? AND ?")
-            args.append(Int64(r.lowerBound))
-            args.append(Int64(r.upperBound))
+        if ranges.count <= inlineUIDRanges {
+            var parts: [String] = []
+            var args: [any DatabaseValueConvertible] = []
+            for r in ranges {
+                parts.append("uid BETWEEN ? AND ?")
+                args.append(Int64(r.lowerBound))
+                args.append(Int64(r.upperBound))
+            }
+            return ("(" + parts.joined(separator: " OR ") + ")", args)
         }
-        return ("(" + parts.joined(separator: " OR ") + ")", args)
+        let pairs = "[" + ranges.map { "[\($0.lowerBound),\($0.upperBound)]" }.joined(separator: ",") + "]"
+        // CROSS JOIN keeps the pairs as the outer loop, so each is one range seek in the index.
+        let clause = """
+            uid IN (SELECT m.uid FROM json_each(?) AS r CROSS JOIN message AS m \
+            ON m.mailbox_id = ? AND m.uid BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]'))
+            """
+        return (clause, [pairs, mailboxID])
     }
 
     func largestUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
@@ -210,7 +227,7 @@ extension MailStore {
     ) throws -> [MessageRecord] {
         try pool.read { db in
             let largest = try largestUID(db, mailboxID: mailboxID)
-            let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+            let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
             var args: [any DatabaseValueConvertible] = [mailboxID]
             args += clauseArgs
             args += [changedSince ?? 0, Int64(afterUID ?? 0), limit]
@@ -270,7 +287,7 @@ extension MailStore {
     ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64) {
         try pool.write { db in
             let largest = try largestUID(db, mailboxID: mailboxID)
-            let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+            let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
             let rows = try Row.fetchAll(
                 db,
                 sql:
@@ -315,7 +332,7 @@ extension MailStore {
         try pool.write { db in
             let target = try fetchMailbox(db, accountID: accountID, name: targetName)
             let largest = try largestUID(db, mailboxID: source)
-            let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+            let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: source, largest: largest)
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
                 arguments: StatementArguments([source] + clauseArgs))
@@ -394,7 +411,7 @@ extension MailStore {
             var result: ([UInt32], Int64) = ([], 0)
             try db.inTransaction {
                 let largest = try largestUID(db, mailboxID: mailboxID)
-                let (clause, clauseArgs) = Self.uidClause(uids, largest: largest)
+                let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
                 let flagClause = regardlessOfFlags ? "1" : "(flags & \(MessageFlags.System.deleted.rawValue)) != 0"
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT id, uid, blob, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",

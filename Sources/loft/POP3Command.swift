@@ -38,7 +38,11 @@ struct POP3Command: AsyncParsableCommand {
         gatewayConfig.loginTimeout = .seconds(Int64(config.pop3.loginTimeoutSeconds))
         gatewayConfig.allowPlaintextWithoutTLS = config.pop3.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = config.pop3.allowPlaintextOnLoopback
-        if !config.pop3.offerCRAMMD5 { gatewayConfig.saslMechanisms.removeAll { $0 == .cramMD5 } }
+        switch config.pop3.offerCRAMMD5 {
+        case .yes: gatewayConfig.cramMD5Offer = .always
+        case .no: gatewayConfig.saslMechanisms.removeAll { $0 == .cramMD5 }
+        case .auto: gatewayConfig.cramMD5Offer = .whileUsable(refresh: .milliseconds(Int64(config.cramMD5RefreshMs)))
+        }
         gatewayConfig.lockLease = .seconds(Int64(config.pop3.lockLeaseSeconds))
         gatewayConfig.maxConnectionsPerAddress = config.pop3.maxConnectionsPerAddress
         gatewayConfig.maxConnections = config.pop3.maxConnections

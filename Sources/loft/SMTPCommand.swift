@@ -51,7 +51,11 @@ struct SMTPCommand: AsyncParsableCommand {
         gatewayConfig.allowPlaintextWithoutTLS = section.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = section.allowPlaintextOnLoopback
         gatewayConfig.authOnMX = section.authOnMX
-        if !section.offerCRAMMD5 { gatewayConfig.authMechanisms.removeAll { $0 == .cramMD5 } }
+        switch section.offerCRAMMD5 {
+        case .yes: gatewayConfig.cramMD5Offer = .always
+        case .no: gatewayConfig.authMechanisms.removeAll { $0 == .cramMD5 }
+        case .auto: gatewayConfig.cramMD5Offer = .whileUsable(refresh: .milliseconds(Int64(config.cramMD5RefreshMs)))
+        }
         gatewayConfig.trustedNetworks = try section.trustedNetworks.map { text in
             guard let network = NetworkRange(text) else {
                 throw ValidationError("smtp.trusted_networks: \(text) is not an address or CIDR network")

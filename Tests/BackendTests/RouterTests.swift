@@ -79,7 +79,7 @@ import Testing
         #expect(t.retryAfterMs(account: "a", address: "1.1.1.1", nowMs: now) == nil)
         t.recordFailure(account: "a", address: "1.1.1.1", nowMs: now)
         #expect(t.retryAfterMs(account: "a", address: "9.9.9.9", nowMs: now) == 1000)  // per account
-        #expect(t.retryAfterMs(account: "b", address: "1.1.1.1", nowMs: now) == 1000)  // per address
+        #expect(t.retryAfterMs(account: "b", address: "1.1.1.1", nowMs: now) == nil)  // not per address alone
         now += 1000
         #expect(t.retryAfterMs(account: "a", address: "1.1.1.1", nowMs: now) == nil)
         t.recordFailure(account: "a", address: "1.1.1.1", nowMs: now)
@@ -97,6 +97,65 @@ import Testing
         for _ in 0..<5 { t.recordFailure(account: "a", address: "x", nowMs: 0) }
         t.recordSuccess(account: "a", address: "x")
         #expect(t.retryAfterMs(account: "a", address: "x", nowMs: 0) == nil)
+    }
+
+    /// One step of a throttle table: a failure recorded, or a question asked, at a time.
+    enum Step: Sendable, CustomTestStringConvertible {
+        case fail(String, from: String, at: Int64)
+        case succeed(String, from: String)
+        case allowed(String, from: String, at: Int64)
+        case refused(String, from: String, at: Int64)
+        var testDescription: String { "\(self)" }
+    }
+
+    static let nat = "192.0.2.1"
+    static let tables: [(String, [Step])] = [
+        (
+            "three failures for alice do not throttle bob behind the same address",
+            [
+                .fail("alice", from: nat, at: 0), .fail("alice", from: nat, at: 0), .fail("alice", from: nat, at: 0),
+                .refused("alice", from: nat, at: 0), .refused("alice", from: "198.51.100.7", at: 0), .allowed("bob", from: nat, at: 0),
+            ]
+        ),
+        (
+            "failures across many accounts from one address throttle it at ten times the threshold",
+            (0..<29).map { Step.fail("u\($0)", from: nat, at: 0) } + [
+                .allowed("bob", from: nat, at: 0), .fail("u29", from: nat, at: 0),
+                .refused("bob", from: nat, at: 0), .allowed("bob", from: "198.51.100.7", at: 0),
+            ]
+        ),
+        (
+            "the address's throttle decays like the others",
+            (0..<30).map { Step.fail("u\($0)", from: nat, at: 0) } + [
+                .refused("bob", from: nat, at: 999), .allowed("bob", from: nat, at: 1000),
+            ]
+        ),
+        (
+            "a success clears the account and the pair, not the address",
+            (0..<30).map { Step.fail("u\($0 % 3)", from: nat, at: 0) } + [.succeed("u0", from: nat), .refused("u0", from: nat, at: 0)]
+        ),
+        (
+            "per-account throttling holds across addresses",
+            [
+                .fail("alice", from: "198.51.100.1", at: 0), .fail("alice", from: "198.51.100.2", at: 0),
+                .fail("alice", from: "198.51.100.3", at: 0), .refused("alice", from: "198.51.100.4", at: 0),
+                .allowed("bob", from: "198.51.100.1", at: 0),
+            ]
+        ),
+    ]
+
+    @Test(arguments: tables) func perAddressAndAccount(name: String, steps: [Step]) {
+        var t = LoginThrottle(policy: LoginThrottle.Policy())
+        for step in steps {
+            switch step {
+            case .fail(let account, let address, let now): t.recordFailure(account: account, address: address, nowMs: now)
+            case .succeed(let account, let address): t.recordSuccess(account: account, address: address)
+            case .allowed(let account, let address, let now):
+                #expect(t.retryAfterMs(account: account, address: address, nowMs: now) == nil, "\(name): \(step)")
+            case .refused(let account, let address, let now):
+                #expect(t.retryAfterMs(account: account, address: address, nowMs: now) != nil, "\(name): \(step)")
+            }
+        }
     }
 
     @Test func memoryIsBounded() {

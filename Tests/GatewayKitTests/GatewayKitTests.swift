@@ -82,12 +82,6 @@ import Testing
             _ = try GatewayTLS.serverContext(certificatePath: "/nonexistent", keyPath: "/nonexistent")
         }
     }
-
-    @Test func uniqueStampsDiffer() {
-        let a = UniqueStamp.make(hostname: "mail.example")
-        let b = UniqueStamp.make(hostname: "mail.example")
-        #expect(a != b && a.hasPrefix("<") && a.hasSuffix("@mail.example>"))
-    }
 }
 
 final class ByteCountingHandler: ChannelInboundHandler {

@@ -34,6 +34,25 @@ import Testing
     }
 
     @Test(arguments: [
+        ("", LoftConfig.CRAMMD5Offer.auto), ("auto", .auto), ("true", .yes), ("false", .no), ("\"true\"", .yes),
+        ("AUTO", .auto),
+    ])
+    func offerCRAMMD5TakesAutoOrABoolean(value: String, expected: LoftConfig.CRAMMD5Offer) throws {
+        let text = value.isEmpty ? "" : "pop3:\n  offer_cram_md5: \(value)\nsmtp:\n  offer_cram_md5: \(value)\n"
+        let c = try LoftConfig.parse(text)
+        #expect(c.pop3.offerCRAMMD5 == expected && c.smtp.offerCRAMMD5 == expected)
+    }
+
+    @Test func cramMD5RefreshFromTheEnvironment() throws {
+        var c = LoftConfig()
+        #expect(c.cramMD5RefreshMs == 10_000)
+        try c.applyEnvironment(["LOFT_CRAM_MD5_REFRESH_MS": "100"])
+        #expect(c.cramMD5RefreshMs == 100)
+        #expect(throws: ConfigError.self) { try c.applyEnvironment(["LOFT_CRAM_MD5_REFRESH_MS": "0"]) }
+    }
+
+    @Test(arguments: [
+        "pop3:\n  offer_cram_md5: sometimes", "smtp:\n  offer_cram_md5: 3",
         "data_dir: [1, 2]", "backend:\n  max_message_size: huge", "backend:\n  password_hash_cost: 40", "typo_key: 1",
         "backend:\n  max_mesage_size: 1M", "log_level: loud", "serve:\n  gateways: [nosuch]", "{{{",
         "pop3:\n  listeners:\n    - {port: 1, bogus: 2}", "smtp:\n  listeners:\n    - {port: 25}", "smtp:\n  max_message_size: lots",

@@ -4,17 +4,24 @@ import Testing
 
 /// Access to the shared MimeKit corpus and small helpers for slicing parsed offsets.
 enum Fixtures {
-    /// `shared/corpus/mimekit`, found by walking up from this file (symlinks resolved), which is
-    /// `../../../shared/corpus/mimekit` in the repository.
-    static let corpus: URL = {
-        var directory = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            let candidate = directory.appendingPathComponent("shared/corpus/mimekit")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: "/work/shared/corpus/mimekit")
-    }()
+    /// The repository's root: this file is `Tests/MailMessageTests/Fixtures.swift` in it.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/corpus/mimekit` from the repository's root, and only there: a corpus found
+    /// anywhere else would make the tests depend on the machine rather than the checkout.
+    static let corpus = repositoryRoot.appendingPathComponent("../shared/corpus/mimekit").standardizedFileURL
+
+    /// Why the corpus cannot be used, naming the path it was expected at; nil when it is there.
+    static var missing: String? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: corpus.path, isDirectory: &isDirectory), isDirectory.boolValue { return nil }
+        return "the MimeKit corpus is missing: expected a directory at \(corpus.path) (../shared/corpus/mimekit from the repository root)"
+    }
+
+    struct CorpusMissing: Error, CustomStringConvertible {
+        let description: String
+    }
 
     static func files(in folder: String, extensions: Set<String>) -> [String] {
         let directory = corpus.appendingPathComponent(folder)
@@ -23,7 +30,8 @@ enum Fixtures {
     }
 
     static func bytes(_ relativePath: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: corpus.appendingPathComponent(relativePath)))
+        if let missing { throw CorpusMissing(description: missing) }
+        return Array(try Data(contentsOf: corpus.appendingPathComponent(relativePath)))
     }
 
     static func parse(_ relativePath: String) throws -> (bytes: [UInt8], message: ParsedMessage) {

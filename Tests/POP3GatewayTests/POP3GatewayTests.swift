@@ -132,6 +132,40 @@ import Testing
         await h.close()
     }
 
+    /// RFC 1939 §7: without the back-end there is no timestamp to offer, so the greeting has
+    /// none and APOP is refused.
+    @Test(.timeLimit(.minutes(1))) func greetingWithoutTheBackendHasNoTimestamp() async throws {
+        let h = try await POP3Harness()
+        await h.backend.shutdown()
+        let c = try await h.connect()
+        let greeting = try await c.readLine() ?? ""
+        #expect(greeting.hasPrefix("+OK") && !greeting.contains("<"))
+        #expect(try await c.command("APOP bob@example.test c4c9334bac560ecc979e58001b3e22fb").hasPrefix("-ERR"))
+        _ = try await c.command("QUIT")
+        await h.close()
+    }
+
+    /// Each connection's greeting carries a timestamp the back-end issued for it.
+    @Test(.timeLimit(.minutes(1))) func greetingTimestampsComeFromTheBackend() async throws {
+        let h = try await POP3Harness()
+        var stamps: [String] = []
+        for _ in 0..<2 {
+            let c = try await h.connect()
+            let greeting = try await c.readLine() ?? ""
+            stamps.append(String(greeting[greeting.firstIndex(of: "<")!...]))
+            _ = try await c.command("QUIT")
+        }
+        #expect(stamps[0] != stamps[1] && stamps.allSatisfy { $0.hasSuffix("@pop.test>") })
+        // A timestamp the back-end issued for a greeting is good for one login, not two.
+        let digest = apopDigest(timestamp: stamps[0], secret: "bob-apop")
+        _ = try await h.delivery.call(Methods.authAPOP, APOPParams(username: "bob@example.test", timestamp: stamps[0], digest: digest))
+        let replay = await #expect(throws: RPCError.self) {
+            _ = try await h.delivery.call(Methods.authAPOP, APOPParams(username: "bob@example.test", timestamp: stamps[0], digest: digest))
+        }
+        #expect(replay?.is(.authFailed) == true)
+        await h.close()
+    }
+
     @Test func plainAndCapaOverImplicitTLS() async throws {
         let h = try await POP3Harness { $0.allowPlaintextOnLoopback = false }
         let plain = try await h.connect()

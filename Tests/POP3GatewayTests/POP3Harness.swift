@@ -20,6 +20,7 @@ final class POP3Harness {
     var stlsPort = 0
     var implicitPort = 0
     var dir: String { base.dir }
+    var backend: Backend { base.backend }
     var admin: RPCClient { base.admin }
     var delivery: RPCClient { base.gateway }
 

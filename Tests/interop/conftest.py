@@ -28,6 +28,8 @@ def child_env():
     env = dict(os.environ)
     # Fast password hashing for tests; production uses 15 (deploy/loft.yaml).
     env["LOFT_PASSWORD_HASH_COST"] = "4"
+    # Gateways in offer_cram_md5: auto ask the back-end every 10 s; tests need the answer sooner.
+    env["LOFT_CRAM_MD5_REFRESH_MS"] = "100"
     env.pop("LOFT_DATA", None)
     env.pop("LOFT_CONFIG", None)
     return env
@@ -120,6 +122,19 @@ def setup(loft):
     a.call("group.add", {"address": "team@example.test", "members": ["alice@example.test", "bob@example.test"]})
     yield a
     a.close()
+
+
+def eventually(check, timeout=10, what="the condition"):
+    """Polls `check` until it returns something true (gateways refresh what they offer in the
+    background), and returns that."""
+    deadline = time.time() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.time() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout} s")
+        time.sleep(0.05)
 
 
 def login(loft, user, password):

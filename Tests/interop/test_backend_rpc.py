@@ -126,26 +126,34 @@ def test_domains_accounts_aliases_groups(setup, loft):
 def test_login_throttling_and_challenge_response(setup, loft):
     import hashlib, hmac
     g = loft.gateway()
+    challenge = lambda service="pop3": g.call("auth.challenge", {"service": service, "hostname": "mail.example.test"})
     expect_error("auth_failed", g.call, "auth.login", {"username": "nobody@example.test", "password": "x", "clientAddress": "10.9.9.9"})
-    ts = "<1896.697170952@example.test>"
     # alice has no APOP secret: APOP fails like a wrong password, but is no guess at anything, so
     # it does not count toward the throttle (clients try CRAM-MD5 first when it is offered)
-    d = hashlib.md5((ts + "alice-pw").encode()).hexdigest()
     for _ in range(5):
+        ts = challenge()["challenge"]
+        d = hashlib.md5((ts + "alice-pw").encode()).hexdigest()
         expect_error("auth_failed", g.call, "auth.apop", {"username": "alice@example.test", "timestamp": ts, "digest": d})
     for _ in range(3):
         expect_error("auth_failed", g.call, "auth.login", {"username": "alice@example.test", "password": "wrong", "clientAddress": "10.0.0.1"})
     e = expect_error("auth_throttled", g.call, "auth.login",
                      {"username": "alice@example.test", "password": "alice-pw", "clientAddress": "10.0.0.1"})
     assert e.data["retryAfterMs"] > 0 and e.data["temporary"] is True
-    # APOP (RFC 1939 §7) and CRAM-MD5 (RFC 2195) with bob's own secret; never with the password
+    # APOP (RFC 1939 §7) and CRAM-MD5 (RFC 2195) with bob's own secret, over a timestamp or
+    # challenge the back-end issued (DESIGN §2); never with the password
+    issued = challenge()
+    ts = issued["challenge"]
+    assert ts.startswith("<") and ts.endswith("@mail.example.test>") and issued["expiresMs"] == 600000
+    assert challenge()["challenge"] != ts
     digest = hashlib.md5((ts + "bob-apop").encode()).hexdigest()
     assert g.call("auth.apop", {"username": "bob@example.test", "timestamp": ts, "digest": digest})["account"] == "bob@example.test"
+    ts = challenge()["challenge"]
     bad = hashlib.md5((ts + "bob-pw").encode()).hexdigest()
     expect_error("auth_failed", g.call, "auth.apop", {"username": "bob@example.test", "timestamp": ts, "digest": bad})
-    ch = "<123.456@example.test>"
+    ch = challenge("smtp")["challenge"]
     d = hmac.new(b"bob-apop", ch.encode(), hashlib.md5).hexdigest()
     assert g.call("auth.cram_md5", {"username": "bob@example.test", "challenge": ch, "digest": d})["session"]
+    expect_error("invalid_params", g.call, "auth.challenge", {"service": "pop3", "hostname": "a b>"})
     s = g.call("auth.login", {"username": "bob@example.test", "password": "bob-pw"})
     assert g.call("session.info", {"session": s["session"]})["account"] == "bob@example.test"
     # a new password ends the sessions issued before it; so does disabling the account
@@ -156,6 +164,39 @@ def test_login_throttling_and_challenge_response(setup, loft):
     expect_error("session_invalid", g.call, "message.list", {"session": s["session"], "mailbox": "INBOX"})
     expect_error("account_disabled", g.call, "auth.login", {"username": "bob@example.test", "password": "bob-pw2"})
     expect_error("account_disabled", setup.call, "auth.impersonate", {"account": "bob@example.test"})
+
+
+def test_challenges_are_used_once(setup, loft):
+    """A digest is only good for a challenge the back-end issued, once: a replay of a captured
+    digest and a digest over a made-up challenge are refused, and count as failed logins."""
+    import hashlib, hmac
+    g = loft.gateway()
+    challenge = lambda: g.call("auth.challenge", {"service": "pop3", "hostname": "mail.example.test"})["challenge"]
+    ts = challenge()
+    apop = {"username": "bob@example.test", "timestamp": ts, "digest": hashlib.md5((ts + "bob-apop").encode()).hexdigest(),
+            "clientAddress": "10.1.1.1"}
+    ch = challenge()
+    cram = {"username": "bob@example.test", "challenge": ch, "digest": hmac.new(b"bob-apop", ch.encode(), hashlib.md5).hexdigest(),
+            "clientAddress": "10.1.1.1"}
+    assert g.call("auth.apop", apop)["account"] == "bob@example.test"
+    assert g.call("auth.cram_md5", cram)["session"]
+    expect_error("auth_failed", g.call, "auth.apop", apop)  # replayed
+    expect_error("auth_failed", g.call, "auth.cram_md5", cram)  # replayed
+    made_up = "<1896.697170952@mail.example.test>"
+    expect_error("auth_failed", g.call, "auth.apop",
+                 {"username": "bob@example.test", "timestamp": made_up,
+                  "digest": hashlib.md5((made_up + "bob-apop").encode()).hexdigest(), "clientAddress": "10.1.1.1"})
+    # the replays and the forgery were three failures for bob: the fourth attempt waits
+    ts = challenge()
+    apop = dict(apop, timestamp=ts, digest=hashlib.md5((ts + "bob-apop").encode()).hexdigest())
+    expect_error("auth_throttled", g.call, "auth.apop", apop)
+
+
+def test_auth_mechanisms(setup, loft):
+    g = loft.gateway()
+    assert g.call("auth.mechanisms", {}) == {"challengeResponse": True}  # bob has an APOP secret
+    setup.call("account.update", {"address": "bob@example.test", "apopEnabled": False})
+    assert g.call("auth.mechanisms", {}) == {"challengeResponse": False}
 
 
 def test_mailboxes(setup, loft):

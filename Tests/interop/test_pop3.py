@@ -4,6 +4,7 @@ import os
 import poplib
 import shutil
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import free_port, Loft, child_env, login, loft_bin
+from conftest import free_port, Loft, child_env, eventually, login, loft_bin, loopback_gateways_env
 
 RETURN_PATH = b"Return-Path: <carol@remote.test>\r\n"
 DOTTY = (b"From: carol@remote.test\r\nTo: alice@example.test\r\nSubject: dots\r\n\r\n"
@@ -54,6 +55,16 @@ class POP3Server:
         a.call("account.add", {"address": "bob@example.test", "password": "bob-pw", "apopSecret": "bob-apop"})
         a.close()
         self.rpc = self.loft.gateway()
+        if "offer_cram_md5" not in extra:
+            # auto: the gateway offers CRAM-MD5 once it has heard that bob has a secret.
+            eventually(lambda: "CRAM-MD5" in self.capa().get("SASL", []), what="CRAM-MD5 in CAPA")
+
+    def capa(self):
+        p = poplib.POP3("127.0.0.1", self.stls_port, timeout=30)
+        try:
+            return p.capa()
+        finally:
+            p.quit()
 
     def deliver(self, data, to="alice@example.test"):
         r = self.rpc.deliver("carol@remote.test", [to], data)
@@ -258,6 +269,56 @@ def test_cram_md5_can_be_left_unoffered(tmp_path):
         p.quit()
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_cram_md5_is_offered_only_while_some_account_can_use_it(tmp_path):
+    """offer_cram_md5: auto (the default) in both gateways: while no enabled account has a
+    challenge-response secret, neither offers CRAM-MD5, and curl, left to choose, logs in with
+    PLAIN; once one has, both offer it."""
+    env = loopback_gateways_env()
+    pop3_port = int(env["LOFT_POP3_LISTENERS"].split(",")[0].split("/")[0].rsplit(":", 1)[1])
+    sub_port = int(env["LOFT_SMTP_LISTENERS"].split(",")[1].split("/")[0].rsplit(":", 1)[1])
+    loft = Loft(tmp_path / "data", env=env)
+    try:
+        wait_for_port(pop3_port)
+        wait_for_port(sub_port, greeting=False)
+        a = loft.admin()
+        a.call("domain.add", {"name": "example.test"})
+        a.call("account.add", {"address": "alice@example.test", "password": "alice-pw"})
+        g = loft.gateway()
+        assert g.call("auth.mechanisms", {}) == {"challengeResponse": False}
+        g.deliver("carol@remote.test", ["alice@example.test"], DOTTY)
+
+        def pop3_sasl():
+            p = poplib.POP3("127.0.0.1", pop3_port, timeout=30)
+            try:
+                return p.capa().get("SASL", [])
+            finally:
+                p.quit()
+
+        def smtp_auth():
+            s = smtplib.SMTP("127.0.0.1", sub_port, timeout=30)
+            try:
+                s.ehlo("laptop.test")
+                return s.esmtp_features.get("auth", "").split()
+            finally:
+                s.quit()
+
+        time.sleep(0.5)  # several refreshes (LOFT_CRAM_MD5_REFRESH_MS): the answer stays no
+        assert "PLAIN" in pop3_sasl() and "CRAM-MD5" not in pop3_sasl()
+        assert "PLAIN" in smtp_auth() and "CRAM-MD5" not in smtp_auth()
+        got = curl("-u", "alice@example.test:alice-pw", f"pop3://127.0.0.1:{pop3_port}/1")
+        assert got == RETURN_PATH + DOTTY
+
+        a.call("account.add", {"address": "bob@example.test", "password": "bob-pw", "apopSecret": "bob-apop"})
+        assert g.call("auth.mechanisms", {}) == {"challengeResponse": True}
+        eventually(lambda: "CRAM-MD5" in pop3_sasl(), what="CRAM-MD5 in CAPA")
+        eventually(lambda: "CRAM-MD5" in smtp_auth(), what="CRAM-MD5 in EHLO")
+        a.close()
+        g.close()
+    finally:
+        loft.stop()
 
 
 def fetchmail(pop3, tmp_path, auth, user, password, keep):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import free_port, Loft, login
+from conftest import eventually, free_port, Loft, login
 
 DOTTY = (b"From: carol@remote.test\r\nTo: alice@example.test\r\nSubject: dots\r\n\r\n"
          b".a line that starts with a dot\r\n..two dots\r\n.\r\n. space\r\nlast line\r\n")
@@ -72,6 +72,17 @@ class SMTPServer:
         a.call("account.add", {"address": "small@example.test", "password": "small-pw", "maxMessageBytes": 1024})
         a.close()
         self.rpc = self.loft.gateway()
+        if "offer_cram_md5" not in extra:
+            # auto: the gateway offers CRAM-MD5 once it has heard that bob has a secret.
+            eventually(lambda: "CRAM-MD5" in self.ehlo_auth(), what="CRAM-MD5 in EHLO")
+
+    def ehlo_auth(self, port=None):
+        s = smtplib.SMTP("127.0.0.1", port or self.sub_port, timeout=30)
+        try:
+            s.ehlo("laptop.test")
+            return s.esmtp_features.get("auth", "").split()
+        finally:
+            s.quit()
 
     def inbox(self, user, password):
         """Every message in the account's INBOX, whole, as stored."""
