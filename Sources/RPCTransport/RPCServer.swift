@@ -82,6 +82,8 @@ public final class RPCConnection: Sendable, Hashable {
     struct State {
         var helloDone = false
         var inFlight = 0
+        /// The client half-closed (end of input): answer what was read, then close.
+        var inputClosed = false
         var closed = false
         var onClose: [@Sendable () -> Void] = []
         var software: String?
@@ -117,10 +119,30 @@ public final class RPCConnection: Sendable, Hashable {
         let channel = self.channel
         let state = self.state
         let write: @Sendable () -> Void = {
-            state.withLockedValue { $0.inFlight -= 1 }
+            let last = state.withLockedValue { s -> Bool in
+                s.inFlight -= 1
+                return s.inputClosed && s.inFlight == 0
+            }
             if let answer { channel.writeAndFlush(answer, promise: nil) }
+            if last { Self.closeAfterWrites(channel) }
         }
         if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
+    }
+
+    /// The client sent its last byte (`printf … | socat`): the requests already read are still
+    /// answered, and the connection closes once the last answer is written. On the event loop.
+    func inputEnded() {
+        let idle = state.withLockedValue { s -> Bool in
+            s.inputClosed = true
+            return s.inFlight == 0
+        }
+        if idle { Self.closeAfterWrites(channel) }
+    }
+
+    /// Writes complete in order, so once an empty write is done every answer before it is on
+    /// the wire; closing at once would throw away answers still queued.
+    static func closeAfterWrites(_ channel: any Channel) {
+        channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func markClosed() {
@@ -293,6 +315,16 @@ final class RPCServerHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Remote half-closure is allowed (`allowRemoteHalfClosure`), so end of input arrives
+        // here, after the framer has handed up every complete line before it.
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            connection.inputEnded()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("RPC connection \(connection.id) error: \(error)")
         context.close(promise: nil)
@@ -317,6 +349,7 @@ public final class RPCServer: Sendable {
         let open = NIOLockedValueBox<[Int64: any Channel]>([:])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 let id = nextID.withLockedValue {
                     $0 += 1; return $0

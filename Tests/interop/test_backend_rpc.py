@@ -1,7 +1,9 @@
 """The back-end over its real sockets: every documented method, bad input, and the role split."""
 import base64
 import json
+import shutil
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -441,6 +443,31 @@ def test_delivery_submit_in_one_call(setup, loft):
     big = base64.b64encode(b"x" * ((1 << 20) + 1)).decode()
     expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": big})
     assert setup.call("store.verify")["problems"] == []
+
+
+def test_requests_piped_through_socat_are_all_answered(setup, loft):
+    """Protocol/README §13's `printf … | socat - UNIX-CONNECT:…`: the back-end answers every
+    request it read before the end of input (calls on worker threads too), then closes (issue 7)."""
+    assert shutil.which("socat"), "socat is needed (Tests/run-all.sh installs it)"
+    requests = [("hello", {"version": 1, "software": "socat"}), ("account.list", None), ("domain.list", None),
+                ("alias.list", None), ("group.list", None), ("settings.get", None), ("queue.list", None),
+                ("account.get", {"address": "alice@example.test"}), ("store.verify", None), ("ping", None)]
+    lines = []
+    for i, (method, params) in enumerate(requests, 1):
+        msg = {"jsonrpc": "2.0", "id": i, "method": method}
+        if params is not None:
+            msg["params"] = params
+        lines.append(json.dumps(msg))
+    script = "printf '%s\\n' " + " ".join("'" + line + "'" for line in lines)
+    r = subprocess.run(f"{script} | socat - UNIX-CONNECT:{loft.data}/admin.sock", shell=True, capture_output=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    answers = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(a["id"] for a in answers) == list(range(1, len(requests) + 1)), r.stdout
+    assert all("result" in a for a in answers), answers
+    by_id = {a["id"]: a["result"] for a in answers}
+    assert [d["name"] for d in by_id[3]["domains"]] == ["example.test"]
+    assert {a["address"] for a in by_id[2]["accounts"]} == {"alice@example.test", "bob@example.test"}
 
 
 def test_domain_remove(loft):
