@@ -250,6 +250,11 @@ final class RPCClientHandler: ChannelInboundHandler {
     let onNotification: (@Sendable (String, ByteBuffer) -> Void)?
     let logger: Logger
     var context: ChannelHandlerContext?
+    /// Set by `channelInactive`. The handler stays in the pipeline a little longer (it is
+    /// removed on a later tick), and a call that reaches `register` in between must fail at
+    /// once: `channelInactive` has already failed everything pending, and `handlerRemoved`
+    /// cancels the deadline sweeper, so nothing else would ever complete it.
+    var inactive = false
 
     init(onNotification: (@Sendable (String, ByteBuffer) -> Void)?, logger: Logger) {
         self.onNotification = onNotification
@@ -268,6 +273,14 @@ final class RPCClientHandler: ChannelInboundHandler {
         self.context = nil
         sweeper?.cancel()
         sweeper = nil
+        // Without the sweeper no deadline would fire for a call still pending here.
+        failAll(RPCError(.unavailable, "the back-end connection closed", temporary: true))
+    }
+
+    func failAll(_ error: RPCError) {
+        let all = pending
+        pending = [:]
+        for p in all.values { p.promise.fail(error) }
     }
 
     func failExpired(now: NIODeadline) {
@@ -278,7 +291,7 @@ final class RPCClientHandler: ChannelInboundHandler {
     }
 
     func register(id: Int64, promise: EventLoopPromise<ByteBuffer>, deadline: TimeAmount, method: String) {
-        guard context != nil else {
+        guard context != nil, !inactive else {
             promise.fail(RPCError(.unavailable, "back-end connection closed", temporary: true))
             return
         }
@@ -311,11 +324,8 @@ final class RPCClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let all = pending
-        pending = [:]
-        for p in all.values {
-            p.promise.fail(RPCError(.unavailable, "the back-end closed the connection", temporary: true))
-        }
+        inactive = true
+        failAll(RPCError(.unavailable, "the back-end closed the connection", temporary: true))
         context.fireChannelInactive()
     }
 
