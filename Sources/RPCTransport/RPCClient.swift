@@ -39,10 +39,20 @@ public final class RPCClient: Sendable {
     }
 
     /// Calls `method` and waits for its result. Throws `RPCError` — the back-end's, or
-    /// `unavailable` when it cannot be reached, or `timeout`.
+    /// `unavailable` when it cannot be reached, or `timeout` (also when the calling task is
+    /// cancelled first, so that a test's time limit ends a call that waits).
     public func call<P, R>(_ method: RPCMethod<P, R>, _ params: P, timeout: TimeAmount? = nil) async throws(RPCError) -> R {
+        let future = callFuture(method, params, timeout: timeout)
+        let answer = future.eventLoop.makePromise(of: R.self)
+        future.cascade(to: answer)
         do {
-            return try await callFuture(method, params, timeout: timeout).get()
+            // A promise completed twice keeps its first result, so the answer and the
+            // cancellation may race.
+            return try await withTaskCancellationHandler {
+                try await answer.futureResult.get()
+            } onCancel: {
+                answer.fail(RPCError(.timeout, "\(method.name) was cancelled before its answer", temporary: true))
+            }
         } catch let error as RPCError {
             throw error
         } catch {
