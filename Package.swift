@@ -169,7 +169,12 @@ let package = Package(
             ]),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore"]),
+            dependencies: [
+                "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,6 +19,7 @@ public final class Backend: Sendable {
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
+    let deliveriesInFlight = InFlightDeliveries()
     let locks = LockTable()
     let throttle: NIOLockedValueBox<LoginThrottle>
     let clock: @Sendable () -> Int64
@@ -55,7 +56,7 @@ public final class Backend: Sendable {
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
         self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)
-        self.committer = GroupCommitter(store: store)
+        self.committer = GroupCommitter(store: store, now: { clock() / 1000 })
         self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
         workers.start()
         registerMethods()

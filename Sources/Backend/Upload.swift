@@ -15,7 +15,7 @@ import Storage
 /// hands uploads out is locked.
 final class Upload: @unchecked Sendable {
     enum Purpose {
-        case delivery(sender: String, recipients: [String], mayRelay: Bool)
+        case delivery(sender: String, recipients: [String], mayRelay: Bool, idempotencyKey: String?)
         case append(accountID: Int64, mailbox: String, flags: MessageFlags, internalDate: Int64?)
     }
 
@@ -31,6 +31,11 @@ final class Upload: @unchecked Sendable {
     var received: Int64 = 0
     /// Set once the upload went wrong; every later call reports it.
     var failure: RPCError?
+
+    var idempotencyKey: String? {
+        if case .delivery(_, _, _, let key) = purpose { return key }
+        return nil
+    }
 
     init(id: String, purpose: Purpose, maxBytes: Int64, staged: StagedBlob, prefixBytes: Int64, announcedSize: Int64?) {
         self.announcedSize = announcedSize

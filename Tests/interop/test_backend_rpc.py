@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import login
+from conftest import Loft, login
 from loftrpc import Client, RPCError
 
 MSG = (b"From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\nSubject: hello\r\n"
@@ -468,6 +468,49 @@ def test_requests_piped_through_socat_are_all_answered(setup, loft):
     by_id = {a["id"]: a["result"] for a in answers}
     assert [d["name"] for d in by_id[3]["domains"]] == ["example.test"]
     assert {a["address"] for a in by_id[2]["accounts"]} == {"alice@example.test", "bob@example.test"}
+
+
+def test_delivery_idempotency_and_outcome(setup, loft):
+    """Protocol/README §8: a delivery with an idempotency key is stored once however often it is
+    sent, and delivery.outcome reports its result, also after the back-end restarted (issue 7)."""
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    env = {"sender": "c@remote.test", "recipients": ["alice@example.test", "nobody@example.test"]}
+    data = base64.b64encode(MSG).decode()
+    for bad in ["", "k" * 129, "caf\u00e9", "a\nb", "tab\there"]:
+        e = expect_error("invalid_params", g.call, "delivery.submit", {**env, "data": data, "idempotencyKey": bad})
+        assert e.data.get("field") == "idempotencyKey", e.error
+        expect_error("invalid_params", g.call, "delivery.begin", {**env, "idempotencyKey": bad})
+        expect_error("invalid_params", g.call, "delivery.outcome", {"idempotencyKey": bad})
+    assert g.call("delivery.outcome", {"idempotencyKey": "never-sent"}) == {"committed": False}
+
+    first = g.call("delivery.submit", {**env, "data": data, "idempotencyKey": "submit-1"})
+    again = g.call("delivery.submit", {**env, "data": data, "idempotencyKey": "submit-1"})
+    assert again == first and [o["status"] for o in first["recipients"]] == ["delivered", "failed"]
+    key128 = "~ " + "k" * 126
+    started = g.call("delivery.begin", {**env, "idempotencyKey": key128})
+    chunked = g.upload(started["upload"], MSG, chunk=9)
+    started = g.call("delivery.begin", {**env, "idempotencyKey": key128})
+    assert g.upload(started["upload"], MSG) == chunked
+    # A submit whose key a chunked delivery committed is not stored either.
+    assert g.call("delivery.submit", {**env, "data": data, "idempotencyKey": key128}) == chunked
+    messages = g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"]
+    assert [m["uid"] for m in messages] == [1, 2]
+    assert g.call("delivery.outcome", {"idempotencyKey": "submit-1"}) == {"committed": True, "result": first}
+    assert setup.call("store.verify")["problems"] == []
+
+    # After a restart nothing is in flight: what committed is reported, the rest is final.
+    setup.close()
+    g.close()
+    loft.stop()
+    again = Loft(loft.data, role="backend")
+    try:
+        a = again.admin()
+        assert a.call("delivery.outcome", {"idempotencyKey": key128}) == {"committed": True, "result": chunked}
+        assert a.call("delivery.outcome", {"idempotencyKey": "submit-1"}) == {"committed": True, "result": first}
+        assert a.call("delivery.outcome", {"idempotencyKey": "submit-2"}) == {"committed": False}
+        a.close()
+    finally:
+        again.stop()
 
 
 def test_domain_remove(loft):
