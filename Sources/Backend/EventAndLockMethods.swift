@@ -7,7 +7,10 @@ extension Backend {
     func registerEventsAndLocks() {
         blocking(Methods.eventsSubscribe) { connection, p in
             let account = try self.account(session: p.session)
-            return SubscriptionResult(subscription: try self.events.subscribe(accountID: account.id, connection: connection))
+            let mailbox = try p.mailbox.map { try Self.mailboxName($0).value }
+            return SubscriptionResult(
+                subscription: try self.events.subscribe(
+                    accountID: account.id, account: account.address, mailbox: mailbox, connection: connection))
         }
         inline(Methods.eventsUnsubscribe) { connection, p in
             guard self.events.unsubscribe(p.subscription, connection: connection) else {

@@ -63,7 +63,7 @@ public enum Methods {
     public static let uploadAbort = RPCMethod<UploadParams, Empty>("upload.abort", roles: both)
 
     // Events, quota, locks
-    public static let eventsSubscribe = RPCMethod<SessionParams, SubscriptionResult>("events.subscribe", roles: both)
+    public static let eventsSubscribe = RPCMethod<EventsSubscribeParams, SubscriptionResult>("events.subscribe", roles: both)
     public static let eventsUnsubscribe = RPCMethod<UnsubscribeParams, Empty>("events.unsubscribe", roles: both)
     public static let quotaGet = RPCMethod<SessionParams, QuotaInfo>("quota.get", roles: both)
     public static let lockAcquire = RPCMethod<LockAcquireParams, LockInfo>("lock.acquire", roles: both)

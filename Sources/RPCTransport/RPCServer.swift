@@ -86,6 +86,7 @@ public final class RPCConnection: Sendable, Hashable {
         var inputClosed = false
         var closed = false
         var onClose: [@Sendable () -> Void] = []
+        var onWritable: [@Sendable () -> Void] = []
         var software: String?
     }
     let state = NIOLockedValueBox(State())
@@ -107,6 +108,46 @@ public final class RPCConnection: Sendable, Hashable {
     }
 
     public var isClosed: Bool { state.withLockedValue { $0.closed } }
+
+    /// Hooks registered with `onClose` and not yet run: a connection that lives for days
+    /// (a gateway's) must not gather one per call.
+    var closeHookCount: Int { state.withLockedValue { $0.onClose.count } }
+
+    /// Runs `body` each time the connection becomes writable again after its write buffer
+    /// went over the high water mark (`RPCServer.writeBufferWaterMark`), on its event loop.
+    public func onWritable(_ body: @escaping @Sendable () -> Void) {
+        state.withLockedValue { s in
+            if !s.closed { s.onWritable.append(body) }
+        }
+    }
+
+    func becameWritable() {
+        for hook in state.withLockedValue({ $0.onWritable }) { hook() }
+    }
+
+    /// Sends notifications (no id) to this client unless it is not reading: a notification
+    /// that finds the write buffer over its high water mark is dropped, not queued, and
+    /// `dropped` hears the indices of those lost (on the event loop), so the sender can tell
+    /// the client to re-read instead. Memory stays bounded however slow the reader.
+    public func notify<P: Encodable & Sendable>(
+        method: String, params: [P], dropped: @escaping @Sendable (_ indices: [Int]) -> Void
+    ) {
+        let allocator = channel.allocator
+        let lines = params.map { p in
+            var buffer = allocator.buffer(capacity: 256)
+            if (try? JSONRPC.encodeRequest(method: method, params: p, id: nil, into: &buffer)) == nil { buffer.clear() }
+            return buffer
+        }
+        let channel = self.channel
+        let send: @Sendable () -> Void = {
+            var lost: [Int] = []
+            for (i, line) in lines.enumerated() where line.readableBytes > 0 {
+                if channel.isWritable { channel.writeAndFlush(line, promise: nil) } else { lost.append(i) }
+            }
+            if !lost.isEmpty { dropped(lost) }
+        }
+        if channel.eventLoop.inEventLoop { send() } else { channel.eventLoop.execute(send) }
+    }
 
     /// Sends a JSON-RPC notification (no id) to this client.
     public func notify(method: String, params: some Encodable & Sendable) {
@@ -148,6 +189,7 @@ public final class RPCConnection: Sendable, Hashable {
     func markClosed() {
         let hooks = state.withLockedValue { s -> [@Sendable () -> Void] in
             s.closed = true
+            s.onWritable = []
             defer { s.onClose = [] }
             return s.onClose
         }
@@ -315,6 +357,11 @@ final class RPCServerHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { connection.becameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // Remote half-closure is allowed (`allowRemoteHalfClosure`), so end of input arrives
         // here, after the framer has handed up every complete line before it.
@@ -333,6 +380,10 @@ final class RPCServerHandler: ChannelInboundHandler {
 
 /// Listens on one Unix-domain socket with one role (DESIGN §2).
 public final class RPCServer: Sendable {
+    /// Past `high` bytes waiting to be written a connection is not writable, and change events
+    /// for it are dropped (Protocol/README §9) until it drains below `low`.
+    public static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 256 << 10, high: 1 << 20)
+
     public let path: String
     public let role: RPCRole
     let channel: any Channel
@@ -350,6 +401,7 @@ public final class RPCServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: writeBufferWaterMark)
             .childChannelInitializer { channel in
                 let id = nextID.withLockedValue {
                     $0 += 1; return $0

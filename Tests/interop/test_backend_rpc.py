@@ -272,6 +272,30 @@ def test_append_and_events(setup, loft):
     expect_error("no_such_mailbox", g.call, "message.append", {"session": alice, "mailbox": "Nope"})
 
 
+def test_events_filtered_by_mailbox(setup, loft):
+    """Protocol/README §9: a subscription with `mailbox` hears only that mailbox's events."""
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    watcher = loft.gateway()
+    only_work = watcher.call("events.subscribe", {"session": alice, "mailbox": "Work"})["subscription"]
+    everything = watcher.call("events.subscribe", {"session": alice})["subscription"]
+    expect_error("invalid_mailbox_name", watcher.call, "events.subscribe", {"session": alice, "mailbox": "a//b"})
+    g.deliver("c@remote.test", ["alice@example.test"], MSG)           # INBOX: only `everything`
+    g.call("mailbox.create", {"session": alice, "mailbox": "Work"})    # both
+    g.call("message.copy", {"session": alice, "mailbox": "INBOX", "uids": "1", "to": "Work"})  # both
+    g.call("mailbox.rename", {"session": alice, "from": "Work", "to": "Play"})  # both (oldMailbox)
+    g.call("mailbox.create", {"session": alice, "mailbox": "Other"})   # only `everything`
+    g.call("ping")
+    seen = {only_work: [], everything: []}
+    while sum(len(v) for v in seen.values()) < 8:
+        ev = watcher.wait_notification()["params"]
+        seen[ev["subscription"]].append((ev["kind"], ev["mailbox"]))
+    assert seen[everything] == [("message.added", "INBOX"), ("mailbox.created", "Work"), ("message.added", "Work"),
+                                ("mailbox.renamed", "Play"), ("mailbox.created", "Other")]
+    assert seen[only_work] == [("mailbox.created", "Work"), ("message.added", "Work"), ("mailbox.renamed", "Play")]
+    watcher.call("events.unsubscribe", {"subscription": only_work})
+    watcher.call("events.unsubscribe", {"subscription": everything})
+
+
 def test_delivery_checks_limits_and_quota(setup, loft):
     a = setup
     g = loft.gateway()
