@@ -85,7 +85,9 @@ public final class RPCConnection: Sendable, Hashable {
         /// The client half-closed (end of input): answer what was read, then close.
         var inputClosed = false
         var closed = false
-        var onClose: [@Sendable () -> Void] = []
+        /// By registration number, so that one can be removed and the rest run in order.
+        var onClose: [Int: @Sendable () -> Void] = [:]
+        var nextCloseHook = 0
         var onWritable: [@Sendable () -> Void] = []
         var software: String?
     }
@@ -97,14 +99,32 @@ public final class RPCConnection: Sendable, Hashable {
         self.channel = channel
     }
 
-    /// Runs `body` once when the connection closes (at once if it already has).
-    public func onClose(_ body: @escaping @Sendable () -> Void) {
-        let runNow = state.withLockedValue { s -> Bool in
-            if s.closed { return true }
-            s.onClose.append(body)
-            return false
+    /// A hook registered with `onClose`, for `removeCloseHook`.
+    public struct CloseHook: Sendable, Hashable {
+        let number: Int
+    }
+
+    /// Runs `body` once when the connection closes (at once if it already has). What guards a
+    /// resource that may end before the connection (an upload) removes its hook then, so a
+    /// connection that lives for days does not gather one per call.
+    @discardableResult
+    public func onClose(_ body: @escaping @Sendable () -> Void) -> CloseHook {
+        let hook = state.withLockedValue { s -> CloseHook? in
+            if s.closed { return nil }
+            s.nextCloseHook += 1
+            s.onClose[s.nextCloseHook] = body
+            return CloseHook(number: s.nextCloseHook)
         }
-        if runNow { body() }
+        guard let hook else {
+            body()
+            return CloseHook(number: 0)
+        }
+        return hook
+    }
+
+    /// Forgets a hook that has not run yet; nothing if it has.
+    public func removeCloseHook(_ hook: CloseHook) {
+        _ = state.withLockedValue { $0.onClose.removeValue(forKey: hook.number) }
     }
 
     public var isClosed: Bool { state.withLockedValue { $0.closed } }
@@ -190,8 +210,8 @@ public final class RPCConnection: Sendable, Hashable {
         let hooks = state.withLockedValue { s -> [@Sendable () -> Void] in
             s.closed = true
             s.onWritable = []
-            defer { s.onClose = [] }
-            return s.onClose
+            defer { s.onClose = [:] }
+            return s.onClose.sorted { $0.key < $1.key }.map(\.value)
         }
         for hook in hooks { hook() }
     }

@@ -307,3 +307,36 @@ final class LineSocket {
         #endif
     }
 }
+
+/// Uploads guard themselves with a close hook; one that ends first takes its hook with it, so
+/// a gateway's connection, which lives for days, does not gather one per message.
+@Suite(.timeLimit(.minutes(1))) struct UploadCloseHookTests {
+    @Test func committedAndAbortedUploadsLeaveNoCloseHook() async throws {
+        let h = try await Harness()
+        let session = try await h.login()
+        _ = try await h.gateway.call(Methods.eventsSubscribe, EventsSubscribeParams(session: session))
+        let connection = try h.subscriberConnection()
+        let hooks = connection.closeHookCount
+        for n in 0..<40 {
+            let started = try await h.gateway.call(
+                Methods.deliveryBegin, DeliveryBeginParams(sender: "s@remote.test", recipients: ["alice@example.test"]))
+            _ = try await h.gateway.call(
+                Methods.uploadAppend, UploadAppendParams(upload: started.upload, data: Base64Data(Array("Subject: \(n)\r\n\r\n".utf8))))
+            if n % 2 == 0 {
+                _ = try await h.gateway.call(Methods.uploadCommit, UploadParams(upload: started.upload))
+            } else {
+                _ = try await h.gateway.call(Methods.uploadAbort, UploadParams(upload: started.upload))
+            }
+        }
+        #expect(connection.closeHookCount == hooks)
+        #expect(try await h.messageCount() == 20)
+        // One left open is still discarded when its connection closes.
+        let open = try await h.gateway.call(
+            Methods.deliveryBegin, DeliveryBeginParams(sender: "s@remote.test", recipients: ["alice@example.test"]))
+        #expect(connection.closeHookCount == hooks + 1)
+        await h.gateway.close()
+        for _ in 0..<100 where h.backend.uploads.uploads.withLockedValue({ !$0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(h.backend.uploads.uploads.withLockedValue { $0[open.upload] == nil })
+        await h.close()
+    }
+}
