@@ -308,9 +308,10 @@ final class LineSocket {
     }
 }
 
-/// Uploads guard themselves with a close hook; one that ends first takes its hook with it, so
-/// a gateway's connection, which lives for days, does not gather one per message.
-@Suite(.timeLimit(.minutes(1))) struct UploadCloseHookTests {
+/// Uploads and locks guard themselves with a close hook; one that ends first takes its hook
+/// with it, so a gateway's connection, which lives for days, does not gather one per message
+/// or per login.
+@Suite(.timeLimit(.minutes(1))) struct CloseHookTests {
     @Test func committedAndAbortedUploadsLeaveNoCloseHook() async throws {
         let h = try await Harness()
         let session = try await h.login()
@@ -337,6 +338,26 @@ final class LineSocket {
         await h.gateway.close()
         for _ in 0..<100 where h.backend.uploads.uploads.withLockedValue({ !$0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(h.backend.uploads.uploads.withLockedValue { $0[open.upload] == nil })
+        await h.close()
+    }
+
+    @Test func releasedLocksLeaveNoCloseHook() async throws {
+        let h = try await Harness()
+        let session = try await h.login()
+        _ = try await h.gateway.call(Methods.eventsSubscribe, EventsSubscribeParams(session: session))
+        let connection = try h.subscriberConnection()
+        let hooks = connection.closeHookCount
+        for _ in 0..<30 {
+            let lock = try await h.gateway.call(Methods.lockAcquire, LockAcquireParams(session: session, name: "pop3"))
+            _ = try await h.gateway.call(Methods.lockRelease, LockParams(lock: lock.lock))
+        }
+        #expect(connection.closeHookCount == hooks)
+        // A lock still held is released when its connection closes.
+        _ = try await h.gateway.call(Methods.lockAcquire, LockAcquireParams(session: session, name: "pop3"))
+        #expect(connection.closeHookCount == hooks + 1)
+        await h.gateway.close()
+        for _ in 0..<100 where h.backend.locks.locks.withLockedValue({ !$0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(h.backend.locks.locks.withLockedValue { $0.isEmpty })
         await h.close()
     }
 }
