@@ -184,7 +184,12 @@ let package = Package(
             ]),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore"]),
+            dependencies: [
+                "LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,6 +27,7 @@ public final class Backend: Sendable {
     let committer: GroupCommitter
     let events = EventHub()
     let uploads = UploadRegistry()
+    let deliveriesInFlight = InFlightDeliveries()
     let locks = LockTable()
     let throttle: NIOLockedValueBox<LoginThrottle>
     let clock: @Sendable () -> Int64
@@ -67,7 +68,7 @@ public final class Backend: Sendable {
         self.authCache = NIOLockedValueBox(
             AuthCache(policy: AuthCache.Policy(lifetimeMs: config.authCacheLifetimeMs, maxEntries: config.authCacheEntries)))
         self.challenges = NIOLockedValueBox(IssuedChallenges(policy: IssuedChallenges.Policy()))
-        self.committer = GroupCommitter(store: store)
+        self.committer = GroupCommitter(store: store, now: { clock() / 1000 })
         self.throttle = NIOLockedValueBox(LoginThrottle(policy: config.throttle))
         workers.start()
         passwordWorkers.start()

@@ -21,11 +21,19 @@ extension Backend {
         }
         blocking(Methods.deliveryBegin) { connection, p in
             let upload = try self.beginDelivery(
-                sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: p.size)
+                sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: p.size,
+                idempotencyKey: p.idempotencyKey)
             try self.uploads.add(upload, connection: connection)
             return UploadStarted(upload: upload.id, maxBytes: upload.maxBytes - upload.prefixBytes)
         }
-        deferred(Methods.deliverySubmit) { _, p, done in
+        deferred(Methods.deliverySubmit) { _, p, reply in
+            if let key = p.idempotencyKey {
+                guard IdempotencyKey.isValid(key) else { return reply(.failure(Self.invalidIdempotencyKey)) }
+                // In flight from the moment the call is taken, so that `delivery.outcome` asked
+                // after this connection dropped waits for it rather than answering too early.
+                self.deliveriesInFlight.begin(key)
+            }
+            let done = self.endingInFlight(p.idempotencyKey, reply)
             self.workers.submit { _ in
                 do {
                     let bytes = p.data.bytes
@@ -35,7 +43,8 @@ extension Backend {
                             field: "data")
                     }
                     let upload = try self.beginDelivery(
-                        sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: Int64(bytes.count))
+                        sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: Int64(bytes.count),
+                        idempotencyKey: p.idempotencyKey)
                     do {
                         _ = try upload.append(bytes)
                     } catch {
@@ -76,12 +85,60 @@ extension Backend {
                 done(.success(Empty()))
             }
         }
-        deferred(Methods.uploadCommit) { connection, p, done in
+        deferred(Methods.uploadCommit) { connection, p, reply in
             guard let upload = self.uploads.remove(p.upload, connection: connection) else {
-                return done(.failure(RPCError(.noSuchUpload, "no upload \(p.upload) in progress")))
+                return reply(.failure(RPCError(.noSuchUpload, "no upload \(p.upload) in progress")))
             }
+            if let key = upload.idempotencyKey { self.deliveriesInFlight.begin(key) }
+            let done = self.endingInFlight(upload.idempotencyKey, reply)
             upload.queue.async { self.commit(upload, done: done) }
         }
+        deferred(Methods.deliveryOutcome) { connection, p, done in
+            let key = p.idempotencyKey
+            guard IdempotencyKey.isValid(key) else { return done(.failure(Self.invalidIdempotencyKey)) }
+            self.deliveriesInFlight.wait(key, on: connection.channel.eventLoop) { finished in
+                guard finished else {
+                    return done(
+                        .failure(
+                            RPCError(
+                                .timeout,
+                                "the delivery with this key is still being committed after \(InFlightDeliveries.maxWait); ask again",
+                                temporary: true)))
+                }
+                self.workers.submit { _ in
+                    done(
+                        Result {
+                            guard let recorded = try self.store.recordedOutcome(key: key) else {
+                                return DeliveryOutcomeResult(committed: false)
+                            }
+                            return DeliveryOutcomeResult(committed: true, result: try Self.decodeOutcome(recorded))
+                        })
+                }
+            }
+        }
+    }
+
+    static let invalidIdempotencyKey = RPCError(
+        .invalidParams, "an idempotency key is 1 to \(IdempotencyKey.maxLength) printable ASCII characters", field: "idempotencyKey")
+
+    /// `done`, preceded by the end of the in-flight commit with `key` (if any): the in-flight
+    /// entry must be gone before the answer, and the answer comes after the transaction.
+    func endingInFlight<R>(
+        _ key: String?, _ done: @escaping @Sendable (Result<R, any Error>) -> Void
+    ) -> @Sendable (Result<R, any Error>) -> Void {
+        guard let key else { return done }
+        return { result in
+            self.deliveriesInFlight.end(key)
+            done(result)
+        }
+    }
+
+    static func encodeOutcome(_ result: UploadCommitResult) throws -> String {
+        String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
+    }
+
+    static func decodeOutcome(_ text: String) throws -> UploadCommitResult {
+        try JSONDecoder().decode(UploadCommitResult.self, from: Data(text.utf8))
     }
 
     static func sender(_ text: String) throws -> String {
@@ -153,7 +210,10 @@ extension Backend {
     }
 
     /// Checks a delivery's envelope and starts its upload (not yet registered to a connection).
-    func beginDelivery(sender: String, recipients: [String], session: String?, trusted: Bool?, size: Int64?) throws -> Upload {
+    func beginDelivery(
+        sender: String, recipients: [String], session: String?, trusted: Bool?, size: Int64?, idempotencyKey: String? = nil
+    ) throws -> Upload {
+        if let idempotencyKey, !IdempotencyKey.isValid(idempotencyKey) { throw Self.invalidIdempotencyKey }
         let sender = try Self.sender(sender)
         guard !recipients.isEmpty else { throw RPCError(.invalidParams, "no recipients", field: "recipients") }
         guard recipients.count <= config.maxRecipientsPerMessage else {
@@ -168,7 +228,8 @@ extension Backend {
         // RFC 5321 §4.4: the delivering server records the envelope sender.
         let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
         return try makeUpload(
-            purpose: .delivery(sender: sender, recipients: recipients, mayRelay: mayRelay), maxBytes: serverMax, prefix: returnPath,
+            purpose: .delivery(sender: sender, recipients: recipients, mayRelay: mayRelay, idempotencyKey: idempotencyKey),
+            maxBytes: serverMax, prefix: returnPath,
             announcedSize: nil)
     }
 
@@ -207,6 +268,19 @@ extension Backend {
         if let failure = upload.failure { return done(.failure(failure)) }
         guard let staged = upload.staged else { return done(.failure(RPCError(.noSuchUpload, "upload \(upload.id) is finished"))) }
         upload.staged = nil
+        if let key = upload.idempotencyKey {
+            // Committed before: answer as then, store nothing. (The store checks again inside
+            // its transaction, for two commits with one key racing each other.)
+            do {
+                if let recorded = try store.recordedOutcome(key: key) {
+                    staged.discard()
+                    return done(.success(try Self.decodeOutcome(recorded)))
+                }
+            } catch {
+                staged.discard()
+                return done(.failure(error))
+            }
+        }
         if let announced = upload.announcedSize, announced != upload.received - upload.prefixBytes {
             staged.discard()
             return done(
@@ -246,7 +320,7 @@ extension Backend {
                         }
                     })
             }
-        case .delivery(let sender, let recipients, let mayRelay):
+        case .delivery(let sender, let recipients, let mayRelay, let idempotencyKey):
             let plan: DeliveryPlan
             do {
                 plan = try DeliveryPlan(recipients: recipients, size: clientSize, backend: self, mayRelay: mayRelay)
@@ -254,19 +328,24 @@ extension Backend {
                 store.blobs.discard(blob.path)
                 return done(.failure(error))
             }
+            let answer: @Sendable (StoreResult) -> UploadCommitResult = { stored in
+                UploadCommitResult(size: blob.size, sha256: blob.sha256, recipients: plan.outcomes(stored))
+            }
             let request = StoreRequest(
                 blob: blob, structure: structure, internalDate: internalDate,
                 placements: plan.accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") },
-                queueSender: sender, queueRecipients: plan.remote, queueBodyOffset: upload.prefixBytes)
+                queueSender: sender, queueRecipients: plan.remote, queueBodyOffset: upload.prefixBytes,
+                outcome: idempotencyKey.map { key in RecordedOutcome(key: key) { try Self.encodeOutcome(answer($0)) } })
             committer.submit(request) { result in
                 done(
-                    result.map { stored in
+                    result.flatMap { stored in
+                        if let earlier = stored.earlierOutcome { return Result { try Self.decodeOutcome(earlier) } }
                         for (account, placement) in zip(plan.accounts, stored.placements) {
                             if case .stored(_, _, let uid, let modseq) = placement {
                                 self.publish(account, .messageAdded, mailbox: "INBOX", uids: [uid], modseq: modseq)
                             }
                         }
-                        return UploadCommitResult(size: blob.size, sha256: blob.sha256, recipients: plan.outcomes(stored))
+                        return .success(answer(stored))
                     })
             }
         }

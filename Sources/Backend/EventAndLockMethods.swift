@@ -7,7 +7,10 @@ extension Backend {
     func registerEventsAndLocks() {
         blocking(Methods.eventsSubscribe) { connection, p in
             let account = try self.account(session: p.session)
-            return SubscriptionResult(subscription: try self.events.subscribe(accountID: account.id, connection: connection))
+            let mailbox = try p.mailbox.map { try Self.mailboxName($0).value }
+            return SubscriptionResult(
+                subscription: try self.events.subscribe(
+                    accountID: account.id, account: account.address, mailbox: mailbox, connection: connection))
         }
         inline(Methods.eventsUnsubscribe) { connection, p in
             guard self.events.unsubscribe(p.subscription, connection: connection) else {
@@ -30,7 +33,9 @@ extension Backend {
             }
             // A lock taken through a connection is released when that connection closes, so a
             // gateway that exits cleanly frees it at once; one that hangs lets the lease run out.
-            connection.onClose { [locks = self.locks] in _ = locks.release(token: held.token) }
+            // The hook goes with the lock, so a gateway connection does not gather one per login.
+            let hook = connection.onClose { [locks = self.locks] in _ = locks.release(token: held.token) }
+            self.locks.attach(token: held.token) { connection.removeCloseHook(hook) }
             return LockInfo(lock: held.token, leaseMs: held.leaseMs)
         }
         inline(Methods.lockRenew) { _, p in

@@ -18,12 +18,17 @@ final class GroupCommitter: Sendable {
     }
 
     let store: MailStore
+    /// Seconds since 1970: the time recorded outcomes are stamped and pruned with.
+    let now: @Sendable () -> Int64
     let state = NIOLockedValueBox(State())
     let queue = DispatchQueue(label: "loft.group-commit")
     /// Messages in one transaction at most; more wait for the next.
     static let maxBatch = 512
 
-    init(store: MailStore) { self.store = store }
+    init(store: MailStore, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.now = now
+    }
 
     func submit(_ request: StoreRequest, completion: @escaping Completion) {
         let start = state.withLockedValue { s -> Bool in
@@ -46,7 +51,7 @@ final class GroupCommitter: Sendable {
             }
             if batch.isEmpty { return }
             do {
-                let results = try store.store(batch.map(\.request))
+                let results = try store.store(batch.map(\.request), now: now())
                 for (item, result) in zip(batch, results) { item.completion(.success(result)) }
             } catch {
                 for item in batch { item.completion(.failure(error)) }

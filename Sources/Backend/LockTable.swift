@@ -9,20 +9,36 @@ final class LockTable: Sendable {
         let key: String
         var expiresMs: Int64
         var leaseMs: Int
+        /// Run once when the lock is released or replaced after expiry (`attach`).
+        var forget: (@Sendable () -> Void)?
     }
     let locks = NIOLockedValueBox([String: Held]())  // key → held
     let tokens = NIOLockedValueBox([String: String]())  // token → key
 
     func acquire(key: String, leaseMs: Int, nowMs: Int64) -> Held? {
-        locks.withLockedValue { locks in
-            if let held = locks[key], held.expiresMs > nowMs { return nil }
-            if let stale = locks[key] { _ = tokens.withLockedValue { $0.removeValue(forKey: stale.token) } }
+        let (held, stale) = locks.withLockedValue { locks -> (Held?, Held?) in
+            if let held = locks[key], held.expiresMs > nowMs { return (nil, nil) }
+            let stale = locks[key]
+            if let stale { _ = tokens.withLockedValue { $0.removeValue(forKey: stale.token) } }
             let token = Credentials.base64url(Credentials.random(18))
             let held = Held(token: token, key: key, expiresMs: nowMs + Int64(leaseMs), leaseMs: leaseMs)
             locks[key] = held
             tokens.withLockedValue { $0[token] = key }
-            return held
+            return (held, stale)
         }
+        stale?.forget?()
+        return held
+    }
+
+    /// Runs `forget` when the lock with `token` goes (at once if it already has): what guards
+    /// it from outside (a connection's close hook) is dropped with it.
+    func attach(token: String, forget: @escaping @Sendable () -> Void) {
+        let attached = locks.withLockedValue { locks -> Bool in
+            guard let key = tokens.withLockedValue({ $0[token] }), locks[key]?.token == token else { return false }
+            locks[key]?.forget = forget
+            return true
+        }
+        if !attached { forget() }
     }
 
     func renew(token: String, nowMs: Int64) -> Held? {
@@ -37,10 +53,12 @@ final class LockTable: Sendable {
 
     func release(token: String) -> Bool {
         guard let key = tokens.withLockedValue({ $0.removeValue(forKey: token) }) else { return false }
-        return locks.withLockedValue { locks in
-            guard locks[key]?.token == token else { return false }
+        let released = locks.withLockedValue { locks -> Held? in
+            guard let held = locks[key], held.token == token else { return nil }
             locks[key] = nil
-            return true
+            return held
         }
+        released?.forget?()
+        return released != nil
     }
 }

@@ -73,10 +73,10 @@ extension Backend {
         _ account: AccountRecord, _ kind: MailEvent.Kind, mailbox: String, oldMailbox: String? = nil, uids: [UInt32]? = nil,
         modseq: Int64? = nil
     ) {
-        events.publish(accountID: account.id) { subscription in
+        events.publish(
+            accountID: account.id,
             MailEvent(
-                subscription: subscription, account: account.address, kind: kind, mailbox: mailbox, oldMailbox: oldMailbox,
-                uids: uids, modseq: modseq)
-        }
+                subscription: 0, account: account.address, kind: kind, mailbox: mailbox, oldMailbox: oldMailbox, uids: uids,
+                modseq: modseq))
     }
 }

@@ -15,7 +15,7 @@ import Storage
 /// hands uploads out is locked.
 final class Upload: @unchecked Sendable {
     enum Purpose {
-        case delivery(sender: String, recipients: [String], mayRelay: Bool)
+        case delivery(sender: String, recipients: [String], mayRelay: Bool, idempotencyKey: String?)
         case append(accountID: Int64, mailbox: String, flags: MessageFlags, internalDate: Int64?)
     }
 
@@ -31,6 +31,11 @@ final class Upload: @unchecked Sendable {
     var received: Int64 = 0
     /// Set once the upload went wrong; every later call reports it.
     var failure: RPCError?
+
+    var idempotencyKey: String? {
+        if case .delivery(_, _, _, let key) = purpose { return key }
+        return nil
+    }
 
     init(id: String, purpose: Purpose, maxBytes: Int64, staged: StagedBlob, prefixBytes: Int64, announcedSize: Int64?) {
         self.announcedSize = announcedSize
@@ -72,7 +77,14 @@ final class Upload: @unchecked Sendable {
 
 /// The uploads in progress, by id; each dies with its connection.
 final class UploadRegistry: Sendable {
-    let uploads = NIOLockedValueBox([String: (upload: Upload, connection: Int64)]())
+    struct Entry {
+        let upload: Upload
+        /// Compared by identity: connection ids are per socket, so the two sockets share them.
+        let owner: RPCConnection
+        /// Discards the upload if the connection closes first; removed with the upload.
+        var hook: RPCConnection.CloseHook?
+    }
+    let uploads = NIOLockedValueBox([String: Entry]())
     static let maxPerConnection = 64
     static let maxTotal = 4096
 
@@ -81,19 +93,27 @@ final class UploadRegistry: Sendable {
             guard u.count < Self.maxTotal else {
                 throw RPCError(.overloaded, "too many uploads in progress", temporary: true)
             }
-            guard u.values.filter({ $0.connection == connection.id }).count < Self.maxPerConnection else {
+            guard u.values.filter({ $0.owner === connection }).count < Self.maxPerConnection else {
                 throw RPCError(.limitExceeded, "at most \(Self.maxPerConnection) uploads per connection at once", temporary: true)
             }
-            u[upload.id] = (upload, connection.id)
+            u[upload.id] = Entry(upload: upload, owner: connection)
         }
-        connection.onClose { [weak self] in
-            if let upload = self?.remove(upload.id) { upload.queue.async { upload.discard() } }
+        let id = upload.id
+        let hook = connection.onClose { [weak self] in
+            if let upload = self?.remove(id) { upload.queue.async { upload.discard() } }
         }
+        let registered = uploads.withLockedValue { u -> Bool in
+            guard u[id] != nil else { return false }
+            u[id]?.hook = hook
+            return true
+        }
+        // Removed meanwhile (the connection closed and the hook ran): nothing to keep.
+        if !registered { connection.removeCloseHook(hook) }
     }
 
     /// The upload, if `connection` started it: another connection cannot touch it.
     func get(_ id: String, connection: RPCConnection) throws(RPCError) -> Upload {
-        guard let entry = uploads.withLockedValue({ $0[id] }), entry.connection == connection.id else {
+        guard let entry = uploads.withLockedValue({ $0[id] }), entry.owner === connection else {
             throw RPCError(.noSuchUpload, "no upload \(id) in progress")
         }
         return entry.upload
@@ -101,10 +121,12 @@ final class UploadRegistry: Sendable {
 
     @discardableResult
     func remove(_ id: String, connection: RPCConnection? = nil) -> Upload? {
-        uploads.withLockedValue { u in
-            guard let entry = u[id], connection == nil || entry.connection == connection!.id else { return nil }
+        let entry = uploads.withLockedValue { u -> Entry? in
+            guard let entry = u[id], connection == nil || entry.owner === connection else { return nil }
             u[id] = nil
-            return entry.upload
+            return entry
         }
+        if let entry, let hook = entry.hook { entry.owner.removeCloseHook(hook) }
+        return entry?.upload
     }
 }

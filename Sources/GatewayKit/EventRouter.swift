@@ -72,8 +72,8 @@ public final class EventRouter: Sendable {
         return EventSubscription(stream: stream, cancel: { [weak self] in self?.remove(localID) })
     }
 
-    static func params(session: String, mailbox: String?) -> SessionParams {
-        SessionParams(session: session)
+    static func params(session: String, mailbox: String?) -> EventsSubscribeParams {
+        EventsSubscribeParams(session: session, mailbox: mailbox)
     }
 
     func bind(_ localID: Int, to backendID: Int64) {
@@ -108,7 +108,7 @@ public final class EventRouter: Sendable {
             return
         }
         let continuation = state.withLockedValue { s in s.localID[event.subscription].flatMap { s.entries[$0]?.continuation } }
-        continuation?.yield(.changed(event))
+        continuation?.yield(event.kind == .resync ? .resync : .changed(event))
     }
 
     // MARK: - Reconnection

@@ -52,6 +52,17 @@ public struct SessionResult: Codable, Sendable {
     }
 }
 
+public struct EventsSubscribeParams: Codable, Sendable {
+    public var session: String
+    /// Only events of this mailbox (its `mailbox`, or `oldMailbox` for a rename); every event
+    /// of the account when absent.
+    public var mailbox: String?
+    public init(session: String, mailbox: String? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+    }
+}
+
 public struct SubscriptionResult: Codable, Sendable {
     public var subscription: Int64
     public init(subscription: Int64) { self.subscription = subscription }
@@ -72,6 +83,9 @@ public struct MailEvent: Codable, Sendable, Equatable {
         case mailboxCreated = "mailbox.created"
         case mailboxDeleted = "mailbox.deleted"
         case mailboxRenamed = "mailbox.renamed"
+        /// Events for this subscription may have been lost (its connection was not reading):
+        /// re-read the state. `mailbox` is empty.
+        case resync
     }
     public var subscription: Int64
     public var account: String
@@ -79,6 +93,7 @@ public struct MailEvent: Codable, Sendable, Equatable {
     public var mailbox: String
     /// For renames: the old name.
     public var oldMailbox: String?
+    /// At most `RPCLimits.maxEventUIDs`: a larger change comes as several events.
     public var uids: [UInt32]?
     public var modseq: Int64?
     public init(

@@ -61,9 +61,13 @@ public struct DeliveryBeginParams: Codable, Sendable {
     public var trustedRelay: Bool?
     /// The size the client announced, checked against limits before any byte is sent.
     public var size: Int64?
+    /// Names this delivery so that it is stored at most once: a later commit with the same key
+    /// returns the first one's result, and `delivery.outcome` tells whether it committed.
+    /// 1 to `IdempotencyKey.maxLength` printable ASCII characters.
+    public var idempotencyKey: String?
     public init(
         sender: String, recipients: [String], clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil,
-        size: Int64? = nil
+        size: Int64? = nil, idempotencyKey: String? = nil
     ) {
         self.sender = sender
         self.recipients = recipients
@@ -71,6 +75,7 @@ public struct DeliveryBeginParams: Codable, Sendable {
         self.session = session
         self.trustedRelay = trustedRelay
         self.size = size
+        self.idempotencyKey = idempotencyKey
     }
 }
 
@@ -84,9 +89,11 @@ public struct DeliverySubmitParams: Codable, Sendable {
     public var trustedRelay: Bool?
     /// The whole message.
     public var data: Base64Data
+    /// As for `delivery.begin`.
+    public var idempotencyKey: String?
     public init(
         sender: String, recipients: [String], data: Base64Data, clientAddress: String? = nil, session: String? = nil,
-        trustedRelay: Bool? = nil
+        trustedRelay: Bool? = nil, idempotencyKey: String? = nil
     ) {
         self.sender = sender
         self.recipients = recipients
@@ -94,6 +101,7 @@ public struct DeliverySubmitParams: Codable, Sendable {
         self.clientAddress = clientAddress
         self.session = session
         self.trustedRelay = trustedRelay
+        self.idempotencyKey = idempotencyKey
     }
 }
 
@@ -128,7 +136,7 @@ public struct UploadProgress: Codable, Sendable {
 }
 
 /// The answer to `upload.commit`, sent only after everything it reports is durable on disk.
-public struct UploadCommitResult: Codable, Sendable {
+public struct UploadCommitResult: Codable, Sendable, Equatable {
     /// Size and SHA-256 of the body as stored: for a delivery that includes the Return-Path line
     /// the back-end writes first, so it matches what `message.list` reports.
     public var size: Int64
@@ -150,4 +158,32 @@ public struct UploadCommitResult: Codable, Sendable {
 extension RecipientOutcome {
     /// `kind` as a value; nil when absent or unknown to this build.
     public var errorKind: RPCError.Kind? { kind.flatMap(RPCError.Kind.named) }
+}
+
+/// What a delivery's idempotency key may be: 1 to 128 printable ASCII characters (0x20-0x7E),
+/// so that it can be logged and stored as it is.
+public enum IdempotencyKey {
+    public static let maxLength = 128
+
+    public static func isValid(_ key: String) -> Bool {
+        let bytes = key.utf8
+        return !bytes.isEmpty && bytes.count <= maxLength && bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+    }
+}
+
+public struct DeliveryOutcomeParams: Codable, Sendable {
+    public var idempotencyKey: String
+    public init(idempotencyKey: String) { self.idempotencyKey = idempotencyKey }
+}
+
+/// Whether the delivery with a key committed, and what its commit answered. `committed: false`
+/// from a back-end that has restarted since the delivery began means it never will.
+public struct DeliveryOutcomeResult: Codable, Sendable, Equatable {
+    public var committed: Bool
+    /// The commit's answer, exactly as `upload.commit` or `delivery.submit` gave it.
+    public var result: UploadCommitResult?
+    public init(committed: Bool, result: UploadCommitResult? = nil) {
+        self.committed = committed
+        self.result = result
+    }
 }

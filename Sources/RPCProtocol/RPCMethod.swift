@@ -59,12 +59,13 @@ public enum Methods {
     public static let deliveryCheck = RPCMethod<DeliveryCheckParams, RecipientOutcome>("delivery.check", roles: both)
     public static let deliveryBegin = RPCMethod<DeliveryBeginParams, UploadStarted>("delivery.begin", roles: both)
     public static let deliverySubmit = RPCMethod<DeliverySubmitParams, UploadCommitResult>("delivery.submit", roles: both)
+    public static let deliveryOutcome = RPCMethod<DeliveryOutcomeParams, DeliveryOutcomeResult>("delivery.outcome", roles: both)
     public static let uploadAppend = RPCMethod<UploadAppendParams, UploadProgress>("upload.append", roles: both)
     public static let uploadCommit = RPCMethod<UploadParams, UploadCommitResult>("upload.commit", roles: both)
     public static let uploadAbort = RPCMethod<UploadParams, Empty>("upload.abort", roles: both)
 
     // Events, quota, locks
-    public static let eventsSubscribe = RPCMethod<SessionParams, SubscriptionResult>("events.subscribe", roles: both)
+    public static let eventsSubscribe = RPCMethod<EventsSubscribeParams, SubscriptionResult>("events.subscribe", roles: both)
     public static let eventsUnsubscribe = RPCMethod<UnsubscribeParams, Empty>("events.unsubscribe", roles: both)
     public static let quotaGet = RPCMethod<SessionParams, QuotaInfo>("quota.get", roles: both)
     public static let lockAcquire = RPCMethod<LockAcquireParams, LockInfo>("lock.acquire", roles: both)
@@ -110,7 +111,7 @@ public enum Methods {
         (messageMove.name, messageMove.roles), (messageExpunge.name, messageExpunge.roles),
         (messageAppend.name, messageAppend.roles),
         (deliveryCheck.name, deliveryCheck.roles), (deliveryBegin.name, deliveryBegin.roles),
-        (deliverySubmit.name, deliverySubmit.roles),
+        (deliverySubmit.name, deliverySubmit.roles), (deliveryOutcome.name, deliveryOutcome.roles),
         (uploadAppend.name, uploadAppend.roles), (uploadCommit.name, uploadCommit.roles),
         (uploadAbort.name, uploadAbort.roles),
         (eventsSubscribe.name, eventsSubscribe.roles), (eventsUnsubscribe.name, eventsUnsubscribe.roles),

@@ -23,4 +23,6 @@ public enum RPCLimits {
     public static let maxChunkBytes = 1 << 20
     /// Requests one connection may have in flight; more are answered `overloaded` at once.
     public static let maxInFlight = 256
+    /// UIDs in one `event` notification; a larger change is split into several notifications.
+    public static let maxEventUIDs = 10_000
 }

@@ -40,10 +40,20 @@ public final class RPCClient: Sendable {
     }
 
     /// Calls `method` and waits for its result. Throws `RPCError` — the back-end's, or
-    /// `unavailable` when it cannot be reached, or `timeout`.
+    /// `unavailable` when it cannot be reached, or `timeout` (also when the calling task is
+    /// cancelled first, so that a test's time limit ends a call that waits).
     public func call<P, R>(_ method: RPCMethod<P, R>, _ params: P, timeout: TimeAmount? = nil) async throws(RPCError) -> R {
+        let future = callFuture(method, params, timeout: timeout)
+        let answer = future.eventLoop.makePromise(of: R.self)
+        future.cascade(to: answer)
         do {
-            return try await callFuture(method, params, timeout: timeout).get()
+            // A promise completed twice keeps its first result, so the answer and the
+            // cancellation may race.
+            return try await withTaskCancellationHandler {
+                try await answer.futureResult.get()
+            } onCancel: {
+                answer.fail(RPCError(.timeout, "\(method.name) was cancelled before its answer", temporary: true))
+            }
         } catch let error as RPCError {
             throw error
         } catch {
@@ -266,6 +276,11 @@ final class RPCClientHandler: ChannelInboundHandler {
     let onNotification: (@Sendable (String, ByteBuffer) -> Void)?
     let logger: Logger
     var context: ChannelHandlerContext?
+    /// Set by `channelInactive`. The handler stays in the pipeline a little longer (it is
+    /// removed on a later tick), and a call that reaches `register` in between must fail at
+    /// once: `channelInactive` has already failed everything pending, and `handlerRemoved`
+    /// cancels the deadline sweeper, so nothing else would ever complete it.
+    var inactive = false
 
     init(onNotification: (@Sendable (String, ByteBuffer) -> Void)?, logger: Logger) {
         self.onNotification = onNotification
@@ -284,6 +299,14 @@ final class RPCClientHandler: ChannelInboundHandler {
         self.context = nil
         sweeper?.cancel()
         sweeper = nil
+        // Without the sweeper no deadline would fire for a call still pending here.
+        failAll(RPCError(.unavailable, "the back-end connection closed", temporary: true))
+    }
+
+    func failAll(_ error: RPCError) {
+        let all = pending
+        pending = [:]
+        for p in all.values { p.promise.fail(error) }
     }
 
     func failExpired(now: NIODeadline) {
@@ -294,7 +317,7 @@ final class RPCClientHandler: ChannelInboundHandler {
     }
 
     func register(id: Int64, promise: EventLoopPromise<ByteBuffer>, deadline: TimeAmount, method: String) {
-        guard context != nil else {
+        guard context != nil, !inactive else {
             promise.fail(RPCError(.unavailable, "back-end connection closed", temporary: true))
             return
         }
@@ -327,11 +350,8 @@ final class RPCClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let all = pending
-        pending = [:]
-        for p in all.values {
-            p.promise.fail(RPCError(.unavailable, "the back-end closed the connection", temporary: true))
-        }
+        inactive = true
+        failAll(RPCError(.unavailable, "the back-end closed the connection", temporary: true))
         context.fireChannelInactive()
     }
 

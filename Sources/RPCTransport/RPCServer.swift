@@ -82,8 +82,13 @@ public final class RPCConnection: Sendable, Hashable {
     struct State {
         var helloDone = false
         var inFlight = 0
+        /// The client half-closed (end of input): answer what was read, then close.
+        var inputClosed = false
         var closed = false
-        var onClose: [@Sendable () -> Void] = []
+        /// By registration number, so that one can be removed and the rest run in order.
+        var onClose: [Int: @Sendable () -> Void] = [:]
+        var nextCloseHook = 0
+        var onWritable: [@Sendable () -> Void] = []
         var software: String?
     }
     let state = NIOLockedValueBox(State())
@@ -94,17 +99,75 @@ public final class RPCConnection: Sendable, Hashable {
         self.channel = channel
     }
 
-    /// Runs `body` once when the connection closes (at once if it already has).
-    public func onClose(_ body: @escaping @Sendable () -> Void) {
-        let runNow = state.withLockedValue { s -> Bool in
-            if s.closed { return true }
-            s.onClose.append(body)
-            return false
+    /// A hook registered with `onClose`, for `removeCloseHook`.
+    public struct CloseHook: Sendable, Hashable {
+        let number: Int
+    }
+
+    /// Runs `body` once when the connection closes (at once if it already has). What guards a
+    /// resource that may end before the connection (an upload) removes its hook then, so a
+    /// connection that lives for days does not gather one per call.
+    @discardableResult
+    public func onClose(_ body: @escaping @Sendable () -> Void) -> CloseHook {
+        let hook = state.withLockedValue { s -> CloseHook? in
+            if s.closed { return nil }
+            s.nextCloseHook += 1
+            s.onClose[s.nextCloseHook] = body
+            return CloseHook(number: s.nextCloseHook)
         }
-        if runNow { body() }
+        guard let hook else {
+            body()
+            return CloseHook(number: 0)
+        }
+        return hook
+    }
+
+    /// Forgets a hook that has not run yet; nothing if it has.
+    public func removeCloseHook(_ hook: CloseHook) {
+        _ = state.withLockedValue { $0.onClose.removeValue(forKey: hook.number) }
     }
 
     public var isClosed: Bool { state.withLockedValue { $0.closed } }
+
+    /// Hooks registered with `onClose` and not yet run: a connection that lives for days
+    /// (a gateway's) must not gather one per call.
+    var closeHookCount: Int { state.withLockedValue { $0.onClose.count } }
+
+    /// Runs `body` each time the connection becomes writable again after its write buffer
+    /// went over the high water mark (`RPCServer.writeBufferWaterMark`), on its event loop.
+    public func onWritable(_ body: @escaping @Sendable () -> Void) {
+        state.withLockedValue { s in
+            if !s.closed { s.onWritable.append(body) }
+        }
+    }
+
+    func becameWritable() {
+        for hook in state.withLockedValue({ $0.onWritable }) { hook() }
+    }
+
+    /// Sends notifications (no id) to this client unless it is not reading: a notification
+    /// that finds the write buffer over its high water mark is dropped, not queued, and
+    /// `dropped` hears the indices of those lost (on the event loop), so the sender can tell
+    /// the client to re-read instead. Memory stays bounded however slow the reader.
+    public func notify<P: Encodable & Sendable>(
+        method: String, params: [P], dropped: @escaping @Sendable (_ indices: [Int]) -> Void
+    ) {
+        let allocator = channel.allocator
+        let lines = params.map { p in
+            var buffer = allocator.buffer(capacity: 256)
+            if (try? JSONRPC.encodeRequest(method: method, params: p, id: nil, into: &buffer)) == nil { buffer.clear() }
+            return buffer
+        }
+        let channel = self.channel
+        let send: @Sendable () -> Void = {
+            var lost: [Int] = []
+            for (i, line) in lines.enumerated() where line.readableBytes > 0 {
+                if channel.isWritable { channel.writeAndFlush(line, promise: nil) } else { lost.append(i) }
+            }
+            if !lost.isEmpty { dropped(lost) }
+        }
+        if channel.eventLoop.inEventLoop { send() } else { channel.eventLoop.execute(send) }
+    }
 
     /// Sends a JSON-RPC notification (no id) to this client.
     public func notify(method: String, params: some Encodable & Sendable) {
@@ -117,17 +180,38 @@ public final class RPCConnection: Sendable, Hashable {
         let channel = self.channel
         let state = self.state
         let write: @Sendable () -> Void = {
-            state.withLockedValue { $0.inFlight -= 1 }
+            let last = state.withLockedValue { s -> Bool in
+                s.inFlight -= 1
+                return s.inputClosed && s.inFlight == 0
+            }
             if let answer { channel.writeAndFlush(answer, promise: nil) }
+            if last { Self.closeAfterWrites(channel) }
         }
         if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
+    }
+
+    /// The client sent its last byte (`printf … | socat`): the requests already read are still
+    /// answered, and the connection closes once the last answer is written. On the event loop.
+    func inputEnded() {
+        let idle = state.withLockedValue { s -> Bool in
+            s.inputClosed = true
+            return s.inFlight == 0
+        }
+        if idle { Self.closeAfterWrites(channel) }
+    }
+
+    /// Writes complete in order, so once an empty write is done every answer before it is on
+    /// the wire; closing at once would throw away answers still queued.
+    static func closeAfterWrites(_ channel: any Channel) {
+        channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func markClosed() {
         let hooks = state.withLockedValue { s -> [@Sendable () -> Void] in
             s.closed = true
-            defer { s.onClose = [] }
-            return s.onClose
+            s.onWritable = []
+            defer { s.onClose = [:] }
+            return s.onClose.sorted { $0.key < $1.key }.map(\.value)
         }
         for hook in hooks { hook() }
     }
@@ -293,6 +377,21 @@ final class RPCServerHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { connection.becameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Remote half-closure is allowed (`allowRemoteHalfClosure`), so end of input arrives
+        // here, after the framer has handed up every complete line before it.
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            connection.inputEnded()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("RPC connection \(connection.id) error: \(error)")
         context.close(promise: nil)
@@ -301,6 +400,10 @@ final class RPCServerHandler: ChannelInboundHandler {
 
 /// Listens on one Unix-domain socket with one role (DESIGN §2).
 public final class RPCServer: Sendable {
+    /// Past `high` bytes waiting to be written a connection is not writable, and change events
+    /// for it are dropped (Protocol/README §9) until it drains below `low`.
+    public static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 256 << 10, high: 1 << 20)
+
     public let path: String
     public let role: RPCRole
     let channel: any Channel
@@ -317,6 +420,8 @@ public final class RPCServer: Sendable {
         let open = NIOLockedValueBox<[Int64: any Channel]>([:])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: writeBufferWaterMark)
             .childChannelInitializer { channel in
                 let id = nextID.withLockedValue {
                     $0 += 1; return $0

@@ -48,10 +48,13 @@ public struct StoreRequest: Sendable {
     public var queueRecipients: [String]
     /// Leading bytes of the body that queued copies skip (the Return-Path line).
     public var queueBodyOffset: Int64
+    /// Makes the store happen at most once for a key (a delivery's idempotency key).
+    public var outcome: RecordedOutcome?
     public init(
         blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "",
-        queueRecipients: [String] = [], queueBodyOffset: Int64 = 0
+        queueRecipients: [String] = [], queueBodyOffset: Int64 = 0, outcome: RecordedOutcome? = nil
     ) {
+        self.outcome = outcome
         self.queueBodyOffset = queueBodyOffset
         self.blob = blob
         self.structure = structure
@@ -70,6 +73,21 @@ public enum PlacementResult: Sendable, Equatable {
 public struct StoreResult: Sendable, Equatable {
     public var placements: [PlacementResult]
     public var queueID: Int64?
+    /// Set when an earlier store with the same key committed: its recorded answer. Nothing
+    /// was stored this time (`placements` is empty).
+    public var earlierOutcome: String?
+}
+
+/// A store that must happen at most once: under `key` the store records the text `render`
+/// makes of its result, in the same transaction; a later store with that key stores nothing
+/// and hands back the recorded text. Storage does not read the text.
+public struct RecordedOutcome: Sendable {
+    public var key: String
+    public var render: @Sendable (StoreResult) throws -> String
+    public init(key: String, render: @escaping @Sendable (StoreResult) throws -> String) {
+        self.key = key
+        self.render = render
+    }
 }
 
 /// A change the store made, for the back-end's change events.
@@ -86,15 +104,26 @@ extension MailStore {
     /// APPEND. Bodies are moved into place (durably) first; then every row is committed with one
     /// WAL fsync. A placement that would exceed its account's quota fails alone; the others
     /// succeed. Bodies that end up unused are removed.
-    public func store(_ requests: [StoreRequest]) throws -> [StoreResult] {
-        try pool.writeWithoutTransaction { db in
+    ///
+    /// Recorded outcomes (`StoreRequest.outcome`) older than `deliveryOutcomeRetention` seconds
+    /// before `now` are pruned in the same transaction, at most `outcomePruneBatch` a batch, so
+    /// the work per commit stays bounded however many have piled up.
+    public func store(_ requests: [StoreRequest], now: Int64? = nil) throws -> [StoreResult] {
+        let now = now ?? Self.now()
+        return try pool.writeWithoutTransaction { db in
             try blobs.install(requests.map(\.blob))
             var results: [StoreResult] = []
             try db.inTransaction {
                 results = []
                 for request in requests {
-                    results.append(try store(db, request))
+                    results.append(try store(db, request, now: now))
                 }
+                try db.cachedStatement(
+                    sql: """
+                        DELETE FROM delivery_outcome WHERE rowid IN
+                        (SELECT rowid FROM delivery_outcome WHERE created_at < ? ORDER BY created_at LIMIT ?)
+                        """
+                ).execute(arguments: [now - Self.deliveryOutcomeRetention, Self.outcomePruneBatch])
                 return .commit
             }
             var orphans: [String] = []
@@ -110,7 +139,27 @@ extension MailStore {
         }
     }
 
-    func store(_ db: Database, _ request: StoreRequest) throws -> StoreResult {
+    /// How long a recorded delivery outcome is kept, at least: a day, far longer than any
+    /// gateway waits before asking for one.
+    public static let deliveryOutcomeRetention: Int64 = 24 * 3600
+    /// Expired outcomes deleted per commit batch at most.
+    public static let outcomePruneBatch = 256
+
+    /// The outcome recorded under `key`, if a store with that key committed (and was not yet pruned).
+    public func recordedOutcome(key: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(try db.cachedStatement(sql: "SELECT result FROM delivery_outcome WHERE key = ?"), arguments: [key])
+        }
+    }
+
+    func store(_ db: Database, _ request: StoreRequest, now: Int64) throws -> StoreResult {
+        if let key = request.outcome?.key,
+            let earlier = try String.fetchOne(
+                try db.cachedStatement(sql: "SELECT result FROM delivery_outcome WHERE key = ?"), arguments: [key])
+        {
+            // Also catches the same key twice in one batch: the first one's row is already here.
+            return StoreResult(placements: [], queueID: nil, earlierOutcome: earlier)
+        }
         // The body's row comes first (messages and queue entries reference it) with no
         // references yet; it is counted, or dropped again, below.
         try db.cachedStatement(sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, 0) ON CONFLICT(sha256) DO NOTHING").execute(
@@ -142,7 +191,12 @@ extension MailStore {
         } else {
             try db.cachedStatement(sql: "DELETE FROM blob WHERE sha256 = ? AND refs = 0").execute(arguments: [request.blob.sha256])
         }
-        return StoreResult(placements: placements, queueID: queueID)
+        let result = StoreResult(placements: placements, queueID: queueID)
+        if let outcome = request.outcome {
+            try db.cachedStatement(sql: "INSERT INTO delivery_outcome (key, result, created_at) VALUES (?, ?, ?)").execute(
+                arguments: [outcome.key, try outcome.render(result), now])
+        }
+        return result
     }
 
     func place(_ db: Database, _ request: StoreRequest, _ placement: Placement) throws -> PlacementResult {

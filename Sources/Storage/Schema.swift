@@ -123,6 +123,21 @@ enum Schema {
                     CREATE INDEX queue_recipient_due ON queue_recipient(status, next_attempt_at);
                     """)
         }
+        // Issue 7: what each delivery with an idempotency key answered, written in the
+        // transaction that stored it, so a caller that lost the answer can ask for it again
+        // and a repeated delivery is not stored twice. Pruned after `deliveryOutcomeRetention`.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE delivery_outcome (
+                        key TEXT PRIMARY KEY,
+                        -- The commit's answer as JSON (the RPC's UploadCommitResult).
+                        result TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX delivery_outcome_created ON delivery_outcome(created_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -9,7 +9,7 @@ import Testing
 
 /// The back-end in process, over its real sockets in a temporary directory, through the same
 /// RPCClient the gateways use.
-@Suite struct BackendSocketTests {
+@Suite(.timeLimit(.minutes(1))) struct BackendSocketTests {
     typealias Harness = BackendHarness
 
     @Test func deliverAndReadBack() async throws {

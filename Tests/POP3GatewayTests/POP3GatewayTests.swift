@@ -6,7 +6,7 @@ import Testing
 @testable import POP3Gateway
 
 /// Transcripts against the real gateway and an in-process back-end over their sockets.
-@Suite(.serialized) struct POP3GatewayTests {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct POP3GatewayTests {
     static let returnPath = "Return-Path: <s@remote.test>\r\n"
 
     func login(_ client: POP3TestClient, user: String = "alice@example.test", password: String = "alice-pw") async throws {

@@ -9,7 +9,7 @@ import Testing
 
 /// A result too large for one line is answered with `line_too_long`, and the connection (which
 /// a gateway shares between many sessions) goes on working.
-@Suite struct OversizeResultTests {
+@Suite(.timeLimit(.minutes(1))) struct OversizeResultTests {
     struct Dispatcher: RPCDispatcher {
         func dispatch(_ request: RPCRequest, connection: RPCConnection, responder: RPCResponder) {
             if let text = try? request.params(MailboxParams.self).mailbox, text == "big" {

@@ -6,7 +6,7 @@ import Testing
 @testable import SMTPGateway
 
 /// Transcripts against the real gateway and an in-process back-end over their sockets.
-@Suite(.serialized) struct SMTPGatewayTests {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct SMTPGatewayTests {
     static let dotty = "From: carol@remote.test\r\nSubject: dots\r\n\r\n..leading dot\r\n...two\r\n. \r\nlast\r\n"
     static let unstuffed = "From: carol@remote.test\r\nSubject: dots\r\n\r\n.leading dot\r\n..two\r\n \r\nlast\r\n"
 

@@ -1,12 +1,14 @@
 """The back-end over its real sockets: every documented method, bad input, and the role split."""
 import base64
 import json
+import shutil
 import socket
+import subprocess
 import threading
 
 import pytest
 
-from conftest import login
+from conftest import Loft, login
 from loftrpc import Client, RPCError
 
 MSG = (b"From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\nSubject: hello\r\n"
@@ -311,6 +313,30 @@ def test_append_and_events(setup, loft):
     expect_error("no_such_mailbox", g.call, "message.append", {"session": alice, "mailbox": "Nope"})
 
 
+def test_events_filtered_by_mailbox(setup, loft):
+    """Protocol/README §9: a subscription with `mailbox` hears only that mailbox's events."""
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    watcher = loft.gateway()
+    only_work = watcher.call("events.subscribe", {"session": alice, "mailbox": "Work"})["subscription"]
+    everything = watcher.call("events.subscribe", {"session": alice})["subscription"]
+    expect_error("invalid_mailbox_name", watcher.call, "events.subscribe", {"session": alice, "mailbox": "a//b"})
+    g.deliver("c@remote.test", ["alice@example.test"], MSG)           # INBOX: only `everything`
+    g.call("mailbox.create", {"session": alice, "mailbox": "Work"})    # both
+    g.call("message.copy", {"session": alice, "mailbox": "INBOX", "uids": "1", "to": "Work"})  # both
+    g.call("mailbox.rename", {"session": alice, "from": "Work", "to": "Play"})  # both (oldMailbox)
+    g.call("mailbox.create", {"session": alice, "mailbox": "Other"})   # only `everything`
+    g.call("ping")
+    seen = {only_work: [], everything: []}
+    while sum(len(v) for v in seen.values()) < 8:
+        ev = watcher.wait_notification()["params"]
+        seen[ev["subscription"]].append((ev["kind"], ev["mailbox"]))
+    assert seen[everything] == [("message.added", "INBOX"), ("mailbox.created", "Work"), ("message.added", "Work"),
+                                ("mailbox.renamed", "Play"), ("mailbox.created", "Other")]
+    assert seen[only_work] == [("mailbox.created", "Work"), ("message.added", "Work"), ("mailbox.renamed", "Play")]
+    watcher.call("events.unsubscribe", {"subscription": only_work})
+    watcher.call("events.unsubscribe", {"subscription": everything})
+
+
 def test_delivery_checks_limits_and_quota(setup, loft):
     a = setup
     g = loft.gateway()
@@ -482,6 +508,74 @@ def test_delivery_submit_in_one_call(setup, loft):
     big = base64.b64encode(b"x" * ((1 << 20) + 1)).decode()
     expect_error("invalid_params", g.call, "delivery.submit", {"sender": "", "recipients": ["alice@example.test"], "data": big})
     assert setup.call("store.verify")["problems"] == []
+
+
+def test_requests_piped_through_socat_are_all_answered(setup, loft):
+    """Protocol/README §13's `printf … | socat - UNIX-CONNECT:…`: the back-end answers every
+    request it read before the end of input (calls on worker threads too), then closes (issue 7)."""
+    assert shutil.which("socat"), "socat is needed (Tests/run-all.sh installs it)"
+    requests = [("hello", {"version": 1, "software": "socat"}), ("account.list", None), ("domain.list", None),
+                ("alias.list", None), ("group.list", None), ("settings.get", None), ("queue.list", None),
+                ("account.get", {"address": "alice@example.test"}), ("store.verify", None), ("ping", None)]
+    lines = []
+    for i, (method, params) in enumerate(requests, 1):
+        msg = {"jsonrpc": "2.0", "id": i, "method": method}
+        if params is not None:
+            msg["params"] = params
+        lines.append(json.dumps(msg))
+    script = "printf '%s\\n' " + " ".join("'" + line + "'" for line in lines)
+    r = subprocess.run(f"{script} | socat - UNIX-CONNECT:{loft.data}/admin.sock", shell=True, capture_output=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    answers = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(a["id"] for a in answers) == list(range(1, len(requests) + 1)), r.stdout
+    assert all("result" in a for a in answers), answers
+    by_id = {a["id"]: a["result"] for a in answers}
+    assert [d["name"] for d in by_id[3]["domains"]] == ["example.test"]
+    assert {a["address"] for a in by_id[2]["accounts"]} == {"alice@example.test", "bob@example.test"}
+
+
+def test_delivery_idempotency_and_outcome(setup, loft):
+    """Protocol/README §8: a delivery with an idempotency key is stored once however often it is
+    sent, and delivery.outcome reports its result, also after the back-end restarted (issue 7)."""
+    g, alice = login(loft, "alice@example.test", "alice-pw")
+    env = {"sender": "c@remote.test", "recipients": ["alice@example.test", "nobody@example.test"]}
+    data = base64.b64encode(MSG).decode()
+    for bad in ["", "k" * 129, "caf\u00e9", "a\nb", "tab\there"]:
+        e = expect_error("invalid_params", g.call, "delivery.submit", {**env, "data": data, "idempotencyKey": bad})
+        assert e.data.get("field") == "idempotencyKey", e.error
+        expect_error("invalid_params", g.call, "delivery.begin", {**env, "idempotencyKey": bad})
+        expect_error("invalid_params", g.call, "delivery.outcome", {"idempotencyKey": bad})
+    assert g.call("delivery.outcome", {"idempotencyKey": "never-sent"}) == {"committed": False}
+
+    first = g.call("delivery.submit", {**env, "data": data, "idempotencyKey": "submit-1"})
+    again = g.call("delivery.submit", {**env, "data": data, "idempotencyKey": "submit-1"})
+    assert again == first and [o["status"] for o in first["recipients"]] == ["delivered", "failed"]
+    key128 = "~ " + "k" * 126
+    started = g.call("delivery.begin", {**env, "idempotencyKey": key128})
+    chunked = g.upload(started["upload"], MSG, chunk=9)
+    started = g.call("delivery.begin", {**env, "idempotencyKey": key128})
+    assert g.upload(started["upload"], MSG) == chunked
+    # A submit whose key a chunked delivery committed is not stored either.
+    assert g.call("delivery.submit", {**env, "data": data, "idempotencyKey": key128}) == chunked
+    messages = g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"]
+    assert [m["uid"] for m in messages] == [1, 2]
+    assert g.call("delivery.outcome", {"idempotencyKey": "submit-1"}) == {"committed": True, "result": first}
+    assert setup.call("store.verify")["problems"] == []
+
+    # After a restart nothing is in flight: what committed is reported, the rest is final.
+    setup.close()
+    g.close()
+    loft.stop()
+    again = Loft(loft.data, role="backend")
+    try:
+        a = again.admin()
+        assert a.call("delivery.outcome", {"idempotencyKey": key128}) == {"committed": True, "result": chunked}
+        assert a.call("delivery.outcome", {"idempotencyKey": "submit-1"}) == {"committed": True, "result": first}
+        assert a.call("delivery.outcome", {"idempotencyKey": "submit-2"}) == {"committed": False}
+        a.close()
+    finally:
+        again.stop()
 
 
 def test_domain_remove(loft):
