@@ -56,6 +56,12 @@ public final class MessageUpload {
     let eventLoop: any EventLoop
     let chunkBytes: Int
     private let target: Target
+    /// A delivery's idempotency key (Protocol §8): when the answer to its commit is lost (the
+    /// back-end died after committing, before its answer arrived), the outcome is asked for
+    /// by it, so that a committed message is not refused and then sent and stored again.
+    public let idempotencyKey: String
+    /// How long to keep asking for a lost answer's outcome while the back-end restarts.
+    public var outcomeWait: TimeAmount = .seconds(30)
     /// Header text the gateway writes in front of the client's bytes (Received, and on
     /// submission the missing Date and Message-ID).
     private var prefix: String
@@ -78,6 +84,7 @@ public final class MessageUpload {
         self.eventLoop = eventLoop
         self.chunkBytes = max(4096, chunkBytes)
         self.target = target
+        self.idempotencyKey = "gw-" + UniqueID.make()
         self.prefix = prefix
         self.completeHeader = completeHeader
     }
@@ -122,7 +129,7 @@ public final class MessageUpload {
         case .delivery(let envelope):
             let params = DeliveryBeginParams(
                 sender: envelope.sender, recipients: envelope.recipients, clientAddress: envelope.clientAddress,
-                session: envelope.session, trustedRelay: envelope.trustedRelay)
+                session: envelope.session, trustedRelay: envelope.trustedRelay, idempotencyKey: idempotencyKey)
             started = client.callFuture(Methods.deliveryBegin, params)
         case .mailbox(let params):
             started = client.callFuture(Methods.messageAppend, params)
@@ -179,9 +186,10 @@ public final class MessageUpload {
             let message = takeMessage()
             let params = DeliverySubmitParams(
                 sender: envelope.sender, recipients: envelope.recipients, data: Self.payload(message),
-                clientAddress: envelope.clientAddress, session: envelope.session, trustedRelay: envelope.trustedRelay)
+                clientAddress: envelope.clientAddress, session: envelope.session, trustedRelay: envelope.trustedRelay,
+                idempotencyKey: idempotencyKey)
             client.callFuture(Methods.deliverySubmit, params).hop(to: eventLoop).assumeIsolated().whenComplete { [self] in
-                finish($0)
+                committed($0, appendFailure: nil)
             }
         case .beginning:
             break  // begin's answer sends the rest and the commit
@@ -199,9 +207,48 @@ public final class MessageUpload {
         upload = .finished
         client.callFuture(Methods.uploadCommit, UploadParams(upload: id)).hop(to: eventLoop).assumeIsolated().whenComplete {
             [self] result in
-            // An append that failed (too_big, the back-end going away) says more than the commit.
-            if let appendFailure, case .failure = result { return finish(.failure(appendFailure)) }
-            finish(result)
+            committed(result, appendFailure: appendFailure)
+        }
+    }
+
+    /// The commit's answer. A failure that may be a lost answer (the connection dropped or the
+    /// call timed out while the commit was on its way) is not trusted for a delivery: the
+    /// outcome is asked for by the idempotency key.
+    private func committed(_ result: Result<UploadCommitResult, any Error>, appendFailure: (any Error)?) {
+        guard case .failure(let error) = result else { return finish(result) }
+        // An append that failed (too_big, the back-end going away) says more than the commit.
+        let reported = appendFailure ?? error
+        guard case .delivery = target, Self.answerMayBeLost(error) else { return finish(.failure(reported)) }
+        askOutcome(reporting: reported, until: .now() + outcomeWait)
+    }
+
+    /// True for failures after which the back-end may have done what was asked.
+    static func answerMayBeLost(_ error: any Error) -> Bool {
+        guard let error = error as? RPCError else { return true }
+        return error.is(.unavailable) || error.is(.timeout)
+    }
+
+    /// Asks `delivery.outcome` until the back-end answers (it may be restarting) or `deadline`:
+    /// a committed delivery succeeds with its recorded result; otherwise `reported` stands.
+    private func askOutcome(reporting reported: any Error, until deadline: NIODeadline) {
+        guard completion != nil else { return }
+        client.callFuture(
+            Methods.deliveryOutcome, DeliveryOutcomeParams(idempotencyKey: idempotencyKey), timeout: .seconds(35)
+        ).hop(to: eventLoop).assumeIsolated().whenComplete { [self] answer in
+            switch answer {
+            case .success(let outcome):
+                if outcome.committed, let result = outcome.result {
+                    finish(.success(result))
+                } else {
+                    finish(.failure(reported))
+                }
+            case .failure(let error) where Self.answerMayBeLost(error) && NIODeadline.now() < deadline:
+                eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(200)) { [self] in
+                    askOutcome(reporting: reported, until: deadline)
+                }
+            case .failure:
+                finish(.failure(reported))
+            }
         }
     }
 

@@ -6,10 +6,13 @@ import json
 import os
 import random
 import signal
+import smtplib
+import socket
+import subprocess
 import threading
 import time
 
-from conftest import Loft
+from conftest import STARTED, Loft, child_env, free_port, loft_bin
 from loftrpc import Client, RPCError
 
 KILLS = int(os.environ.get("LOFT_CRASH_KILLS", "8"))
@@ -99,3 +102,113 @@ def test_sigkill_during_deliveries(tmp_path):
     assert a.call("store.verify")["problems"] == []
     print(f"{len(acked)} acknowledged, {len(seen)} stored, {KILLS} kills")
     loft.stop()
+
+
+SMTP_KILLS = int(os.environ.get("LOFT_SMTP_CRASH_KILLS", "12"))
+
+
+def smtp_stream(port, n, acked, attempted, stop):
+    """Sends messages over SMTP as a real MTA would: after a temporary failure (451, a dropped
+    connection) the same message again, until it is accepted."""
+    i = 0
+    while not stop.is_set():
+        tag = f"m{n}-{i}"
+        attempted.add(tag)
+        try:
+            s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+            try:
+                s.helo("crash.test")
+                s.sendmail("s@remote.test", ["alice@example.test"], body(tag))
+            finally:
+                try:
+                    s.quit()
+                except (smtplib.SMTPException, OSError):
+                    pass
+            acked.append(tag)
+            i += 1
+        except (smtplib.SMTPException, OSError):
+            time.sleep(0.05)
+
+
+def inbox_tags(a, session):
+    seen = {}
+    after = 0
+    while True:
+        page = a.call("message.list", {"session": session, "mailbox": "INBOX", "withStructure": True, "afterUid": after})
+        for m in page["messages"]:
+            tag = json.loads(m["structure"])["envelope"]["messageID"].strip("<>").split("@")[0]
+            seen.setdefault(tag, []).append(m["uid"])
+        if not page.get("nextAfterUid"):
+            break
+        after = page["nextAfterUid"]
+    return seen
+
+
+def test_sigkill_of_the_backend_under_smtp_loses_and_duplicates_nothing(tmp_path):
+    """The back-end dies at random moments while SMTP clients deliver, some of them after the
+    commit and before its answer reached the gateway. The gateway asks the restarted back-end
+    for the delivery's outcome by its idempotency key: a committed message gets its 250, an
+    uncommitted one a 451 and is sent again. Afterwards every message is stored exactly once.
+    The back-end and the gateway run as separate processes (no supervisor back-off between
+    kills), as `loft serve` would run them."""
+    data = tmp_path / "data"
+    loft = Loft(data, role="backend")
+    a = loft.admin()
+    a.call("domain.add", {"name": "example.test"})
+    a.call("account.add", {"address": "alice@example.test", "password": "pw"})
+    a.close()
+    port = free_port()
+    gateway_log = open(tmp_path / "smtp.log", "ab")
+    gateway = subprocess.Popen(
+        [loft_bin(), "smtp", "--data", str(data), "--listen", f"127.0.0.1:{port}/none/mx"],
+        stdout=gateway_log, stderr=subprocess.STDOUT, env=child_env())
+    STARTED.append(gateway)
+    try:
+        wait_for_smtp(port)
+        acked, attempted, stop = [], set(), threading.Event()
+        threads = [threading.Thread(target=smtp_stream, args=(port, n, acked, attempted, stop)) for n in range(STREAMS)]
+        for t in threads:
+            t.start()
+        rng = random.Random(7)
+        try:
+            for _ in range(SMTP_KILLS):
+                time.sleep(rng.uniform(0.3, 1.2))
+                loft.stop(sig=signal.SIGKILL)
+                loft = Loft(data, role="backend")
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(90)
+        assert len(acked) > 20, "too few deliveries to mean anything"
+        a = loft.admin()
+        session = a.call("auth.impersonate", {"account": "alice@example.test"})["session"]
+        seen = inbox_tags(a, session)
+        for tag in acked:
+            assert len(seen.get(tag, [])) == 1, f"acknowledged {tag} present {len(seen.get(tag, []))} times"
+        duplicates = {tag: uids for tag, uids in seen.items() if len(uids) > 1}
+        assert not duplicates, f"stored twice: {duplicates}"
+        for tag, uids in seen.items():
+            assert tag in attempted
+            assert a.read_all(session, "INBOX", uids[0]).endswith(body(tag))
+        assert a.call("store.verify")["problems"] == []
+        print(f"{len(acked)} acknowledged, {len(seen)} stored, 0 duplicates, {SMTP_KILLS} kills")
+        a.close()
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+        gateway_log.close()
+        loft.stop()
+
+
+def wait_for_smtp(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(512).startswith(b"220"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing answers SMTP on port {port}")
