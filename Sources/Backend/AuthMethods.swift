@@ -73,6 +73,13 @@ extension Backend {
             let expires = self.credentials.verifySession(p.session, now: self.nowSeconds)?.expiresAt
             return try self.session(for: account, token: p.session, expiresAt: expires)
         }
+        // A long-lived connection (an IMAP IDLE, a web mail page) keeps its user logged in past
+        // the token's lifetime without the password: a valid token buys a new one with a full
+        // lifetime. It is still bound to the account's session generation, so a new password or
+        // disabling the account ends it as before.
+        blocking(Methods.sessionRefresh) { _, p in
+            try self.session(for: try self.account(session: p.session))
+        }
     }
 
     /// A password check, answered from `authCache` when this password was verified for this

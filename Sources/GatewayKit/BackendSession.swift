@@ -83,6 +83,18 @@ public struct BackendSession: Sendable {
         return future.hop(to: loop)
     }
 
+    /// A new token for a valid `session`, with a full lifetime (`session.refresh`): a
+    /// long-lived connection calls it before `expiresAt` comes near.
+    public func refresh(_ session: String, on loop: any EventLoop) -> EventLoopFuture<SessionResult> {
+        client.callFuture(Methods.sessionRefresh, SessionParams(session: session)).hop(to: loop)
+    }
+
+    /// True when less than `margin` of the session's life is left (6 hours: a quarter of the
+    /// default 24).
+    public static func needsRefresh(_ session: SessionResult, now: Int64, margin: Int64 = 6 * 3600) -> Bool {
+        session.expiresAt - now < margin
+    }
+
     /// A one-time APOP greeting timestamp or CRAM-MD5 challenge (RFC 1939 §7, RFC 2195 §2),
     /// issued by the back-end, which accepts a response to it once (DESIGN §2). A short
     /// timeout: a POP3 greeting waits for it, and goes out without one when the back-end is slow.

@@ -36,6 +36,7 @@ public enum Methods {
     public static let authMaySendAs = RPCMethod<SendAsParams, SendAsResult>("auth.may_send_as", roles: both)
     public static let authImpersonate = RPCMethod<ImpersonateParams, SessionResult>("auth.impersonate", roles: admin)
     public static let sessionInfo = RPCMethod<SessionParams, SessionResult>("session.info", roles: both)
+    public static let sessionRefresh = RPCMethod<SessionParams, SessionResult>("session.refresh", roles: both)
 
     // Mailboxes
     public static let mailboxList = RPCMethod<MailboxListParams, MailboxListResult>("mailbox.list", roles: both)
@@ -102,7 +103,7 @@ public enum Methods {
         (authSCRAMBegin.name, authSCRAMBegin.roles), (authSCRAMFinish.name, authSCRAMFinish.roles),
         (authMaySendAs.name, authMaySendAs.roles),
         (authImpersonate.name, authImpersonate.roles),
-        (sessionInfo.name, sessionInfo.roles),
+        (sessionInfo.name, sessionInfo.roles), (sessionRefresh.name, sessionRefresh.roles),
         (mailboxList.name, mailboxList.roles), (mailboxCreate.name, mailboxCreate.roles),
         (mailboxRename.name, mailboxRename.roles), (mailboxDelete.name, mailboxDelete.roles),
         (mailboxSubscribe.name, mailboxSubscribe.roles), (mailboxStatus.name, mailboxStatus.roles),

@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -450,6 +451,24 @@ def test_a_removed_accounts_sessions_do_not_open_its_successor(setup, loft):
     assert new.split(".")[0] == old.split(".")[0], "the id was not reused; the test shows nothing"
     expect_error("session_invalid", g.call, "mailbox.list", {"session": old})
     assert g.call("session.info", {"session": new})["account"] == before["account"]
+
+
+def test_session_refresh_extends_a_valid_session_only(setup, loft):
+    a = loft.admin()
+    a.call("account.add", {"address": "long@example.test", "password": "pw-one"})
+    g, old = login(loft, "long@example.test", "pw-one")
+    first = g.call("session.info", {"session": old})
+    time.sleep(1.1)
+    fresh = g.call("session.refresh", {"session": old})
+    assert fresh["account"] == "long@example.test" and fresh["session"] != old
+    assert fresh["expiresAt"] > first["expiresAt"]
+    assert g.call("mailbox.list", {"session": fresh["session"]})["mailboxes"]
+    # A new password ends the refreshed session too, and nothing refreshes a revoked one.
+    a.call("account.update", {"address": "long@example.test", "password": "pw-two"})
+    expect_error("session_invalid", g.call, "mailbox.list", {"session": fresh["session"]})
+    expect_error("session_invalid", g.call, "session.refresh", {"session": fresh["session"]})
+    expect_error("session_invalid", g.call, "session.refresh", {"session": "forged.token"})
+    a.call("account.remove", {"address": "long@example.test"})
 
 
 def test_message_read_batch(setup, loft):
