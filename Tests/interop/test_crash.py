@@ -56,6 +56,20 @@ def stream(path, n, acked, attempted, stop):
             i += 1  # a new tag: the old one may or may not have committed
 
 
+def inbox_tags(a, session):
+    seen = {}
+    after = 0
+    while True:
+        page = a.call("message.list", {"session": session, "mailbox": "INBOX", "withStructure": True, "afterUid": after})
+        for m in page["messages"]:
+            tag = json.loads(m["structure"])["envelope"]["messageID"].strip("<>").split("@")[0]
+            seen.setdefault(tag, []).append(m["uid"])
+        if not page.get("nextAfterUid"):
+            break
+        after = page["nextAfterUid"]
+    return seen
+
+
 def test_sigkill_during_deliveries(tmp_path):
     data = tmp_path / "data"
     loft = Loft(data, role="backend")
@@ -83,16 +97,7 @@ def test_sigkill_during_deliveries(tmp_path):
 
     a = loft.admin()
     session = a.call("auth.impersonate", {"account": "alice@example.test"})["session"]
-    seen = {}
-    after = 0
-    while True:
-        page = a.call("message.list", {"session": session, "mailbox": "INBOX", "withStructure": True, "afterUid": after})
-        for m in page["messages"]:
-            tag = json.loads(m["structure"])["envelope"]["messageID"].strip("<>").split("@")[0]
-            seen.setdefault(tag, []).append(m["uid"])
-        if not page.get("nextAfterUid"):
-            break
-        after = page["nextAfterUid"]
+    seen = inbox_tags(a, session)
     for tag in acked:
         assert len(seen.get(tag, [])) == 1, f"acknowledged {tag} present {len(seen.get(tag, []))} times"
     for tag, uids in seen.items():
@@ -128,20 +133,6 @@ def smtp_stream(port, n, acked, attempted, stop):
             i += 1
         except (smtplib.SMTPException, OSError):
             time.sleep(0.05)
-
-
-def inbox_tags(a, session):
-    seen = {}
-    after = 0
-    while True:
-        page = a.call("message.list", {"session": session, "mailbox": "INBOX", "withStructure": True, "afterUid": after})
-        for m in page["messages"]:
-            tag = json.loads(m["structure"])["envelope"]["messageID"].strip("<>").split("@")[0]
-            seen.setdefault(tag, []).append(m["uid"])
-        if not page.get("nextAfterUid"):
-            break
-        after = page["nextAfterUid"]
-    return seen
 
 
 def test_sigkill_of_the_backend_under_smtp_loses_and_duplicates_nothing(tmp_path):
