@@ -131,6 +131,7 @@ let package = Package(
             name: "LoftTestSupport",
             dependencies: [
                 "Backend", "RPCTransport", "RPCProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

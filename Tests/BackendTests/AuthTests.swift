@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LoftTestSupport
 import NIOConcurrencyHelpers
 import RPCProtocol
 import RPCTransport
@@ -125,44 +126,33 @@ import Testing
 
 /// Logins through the back-end's sockets, with an injected clock.
 @Suite(.timeLimit(.minutes(1))) struct AuthSocketTests {
+    /// The shared harness on a clock the test moves, with `example.test` added.
     final class Harness: Sendable {
-        let dir: String
-        let backend: Backend
-        let admin: RPCClient
-        let gateway: RPCClient
-        let now = NIOLockedValueBox<Int64>(1_000_000_000)
+        let base: BackendHarness
+        let clock: ManualClock
+        var dir: String { base.dir }
+        var backend: Backend { base.backend }
+        var admin: RPCClient { base.admin }
+        var gateway: RPCClient { base.gateway }
         init(configure: (inout BackendConfig) -> Void = { _ in }) async throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-test-\(UUID().uuidString)").path
-            var config = BackendConfig(dataDirectory: dir)
-            config.passwordHashLog2Cost = 4
-            config.scramIterations = 16
-            configure(&config)
-            let now = self.now
-            backend = try Backend(config: config, clock: { now.withLockedValue { $0 } })
-            try await backend.listen()
-            admin = RPCClient(path: dir + "/admin.sock", software: "test")
-            gateway = RPCClient(path: dir + "/gateway.sock", software: "test")
+            let clock = ManualClock(startMs: 1_000_000_000)
+            self.clock = clock
+            base = try await BackendHarness(clock: clock, configure: configure)
             _ = try await admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
         }
-        func advance(ms: Int64) { now.withLockedValue { $0 += ms } }
-        func close() async {
-            await admin.close()
-            await gateway.close()
-            await backend.shutdown()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        func advance(ms: Int64) { clock.advance(byMs: ms) }
+        func close() async { await base.close() }
         func challenge() async throws -> String {
             try await gateway.call(Methods.authChallenge, ChallengeParams(service: "pop3", hostname: "mail.example.test")).challenge
         }
     }
 
     static func apop(_ timestamp: String, _ secret: String) -> String {
-        Insecure.MD5.hash(data: Data((timestamp + secret).utf8)).map { String(format: "%02x", $0) }.joined()
+        apopDigest(timestamp: timestamp, secret: secret)
     }
 
     static func cram(_ challenge: String, _ secret: String) -> String {
-        HMAC<Insecure.MD5>.authenticationCode(for: Data(challenge.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-            .map { String(format: "%02x", $0) }.joined()
+        cramDigest(challenge: challenge, secret: secret)
     }
 
     /// The RPC error a call fails with, or nil when it succeeds.

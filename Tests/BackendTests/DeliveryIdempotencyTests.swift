@@ -1,4 +1,5 @@
 import Foundation
+import LoftTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -12,42 +13,22 @@ import Testing
 /// A delivery with an idempotency key is stored at most once, and `delivery.outcome` tells a
 /// caller that lost the answer what the commit said (issue 7, Protocol/README §8).
 @Suite(.timeLimit(.minutes(1))) struct DeliveryIdempotencyTests {
-    /// Milliseconds since 1970, moved by the test.
-    final class ManualClock: Sendable {
-        let now = NIOLockedValueBox<Int64>(1_800_000_000_000)
-        func advance(seconds: Int64) { now.withLockedValue { $0 += seconds * 1000 } }
-        var read: @Sendable () -> Int64 { { self.now.withLockedValue { $0 } } }
-    }
-
+    /// The shared harness on a clock the test moves, with alice (`pw`) added.
     final class Harness: Sendable {
-        let dir: String
-        let clock = ManualClock()
-        /// Replaced by `restart`.
-        let running: NIOLockedValueBox<(backend: Backend, gateway: RPCClient)>
-        var backend: Backend { running.withLockedValue { $0.backend } }
-        var gateway: RPCClient { running.withLockedValue { $0.gateway } }
+        let base: BackendHarness
+        let clock: ManualClock
+        var dir: String { base.dir }
+        var backend: Backend { base.backend }
+        var gateway: RPCClient { base.gateway }
         init() async throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-test-\(UUID().uuidString)").path
-            let backend = try Self.start(dir, clock: clock)
-            try await backend.listen()
-            running = NIOLockedValueBox((backend, RPCClient(path: dir + "/gateway.sock", software: "test")))
-            let admin = RPCClient(path: dir + "/admin.sock", software: "test")
-            _ = try await admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
-            _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "pw"))
-            await admin.close()
-        }
-        static func start(_ dir: String, clock: ManualClock) throws -> Backend {
-            var config = BackendConfig(dataDirectory: dir)
-            config.passwordHashLog2Cost = 4
-            config.scramIterations = 16
-            return try Backend(config: config, clock: clock.read)
+            let clock = ManualClock(startMs: 1_800_000_000_000)
+            self.clock = clock
+            base = try await BackendHarness(clock: clock)
+            _ = try await base.admin.call(Methods.domainAdd, DomainParams(name: "example.test"))
+            _ = try await base.admin.call(Methods.accountAdd, AccountAddParams(address: "alice@example.test", password: "pw"))
         }
         func restart() async throws {
-            await gateway.close()
-            await backend.shutdown()
-            let backend = try Self.start(dir, clock: clock)
-            try await backend.listen()
-            running.withLockedValue { $0 = (backend, RPCClient(path: dir + "/gateway.sock", software: "test")) }
+            try await base.restart()
         }
         func submit(_ key: String?, _ text: String = "Subject: once\r\n\r\nbody\r\n") async throws(RPCError) -> UploadCommitResult {
             try await gateway.call(
@@ -63,9 +44,7 @@ import Testing
             return try await gateway.call(Methods.messageList, MessageListParams(session: session, mailbox: "INBOX")).messages.count
         }
         func close() async {
-            await gateway.close()
-            await backend.shutdown()
-            try? FileManager.default.removeItem(atPath: dir)
+            await base.close()
         }
     }
 
@@ -133,10 +112,10 @@ import Testing
     @Test func outcomesAreKeptADayThenPruned() async throws {
         let h = try await Harness()
         let old = try await h.submit("old")
-        h.clock.advance(seconds: MailStore.deliveryOutcomeRetention)
+        h.clock.advance(bySeconds: MailStore.deliveryOutcomeRetention)
         _ = try await h.submit("day-later")
         #expect(try await h.outcome("old") == DeliveryOutcomeResult(committed: true, result: old), "kept for 24 hours")
-        h.clock.advance(seconds: 1)
+        h.clock.advance(bySeconds: 1)
         _ = try await h.submit("later-still")
         #expect(try await h.outcome("old") == DeliveryOutcomeResult(committed: false), "pruned by a later commit")
         #expect(try await h.outcome("day-later").committed)

@@ -1,4 +1,5 @@
 import Foundation
+import LoftTestSupport
 import MailCore
 import RPCProtocol
 import Testing

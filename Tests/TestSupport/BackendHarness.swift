@@ -1,5 +1,6 @@
 public import Backend
 import Foundation
+import NIOConcurrencyHelpers
 public import RPCProtocol
 public import RPCTransport
 
@@ -8,7 +9,13 @@ public import RPCTransport
 /// iterations, as every test wants.
 public final class BackendHarness: Sendable {
     public let dir: String
-    public let backend: Backend
+    /// The back-end's clock, when the test moves time by hand; nil: the real clock.
+    public let clock: ManualClock?
+    let config: BackendConfig
+    /// Replaced by `restart`.
+    private let running: NIOLockedValueBox<Backend>
+    public var backend: Backend { running.withLockedValue { $0 } }
+    /// Clients reconnect by themselves, so they outlive a `restart`.
     public let admin: RPCClient
     public let gateway: RPCClient
 
@@ -20,15 +27,34 @@ public final class BackendHarness: Sendable {
         return config
     }
 
-    /// Starts the back-end; `configure` may change its configuration first.
-    public init(name: String = "loft-test", configure: (inout BackendConfig) -> Void = { _ in }) async throws {
+    /// Starts the back-end; `configure` may change its configuration first. With `clock`, the
+    /// back-end's time is the test's (`clock.advance`).
+    public init(
+        name: String = "loft-test", clock: ManualClock? = nil, configure: (inout BackendConfig) -> Void = { _ in }
+    ) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
         var config = Self.configuration(dir)
         configure(&config)
-        backend = try Backend(config: config)
+        self.config = config
+        self.clock = clock
+        let backend = try Self.start(config, clock: clock)
         try await backend.listen()
+        running = NIOLockedValueBox(backend)
         admin = RPCClient(path: dir + "/admin.sock", software: "test")
         gateway = RPCClient(path: dir + "/gateway.sock", software: "test")
+    }
+
+    static func start(_ config: BackendConfig, clock: ManualClock?) throws -> Backend {
+        guard let clock else { return try Backend(config: config) }
+        return try Backend(config: config, clock: { clock.nowMs })
+    }
+
+    /// Stops the back-end and starts it again on the same data (a crash-free restart).
+    public func restart() async throws {
+        await backend.shutdown()
+        let again = try Self.start(config, clock: clock)
+        try await again.listen()
+        running.withLockedValue { $0 = again }
     }
 
     /// `example.test` with alice (password `alice-pw`) and bob (`bob-pw`, APOP secret `bob-apop`).
