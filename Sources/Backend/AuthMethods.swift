@@ -122,7 +122,10 @@ extension Backend {
         username: String, clientAddress: String?, service: String?,
         verify: (AccountRecord) -> Bool, burn: () -> Void, countsAsGuess: (AccountRecord) -> Bool = { _ in true }
     ) throws -> SessionResult {
-        let name = username.trimmingCharacters(in: .whitespaces).lowercased()
+        // Throttled by the canonical address, so that `<Victim@D.>` and `victim@d` share one
+        // counter (else every spelling of an address got its own free attempts).
+        let trimmed = username.trimmingCharacters(in: .whitespaces)
+        let name = EmailAddress(trimmed)?.canonical ?? trimmed.lowercased()
         if let wait = throttle.withLockedValue({ $0.retryAfterMs(account: name, address: clientAddress, nowMs: clock()) }) {
             throw RPCError(
                 .authThrottled, "too many failed logins; try again in \((wait + 999) / 1000) s", retryAfterMs: wait, temporary: true)

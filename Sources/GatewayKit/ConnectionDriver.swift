@@ -317,7 +317,8 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         }
     }
 
-    /// Closes once everything written has gone out.
+    /// Closes once everything written has gone out, or after `closeGrace` at the latest: a
+    /// client that has stopped reading would otherwise keep the flush, and its slot, for ever.
     public func closeAfterWrites() {
         guard let context, !isClosed else { return }
         isClosed = true
@@ -327,7 +328,11 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
         wroteSinceFlush = false
         promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeGrace) { context.close(promise: nil) }
     }
+
+    /// How long a closing connection may take to deliver its last writes.
+    public static var closeGrace: TimeAmount { .seconds(10) }
 
     /// Closes at once (a lost lock, a fatal error).
     public func close() {
@@ -356,17 +361,18 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         rearmTimer()
     }
 
-    /// Without a limiter there is no stress to watch for. With one, a stressed deadline that has
-    /// passed while the gateway was not stressed is looked at again once a second, never at
-    /// once (which would spin the event loop until the normal deadline).
+    /// The next time to look at the deadlines. Without a limiter there is no stress to watch
+    /// for. A deadline already past when this is asked (a stressed one while stress has ended;
+    /// any while the session waits for the back-end) is looked at again a second later, never
+    /// at once, which would spin the event loop.
     func nextWakeUp(_ deadlines: ConnectionDeadlines) -> NIODeadline {
-        guard limiter != nil else { return deadlines.next(stressed: false).deadline }
-        let wake = deadlines.wakeUp(stressed: stressed)
+        let wake = limiter == nil ? deadlines.next(stressed: false).deadline : deadlines.wakeUp(stressed: stressed)
         guard let now = context?.eventLoop.now, wake <= now else { return wake }
-        return min(deadlines.next(stressed: false).deadline, now + Self.stressPollInterval)
+        let current = deadlines.next(stressed: stressed).deadline
+        return current > now ? min(current, now + Self.pollInterval) : now + Self.pollInterval
     }
 
-    static var stressPollInterval: TimeAmount { .seconds(1) }
+    static var pollInterval: TimeAmount { .seconds(1) }
 
     func cancelTimer() {
         timer?.cancel()

@@ -32,6 +32,9 @@ public final class EventRouter: Sendable {
         var entries: [Int: Entry] = [:]
         var localID: [Int64: Int] = [:]
         var resubscribing = false
+        /// Counts lost connections: a subscribe answered on a connection that has since gone
+        /// must not be bound (its id is dead there).
+        var generation = 0
     }
     let state = NIOLockedValueBox(State())
     let client = NIOLockedValueBox<RPCClient?>(nil)
@@ -56,15 +59,15 @@ public final class EventRouter: Sendable {
     public func subscribe(session: String, mailbox: String? = nil) async throws -> EventSubscription {
         guard let client = client.withLockedValue({ $0 }) else { throw RPCError(.unavailable, "no back-end client") }
         let (stream, continuation) = AsyncStream<BackendEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferedEvents))
-        let localID = state.withLockedValue { s -> Int in
+        let (localID, generation) = state.withLockedValue { s -> (Int, Int) in
             s.nextLocalID += 1
             s.entries[s.nextLocalID] = Entry(session: session, mailbox: mailbox, continuation: continuation)
-            return s.nextLocalID
+            return (s.nextLocalID, s.generation)
         }
         continuation.onTermination = { [weak self] _ in self?.remove(localID) }
         do {
             let result = try await client.call(Methods.eventsSubscribe, Self.params(session: session, mailbox: mailbox))
-            bind(localID, to: result.subscription)
+            bind(localID, to: result.subscription, generation: generation)
         } catch {
             remove(localID)
             throw error
@@ -76,12 +79,28 @@ public final class EventRouter: Sendable {
         EventsSubscribeParams(session: session, mailbox: mailbox)
     }
 
-    func bind(_ localID: Int, to backendID: Int64) {
-        state.withLockedValue { s in
-            guard s.entries[localID] != nil else { return }
+    /// Records the back-end's id for a subscription made in connection `generation`. A
+    /// subscription cancelled meanwhile is ended in the back-end too; one whose connection has
+    /// gone meanwhile is left to be made again.
+    func bind(_ localID: Int, to backendID: Int64, generation: Int) {
+        enum Outcome { case bound, orphan, stale }
+        let outcome = state.withLockedValue { s -> Outcome in
+            guard s.generation == generation else { return .stale }
+            guard s.entries[localID] != nil else { return .orphan }
             s.entries[localID]?.backendID = backendID
             s.localID[backendID] = localID
+            return .bound
         }
+        switch outcome {
+        case .bound: break
+        case .orphan: unsubscribe(backendID)
+        case .stale: startResubscribing()
+        }
+    }
+
+    func unsubscribe(_ backendID: Int64) {
+        guard let client = client.withLockedValue({ $0 }) else { return }
+        client.callFuture(Methods.eventsUnsubscribe, UnsubscribeParams(subscription: backendID)).whenComplete { _ in }
     }
 
     /// The number of live subscriptions (tests, metrics).
@@ -95,9 +114,7 @@ public final class EventRouter: Sendable {
         }
         guard let (backendID, continuation) = gone else { return }
         continuation.finish()
-        if let backendID, let client = client.withLockedValue({ $0 }) {
-            client.callFuture(Methods.eventsUnsubscribe, UnsubscribeParams(subscription: backendID)).whenComplete { _ in }
-        }
+        if let backendID { unsubscribe(backendID) }
     }
 
     /// An `event` notification from the back-end.
@@ -114,9 +131,17 @@ public final class EventRouter: Sendable {
     // MARK: - Reconnection
 
     func connectionLost() {
-        let start = state.withLockedValue { s -> Bool in
+        state.withLockedValue { s in
+            s.generation += 1
             s.localID = [:]
             for id in s.entries.keys { s.entries[id]?.backendID = nil }
+        }
+        startResubscribing()
+    }
+
+    /// Starts the one loop that makes lost subscriptions again, unless it runs already.
+    func startResubscribing() {
+        let start = state.withLockedValue { s -> Bool in
             guard !s.entries.isEmpty, !s.resubscribing else { return false }
             s.resubscribing = true
             return true
@@ -124,39 +149,49 @@ public final class EventRouter: Sendable {
         if start { Task { await resubscribe() } }
     }
 
-    /// Makes every subscription again, retrying with back-off (0.1 s doubling to 5 s) until
-    /// the back-end answers; each renewed subscriber is told `.resync`.
+    /// Makes every subscription again, retrying with back-off (0.1 s doubling to 5 s) while the
+    /// back-end cannot be reached; each renewed subscriber is told `.resync`. One the back-end
+    /// refuses for good (the session ended: password changed, account disabled) is told
+    /// `.resync` and ended; its subscriber learns why when it next uses the session.
     func resubscribe() async {
         var delay: UInt64 = 100_000_000
         while true {
-            let pending = state.withLockedValue { s -> [(Int, Entry)] in
+            let (pending, generation) = state.withLockedValue { s -> ([(Int, Entry)], Int) in
                 let left = s.entries.filter { $0.value.backendID == nil }.map { ($0.key, $0.value) }
                 if left.isEmpty { s.resubscribing = false }
-                return left
+                return (left, s.generation)
             }
-            guard !pending.isEmpty, let client = client.withLockedValue({ $0 }) else { return }
-            var failed = false
+            guard !pending.isEmpty else { return }
+            guard let client = client.withLockedValue({ $0 }) else {
+                state.withLockedValue { $0.resubscribing = false }
+                return
+            }
+            var unreachable = false
             for (localID, entry) in pending {
                 do {
                     let result = try await client.call(
                         Methods.eventsSubscribe, Self.params(session: entry.session, mailbox: entry.mailbox))
-                    bind(localID, to: result.subscription)
+                    bind(localID, to: result.subscription, generation: generation)
                     entry.continuation.yield(.resync)
-                } catch let error where error.is(.sessionInvalid) {
-                    // The session ended (password changed, account disabled): the subscriber
-                    // learns it when it next uses the session.
+                } catch let error where Self.isTemporary(error) {
+                    unreachable = true
+                    break
+                } catch {
                     entry.continuation.yield(.resync)
                     remove(localID)
-                } catch {
-                    failed = true
-                    break
                 }
             }
-            if failed {
+            if unreachable {
                 try? await Task.sleep(nanoseconds: delay)
                 delay = min(delay * 2, 5_000_000_000)
+            } else {
+                delay = 100_000_000
             }
         }
+    }
+
+    static func isTemporary(_ error: RPCError) -> Bool {
+        error.is(.unavailable) || error.is(.timeout) || error.is(.overloaded) || error.data?.temporary == true
     }
 
     /// Ends every subscription (the gateway is stopping).

@@ -60,8 +60,11 @@ public final class MessageUpload {
     /// back-end died after committing, before its answer arrived), the outcome is asked for
     /// by it, so that a committed message is not refused and then sent and stored again.
     public let idempotencyKey: String
-    /// How long to keep asking for a lost answer's outcome while the back-end restarts.
-    public var outcomeWait: TimeAmount = .seconds(30)
+    /// How long to keep asking for a lost answer's outcome, while the back-end restarts or the
+    /// commit is still in progress there (each `delivery.outcome` waits up to 30 s for it):
+    /// within the 10 minutes an SMTP client waits for the reply to its data (RFC 5321
+    /// §4.5.3.2.6), so the answer is the truth, not a guess.
+    public var outcomeWait: TimeAmount = .minutes(5)
     /// Header text the gateway writes in front of the client's bytes (Received, and on
     /// submission the missing Date and Message-ID).
     private var prefix: String
@@ -70,6 +73,8 @@ public final class MessageUpload {
     private var upload = Upload.none
     private var inFlightBytes = 0
     private var appendFailure: (any Error)?
+    /// The upload whose commit waits for appends still in flight.
+    private var commitAwaitingAppends: String?
     private var completion: Completion?
     /// Called when a call in flight has finished, so the connection may read again.
     public var onProgress: () -> Void = {}
@@ -163,6 +168,10 @@ public final class MessageUpload {
                 .hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
                     inFlightBytes -= size
                     if case .failure(let error) = result, appendFailure == nil { appendFailure = error }
+                    if inFlightBytes == 0, let waiting = commitAwaitingAppends {
+                        commitAwaitingAppends = nil
+                        sendCommit(waiting)
+                    }
                     onProgress()
                 }
         }
@@ -189,7 +198,7 @@ public final class MessageUpload {
                 clientAddress: envelope.clientAddress, session: envelope.session, trustedRelay: envelope.trustedRelay,
                 idempotencyKey: idempotencyKey)
             client.callFuture(Methods.deliverySubmit, params).hop(to: eventLoop).assumeIsolated().whenComplete { [self] in
-                committed($0, appendFailure: nil)
+                committed($0)
             }
         case .beginning:
             break  // begin's answer sends the rest and the commit
@@ -203,23 +212,32 @@ public final class MessageUpload {
         }
     }
 
+    /// Commits once every append has been answered: a chunk the back-end refused (`too_big`,
+    /// `overloaded`, the connection gone) must never be followed by a commit of what arrived
+    /// without it. After such a refusal the upload is aborted and the refusal reported.
     private func sendCommit(_ id: String) {
         upload = .finished
+        guard inFlightBytes == 0 else {
+            commitAwaitingAppends = id
+            return
+        }
+        if let appendFailure {
+            abort(upload: id)
+            return finish(.failure(appendFailure))
+        }
         client.callFuture(Methods.uploadCommit, UploadParams(upload: id)).hop(to: eventLoop).assumeIsolated().whenComplete {
             [self] result in
-            committed(result, appendFailure: appendFailure)
+            committed(result)
         }
     }
 
     /// The commit's answer. A failure that may be a lost answer (the connection dropped or the
     /// call timed out while the commit was on its way) is not trusted for a delivery: the
     /// outcome is asked for by the idempotency key.
-    private func committed(_ result: Result<UploadCommitResult, any Error>, appendFailure: (any Error)?) {
+    private func committed(_ result: Result<UploadCommitResult, any Error>) {
         guard case .failure(let error) = result else { return finish(result) }
-        // An append that failed (too_big, the back-end going away) says more than the commit.
-        let reported = appendFailure ?? error
-        guard case .delivery = target, Self.answerMayBeLost(error) else { return finish(.failure(reported)) }
-        askOutcome(reporting: reported, until: .now() + outcomeWait)
+        guard case .delivery = target, Self.answerMayBeLost(error) else { return finish(.failure(error)) }
+        askOutcome(reporting: error, until: .now() + outcomeWait)
     }
 
     /// True for failures after which the back-end may have done what was asked.
@@ -264,6 +282,10 @@ public final class MessageUpload {
         completion = nil
         pending = ByteBuffer()
         if case .open(let id) = upload { abort(upload: id) }
+        if let waiting = commitAwaitingAppends {
+            commitAwaitingAppends = nil
+            abort(upload: waiting)
+        }
         upload = .failed(CancellationError())
     }
 

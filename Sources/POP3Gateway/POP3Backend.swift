@@ -55,8 +55,8 @@ struct POP3Backend: Sendable {
             .hop(to: loop)
     }
 
-    func renewLock(_ lock: String) -> EventLoopFuture<LockInfo> {
-        client.callFuture(Methods.lockRenew, LockParams(lock: lock))
+    func renewLock(_ lock: String, timeout: TimeAmount) -> EventLoopFuture<LockInfo> {
+        client.callFuture(Methods.lockRenew, LockParams(lock: lock), timeout: timeout)
     }
 
     func releaseLockAndWait(_ lock: String, on loop: any EventLoop) -> EventLoopFuture<Void> {

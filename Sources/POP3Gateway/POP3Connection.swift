@@ -89,7 +89,22 @@ final class POP3Connection: ConnectionAdapter {
         var awaitingReadAhead: Int?
     }
 
-    init(configuration: POP3GatewayConfiguration, info: ConnectionInfo, backend: POP3Backend, logger: Logger) {
+    /// The connection's event loop, where every callback lands (it outlives the driver's
+    /// channel context, which a back-end answer may arrive after).
+    let eventLoop: any EventLoop
+    /// The connection is gone: what arrives from the back-end now is only cleaned up.
+    var closed = false
+
+    /// False while no account can use APOP (`offer_cram_md5: auto` knows): the greeting then has
+    /// no timestamp, and no challenge is taken from the back-end for nothing.
+    let offersAPOP: Bool
+
+    init(
+        configuration: POP3GatewayConfiguration, info: ConnectionInfo, backend: POP3Backend, eventLoop: any EventLoop,
+        offersAPOP: Bool = true, logger: Logger
+    ) {
+        self.eventLoop = eventLoop
+        self.offersAPOP = offersAPOP
         self.configuration = configuration
         self.info = info
         self.backend = backend
@@ -100,9 +115,6 @@ final class POP3Connection: ConnectionAdapter {
             chunkBytes: configuration.readChunkBytes)
     }
 
-    var eventLoop: any EventLoop { driver!.eventLoop }
-    var session: POP3Session { driver!.session.session }
-
     func feed(_ event: POP3Event) {
         driver?.feed(event)
     }
@@ -111,9 +123,10 @@ final class POP3Connection: ConnectionAdapter {
 
     func connectionOpened(_ driver: Driver) {
         self.driver = driver
+        guard offersAPOP else { return greet(timestamp: nil, driver) }
         // RFC 1939 §7: the greeting's timestamp comes from the back-end, which accepts one APOP
         // over it; without the back-end there is no timestamp, and so no APOP.
-        backend.session.challenge(hostname: configuration.hostname, on: driver.eventLoop).assumeIsolated().whenComplete {
+        backend.session.challenge(hostname: configuration.hostname, on: eventLoop).assumeIsolated().whenComplete {
             [self] result in
             guard let driver = self.driver, !driver.isClosed else { return }
             greet(timestamp: try? result.get(), driver)
@@ -134,6 +147,7 @@ final class POP3Connection: ConnectionAdapter {
     }
 
     func connectionClosed(_ driver: Driver) {
+        closed = true
         fetch = nil
         readAheads.removeAll()
     }
@@ -264,9 +278,12 @@ final class POP3Connection: ConnectionAdapter {
         backend.acquireLock(session: token, lease: configuration.lockLease, on: eventLoop)
             .assumeIsolated().whenComplete { [self] result in
                 switch result {
+                case .success(let held) where closed:
+                    // The client left while the lock was being taken: give it back at once.
+                    backend.releaseLock(held.lock)
                 case .success(let held):
                     let lock = MaildropLock(
-                        eventLoop: eventLoop, renew: { [backend] in backend.renewLock($0) },
+                        eventLoop: eventLoop, renew: { [backend] in backend.renewLock($0, timeout: $1) },
                         onLost: { [weak self] error in
                             self?.logger.warning("lost the maildrop lock: \(error); closing the session")
                             self?.driver?.close()
@@ -287,6 +304,8 @@ final class POP3Connection: ConnectionAdapter {
         backend.listPage(session: token, afterUid: afterUid, on: eventLoop)
             .assumeIsolated().whenComplete { [self] result in
                 switch result {
+                case _ where closed:
+                    releaseLock()
                 case .success(let page):
                     snapshot.add(page)
                     if let next = page.nextAfterUid {
@@ -338,8 +357,7 @@ final class POP3Connection: ConnectionAdapter {
     /// one `message.read_batch`: one call per few messages instead of one each is what keeps
     /// the back-end's and this process's work per RETR low.
     func readAhead(after number: Int) {
-        guard let token = sessionToken else { return }
-        let session = self.session
+        guard let token = sessionToken, let session = driver?.session.session else { return }
         let batch = readAheads.plan(after: number, following: { session.message(following: $0) }, snapshot: snapshot)
         guard !batch.isEmpty else { return }
         let length = batch.map(\.length).max() ?? 0

@@ -47,7 +47,8 @@ public final class POP3Gateway: Sendable {
             if let availability, !availability.isUsable { configuration.saslMechanisms.removeAll { $0 == .cramMD5 } }
             let session = BackendSession(client: backend.assign(), service: POP3Backend.service, clientAddress: info.clientAddress)
             let adapter = POP3Connection(
-                configuration: configuration, info: info, backend: POP3Backend(session: session), logger: logger)
+                configuration: configuration, info: info, backend: POP3Backend(session: session),
+                eventLoop: channel.eventLoop, offersAPOP: availability?.isUsable ?? true, logger: logger)
             let driver = ConnectionDriver(
                 session: POP3DrivenSession(), adapter: adapter, info: info, timeouts: configuration.timeouts, limiter: limiter)
             try channel.pipeline.syncOperations.addHandler(driver)

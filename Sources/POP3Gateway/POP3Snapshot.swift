@@ -111,12 +111,13 @@ struct POP3ReadAhead<Chunk> {
 }
 
 /// The RFC 1939 §8 maildrop lock a session holds in the back-end, with its lease renewed every
-/// third of it. A renewal that fails means the lock is gone (the back-end restarted, or the
-/// lease ran out): `onLost` runs, and the session must end without UPDATE.
+/// third of it. A renewal that fails, or is not answered within that third, means the lock is
+/// gone or may be (the back-end restarted, the lease ran out): `onLost` runs, and the session
+/// must end without UPDATE, before another session could take the maildrop.
 ///
 /// Not Sendable: lives on its connection's event loop.
 final class MaildropLock {
-    typealias Renew = (_ lock: String) -> EventLoopFuture<LockInfo>
+    typealias Renew = (_ lock: String, _ timeout: TimeAmount) -> EventLoopFuture<LockInfo>
     let eventLoop: any EventLoop
     let renew: Renew
     let onLost: (any Error) -> Void
@@ -139,7 +140,7 @@ final class MaildropLock {
         let interval = TimeAmount.milliseconds(Int64(max(leaseMs / 3, 300)))
         renewal = eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
             guard let held = token else { return }
-            renew(held).hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
+            renew(held, interval).hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
                 guard token == held else { return }
                 switch result {
                 case .success(let info):

@@ -59,10 +59,15 @@ final class SMTPConnection: ConnectionAdapter {
     var transfer: MessageUpload?
     var messageID = ""
 
+    /// The connection's event loop, where every callback lands (it outlives the driver's
+    /// channel context, which a back-end answer may arrive after).
+    let eventLoop: any EventLoop
+
     init(
         configuration: SMTPGatewayConfiguration, listener: SMTPListener, info: ConnectionInfo, backend: SMTPBackend,
-        logger: Logger
+        eventLoop: any EventLoop, logger: Logger
     ) {
+        self.eventLoop = eventLoop
         self.configuration = configuration
         self.listener = listener
         self.info = info
@@ -83,8 +88,6 @@ final class SMTPConnection: ConnectionAdapter {
         session.verifiesSender = listener.mode == .submission
         return session
     }
-
-    var eventLoop: any EventLoop { driver!.eventLoop }
 
     func feed(_ event: SMTPEvent) {
         driver?.feed(event)

@@ -53,7 +53,7 @@ public final class SMTPGateway: Sendable {
                     client: backend.assign(), service: SMTPBackend.service, clientAddress: info.clientAddress)
                 let adapter = SMTPConnection(
                     configuration: configuration, listener: smtpListener, info: info, backend: SMTPBackend(session: session),
-                    logger: logger)
+                    eventLoop: channel.eventLoop, logger: logger)
                 let timeouts = ConnectionTimeouts(
                     idle: configuration.idleTimeout, command: configuration.commandTimeout,
                     authentication: smtpListener.mode == .submission ? configuration.loginTimeout : nil)

@@ -101,6 +101,21 @@ final class ToyAdapter: ConnectionAdapter {
     func connectionClosed(_ driver: ConnectionDriver<ToyAdapter>) { closed = true }
 }
 
+/// Holds every write without completing it.
+final class StuckWrites: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var held: [EventLoopPromise<Void>?] = []
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        held.append(promise)
+    }
+    func flush(context: ChannelHandlerContext) {}
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        for write in held { write?.fail(ChannelError.ioOnClosedChannel) }
+        held = []
+        context.close(mode: mode, promise: promise)
+    }
+}
+
 /// Counts the reads that reach the head of the pipeline: what the driver lets through.
 final class ReadCounter: ChannelOutboundHandler {
     typealias OutboundIn = ByteBuffer
@@ -316,6 +331,29 @@ struct ToyConnection {
         #expect(c.channel.isActive)
         // Stress comes back: the overdue stressed deadline applies within a second.
         #expect(limiter.admit("a"))
+        c.loop.advanceTime(by: .seconds(1))
+        #expect(!c.channel.isActive)
+    }
+
+    @Test func aLoginDeadlinePassingWhileTheBackEndIsAskedNeitherSpinsNorCuts() throws {
+        let c = try ToyConnection(timeouts: ConnectionTimeouts(idle: .seconds(300), authentication: .seconds(120)))
+        c.loop.advanceTime(by: .seconds(119))
+        try c.send("WAIT\r\n")
+        // Past the login deadline while waiting: looked at once a second, not in a loop.
+        c.loop.advanceTime(by: .seconds(30))
+        #expect(c.channel.isActive)
+        c.driver.feed(.answer)
+        c.loop.advanceTime(by: .seconds(1))
+        #expect(!c.channel.isActive)
+    }
+
+    @Test func aClientThatStopsReadingIsClosedAfterTheGrace() throws {
+        let c = try ToyConnection()
+        // Writes that never complete: a peer whose window stays shut.
+        try c.channel.pipeline.syncOperations.addHandler(StuckWrites(), position: .first)
+        c.driver.closeAfterWrites()
+        c.loop.advanceTime(by: .seconds(9))
+        #expect(c.channel.isActive)
         c.loop.advanceTime(by: .seconds(1))
         #expect(!c.channel.isActive)
     }

@@ -67,4 +67,17 @@ import Testing
         await delivery.close()
         await backend.shutdown()
     }
+
+    @Test func aSubscribeAnsweredAfterItsConnectionWentIsNotBound() async throws {
+        let router = EventRouter()
+        let (_, continuation) = AsyncStream<BackendEvent>.makeStream()
+        router.state.withLockedValue { $0.entries[1] = EventRouter.Entry(session: "s", mailbox: nil, continuation: continuation) }
+        router.connectionLost()
+        router.bind(1, to: 42, generation: 0)
+        #expect(router.state.withLockedValue { $0.entries[1]?.backendID } == nil)
+        #expect(router.state.withLockedValue { $0.localID[42] } == nil)
+        router.bind(1, to: 43, generation: 1)
+        #expect(router.state.withLockedValue { $0.entries[1]?.backendID } == 43)
+        router.close()
+    }
 }

@@ -92,7 +92,7 @@ import Testing
         var lost: (any Error)?
         let lock = MaildropLock(
             eventLoop: loop,
-            renew: { token in
+            renew: { token, _ in
                 renewals += 1
                 if failNext { return loop.makeFailedFuture(RPCError(.noSuchLock, "gone")) }
                 return loop.makeSucceededFuture(LockInfo(lock: token, leaseMs: 30_000))
@@ -117,7 +117,7 @@ import Testing
         var renewals = 0
         let lock = MaildropLock(
             eventLoop: loop,
-            renew: { token in
+            renew: { token, _ in
                 renewals += 1
                 return loop.makeSucceededFuture(LockInfo(lock: token, leaseMs: 3000))
             }, onLost: { _ in })
