@@ -121,9 +121,9 @@ extension MailStore {
                 try db.cachedStatement(
                     sql: """
                         DELETE FROM delivery_outcome WHERE rowid IN
-                        (SELECT rowid FROM delivery_outcome WHERE created_at < ? ORDER BY created_at LIMIT ?)
+                        (SELECT rowid FROM delivery_outcome ORDER BY rowid LIMIT ?) AND created_at < ?
                         """
-                ).execute(arguments: [now - Self.deliveryOutcomeRetention, Self.outcomePruneBatch])
+                ).execute(arguments: [Self.outcomePruneBatch, now - Self.deliveryOutcomeRetention])
                 return .commit
             }
             var orphans: [String] = []
