@@ -118,12 +118,20 @@ extension MailStore {
                 for request in requests {
                     results.append(try store(db, request, now: now))
                 }
-                try db.cachedStatement(
-                    sql: """
-                        DELETE FROM delivery_outcome WHERE rowid IN
-                        (SELECT rowid FROM delivery_outcome ORDER BY rowid LIMIT ?) AND created_at < ?
-                        """
-                ).execute(arguments: [Self.outcomePruneBatch, now - Self.deliveryOutcomeRetention])
+                // One seek to the oldest row decides; only then are up to a batch of the oldest
+                // rows read (rows go in in time order, so those are the expired ones).
+                let cutoff = now - Self.deliveryOutcomeRetention
+                if let oldest = try Int64.fetchOne(
+                    try db.cachedStatement(sql: "SELECT created_at FROM delivery_outcome ORDER BY rowid LIMIT 1")),
+                    oldest < cutoff
+                {
+                    try db.cachedStatement(
+                        sql: """
+                            DELETE FROM delivery_outcome WHERE rowid IN
+                            (SELECT rowid FROM delivery_outcome ORDER BY rowid LIMIT ?) AND created_at < ?
+                            """
+                    ).execute(arguments: [Self.outcomePruneBatch, cutoff])
+                }
                 return .commit
             }
             var orphans: [String] = []
