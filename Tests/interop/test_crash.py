@@ -70,6 +70,28 @@ def inbox_tags(a, session):
     return seen
 
 
+def kill_backend_under_load(loft, data, stream_fn, kills, spacing, seed, settle, join):
+    """Runs STREAMS delivering threads (`stream_fn(n, acked, attempted, stop)`) while the
+    back-end is SIGKILLed `kills` times at random moments and started again on the same data.
+    Returns the running back-end and what was acknowledged and attempted."""
+    acked, attempted, stop = [], set(), threading.Event()
+    threads = [threading.Thread(target=stream_fn, args=(n, acked, attempted, stop)) for n in range(STREAMS)]
+    for t in threads:
+        t.start()
+    rng = random.Random(seed)
+    try:
+        for _ in range(kills):
+            time.sleep(rng.uniform(*spacing))
+            loft.stop(sig=signal.SIGKILL)
+            loft = Loft(data, role="backend")
+        time.sleep(settle)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(join)
+    return loft, acked, attempted
+
+
 def test_sigkill_during_deliveries(tmp_path):
     data = tmp_path / "data"
     loft = Loft(data, role="backend")
@@ -77,22 +99,9 @@ def test_sigkill_during_deliveries(tmp_path):
     a.call("domain.add", {"name": "example.test"})
     a.call("account.add", {"address": "alice@example.test", "password": "pw"})
     a.close()
-    acked, attempted, stop = [], set(), threading.Event()
-    threads = [threading.Thread(target=stream, args=(str(data / "gateway.sock"), n, acked, attempted, stop))
-               for n in range(STREAMS)]
-    for t in threads:
-        t.start()
-    rng = random.Random(42)
-    try:
-        for _ in range(KILLS):
-            time.sleep(rng.uniform(0.2, 1.0))
-            loft.stop(sig=signal.SIGKILL)
-            loft = Loft(data, role="backend")
-        time.sleep(0.5)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
+    loft, acked, attempted = kill_backend_under_load(
+        loft, data, lambda n, *shared: stream(str(data / "gateway.sock"), n, *shared),
+        kills=KILLS, spacing=(0.2, 1.0), seed=42, settle=0.5, join=30)
     assert len(acked) > 20, "too few deliveries to mean anything"
 
     a = loft.admin()
@@ -156,21 +165,9 @@ def test_sigkill_of_the_backend_under_smtp_loses_and_duplicates_nothing(tmp_path
     STARTED.append(gateway)
     try:
         wait_for_smtp(port)
-        acked, attempted, stop = [], set(), threading.Event()
-        threads = [threading.Thread(target=smtp_stream, args=(port, n, acked, attempted, stop)) for n in range(STREAMS)]
-        for t in threads:
-            t.start()
-        rng = random.Random(7)
-        try:
-            for _ in range(SMTP_KILLS):
-                time.sleep(rng.uniform(0.3, 1.2))
-                loft.stop(sig=signal.SIGKILL)
-                loft = Loft(data, role="backend")
-            time.sleep(1.0)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(90)
+        loft, acked, attempted = kill_backend_under_load(
+            loft, data, lambda n, *shared: smtp_stream(port, n, *shared),
+            kills=SMTP_KILLS, spacing=(0.3, 1.2), seed=7, settle=1.0, join=90)
         assert len(acked) > 20, "too few deliveries to mean anything"
         a = loft.admin()
         session = a.call("auth.impersonate", {"account": "alice@example.test"})["session"]
