@@ -85,6 +85,7 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
         public static let inUse = Kind(code: 1050, name: "in_use")
         public static let noSuchLock = Kind(code: 1051, name: "no_such_lock")
         public static let limitExceeded = Kind(code: 1060, name: "limit_exceeded")
+        public static let storageFull = Kind(code: 1070, name: "storage_full")
 
         public static let all: [Kind] = [
             .parseError, .invalidRequest, .methodNotFound, .invalidParams, .internalError,
@@ -96,6 +97,7 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
             .noSuchMailbox, .mailboxExists, .invalidMailboxName, .noSuchMessage, .noSuchPart,
             .quotaExceeded, .tooBig, .noSuchUser, .relayDenied, .loopDetected, .tooManyRecipients,
             .noSuchUpload, .uploadIncomplete, .inUse, .noSuchLock, .limitExceeded,
+            .storageFull,
         ]
     }
 
