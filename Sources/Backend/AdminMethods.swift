@@ -149,14 +149,14 @@ extension Backend {
         blocking(Methods.queueList) { _, p in
             QueueListResult(
                 entries: try self.store.queueEntries(limit: min(max(p.limit ?? 100, 1), 10_000)).map {
-                    QueueEntry(id: $0.id, sender: $0.sender, recipients: $0.recipients, size: $0.size, createdAt: $0.createdAt)
+                    RPCProtocol.QueueEntry(id: $0.id, sender: $0.sender, recipients: $0.recipients, size: $0.size, createdAt: $0.createdAt)
                 })
         }
     }
 
     func registerVerify() {
-        blocking(Methods.storeVerify) { _, _ in
-            let problems = try self.store.verifyIntegrity()
+        blocking(Methods.storeVerify) { _, p in
+            let problems = try self.store.verify(deep: p.deep ?? false)
             let counts = try self.store.counts()
             return StoreVerifyResult(problems: problems, messages: counts.messages, bodies: counts.bodies)
         }

@@ -13,7 +13,7 @@ import Storage
 /// lets the group committer finish and closes the database.
 public final class Backend: Sendable {
     public let config: BackendConfig
-    let store: MailStore
+    let store: any MailStorage
     let credentials: Credentials
     let workers: NIOThreadPool
     /// Password checks only (`passwordThreads`), with the number queued or running on it.
@@ -60,7 +60,10 @@ public final class Backend: Sendable {
         self.config = config
         self.logger = logger
         self.clock = clock
-        self.store = try MailStore(directory: config.dataDirectory, logger: logger)
+        var options = StoreOptions()
+        options.inlineBodyLimit = config.inlineBodyLimit
+        options.pageSize = config.storePageSize
+        self.store = try SQLiteStore(directory: config.dataDirectory, options: options, logger: logger)
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
         self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)
@@ -196,6 +199,12 @@ public final class Backend: Sendable {
             case .quotaExceeded: return RPCError(.quotaExceeded, error.message, temporary: true)
             case .tooBig: return RPCError(.tooBig, error.message)
             case .limitExceeded: return RPCError(.limitExceeded, error.message)
+            case .storageFull:
+                logger.warning("\(method): \(error.message)")
+                return RPCError(.storageFull, "the server's storage is full; try again later", temporary: true)
+            case .ioFailure:
+                logger.error("\(method): storage failure: \(error.message)")
+                return RPCError(.internalError, "internal error (see the back-end log)", temporary: true)
             case .corrupt:
                 logger.error("\(method): storage inconsistency: \(error.message)")
                 return RPCError(.internalError, "internal error (see the back-end log)")

@@ -28,6 +28,11 @@ public struct BackendConfig: Sendable {
     /// Successful password checks remembered (`AuthCache`): how long, and how many.
     public var authCacheLifetimeMs: Int64
     public var authCacheEntries: Int
+    /// Message bodies of at most this many bytes are stored in the database with their rows
+    /// (one fsync per commit batch for all of them); larger ones as files (Tests/bench/STORAGE.md).
+    public var inlineBodyLimit: Int
+    /// SQLite's page size for a new data directory.
+    public var storePageSize: Int
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -43,5 +48,7 @@ public struct BackendConfig: Sendable {
         self.passwordQueueLimit = 64
         self.authCacheLifetimeMs = 15 * 60 * 1000
         self.authCacheEntries = 10_000
+        self.inlineBodyLimit = 64 * 1024
+        self.storePageSize = 4096
     }
 }

@@ -247,62 +247,62 @@ extension Backend {
     }
 
     func makeUpload(purpose: Upload.Purpose, maxBytes: Int64, prefix: [UInt8], announcedSize: Int64?) throws -> Upload {
-        let staged = try store.blobs.stage()
-        do {
-            try staged.append(prefix)
-        } catch {
-            staged.discard()
-            throw error
-        }
         let id = Credentials.base64url(Credentials.random(12))
-        let upload = Upload(
-            id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), staged: staged, prefixBytes: Int64(prefix.count),
+        return Upload(
+            id: id, purpose: purpose, maxBytes: maxBytes + Int64(prefix.count), body: try store.newBody(), prefix: prefix,
             announcedSize: announcedSize)
-        upload.received = Int64(prefix.count)
-        return upload
     }
 
-    /// Runs on the upload's queue: makes the body durable, parses it once, routes it, and hands
-    /// it to the group committer; answers when that commit is on disk.
+    /// Runs on the upload's queue: makes the body durable (a file's fsync; an inline body is
+    /// made durable by the commit), parses it once, routes it, and hands it to the group
+    /// committer; answers when that commit is on disk.
     func commit(_ upload: Upload, done: @escaping @Sendable (Result<UploadCommitResult, any Error>) -> Void) {
         if let failure = upload.failure { return done(.failure(failure)) }
-        guard let staged = upload.staged else { return done(.failure(RPCError(.noSuchUpload, "upload \(upload.id) is finished"))) }
-        upload.staged = nil
+        guard let writer = upload.body else { return done(.failure(RPCError(.noSuchUpload, "upload \(upload.id) is finished"))) }
+        upload.body = nil
         if let key = upload.idempotencyKey {
             // Committed before: answer as then, store nothing. (The store checks again inside
             // its transaction, for two commits with one key racing each other.)
             do {
                 if let recorded = try store.recordedOutcome(key: key) {
-                    staged.discard()
+                    writer.discard()
                     return done(.success(try Self.decodeOutcome(recorded)))
                 }
             } catch {
-                staged.discard()
+                writer.discard()
                 return done(.failure(error))
             }
         }
         if let announced = upload.announcedSize, announced != upload.received - upload.prefixBytes {
-            staged.discard()
+            writer.discard()
             return done(
                 .failure(RPCError(.uploadIncomplete, "announced \(announced) bytes but received \(upload.received - upload.prefixBytes)")))
         }
-        let blob: FinishedBlob
+        let body: PreparedBody
         let structure: String?
         do {
-            blob = try staged.finish()
-            let mapped = try store.blobs.map(path: blob.path)
-            let parsed = MessageParser.parse(mapped)
-            structure = String(decoding: try JSONEncoder().encode(parsed), as: UTF8.self)
+            body = try writer.finish()
         } catch {
-            store.blobs.discard(staged.path)
+            writer.discard()
             return done(.failure(error))
         }
-        let clientSize = blob.size - upload.prefixBytes
+        do {
+            // The structure of the body alone: its offsets are relative to the body, which
+            // copies with different prefixes share (`ParsedMessage.afterPrefix`).
+            let parsed = MessageParser.parse(try body.contents())
+            structure = String(decoding: try JSONEncoder().encode(parsed), as: UTF8.self)
+        } catch {
+            body.discard()
+            return done(.failure(error))
+        }
+        let size = upload.prefixBytes + body.size
+        let digest = body.digest.hex
+        let clientSize = body.size
         let internalDate = nowSeconds
         switch upload.purpose {
         case .append(let accountID, let mailbox, let flags, let date):
             let request = StoreRequest(
-                blob: blob, structure: structure, internalDate: date ?? internalDate,
+                body: body, structure: structure, prefix: upload.prefix, internalDate: date ?? internalDate,
                 placements: [Placement(accountID: accountID, mailbox: mailbox, flags: flags)])
             committer.submit(request) { result in
                 done(
@@ -312,7 +312,7 @@ extension Backend {
                             if let account = try? self.store.account(id: accountID) {
                                 self.publish(account, .messageAdded, mailbox: mailbox, uids: [uid], modseq: modseq)
                             }
-                            return .success(UploadCommitResult(size: blob.size, sha256: blob.sha256, uidValidity: validity, uid: uid))
+                            return .success(UploadCommitResult(size: size, sha256: digest, uidValidity: validity, uid: uid))
                         case .failed(let error):
                             return .failure(error)
                         case nil:
@@ -325,16 +325,16 @@ extension Backend {
             do {
                 plan = try DeliveryPlan(recipients: recipients, size: clientSize, backend: self, mayRelay: mayRelay)
             } catch {
-                store.blobs.discard(blob.path)
+                body.discard()
                 return done(.failure(error))
             }
             let answer: @Sendable (StoreResult) -> UploadCommitResult = { stored in
-                UploadCommitResult(size: blob.size, sha256: blob.sha256, recipients: plan.outcomes(stored))
+                UploadCommitResult(size: size, sha256: digest, recipients: plan.outcomes(stored))
             }
             let request = StoreRequest(
-                blob: blob, structure: structure, internalDate: internalDate,
+                body: body, structure: structure, prefix: upload.prefix, internalDate: internalDate,
                 placements: plan.accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") },
-                queueSender: sender, queueRecipients: plan.remote, queueBodyOffset: upload.prefixBytes,
+                queueSender: sender, queueRecipients: plan.remote,
                 outcome: idempotencyKey.map { key in RecordedOutcome(key: key) { try Self.encodeOutcome(answer($0)) } })
             committer.submit(request) { result in
                 done(

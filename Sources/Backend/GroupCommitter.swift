@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 import Storage
 
 /// Group commit (DESIGN §3): stores submitted while a batch is being written wait and go
-/// together in the next one — one transaction, one WAL fsync, one fsync per body directory —
+/// together in the next one — one transaction and one WAL fsync (with a directory fsync per large body's folder) —
 /// so throughput grows with concurrency while every caller still hears back only after its own
 /// message is durable.
 final class GroupCommitter: Sendable {
@@ -17,7 +17,7 @@ final class GroupCommitter: Sendable {
         var draining = false
     }
 
-    let store: MailStore
+    let store: any MailStorage
     /// Seconds since 1970: the time recorded outcomes are stamped and pruned with.
     let now: @Sendable () -> Int64
     let state = NIOLockedValueBox(State())
@@ -25,7 +25,7 @@ final class GroupCommitter: Sendable {
     /// Messages in one transaction at most; more wait for the next.
     static let maxBatch = 512
 
-    init(store: MailStore, now: @escaping @Sendable () -> Int64) {
+    init(store: any MailStorage, now: @escaping @Sendable () -> Int64) {
         self.store = store
         self.now = now
     }

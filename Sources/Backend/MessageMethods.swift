@@ -20,10 +20,10 @@ extension Backend {
                 withStructure: p.withStructure ?? false)
             return MessageListResult(
                 uidValidity: box.uidValidity, uidNext: box.uidNext, highestModseq: box.highestModseq,
-                messages: rows.map {
+                messages: try rows.map {
                     MessageSummary(
                         uid: $0.uid, flags: $0.flags, internalDate: $0.internalDate, size: $0.size, modseq: $0.modseq,
-                        structure: $0.structure)
+                        structure: try Self.clientStructure($0))
                 },
                 nextAfterUid: rows.count == limit ? rows.last?.uid : nil)
         }
@@ -38,7 +38,7 @@ extension Backend {
             let total = Int64(range.count)
             let start = Int64(range.lowerBound) + min(offset, total)
             let count = Int(min(Int64(length), total - min(offset, total)))
-            let bytes = count > 0 ? try self.store.blobs.read(message.blob, offset: start, length: count) : []
+            let bytes = count > 0 ? try self.store.read(message, offset: start, length: count) : []
             return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
         }
         blocking(Methods.messageReadBatch) { _, p in
@@ -47,33 +47,26 @@ extension Backend {
                 throw RPCError(.invalidParams, "at most \(MessageReadBatchParams.maxBatchMessages) UIDs per call", field: "uids")
             }
             let length = min(max(p.length, 0), RPCLimits.maxChunkBytes)
-            let records = try self.store.messages(accountID: account, mailbox: try Self.mailboxName(p.mailbox), uids: p.uids)
+            // Once the answer is full, later messages are left for the next call; `missing` is
+            // still complete. (One message always fits: `length` ≤ the budget.)
+            let reads = try self.store.readBatch(
+                accountID: account, mailbox: try Self.mailboxName(p.mailbox), uids: p.uids, length: length,
+                budget: RPCLimits.maxChunkBytes)
             var chunks: [MessageChunk] = []
             var missing: [UInt32] = []
-            var budget = RPCLimits.maxChunkBytes
-            var full = false
-            for (uid, record) in zip(p.uids, records) {
-                guard let record else {
-                    missing.append(uid)
-                    continue
+            for read in reads {
+                switch read {
+                case .read(let uid, let bytes, let total): chunks.append(MessageChunk(uid: uid, data: Base64Data(bytes), total: total))
+                case .missing(let uid): missing.append(uid)
+                case .later: break
                 }
-                // Once the answer is full, later messages are left for the next call; `missing`
-                // is still complete. (One message always fits: `length` ≤ the budget.)
-                let count = Int(min(Int64(length), record.size))
-                if full || count > budget {
-                    full = true
-                    continue
-                }
-                budget -= count
-                let bytes = count > 0 ? try self.store.blobs.read(record.blob, offset: 0, length: count) : []
-                chunks.append(MessageChunk(uid: uid, data: Base64Data(bytes), total: record.size))
             }
             return MessageReadBatchResult(messages: chunks, missing: missing)
         }
         blocking(Methods.messageFlags) { _, p in
             let account = try self.account(session: p.session)
             let box = try self.store.mailbox(accountID: account.id, name: try Self.mailboxName(p.mailbox))
-            let op: MailStore.FlagOperation =
+            let op: FlagOperation =
                 switch p.operation {
                 case .set: .set
                 case .add: .add
@@ -132,14 +125,27 @@ extension Backend {
         return MessageCopyResult(uidValidity: result.target.uidValidity, sourceUids: result.source, targetUids: result.created)
     }
 
+    /// The message's structure as clients see it, offsets from the start of the message: the
+    /// store keeps the body's (shared by copies with different prefixes). Nil if not asked for.
+    static func clientStructure(_ message: MessageRecord) throws -> String? {
+        guard let json = message.structure else { return nil }
+        if message.prefixLength == 0 { return json }
+        return String(decoding: try JSONEncoder().encode(try parsedStructure(message)), as: UTF8.self)
+    }
+
+    static func parsedStructure(_ message: MessageRecord) throws -> ParsedMessage {
+        guard let json = message.structure, let parsed = try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8)) else {
+            throw RPCError(.noSuchPart, "the message's structure is not available")
+        }
+        return parsed.afterPrefix(message.prefixLength)
+    }
+
     /// The byte range of an IMAP section (RFC 3501 §6.4.5) within the stored message, from the
     /// structure cached at delivery.
     static func sectionRange(_ message: MessageRecord, part: String?, section: MessageReadParams.Section) throws -> Range<Int> {
         let size = Int(message.size)
         if part == nil && section == .full { return 0..<size }
-        guard let json = message.structure, let parsed = try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8)) else {
-            throw RPCError(.noSuchPart, "the message's structure is not available")
-        }
+        let parsed = try parsedStructure(message)
         guard let part, !part.isEmpty else {
             switch section {
             case .full: return 0..<size

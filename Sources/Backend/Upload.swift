@@ -7,8 +7,8 @@ import RPCTransport
 import Storage
 
 /// A message arriving in chunks: `delivery.begin` or `message.append`, then `upload.append`s,
-/// then `upload.commit`. Its body streams to a staged file, so memory stays bounded whatever
-/// its size.
+/// then `upload.commit`. Its body goes to the store's body writer: in memory while it is small
+/// enough to be stored inline, then a staged file, so memory stays bounded whatever its size.
 ///
 /// `@unchecked Sendable`: every mutable field is touched only on `queue`, a serial queue that
 /// also keeps pipelined chunks of one upload in the order they arrived; the registry that
@@ -23,11 +23,13 @@ final class Upload: @unchecked Sendable {
     let purpose: Purpose
     let maxBytes: Int64
     let queue: DispatchQueue
-    /// Bytes the back-end wrote before the client's (the Return-Path line).
-    let prefixBytes: Int64
+    /// Header lines the back-end stores before the client's bytes (the Return-Path line); counted
+    /// in `received` and `maxBytes`, kept apart from the body so that one body can be shared.
+    let prefix: [UInt8]
+    var prefixBytes: Int64 { Int64(prefix.count) }
     /// The exact size the client announced (an IMAP literal), checked at commit.
     let announcedSize: Int64?
-    var staged: StagedBlob?
+    var body: (any BodyWriter)?
     var received: Int64 = 0
     /// Set once the upload went wrong; every later call reports it.
     var failure: RPCError?
@@ -37,32 +39,39 @@ final class Upload: @unchecked Sendable {
         return nil
     }
 
-    init(id: String, purpose: Purpose, maxBytes: Int64, staged: StagedBlob, prefixBytes: Int64, announcedSize: Int64?) {
+    init(id: String, purpose: Purpose, maxBytes: Int64, body: any BodyWriter, prefix: [UInt8], announcedSize: Int64?) {
         self.announcedSize = announcedSize
         self.id = id
         self.purpose = purpose
         self.maxBytes = maxBytes
-        self.staged = staged
-        self.prefixBytes = prefixBytes
+        self.body = body
+        self.prefix = prefix
+        self.received = Int64(prefix.count)
         self.queue = DispatchQueue(label: "loft.upload")
     }
 
     /// Appends decoded bytes, refusing past `maxBytes` (the upload then fails for good).
     func append(_ bytes: [UInt8]) throws(RPCError) -> Int64 {
         if let failure { throw failure }
-        guard let staged else { throw RPCError(.noSuchUpload, "upload \(id) is finished") }
+        guard let body else { throw RPCError(.noSuchUpload, "upload \(id) is finished") }
         if received + Int64(bytes.count) > maxBytes {
             let error = RPCError(.tooBig, "message exceeds the size limit of \(maxBytes) bytes")
             failure = error
-            staged.discard()
-            self.staged = nil
+            body.discard()
+            self.body = nil
             throw error
         }
         do {
-            try staged.append(bytes)
+            try body.append(bytes)
         } catch {
-            let failed = RPCError(.internalError, "could not write the message: \(error)", temporary: true)
+            // A full disk is temporary (`storage_full`); the upload is over either way.
+            let failed =
+                (error as? StorageError)?.kind == .storageFull
+                ? RPCError(.storageFull, "the server's storage is full; try again later", temporary: true)
+                : RPCError(.internalError, "could not write the message: \(error)", temporary: true)
             failure = failed
+            body.discard()
+            self.body = nil
             throw failed
         }
         received += Int64(bytes.count)
@@ -70,8 +79,8 @@ final class Upload: @unchecked Sendable {
     }
 
     func discard() {
-        staged?.discard()
-        staged = nil
+        body?.discard()
+        body = nil
     }
 }
 

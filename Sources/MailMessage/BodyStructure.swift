@@ -70,6 +70,20 @@ public struct BodyStructure: Sendable, Equatable, Codable {
         self.content = content
     }
 
+    /// The same entity with every offset, its children's included, `count` bytes later.
+    public func shifted(by count: Int) -> BodyStructure {
+        var moved = self
+        moved.headerStart += count
+        moved.bodyStart += count
+        moved.end += count
+        switch content {
+        case .single: break
+        case .multipart(let children): moved.content = .multipart(children.map { $0.shifted(by: count) })
+        case .message(let envelope, let body): moved.content = .message(envelope: envelope, body: body.shifted(by: count))
+        }
+        return moved
+    }
+
     public var headerRange: Range<Int> { headerStart..<bodyStart }
     public var bodyRange: Range<Int> { bodyStart..<end }
 

@@ -19,6 +19,17 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
     /// The body (IMAP BODY[TEXT]).
     public var bodyRange: Range<Int> { body.bodyRange }
 
+    /// The structure of the same body stored after `count` bytes of header lines (the
+    /// Return-Path the back-end keeps per copy, outside the shared body): every offset moves by
+    /// `count`, except that the message's header still starts at 0, the prefix being part of it.
+    public func afterPrefix(_ count: Int) -> ParsedMessage {
+        guard count != 0 else { return self }
+        var shifted = self
+        shifted.body = body.shifted(by: count)
+        shifted.body.headerStart = 0
+        return shifted
+    }
+
     /// The part at an IMAP section number; see `BodyStructure.part(at:)`.
     public func part(at path: [Int]) -> BodyStructure? {
         body.part(at: path)

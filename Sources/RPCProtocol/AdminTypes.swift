@@ -240,6 +240,13 @@ public struct QueueListResult: Codable, Sendable {
     public init(entries: [QueueEntry]) { self.entries = entries }
 }
 
+/// `store.verify`: `deep` also runs SQLite's page-by-page check and re-hashes every body
+/// (reads the whole store; minutes on a large one).
+public struct StoreVerifyParams: Codable, Sendable {
+    public var deep: Bool?
+    public init(deep: Bool? = nil) { self.deep = deep }
+}
+
 /// What `store.verify` found: an empty list means the database and the body files agree.
 public struct StoreVerifyResult: Codable, Sendable {
     public var problems: [String]

@@ -92,7 +92,7 @@ public enum Methods {
     public static let settingsGet = RPCMethod<Empty, ServerSettings>("settings.get", roles: admin)
     public static let settingsSet = RPCMethod<ServerSettingsUpdate, ServerSettings>("settings.set", roles: admin)
     public static let queueList = RPCMethod<QueueListParams, QueueListResult>("queue.list", roles: admin)
-    public static let storeVerify = RPCMethod<Empty, StoreVerifyResult>("store.verify", roles: admin)
+    public static let storeVerify = RPCMethod<StoreVerifyParams, StoreVerifyResult>("store.verify", roles: admin)
 
     /// Name and roles of every method, in documentation order.
     public static let all: [(name: String, roles: Set<RPCRole>)] = [

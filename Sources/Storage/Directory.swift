@@ -130,11 +130,11 @@ public struct GroupRecord: Sendable, Equatable {
 }
 
 /// Domains, accounts, aliases, groups and server settings.
-extension MailStore {
+extension SQLiteStore {
     // MARK: Domains
 
     public func addDomain(_ name: String) throws -> DomainRecord {
-        try pool.write { db in
+        try write { db in
             if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [name]) != nil {
                 throw StorageError(.domainExists, "domain \(name) already exists")
             }
@@ -144,7 +144,7 @@ extension MailStore {
     }
 
     public func domains() throws -> [DomainRecord] {
-        try pool.read { db in
+        try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -156,14 +156,14 @@ extension MailStore {
     }
 
     public func isLocalDomain(_ name: String) throws -> Bool {
-        try pool.read { db in
+        try read { db in
             try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [name]) != nil
         }
     }
 
     /// Removes a domain that has no accounts, aliases or groups left.
     public func removeDomain(_ name: String) throws {
-        try pool.write { db in
+        try write { db in
             guard let id = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT id FROM domain WHERE name = ?"), arguments: [name]) else {
                 throw StorageError(.noSuchDomain, "no domain \(name)")
             }
@@ -183,7 +183,7 @@ extension MailStore {
 
     /// Creates the account and its INBOX in one transaction.
     public func addAccount(_ new: NewAccount) throws -> AccountRecord {
-        try pool.write { db in
+        try write { db in
             guard
                 let domainID = try Int64.fetchOne(
                     try db.cachedStatement(sql: "SELECT id FROM domain WHERE name = ?"), arguments: [new.domain])
@@ -230,26 +230,26 @@ extension MailStore {
     }
 
     public func account(address: String) throws -> AccountRecord? {
-        try pool.read { db in
+        try read { db in
             try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM account WHERE address = ?"), arguments: [address]).map(
                 AccountRecord.init(row:))
         }
     }
 
     public func account(id: Int64) throws -> AccountRecord? {
-        try pool.read { db in try fetchAccount(db, id: id) }
+        try read { db in try fetchAccount(db, id: id) }
     }
 
     /// Whether any enabled account has an APOP/CRAM-MD5 secret, so challenge-response can work
     /// for someone. The back-end keeps the answer in memory and asks again after a change.
     public func anyChallengeResponseAccount() throws -> Bool {
-        try pool.read { db in
+        try read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE enabled = 1 AND apop_secret IS NOT NULL)") ?? false
         }
     }
 
     public func accounts(domain: String?) throws -> [AccountRecord] {
-        try pool.read { db in
+        try read { db in
             if let domain {
                 return try Row.fetchAll(
                     try db.cachedStatement(
@@ -262,7 +262,7 @@ extension MailStore {
     }
 
     public func updateAccount(address: String, _ change: AccountChange) throws -> AccountRecord {
-        try pool.write { db in
+        try write { db in
             guard let id = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT id FROM account WHERE address = ?"), arguments: [address])
             else {
                 throw StorageError(.noSuchAccount, "no account \(address)")
@@ -295,8 +295,8 @@ extension MailStore {
 
     /// Deletes the account with all its mailboxes and messages; bodies no longer used go too.
     public func removeAccount(address: String) throws {
-        try pool.writeWithoutTransaction { db in
-            var unused: [String] = []
+        try writeWithoutTransaction { db in
+            var unused: [BodyDigest] = []
             try db.inTransaction {
                 guard
                     let id = try Int64.fetchOne(
@@ -304,30 +304,33 @@ extension MailStore {
                 else {
                     throw StorageError(.noSuchAccount, "no account \(address)")
                 }
-                let shas = try String.fetchAll(
+                let bodies = try Int64.fetchAll(
                     try db.cachedStatement(
-                        sql: "SELECT m.blob FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = ?"), arguments: [id])
+                        sql: "SELECT m.blob_id FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.account_id = ?"),
+                    arguments: [id])
                 try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id])
-                unused = try release(db, shas)
+                unused = try release(db, bodies)
                 return .commit
             }
-            blobs.remove(unused)
+            files.remove(unused)
         }
     }
 
-    /// Drops one reference from each body; returns those nobody references any more (their rows
-    /// are deleted; the caller removes the files after commit, still on the writer).
-    func release(_ db: Database, _ shas: [String]) throws -> [String] {
-        var counts: [String: Int] = [:]
-        for sha in shas { counts[sha, default: 0] += 1 }
-        var unused: [String] = []
-        for (sha, n) in counts {
-            try db.cachedStatement(sql: "UPDATE blob SET refs = refs - ? WHERE sha256 = ?").execute(arguments: [n, sha])
-            if let refs = try Int.fetchOne(try db.cachedStatement(sql: "SELECT refs FROM blob WHERE sha256 = ?"), arguments: [sha]),
-                refs <= 0
+    /// Drops one reference from each body (a body listed n times loses n); deletes those nobody
+    /// references any more, inline bytes with them, and returns the files among them, which the
+    /// caller removes after the commit, still on the writer.
+    func release(_ db: Database, _ blobIDs: [Int64]) throws -> [BodyDigest] {
+        var counts: [Int64: Int] = [:]
+        for id in blobIDs { counts[id, default: 0] += 1 }
+        var unused: [BodyDigest] = []
+        for (id, n) in counts {
+            try db.cachedStatement(sql: "UPDATE blob SET refs = refs - ? WHERE id = ?").execute(arguments: [n, id])
+            if let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT refs, inline, sha256 FROM blob WHERE id = ?"), arguments: [id]),
+                (row["refs"] as Int) <= 0
             {
-                try db.cachedStatement(sql: "DELETE FROM blob WHERE sha256 = ?").execute(arguments: [sha])
-                unused.append(sha)
+                try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ?").execute(arguments: [id])
+                if !(row["inline"] as Bool) { unused.append(BodyDigest(row["sha256"] as Data)) }
             }
         }
         return unused
@@ -337,7 +340,7 @@ extension MailStore {
 
     /// What `address` (canonical) is locally.
     public func lookup(_ address: String) throws -> LocalAddress {
-        try pool.read { db in try lookup(db, address) }
+        try read { db in try lookup(db, address) }
     }
 
     func lookup(_ db: Database, _ address: String) throws -> LocalAddress {
@@ -358,7 +361,7 @@ extension MailStore {
     // MARK: Aliases
 
     public func addAlias(address: String, domain: String, targets: [String]) throws -> [String] {
-        try pool.write { db in
+        try write { db in
             guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [domain]) != nil else {
                 throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
             }
@@ -379,7 +382,7 @@ extension MailStore {
     }
 
     public func removeAlias(address: String, target: String?) throws {
-        try pool.write { db in
+        try write { db in
             if let target {
                 try db.cachedStatement(sql: "DELETE FROM alias WHERE address = ? AND target = ?").execute(arguments: [address, target])
             } else {
@@ -390,7 +393,7 @@ extension MailStore {
     }
 
     public func aliases(domain: String?) throws -> [(address: String, targets: [String])] {
-        try pool.read { db in
+        try read { db in
             let rows = try Row.fetchAll(
                 try db.cachedStatement(
                     sql: "SELECT address, target FROM alias WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address, target"),
@@ -411,7 +414,7 @@ extension MailStore {
     // MARK: Groups
 
     public func addGroup(address: String, domain: String, name: String?, members: [String]) throws -> GroupRecord {
-        try pool.write { db in
+        try write { db in
             guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM domain WHERE name = ?"), arguments: [domain]) != nil else {
                 throw StorageError(.noSuchDomain, "\(domain) is not a local domain")
             }
@@ -430,7 +433,7 @@ extension MailStore {
     }
 
     public func changeGroupMembers(address: String, add: [String], remove: [String]) throws -> GroupRecord {
-        try pool.write { db in
+        try write { db in
             guard
                 let id = try Int64.fetchOne(
                     try db.cachedStatement(sql: "SELECT id FROM mail_group WHERE address = ?"), arguments: [address])
@@ -450,14 +453,14 @@ extension MailStore {
     }
 
     public func removeGroup(address: String) throws {
-        try pool.write { db in
+        try write { db in
             try db.cachedStatement(sql: "DELETE FROM mail_group WHERE address = ?").execute(arguments: [address])
             if db.changesCount == 0 { throw StorageError(.noSuchGroup, "no group \(address)") }
         }
     }
 
     public func groups(domain: String?) throws -> [GroupRecord] {
-        try pool.read { db in
+        try read { db in
             try String.fetchAll(
                 try db.cachedStatement(sql: "SELECT address FROM mail_group WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address"),
                 arguments: [domain]
@@ -466,7 +469,7 @@ extension MailStore {
     }
 
     public func group(address: String) throws -> GroupRecord? {
-        try pool.read { db in try fetchGroup(db, address) }
+        try read { db in try fetchGroup(db, address) }
     }
 
     func fetchGroup(_ db: Database, _ address: String) throws -> GroupRecord? {
@@ -485,12 +488,12 @@ extension MailStore {
     // MARK: Settings
 
     public func setting(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM setting WHERE key = ?"), arguments: [key])
+        try read { db in try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM setting WHERE key = ?"), arguments: [key])
         }
     }
 
     public func setSetting(_ key: String, _ value: String) throws {
-        try pool.write { db in
+        try write { db in
             try db.cachedStatement(
                 sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
             ).execute(arguments: [key, value])

@@ -28,14 +28,22 @@ public struct MailboxCounts: Sendable, Equatable {
     public var messages: Int
     public var unseen: Int
     public var sizeBytes: Int64
+    /// Messages no session has claimed as recent yet (RFC 3501 §2.3.2).
+    public var recent: Int
+    public init(messages: Int, unseen: Int, sizeBytes: Int64, recent: Int) {
+        self.messages = messages
+        self.unseen = unseen
+        self.sizeBytes = sizeBytes
+        self.recent = recent
+    }
 }
 
 /// Mailboxes of one account. INBOX exists from the account's creation and cannot be deleted.
-extension MailStore {
+extension SQLiteStore {
     public static let maxMailboxesPerAccount = 10_000
 
     public func mailboxes(accountID: Int64) throws -> [MailboxRecord] {
-        try pool.read { db in
+        try read { db in
             try Row.fetchAll(
                 try db.cachedStatement(sql: "SELECT * FROM mailbox WHERE account_id = ? ORDER BY name"), arguments: [accountID]
             ).map(
@@ -44,7 +52,7 @@ extension MailStore {
     }
 
     public func mailbox(accountID: Int64, name: MailboxName) throws -> MailboxRecord {
-        try pool.read { db in try fetchMailbox(db, accountID: accountID, name: name.value) }
+        try read { db in try fetchMailbox(db, accountID: accountID, name: name.value) }
     }
 
     func fetchMailbox(_ db: Database, accountID: Int64, name: String) throws -> MailboxRecord {
@@ -59,7 +67,7 @@ extension MailStore {
 
     /// RFC 3501 §6.3.3: creates superior levels that do not exist yet, too.
     public func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord {
-        try pool.write { db in
+        try write { db in
             if try Bool.fetchOne(
                 try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, name.value])
                 != nil
@@ -102,7 +110,7 @@ extension MailStore {
     /// RFC 3501 §6.3.5: renames the mailbox and everything below it. Renaming INBOX moves its
     /// messages to the new mailbox and leaves INBOX empty.
     public func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws {
-        try pool.write { db in
+        try write { db in
             let source = try fetchMailbox(db, accountID: accountID, name: from.value)
             if try Bool.fetchOne(
                 try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, to.value])
@@ -156,8 +164,8 @@ extension MailStore {
     /// Deletes a mailbox and its messages. INBOX and mailboxes with children are refused.
     public func deleteMailbox(accountID: Int64, name: MailboxName) throws {
         if name.isInbox { throw StorageError(.permissionDenied, "INBOX cannot be deleted") }
-        try pool.writeWithoutTransaction { db in
-            var unused: [String] = []
+        try writeWithoutTransaction { db in
+            var unused: [BodyDigest] = []
             try db.inTransaction {
                 let box = try fetchMailbox(db, accountID: accountID, name: name.value)
                 if try Bool.fetchOne(
@@ -167,21 +175,21 @@ extension MailStore {
                     throw StorageError(.mailboxNotEmpty, "mailbox \(name) has children; delete them first")
                 }
                 let rows = try Row.fetchAll(
-                    try db.cachedStatement(sql: "SELECT blob, size FROM message WHERE mailbox_id = ?"), arguments: [box.id])
+                    try db.cachedStatement(sql: "SELECT blob_id, size FROM message WHERE mailbox_id = ?"), arguments: [box.id])
                 let bytes = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
                 try db.cachedStatement(sql: "DELETE FROM mailbox WHERE id = ?").execute(arguments: [box.id])
                 try db.cachedStatement(
                     sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?"
                 ).execute(arguments: [bytes, rows.count, accountID])
-                unused = try release(db, rows.map { $0["blob"] })
+                unused = try release(db, rows.map { $0["blob_id"] })
                 return .commit
             }
-            blobs.remove(unused)
+            files.remove(unused)
         }
     }
 
     public func subscribe(accountID: Int64, name: MailboxName, subscribed: Bool) throws {
-        try pool.write { db in
+        try write { db in
             _ = try fetchMailbox(db, accountID: accountID, name: name.value)
             try db.cachedStatement(sql: "UPDATE mailbox SET subscribed = ? WHERE account_id = ? AND name = ?").execute(arguments: [
                 subscribed, accountID, name.value,
@@ -190,13 +198,31 @@ extension MailStore {
     }
 
     public func counts(mailboxID: Int64) throws -> MailboxCounts {
-        try pool.read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT count(*) AS n, coalesce(sum((flags & 1) = 0), 0) AS unseen, coalesce(sum(size), 0) AS bytes FROM message WHERE mailbox_id = ?",
-                arguments: [mailboxID])!
-            return MailboxCounts(messages: row["n"], unseen: row["unseen"], sizeBytes: row["bytes"])
+        try read { db in
+            guard
+                let row = try Row.fetchOne(
+                    try db.cachedStatement(
+                        sql: "SELECT message_count, unseen_count, size_bytes, recent_count FROM mailbox WHERE id = ?"),
+                    arguments: [mailboxID])
+            else {
+                throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
+            }
+            return MailboxCounts(
+                messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
+        }
+    }
+
+    public func claimRecent(mailboxID: Int64) throws -> UInt32 {
+        try write { db in
+            guard
+                let first = try UInt32.fetchOne(
+                    try db.cachedStatement(sql: "SELECT first_recent_uid FROM mailbox WHERE id = ?"), arguments: [mailboxID])
+            else {
+                throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
+            }
+            try db.cachedStatement(sql: "UPDATE mailbox SET first_recent_uid = uid_next, recent_count = 0 WHERE id = ?").execute(
+                arguments: [mailboxID])
+            return first
         }
     }
 }

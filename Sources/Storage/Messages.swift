@@ -1,19 +1,30 @@
+import Crypto
 import Foundation
 import GRDB
 public import MailCore
 
+/// A stored body as a message row refers to it; opaque: hand it back to the store to read it.
+public struct BodyReference: Sendable, Hashable {
+    let messageID: Int64
+    let blobID: Int64
+}
+
 public struct MessageRecord: Sendable, Equatable {
     public var uid: UInt32
-    public var blob: String
+    /// The message's size as clients see it: `prefixLength` bytes, then the body.
     public var size: Int64
     public var internalDate: Int64
     public var flags: MessageFlags
     public var modseq: Int64
+    /// `MailMessage.ParsedMessage` of the body as JSON, when asked for. Its offsets are relative
+    /// to the body: add `prefixLength` (`ParsedMessage.afterPrefix`).
     public var structure: String?
+    /// Bytes stored for this copy before the shared body (its Return-Path line).
+    public var prefixLength: Int
+    public var body: BodyReference
 
     init(row: Row, withStructure: Bool) {
         uid = row["uid"]
-        blob = row["blob"]
         size = row["size"]
         internalDate = row["internal_date"]
         let keywords: String? = row["keywords"]
@@ -22,6 +33,8 @@ public struct MessageRecord: Sendable, Equatable {
             keywords: keywords.map { $0.split(separator: " ").map(String.init) } ?? [])
         modseq = row["modseq"]
         structure = withStructure ? row["structure"] : nil
+        prefixLength = row["prefix_length"]
+        body = BodyReference(messageID: row["id"], blobID: row["blob_id"])
     }
 }
 
@@ -37,31 +50,34 @@ public struct Placement: Sendable {
     }
 }
 
-/// One message to store: a finished body, its parsed structure, the mailboxes it goes to and the
-/// remote recipients it is queued for.
+/// One message to store: a prepared body, its parsed structure, the header lines its mailbox
+/// copies carry before the body, the mailboxes it goes to and the remote recipients it is
+/// queued for.
 public struct StoreRequest: Sendable {
-    public var blob: FinishedBlob
+    public var body: PreparedBody
+    /// `ParsedMessage` of the body alone, as JSON.
     public var structure: String?
+    /// Stored per mailbox copy before the body (the Return-Path line, RFC 5321 §4.4); queued
+    /// copies go out without it.
+    public var prefix: [UInt8]
     public var internalDate: Int64
     public var placements: [Placement]
     public var queueSender: String
     public var queueRecipients: [String]
-    /// Leading bytes of the body that queued copies skip (the Return-Path line).
-    public var queueBodyOffset: Int64
     /// Makes the store happen at most once for a key (a delivery's idempotency key).
     public var outcome: RecordedOutcome?
     public init(
-        blob: FinishedBlob, structure: String?, internalDate: Int64, placements: [Placement], queueSender: String = "",
-        queueRecipients: [String] = [], queueBodyOffset: Int64 = 0, outcome: RecordedOutcome? = nil
+        body: PreparedBody, structure: String?, prefix: [UInt8] = [], internalDate: Int64, placements: [Placement],
+        queueSender: String = "", queueRecipients: [String] = [], outcome: RecordedOutcome? = nil
     ) {
-        self.outcome = outcome
-        self.queueBodyOffset = queueBodyOffset
-        self.blob = blob
+        self.body = body
         self.structure = structure
+        self.prefix = prefix
         self.internalDate = internalDate
         self.placements = placements
         self.queueSender = queueSender
         self.queueRecipients = queueRecipients
+        self.outcome = outcome
     }
 }
 
@@ -90,60 +106,73 @@ public struct RecordedOutcome: Sendable {
     }
 }
 
-/// A change the store made, for the back-end's change events.
-public struct StoredChange: Sendable, Equatable {
-    public var accountID: Int64
-    public var mailbox: String
-    public var uids: [UInt32]
-    public var modseq: Int64
-}
-
-/// Messages: storing, listing, flags, copy, move, expunge.
-extension MailStore {
-    /// Stores a batch of messages in one transaction — the group commit behind delivery and
-    /// APPEND. Bodies are moved into place (durably) first; then every row is committed with one
-    /// WAL fsync. A placement that would exceed its account's quota fails alone; the others
-    /// succeed. Bodies that end up unused are removed.
+/// Messages: storing, listing, reading, flags, copy, move, expunge.
+extension SQLiteStore {
+    /// The group commit behind delivery and APPEND. Large bodies are renamed into place and
+    /// their directories fsynced first; inline bodies go into the transaction with their rows;
+    /// then everything commits with one WAL fsync. Bodies that end up unused are removed.
     ///
     /// Recorded outcomes (`StoreRequest.outcome`) older than `deliveryOutcomeRetention` seconds
     /// before `now` are pruned in the same transaction, at most `outcomePruneBatch` a batch, so
     /// the work per commit stays bounded however many have piled up.
     public func store(_ requests: [StoreRequest], now: Int64? = nil) throws -> [StoreResult] {
         let now = now ?? Self.now()
-        return try pool.writeWithoutTransaction { db in
-            try blobs.install(requests.map(\.blob))
-            var results: [StoreResult] = []
-            try db.inTransaction {
-                results = []
-                for request in requests {
-                    results.append(try store(db, request, now: now))
+        do {
+            return try writeWithoutTransaction { db in
+                let staged = requests.compactMap { r in r.body.stagedPath.map { (digest: r.body.digest, path: $0) } }
+                if !staged.isEmpty { try files.install(staged) }
+                var results: [StoreResult] = []
+                do {
+                    try db.inTransaction {
+                        results = []
+                        for request in requests {
+                            results.append(try store(db, request, now: now))
+                        }
+                        try pruneOutcomes(db, now: now)
+                        return .commit
+                    }
+                } catch {
+                    // Nothing committed: the files just installed belong to no row (unless an
+                    // identical body already had them).
+                    try? dropUnusedFiles(db, requests.filter { $0.body.stagedPath != nil }.map(\.body.digest))
+                    throw error
                 }
-                // One seek to the oldest row decides; only then are up to a batch of the oldest
-                // rows read (rows go in in time order, so those are the expired ones).
-                let cutoff = now - Self.deliveryOutcomeRetention
-                if let oldest = try Int64.fetchOne(
-                    try db.cachedStatement(sql: "SELECT created_at FROM delivery_outcome ORDER BY rowid LIMIT 1")),
-                    oldest < cutoff
-                {
-                    try db.cachedStatement(
-                        sql: """
-                            DELETE FROM delivery_outcome WHERE rowid IN
-                            (SELECT rowid FROM delivery_outcome ORDER BY rowid LIMIT ?) AND created_at < ?
-                            """
-                    ).execute(arguments: [Self.outcomePruneBatch, cutoff])
-                }
-                return .commit
+                try dropUnusedFiles(db, requests.filter { $0.body.stagedPath != nil }.map(\.body.digest))
+                return results
             }
-            var orphans: [String] = []
-            for (request, result) in zip(requests, results) where result.queueID == nil && !result.placements.contains(where: \.isStored) {
-                if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM blob WHERE sha256 = ?"), arguments: [request.blob.sha256])
-                    == nil
-                {
-                    orphans.append(request.blob.sha256)
-                }
-            }
-            blobs.remove(orphans)
-            return results
+        } catch {
+            // Staged files not yet installed (the install failed part-way).
+            for request in requests { request.body.discard() }
+            throw error
+        }
+    }
+
+    /// Removes the files of `digests` that no file row refers to.
+    func dropUnusedFiles(_ db: Database, _ digests: [BodyDigest]) throws {
+        var unused: [BodyDigest] = []
+        for digest in Set(digests)
+        where try Bool.fetchOne(
+            try db.cachedStatement(sql: "SELECT 1 FROM blob WHERE sha256 = ? AND inline = 0"), arguments: [digest.data]) == nil
+        {
+            unused.append(digest)
+        }
+        files.remove(unused)
+    }
+
+    func pruneOutcomes(_ db: Database, now: Int64) throws {
+        // One seek to the oldest row decides; only then are up to a batch of the oldest rows
+        // read (rows go in in time order, so those are the expired ones).
+        let cutoff = now - Self.deliveryOutcomeRetention
+        if let oldest = try Int64.fetchOne(
+            try db.cachedStatement(sql: "SELECT created_at FROM delivery_outcome ORDER BY rowid LIMIT 1")),
+            oldest < cutoff
+        {
+            try db.cachedStatement(
+                sql: """
+                    DELETE FROM delivery_outcome WHERE rowid IN
+                    (SELECT rowid FROM delivery_outcome ORDER BY rowid LIMIT ?) AND created_at < ?
+                    """
+            ).execute(arguments: [Self.outcomePruneBatch, cutoff])
         }
     }
 
@@ -153,9 +182,8 @@ extension MailStore {
     /// Expired outcomes deleted per commit batch at most.
     public static let outcomePruneBatch = 256
 
-    /// The outcome recorded under `key`, if a store with that key committed (and was not yet pruned).
     public func recordedOutcome(key: String) throws -> String? {
-        try pool.read { db in
+        try read { db in
             try String.fetchOne(try db.cachedStatement(sql: "SELECT result FROM delivery_outcome WHERE key = ?"), arguments: [key])
         }
     }
@@ -169,35 +197,49 @@ extension MailStore {
             return StoreResult(placements: [], queueID: nil, earlierOutcome: earlier)
         }
         // The body's row comes first (messages and queue entries reference it) with no
-        // references yet; it is counted, or dropped again, below.
-        try db.cachedStatement(sql: "INSERT INTO blob (sha256, size, refs) VALUES (?, ?, 0) ON CONFLICT(sha256) DO NOTHING").execute(
-            arguments: [request.blob.sha256, request.blob.size])
+        // references yet; it is counted, or dropped again, below. An identical body stored
+        // before, inline or as a file, is used as it is.
+        let body = request.body
+        let blobID: Int64
+        if let existing = try Int64.fetchOne(
+            try db.cachedStatement(sql: "SELECT id FROM blob WHERE sha256 = ?"), arguments: [body.digest.data])
+        {
+            blobID = existing
+        } else {
+            let inline: [UInt8]?
+            if case .memory(let bytes) = body.content { inline = bytes } else { inline = nil }
+            try db.cachedStatement(sql: "INSERT INTO blob (sha256, size, refs, inline) VALUES (?, ?, 0, ?)").execute(
+                arguments: [body.digest.data, body.size, inline != nil])
+            blobID = db.lastInsertedRowID
+            try db.cachedStatement(sql: "INSERT INTO body (blob_id, structure, data) VALUES (?, ?, ?)").execute(
+                arguments: [blobID, request.structure, inline.map { Data($0) }])
+        }
+        let prefix: Data? = request.prefix.isEmpty ? nil : Data(request.prefix)
+        let size = Int64(request.prefix.count) + body.size
         var placements: [PlacementResult] = []
         var refs = 0
         for placement in request.placements {
-            let outcome = try place(db, request, placement)
+            let outcome = try place(db, blobID: blobID, prefix: prefix, size: size, internalDate: request.internalDate, placement)
             if outcome.isStored { refs += 1 }
             placements.append(outcome)
         }
         var queueID: Int64?
         if !request.queueRecipients.isEmpty {
-            try db.cachedStatement(sql: "INSERT INTO queue (sender, blob, body_offset, size, created_at) VALUES (?, ?, ?, ?, ?)").execute(
-                arguments: [
-                    request.queueSender, request.blob.sha256, request.queueBodyOffset, request.blob.size - request.queueBodyOffset,
-                    Self.now(),
-                ])
+            try db.cachedStatement(sql: "INSERT INTO queue (sender, blob_id, body_offset, size, created_at) VALUES (?, ?, 0, ?, ?)")
+                .execute(arguments: [request.queueSender, blobID, body.size, now])
             let id = db.lastInsertedRowID
             queueID = id
             refs += 1
             for r in request.queueRecipients {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO queue_recipient (queue_id, recipient, next_attempt_at) VALUES (?, ?, ?)")
-                    .execute(arguments: [id, r, Self.now()])
+                    .execute(arguments: [id, r, now])
             }
         }
         if refs > 0 {
-            try db.cachedStatement(sql: "UPDATE blob SET refs = refs + ? WHERE sha256 = ?").execute(arguments: [refs, request.blob.sha256])
+            try db.cachedStatement(sql: "UPDATE blob SET refs = refs + ? WHERE id = ?").execute(arguments: [refs, blobID])
         } else {
-            try db.cachedStatement(sql: "DELETE FROM blob WHERE sha256 = ? AND refs = 0").execute(arguments: [request.blob.sha256])
+            // The body row cascades with it.
+            try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ? AND refs = 0").execute(arguments: [blobID])
         }
         let result = StoreResult(placements: placements, queueID: queueID)
         if let outcome = request.outcome {
@@ -207,7 +249,9 @@ extension MailStore {
         return result
     }
 
-    func place(_ db: Database, _ request: StoreRequest, _ placement: Placement) throws -> PlacementResult {
+    func place(
+        _ db: Database, blobID: Int64, prefix: Data?, size: Int64, internalDate: Int64, _ placement: Placement
+    ) throws -> PlacementResult {
         guard
             let account = try Row.fetchOne(
                 try db.cachedStatement(sql: "SELECT quota_bytes, used_bytes FROM account WHERE id = ?"), arguments: [placement.accountID])
@@ -216,7 +260,7 @@ extension MailStore {
         }
         let quota: Int64 = account["quota_bytes"]
         let used: Int64 = account["used_bytes"]
-        if quota > 0 && used + request.blob.size > quota {
+        if quota > 0 && used + size > quota {
             return .failed(StorageError(.quotaExceeded, "mailbox full: \(used) of \(quota) bytes used"))
         }
         let box: MailboxRecord
@@ -229,18 +273,17 @@ extension MailStore {
         let modseq = box.highestModseq + 1
         try db.cachedStatement(
             sql: """
-                INSERT INTO message (mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, structure)
+                INSERT INTO message (mailbox_id, uid, blob_id, prefix, size, internal_date, flags, keywords, modseq)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
-            box.id, uid, request.blob.sha256, request.blob.size, request.internalDate, placement.flags.system.rawValue,
-            Self.keywordText(placement.flags), modseq, request.structure,
+            box.id, uid, blobID, prefix, size, internalDate, placement.flags.system.rawValue, Self.keywordText(placement.flags), modseq,
         ])
         try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ?, highest_modseq = ? WHERE id = ?").execute(arguments: [
             uid + 1, modseq, box.id,
         ])
         try db.cachedStatement(sql: "UPDATE account SET used_bytes = used_bytes + ?, message_count = message_count + 1 WHERE id = ?")
-            .execute(arguments: [request.blob.size, placement.accountID])
+            .execute(arguments: [size, placement.accountID])
         return .stored(mailboxID: box.id, uidValidity: box.uidValidity, uid: uid, modseq: modseq)
     }
 
@@ -287,73 +330,151 @@ extension MailStore {
     public func messages(
         mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, withStructure: Bool
     ) throws -> [MessageRecord] {
-        try pool.read { db in
+        try read { db in
             let largest = try largestUID(db, mailboxID: mailboxID)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
             var args: [any DatabaseValueConvertible] = [mailboxID]
             args += clauseArgs
             args += [changedSince ?? 0, Int64(afterUID ?? 0), limit]
-            let columns = withStructure ? "*" : Self.summaryColumns
-            return try Row.fetchAll(
-                db,
-                sql: "SELECT \(columns) FROM message WHERE mailbox_id = ? AND \(clause) AND modseq > ? AND uid > ? ORDER BY uid LIMIT ?",
-                arguments: StatementArguments(args)
-            ).map { MessageRecord(row: $0, withStructure: withStructure) }
+            let sql =
+                withStructure
+                ? """
+                SELECT \(Self.summaryColumns), s.structure FROM message m LEFT JOIN body s ON s.blob_id = m.blob_id
+                WHERE m.mailbox_id = ? AND \(clause) AND m.modseq > ? AND m.uid > ? ORDER BY m.uid LIMIT ?
+                """
+                : """
+                SELECT \(Self.summaryColumns) FROM message m
+                WHERE m.mailbox_id = ? AND \(clause) AND m.modseq > ? AND m.uid > ? ORDER BY m.uid LIMIT ?
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
+                MessageRecord(row: $0, withStructure: withStructure)
+            }
         }
     }
 
-    /// A message row's columns without the cached structure, which only FETCH of parts needs.
-    static let summaryColumns = summaryColumns("")
-    static func summaryColumns(_ table: String) -> String {
-        ["uid", "blob", "size", "internal_date", "flags", "keywords", "modseq"].map { table + $0 }.joined(separator: ", ")
-    }
+    /// A message row's columns for `MessageRecord`, the message table named `m`.
+    static let summaryColumns =
+        "m.id, m.uid, m.blob_id, m.size, m.internal_date, m.flags, m.keywords, m.modseq, coalesce(length(m.prefix), 0) AS prefix_length"
 
     /// One message found by its mailbox's name and its UID in one statement outside a
     /// transaction (a single SELECT sees one snapshot): the read path of every RETR and FETCH,
     /// where the mailbox look-up and the two read transactions of `mailbox` + `message` cost
     /// more than the read itself.
     public func message(accountID: Int64, mailbox: MailboxName, uid: UInt32, withStructure: Bool) throws -> MessageRecord {
-        try pool.unsafeRead { db in
-            let columns = withStructure ? "m.*" : Self.summaryColumns("m.")
-            let sql = """
-                SELECT \(columns) FROM message m JOIN mailbox b ON b.id = m.mailbox_id
-                WHERE b.account_id = ? AND b.name = ? AND m.uid = ?
-                """
-            if let row = try Row.fetchOne(try db.cachedStatement(sql: sql), arguments: [accountID, mailbox.value, uid]) {
-                return MessageRecord(row: row, withStructure: withStructure)
+        do {
+            return try pool.unsafeRead { db in
+                let sql =
+                    withStructure
+                    ? """
+                    SELECT \(Self.summaryColumns), s.structure FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+                    LEFT JOIN body s ON s.blob_id = m.blob_id
+                    WHERE b.account_id = ? AND b.name = ? AND m.uid = ?
+                    """
+                    : """
+                    SELECT \(Self.summaryColumns) FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+                    WHERE b.account_id = ? AND b.name = ? AND m.uid = ?
+                    """
+                if let row = try Row.fetchOne(try db.cachedStatement(sql: sql), arguments: [accountID, mailbox.value, uid]) {
+                    return MessageRecord(row: row, withStructure: withStructure)
+                }
+                _ = try fetchMailbox(db, accountID: accountID, name: mailbox.value)  // throws noSuchMailbox
+                throw StorageError(.noSuchMessage, "no message with UID \(uid)")
             }
-            _ = try fetchMailbox(db, accountID: accountID, name: mailbox.value)  // throws noSuchMailbox
-            throw StorageError(.noSuchMessage, "no message with UID \(uid)")
+        } catch let error as DatabaseError {
+            throw Self.storageError(error, "read")
         }
     }
 
-    /// Several messages of one mailbox by UID, in the order given, nil where there is none;
-    /// one read transaction (so one snapshot) for all.
-    public func messages(accountID: Int64, mailbox: MailboxName, uids: [UInt32]) throws -> [MessageRecord?] {
-        try pool.read { db in
+    public func read(_ message: MessageRecord, offset: Int64, length: Int) throws -> [UInt8] {
+        try read { db in
+            guard
+                let row = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT prefix FROM message WHERE id = ? AND blob_id = ?"),
+                    arguments: [message.body.messageID, message.body.blobID])
+            else {
+                throw StorageError(.noSuchMessage, "the message was expunged")
+            }
+            let prefix = (row["prefix"] as Data?).map { [UInt8]($0) } ?? []
+            return try readBytes(db, blobID: message.body.blobID, prefix: prefix, offset: offset, length: length)
+        }
+    }
+
+    /// `length` bytes at `offset` of `prefix` followed by the body of `blobID`.
+    func readBytes(_ db: Database, blobID: Int64, prefix: [UInt8], offset: Int64, length: Int) throws -> [UInt8] {
+        guard length > 0 else { return [] }
+        var out: [UInt8] = []
+        var offset = offset
+        var length = length
+        if offset < Int64(prefix.count) {
+            let take = min(length, prefix.count - Int(offset))
+            out += prefix[Int(offset)..<Int(offset) + take]
+            length -= take
+            offset = Int64(prefix.count)
+        }
+        guard length > 0 else { return out }
+        let bodyOffset = offset - Int64(prefix.count)
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT b.sha256, b.inline, substr(d.data, ? + 1, ?) AS part
+                        FROM blob b LEFT JOIN body d ON d.blob_id = b.id WHERE b.id = ?
+                        """), arguments: [bodyOffset, length, blobID])
+        else {
+            throw StorageError(.noSuchMessage, "the message was expunged")
+        }
+        if row["inline"] as Bool {
+            if let part = row["part"] as Data? { out += part }
+            return out
+        }
+        out += try files.read(BodyDigest(row["sha256"] as Data), offset: bodyOffset, length: length)
+        return out
+    }
+
+    public func readBatch(accountID: Int64, mailbox: MailboxName, uids: [UInt32], length: Int, budget: Int) throws -> [BatchRead] {
+        try read { db in
             let box = try fetchMailbox(db, accountID: accountID, name: mailbox.value)
             let statement = try db.cachedStatement(
-                sql: "SELECT \(Self.summaryColumns) FROM message WHERE mailbox_id = ? AND uid = ?")
-            return try uids.map { uid in
-                try Row.fetchOne(statement, arguments: [box.id, uid]).map { MessageRecord(row: $0, withStructure: false) }
+                sql: """
+                    SELECT m.size, m.prefix, m.blob_id, b.inline, substr(d.data, 1, ?) AS head
+                    FROM message m JOIN blob b ON b.id = m.blob_id LEFT JOIN body d ON d.blob_id = m.blob_id
+                    WHERE m.mailbox_id = ? AND m.uid = ?
+                    """)
+            var budget = budget
+            var full = false
+            return try uids.map { uid -> BatchRead in
+                guard let row = try Row.fetchOne(statement, arguments: [length, box.id, uid]) else { return .missing(uid: uid) }
+                let size: Int64 = row["size"]
+                let count = Int(min(Int64(length), size))
+                // Once one does not fit, later ones wait too, so the answer is a prefix of the
+                // UIDs asked for (plus every missing one).
+                if full || count > budget {
+                    full = true
+                    return .later(uid: uid)
+                }
+                budget -= count
+                let prefix = (row["prefix"] as Data?).map { [UInt8]($0) } ?? []
+                if row["inline"] as Bool {
+                    var bytes = [UInt8](prefix.prefix(count))
+                    if bytes.count < count, let head = row["head"] as Data? { bytes += head.prefix(count - bytes.count) }
+                    return .read(uid: uid, bytes: bytes, total: size)
+                }
+                return .read(
+                    uid: uid, bytes: try readBytes(db, blobID: row["blob_id"], prefix: prefix, offset: 0, length: count), total: size)
             }
         }
     }
 
-    public enum FlagOperation: Sendable { case set, add, remove }
-
-    /// Changes flags; each changed message gets the mailbox's next modseq (one per call, RFC 7162
-    /// §3.1.1 allows it). Messages changed after `unchangedSince` are skipped.
     public func changeFlags(
         mailboxID: Int64, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, unchangedSince: Int64?
     ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64) {
-        try pool.write { db in
+        try write { db in
             let largest = try largestUID(db, mailboxID: mailboxID)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
             let rows = try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT uid, blob, size, internal_date, flags, keywords, modseq FROM message WHERE mailbox_id = ? AND \(clause) ORDER BY uid",
+                    "SELECT \(Self.summaryColumns) FROM message m WHERE m.mailbox_id = ? AND \(clause) ORDER BY m.uid",
                 arguments: StatementArguments([mailboxID] + clauseArgs)
             ).map { MessageRecord(row: $0, withStructure: false) }
             let modseq =
@@ -386,12 +507,10 @@ extension MailStore {
         }
     }
 
-    /// Copies (or moves) messages to another mailbox of the same account, in UID order; returns
-    /// source and new UIDs pairwise (RFC 4315 COPYUID). A copy counts against the quota.
     public func copy(
         accountID: Int64, from source: Int64, uids: UIDSet, to targetName: String, move: Bool
     ) throws -> (target: MailboxRecord, source: [UInt32], created: [UInt32], expungeModseq: Int64?) {
-        try pool.write { db in
+        try write { db in
             let target = try fetchMailbox(db, accountID: accountID, name: targetName)
             let largest = try largestUID(db, mailboxID: source)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: source, largest: largest)
@@ -421,15 +540,15 @@ extension MailStore {
                 } else {
                     try db.cachedStatement(
                         sql: """
-                            INSERT INTO message (mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, structure)
+                            INSERT INTO message (mailbox_id, uid, blob_id, prefix, size, internal_date, flags, keywords, modseq)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """
                     ).execute(arguments: [
-                        target.id, uid, row["blob"] as String, row["size"] as Int64, row["internal_date"] as Int64,
-                        row["flags"] as Int, row["keywords"] as String?, modseq, row["structure"] as String?,
+                        target.id, uid, row["blob_id"] as Int64, row["prefix"] as Data?, row["size"] as Int64,
+                        row["internal_date"] as Int64, row["flags"] as Int, row["keywords"] as String?, modseq,
                     ])
-                    try db.cachedStatement(sql: "UPDATE blob SET refs = refs + 1 WHERE sha256 = ?").execute(arguments: [
-                        row["blob"] as String
+                    try db.cachedStatement(sql: "UPDATE blob SET refs = refs + 1 WHERE id = ?").execute(arguments: [
+                        row["blob_id"] as Int64
                     ])
                 }
                 sourceUIDs.append(sourceUID)
@@ -463,20 +582,18 @@ extension MailStore {
         }
     }
 
-    /// Removes messages: those flagged `\Deleted` (RFC 3501 §6.4.3), or all those named when
-    /// `regardlessOfFlags` (POP3's UPDATE state). Atomic: all or none.
     public func expunge(
         accountID: Int64, mailboxID: Int64, uids: UIDSet?, regardlessOfFlags: Bool
     ) throws -> (uids: [UInt32], modseq: Int64) {
-        try pool.writeWithoutTransaction { db in
-            var unused: [String] = []
+        try writeWithoutTransaction { db in
+            var unused: [BodyDigest] = []
             var result: ([UInt32], Int64) = ([], 0)
             try db.inTransaction {
                 let largest = try largestUID(db, mailboxID: mailboxID)
                 let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
                 let flagClause = regardlessOfFlags ? "1" : "(flags & \(MessageFlags.System.deleted.rawValue)) != 0"
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT id, uid, blob, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",
+                    db, sql: "SELECT id, uid, blob_id, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",
                     arguments: StatementArguments([mailboxID] + clauseArgs))
                 var modseq = try Int64.fetchOne(
                     try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
@@ -496,31 +613,31 @@ extension MailStore {
                 try db.cachedStatement(
                     sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?"
                 ).execute(arguments: [bytes, rows.count, accountID])
-                unused = try release(db, rows.map { $0["blob"] })
+                unused = try release(db, rows.map { $0["blob_id"] })
                 result = (rows.map { $0["uid"] }, modseq)
                 return .commit
             }
-            blobs.remove(unused)
+            files.remove(unused)
             return result
         }
     }
 
     // MARK: Queue
 
-    public func queueEntries(limit: Int) throws -> [(id: Int64, sender: String, recipients: [String], size: Int64, createdAt: Int64)] {
-        try pool.read { db in
+    public func queueEntries(limit: Int) throws -> [QueueEntry] {
+        try read { db in
             try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM queue ORDER BY id LIMIT ?"), arguments: [limit]).map { row in
                 let id: Int64 = row["id"]
                 let recipients = try String.fetchAll(
                     try db.cachedStatement(sql: "SELECT recipient FROM queue_recipient WHERE queue_id = ? ORDER BY recipient"),
                     arguments: [id])
-                return (id, row["sender"], recipients, row["size"], row["created_at"])
+                return QueueEntry(id: id, sender: row["sender"], recipients: recipients, size: row["size"], createdAt: row["created_at"])
             }
         }
     }
 
     public func counts() throws -> (messages: Int64, bodies: Int64) {
-        try pool.read { db in
+        try read { db in
             (
                 try Int64.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM message"))!,
                 try Int64.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM blob"))!
@@ -528,39 +645,64 @@ extension MailStore {
         }
     }
 
-    /// Consistency check for tests and `loft check`: every row's body file exists and has its
-    /// size, refs match the rows that use each body, and no body file lacks a row.
-    public func verifyIntegrity() throws -> [String] {
-        try pool.read { db in
+    /// For tests and `loft check`: every body is where its row says and of its size, reference
+    /// counts match the rows that use each body, no body file lacks a row, and the account and
+    /// mailbox counters agree with the messages. `deep` adds SQLite's own page-by-page check
+    /// and re-hashes every body, inline and file.
+    public func verify(deep: Bool) throws -> [String] {
+        try read { db in
             var problems: [String] = []
+            if deep {
+                for line in try String.fetchAll(db, sql: "PRAGMA integrity_check") where line != "ok" {
+                    problems.append("database: \(line)")
+                }
+                for row in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check") {
+                    problems.append("database: a row of \(row[0] as String? ?? "?") refers to a missing row of \(row[2] as String? ?? "?")")
+                }
+            }
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT b.sha256, b.size, b.refs,
-                        (SELECT count(*) FROM message m WHERE m.blob = b.sha256) + (SELECT count(*) FROM queue q WHERE q.blob = b.sha256) AS used
-                    FROM blob b
+                    SELECT b.id, b.sha256, b.size, b.refs, b.inline, d.blob_id IS NOT NULL AS has_row, length(d.data) AS stored,
+                        (SELECT count(*) FROM message m WHERE m.blob_id = b.id) + (SELECT count(*) FROM queue q WHERE q.blob_id = b.id) AS used
+                    FROM blob b LEFT JOIN body d ON d.blob_id = b.id
                     """)
-            var known = Set<String>()
+            var fileBodies = Set<BodyDigest>()
             for row in rows {
-                let sha: String = row["sha256"]
-                known.insert(sha)
+                let digest = BodyDigest(row["sha256"] as Data)
                 let size: Int64 = row["size"]
                 if row["refs"] as Int != row["used"] as Int {
-                    problems.append("body \(sha): refs \(row["refs"] as Int) but used \(row["used"] as Int) times")
+                    problems.append("body \(digest): refs \(row["refs"] as Int) but used \(row["used"] as Int) times")
                 }
-                let attrs = try? FileManager.default.attributesOfItem(atPath: blobs.path(for: sha))
-                if (attrs?[.size] as? NSNumber)?.int64Value != size { problems.append("body \(sha): file missing or of the wrong size") }
-            }
-            for sha in try String.fetchAll(
-                try db.cachedStatement(sql: "SELECT DISTINCT blob FROM message WHERE blob NOT IN (SELECT sha256 FROM blob)"))
-            {
-                problems.append("message refers to unknown body \(sha)")
-            }
-            let fm = FileManager.default
-            for shard in (try? fm.contentsOfDirectory(atPath: blobs.root)) ?? [] where shard.count == 2 {
-                for name in (try? fm.contentsOfDirectory(atPath: "\(blobs.root)/\(shard)")) ?? [] where !known.contains(name) {
-                    problems.append("body file \(name) has no row")
+                if !(row["has_row"] as Bool) { problems.append("body \(digest): no body row") }
+                if row["inline"] as Bool {
+                    if row["stored"] as Int64? != size { problems.append("body \(digest): inline bytes missing or of the wrong size") }
+                    if deep,
+                        let data = try Data.fetchOne(
+                            try db.cachedStatement(sql: "SELECT data FROM body WHERE blob_id = ?"), arguments: [row["id"] as Int64]),
+                        BodyDigest(SHA256.hash(data: data)) != digest
+                    {
+                        problems.append("body \(digest): inline bytes do not hash to their name")
+                    }
+                } else {
+                    fileBodies.insert(digest)
+                    if deep {
+                        if let (hash, length) = files.rehash(digest) {
+                            if length != size { problems.append("body \(digest): file of the wrong size") }
+                            if hash != digest { problems.append("body \(digest): file does not hash to its name") }
+                        } else {
+                            problems.append("body \(digest): file missing")
+                        }
+                    } else {
+                        var st = stat()
+                        if stat(files.path(for: digest), &st) != 0 || Int64(st.st_size) != size {
+                            problems.append("body \(digest): file missing or of the wrong size")
+                        }
+                    }
                 }
+            }
+            for digest in files.allFiles() where !fileBodies.contains(digest) {
+                problems.append("body file \(digest) has no row")
             }
             let accounts = try Row.fetchAll(
                 db,
@@ -572,6 +714,22 @@ extension MailStore {
                     """)
             for a in accounts where a["used_bytes"] as Int64 != a["bytes"] as Int64 || a["message_count"] as Int64 != a["n"] as Int64 {
                 problems.append("account \(a["address"] as String): usage counters disagree with its messages")
+            }
+            let boxes = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.id, b.name, b.message_count, b.unseen_count, b.size_bytes, b.recent_count,
+                        (SELECT count(*) FROM message m WHERE m.mailbox_id = b.id) AS n,
+                        (SELECT count(*) FROM message m WHERE m.mailbox_id = b.id AND (m.flags & 1) = 0) AS unseen,
+                        (SELECT coalesce(sum(m.size), 0) FROM message m WHERE m.mailbox_id = b.id) AS bytes,
+                        (SELECT count(*) FROM message m WHERE m.mailbox_id = b.id AND m.uid >= b.first_recent_uid) AS recent
+                    FROM mailbox b
+                    """)
+            for b in boxes
+            where b["message_count"] as Int64 != b["n"] as Int64 || b["unseen_count"] as Int64 != b["unseen"] as Int64
+                || b["size_bytes"] as Int64 != b["bytes"] as Int64 || b["recent_count"] as Int64 != b["recent"] as Int64
+            {
+                problems.append("mailbox \(b["name"] as String) (\(b["id"] as Int64)): counters disagree with its messages")
             }
             return problems
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The database schema as numbered migrations. A released migration never changes; a new
@@ -140,6 +141,143 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v3") { db in try migrateToV3(db) }
         return migrator
     }
+
+    /// Issue 8, storage at scale (Protocol/STORAGE.md has the why of each table):
+    /// - `blob` gets an integer id, its SHA-256 as 32 bytes, and says whether the body is
+    ///   inline; `body` holds, per blob, the parsed structure (moved out of `message`, where it
+    ///   made rows ~30 times larger than the rest of the row) and, for inline bodies, the bytes.
+    /// - `message` and `queue` refer to the blob by id; `message.prefix` holds the header lines
+    ///   the back-end adds per envelope (Return-Path), so one shared body can carry different
+    ///   trace headers. Rows from before keep their Return-Path inside the body (prefix NULL).
+    /// - `mailbox` gets counters, kept by triggers in the transaction that changes them.
+    /// Body files stay where they are: they are named by the same SHA-256.
+    static func migrateToV3(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE blob3 (
+                    id INTEGER PRIMARY KEY,
+                    sha256 BLOB NOT NULL UNIQUE,
+                    size INTEGER NOT NULL,
+                    refs INTEGER NOT NULL,
+                    -- 1: the bytes are in body.data; 0: a file named by the SHA-256 in hex.
+                    inline INTEGER NOT NULL
+                );
+                """)
+        let insertBlob = try db.makeStatement(sql: "INSERT INTO blob3 (sha256, size, refs, inline) VALUES (?, ?, ?, 0)")
+        for row in try Row.fetchAll(db, sql: "SELECT sha256, size, refs FROM blob ORDER BY sha256") {
+            let hex: String = row["sha256"]
+            guard let digest = BodyDigest(hex: hex) else { throw StorageError(.corrupt, "blob row with a malformed SHA-256 \(hex)") }
+            try insertBlob.execute(arguments: [digest.data, row["size"] as Int64, row["refs"] as Int64])
+        }
+        try db.execute(
+            sql: """
+                CREATE TABLE body (
+                    blob_id INTEGER PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,
+                    -- MailMessage.ParsedMessage of the body as JSON; ranges are relative to the
+                    -- body (add the message's prefix length).
+                    structure TEXT,
+                    -- The body itself when it is inline; NULL when it is a file.
+                    data BLOB
+                );
+                CREATE TABLE message3 (
+                    id INTEGER PRIMARY KEY,
+                    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+                    uid INTEGER NOT NULL,
+                    blob_id INTEGER NOT NULL REFERENCES blob(id),
+                    -- Header lines stored before the body for this copy (Return-Path), or NULL.
+                    prefix BLOB,
+                    -- The message's size as clients see it: prefix and body.
+                    size INTEGER NOT NULL,
+                    internal_date INTEGER NOT NULL,
+                    flags INTEGER NOT NULL DEFAULT 0,
+                    keywords TEXT,
+                    modseq INTEGER NOT NULL,
+                    UNIQUE (mailbox_id, uid)
+                );
+                CREATE TABLE queue3 (
+                    id INTEGER PRIMARY KEY,
+                    sender TEXT NOT NULL,
+                    blob_id INTEGER NOT NULL REFERENCES blob(id),
+                    body_offset INTEGER NOT NULL DEFAULT 0,
+                    size INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        // Temporary map from the old text key to the new id, for the copies below.
+        try db.execute(sql: "CREATE TEMP TABLE blob_key (sha256 TEXT PRIMARY KEY, id INTEGER NOT NULL) WITHOUT ROWID")
+        let insertKey = try db.makeStatement(sql: "INSERT INTO blob_key (sha256, id) VALUES (?, ?)")
+        for row in try Row.fetchAll(db, sql: "SELECT id, sha256 FROM blob3") {
+            try insertKey.execute(arguments: [BodyDigest(row["sha256"] as Data).hex, row["id"] as Int64])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO body (blob_id, structure, data)
+                    SELECT k.id, (SELECT m.structure FROM message m WHERE m.blob = k.sha256 AND m.structure IS NOT NULL LIMIT 1), NULL
+                    FROM blob_key k;
+                INSERT INTO message3 (id, mailbox_id, uid, blob_id, prefix, size, internal_date, flags, keywords, modseq)
+                    SELECT m.id, m.mailbox_id, m.uid, k.id, NULL, m.size, m.internal_date, m.flags, m.keywords, m.modseq
+                    FROM message m JOIN blob_key k ON k.sha256 = m.blob;
+                INSERT INTO queue3 (id, sender, blob_id, body_offset, size, created_at)
+                    SELECT q.id, q.sender, k.id, q.body_offset, q.size, q.created_at
+                    FROM queue q JOIN blob_key k ON k.sha256 = q.blob;
+                DROP TABLE blob_key;
+                DROP TABLE message;
+                DROP TABLE queue;
+                DROP TABLE blob;
+                ALTER TABLE blob3 RENAME TO blob;
+                ALTER TABLE message3 RENAME TO message;
+                ALTER TABLE queue3 RENAME TO queue;
+                CREATE INDEX message_modseq ON message(mailbox_id, modseq);
+                -- Foreign-key checks on deleting a blob need it; ids grow, so it is appended to.
+                CREATE INDEX message_blob ON message(blob_id);
+                CREATE INDEX queue_blob ON queue(blob_id);
+
+                ALTER TABLE mailbox ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE mailbox ADD COLUMN unseen_count INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE mailbox ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
+                -- RFC 3501 \\Recent: messages with uid >= first_recent_uid have not been seen by a
+                -- session that claimed them (SELECT); recent_count counts them.
+                ALTER TABLE mailbox ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE mailbox ADD COLUMN recent_count INTEGER NOT NULL DEFAULT 0;
+                UPDATE mailbox SET
+                    message_count = (SELECT count(*) FROM message m WHERE m.mailbox_id = mailbox.id),
+                    unseen_count = (SELECT count(*) FROM message m WHERE m.mailbox_id = mailbox.id AND (m.flags & 1) = 0),
+                    size_bytes = (SELECT coalesce(sum(m.size), 0) FROM message m WHERE m.mailbox_id = mailbox.id),
+                    first_recent_uid = uid_next,
+                    recent_count = 0;
+                """)
+        try db.execute(sql: mailboxCounterTriggers)
+    }
+
+    /// The mailbox counters follow every insert, delete and change of a message row, whichever
+    /// code path makes it (delivery, copy, move, expunge, rename of INBOX, cascades).
+    static let mailboxCounterTriggers = """
+        CREATE TRIGGER message_counted AFTER INSERT ON message BEGIN
+            UPDATE mailbox SET message_count = message_count + 1, size_bytes = size_bytes + NEW.size,
+                unseen_count = unseen_count + ((NEW.flags & 1) = 0),
+                recent_count = recent_count + (NEW.uid >= first_recent_uid)
+            WHERE id = NEW.mailbox_id;
+        END;
+        CREATE TRIGGER message_uncounted AFTER DELETE ON message BEGIN
+            UPDATE mailbox SET message_count = message_count - 1, size_bytes = size_bytes - OLD.size,
+                unseen_count = unseen_count - ((OLD.flags & 1) = 0),
+                recent_count = recent_count - (OLD.uid >= first_recent_uid)
+            WHERE id = OLD.mailbox_id;
+        END;
+        CREATE TRIGGER message_recounted AFTER UPDATE OF mailbox_id, uid, flags, size ON message
+        WHEN OLD.mailbox_id != NEW.mailbox_id OR OLD.uid != NEW.uid OR (OLD.flags & 1) != (NEW.flags & 1) OR OLD.size != NEW.size
+        BEGIN
+            UPDATE mailbox SET message_count = message_count - 1, size_bytes = size_bytes - OLD.size,
+                unseen_count = unseen_count - ((OLD.flags & 1) = 0),
+                recent_count = recent_count - (OLD.uid >= first_recent_uid)
+            WHERE id = OLD.mailbox_id;
+            UPDATE mailbox SET message_count = message_count + 1, size_bytes = size_bytes + NEW.size,
+                unseen_count = unseen_count + ((NEW.flags & 1) = 0),
+                recent_count = recent_count + (NEW.uid >= first_recent_uid)
+            WHERE id = NEW.mailbox_id;
+        END;
+        """
 }

@@ -1,4 +1,134 @@
-/// Storage: everything that touches SQL or the data directory's files — the SQLite schema and
-/// its numbered migrations, queries behind a Swift API, and content-addressed message bodies.
-/// Imports MailCore, GRDB and swift-crypto only; the back-end calls it, nothing else does
-/// (DESIGN §3, §6). The API is synchronous: callers run it off their event loops.
+import Foundation
+public import MailCore
+
+/// Storage: everything that touches SQL or the data directory's files. The back-end sees it
+/// only through the protocols below (DESIGN §3, §6), so a second implementation — metadata in
+/// PostgreSQL, bodies in an object store — can replace the embedded one, `SQLiteStore`
+/// (SQLite through GRDB, which stays internal to it, and body files). `Tests/StorageTests` is
+/// the contract every implementation must pass.
+///
+/// The API is synchronous: callers run it off their event loops. Errors are `StorageError`.
+///
+/// **One writer.** Implementations may assume they are the only writer of their data: the
+/// back-end is one process and the only one that opens the store (DESIGN §1). Several methods
+/// read and then write inside one transaction — the next UID and modseq of a mailbox, an
+/// account's quota usage, a body's reference count — and rely on no other process changing
+/// those between the read and the write; an implementation shared by several back-ends would
+/// have to lock or compare-and-set them.
+public protocol MailStorage: DirectoryStore, MailboxStore, MessageStore {
+    /// A new body, for one upload to write in order.
+    func newBody() throws -> any BodyWriter
+    /// The body store's inline limit: a body of at most this many bytes is stored with its
+    /// rows (in the same transaction), a larger one as a file.
+    var inlineBodyLimit: Int { get }
+    /// Messages and bodies stored.
+    func counts() throws -> (messages: Int64, bodies: Int64)
+    /// Problems found, empty when the store is consistent. `deep` also checks the database
+    /// page by page and re-hashes every body.
+    func verify(deep: Bool) throws -> [String]
+    /// A consistent copy of the metadata under the data directory's `backups/`; its path.
+    func backup(reason: String) throws -> String
+    func close() throws
+}
+
+/// Domains, accounts, aliases, groups and server settings.
+public protocol DirectoryStore: Sendable {
+    func addDomain(_ name: String) throws -> DomainRecord
+    func domains() throws -> [DomainRecord]
+    func isLocalDomain(_ name: String) throws -> Bool
+    func removeDomain(_ name: String) throws
+    func addAccount(_ new: NewAccount) throws -> AccountRecord
+    func account(address: String) throws -> AccountRecord?
+    func account(id: Int64) throws -> AccountRecord?
+    func anyChallengeResponseAccount() throws -> Bool
+    func accounts(domain: String?) throws -> [AccountRecord]
+    func updateAccount(address: String, _ change: AccountChange) throws -> AccountRecord
+    /// Removes the account with its mailboxes and messages; bodies no longer used go too.
+    func removeAccount(address: String) throws
+    func lookup(_ address: String) throws -> LocalAddress
+    func addAlias(address: String, domain: String, targets: [String]) throws -> [String]
+    func removeAlias(address: String, target: String?) throws
+    func aliases(domain: String?) throws -> [(address: String, targets: [String])]
+    func addGroup(address: String, domain: String, name: String?, members: [String]) throws -> GroupRecord
+    func changeGroupMembers(address: String, add: [String], remove: [String]) throws -> GroupRecord
+    func removeGroup(address: String) throws
+    func groups(domain: String?) throws -> [GroupRecord]
+    func group(address: String) throws -> GroupRecord?
+    func setting(_ key: String) throws -> String?
+    func setSetting(_ key: String, _ value: String) throws
+}
+
+/// The mailboxes of an account. INBOX exists from the account's creation and cannot be deleted.
+public protocol MailboxStore: Sendable {
+    func mailboxes(accountID: Int64) throws -> [MailboxRecord]
+    func mailbox(accountID: Int64, name: MailboxName) throws -> MailboxRecord
+    /// RFC 3501 §6.3.3: creates missing superior levels too.
+    func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord
+    /// RFC 3501 §6.3.5: renames the mailbox and those below it (each gets a new UIDVALIDITY);
+    /// renaming INBOX moves its messages to a new mailbox and leaves INBOX empty.
+    func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws
+    func deleteMailbox(accountID: Int64, name: MailboxName) throws
+    func subscribe(accountID: Int64, name: MailboxName, subscribed: Bool) throws
+    /// Kept with every change, so this is one row read however large the mailbox.
+    func counts(mailboxID: Int64) throws -> MailboxCounts
+    /// RFC 3501 §2.3.2: makes the mailbox's recent messages this session's and answers the
+    /// first UID that is recent to it (UIDs from there up to UIDNEXT−1); later claims see none
+    /// of them.
+    func claimRecent(mailboxID: Int64) throws -> UInt32
+}
+
+/// Messages, their bodies, and the outbound queue's rows.
+public protocol MessageStore: Sendable {
+    /// Stores a batch in one transaction (the group commit): each request's body once (or a
+    /// reference to the identical body already stored), its mailbox rows and queue rows, with
+    /// one durable commit for the batch. A placement that would exceed its account's quota
+    /// fails alone. A request's body is taken over whatever happens to it.
+    func store(_ requests: [StoreRequest], now: Int64?) throws -> [StoreResult]
+    /// The outcome recorded under an idempotency key, if a store with it committed.
+    func recordedOutcome(key: String) throws -> String?
+    func messages(
+        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, withStructure: Bool
+    ) throws -> [MessageRecord]
+    func message(accountID: Int64, mailbox: MailboxName, uid: UInt32, withStructure: Bool) throws -> MessageRecord
+    /// `length` bytes (fewer at the end) at `offset` of the message as clients see it: its
+    /// prefix, then its body.
+    func read(_ message: MessageRecord, offset: Int64, length: Int) throws -> [UInt8]
+    /// Several messages of one mailbox read in one snapshot: for each UID in order, its first
+    /// `length` bytes, while the bytes handed out stay within `budget`; see `BatchRead`.
+    func readBatch(accountID: Int64, mailbox: MailboxName, uids: [UInt32], length: Int, budget: Int) throws -> [BatchRead]
+    /// Each changed message gets the mailbox's next modseq (one per call, RFC 7162 §3.1.1);
+    /// messages changed after `unchangedSince` are skipped.
+    func changeFlags(
+        mailboxID: Int64, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, unchangedSince: Int64?
+    ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64)
+    /// Copies (or moves) messages to another mailbox of the same account in UID order; source
+    /// and new UIDs pairwise (RFC 4315 COPYUID). A copy counts against the quota; a move
+    /// records the source UIDs as expunged.
+    func copy(
+        accountID: Int64, from source: Int64, uids: UIDSet, to targetName: String, move: Bool
+    ) throws -> (target: MailboxRecord, source: [UInt32], created: [UInt32], expungeModseq: Int64?)
+    /// Removes the messages flagged `\Deleted` (RFC 3501 §6.4.3), or all those named when
+    /// `regardlessOfFlags` (POP3's UPDATE state). All or none.
+    func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet?, regardlessOfFlags: Bool) throws -> (uids: [UInt32], modseq: Int64)
+    func queueEntries(limit: Int) throws -> [QueueEntry]
+}
+
+public enum FlagOperation: Sendable { case set, add, remove }
+
+/// One UID of `MessageStore.readBatch`.
+public enum BatchRead: Sendable, Equatable {
+    /// The message's first bytes and its whole size.
+    case read(uid: UInt32, bytes: [UInt8], total: Int64)
+    /// No such message (expunged, or never there).
+    case missing(uid: UInt32)
+    /// There, but its bytes would pass the budget: ask again.
+    case later(uid: UInt32)
+}
+
+public struct QueueEntry: Sendable, Equatable {
+    public var id: Int64
+    public var sender: String
+    public var recipients: [String]
+    public var size: Int64
+    public var createdAt: Int64
+}

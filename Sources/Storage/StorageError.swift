@@ -1,3 +1,9 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A failure the caller can act on. The back-end maps each kind to its RPC error in one place.
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -7,6 +13,13 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case noSuchMailbox, mailboxExists, mailboxNotEmpty, permissionDenied
         case noSuchMessage
         case quotaExceeded, tooBig, limitExceeded
+        /// The data directory's file system is full (ENOSPC, SQLITE_FULL) or over its disk quota
+        /// (EDQUOT). Nothing of the operation is visible; retrying once space is freed works.
+        case storageFull
+        /// Another failure of the file system or the database (EIO, a failed fsync): temporary
+        /// for the caller, logged in full by the back-end.
+        case ioFailure
+        /// The store disagrees with itself (a row naming a missing body).
         case corrupt
     }
     public let kind: Kind
@@ -16,4 +29,16 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         self.message = message
     }
     public var description: String { message }
+
+    /// A failed system call, from `errno`: full disk and quota are `storageFull`, the rest
+    /// `ioFailure`.
+    static func fromPOSIX(_ what: String, errno code: Int32 = errno) -> StorageError {
+        let text = String(cString: strerror(code))
+        if code == ENOSPC || code == EDQUOT { return StorageError(.storageFull, "\(what): \(text)") }
+        return StorageError(.ioFailure, "\(what): \(text)")
+    }
+
+    static func fromPOSIX(_ what: String, errno code: Int) -> StorageError {
+        fromPOSIX(what, errno: Int32(truncatingIfNeeded: code))
+    }
 }

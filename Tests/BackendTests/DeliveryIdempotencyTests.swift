@@ -112,7 +112,7 @@ import Testing
     @Test func outcomesAreKeptADayThenPruned() async throws {
         let h = try await Harness()
         let old = try await h.submit("old")
-        h.clock.advance(bySeconds: MailStore.deliveryOutcomeRetention)
+        h.clock.advance(bySeconds: SQLiteStore.deliveryOutcomeRetention)
         _ = try await h.submit("day-later")
         #expect(try await h.outcome("old") == DeliveryOutcomeResult(committed: true, result: old), "kept for 24 hours")
         h.clock.advance(bySeconds: 1)
