@@ -187,7 +187,7 @@ let package = Package(
             name: "BackendTests",
             dependencies: [
                 "LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
