@@ -293,6 +293,15 @@ public final class Backend: Sendable {
         return address
     }
 
+    /// Refuses, temporarily, a message of `size` bytes (0 when not announced) while the data
+    /// directory's file system has less than `minFreeBytes` free after it (Protocol §5
+    /// `storage_full`): SMTP clients hear 452 4.3.1 at RCPT and try later, and deleting mail
+    /// still has room to work.
+    func checkFreeSpace(for size: Int64) throws {
+        guard let free = store.availableBytes(), free < config.minFreeBytes + size else { return }
+        throw RPCError(.storageFull, "the server's storage is full; try again later", temporary: true)
+    }
+
     func serverMaxMessageBytes() throws -> Int64 {
         if let cached = maxMessageBytes.withLockedValue({ $0 }) { return cached }
         let value = try store.setting("max_message_bytes").flatMap { Int64($0) } ?? config.defaultMaxMessageBytes

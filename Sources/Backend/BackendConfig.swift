@@ -33,6 +33,9 @@ public struct BackendConfig: Sendable {
     public var inlineBodyLimit: Int
     /// SQLite's page size for a new data directory.
     public var storePageSize: Int
+    /// Free space the data directory's file system keeps: below it deliveries and appends are
+    /// refused with `storage_full` (temporary), while reads and deletions go on.
+    public var minFreeBytes: Int64
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -50,5 +53,6 @@ public struct BackendConfig: Sendable {
         self.authCacheEntries = 10_000
         self.inlineBodyLimit = 64 * 1024
         self.storePageSize = 4096
+        self.minFreeBytes = 64 << 20
     }
 }

@@ -171,6 +171,11 @@ extension Backend {
         }
         // A list is refused only when no member could take the message.
         if !refusals.isEmpty && refusals.count == route.accounts.count && route.remote.isEmpty { return refusals[0] }
+        do {
+            try checkFreeSpace(for: size)
+        } catch let error as RPCError {
+            return RecipientOutcome(recipient: recipient, status: .failed, kind: error.kind, message: error.message, temporary: true)
+        }
         return RecipientOutcome(recipient: recipient, status: .accepted)
     }
 
@@ -225,6 +230,7 @@ extension Backend {
         if let size, size > serverMax {
             throw RPCError(.tooBig, "message of \(size) bytes exceeds the server's limit of \(serverMax) bytes")
         }
+        try checkFreeSpace(for: size ?? 0)
         // RFC 5321 §4.4: the delivering server records the envelope sender.
         let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
         return try makeUpload(

@@ -51,7 +51,7 @@ extension Backend {
             let counts = try self.store.counts(mailboxID: box.id)
             return MailboxStatus(
                 mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
-                uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq)
+                uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent)
         }
     }
 

@@ -97,6 +97,7 @@ extension Backend {
             let name = try Self.mailboxName(p.mailbox)
             _ = try self.store.mailbox(accountID: account.id, name: name)
             let max = try self.effectiveMaxMessage(account)
+            try self.checkFreeSpace(for: p.size ?? 0)
             if let size = p.size {
                 if size > max { throw RPCError(.tooBig, "message of \(size) bytes exceeds the limit of \(max) bytes") }
                 if account.quotaBytes > 0 && account.usedBytes + size > account.quotaBytes {

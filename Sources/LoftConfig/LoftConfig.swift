@@ -48,6 +48,11 @@ public struct LoftConfig: Sendable, Equatable {
         public var maxRecipientsPerMessage = 1000
         public var loginFreeAttempts = 3
         public var loginMaxDelaySeconds = 300
+        /// Message bodies up to this size are stored in the database with their rows.
+        public var inlineBodyMaxBytes: Int64 = 64 << 10
+        /// Deliveries and appends are refused (temporarily) while the data directory's file
+        /// system has less than this free, so that deleting mail still works on a full disk.
+        public var minFreeBytes: Int64 = 64 << 20
     }
 
     public struct ServeSection: Sendable, Equatable {
@@ -229,6 +234,9 @@ public struct LoftConfig: Sendable, Equatable {
             guard let n = Int(v) else { throw ConfigError("LOFT_PASSWORD_HASH_COST must be a number") }
             backend.passwordHashCost = n
         }
+        if let v = env["LOFT_MIN_FREE_SPACE"], !v.isEmpty {
+            backend.minFreeBytes = try Self.size(v, key: "LOFT_MIN_FREE_SPACE", source: "environment")
+        }
         if let v = env["LOFT_MAX_MESSAGE_SIZE"], !v.isEmpty {
             backend.maxMessageBytes = try Self.size(v, key: "LOFT_MAX_MESSAGE_SIZE", source: "environment")
         }
@@ -254,6 +262,9 @@ public struct LoftConfig: Sendable, Equatable {
             throw ConfigError("\(source): log_level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard backend.maxMessageBytes >= 1024 else { throw ConfigError("\(source): backend.max_message_size must be at least 1K") }
+        guard (0...(16 << 20)).contains(backend.inlineBodyMaxBytes) else {
+            throw ConfigError("\(source): backend.inline_body_max must be between 0 and 16M (64K is the default)")
+        }
         for g in serve.gateways where !Self.knownGateways.contains(g) {
             throw ConfigError("\(source): serve.gateways: unknown gateway \(g); known: \(Self.knownGateways.joined(separator: ", "))")
         }
@@ -356,6 +367,7 @@ extension LoftConfig.BackendSection: Decodable {
         case sessionLifetimeSeconds = "session_lifetime_seconds", maxMessageBytes = "max_message_size"
         case maxRecipientsPerMessage = "max_recipients_per_message", loginFreeAttempts = "login_free_attempts"
         case loginMaxDelaySeconds = "login_max_delay_seconds"
+        case inlineBodyMaxBytes = "inline_body_max", minFreeBytes = "min_free_space"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -367,6 +379,8 @@ extension LoftConfig.BackendSection: Decodable {
         try o.set(&maxRecipientsPerMessage, .maxRecipientsPerMessage)
         try o.set(&loginFreeAttempts, .loginFreeAttempts)
         try o.set(&loginMaxDelaySeconds, .loginMaxDelaySeconds)
+        try o.size(&inlineBodyMaxBytes, .inlineBodyMaxBytes)
+        try o.size(&minFreeBytes, .minFreeBytes)
     }
 }
 

@@ -80,7 +80,13 @@ public struct MailboxStatus: Codable, Sendable, Equatable {
     public var uidValidity: UInt32
     public var sizeBytes: Int64
     public var highestModseq: Int64
-    public init(mailbox: String, messages: Int, unseen: Int, uidNext: UInt32, uidValidity: UInt32, sizeBytes: Int64, highestModseq: Int64) {
+    /// RFC 3501 RECENT: messages no session has yet selected the mailbox since they arrived.
+    public var recent: Int?
+    public init(
+        mailbox: String, messages: Int, unseen: Int, uidNext: UInt32, uidValidity: UInt32, sizeBytes: Int64, highestModseq: Int64,
+        recent: Int? = nil
+    ) {
+        self.recent = recent
         self.mailbox = mailbox
         self.messages = messages
         self.unseen = unseen

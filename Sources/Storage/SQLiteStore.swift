@@ -100,6 +100,12 @@ public final class SQLiteStore: MailStorage {
         }
     }
 
+    public func availableBytes() -> Int64? {
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return nil }
+        return Int64(fs.f_bavail) * Int64(fs.f_frsize)
+    }
+
     public func newBody() throws -> any BodyWriter {
         SpillingBodyWriter(files: files, inlineLimit: options.inlineBodyLimit)
     }

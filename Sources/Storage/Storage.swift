@@ -21,6 +21,8 @@ public protocol MailStorage: DirectoryStore, MailboxStore, MessageStore {
     /// The body store's inline limit: a body of at most this many bytes is stored with its
     /// rows (in the same transaction), a larger one as a file.
     var inlineBodyLimit: Int { get }
+    /// Bytes free for the store's data now (nil when the store cannot tell).
+    func availableBytes() -> Int64?
     /// Messages and bodies stored.
     func counts() throws -> (messages: Int64, bodies: Int64)
     /// Problems found, empty when the store is consistent. `deep` also checks the database

@@ -24,6 +24,8 @@ struct BackendCommand: AsyncParsableCommand {
         backendConfig.maxRecipientsPerMessage = config.backend.maxRecipientsPerMessage
         backendConfig.throttle.freeAttempts = config.backend.loginFreeAttempts
         backendConfig.throttle.maxDelayMs = config.backend.loginMaxDelaySeconds * 1000
+        backendConfig.inlineBodyLimit = Int(config.backend.inlineBodyMaxBytes)
+        backendConfig.minFreeBytes = config.backend.minFreeBytes
         let logger = Logger(label: "loft.backend")
         // Everything the back-end creates is private to its user; the data directory (0750)
         // and gateway.sock (0660) are opened to the group explicitly (DESIGN §2).
