@@ -1,7 +1,9 @@
-"""Durability: SIGKILL the back-end at random moments while clients stream deliveries.
+"""Durability: SIGKILL the back-end at random moments while clients stream deliveries and
+change flags.
 
 Afterwards every delivery whose commit was acknowledged is present exactly once and byte-exact,
-nothing half-written is visible, and the database and the body files agree (DESIGN §3)."""
+every acknowledged flag change is kept, nothing half-written is visible, and the database and
+the bodies agree, checked deeply (DESIGN §3)."""
 import json
 import os
 import random
@@ -20,8 +22,11 @@ STREAMS = 4
 
 
 def body(tag):
-    # Sizes vary so some deliveries span several chunks.
-    filler = (b"x" * 70 + b"\r\n") * random.Random(tag).randint(1, 300)
+    # Sizes vary so some deliveries span several chunks, and one in five is larger than the
+    # inline limit (64 KiB): small bodies go into the database, large ones are files.
+    rng = random.Random(tag)
+    lines = rng.randint(1000, 3000) if rng.random() < 0.2 else rng.randint(1, 300)
+    filler = (b"x" * 70 + b"\r\n") * lines
     return (f"From: s@remote.test\r\nTo: alice@example.test\r\nSubject: crash {tag}\r\n"
             f"Message-ID: <{tag}@crash.test>\r\n\r\n").encode() + filler
 
@@ -54,6 +59,45 @@ def stream(path, n, acked, attempted, stop):
             client.close()
             client = None
             i += 1  # a new tag: the old one may or may not have committed
+
+
+def flag_stream(data, changed, stop):
+    """Adds a new keyword to a random existing message, again and again; records each change
+    the back-end acknowledged as (uid, keyword)."""
+    client, session, n = None, None, 0
+    while not stop.is_set():
+        try:
+            if client is None:
+                client = connect(str(data / "admin.sock"), stop)
+                if client is None:
+                    return
+                session = client.call("auth.impersonate", {"account": "alice@example.test"})["session"]
+            box = client.call("mailbox.status", {"session": session, "mailbox": "INBOX"})
+            if box["uidNext"] <= 1:
+                time.sleep(0.02)
+                continue
+            uid = random.randint(1, box["uidNext"] - 1)
+            n += 1
+            keyword = f"$k{n}"
+            r = client.call("message.flags", {"session": session, "mailbox": "INBOX", "uids": str(uid),
+                                              "operation": "add", "flags": [keyword]})
+            if r["updated"]:
+                changed.append((uid, keyword))
+        except (OSError, ConnectionError, RPCError, json.JSONDecodeError):
+            if client is not None:
+                client.close()
+            client = None
+
+
+def inbox_flags(a, session):
+    flags, after = {}, 0
+    while True:
+        page = a.call("message.list", {"session": session, "mailbox": "INBOX", "afterUid": after})
+        for m in page["messages"]:
+            flags[m["uid"]] = set(m["flags"])
+        if not page.get("nextAfterUid"):
+            return flags
+        after = page["nextAfterUid"]
 
 
 def inbox_tags(a, session):
@@ -99,22 +143,35 @@ def test_sigkill_during_deliveries(tmp_path):
     a.call("domain.add", {"name": "example.test"})
     a.call("account.add", {"address": "alice@example.test", "password": "pw"})
     a.close()
-    loft, acked, attempted = kill_backend_under_load(
-        loft, data, lambda n, *shared: stream(str(data / "gateway.sock"), n, *shared),
-        kills=KILLS, spacing=(0.2, 1.0), seed=42, settle=0.5, join=30)
+    changed, stop_flags = [], threading.Event()
+    flagger = threading.Thread(target=flag_stream, args=(data, changed, stop_flags))
+    flagger.start()
+    try:
+        loft, acked, attempted = kill_backend_under_load(
+            loft, data, lambda n, *shared: stream(str(data / "gateway.sock"), n, *shared),
+            kills=KILLS, spacing=(0.2, 1.0), seed=42, settle=0.5, join=30)
+    finally:
+        stop_flags.set()
+        flagger.join(30)
     assert len(acked) > 20, "too few deliveries to mean anything"
+    assert len(changed) > 20, "too few flag changes to mean anything"
 
     a = loft.admin()
     session = a.call("auth.impersonate", {"account": "alice@example.test"})["session"]
     seen = inbox_tags(a, session)
+    flags = inbox_flags(a, session)
+    for uid, keyword in changed:
+        assert keyword in flags.get(uid, set()), f"acknowledged flag change {keyword} on {uid} lost"
     for tag in acked:
         assert len(seen.get(tag, [])) == 1, f"acknowledged {tag} present {len(seen.get(tag, []))} times"
     for tag, uids in seen.items():
         assert tag in attempted and len(uids) == 1
         # whatever is visible is whole: byte-exact to what was sent
         assert a.read_all(session, "INBOX", uids[0]) == b"Return-Path: <s@remote.test>\r\n" + body(tag)
-    assert a.call("store.verify")["problems"] == []
-    print(f"{len(acked)} acknowledged, {len(seen)} stored, {KILLS} kills")
+    assert a.call("store.verify", {"deep": True})["problems"] == []
+    large = sum(1 for tag in seen if len(body(tag)) > 64 * 1024)
+    assert 0 < large < len(seen), "the mix must hold both inline and file bodies"
+    print(f"{len(acked)} acknowledged ({large} large), {len(seen)} stored, {len(changed)} flag changes kept, {KILLS} kills")
     loft.stop()
 
 
