@@ -301,7 +301,8 @@ extension Backend {
             body.discard()
             return done(.failure(error))
         }
-        let size = upload.prefixBytes + body.size
+        // The bytes the caller sent and their digest: the Return-Path is kept apart from the body.
+        let size = body.size
         let digest = body.digest.hex
         let clientSize = body.size
         let internalDate = nowSeconds

@@ -49,9 +49,12 @@ public final class BackendHarness: Sendable {
         return try Backend(config: config, clock: { clock.nowMs })
     }
 
-    /// Stops the back-end and starts it again on the same data (a crash-free restart).
-    public func restart() async throws {
+    /// Stops the back-end and starts it again on the same data (a crash-free restart), with
+    /// its configuration changed by `configure` this time.
+    public func restart(configure: (inout BackendConfig) -> Void = { _ in }) async throws {
         await backend.shutdown()
+        var config = config
+        configure(&config)
         let again = try Self.start(config, clock: clock)
         try await again.listen()
         running.withLockedValue { $0 = again }
