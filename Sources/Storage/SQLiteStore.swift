@@ -220,6 +220,8 @@ final class Checkpointer: @unchecked Sendable {
     let timer: any DispatchSourceTimer
     let connection: DatabaseQueue?
     static let vacuumEvery = 240
+    /// WAL frames (pages) beyond which a checkpoint also restarts the WAL: 32 MiB of 4 KiB pages.
+    static let restartFrames = 8192
     static let vacuumFreePages = 4096
 
     init(path: String, intervalMs: Int, logger: Logger) {
@@ -241,7 +243,16 @@ final class Checkpointer: @unchecked Sendable {
         timer.schedule(deadline: .now() + .milliseconds(intervalMs), repeating: .milliseconds(intervalMs))
         timer.setEventHandler { [logger] in
             do {
-                try connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                try connection.writeWithoutTransaction { db in
+                    let (frames, _) = try db.checkpoint(.passive)
+                    // The WAL starts again from its beginning only once a checkpoint has copied
+                    // all of it; under steady load a passive one never quite does, so past a
+                    // size a RESTART waits (briefly: the frames since the last pass) for the
+                    // writer and lets the WAL wrap around.
+                    if frames > Self.restartFrames { _ = try db.checkpoint(.restart) }
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // Readers held an old snapshot: the next pass tries again.
             } catch {
                 logger.warning("checkpoint failed: \(error)")
             }
