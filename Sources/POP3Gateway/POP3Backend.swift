@@ -16,6 +16,11 @@ struct POP3Backend: Sendable {
     static let mailbox = "INBOX"
 
     // MARK: - Error mapping (Protocol/README.md §5 → RFC 2449 §8, RFC 3206)
+    //
+    // Every failed call other than these two is the server's problem and temporary, RFC 3206
+    // §4 `-ERR [SYS/TEMP]` (`.maildropFailed`, `.messageFailed`, `.updateFailed`): among them
+    // `storage_full` (Protocol §5), which a full disk gives even to the expunge at QUIT —
+    // then nothing was deleted, and the client may try again later.
 
     /// RFC 2449 §8, RFC 3206: a rejected credential is `-ERR [AUTH]` (never saying why);
     /// throttling is `-ERR [LOGIN-DELAY]`; anything else is the server's problem, `-ERR [SYS/TEMP]`.

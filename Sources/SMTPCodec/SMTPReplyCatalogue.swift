@@ -100,4 +100,8 @@ extension SMTPReply {
     public static let lineTooLongInData = SMTPReply(500, .init(5, 5, 2), "Message line too long")
     /// The back-end could not be reached or failed: try again later.
     public static let localError = SMTPReply(451, .init(4, 3, 0), "Local error in processing")
+    /// RFC 5321 §4.2.2 "452 Requested action not taken: insufficient system storage", RFC 3463
+    /// X.3.1 "Mail system full": the server's disk, not the recipient's quota (that is X.2.2).
+    /// Always temporary: the client keeps the message and tries again (RFC 5321 §4.5.4.1).
+    public static let insufficientStorage = SMTPReply(452, .init(4, 3, 1), "Insufficient system storage")
 }

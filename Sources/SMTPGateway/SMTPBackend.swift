@@ -34,6 +34,8 @@ struct SMTPBackend: Sendable {
                 ? SMTPReply(452, .init(4, 2, 2), "Mailbox full, try again later")
                 : SMTPReply(552, .init(5, 2, 2), "Mailbox full: the message is larger than the whole quota")
         case .tooManyRecipients?: .tooManyRecipients
+        // Protocol §5: always temporary, whatever the flag says; nothing was stored.
+        case .storageFull?: .insufficientStorage
         case .invalidAddress?: SMTPReply(501, .init(5, 1, 3), "Bad address syntax")
         case .internalError?, .unavailable?, .timeout?, .overloaded?, .sessionInvalid?, .noSuchUpload?:
             .localError

@@ -325,6 +325,68 @@ import Testing
         await h.close()
     }
 
+    /// A full disk (`storage_full`, Protocol §5) at the expunge of QUIT is `-ERR [SYS/TEMP]`
+    /// (RFC 1939 §6, RFC 3206 §4): the lock is released before the answer and every message is
+    /// still there for the next session, which deletes them once the disk has room.
+    @Test func aFullDiskAtQuitIsSysTempAndKeepsEveryMessage() async throws {
+        let h = try await POP3Harness(faults: true)
+        let proxy = try #require(h.proxy)
+        for n in 1...3 { try await h.deliver("Subject: \(n)\r\n\r\nbody\r\n") }
+        proxy.fail(Methods.messageExpunge.name, with: RPCError(.storageFull, "no space left on device", temporary: true))
+        let c = try await h.connect()
+        _ = try await c.readLine()
+        try await login(c)
+        #expect(try await c.command("DELE 1").hasPrefix("+OK"))
+        #expect(try await c.command("DELE 3").hasPrefix("+OK"))
+        #expect(try await c.command("QUIT") == "-ERR [SYS/TEMP] some deleted messages not removed")
+        #expect(try await c.isClosed())
+
+        proxy.passThrough(Methods.messageExpunge.name)
+        let again = try await h.connect()
+        _ = try await again.readLine()
+        try await login(again)
+        #expect(try await again.command("STAT").hasPrefix("+OK 3 "))
+        #expect(try await again.command("DELE 1").hasPrefix("+OK"))
+        #expect(try await again.command("DELE 3").hasPrefix("+OK"))
+        #expect(try await again.command("QUIT") == "+OK Loft POP3 server signing off (1 messages left)")
+        #expect(try await h.base.inbox("alice@example.test").count == 1)
+        await h.close()
+    }
+
+    /// `storage_full` from any other call is `-ERR [SYS/TEMP]` too: at PASS from the login (the
+    /// client may try again) or the lock (the connection is closed, as RFC 1939 §4 allows), at
+    /// RETR from the read (the session goes on).
+    @Test func aFullDiskElsewhereIsSysTemp() async throws {
+        let h = try await POP3Harness(faults: true)
+        let proxy = try #require(h.proxy)
+        let full = RPCError(.storageFull, "no space left on device", temporary: true)
+        try await h.deliver("Subject: 1\r\n\r\nbody\r\n")
+
+        proxy.fail(Methods.authLogin.name, with: full)
+        let c = try await h.connect()
+        _ = try await c.readLine()
+        _ = try await c.command("USER alice@example.test")
+        #expect(try await c.command("PASS alice-pw") == "-ERR [SYS/TEMP] authentication temporarily unavailable")
+        proxy.passThrough(Methods.authLogin.name)
+
+        proxy.fail(Methods.lockAcquire.name, with: full)
+        _ = try await c.command("USER alice@example.test")
+        #expect(try await c.command("PASS alice-pw") == "-ERR [SYS/TEMP] unable to open maildrop")
+        #expect(try await c.isClosed())
+        proxy.passThrough(Methods.lockAcquire.name)
+
+        for method in [Methods.messageRead.name, Methods.messageReadBatch.name] { proxy.fail(method, with: full) }
+        let d = try await h.connect()
+        _ = try await d.readLine()
+        try await login(d)
+        #expect(try await d.command("RETR 1") == "-ERR [SYS/TEMP] unable to read message")
+        for method in [Methods.messageRead.name, Methods.messageReadBatch.name] { proxy.passThrough(method) }
+        #expect(try await d.command("RETR 1").hasPrefix("+OK"))
+        #expect(try await d.readMultiLineBody() == Array((Self.returnPath + "Subject: 1\r\n\r\nbody\r\n").utf8))
+        #expect(try await d.command("QUIT").hasPrefix("+OK"))
+        await h.close()
+    }
+
     @Test func largeMessageIsStreamedInChunks() async throws {
         let h = try await POP3Harness { $0.readChunkBytes = 4096 }
         var body = ""

@@ -15,6 +15,9 @@ import RPCTransport
 final class POP3Harness {
     let base: BackendHarness
     let clients: BackendClients
+    /// With `faults: true`, the gateway reaches the back-end through this, so a test can make
+    /// chosen calls fail.
+    let proxy: FaultProxy?
     let gateway: POP3Gateway
     var plainPort = 0
     var stlsPort = 0
@@ -24,10 +27,12 @@ final class POP3Harness {
     var admin: RPCClient { base.admin }
     var delivery: RPCClient { base.gateway }
 
-    init(configure: (inout POP3GatewayConfiguration) -> Void = { _ in }) async throws {
+    init(faults: Bool = false, configure: (inout POP3GatewayConfiguration) -> Void = { _ in }) async throws {
         base = try await BackendHarness(name: "loft-pop3")
+        proxy = try await faults ? FaultProxy(path: base.dir + "/faults.sock", upstream: base.dir + "/gateway.sock") : nil
         clients = BackendClients(
-            socketPath: base.dir + "/gateway.sock", software: "loft-pop3-test", group: MultiThreadedEventLoopGroup.singleton)
+            socketPath: proxy?.path ?? base.dir + "/gateway.sock", software: "loft-pop3-test",
+            group: MultiThreadedEventLoopGroup.singleton)
         var gatewayConfig = POP3GatewayConfiguration(
             listeners: [
                 Listener(host: "127.0.0.1", port: 0, tls: .none),
@@ -52,6 +57,7 @@ final class POP3Harness {
     func close() async {
         await gateway.stop(grace: .zero)
         await clients.close()
+        await proxy?.close()
         await base.close()
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayKit
 import NIOCore
+import RPCProtocol
 import Testing
 
 @testable import SMTPGateway
@@ -131,6 +132,76 @@ import Testing
         let computedProof = wrong.clientFinal(serverFirst: text)
         let proof = try #require(computedProof)
         #expect(try await d.command(Data(proof.utf8).base64EncodedString()).hasPrefix("535 5.7.8"))
+        await h.close()
+    }
+
+    /// A full disk (`storage_full`, Protocol §5) is 452 4.3.1 wherever the back-end reports it:
+    /// at RCPT as `delivery.check`'s error or as its outcome; after the dot as the error of
+    /// `delivery.submit`, or of `delivery.begin`, `upload.append` or `upload.commit` for a
+    /// message streamed in chunks, or as every recipient's outcome; after BDAT LAST. Once the
+    /// disk has room the same connection delivers again, and only that message is stored.
+    @Test func aFullDiskIs452WhereverTheBackEndSaysSo() async throws {
+        let h = try await SMTPHarness(faults: true) { $0.uploadChunkBytes = 4096 }
+        let proxy = try #require(h.proxy)
+        let full = RPCError(.storageFull, "no space left on device", temporary: true)
+        let refused = "452 4.3.1 Insufficient system storage"
+        let c = try await h.connect(h.mxPort)
+        _ = try await c.command("EHLO client.test")
+        #expect(try await c.command("MAIL FROM:<carol@remote.test>").hasPrefix("250"))
+
+        proxy.fail(Methods.deliveryCheck.name, with: full)
+        #expect(try await c.command("RCPT TO:<alice@example.test>") == refused)
+        try proxy.answer(
+            Methods.deliveryCheck,
+            with: RPCProtocol.RecipientOutcome(
+                recipient: "alice@example.test", status: .failed, kind: "storage_full", message: "disk nearly full", temporary: true))
+        #expect(try await c.command("RCPT TO:<alice@example.test>") == refused)
+        proxy.passThrough(Methods.deliveryCheck.name)
+
+        proxy.fail(Methods.deliverySubmit.name, with: full)
+        #expect(try await c.command("RCPT TO:<alice@example.test>").hasPrefix("250"))
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        #expect(try await c.command("Subject: small\r\n\r\nbody\r\n.") == refused)
+
+        // A message in several chunks: the disk fills when its staged file is made, while it
+        // is written, or at the commit.
+        for method in [Methods.deliveryBegin.name, Methods.uploadAppend.name, Methods.uploadCommit.name] {
+            proxy.fail(method, with: full)
+            _ = try await c.command("MAIL FROM:<carol@remote.test>")
+            _ = try await c.command("RCPT TO:<alice@example.test>")
+            #expect(try await c.command("DATA").hasPrefix("354"))
+            try await c.send("Subject: large\r\n\r\n" + String(repeating: "a line of a message in several chunks\r\n", count: 400))
+            #expect(try await c.command(".") == refused, "\(method)")
+            proxy.passThrough(method)
+        }
+
+        let everyoneFull = UploadCommitResult(
+            size: 0, sha256: "",
+            recipients: ["alice@example.test", "bob@example.test"].map {
+                RPCProtocol.RecipientOutcome(recipient: $0, status: .failed, kind: "storage_full", message: "no space", temporary: true)
+            })
+        try proxy.answer(Methods.deliverySubmit, with: everyoneFull)
+        _ = try await c.command("MAIL FROM:<carol@remote.test>")
+        _ = try await c.command("RCPT TO:<alice@example.test>")
+        _ = try await c.command("RCPT TO:<bob@example.test>")
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        #expect(try await c.command("Subject: both\r\n\r\nbody\r\n.") == refused)
+
+        proxy.fail(Methods.deliverySubmit.name, with: full)
+        _ = try await c.command("MAIL FROM:<carol@remote.test>")
+        _ = try await c.command("RCPT TO:<alice@example.test>")
+        try await c.send("BDAT 14 LAST\r\nSubject: b\r\n\r\n")
+        #expect(try await c.readReply() == refused)
+
+        proxy.passThrough(Methods.deliverySubmit.name)
+        _ = try await c.command("MAIL FROM:<carol@remote.test>")
+        _ = try await c.command("RCPT TO:<alice@example.test>")
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        #expect(try await c.command("Subject: room again\r\n\r\nbody\r\n.").hasPrefix("250 2.0.0"))
+        let stored = try await h.inbox("alice@example.test")
+        #expect(stored.map { Self.split($0).rest } == ["Subject: room again\r\n\r\nbody\r\n"])
+        #expect(try await h.inbox("bob@example.test").isEmpty)
+        await c.close()
         await h.close()
     }
 

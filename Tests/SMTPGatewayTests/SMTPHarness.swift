@@ -15,16 +15,21 @@ import SMTPGateway
 final class SMTPHarness {
     let base: BackendHarness
     let clients: BackendClients
+    /// With `faults: true`, the gateway reaches the back-end through this, so a test can make
+    /// chosen calls fail.
+    let proxy: FaultProxy?
     let gateway: SMTPGateway
     var mxPort = 0
     var submissionPort = 0
     var dir: String { base.dir }
     var admin: RPCClient { base.admin }
 
-    init(configure: (inout SMTPGatewayConfiguration) -> Void = { _ in }) async throws {
+    init(faults: Bool = false, configure: (inout SMTPGatewayConfiguration) -> Void = { _ in }) async throws {
         base = try await BackendHarness(name: "loft-smtp")
+        proxy = try await faults ? FaultProxy(path: base.dir + "/faults.sock", upstream: base.dir + "/gateway.sock") : nil
         clients = BackendClients(
-            socketPath: base.dir + "/gateway.sock", software: "loft-smtp-test", group: MultiThreadedEventLoopGroup.singleton)
+            socketPath: proxy?.path ?? base.dir + "/gateway.sock", software: "loft-smtp-test",
+            group: MultiThreadedEventLoopGroup.singleton)
         var gatewayConfig = SMTPGatewayConfiguration(
             listeners: [
                 SMTPListener(Listener(host: "127.0.0.1", port: 0, tls: .none), mode: .mx),
@@ -46,6 +51,7 @@ final class SMTPHarness {
     func close() async {
         await gateway.stop(grace: .zero)
         await clients.close()
+        await proxy?.close()
         await base.close()
     }
 

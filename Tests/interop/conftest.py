@@ -60,10 +60,12 @@ def pytest_sessionfinish(session, exitstatus):
 class Loft:
     """A running `loft serve` (or bare `loft backend`) in its own data directory."""
 
-    def __init__(self, data, role="serve", extra_args=(), env=None):
+    def __init__(self, data, role="serve", extra_args=(), env=None, log_dir=None):
         self.data = pathlib.Path(data)
         self.env = env or child_env()
-        self.log = open(self.data.parent / f"{self.data.name}-{role}.log", "ab")
+        # Beside the data directory unless told otherwise (a test that fills the data
+        # directory's file system keeps the log off it).
+        self.log = open(pathlib.Path(log_dir or self.data.parent) / f"{self.data.name}-{role}.log", "ab")
         self.proc = subprocess.Popen([loft_bin(), role, "--data", str(self.data), *extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         STARTED.append(self.proc)
