@@ -85,8 +85,10 @@ class DiskServer:
     """`loft serve` (SMTP MX and POP3 on free loopback ports) with its data directory on
     `fs`, its log beside the mount point (a log on the full disk would fail too), and alice."""
 
-    def __init__(self, fs, log_dir):
+    def __init__(self, fs, log_dir, min_free=None):
         env = loopback_gateways_env()
+        if min_free is not None:
+            env["LOFT_MIN_FREE_SPACE"] = min_free
         self.fs = fs
         self.mx_port = port_of(env["LOFT_SMTP_LISTENERS"], 0)
         self.pop3_port = port_of(env["LOFT_POP3_LISTENERS"], 0)
@@ -182,9 +184,9 @@ class DiskServer:
 
 
 @contextlib.contextmanager
-def disk_server(base):
+def disk_server(base, min_free=None):
     with mounted(base / "fs") as fs:
-        server = DiskServer(fs, base)
+        server = DiskServer(fs, base, min_free)
         try:
             yield server
         finally:
@@ -193,7 +195,7 @@ def disk_server(base):
 
 @pytest.fixture
 def server(tmp_path):
-    with disk_server(tmp_path) as s:
+    with disk_server(tmp_path, min_free="0") as s:
         yield s
 
 
@@ -261,12 +263,16 @@ def read_by_pop3(server):
         return f"POP3 failed: {e!r}"
 
 
-@pytest.fixture(scope="module")
-def full_disk(tmp_path_factory):
+@pytest.fixture(scope="module", params=["0", "2M"], ids=["writes-fail", "free-space-floor"])
+def full_disk(request, tmp_path_factory):
     """Fills the data directory's file system to LEFT_FREE, delivers until the server refuses
     (and three more), reads the mailbox by POP3 while the disk is full, removes the ballast and
-    delivers again; returns what happened at each step, judged by the tests below."""
-    with disk_server(tmp_path_factory.mktemp("diskfull")) as server:
+    delivers again; returns what happened at each step, judged by the tests below.
+
+    Twice: with the free-space floor off, so that the disk really fills and SQLite's and the
+    body files' writes fail (ENOSPC, SQLITE_FULL); and with a 2 MiB floor, where the back-end
+    refuses at RCPT before that happens."""
+    with disk_server(tmp_path_factory.mktemp("diskfull"), min_free=request.param) as server:
         run = types.SimpleNamespace(acked={}, refusals=[], resumed=[])
         server.fill(leave=LEFT_FREE)
         print(f"\nballast {server.ballast.stat().st_size} bytes, {server.free_bytes()} bytes left free")
