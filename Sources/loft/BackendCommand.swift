@@ -26,6 +26,12 @@ struct BackendCommand: AsyncParsableCommand {
         backendConfig.throttle.maxDelayMs = config.backend.loginMaxDelaySeconds * 1000
         backendConfig.inlineBodyLimit = Int(config.backend.inlineBodyMaxBytes)
         backendConfig.minFreeBytes = config.backend.minFreeBytes
+        // For the storage benchmark only (Tests/bench/STORAGE.md): the page size of a new store.
+        if let size = ProcessInfo.processInfo.environment["LOFT_BENCH_PAGE_SIZE"].flatMap(Int.init),
+            [1024, 2048, 4096, 8192, 16384, 32768, 65536].contains(size)
+        {
+            backendConfig.storePageSize = size
+        }
         let logger = Logger(label: "loft.backend")
         // Everything the back-end creates is private to its user; the data directory (0750)
         // and gateway.sock (0660) are opened to the group explicitly (DESIGN §2).
