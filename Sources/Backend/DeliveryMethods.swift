@@ -304,7 +304,6 @@ extension Backend {
         // The bytes the caller sent and their digest: the Return-Path is kept apart from the body.
         let size = body.size
         let digest = body.digest.hex
-        let clientSize = body.size
         let internalDate = nowSeconds
         switch upload.purpose {
         case .append(let accountID, let mailbox, let flags, let date):
@@ -330,7 +329,7 @@ extension Backend {
         case .delivery(let sender, let recipients, let mayRelay, let idempotencyKey):
             let plan: DeliveryPlan
             do {
-                plan = try DeliveryPlan(recipients: recipients, size: clientSize, backend: self, mayRelay: mayRelay)
+                plan = try DeliveryPlan(recipients: recipients, size: size, backend: self, mayRelay: mayRelay)
             } catch {
                 body.discard()
                 return done(.failure(error))
