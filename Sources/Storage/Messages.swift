@@ -323,6 +323,18 @@ extension SQLiteStore {
         return (clause, [pairs, mailboxID])
     }
 
+    /// The mailbox's highest modseq. The caller looked the mailbox up by name before, and
+    /// another session may have deleted it since: that is `noSuchMailbox`.
+    func highestModseq(_ db: Database, mailboxID: Int64) throws -> Int64 {
+        guard
+            let modseq = try Int64.fetchOne(
+                try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])
+        else {
+            throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
+        }
+        return modseq
+    }
+
     func largestUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
         try UInt32.fetchOne(try db.cachedStatement(sql: "SELECT max(uid) FROM message WHERE mailbox_id = ?"), arguments: [mailboxID]) ?? 0
     }
@@ -477,9 +489,7 @@ extension SQLiteStore {
                     "SELECT \(Self.summaryColumns) FROM message m WHERE m.mailbox_id = ? AND \(clause) ORDER BY m.uid",
                 arguments: StatementArguments([mailboxID] + clauseArgs)
             ).map { MessageRecord(row: $0, withStructure: false) }
-            let modseq =
-                try Int64.fetchOne(try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
-                + 1
+            let modseq = try highestModseq(db, mailboxID: mailboxID) + 1
             var updated: [MessageRecord] = []
             var skipped: [UInt32] = []
             for var message in rows {
@@ -595,8 +605,7 @@ extension SQLiteStore {
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT id, uid, blob_id, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",
                     arguments: StatementArguments([mailboxID] + clauseArgs))
-                var modseq = try Int64.fetchOne(
-                    try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
+                var modseq = try highestModseq(db, mailboxID: mailboxID)
                 guard !rows.isEmpty else {
                     result = ([], modseq)
                     return .commit
