@@ -142,13 +142,14 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?").execute(arguments: [uid, target.id])
                 return
             }
+            let below = Self.descendants(of: from.value)
             let children = try Row.fetchAll(
-                try db.cachedStatement(sql: "SELECT id, name FROM mailbox WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')"),
-                arguments: [accountID, from.value, Self.likeEscaped(from.value) + "/%"])
+                try db.cachedStatement(sql: "SELECT id, name FROM mailbox WHERE account_id = ? AND (name = ? OR (name >= ? AND name < ?))"),
+                arguments: [accountID, from.value, below.first, below.end])
             for row in children {
                 let id: Int64 = row["id"]
                 let name: String = row["name"]
-                let renamed = to.value + name.dropFirst(from.value.count)
+                let renamed = to.value + String(decoding: name.utf8.dropFirst(from.value.utf8.count), as: UTF8.self)
                 // A new name is a new mailbox to clients: UIDVALIDITY changes (RFC 3501 §6.3.5).
                 try db.cachedStatement(sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?").execute(arguments: [
                     renamed, try nextUIDValidity(db), id,
@@ -157,8 +158,12 @@ extension SQLiteStore {
         }
     }
 
-    static func likeEscaped(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    /// The names below `name` in the hierarchy are those from `name/` up to, not including,
+    /// `name0` ('0' follows '/'), as SQLite compares text: byte by byte. Mailbox names are
+    /// case-sensitive (RFC 3501 §5.1; INBOX has one spelling here), and `LIKE` is not: it took
+    /// `Work/a` for a child of `work`.
+    static func descendants(of name: String) -> (first: String, end: String) {
+        (name + "/", name + "0")
     }
 
     /// Deletes a mailbox and its messages. INBOX and mailboxes with children are refused.
@@ -168,9 +173,10 @@ extension SQLiteStore {
             var unused: [BodyDigest] = []
             try db.inTransaction {
                 let box = try fetchMailbox(db, accountID: accountID, name: name.value)
+                let below = Self.descendants(of: name.value)
                 if try Bool.fetchOne(
-                    try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name LIKE ? ESCAPE '\\'"),
-                    arguments: [accountID, Self.likeEscaped(name.value) + "/%"]) != nil
+                    try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name >= ? AND name < ?"),
+                    arguments: [accountID, below.first, below.end]) != nil
                 {
                     throw StorageError(.mailboxNotEmpty, "mailbox \(name) has children; delete them first")
                 }
