@@ -74,20 +74,31 @@ extension SQLiteStore {
             {
                 throw StorageError(.mailboxExists, "mailbox \(name) already exists")
             }
-            let count = try Int.fetchOne(
-                try db.cachedStatement(sql: "SELECT count(*) FROM mailbox WHERE account_id = ?"), arguments: [accountID])!
-            guard count + name.parents.count < Self.maxMailboxesPerAccount else {
-                throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
-            }
-            for parent in name.parents
-            where try Bool.fetchOne(
-                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
-                arguments: [accountID, parent.value]) == nil
-            {
-                try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
-            }
+            let parents = try missingParents(db, accountID: accountID, name)
+            try ensureRoom(db, accountID: accountID, adding: parents.count + 1)
+            for parent in parents { try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil) }
             try createMailboxRow(db, accountID: accountID, name: name.value, specialUse: specialUse)
             return try fetchMailbox(db, accountID: accountID, name: name.value)
+        }
+    }
+
+    /// The levels above `name` that do not exist yet, outermost first.
+    func missingParents(_ db: Database, accountID: Int64, _ name: MailboxName) throws -> [MailboxName] {
+        try name.parents.filter { parent in
+            try Bool.fetchOne(
+                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
+                arguments: [accountID, parent.value]) == nil
+        }
+    }
+
+    /// Refuses to make `adding` more mailboxes when the account would have more than
+    /// `maxMailboxesPerAccount`; up to that many is fine.
+    func ensureRoom(_ db: Database, accountID: Int64, adding: Int) throws {
+        guard adding > 0 else { return }
+        let count = try Int.fetchOne(
+            try db.cachedStatement(sql: "SELECT count(*) FROM mailbox WHERE account_id = ?"), arguments: [accountID])!
+        guard count + adding <= Self.maxMailboxesPerAccount else {
+            throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
         }
     }
 
@@ -119,13 +130,11 @@ extension SQLiteStore {
                 throw StorageError(.mailboxExists, "mailbox \(to) already exists")
             }
             if to.isWithin(from) { throw StorageError(.permissionDenied, "cannot move a mailbox inside itself") }
-            for parent in to.parents
-            where try Bool.fetchOne(
-                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
-                arguments: [accountID, parent.value]) == nil
-            {
-                try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
-            }
+            // New parents count against the limit, and so does the mailbox INBOX's messages
+            // move to.
+            let parents = try missingParents(db, accountID: accountID, to)
+            try ensureRoom(db, accountID: accountID, adding: parents.count + (from.isInbox ? 1 : 0))
+            for parent in parents { try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil) }
             if from.isInbox {
                 try createMailboxRow(db, accountID: accountID, name: to.value, specialUse: nil)
                 let target = try fetchMailbox(db, accountID: accountID, name: to.value)
