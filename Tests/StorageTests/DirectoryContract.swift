@@ -7,6 +7,7 @@ import Testing
 extension StorageContract {
     static let directoryChecks: [ContractCheck] = [
         ContractCheck("domains: add, list, in use, remove", domains),
+        ContractCheck("a domain's addresses are its own, `_` in its name or not", domainsMatchExactly),
         ContractCheck("accounts: add, get, list, update, challenge-response", accounts),
         ContractCheck("an address is one account, alias or group", addressInUse),
         ContractCheck("removing an account removes its messages and releases its bodies", removingAnAccount),
@@ -64,6 +65,24 @@ extension StorageContract {
         try store.removeDomain("b.test")
         #expect(try store.domains().map(\.name) == ["a.test", "sub.b.test"])
         expectError(.noSuchDomain) { try store.addAccount(StorageUnderTest.newAccount("z@b.test", domain: "b.test")) }
+    }
+
+    /// DomainName allows `_` in a label (a wildcard to SQL's LIKE): `a_b.test` and `axb.test`
+    /// are two domains, and neither's aliases or groups are the other's.
+    static func domainsMatchExactly(_ s: StorageUnderTest) throws {
+        let store = s.store
+        for name in ["a_b.test", "axb.test"] { _ = try store.addDomain(name) }
+        _ = try store.addAlias(address: "x@axb.test", domain: "axb.test", targets: ["t@remote.test"])
+        _ = try store.addGroup(address: "g@axb.test", domain: "axb.test", name: nil, members: ["t@remote.test"])
+        _ = try store.addAlias(address: "y@a_b.test", domain: "a_b.test", targets: ["t@remote.test"])
+        #expect(try store.aliases(domain: "a_b.test").map(\.address) == ["y@a_b.test"])
+        #expect(try store.aliases(domain: "axb.test").map(\.address) == ["x@axb.test"])
+        #expect(try store.groups(domain: "a_b.test").isEmpty)
+        #expect(try store.groups(domain: "axb.test").map(\.address) == ["g@axb.test"])
+        try store.removeAlias(address: "y@a_b.test", target: nil)
+        try store.removeDomain("a_b.test")
+        #expect(try store.domains().map(\.name) == ["axb.test"])
+        expectError(.domainNotEmpty) { try store.removeDomain("axb.test") }
     }
 
     static func accounts(_ s: StorageUnderTest) throws {
