@@ -79,19 +79,22 @@ extension StorageContract {
         let store = s.store
         let alice = try s.addAccount("alice")
         let limit = store.inlineBodyLimit
-        for (size, chunk) in [
-            (0, 1), (1, 1), (limit - 1, 7), (limit, 7), (limit, limit), (limit + 1, 7), (limit + 1, limit), (3 * limit + 5, 4096),
+        // The appends that make each body: up to the limit and past it in one append, and
+        // across it in two.
+        let appends: [[Int]] = [
+            [], [0], [1], [limit - 1], [limit - 1, 1], [limit], [limit, 0], [1, limit - 1], [limit + 1], [limit, 1], [1, limit],
+            [limit - 1, 2], [limit + 1, 4096, 4096],
         ]
-        where size >= 0 {
-            let bytes = Fixture.body(size, seed: size &+ chunk)
+        for (i, chunks) in appends.enumerated() where chunks.allSatisfy({ $0 >= 0 }) {
+            let size = chunks.reduce(0, +)
+            let bytes = Fixture.body(size, seed: i)
             let writer = try store.newBody()
             var at = 0
-            while at < bytes.count {
-                let end = min(at + max(chunk, 1), bytes.count)
-                try writer.append(Array(bytes[at..<end]))
-                at = end
+            for chunk in chunks {
+                try writer.append(Array(bytes[at..<at + chunk]))
+                at += chunk
+                #expect(writer.size == Int64(at))
             }
-            #expect(writer.size == Int64(size))
             let body = try writer.finish()
             #expect(body.size == Int64(size), "size \(size)")
             #expect(body.digest.hex == Data(SHA256.hash(data: bytes)).map { String(format: "%02x", $0) }.joined(), "size \(size)")

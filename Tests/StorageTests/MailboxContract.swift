@@ -68,11 +68,9 @@ extension StorageContract {
             for name in row.before { _ = try store.createMailbox(accountID: account.id, name: mailboxName(name), specialUse: nil) }
             // A message in each mailbox, to follow it.
             var marks: [String: [UInt8]] = [:]
-            for (j, name) in try s.names(account.id).enumerated() {
-                let bytes = Fixture.body(100, seed: i * 100 + j)
-                try s.put(bytes, into: account.id, name)
-                marks[name] = bytes
-            }
+            for (j, name) in try s.names(account.id).enumerated() { marks[name] = Fixture.body(100, seed: i * 100 + j) }
+            _ = try store.store(
+                try marks.map { name, bytes in try s.request(bytes, to: [Placement(accountID: account.id, mailbox: name)]) }, now: nil)
             let before = Dictionary(uniqueKeysWithValues: try store.mailboxes(accountID: account.id).map { ($0.name, $0) })
             try store.renameMailbox(accountID: account.id, from: mailboxName(row.from), to: mailboxName(row.to))
             #expect(try s.names(account.id) == ["INBOX"] + row.after, "rename \(row.from) to \(row.to)")

@@ -299,21 +299,19 @@ import Testing
     @Test func mailboxLimitAtTheLimit() throws {
         let o = try Opened()
         defer { o.s.finish() }
-        let store = o.s.store
         let alice = try o.s.addAccount("alice")
         let max = SQLiteStore.maxMailboxesPerAccount
+        _ = try o.s.store.createMailbox(accountID: alice.id, name: mailboxName("a"), specialUse: nil)
+        // One below the limit with INBOX and `a`, filled in one transaction: the limit is what
+        // is under test, not making 10,000 mailboxes one by one.
+        try o.tamper(
+            sql: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                INSERT INTO mailbox (account_id, name, uid_validity) SELECT ?, 'filler-' || i, i FROM n
+                """, arguments: [max - 3, alice.id])
+        let store = o.s.store
         func count() throws -> Int { try store.mailboxes(accountID: alice.id).count }
         func create(_ name: String) throws { _ = try store.createMailbox(accountID: alice.id, name: mailboxName(name), specialUse: nil) }
-        try create("a")
-        // Chains of MailboxName.maxDepth levels, to one below the limit.
-        var made = 2
-        var chain = 0
-        while made < max - 1 {
-            let levels = min(MailboxName.maxDepth, max - 1 - made)
-            try create((0..<levels).map { "c\(chain)-\($0)" }.joined(separator: "/"))
-            made += levels
-            chain += 1
-        }
         #expect(try count() == max - 1)
         try create("a/b")
         #expect(try count() == max, "the last one, its parent already there")
@@ -328,8 +326,12 @@ import Testing
         }
         #expect(try count() == max)
         try store.deleteMailbox(accountID: alice.id, name: mailboxName("a/c"))
+        expectError(.limitExceeded, "two new parents and the mailbox, one place left") { try create("p/q/r") }
         try store.renameMailbox(accountID: alice.id, from: .inbox, to: mailboxName("Old"))
         #expect(try count() == max)
+        // Another account has its own limit.
+        let bob = try o.s.addAccount("bob")
+        _ = try store.createMailbox(accountID: bob.id, name: mailboxName("z"), specialUse: nil)
     }
 
     /// Recorded outcomes are kept `deliveryOutcomeRetention` seconds, and pruned at most
