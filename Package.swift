@@ -185,6 +185,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "MailCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                // Only SQLiteStoreTests uses it, to damage a database on purpose.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
             name: "BackendTests",
             dependencies: [
                 "LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore",

@@ -167,17 +167,20 @@ extension SQLiteStore {
             guard let id = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT id FROM domain WHERE name = ?"), arguments: [name]) else {
                 throw StorageError(.noSuchDomain, "no domain \(name)")
             }
-            let suffix = "%@" + name
             let used =
                 try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM account WHERE domain_id = ?"), arguments: [id])! > 0
-                || Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM alias WHERE address LIKE ?"), arguments: [suffix]) != nil
-                || Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM mail_group WHERE address LIKE ?"), arguments: [suffix]) != nil
+                || Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM alias WHERE \(Self.inDomain)"), arguments: [name]) != nil
+                || Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM mail_group WHERE \(Self.inDomain)"), arguments: [name]) != nil
             if used {
                 throw StorageError(.domainNotEmpty, "domain \(name) still has accounts, aliases or groups; remove them first")
             }
             try db.cachedStatement(sql: "DELETE FROM domain WHERE id = ?").execute(arguments: [id])
         }
     }
+
+    /// SQL for "`address` is in the domain given as ?1": it ends in `@` and the domain. Not
+    /// `LIKE '%@' || ?1`: domain labels may hold `_`, which LIKE takes for any character.
+    static let inDomain = "substr(address, -length(?1) - 1) = '@' || ?1"
 
     // MARK: Accounts
 
@@ -396,7 +399,7 @@ extension SQLiteStore {
         try read { db in
             let rows = try Row.fetchAll(
                 try db.cachedStatement(
-                    sql: "SELECT address, target FROM alias WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address, target"),
+                    sql: "SELECT address, target FROM alias WHERE ?1 IS NULL OR \(Self.inDomain) ORDER BY address, target"),
                 arguments: [domain])
             var result: [(address: String, targets: [String])] = []
             for row in rows {
@@ -462,7 +465,7 @@ extension SQLiteStore {
     public func groups(domain: String?) throws -> [GroupRecord] {
         try read { db in
             try String.fetchAll(
-                try db.cachedStatement(sql: "SELECT address FROM mail_group WHERE ?1 IS NULL OR address LIKE '%@' || ?1 ORDER BY address"),
+                try db.cachedStatement(sql: "SELECT address FROM mail_group WHERE ?1 IS NULL OR \(Self.inDomain) ORDER BY address"),
                 arguments: [domain]
             ).compactMap { try fetchGroup(db, $0) }
         }

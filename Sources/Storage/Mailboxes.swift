@@ -74,20 +74,31 @@ extension SQLiteStore {
             {
                 throw StorageError(.mailboxExists, "mailbox \(name) already exists")
             }
-            let count = try Int.fetchOne(
-                try db.cachedStatement(sql: "SELECT count(*) FROM mailbox WHERE account_id = ?"), arguments: [accountID])!
-            guard count + name.parents.count < Self.maxMailboxesPerAccount else {
-                throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
-            }
-            for parent in name.parents
-            where try Bool.fetchOne(
-                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
-                arguments: [accountID, parent.value]) == nil
-            {
-                try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
-            }
+            let parents = try missingParents(db, accountID: accountID, name)
+            try ensureRoom(db, accountID: accountID, adding: parents.count + 1)
+            for parent in parents { try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil) }
             try createMailboxRow(db, accountID: accountID, name: name.value, specialUse: specialUse)
             return try fetchMailbox(db, accountID: accountID, name: name.value)
+        }
+    }
+
+    /// The levels above `name` that do not exist yet, outermost first.
+    func missingParents(_ db: Database, accountID: Int64, _ name: MailboxName) throws -> [MailboxName] {
+        try name.parents.filter { parent in
+            try Bool.fetchOne(
+                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
+                arguments: [accountID, parent.value]) == nil
+        }
+    }
+
+    /// Refuses to make `adding` more mailboxes when the account would have more than
+    /// `maxMailboxesPerAccount`; up to that many is fine.
+    func ensureRoom(_ db: Database, accountID: Int64, adding: Int) throws {
+        guard adding > 0 else { return }
+        let count = try Int.fetchOne(
+            try db.cachedStatement(sql: "SELECT count(*) FROM mailbox WHERE account_id = ?"), arguments: [accountID])!
+        guard count + adding <= Self.maxMailboxesPerAccount else {
+            throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
         }
     }
 
@@ -119,13 +130,11 @@ extension SQLiteStore {
                 throw StorageError(.mailboxExists, "mailbox \(to) already exists")
             }
             if to.isWithin(from) { throw StorageError(.permissionDenied, "cannot move a mailbox inside itself") }
-            for parent in to.parents
-            where try Bool.fetchOne(
-                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"),
-                arguments: [accountID, parent.value]) == nil
-            {
-                try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil)
-            }
+            // New parents count against the limit, and so does the mailbox INBOX's messages
+            // move to.
+            let parents = try missingParents(db, accountID: accountID, to)
+            try ensureRoom(db, accountID: accountID, adding: parents.count + (from.isInbox ? 1 : 0))
+            for parent in parents { try createMailboxRow(db, accountID: accountID, name: parent.value, specialUse: nil) }
             if from.isInbox {
                 try createMailboxRow(db, accountID: accountID, name: to.value, specialUse: nil)
                 let target = try fetchMailbox(db, accountID: accountID, name: to.value)
@@ -142,13 +151,14 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?").execute(arguments: [uid, target.id])
                 return
             }
+            let below = Self.descendants(of: from.value)
             let children = try Row.fetchAll(
-                try db.cachedStatement(sql: "SELECT id, name FROM mailbox WHERE account_id = ? AND (name = ? OR name LIKE ? ESCAPE '\\')"),
-                arguments: [accountID, from.value, Self.likeEscaped(from.value) + "/%"])
+                try db.cachedStatement(sql: "SELECT id, name FROM mailbox WHERE account_id = ? AND (name = ? OR (name >= ? AND name < ?))"),
+                arguments: [accountID, from.value, below.first, below.end])
             for row in children {
                 let id: Int64 = row["id"]
                 let name: String = row["name"]
-                let renamed = to.value + name.dropFirst(from.value.count)
+                let renamed = to.value + String(decoding: name.utf8.dropFirst(from.value.utf8.count), as: UTF8.self)
                 // A new name is a new mailbox to clients: UIDVALIDITY changes (RFC 3501 §6.3.5).
                 try db.cachedStatement(sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?").execute(arguments: [
                     renamed, try nextUIDValidity(db), id,
@@ -157,8 +167,12 @@ extension SQLiteStore {
         }
     }
 
-    static func likeEscaped(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    /// The names below `name` in the hierarchy are those from `name/` up to, not including,
+    /// `name0` ('0' follows '/'), as SQLite compares text: byte by byte. Mailbox names are
+    /// case-sensitive (RFC 3501 §5.1; INBOX has one spelling here), and `LIKE` is not: it took
+    /// `Work/a` for a child of `work`.
+    static func descendants(of name: String) -> (first: String, end: String) {
+        (name + "/", name + "0")
     }
 
     /// Deletes a mailbox and its messages. INBOX and mailboxes with children are refused.
@@ -168,9 +182,10 @@ extension SQLiteStore {
             var unused: [BodyDigest] = []
             try db.inTransaction {
                 let box = try fetchMailbox(db, accountID: accountID, name: name.value)
+                let below = Self.descendants(of: name.value)
                 if try Bool.fetchOne(
-                    try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name LIKE ? ESCAPE '\\'"),
-                    arguments: [accountID, Self.likeEscaped(name.value) + "/%"]) != nil
+                    try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name >= ? AND name < ?"),
+                    arguments: [accountID, below.first, below.end]) != nil
                 {
                     throw StorageError(.mailboxNotEmpty, "mailbox \(name) has children; delete them first")
                 }

@@ -323,6 +323,18 @@ extension SQLiteStore {
         return (clause, [pairs, mailboxID])
     }
 
+    /// The mailbox's highest modseq. The caller looked the mailbox up by name before, and
+    /// another session may have deleted it since: that is `noSuchMailbox`.
+    func highestModseq(_ db: Database, mailboxID: Int64) throws -> Int64 {
+        guard
+            let modseq = try Int64.fetchOne(
+                try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])
+        else {
+            throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
+        }
+        return modseq
+    }
+
     func largestUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
         try UInt32.fetchOne(try db.cachedStatement(sql: "SELECT max(uid) FROM message WHERE mailbox_id = ?"), arguments: [mailboxID]) ?? 0
     }
@@ -399,7 +411,9 @@ extension SQLiteStore {
         }
     }
 
-    /// `length` bytes at `offset` of `prefix` followed by the body of `blobID`.
+    /// `length` bytes at `offset` of `prefix` followed by the body of `blobID`. A body that
+    /// holds fewer bytes there than its row says is `corrupt`: a caller sizes its answer (an
+    /// IMAP literal, a POP3 listing) from the row.
     func readBytes(_ db: Database, blobID: Int64, prefix: [UInt8], offset: Int64, length: Int) throws -> [UInt8] {
         guard length > 0 else { return [] }
         var out: [UInt8] = []
@@ -417,18 +431,28 @@ extension SQLiteStore {
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
-                        SELECT b.sha256, b.inline, substr(d.data, ? + 1, ?) AS part
+                        SELECT b.sha256, b.size, b.inline, substr(d.data, ? + 1, ?) AS part
                         FROM blob b LEFT JOIN body d ON d.blob_id = b.id WHERE b.id = ?
                         """), arguments: [bodyOffset, length, blobID])
         else {
             throw StorageError(.noSuchMessage, "the message was expunged")
         }
+        let digest = BodyDigest(row["sha256"] as Data)
+        let part: [UInt8]
         if row["inline"] as Bool {
-            if let part = row["part"] as Data? { out += part }
-            return out
+            part = (row["part"] as Data?).map { [UInt8]($0) } ?? []
+        } else {
+            part = try files.read(digest, offset: bodyOffset, length: length)
         }
-        out += try files.read(BodyDigest(row["sha256"] as Data), offset: bodyOffset, length: length)
-        return out
+        let size: Int64 = row["size"]
+        guard part.count == Int(max(0, min(Int64(length), size - bodyOffset))) else {
+            throw Self.shortBody(digest, size: size)
+        }
+        return out.isEmpty ? part : out + part
+    }
+
+    static func shortBody(_ digest: BodyDigest, size: Int64) -> StorageError {
+        StorageError(.corrupt, "message body \(digest) holds fewer than its \(size) bytes")
     }
 
     public func readBatch(accountID: Int64, mailbox: MailboxName, uids: [UInt32], length: Int, budget: Int) throws -> [BatchRead] {
@@ -436,7 +460,7 @@ extension SQLiteStore {
             let box = try fetchMailbox(db, accountID: accountID, name: mailbox.value)
             let statement = try db.cachedStatement(
                 sql: """
-                    SELECT m.size, m.prefix, m.blob_id, b.inline, substr(d.data, 1, ?) AS head
+                    SELECT m.size, m.prefix, m.blob_id, b.sha256, b.size AS body_size, b.inline, substr(d.data, 1, ?) AS head
                     FROM message m JOIN blob b ON b.id = m.blob_id LEFT JOIN body d ON d.blob_id = m.blob_id
                     WHERE m.mailbox_id = ? AND m.uid = ?
                     """)
@@ -457,6 +481,7 @@ extension SQLiteStore {
                 if row["inline"] as Bool {
                     var bytes = [UInt8](prefix.prefix(count))
                     if bytes.count < count, let head = row["head"] as Data? { bytes += head.prefix(count - bytes.count) }
+                    guard bytes.count == count else { throw Self.shortBody(BodyDigest(row["sha256"] as Data), size: row["body_size"]) }
                     return .read(uid: uid, bytes: bytes, total: size)
                 }
                 return .read(
@@ -477,9 +502,7 @@ extension SQLiteStore {
                     "SELECT \(Self.summaryColumns) FROM message m WHERE m.mailbox_id = ? AND \(clause) ORDER BY m.uid",
                 arguments: StatementArguments([mailboxID] + clauseArgs)
             ).map { MessageRecord(row: $0, withStructure: false) }
-            let modseq =
-                try Int64.fetchOne(try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
-                + 1
+            let modseq = try highestModseq(db, mailboxID: mailboxID) + 1
             var updated: [MessageRecord] = []
             var skipped: [UInt32] = []
             for var message in rows {
@@ -595,8 +618,7 @@ extension SQLiteStore {
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT id, uid, blob_id, size FROM message WHERE mailbox_id = ? AND \(clause) AND \(flagClause) ORDER BY uid",
                     arguments: StatementArguments([mailboxID] + clauseArgs))
-                var modseq = try Int64.fetchOne(
-                    try db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailboxID])!
+                var modseq = try highestModseq(db, mailboxID: mailboxID)
                 guard !rows.isEmpty else {
                     result = ([], modseq)
                     return .commit
