@@ -5,6 +5,8 @@
 /// The back-end's settings. Every value has a production default; tests lower the costly ones.
 public struct BackendConfig: Sendable {
     public var dataDirectory: String
+    /// The server's name in the bounces it makes (Reporting-MTA, MAILER-DAEMON@…, Message-ID).
+    public var hostname: String
     /// scrypt cost as log2(N) (RFC 7914). 15 (N = 32768, r = 8) costs ≈ 125 ms per login in
     /// release: slow for a guesser, fine for a person.
     public var passwordHashLog2Cost: Int
@@ -39,6 +41,7 @@ public struct BackendConfig: Sendable {
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
+        self.hostname = "localhost"
         self.passwordHashLog2Cost = 15
         self.scramIterations = 4096
         self.sessionLifetimeSeconds = 24 * 3600

@@ -286,6 +286,7 @@ extension Backend {
         }
         let body: PreparedBody
         let structure: String?
+        let header: [UInt8]
         do {
             body = try writer.finish()
         } catch {
@@ -295,8 +296,11 @@ extension Backend {
         do {
             // The structure of the body alone: its offsets are relative to the body, which
             // copies with different prefixes share (`ParsedMessage.afterPrefix`).
-            let parsed = MessageParser.parse(try body.contents())
+            let contents = try body.contents()
+            let parsed = MessageParser.parse(contents)
             structure = String(decoding: try JSONEncoder().encode(parsed), as: UTF8.self)
+            // For a bounce; one byte more than it returns tells it the header was longer.
+            header = Array(contents.prefix(min(parsed.headerRange.upperBound, DeliveryStatusNotification.maxHeaderBytes + 1)))
         } catch {
             body.discard()
             return done(.failure(error))
@@ -328,8 +332,11 @@ extension Backend {
             }
         case .delivery(let sender, let recipients, let mayRelay, let idempotencyKey):
             let plan: DeliveryPlan
+            let bounce: Bounce?
             do {
                 plan = try DeliveryPlan(recipients: recipients, size: size, backend: self, mayRelay: mayRelay)
+                bounce = try Bounce.prepare(
+                    sender: sender, router: router, reportingMTA: config.hostname, originalHeader: header, arrivalDate: internalDate)
             } catch {
                 body.discard()
                 return done(.failure(error))
@@ -337,11 +344,21 @@ extension Backend {
             let answer: @Sendable (StoreResult) -> UploadCommitResult = { stored in
                 UploadCommitResult(size: size, sha256: digest, recipients: plan.outcomes(stored))
             }
+            // RFC 5321 §6.1: once the client has its 250, every recipient that failed is told
+            // to the sender — in the same transaction as the delivery (`Bounce`).
+            var followUp: StoreRequest.FollowUp?
+            if let bounce {
+                followUp = { stored in
+                    let failures = plan.failures(stored)
+                    return failures.isEmpty ? nil : try bounce.request(reporting: failures, date: internalDate)
+                }
+            }
             let request = StoreRequest(
                 body: body, structure: structure, prefix: upload.prefix, internalDate: internalDate,
                 placements: plan.accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") },
                 queueSender: sender, queueRecipients: plan.remote,
-                outcome: idempotencyKey.map { key in RecordedOutcome(key: key) { try Self.encodeOutcome(answer($0)) } })
+                outcome: idempotencyKey.map { key in RecordedOutcome(key: key) { try Self.encodeOutcome(answer($0)) } },
+                followUp: followUp)
             committer.submit(request) { result in
                 done(
                     result.flatMap { stored in
@@ -351,61 +368,10 @@ extension Backend {
                                 self.publish(account, .messageAdded, mailbox: "INBOX", uids: [uid], modseq: modseq)
                             }
                         }
+                        self.bounced(plan.failures(stored), sender: sender, bounce: bounce, stored: stored.followUp)
                         return .success(answer(stored))
                     })
             }
-        }
-    }
-}
-
-/// The routes of all recipients of one message, merged: each account gets one copy and each
-/// remote address one queue entry however many recipients lead there; each recipient keeps the
-/// indices of its own so its outcome can be told afterwards.
-struct DeliveryPlan {
-    var accounts: [AccountRecord] = []
-    var remote: [String] = []
-    var perRecipient: [(recipient: String, accounts: [Int], remote: Bool, refusal: RecipientOutcome?)] = []
-
-    init(recipients: [String], size: Int64, backend: Backend, mayRelay: Bool) throws {
-        var accountIndex: [Int64: Int] = [:]
-        var remoteSeen = Set<String>()
-        for recipient in recipients {
-            let route = try backend.router.route(recipient, mayRelay: mayRelay)
-            var mine: [Int] = []
-            var refusal: RecipientOutcome?
-            if let failure = route.failure, route.isEmpty { refusal = Backend.outcome(recipient, failure) }
-            for account in route.accounts {
-                if let why = try backend.refusal(account, recipient: recipient, size: size) {
-                    refusal = refusal ?? why
-                    continue
-                }
-                if let i = accountIndex[account.id] {
-                    mine.append(i)
-                } else {
-                    accountIndex[account.id] = accounts.count
-                    mine.append(accounts.count)
-                    accounts.append(account)
-                }
-            }
-            for r in route.remote where remoteSeen.insert(r.lowercased()).inserted { remote.append(r) }
-            perRecipient.append((recipient, mine, !route.remote.isEmpty, refusal))
-        }
-    }
-
-    func outcomes(_ stored: StoreResult) -> [RecipientOutcome] {
-        perRecipient.map { entry in
-            let results = entry.accounts.map { stored.placements[$0] }
-            if results.contains(where: \.isStored) { return RecipientOutcome(recipient: entry.recipient, status: .delivered) }
-            if entry.remote && stored.queueID != nil { return RecipientOutcome(recipient: entry.recipient, status: .queued) }
-            if let refusal = entry.refusal { return refusal }
-            for case .failed(let error) in results {
-                let quota = error.kind == .quotaExceeded
-                return RecipientOutcome(
-                    recipient: entry.recipient, status: .failed, kind: quota ? "quota_exceeded" : "internal_error", message: error.message,
-                    temporary: true)
-            }
-            return RecipientOutcome(
-                recipient: entry.recipient, status: .failed, kind: "no_such_user", message: "no such user here", temporary: false)
         }
     }
 }

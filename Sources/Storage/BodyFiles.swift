@@ -67,6 +67,11 @@ public struct PreparedBody: Sendable {
         self.content = content
     }
 
+    /// A body made in memory (a bounce the back-end composed), named by its SHA-256.
+    public static func inMemory(_ bytes: [UInt8]) -> PreparedBody {
+        PreparedBody(digest: BodyDigest(SHA256.hash(data: bytes)), size: Int64(bytes.count), content: .memory(bytes))
+    }
+
     /// The bytes, for parsing: the buffer itself, or the staged file mapped (not copied).
     public func contents() throws -> Data {
         switch content {

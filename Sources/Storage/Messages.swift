@@ -66,9 +66,13 @@ public struct StoreRequest: Sendable {
     public var queueRecipients: [String]
     /// Makes the store happen at most once for a key (a delivery's idempotency key).
     public var outcome: RecordedOutcome?
+    /// A second message that this one's result calls for — the bounce for recipients that
+    /// failed (RFC 5321 §6.1) — made and stored in the same transaction, so that a crash
+    /// neither loses it nor makes it twice. See `MessageStore.store`.
+    public var followUp: FollowUp?
     public init(
         body: PreparedBody, structure: String?, prefix: [UInt8] = [], internalDate: Int64, placements: [Placement],
-        queueSender: String = "", queueRecipients: [String] = [], outcome: RecordedOutcome? = nil
+        queueSender: String = "", queueRecipients: [String] = [], outcome: RecordedOutcome? = nil, followUp: FollowUp? = nil
     ) {
         self.body = body
         self.structure = structure
@@ -78,7 +82,13 @@ public struct StoreRequest: Sendable {
         self.queueSender = queueSender
         self.queueRecipients = queueRecipients
         self.outcome = outcome
+        self.followUp = followUp
     }
+
+    /// Given the stored request's result, the request to store next in the same transaction,
+    /// or nil for none. Its body must be in memory (`PreparedBody.inMemory`), and it has no
+    /// follow-up of its own.
+    public typealias FollowUp = @Sendable (StoreResult) throws -> StoreRequest?
 }
 
 public enum PlacementResult: Sendable, Equatable {
@@ -90,8 +100,22 @@ public struct StoreResult: Sendable, Equatable {
     public var placements: [PlacementResult]
     public var queueID: Int64?
     /// Set when an earlier store with the same key committed: its recorded answer. Nothing
-    /// was stored this time (`placements` is empty).
+    /// was stored this time (`placements` is empty), follow-up included.
     public var earlierOutcome: String?
+    /// What the request's follow-up stored, when it made one.
+    public var followUp: StoreResult? {
+        get { followUps.first }
+        set { followUps = newValue.map { [$0] } ?? [] }
+    }
+    /// Zero or one element: a struct cannot hold an optional of itself.
+    private var followUps: [StoreResult] = []
+
+    public init(placements: [PlacementResult], queueID: Int64?, earlierOutcome: String? = nil, followUp: StoreResult? = nil) {
+        self.placements = placements
+        self.queueID = queueID
+        self.earlierOutcome = earlierOutcome
+        self.followUp = followUp
+    }
 }
 
 /// A store that must happen at most once: under `key` the store records the text `render`
@@ -126,7 +150,11 @@ extension SQLiteStore {
                     try db.inTransaction {
                         results = []
                         for request in requests {
-                            results.append(try store(db, request, now: now))
+                            var result = try store(db, request, now: now)
+                            if result.earlierOutcome == nil, let followUp = request.followUp, let next = try followUp(result) {
+                                result.followUp = try storeFollowUp(db, next, now: now)
+                            }
+                            results.append(result)
                         }
                         try pruneOutcomes(db, now: now)
                         return .commit
@@ -186,6 +214,16 @@ extension SQLiteStore {
         try read { db in
             try String.fetchOne(try db.cachedStatement(sql: "SELECT result FROM delivery_outcome WHERE key = ?"), arguments: [key])
         }
+    }
+
+    /// A follow-up's body was made in memory inside this transaction: a staged file would have
+    /// had to be installed (and fsynced) before it began.
+    func storeFollowUp(_ db: Database, _ request: StoreRequest, now: Int64) throws -> StoreResult {
+        guard request.body.stagedPath == nil, request.followUp == nil else {
+            request.body.discard()
+            throw StorageError(.corrupt, "a follow-up must have its body in memory and no follow-up of its own")
+        }
+        return try store(db, request, now: now)
     }
 
     func store(_ db: Database, _ request: StoreRequest, now: Int64) throws -> StoreResult {

@@ -85,6 +85,15 @@ public protocol MessageStore: Sendable {
     /// reference to the identical body already stored), its mailbox rows and queue rows, with
     /// one durable commit for the batch. A placement that would exceed its account's quota
     /// fails alone. A request's body is taken over whatever happens to it.
+    ///
+    /// **Follow-ups.** Right after storing a request, in the same transaction, the store calls
+    /// its `followUp` (if any) with the result and stores the request it returns, handing back
+    /// what that stored as `StoreResult.followUp`: both commit or neither does, so a bounce is
+    /// never lost nor made twice. It is not called for a request that stored nothing because
+    /// its key had committed before. A follow-up's body must be in memory
+    /// (`PreparedBody.inMemory`), never a staged file — files are installed before the
+    /// transaction begins — and a follow-up has no follow-up of its own; the store refuses
+    /// either (`corrupt`, the batch fails). A follow-up that throws fails the batch.
     func store(_ requests: [StoreRequest], now: Int64?) throws -> [StoreResult]
     /// The outcome recorded under an idempotency key, if a store with it committed.
     func recordedOutcome(key: String) throws -> String?

@@ -17,6 +17,8 @@ struct BackendCommand: AsyncParsableCommand {
         let config = try global.load()
         config.bootstrapLogging()
         var backendConfig = BackendConfig(dataDirectory: config.dataDirectory)
+        // The name the SMTP gateway greets with: bounces come from the host that accepted the mail.
+        backendConfig.hostname = config.smtp.hostname.isEmpty ? GatewayProcess.hostname(config) : config.smtp.hostname
         backendConfig.passwordHashLog2Cost = config.backend.passwordHashCost
         backendConfig.workerThreads = config.backend.workerThreads
         backendConfig.sessionLifetimeSeconds = config.backend.sessionLifetimeSeconds
