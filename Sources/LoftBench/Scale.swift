@@ -21,9 +21,12 @@ import RPCTransport
 ///
 ///     loft-bench scale [--messages 1000000] [--accounts 1000] [--big 200000] [--streams 32]
 ///                      [--window 20000] [--status-calls 100] [--loft PATH] [--keep]
+///     loft-bench scale --reuse DIR [--loft PATH]
 ///
 /// `--loft` names the `loft` binary to run (default: the one beside loft-bench), so that one
-/// loft-bench can measure the binaries of two checkouts. `--keep` leaves the data directory.
+/// loft-bench can measure the binaries of two checkouts. `--keep` leaves the data directory;
+/// `--reuse DIR` skips the fill and measures a store so kept (by the same `loft`) again, from
+/// `mailbox.status` on.
 enum Scale {
     static func run(_ args: [String], loft: String) async throws {
         func value(_ flag: String, _ fallback: Int) -> Int {
@@ -35,11 +38,13 @@ enum Scale {
         let streams = max(1, value("--streams", 32))
         let window = min(value("--window", 20_000), total / 4)
         let statusCalls = max(1, value("--status-calls", 100))
-        let keep = args.contains("--keep")
+        let reuse = args.firstIndex(of: "--reuse").flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil }
+        let keep = args.contains("--keep") || reuse != nil
 
-        let dir = NSTemporaryDirectory() + "loft-bench-scale-\(getpid())"
-        try? FileManager.default.removeItem(atPath: dir)
+        let dir = reuse ?? NSTemporaryDirectory() + "loft-bench-scale-\(getpid())"
+        if reuse == nil { try? FileManager.default.removeItem(atPath: dir) }
         let gateway = dir + "/gateway.sock"
+        try? FileManager.default.removeItem(atPath: gateway)  // a kept store's, from its last run
         var backend = try startBackend(loft, dir)
         defer {
             if backend.isRunning {
@@ -51,84 +56,92 @@ enum Scale {
         while !FileManager.default.fileExists(atPath: gateway) { usleep(20_000) }
         var pid = backend.processIdentifier
         print("# loft-bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(loft), back-end pid \(pid), data in \(dir))")
-        print("# \(total) messages of 4 KiB over \(streams) streams, \(accounts) accounts, \(big) to one of them; window \(window)\n")
+        if reuse == nil {
+            print("# \(total) messages of 4 KiB over \(streams) streams, \(accounts) accounts, \(big) to one of them; window \(window)\n")
+        }
 
         let domain = "scale.test"
-        let admin = RPCClient(path: dir + "/admin.sock", software: "bench")
-        _ = try await admin.call(Methods.domainAdd, DomainParams(name: domain))
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        for i in 0..<accounts {
-            _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "user\(i)@\(domain)", password: "pw"))
-        }
-        print("\(accounts) accounts added in \(secs(DispatchTime.now().uptimeNanoseconds - t0)) s; back-end RSS \(Bench.rssMB(pid)) MB\n")
-        await admin.close()
+        if reuse == nil {
+            let admin = RPCClient(path: dir + "/admin.sock", software: "bench")
+            _ = try await admin.call(Methods.domainAdd, DomainParams(name: domain))
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<accounts {
+                _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "user\(i)@\(domain)", password: "pw"))
+            }
+            print(
+                "\(accounts) accounts added in \(secs(DispatchTime.now().uptimeNanoseconds - t0)) s; back-end RSS \(Bench.rssMB(pid)) MB\n")
+            await admin.close()
 
-        // Message i goes to user0 (the big account) when it crosses the next multiple of
-        // total/big, otherwise to the next of the others in turn: the big account's share is the
-        // same in every stretch of the fill.
-        let recipients = (0..<accounts).map { "user\($0)@\(domain)" }
-        func recipient(_ i: Int) -> String {
-            if big > 0, (i + 1) * big / total > i * big / total { return recipients[0] }
-            let others = i - i * big / total  // messages before i that went to the others
-            return recipients[1 + others % (accounts - 1)]
-        }
-        // Every message is different (its Message-ID), as in a real store: the blob store keeps
-        // identical bodies once.
-        let body = Array(repeating: UInt8(ascii: "x"), count: 4096)
-        func message(_ i: Int) -> Base64Data {
-            let header = Array(
-                "From: b@remote.test\r\nTo: \(recipient(i))\r\nSubject: bench\r\nMessage-ID: <\(i).\(getpid())@remote.test>\r\n\r\n".utf8)
-            return Base64Data(header + body.prefix(4096 - header.count - 2) + Array("\r\n".utf8))
-        }
+            // Message i goes to user0 (the big account) when it crosses the next multiple of
+            // total/big, otherwise to the next of the others in turn: the big account's share is the
+            // same in every stretch of the fill.
+            let recipients = (0..<accounts).map { "user\($0)@\(domain)" }
+            func recipient(_ i: Int) -> String {
+                if big > 0, (i + 1) * big / total > i * big / total { return recipients[0] }
+                let others = i - i * big / total  // messages before i that went to the others
+                return recipients[1 + others % (accounts - 1)]
+            }
+            // Every message is different (its Message-ID), as in a real store: the blob store keeps
+            // identical bodies once.
+            let body = Array(repeating: UInt8(ascii: "x"), count: 4096)
+            func message(_ i: Int) -> Base64Data {
+                let header = Array(
+                    "From: b@remote.test\r\nTo: \(recipient(i))\r\nSubject: bench\r\nMessage-ID: <\(i).\(getpid())@remote.test>\r\n\r\n"
+                        .utf8)
+                return Base64Data(header + body.prefix(4096 - header.count - 2) + Array("\r\n".utf8))
+            }
 
-        let clients = (0..<streams).map { _ in RPCClient(path: gateway, software: "bench") }
-        for c in clients { _ = try await c.call(Methods.ping, Empty()) }
-        /// Delivers messages [from, to) and returns (messages/s, back-end CPU µs per message).
-        func fill(_ from: Int, _ to: Int) async throws -> (Double, Double) {
-            let cpuBefore = Bench.cpuSeconds(pid)
-            let start = DispatchTime.now().uptimeNanoseconds
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (s, c) in clients.enumerated() {
-                    group.addTask {
-                        var i = from + s
-                        while i < to {
-                            try await deliver(c, message(i), to: recipient(i))
-                            i += streams
+            let clients = (0..<streams).map { _ in RPCClient(path: gateway, software: "bench") }
+            for c in clients { _ = try await c.call(Methods.ping, Empty()) }
+            /// Delivers messages [from, to) and returns (messages/s, back-end CPU µs per message).
+            func fill(_ from: Int, _ to: Int) async throws -> (Double, Double) {
+                let cpuBefore = Bench.cpuSeconds(pid)
+                let start = DispatchTime.now().uptimeNanoseconds
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (s, c) in clients.enumerated() {
+                        group.addTask {
+                            var i = from + s
+                            while i < to {
+                                try await deliver(c, message(i), to: recipient(i))
+                                i += streams
+                            }
                         }
                     }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let n = Double(to - from)
+                return (n / elapsed, (Bench.cpuSeconds(pid) - cpuBefore) / n * 1e6)
             }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let n = Double(to - from)
-            return (n / elapsed, (Bench.cpuSeconds(pid) - cpuBefore) / n * 1e6)
-        }
-        func line(_ label: String, _ r: (Double, Double)) {
-            print("\(label): \(Int(r.0)) messages/s, back-end CPU \(Int(r.1)) µs/message, RSS \(Bench.rssMB(pid)) MB", terminator: "")
-            print(String(format: ", load %.2f", loadAverage()))
-        }
+            func line(_ label: String, _ r: (Double, Double)) {
+                print("\(label): \(Int(r.0)) messages/s, back-end CPU \(Int(r.1)) µs/message, RSS \(Bench.rssMB(pid)) MB", terminator: "")
+                print(String(format: ", load %.2f", loadAverage()))
+            }
 
-        let fillStart = DispatchTime.now().uptimeNanoseconds
-        let first = try await fill(0, window)
-        line("delivery, messages 0-\(window) (empty store)", first)
-        var at = window
-        let lastStart = total - window
-        while at < lastStart {
-            let next = min(lastStart, (at / 100_000 + 1) * 100_000)
-            line("delivery, messages \(at)-\(next)", try await fill(at, next))
-            at = next
+            let fillStart = DispatchTime.now().uptimeNanoseconds
+            let first = try await fill(0, window)
+            line("delivery, messages 0-\(window) (empty store)", first)
+            var at = window
+            let lastStart = total - window
+            while at < lastStart {
+                let next = min(lastStart, (at / 100_000 + 1) * 100_000)
+                line("delivery, messages \(at)-\(next)", try await fill(at, next))
+                at = next
+            }
+            let last = try await fill(lastStart, total)
+            line("delivery, messages \(lastStart)-\(total) (full store)", last)
+            let fillSeconds = Double(DispatchTime.now().uptimeNanoseconds - fillStart) / 1e9
+            for c in clients { await c.close() }
+            print(
+                String(
+                    format:
+                        "fill: %d messages in %.0f s (%.0f/s); full/empty delivery rate %.2f, back-end CPU per message full/empty %.2f\n",
+                    total, fillSeconds, Double(total) / fillSeconds, last.0 / first.0, last.1 / first.1))
+
         }
-        let last = try await fill(lastStart, total)
-        line("delivery, messages \(lastStart)-\(total) (full store)", last)
-        let fillSeconds = Double(DispatchTime.now().uptimeNanoseconds - fillStart) / 1e9
-        for c in clients { await c.close() }
-        print(
-            String(
-                format: "fill: %d messages in %.0f s (%.0f/s); full/empty delivery rate %.2f, back-end CPU per message full/empty %.2f\n",
-                total, fillSeconds, Double(total) / fillSeconds, last.0 / first.0, last.1 / first.1))
 
         // mailbox.status of the big INBOX, with a user session.
-        let user = recipients[0]
+        let user = "user0@\(domain)"
         let raw = try LineSocket(path: gateway)
         _ = try raw.call(#"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"version":1,"software":"bench"}}"#)
         let session = try raw.login(user)
