@@ -55,9 +55,9 @@ enum Scale {
         }
         while !FileManager.default.fileExists(atPath: gateway) { usleep(20_000) }
         var pid = backend.processIdentifier
-        print("# loft-bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(loft), back-end pid \(pid), data in \(dir))")
+        say("# loft-bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(loft), back-end pid \(pid), data in \(dir))")
         if reuse == nil {
-            print("# \(total) messages of 4 KiB over \(streams) streams, \(accounts) accounts, \(big) to one of them; window \(window)\n")
+            say("# \(total) messages of 4 KiB over \(streams) streams, \(accounts) accounts, \(big) to one of them; window \(window)\n")
         }
 
         let domain = "scale.test"
@@ -68,7 +68,7 @@ enum Scale {
             for i in 0..<accounts {
                 _ = try await admin.call(Methods.accountAdd, AccountAddParams(address: "user\(i)@\(domain)", password: "pw"))
             }
-            print(
+            say(
                 "\(accounts) accounts added in \(secs(DispatchTime.now().uptimeNanoseconds - t0)) s; back-end RSS \(Bench.rssMB(pid)) MB\n")
             await admin.close()
 
@@ -114,8 +114,8 @@ enum Scale {
                 return (n / elapsed, (Bench.cpuSeconds(pid) - cpuBefore) / n * 1e6)
             }
             func line(_ label: String, _ r: (Double, Double)) {
-                print("\(label): \(Int(r.0)) messages/s, back-end CPU \(Int(r.1)) µs/message, RSS \(Bench.rssMB(pid)) MB", terminator: "")
-                print(String(format: ", load %.2f", loadAverage()))
+                say("\(label): \(Int(r.0)) messages/s, back-end CPU \(Int(r.1)) µs/message, RSS \(Bench.rssMB(pid)) MB", terminator: "")
+                say(String(format: ", load %.2f", loadAverage()))
             }
 
             let fillStart = DispatchTime.now().uptimeNanoseconds
@@ -132,7 +132,7 @@ enum Scale {
             line("delivery, messages \(lastStart)-\(total) (full store)", last)
             let fillSeconds = Double(DispatchTime.now().uptimeNanoseconds - fillStart) / 1e9
             for c in clients { await c.close() }
-            print(
+            say(
                 String(
                     format:
                         "fill: %d messages in %.0f s (%.0f/s); full/empty delivery rate %.2f, back-end CPU per message full/empty %.2f\n",
@@ -147,14 +147,14 @@ enum Scale {
         let session = try raw.login(user)
         let statusLine = #"{"jsonrpc":"2.0","id":1,"method":"mailbox.status","params":{"session":"\#(session)","mailbox":"INBOX"}}"#
         let answer = try raw.call(statusLine)
-        print("mailbox.status of \(user) INBOX: \(String(decoding: answer, as: UTF8.self))")
+        say("mailbox.status of \(user) INBOX: \(String(decoding: answer, as: UTF8.self))")
         var samples: [UInt64] = []
         for _ in 0..<statusCalls {
             let t = DispatchTime.now().uptimeNanoseconds
             _ = try raw.call(statusLine)
             samples.append(DispatchTime.now().uptimeNanoseconds - t)
         }
-        print(
+        say(
             "mailbox.status, blocking socket, \(statusCalls) calls: median \(Bench.us(Bench.percentile(samples, 0.5))) µs, p99 \(Bench.us(Bench.percentile(samples, 0.99))) µs, max \(Bench.us(samples.max() ?? 0)) µs"
         )
         raw.close()
@@ -167,18 +167,18 @@ enum Scale {
             _ = try await client.call(Methods.mailboxStatus, MailboxParams(session: s, mailbox: "INBOX"))
             samples.append(DispatchTime.now().uptimeNanoseconds - t)
         }
-        print(
+        say(
             "mailbox.status, async RPCClient, \(statusCalls) calls: median \(Bench.us(Bench.percentile(samples, 0.5))) µs, p99 \(Bench.us(Bench.percentile(samples, 0.99))) µs (\(status.messages) messages)"
         )
         await client.close()
-        print("back-end RSS after the fill: \(Bench.rssMB(pid)) MB, peak \(peakMB(pid)) MB\n")
+        say("back-end RSS after the fill: \(Bench.rssMB(pid)) MB, peak \(peakMB(pid)) MB\n")
 
         // Stop, size, restart.
         var t = DispatchTime.now().uptimeNanoseconds
         kill(pid, SIGTERM)
         backend.waitUntilExit()
-        print("back-end stopped (SIGTERM) in \(secs(DispatchTime.now().uptimeNanoseconds - t)) s, exit status \(backend.terminationStatus)")
-        print("data directory: \(du(dir))")
+        say("back-end stopped (SIGTERM) in \(secs(DispatchTime.now().uptimeNanoseconds - t)) s, exit status \(backend.terminationStatus)")
+        say("data directory: \(du(dir))")
 
         t = DispatchTime.now().uptimeNanoseconds
         backend = try startBackend(loft, dir)
@@ -198,13 +198,13 @@ enum Scale {
             }
         }
         let ready = DispatchTime.now().uptimeNanoseconds - t
-        print("restart: ping answered \(secs(ready)) s after launch (\(attempts) attempts refused)")
+        say("restart: ping answered \(secs(ready)) s after launch (\(attempts) attempts refused)")
         let t1 = DispatchTime.now().uptimeNanoseconds
         let s2 = try probe!.login(user)
         let t2 = DispatchTime.now().uptimeNanoseconds
         let after = try probe!.call(#"{"jsonrpc":"2.0","id":3,"method":"mailbox.status","params":{"session":"\#(s2)","mailbox":"INBOX"}}"#)
         let t3 = DispatchTime.now().uptimeNanoseconds
-        print(
+        say(
             "restart: auth.login \(Bench.us(t2 - t1)) µs, then the first mailbox.status \(Bench.us(t3 - t2)) µs (\(secs(t3 - t)) s after launch): \(String(decoding: after, as: UTF8.self))"
         )
         samples = []
@@ -213,9 +213,20 @@ enum Scale {
             _ = try probe!.call(#"{"jsonrpc":"2.0","id":4,"method":"mailbox.status","params":{"session":"\#(s2)","mailbox":"INBOX"}}"#)
             samples.append(DispatchTime.now().uptimeNanoseconds - t)
         }
-        print("restart: mailbox.status then, blocking socket: median \(Bench.us(Bench.percentile(samples, 0.5))) µs")
+        say("restart: mailbox.status then, blocking socket: median \(Bench.us(Bench.percentile(samples, 0.5))) µs")
         probe!.close()
-        print("back-end RSS after restart: \(Bench.rssMB(pid)) MB")
+        say("back-end RSS after restart: \(Bench.rssMB(pid)) MB")
+    }
+
+    /// `print`, unbuffered: stdout to a file is block-buffered, and a fill runs for an hour.
+    static func say(_ text: String, terminator: String = "\n") {
+        let bytes = Array((text + terminator).utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
+            if n <= 0 { return }
+            done += n
+        }
     }
 
     static func startBackend(_ loft: String, _ dir: String) throws -> Process {
