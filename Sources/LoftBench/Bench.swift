@@ -9,7 +9,9 @@ import RPCTransport
 /// It starts `loft backend` from the same build folder in a fresh temporary data directory,
 /// measures, prints a report, and stops it. Run it in release:
 ///
-///     swift build -c release --product loft && swift run -c release loft-bench [--messages 100000]
+///     swift build -c release --product loft && swift run -c release loft-bench [--messages 100000] [--loft PATH]
+///
+/// `loft-bench scale …` is the store-at-scale benchmark instead (Scale.swift).
 ///
 /// Figures and the machine they were taken on are kept in Tests/bench/BACKEND.md.
 @main
@@ -22,7 +24,12 @@ struct Bench {
         let storedTarget = value("--messages", 100_000)
         let pings = value("--pings", 20_000)
 
-        let loft = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("loft").path
+        // `--loft PATH` runs another checkout's binary, so that one loft-bench measures both
+        // sides of a comparison; by default the `loft` beside this binary.
+        let loft =
+            args.firstIndex(of: "--loft").flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("loft").path
+        if args.dropFirst().first == "scale" { return try await Scale.run(args, loft: loft) }
         let dir = NSTemporaryDirectory() + "loft-bench-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
         let backend = Process()
