@@ -32,14 +32,7 @@ struct Bench {
         if args.dropFirst().first == "scale" { return try await Scale.run(args, loft: loft) }
         let dir = NSTemporaryDirectory() + "loft-bench-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
-        let backend = Process()
-        backend.executableURL = URL(fileURLWithPath: loft)
-        backend.arguments = ["backend", "--data", dir]
-        var env = ProcessInfo.processInfo.environment
-        env["LOFT_LOG_LEVEL"] = "warning"
-        env["LOFT_PASSWORD_HASH_COST"] = "4"
-        backend.environment = env
-        try backend.run()
+        let backend = try Scale.startBackend(loft, dir)
         defer {
             backend.terminate()
             backend.waitUntilExit()
