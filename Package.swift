@@ -70,6 +70,10 @@ let package = Package(
             dependencies: ["MailCore", "SASL", "LineFraming", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(
+            name: "IMAPCodec",
+            dependencies: ["MailCore", "SASL", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .target(
             name: "LoftConfig",
             dependencies: ["MailCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
@@ -146,6 +150,7 @@ let package = Package(
         .testTarget(name: "LineFramingTests", dependencies: ["LineFraming", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SMTPCodecTests", dependencies: ["SMTPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "IMAPCodecTests", dependencies: ["IMAPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [

@@ -58,7 +58,11 @@ public struct MailboxInfo: Codable, Sendable, Equatable {
     public var uidValidity: UInt32
     public var subscribed: Bool
     public var specialUse: String?
-    public init(name: String, uidValidity: UInt32, subscribed: Bool, specialUse: String?) {
+    /// RFC 3501 §6.3.4: the mailbox was deleted while it had children, so only its name is
+    /// left (IMAP `\Noselect`): it holds no messages and cannot be selected.
+    public var noselect: Bool?
+    public init(name: String, uidValidity: UInt32, subscribed: Bool, specialUse: String?, noselect: Bool? = nil) {
+        self.noselect = noselect
         self.name = name
         self.uidValidity = uidValidity
         self.subscribed = subscribed

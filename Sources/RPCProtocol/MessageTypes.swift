@@ -8,7 +8,14 @@ public struct MessageListParams: Codable, Sendable {
     /// Which messages; all when absent.
     public var uids: UIDSet?
     /// Include the cached ENVELOPE and BODYSTRUCTURE (JSON from MailMessage); off by default.
+    /// The same as `fields: ["structure"]`.
     public var withStructure: Bool?
+    /// Optional members wanted in each summary: `"envelope"` (the ENVELOPE alone, small) and
+    /// `"structure"` (the whole parsed message). The other members are always there.
+    public var fields: [String]?
+    /// Stop the page before its encoded summaries pass this many bytes (at least one is
+    /// returned; default and most 1 MiB): `nextAfterUid` continues.
+    public var maxBytes: Int?
     /// Only messages whose modseq is greater (RFC 7162 CHANGEDSINCE).
     public var changedSince: Int64?
     /// Page size; at most 5000 (the default). `nextAfterUid` in the result continues.
@@ -16,12 +23,14 @@ public struct MessageListParams: Codable, Sendable {
     public var afterUid: UInt32?
     public init(
         session: String, mailbox: String, uids: UIDSet? = nil, withStructure: Bool? = nil, changedSince: Int64? = nil, limit: Int? = nil,
-        afterUid: UInt32? = nil
+        afterUid: UInt32? = nil, fields: [String]? = nil, maxBytes: Int? = nil
     ) {
         self.session = session
         self.mailbox = mailbox
         self.uids = uids
         self.withStructure = withStructure
+        self.fields = fields
+        self.maxBytes = maxBytes
         self.changedSince = changedSince
         self.limit = limit
         self.afterUid = afterUid
@@ -37,7 +46,12 @@ public struct MessageSummary: Codable, Sendable, Equatable {
     public var modseq: Int64
     /// The parsed message (MailMessage.ParsedMessage) as JSON text, when asked for.
     public var structure: String?
-    public init(uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64, structure: String? = nil) {
+    /// Its envelope alone (MailMessage.Envelope) as JSON text, when asked for.
+    public var envelope: String?
+    public init(
+        uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64, structure: String? = nil, envelope: String? = nil
+    ) {
+        self.envelope = envelope
         self.uid = uid
         self.flags = flags
         self.internalDate = internalDate
@@ -162,7 +176,14 @@ public struct MessageFlagsParams: Codable, Sendable {
     /// RFC 7162 UNCHANGEDSINCE: messages modified after this modseq are left alone and listed
     /// in `skipped`.
     public var unchangedSince: Int64?
-    public init(session: String, mailbox: String, uids: UIDSet, operation: Operation, flags: MessageFlags, unchangedSince: Int64? = nil) {
+    /// Leave `updated` empty (IMAP `STORE …FLAGS.SILENT`, or a caller that does not need the
+    /// new flags): a change to 100000 messages then answers in a few bytes.
+    public var silent: Bool?
+    public init(
+        session: String, mailbox: String, uids: UIDSet, operation: Operation, flags: MessageFlags, unchangedSince: Int64? = nil,
+        silent: Bool? = nil
+    ) {
+        self.silent = silent
         self.session = session
         self.mailbox = mailbox
         self.uids = uids

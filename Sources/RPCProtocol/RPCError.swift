@@ -74,6 +74,9 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
         public static let invalidMailboxName = Kind(code: 1022, name: "invalid_mailbox_name")
         public static let noSuchMessage = Kind(code: 1023, name: "no_such_message")
         public static let noSuchPart = Kind(code: 1024, name: "no_such_part")
+        public static let mailboxIsInbox = Kind(code: 1025, name: "mailbox_is_inbox")
+        public static let invalidRename = Kind(code: 1026, name: "invalid_rename")
+        public static let notSelectable = Kind(code: 1027, name: "not_selectable")
         public static let quotaExceeded = Kind(code: 1030, name: "quota_exceeded")
         public static let tooBig = Kind(code: 1031, name: "too_big")
         public static let noSuchUser = Kind(code: 1032, name: "no_such_user")
@@ -85,6 +88,7 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
         public static let inUse = Kind(code: 1050, name: "in_use")
         public static let noSuchLock = Kind(code: 1051, name: "no_such_lock")
         public static let limitExceeded = Kind(code: 1060, name: "limit_exceeded")
+        public static let tooManyMailboxes = Kind(code: 1061, name: "too_many_mailboxes")
         public static let storageFull = Kind(code: 1070, name: "storage_full")
 
         public static let all: [Kind] = [
@@ -95,9 +99,10 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
             .noSuchDomain, .domainExists, .noSuchAccount, .accountExists, .addressInUse,
             .noSuchAlias, .noSuchGroup, .notEmpty, .invalidAddress,
             .noSuchMailbox, .mailboxExists, .invalidMailboxName, .noSuchMessage, .noSuchPart,
+            .mailboxIsInbox, .invalidRename, .notSelectable,
             .quotaExceeded, .tooBig, .noSuchUser, .relayDenied, .loopDetected, .tooManyRecipients,
             .noSuchUpload, .uploadIncomplete, .inUse, .noSuchLock, .limitExceeded,
-            .storageFull,
+            .tooManyMailboxes, .storageFull,
         ]
     }
 

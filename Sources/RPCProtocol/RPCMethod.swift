@@ -45,9 +45,13 @@ public enum Methods {
     public static let mailboxDelete = RPCMethod<MailboxParams, Empty>("mailbox.delete", roles: both)
     public static let mailboxSubscribe = RPCMethod<MailboxSubscribeParams, Empty>("mailbox.subscribe", roles: both)
     public static let mailboxStatus = RPCMethod<MailboxParams, MailboxStatus>("mailbox.status", roles: both)
+    public static let mailboxSelect = RPCMethod<MailboxSelectParams, MailboxSelectResult>("mailbox.select", roles: both)
+    public static let mailboxSubscriptions = RPCMethod<SessionParams, SubscriptionListResult>("mailbox.subscriptions", roles: both)
 
     // Messages
     public static let messageList = RPCMethod<MessageListParams, MessageListResult>("message.list", roles: both)
+    public static let messageUids = RPCMethod<MessageUidsParams, MessageUidsResult>("message.uids", roles: both)
+    public static let messageSearch = RPCMethod<MessageSearchParams, MessageSearchResult>("message.search", roles: both)
     public static let messageRead = RPCMethod<MessageReadParams, MessageReadResult>("message.read", roles: both)
     public static let messageReadBatch = RPCMethod<MessageReadBatchParams, MessageReadBatchResult>("message.read_batch", roles: both)
     public static let messageFlags = RPCMethod<MessageFlagsParams, MessageFlagsResult>("message.flags", roles: both)
@@ -107,7 +111,9 @@ public enum Methods {
         (mailboxList.name, mailboxList.roles), (mailboxCreate.name, mailboxCreate.roles),
         (mailboxRename.name, mailboxRename.roles), (mailboxDelete.name, mailboxDelete.roles),
         (mailboxSubscribe.name, mailboxSubscribe.roles), (mailboxStatus.name, mailboxStatus.roles),
-        (messageList.name, messageList.roles), (messageRead.name, messageRead.roles),
+        (mailboxSelect.name, mailboxSelect.roles), (mailboxSubscriptions.name, mailboxSubscriptions.roles),
+        (messageList.name, messageList.roles), (messageUids.name, messageUids.roles), (messageSearch.name, messageSearch.roles),
+        (messageRead.name, messageRead.roles),
         (messageReadBatch.name, messageReadBatch.roles), (messageFlags.name, messageFlags.roles), (messageCopy.name, messageCopy.roles),
         (messageMove.name, messageMove.roles), (messageExpunge.name, messageExpunge.roles),
         (messageAppend.name, messageAppend.roles),

@@ -1,0 +1,265 @@
+/// A command's tag (RFC 3501 §9 `tag`): any ASTRING-CHAR but `+`.
+public typealias IMAPTag = String
+
+/// A mailbox name as the client sent it, still in modified UTF-7 (RFC 3501 §5.1.3); the
+/// gateway decodes it with `ModifiedUTF7`. `INBOX` in any case is normalised to `INBOX` by the
+/// parser (§5.1).
+public struct IMAPMailbox: Hashable, Sendable, CustomStringConvertible {
+    public var raw: [UInt8]
+    public init(_ raw: [UInt8]) { self.raw = raw }
+    public init(_ text: String) { self.raw = Array(text.utf8) }
+    public var description: String { String(decoding: raw, as: UTF8.self) }
+}
+
+/// One element of a sequence set (RFC 3501 §9 `seq-number` / `seq-range`); `*` is the largest
+/// number in use, which the session resolves (§6.4.8: for UIDs, the largest UID, even when the
+/// range's other end is above it).
+public enum IMAPSequenceNumber: Hashable, Sendable {
+    case number(UInt32)
+    case star
+}
+
+/// RFC 3501 §9 `sequence-set`: message sequence numbers or, in UID commands, UIDs.
+public struct IMAPSequenceSet: Hashable, Sendable {
+    public struct Range: Hashable, Sendable {
+        public var first: IMAPSequenceNumber
+        public var last: IMAPSequenceNumber
+        public init(_ first: IMAPSequenceNumber, _ last: IMAPSequenceNumber) {
+            self.first = first
+            self.last = last
+        }
+    }
+    public var ranges: [Range]
+    public init(_ ranges: [Range]) { self.ranges = ranges }
+}
+
+/// RFC 3501 §9 `date-time` and `date`, as given (no time zone conversion in the codec).
+public struct IMAPDateTime: Hashable, Sendable {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public var secondsSince1970: Int64
+    /// The zone offset as written, in minutes east of UTC.
+    public var zoneMinutes: Int
+    public init(secondsSince1970: Int64, zoneMinutes: Int) {
+        self.secondsSince1970 = secondsSince1970
+        self.zoneMinutes = zoneMinutes
+    }
+}
+
+/// RFC 3501 §9 `date` (SEARCH BEFORE/ON/SINCE and the SENT* keys): a calendar day.
+public struct IMAPDate: Hashable, Sendable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+}
+
+/// RFC 3501 §6.3.10 status data items.
+public enum IMAPStatusItem: String, Hashable, Sendable, CaseIterable {
+    case messages = "MESSAGES"
+    case recent = "RECENT"
+    case uidNext = "UIDNEXT"
+    case uidValidity = "UIDVALIDITY"
+    case unseen = "UNSEEN"
+    // RFC 7162 §3.1.9 and RFC 8438: parsed now so the extensions issue only has to answer them.
+    case highestModseq = "HIGHESTMODSEQ"
+    case size = "SIZE"
+}
+
+/// RFC 3501 §6.4.5 `section-spec`: part numbers, then what of that part.
+public struct IMAPSection: Hashable, Sendable {
+    public enum Text: Hashable, Sendable {
+        /// `BODY[]` or `BODY[1.2]`: the whole part.
+        case full
+        case header
+        case headerFields([String])
+        case headerFieldsNot([String])
+        case text
+        /// Only after a part number.
+        case mime
+    }
+    /// Empty for the top-level message.
+    public var part: [Int]
+    public var text: Text
+    public init(part: [Int] = [], text: Text = .full) {
+        self.part = part
+        self.text = text
+    }
+}
+
+/// RFC 3501 §6.4.5 FETCH data items; the macros ALL, FAST and FULL are expanded by the parser.
+public enum IMAPFetchAttribute: Hashable, Sendable {
+    case envelope
+    case flags
+    case internalDate
+    case rfc822
+    case rfc822Header
+    case rfc822Size
+    case rfc822Text
+    /// `BODY` (non-extensible BODYSTRUCTURE).
+    case body
+    case bodyStructure
+    case uid
+    /// `BODY[section]<partial>` and `BODY.PEEK[...]`; `partial` is (offset, length).
+    case bodySection(IMAPSection, partial: ClosedRange<UInt32>?, peek: Bool)
+    // RFC 7162 §3.1.4.1, parsed for the extensions issue.
+    case modseq
+}
+
+/// RFC 3501 §6.4.6 STORE.
+public struct IMAPStoreAction: Hashable, Sendable {
+    public enum Operation: Hashable, Sendable {
+        case replace
+        case add
+        case remove
+    }
+    public var operation: Operation
+    public var silent: Bool
+    /// Flag names as sent (`\Seen`, `$Forwarded`, `Junk`).
+    public var flags: [String]
+    public init(operation: Operation, silent: Bool, flags: [String]) {
+        self.operation = operation
+        self.silent = silent
+        self.flags = flags
+    }
+}
+
+/// RFC 3501 §6.4.4 search keys, nested as sent. A sequence set stands for itself as a key.
+/// String arguments are the client's bytes (in the command's CHARSET).
+public indirect enum IMAPSearchKey: Hashable, Sendable {
+    case all
+    case answered, deleted, draft, flagged, new, old, recent, seen
+    case unanswered, undeleted, undraft, unflagged, unseen
+    case keyword(String)
+    case unkeyword(String)
+    case bcc([UInt8]), body([UInt8]), cc([UInt8]), from([UInt8]), subject([UInt8]), text([UInt8]), to([UInt8])
+    case header(String, [UInt8])
+    case before(IMAPDate), on(IMAPDate), since(IMAPDate)
+    case sentBefore(IMAPDate), sentOn(IMAPDate), sentSince(IMAPDate)
+    case larger(UInt32), smaller(UInt32)
+    case uid(IMAPSequenceSet)
+    case sequence(IMAPSequenceSet)
+    case not(IMAPSearchKey)
+    case or(IMAPSearchKey, IMAPSearchKey)
+    /// A parenthesised list or the top-level list: all must match.
+    case and([IMAPSearchKey])
+    // RFC 7162 §3.1.5 `MODSEQ`, parsed for the extensions issue.
+    case modseq(Int64)
+}
+
+/// The options of SELECT/EXAMINE (RFC 4466 §2.1 `select-params`), kept for CONDSTORE/QRESYNC.
+public struct IMAPSelectParameter: Hashable, Sendable {
+    public var name: String
+    /// The parameter's value as its raw text, if it had one.
+    public var value: String?
+    public init(name: String, value: String? = nil) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A parsed IMAP command (RFC 3501 §6). APPEND's message is not here: the framer streams it
+/// (`IMAPFrame.appendBegin`, `.appendData`, `.appendEnd`).
+public enum IMAPCommand: Hashable, Sendable {
+    // §6.1: any state.
+    case capability
+    case noop
+    case logout
+    // §6.2: not authenticated.
+    case startTLS
+    /// `AUTHENTICATE mech [initial-response]` (RFC 4959 SASL-IR): the initial response is
+    /// decoded from base64; `=` is an empty one.
+    case authenticate(mechanism: String, initialResponse: [UInt8]?)
+    case login(username: [UInt8], password: [UInt8])
+    // §6.3: authenticated.
+    case select(IMAPMailbox, parameters: [IMAPSelectParameter])
+    case examine(IMAPMailbox, parameters: [IMAPSelectParameter])
+    case create(IMAPMailbox)
+    case delete(IMAPMailbox)
+    case rename(from: IMAPMailbox, to: IMAPMailbox)
+    case subscribe(IMAPMailbox)
+    case unsubscribe(IMAPMailbox)
+    /// `reference` and `pattern` as sent (modified UTF-7, with `%` and `*`).
+    case list(reference: [UInt8], pattern: [UInt8])
+    case lsub(reference: [UInt8], pattern: [UInt8])
+    case status(IMAPMailbox, items: [IMAPStatusItem])
+    // §6.4: selected.
+    case check
+    case close
+    case expunge
+    /// `SEARCH [CHARSET x] keys`; `uid` for `UID SEARCH`.
+    case search(charset: String?, key: IMAPSearchKey, uid: Bool)
+    case fetch(IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool)
+    case store(IMAPSequenceSet, IMAPStoreAction, uid: Bool)
+    case copy(IMAPSequenceSet, to: IMAPMailbox, uid: Bool)
+
+    /// The command's name as RFC 3501 spells it, for the state table and for logs.
+    public var name: IMAPCommandName {
+        switch self {
+        case .capability: .capability
+        case .noop: .noop
+        case .logout: .logout
+        case .startTLS: .startTLS
+        case .authenticate: .authenticate
+        case .login: .login
+        case .select: .select
+        case .examine: .examine
+        case .create: .create
+        case .delete: .delete
+        case .rename: .rename
+        case .subscribe: .subscribe
+        case .unsubscribe: .unsubscribe
+        case .list: .list
+        case .lsub: .lsub
+        case .status: .status
+        case .check: .check
+        case .close: .close
+        case .expunge: .expunge
+        case .search: .search
+        case .fetch: .fetch
+        case .store: .store
+        case .copy: .copy
+        }
+    }
+}
+
+/// Command names (RFC 3501 §6); `APPEND` is here though its frames are streamed.
+public enum IMAPCommandName: String, Hashable, Sendable, CaseIterable {
+    case capability = "CAPABILITY"
+    case noop = "NOOP"
+    case logout = "LOGOUT"
+    case startTLS = "STARTTLS"
+    case authenticate = "AUTHENTICATE"
+    case login = "LOGIN"
+    case select = "SELECT"
+    case examine = "EXAMINE"
+    case create = "CREATE"
+    case delete = "DELETE"
+    case rename = "RENAME"
+    case subscribe = "SUBSCRIBE"
+    case unsubscribe = "UNSUBSCRIBE"
+    case list = "LIST"
+    case lsub = "LSUB"
+    case status = "STATUS"
+    case append = "APPEND"
+    case check = "CHECK"
+    case close = "CLOSE"
+    case expunge = "EXPUNGE"
+    case search = "SEARCH"
+    case fetch = "FETCH"
+    case store = "STORE"
+    case copy = "COPY"
+}
+
+/// A command with its tag.
+public struct IMAPTaggedCommand: Hashable, Sendable {
+    public var tag: IMAPTag
+    public var command: IMAPCommand
+    public init(tag: IMAPTag, command: IMAPCommand) {
+        self.tag = tag
+        self.command = command
+    }
+}
