@@ -109,10 +109,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "IMAPGateway",
+            dependencies: [
+                "IMAPCodec", "SASL", "GatewayKit", "RPCProtocol", "RPCTransport", "MailMessage", "MailCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "loft",
             dependencies: [
-                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway",
+                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway", "IMAPGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),

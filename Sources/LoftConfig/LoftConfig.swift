@@ -13,6 +13,7 @@ public struct LoftConfig: Sendable, Equatable {
     public var serve = ServeSection()
     public var tls = TLSSection()
     public var pop3 = POP3Section()
+    public var imap = IMAPSection()
     public var smtp = SMTPSection()
 
     /// How often a gateway in `auto` mode asks the back-end whether CRAM-MD5 can work for anyone;
@@ -57,7 +58,7 @@ public struct LoftConfig: Sendable, Equatable {
 
     public struct ServeSection: Sendable, Equatable {
         /// Gateways `loft serve` starts besides the back-end.
-        public var gateways: [String] = ["pop3", "smtp"]
+        public var gateways: [String] = ["pop3", "smtp", "imap"]
         public var restartMaxDelaySeconds = 30
     }
 
@@ -82,6 +83,27 @@ public struct LoftConfig: Sendable, Equatable {
         public var lockLeaseSeconds = 30
         public var maxConnectionsPerAddress = 20
         public var maxConnections = 1000
+    }
+
+    /// `loft imap` (DESIGN §8: 2143 with STARTTLS and 2993 with implicit TLS in a checkout).
+    public struct IMAPSection: Sendable, Equatable {
+        public var listeners: [ListenerSetting] = [
+            ListenerSetting(address: "0.0.0.0", port: 2143, tls: "starttls"),
+            ListenerSetting(address: "0.0.0.0", port: 2993, tls: "implicit"),
+        ]
+        /// RFC 3501 §5.4: an autologout timer of at least 30 minutes.
+        public var idleTimeoutSeconds = 1800
+        /// A command begun must be complete within this (a literal at 4 KiB per this at least).
+        public var commandTimeoutSeconds = 60
+        /// From connecting to a successful login.
+        public var loginTimeoutSeconds = 120
+        public var allowPlaintextWithoutTLS = false
+        public var allowPlaintextOnLoopback = true
+        /// As `pop3.offer_cram_md5`.
+        public var offerCRAMMD5 = CRAMMD5Offer.auto
+        /// Mail clients open several connections per account (Thunderbird five, phones more).
+        public var maxConnectionsPerAddress = 50
+        public var maxConnections = 5000
     }
 
     /// `loft smtp` (DESIGN §8: 2525 MX, 2587 submission, 2465 submission with implicit TLS in a
@@ -247,6 +269,9 @@ public struct LoftConfig: Sendable, Equatable {
         if let v = env["LOFT_POP3_LISTENERS"], !v.isEmpty {
             pop3.listeners = try ListenerSetting.parseList(v, key: "LOFT_POP3_LISTENERS")
         }
+        if let v = env["LOFT_IMAP_LISTENERS"], !v.isEmpty {
+            imap.listeners = try ListenerSetting.parseList(v, key: "LOFT_IMAP_LISTENERS")
+        }
         if let v = env["LOFT_SMTP_LISTENERS"], !v.isEmpty {
             smtp.listeners = try SMTPListenerSetting.parseList(v, key: "LOFT_SMTP_LISTENERS")
         }
@@ -274,11 +299,24 @@ public struct LoftConfig: Sendable, Equatable {
             }
             guard (0...65535).contains(l.port) else { throw ConfigError("\(source): pop3.listeners: port \(l.port) is not 0…65535") }
         }
+        for l in imap.listeners {
+            guard ["none", "starttls", "implicit"].contains(l.tls) else {
+                throw ConfigError("\(source): imap.listeners: tls must be none, starttls or implicit, not \(l.tls)")
+            }
+            guard (0...65535).contains(l.port) else { throw ConfigError("\(source): imap.listeners: port \(l.port) is not 0…65535") }
+        }
+        guard imap.idleTimeoutSeconds >= 1800 else {
+            throw ConfigError("\(source): imap.idle_timeout_seconds must be at least 1800 (RFC 3501 §5.4)")
+        }
+        guard imap.maxConnectionsPerAddress >= 1, imap.maxConnections >= 1 else {
+            throw ConfigError("\(source): imap.max_connections and max_connections_per_address must be at least 1")
+        }
         guard pop3.idleTimeoutSeconds >= 600 else {
             throw ConfigError("\(source): pop3.idle_timeout_seconds must be at least 600 (RFC 1939 §3)")
         }
         for (name, command, login) in [
             ("pop3", pop3.commandTimeoutSeconds, pop3.loginTimeoutSeconds),
+            ("imap", imap.commandTimeoutSeconds, imap.loginTimeoutSeconds),
             ("smtp", smtp.commandTimeoutSeconds, smtp.loginTimeoutSeconds),
         ] {
             guard command >= 1, login >= 1 else {
@@ -312,7 +350,7 @@ public struct LoftConfig: Sendable, Equatable {
     }
 
     /// Gateways this build can start. Each protocol issue adds its own.
-    public static let knownGateways: [String] = ["pop3", "smtp"]
+    public static let knownGateways: [String] = ["pop3", "smtp", "imap"]
 
     /// `address[/prefix]` with an IPv4 or IPv6 address (checked fully by the SMTP gateway).
     static func isNetwork(_ text: String) -> Bool {
@@ -346,7 +384,7 @@ public struct LoftConfig: Sendable, Equatable {
 
 extension LoftConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, smtp
+        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, imap, smtp
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -357,6 +395,7 @@ extension LoftConfig: Decodable {
         try o.set(&serve, .serve)
         try o.set(&tls, .tls)
         try o.set(&pop3, .pop3)
+        try o.set(&imap, .imap)
         try o.set(&smtp, .smtp)
     }
 }
@@ -426,6 +465,28 @@ extension LoftConfig.POP3Section: Decodable {
         try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
         try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&lockLeaseSeconds, .lockLeaseSeconds)
+        try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
+        try o.set(&maxConnections, .maxConnections)
+    }
+}
+
+extension LoftConfig.IMAPSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listeners, idleTimeoutSeconds = "idle_timeout_seconds", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
+        case commandTimeoutSeconds = "command_timeout_seconds", loginTimeoutSeconds = "login_timeout_seconds"
+        case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", offerCRAMMD5 = "offer_cram_md5"
+        case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&listeners, .listeners)
+        try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
+        try o.set(&commandTimeoutSeconds, .commandTimeoutSeconds)
+        try o.set(&loginTimeoutSeconds, .loginTimeoutSeconds)
+        try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
+        try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
+        try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
         try o.set(&maxConnections, .maxConnections)
     }

@@ -23,6 +23,10 @@ public struct UIDSet: Hashable, Sendable, CustomStringConvertible, Codable {
     public struct Range: Hashable, Sendable {
         public var lower: Bound
         public var upper: Bound
+        public init(lower: Bound, upper: Bound) {
+            self.lower = lower
+            self.upper = upper
+        }
     }
 
     public private(set) var ranges: [Range]

@@ -101,6 +101,7 @@ def loopback_gateways_env():
     do not collide with each other or with a `loft serve` someone left running."""
     env = child_env()
     env["LOFT_POP3_LISTENERS"] = f"127.0.0.1:{free_port()}/stls,127.0.0.1:{free_port()}/implicit"
+    env["LOFT_IMAP_LISTENERS"] = f"127.0.0.1:{free_port()}/starttls,127.0.0.1:{free_port()}/implicit"
     env["LOFT_SMTP_LISTENERS"] = (f"127.0.0.1:{free_port()}/starttls/mx,127.0.0.1:{free_port()}/starttls/submission,"
                                   f"127.0.0.1:{free_port()}/implicit/submission")
     return env

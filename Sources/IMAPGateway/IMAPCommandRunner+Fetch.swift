@@ -1,0 +1,320 @@
+import Foundation
+import IMAPCodec
+import MailCore
+import MailMessage
+import NIOCore
+import RPCProtocol
+
+/// FETCH (RFC 3501 §6.4.5, §7.4.2): the metadata from `message.list` a page at a time, bodies
+/// and sections from `message.read` (the start of whole messages of a page in one
+/// `message.read_batch`), literals streamed in chunks so a large message never sits whole in
+/// the gateway.
+extension IMAPCommandRunner {
+    func fetch(_ set: IMAPSequenceSet, _ requested: [IMAPFetchAttribute], uid: Bool, into out: inout ResponseWriter) async throws
+        -> IMAPCompletion
+    {
+        let current = try requireSelected()
+        let uids = try resolve(set, uid: uid)
+        var attributes = requested
+        // RFC 3501 §6.4.8: UID FETCH always returns the UID.
+        if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        let plan = FetchPlan(attributes, readOnly: current.view.readOnly)
+        for batch in IMAPMailboxView.uidSets(uids) {
+            var after: UInt32?
+            repeat {
+                let page = try await client.call(
+                    Methods.messageList,
+                    MessageListParams(
+                        session: token, mailbox: current.name, uids: batch, withStructure: plan.needsStructure ? true : nil,
+                        limit: configuration.listPageSize, afterUid: after, fields: plan.fields))
+                after = page.nextAfterUid
+                var messages = page.messages
+                var justSeen = Set<UInt32>()
+                if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
+                var firstBytes = plan.readsWholeMessages ? await readFirst(messages.map(\.uid), in: current.name) : [:]
+                for message in messages {
+                    guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
+                    try await write(
+                        message, seq: seq, plan, in: current.name, prefetched: firstBytes.removeValue(forKey: message.uid),
+                        seenJustSet: justSeen.contains(message.uid), into: &out)
+                    await emit(&out)
+                }
+            } while after != nil
+        }
+        return IMAPCompletion(.ok, "FETCH completed")
+    }
+
+    /// §6.4.5: fetching a body section without .PEEK sets `\Seen`; the FETCH then reports the
+    /// new FLAGS too (§7.4.2).
+    func markSeen(_ messages: [MessageSummary], in mailbox: String) async throws -> ([MessageSummary], Set<UInt32>) {
+        let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
+        guard !unseen.isEmpty else { return (messages, []) }
+        var flags: [UInt32: MessageFlags] = [:]
+        for set in IMAPMailboxView.uidSets(unseen) {
+            let result = try await client.call(
+                Methods.messageFlags,
+                MessageFlagsParams(session: token, mailbox: mailbox, uids: set, operation: .add, flags: MessageFlags(system: .seen)))
+            if let modseq = result.updated.first?.modseq { selected?.ownModseqs.insert(modseq) }
+            for update in result.updated { flags[update.uid] = update.flags }
+        }
+        let changed = messages.map { message in
+            var changed = message
+            if let new = flags[message.uid] { changed.flags = new }
+            return changed
+        }
+        return (changed, Set(flags.keys))
+    }
+
+    /// The first bytes of each message, 64 at a time (`message.read_batch`); what the answer
+    /// leaves out is read message by message.
+    func readFirst(_ uids: [UInt32], in mailbox: String) async -> [UInt32: MessageChunk] {
+        var chunks: [UInt32: MessageChunk] = [:]
+        var pending = uids[...]
+        while !pending.isEmpty {
+            let group = Array(pending.prefix(MessageReadBatchParams.maxBatchMessages))
+            guard
+                let result = try? await client.call(
+                    Methods.messageReadBatch,
+                    MessageReadBatchParams(session: token, mailbox: mailbox, uids: group, length: configuration.readChunkBytes)),
+                !result.messages.isEmpty
+            else { break }
+            for chunk in result.messages { chunks[chunk.uid] = chunk }
+            let answered = Set(result.messages.map(\.uid)).union(result.missing)
+            pending = pending.drop { answered.contains($0) }
+        }
+        return chunks
+    }
+
+    func write(
+        _ message: MessageSummary, seq: Int, _ plan: FetchPlan, in mailbox: String, prefetched: MessageChunk?, seenJustSet: Bool,
+        into out: inout ResponseWriter
+    ) async throws {
+        let parsed = plan.needsStructure ? message.structure.flatMap(Self.decodeStructure) : nil
+        var first = true
+        func separator() -> String {
+            defer { first = false }
+            return first ? "" : " "
+        }
+        out.text("* \(seq) FETCH (")
+        var flagsWritten = false
+        for attribute in plan.attributes {
+            switch attribute {
+            case .uid:
+                out.text(separator() + "UID \(message.uid)")
+            case .flags:
+                flagsWritten = true
+                out.text(separator() + "FLAGS (\(flagNames(message).joined(separator: " ")))")
+            case .internalDate:
+                out.text(separator() + "INTERNALDATE \"\(IMAPDateFormat.dateTime(message.internalDate))\"")
+            case .rfc822Size:
+                out.text(separator() + "RFC822.SIZE \(message.size)")
+            case .modseq:
+                out.text(separator() + "MODSEQ (\(message.modseq))")
+            case .envelope:
+                let envelope = parsed?.envelope ?? message.envelope.flatMap(Self.decodeEnvelope)
+                out.text(separator() + "ENVELOPE ")
+                IMAPResponseEncoder.write(envelope.map(IMAPStructureRendering.envelope) ?? .nilValue, into: &out.buffer)
+            case .body, .bodyStructure:
+                out.text(separator() + (attribute == .body ? "BODY " : "BODYSTRUCTURE "))
+                if let parsed {
+                    IMAPResponseEncoder.write(
+                        IMAPStructureRendering.body(parsed.body, extensible: attribute == .bodyStructure), into: &out.buffer)
+                } else {
+                    out.text("NIL")
+                }
+            case .rfc822:
+                out.text(separator() + "RFC822 ")
+                try await section(message, IMAPSection(), partial: nil, in: mailbox, prefetched: prefetched, into: &out)
+            case .rfc822Header:
+                out.text(separator() + "RFC822.HEADER ")
+                try await section(message, IMAPSection(text: .header), partial: nil, in: mailbox, prefetched: nil, into: &out)
+            case .rfc822Text:
+                out.text(separator() + "RFC822.TEXT ")
+                try await section(message, IMAPSection(text: .text), partial: nil, in: mailbox, prefetched: nil, into: &out)
+            case .bodySection(let spec, let partial, _):
+                let origin = partial.map { "<\($0.offset)>" } ?? ""
+                out.text(separator() + "BODY[\(Self.sectionText(spec))]\(origin) ")
+                let whole = spec.part.isEmpty && spec.text == .full && partial == nil
+                try await section(message, spec, partial: partial, in: mailbox, prefetched: whole ? prefetched : nil, into: &out)
+            }
+            await emit(&out)
+        }
+        // §7.4.2: an implicit \Seen is reported even when FLAGS was not asked for.
+        if seenJustSet, !flagsWritten {
+            out.text(separator() + "FLAGS (\(flagNames(message).joined(separator: " ")))")
+        }
+        out.line(")")
+    }
+
+    func flagNames(_ message: MessageSummary) -> [String] {
+        var names = message.flags.names
+        if selected?.view.recent.contains(message.uid) == true { names.append("\\Recent") }
+        return names
+    }
+
+    /// §6.4.5 section-spec as the response echoes it.
+    static func sectionText(_ section: IMAPSection) -> String {
+        let part = section.part.map(String.init).joined(separator: ".")
+        let text: String
+        switch section.text {
+        case .full: text = ""
+        case .header: text = "HEADER"
+        case .headerFields(let names): text = "HEADER.FIELDS (\(names.joined(separator: " ")))"
+        case .headerFieldsNot(let names): text = "HEADER.FIELDS.NOT (\(names.joined(separator: " ")))"
+        case .text: text = "TEXT"
+        case .mime: text = "MIME"
+        }
+        if part.isEmpty { return text }
+        return text.isEmpty ? part : part + "." + text
+    }
+
+    /// Writes one section as a literal (NIL when the message has no such part), streaming it
+    /// in chunks of `readChunkBytes`.
+    func section(
+        _ message: MessageSummary, _ spec: IMAPSection, partial: IMAPPartial?, in mailbox: String, prefetched: MessageChunk?,
+        into out: inout ResponseWriter
+    ) async throws {
+        let part = spec.part.isEmpty ? nil : spec.part.map(String.init).joined(separator: ".")
+        let kind: MessageReadParams.Section
+        switch spec.text {
+        case .full: kind = .full
+        case .header, .headerFields, .headerFieldsNot: kind = .header
+        case .text: kind = .text
+        case .mime: kind = .mime
+        }
+        // HEADER.FIELDS(.NOT): the header is read whole (bounded) and filtered here.
+        if case .headerFields(let names) = spec.text {
+            return try await filteredHeader(message.uid, part: part, names: names, keep: true, partial: partial, in: mailbox, into: &out)
+        }
+        if case .headerFieldsNot(let names) = spec.text {
+            return try await filteredHeader(message.uid, part: part, names: names, keep: false, partial: partial, in: mailbox, into: &out)
+        }
+        let start = Int64(partial?.offset ?? 0)
+        let chunk = configuration.readChunkBytes
+        var firstData: ByteBuffer
+        var total: Int64
+        if let prefetched, start == 0 {
+            firstData = ByteBuffer(bytes: prefetched.data.bytes)
+            total = prefetched.total
+        } else {
+            do {
+                let read = try await client.call(
+                    Methods.messageRead,
+                    MessageReadParams(
+                        session: token, mailbox: mailbox, uid: message.uid, part: part, section: kind, offset: start,
+                        length: partial.map { min(Int($0.length), chunk) } ?? chunk))
+                firstData = ByteBuffer(bytes: read.data.bytes)
+                total = read.total
+            } catch {
+                out.text("NIL")
+                return
+            }
+        }
+        let available = max(0, total - start)
+        let size = partial.map { min(Int64($0.length), available) } ?? available
+        out.text("{\(size)}\r\n")
+        var written: Int64 = 0
+        let firstTake = Int(min(Int64(firstData.readableBytes), size))
+        if let slice = firstData.readSlice(length: firstTake) {
+            out.bytes(slice)
+            written += Int64(firstTake)
+        }
+        while written < size {
+            await emit(&out)
+            let want = Int(min(Int64(chunk), size - written))
+            let read = try await client.call(
+                Methods.messageRead,
+                MessageReadParams(
+                    session: token, mailbox: mailbox, uid: message.uid, part: part, section: kind, offset: start + written,
+                    length: want))
+            var data = ByteBuffer(bytes: read.data.bytes)
+            guard data.readableBytes > 0 else { break }
+            let take = min(data.readableBytes, want)
+            out.bytes(data.readSlice(length: take)!)
+            written += Int64(take)
+        }
+        // The literal's length was promised: should the message have shrunk meanwhile
+        // (it cannot: bodies are immutable), pad rather than break the stream.
+        if written < size { out.bytes(ByteBuffer(repeating: UInt8(ascii: " "), count: Int(size - written))) }
+    }
+
+    /// RFC 3501 §6.4.5 HEADER.FIELDS and HEADER.FIELDS.NOT: the header's lines whose field
+    /// names are (or are not) in the list, case-insensitively, then the blank line.
+    func filteredHeader(
+        _ uid: UInt32, part: String?, names: [String], keep: Bool, partial: IMAPPartial?, in mailbox: String,
+        into out: inout ResponseWriter
+    ) async throws {
+        var header = ByteBuffer()
+        var offset: Int64 = 0
+        repeat {
+            guard
+                let read = try? await client.call(
+                    Methods.messageRead,
+                    MessageReadParams(
+                        session: token, mailbox: mailbox, uid: uid, part: part, section: .header, offset: offset,
+                        length: configuration.readChunkBytes))
+            else {
+                out.text("NIL")
+                return
+            }
+            offset += Int64(read.data.bytes.count)
+            header.writeBytes(read.data.bytes)
+            if offset >= read.total || read.data.bytes.isEmpty || header.readableBytes > Self.maximumHeaderBytes { break }
+        } while true
+        var filtered = HeaderFieldFilter.filter(Array(header.readableBytesView), names: names, keep: keep)
+        if let partial {
+            let from = min(Int(partial.offset), filtered.count)
+            let to = min(from + Int(partial.length), filtered.count)
+            filtered = Array(filtered[from..<to])
+        }
+        out.text("{\(filtered.count)}\r\n")
+        out.bytes(ByteBuffer(bytes: filtered))
+    }
+
+    /// A header longer than this is cut for HEADER.FIELDS (a real one is a few KiB).
+    static var maximumHeaderBytes: Int { 1 << 20 }
+
+    static func decodeStructure(_ json: String) -> ParsedMessage? {
+        try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8))
+    }
+
+    static func decodeEnvelope(_ json: String) -> Envelope? {
+        try? JSONDecoder().decode(Envelope.self, from: Data(json.utf8))
+    }
+}
+
+/// What a FETCH needs, worked out once for all its messages.
+struct FetchPlan {
+    var attributes: [IMAPFetchAttribute]
+    var needsStructure = false
+    var needsEnvelope = false
+    var setsSeen = false
+    var readsWholeMessages = false
+
+    init(_ attributes: [IMAPFetchAttribute], readOnly: Bool) {
+        self.attributes = attributes
+        for attribute in attributes {
+            switch attribute {
+            case .body, .bodyStructure: needsStructure = true
+            case .envelope: needsEnvelope = true
+            case .rfc822:
+                readsWholeMessages = true
+                if !readOnly { setsSeen = true }
+            case .rfc822Text:
+                if !readOnly { setsSeen = true }
+            case .bodySection(let section, let partial, let peek):
+                if !peek, !readOnly { setsSeen = true }
+                if section.part.isEmpty, section.text == .full, partial == nil { readsWholeMessages = true }
+            case .uid, .flags, .internalDate, .rfc822Size, .rfc822Header, .modseq: break
+            }
+        }
+    }
+
+    /// `message.list` members beyond the cheap ones.
+    var fields: [String]? {
+        if needsStructure { return ["structure"] }
+        if needsEnvelope { return ["envelope"] }
+        return nil
+    }
+}
+

@@ -1,0 +1,612 @@
+import Foundation
+import GatewayKit
+import IMAPCodec
+import Logging
+import MailCore
+import NIOCore
+import RPCProtocol
+import RPCTransport
+
+/// Runs the commands of the authenticated and selected states against the back-end (RFC 3501
+/// §6.3, §6.4), one at a time (the session holds input while one runs): it owns the login, the
+/// selected mailbox's view with its sequence numbers, and the event subscription that tells it
+/// of other sessions' changes, which it reports as untagged responses when §7.4.1 allows.
+actor IMAPCommandRunner {
+    let client: RPCClient
+    let events: EventRouter
+    let configuration: IMAPGatewayConfiguration
+    let logger: Logger
+    var output: IMAPOutput?
+    var login: SessionResult?
+    var selected: Selected?
+    var closed = false
+
+    /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
+    static let extensions = ["SASL-IR", "CHILDREN"]
+
+    struct Selected {
+        var name: String
+        var view: IMAPMailboxView
+        var subscription: EventSubscription?
+        var listener: Task<Void, Never>?
+        /// Modseqs of this session's own flag changes, whose events it need not report.
+        var ownModseqs: Set<Int64> = []
+        var resync = false
+    }
+
+    init(client: RPCClient, events: EventRouter, configuration: IMAPGatewayConfiguration, logger: Logger) {
+        self.client = client
+        self.events = events
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func attach(_ output: IMAPOutput) { self.output = output }
+
+    func loggedIn(_ session: SessionResult) { login = session }
+
+    func close() {
+        closed = true
+        deselect()
+    }
+
+    var token: String { login?.session ?? "" }
+
+    // MARK: - Running a command
+
+    func run(_ tagged: IMAPTaggedCommand) async -> IMAPCompletion {
+        await refreshIfNeeded()
+        var out = ResponseWriter(limit: configuration.writeBatchBytes)
+        let completion: IMAPCompletion
+        do {
+            completion = try await execute(tagged.command, into: &out)
+        } catch let error as IMAPCommandError {
+            completion = error.completion
+        } catch {
+            completion = Self.completion(for: error, trycreate: false)
+        }
+        await flush(&out)
+        return await finish(completion, after: tagged.command.name, uid: Self.isUID(tagged.command))
+    }
+
+    /// Reports what other sessions changed (RFC 3501 §7.4.1: no EXPUNGE after FETCH, STORE or
+    /// SEARCH, whose sequence numbers the client may be using; the UID forms allow it), then
+    /// gives back the completion.
+    func finish(_ completion: IMAPCompletion, after command: IMAPCommandName, uid: Bool = false) async -> IMAPCompletion {
+        var out = ResponseWriter(limit: configuration.writeBatchBytes)
+        let expungeAllowed = uid || ![.fetch, .store, .search].contains(command)
+        if completion.state != .logout, selected != nil {
+            await reportChanges(expungeAllowed: expungeAllowed, into: &out)
+        }
+        await flush(&out)
+        return completion
+    }
+
+    static func isUID(_ command: IMAPCommand) -> Bool {
+        switch command {
+        case .fetch(_, _, let uid), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid): uid
+        default: false
+        }
+    }
+
+    func flush(_ out: inout ResponseWriter) async {
+        guard let buffer = out.take(), let output else { return }
+        await output.write(buffer)
+    }
+
+    /// Writes what is gathered once it passes the batch size (back-pressure: waits while the
+    /// client does not read).
+    func emit(_ out: inout ResponseWriter) async {
+        if out.isFull { await flush(&out) }
+    }
+
+    /// A token with less than a quarter of its life left is exchanged for a new one: an IMAP
+    /// connection outlives the 24-hour session (Protocol §6).
+    func refreshIfNeeded() async {
+        guard let current = login, BackendSession.needsRefresh(current, now: Int64(Date().timeIntervalSince1970)) else { return }
+        if let fresh = try? await client.call(Methods.sessionRefresh, SessionParams(session: current.session)) {
+            login = fresh
+        }
+    }
+
+    func execute(_ command: IMAPCommand, into out: inout ResponseWriter) async throws -> IMAPCompletion {
+        switch command {
+        case .noop:
+            return IMAPCompletion(.ok, "NOOP completed")
+        case .check:
+            // RFC 3501 §6.4.1: every change is durable when it is answered; nothing to do.
+            return IMAPCompletion(.ok, "CHECK completed")
+        case .select(let mailbox, _):
+            return try await select(mailbox, readOnly: false, into: &out)
+        case .examine(let mailbox, _):
+            return try await select(mailbox, readOnly: true, into: &out)
+        case .create(let mailbox):
+            var name = try Self.requireName(mailbox)
+            // RFC 3501 §6.3.3: a trailing delimiter says the name is to have children.
+            while name.hasSuffix("/") { name.removeLast() }
+            guard !name.isEmpty, MailboxName(name) != nil else { throw IMAPCommandError(.no, code: "CANNOT", "invalid mailbox name") }
+            if name.caseInsensitiveCompare("INBOX") == .orderedSame {
+                throw IMAPCommandError(.no, code: "ALREADYEXISTS", "INBOX always exists")
+            }
+            _ = try await client.call(Methods.mailboxCreate, MailboxCreateParams(session: token, mailbox: name))
+            return IMAPCompletion(.ok, "CREATE completed")
+        case .delete(let mailbox):
+            let name = try Self.requireName(mailbox)
+            try await client.call(Methods.mailboxDelete, MailboxParams(session: token, mailbox: name))
+            return IMAPCompletion(.ok, "DELETE completed")
+        case .rename(let from, let to):
+            let source = try Self.requireName(from)
+            let target = try Self.requireName(to)
+            try await client.call(Methods.mailboxRename, MailboxRenameParams(session: token, from: source, to: target))
+            return IMAPCompletion(.ok, "RENAME completed")
+        case .subscribe(let mailbox):
+            let name = try Self.requireName(mailbox)
+            try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: true))
+            return IMAPCompletion(.ok, "SUBSCRIBE completed")
+        case .unsubscribe(let mailbox):
+            let name = try Self.requireName(mailbox)
+            try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: false))
+            return IMAPCompletion(.ok, "UNSUBSCRIBE completed")
+        case .list(let reference, let pattern):
+            return try await list(reference: reference, pattern: pattern, subscribedOnly: false, into: &out)
+        case .lsub(let reference, let pattern):
+            return try await list(reference: reference, pattern: pattern, subscribedOnly: true, into: &out)
+        case .status(let mailbox, let items):
+            return try await status(mailbox, items, into: &out)
+        case .close:
+            // RFC 3501 §6.4.2: expunge silently when read-write, then back to authenticated.
+            if let current = selected, !current.view.readOnly {
+                _ = try? await client.call(Methods.messageExpunge, MessageExpungeParams(session: token, mailbox: current.name))
+            }
+            deselect()
+            return IMAPCompletion(.ok, "CLOSE completed", state: .authenticated)
+        case .expunge:
+            return try await expunge(uids: nil, into: &out)
+        case .search(let charset, let key, let uid):
+            return try await search(charset: charset, key: key, uid: uid, into: &out)
+        case .fetch(let set, let attributes, let uid):
+            return try await fetch(set, attributes, uid: uid, into: &out)
+        case .store(let set, let action, let uid):
+            return try await store(set, action, uid: uid, into: &out)
+        case .copy(let set, let mailbox, let uid):
+            return try await copy(set, to: mailbox, uid: uid, move: false, into: &out)
+        case .capability, .logout, .startTLS, .authenticate, .login:
+            // The session answers these itself.
+            return IMAPCompletion(.bad, "unexpected command")
+        }
+    }
+
+    // MARK: - Names
+
+    /// A mailbox name from the client: modified UTF-7 (RFC 3501 §5.1.3) to the RPC's UTF-8.
+    static func mailboxName(_ mailbox: IMAPMailbox) -> String? {
+        guard let decoded = ModifiedUTF7.decode(mailbox.raw) else { return nil }
+        if decoded.caseInsensitiveCompare("INBOX") == .orderedSame { return "INBOX" }
+        return decoded
+    }
+
+    static func requireName(_ mailbox: IMAPMailbox) throws -> String {
+        guard let name = mailboxName(mailbox), !name.isEmpty else {
+            throw IMAPCommandError(.no, code: "CANNOT", "invalid mailbox name (RFC 3501 §5.1.3)")
+        }
+        return name
+    }
+
+    // MARK: - Errors (STYLE §8: one place)
+
+    /// What a back-end error is in IMAP (RFC 5530 response codes).
+    static func completion(for error: any Error, trycreate: Bool) -> IMAPCompletion {
+        if let error = error as? IMAPCommandError { return error.completion }
+        guard let rpc = error as? RPCError else { return IMAPCompletion(.no, code: "SERVERBUG", "internal error") }
+        switch rpc.knownKind {
+        case .noSuchMailbox?:
+            return trycreate
+                ? IMAPCompletion(.no, code: "TRYCREATE", "no such mailbox") : IMAPCompletion(.no, code: "NONEXISTENT", "no such mailbox")
+        case .mailboxExists?: return IMAPCompletion(.no, code: "ALREADYEXISTS", "the mailbox already exists")
+        case .invalidMailboxName?: return IMAPCompletion(.no, code: "CANNOT", "invalid mailbox name: \(rpc.message)")
+        case .permissionDenied?: return IMAPCompletion(.no, code: "NOPERM", "this account may not create, rename or delete mailboxes")
+        case .mailboxIsInbox?: return IMAPCompletion(.no, code: "CANNOT", "INBOX cannot be deleted")
+        case .invalidRename?: return IMAPCompletion(.no, code: "CANNOT", "a mailbox cannot be moved inside itself")
+        case .notSelectable?: return IMAPCompletion(.no, code: "CANNOT", "the mailbox is not selectable (\\Noselect)")
+        case .notEmpty?: return IMAPCompletion(.no, code: "CANNOT", "the mailbox has children")
+        case .tooManyMailboxes?, .limitExceeded?: return IMAPCompletion(.no, code: "LIMIT", rpc.message)
+        case .quotaExceeded?: return IMAPCompletion(.no, code: "OVERQUOTA", "quota exceeded")
+        case .tooBig?: return IMAPCompletion(.no, code: "TOOBIG", "the message is too large")
+        case .noSuchMessage?: return IMAPCompletion(.no, code: "EXPUNGEISSUED", "the message was expunged")
+        case .storageFull?: return IMAPCompletion(.no, code: "UNAVAILABLE", "the server's storage is full, try again later")
+        case .sessionInvalid?, .accountDisabled?:
+            return IMAPCompletion(.no, code: "UNAVAILABLE", "the session has ended; log in again", state: .logout)
+        case .invalidParams?: return IMAPCompletion(.bad, rpc.message)
+        default:
+            if rpc.data?.temporary == true { return IMAPCompletion(.no, code: "UNAVAILABLE", "temporary server failure, try again later") }
+            return IMAPCompletion(.no, code: "SERVERBUG", "server error")
+        }
+    }
+
+    // MARK: - Selection (RFC 3501 §6.3.1, §6.3.2)
+
+    func select(_ mailbox: IMAPMailbox, readOnly: Bool, into out: inout ResponseWriter) async throws -> IMAPCompletion {
+        // A SELECT that fails leaves no mailbox selected (§6.3.1).
+        deselect()
+        let name = try Self.requireName(mailbox)
+        let result: MailboxSelectResult
+        do {
+            result = try await client.call(Methods.mailboxSelect, MailboxSelectParams(session: token, mailbox: name, readOnly: readOnly))
+        } catch {
+            var failed = Self.completion(for: error, trycreate: false)
+            if failed.state == nil { failed.state = .authenticated }
+            return failed
+        }
+        var uids = Self.expand(result.uids)
+        var next = result.nextAfterUid
+        while let after = next {
+            let page = try await client.call(Methods.messageUids, MessageUidsParams(session: token, mailbox: name, afterUid: after))
+            uids.append(contentsOf: Self.expand(page.uids))
+            next = page.nextAfterUid
+        }
+        let recent = Set(Self.expand(result.recentUids))
+        let view = IMAPMailboxView(uidValidity: result.status.uidValidity, readOnly: readOnly, uids: uids, recent: recent)
+        var current = Selected(name: name, view: view)
+        let system = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"]
+        let flags = (system + result.keywords).joined(separator: " ")
+        out.line("* FLAGS (\(flags))")
+        out.line("* \(view.count) EXISTS")
+        out.line("* \(recent.count) RECENT")
+        if let unseen = result.firstUnseenUid, let seq = view.sequenceNumber(of: unseen) {
+            out.line("* OK [UNSEEN \(seq)] first unseen message")
+        }
+        out.line("* OK [UIDVALIDITY \(result.status.uidValidity)] UIDs valid")
+        out.line("* OK [UIDNEXT \(result.status.uidNext)] predicted next UID")
+        // RFC 3501 §7.1: `\*` says new keywords may be created.
+        out.line(readOnly ? "* OK [PERMANENTFLAGS ()] read-only" : "* OK [PERMANENTFLAGS (\(flags) \\*)] flags permitted")
+        current.subscription = try? await events.subscribe(session: token, mailbox: name)
+        if let subscription = current.subscription {
+            current.listener = Task { [weak self] in
+                for await event in subscription {
+                    await self?.received(event)
+                }
+            }
+        }
+        selected = current
+        return IMAPCompletion(
+            .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE", readOnly ? "EXAMINE completed" : "SELECT completed",
+            state: .selected(readOnly: readOnly))
+    }
+
+    func deselect() {
+        selected?.listener?.cancel()
+        selected?.subscription?.cancelSubscription()
+        selected = nil
+    }
+
+    static func expand(_ set: UIDSet?) -> [UInt32] {
+        guard let set else { return [] }
+        var result: [UInt32] = []
+        for range in set.ranges(largest: UInt32.max) { result.append(contentsOf: range) }
+        return result
+    }
+
+    func requireSelected() throws -> Selected {
+        guard let selected else { throw IMAPCommandError(.bad, "no mailbox selected") }
+        return selected
+    }
+
+    // MARK: - Other sessions' changes (RFC 3501 §5.2, §7.3.1, §7.4.1)
+
+    func received(_ event: BackendEvent) {
+        guard selected != nil else { return }
+        switch event {
+        case .resync:
+            selected!.resync = true
+        case .changed(let change):
+            guard change.mailbox == selected!.name || change.oldMailbox == selected!.name else { return }
+            let uids = change.uids ?? []
+            switch change.kind {
+            case .messageAdded: selected!.view.noteAdded(uids)
+            case .messageExpunged: selected!.view.noteExpunged(uids)
+            case .flagsChanged:
+                if let modseq = change.modseq, selected!.ownModseqs.remove(modseq) != nil { return }
+                selected!.view.noteFlagsChanged(uids)
+            case .mailboxDeleted, .mailboxRenamed:
+                // The mailbox went away under the session: everything in it is gone.
+                selected!.view.noteCurrent([])
+            case .resync:
+                selected!.resync = true
+            case .mailboxCreated:
+                break
+            }
+        }
+    }
+
+    func reportChanges(expungeAllowed: Bool, into out: inout ResponseWriter) async {
+        guard var current = selected else { return }
+        if current.resync {
+            current.resync = false
+            if let uids = try? await allUIDs(current.name) {
+                current.view.noteCurrent(uids)
+                // Flags may have changed unseen too.
+                current.view.noteFlagsChanged(uids)
+            }
+        }
+        let changed = current.view.takeFlagChanges()
+        selected = current
+        if !changed.isEmpty {
+            for set in IMAPMailboxView.uidSets(changed) {
+                guard let page = try? await summaries(current.name, set, fields: nil) else { continue }
+                for message in page {
+                    guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
+                    out.line("* \(seq) FETCH (FLAGS (\(message.flags.names.joined(separator: " "))) UID \(message.uid))")
+                }
+                await emit(&out)
+            }
+        }
+        guard selected != nil else { return }
+        let updates = selected!.view.takeUpdates(expungeAllowed: expungeAllowed)
+        for seq in updates.expunged { out.line("* \(seq) EXPUNGE") }
+        if let exists = updates.exists { out.line("* \(exists) EXISTS") }
+        if let recent = updates.recent { out.line("* \(recent) RECENT") }
+    }
+
+    func allUIDs(_ mailbox: String) async throws -> [UInt32] {
+        var uids: [UInt32] = []
+        var after: UInt32?
+        repeat {
+            let page = try await client.call(Methods.messageUids, MessageUidsParams(session: token, mailbox: mailbox, afterUid: after))
+            uids.append(contentsOf: Self.expand(page.uids))
+            after = page.nextAfterUid
+        } while after != nil
+        return uids
+    }
+
+    /// Every summary of `set` (which the caller keeps within one UIDSet), page by page.
+    func summaries(_ mailbox: String, _ set: UIDSet, fields: [String]?) async throws -> [MessageSummary] {
+        var result: [MessageSummary] = []
+        var after: UInt32?
+        repeat {
+            let page = try await client.call(
+                Methods.messageList,
+                MessageListParams(
+                    session: token, mailbox: mailbox, uids: set, limit: configuration.listPageSize, afterUid: after, fields: fields))
+            result.append(contentsOf: page.messages)
+            after = page.nextAfterUid
+        } while after != nil
+        return result
+    }
+
+    // MARK: - LIST and LSUB (RFC 3501 §6.3.8, §6.3.9)
+
+    func list(reference: [UInt8], pattern: [UInt8], subscribedOnly: Bool, into out: inout ResponseWriter) async throws
+        -> IMAPCompletion
+    {
+        let command = subscribedOnly ? "LSUB" : "LIST"
+        guard let reference = ModifiedUTF7.decode(reference), let pattern = ModifiedUTF7.decode(pattern) else {
+            throw IMAPCommandError(.bad, "invalid modified UTF-7 in the name")
+        }
+        if pattern.isEmpty, !subscribedOnly {
+            // §6.3.8: the hierarchy delimiter and the root of the reference.
+            let root = reference.hasPrefix("/") ? "/" : ""
+            out.line("* LIST (\\Noselect) \"/\" \(Self.quotedMailbox(root))")
+            return IMAPCompletion(.ok, "LIST completed")
+        }
+        let full = reference.isEmpty || pattern.hasPrefix("/") ? pattern : (reference.hasSuffix("/") ? reference + pattern : reference + "/" + pattern)
+        let matcher = MailboxPattern(full)
+        let mailboxes = try await client.call(Methods.mailboxList, MailboxListParams(session: token)).mailboxes
+        let names = Set(mailboxes.map(\.name))
+        if subscribedOnly {
+            let subscribed: [String]
+            if let list = try? await client.call(Methods.mailboxSubscriptions, SessionParams(session: token)) {
+                subscribed = list.names
+            } else {
+                subscribed = mailboxes.filter(\.subscribed).map(\.name)
+            }
+            var shown = Set<String>()
+            for name in subscribed.sorted() {
+                if matcher.matches(name) {
+                    shown.insert(name)
+                    let attributes = names.contains(name) ? "" : "\\Noselect"
+                    out.line("* LSUB (\(attributes)) \"/\" \(Self.quotedMailbox(name))")
+                } else if let parent = matcher.matchingParent(of: name), !shown.contains(parent), !subscribed.contains(parent) {
+                    // §6.3.9: with `%`, a level above a subscribed name is shown as \Noselect.
+                    shown.insert(parent)
+                    out.line("* LSUB (\\Noselect) \"/\" \(Self.quotedMailbox(parent))")
+                }
+            }
+            return IMAPCompletion(.ok, "\(command) completed")
+        }
+        for info in mailboxes.sorted(by: { $0.name < $1.name }) where matcher.matches(info.name) {
+            var attributes: [String] = []
+            if info.noselect == true { attributes.append("\\Noselect") }
+            let prefix = info.name + "/"
+            attributes.append(names.contains { $0.hasPrefix(prefix) } ? "\\HasChildren" : "\\HasNoChildren")
+            if let use = info.specialUse { attributes.append(use) }
+            out.line("* LIST (\(attributes.joined(separator: " "))) \"/\" \(Self.quotedMailbox(info.name))")
+            await emit(&out)
+        }
+        return IMAPCompletion(.ok, "\(command) completed")
+    }
+
+    /// A mailbox name in a response: modified UTF-7, as an atom-safe quoted string.
+    static func quotedMailbox(_ name: String) -> String {
+        let encoded = ModifiedUTF7.encode(name)
+        if encoded == "INBOX" { return "INBOX" }
+        let escaped = encoded.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "\"\(escaped)\""
+    }
+
+    // MARK: - STATUS (RFC 3501 §6.3.10)
+
+    func status(_ mailbox: IMAPMailbox, _ items: [IMAPStatusItem], into out: inout ResponseWriter) async throws -> IMAPCompletion {
+        let name = try Self.requireName(mailbox)
+        let status = try await client.call(Methods.mailboxStatus, MailboxParams(session: token, mailbox: name))
+        let values = items.map { item -> String in
+            switch item {
+            case .messages: "MESSAGES \(status.messages)"
+            case .recent: "RECENT \(status.recent ?? 0)"
+            case .uidNext: "UIDNEXT \(status.uidNext)"
+            case .uidValidity: "UIDVALIDITY \(status.uidValidity)"
+            case .unseen: "UNSEEN \(status.unseen)"
+            case .highestModseq: "HIGHESTMODSEQ \(status.highestModseq)"
+            case .size: "SIZE \(status.sizeBytes)"
+            }
+        }
+        out.line("* STATUS \(Self.quotedMailbox(name)) (\(values.joined(separator: " ")))")
+        return IMAPCompletion(.ok, "STATUS completed")
+    }
+
+    // MARK: - EXPUNGE (RFC 3501 §6.4.3)
+
+    func expunge(uids: [UInt32]?, into out: inout ResponseWriter) async throws -> IMAPCompletion {
+        let current = try requireSelected()
+        guard !current.view.readOnly else { throw IMAPCommandError(.no, code: "READ-ONLY", "the mailbox is read-only") }
+        var removed: [UInt32] = []
+        if let uids {
+            for set in IMAPMailboxView.uidSets(uids) {
+                let result = try await client.call(
+                    Methods.messageExpunge, MessageExpungeParams(session: token, mailbox: current.name, uids: set))
+                removed.append(contentsOf: result.expunged)
+            }
+        } else {
+            let result = try await client.call(Methods.messageExpunge, MessageExpungeParams(session: token, mailbox: current.name))
+            removed = result.expunged
+        }
+        for seq in selected!.view.remove(removed) { out.line("* \(seq) EXPUNGE") }
+        return IMAPCompletion(.ok, "EXPUNGE completed")
+    }
+
+    // MARK: - Message sets
+
+    /// The UIDs a command's set names, ascending: sequence numbers through the view, UIDs as
+    /// far as the session knows them.
+    func resolve(_ set: IMAPSequenceSet, uid: Bool) throws -> [UInt32] {
+        let current = try requireSelected()
+        if uid { return current.view.uids(ofUIDSet: set) }
+        guard let uids = current.view.uids(ofSequenceSet: set) else {
+            throw IMAPCommandError(.bad, "invalid message sequence number (the mailbox has \(current.view.count) messages)")
+        }
+        return uids
+    }
+
+    // MARK: - STORE (RFC 3501 §6.4.6)
+
+    func store(_ set: IMAPSequenceSet, _ action: IMAPStoreAction, uid: Bool, into out: inout ResponseWriter) async throws
+        -> IMAPCompletion
+    {
+        let current = try requireSelected()
+        let uids = try resolve(set, uid: uid)
+        guard !current.view.readOnly else { throw IMAPCommandError(.no, code: "READ-ONLY", "the mailbox is read-only") }
+        // RFC 3501 §2.3.2: \Recent cannot be changed by a client; it is ignored.
+        let names = action.flags.filter { $0.caseInsensitiveCompare("\\Recent") != .orderedSame }
+        guard let flags = MessageFlags(names: names) else { throw IMAPCommandError(.bad, "invalid flag in the list") }
+        let operation: MessageFlagsParams.Operation =
+            switch action.operation {
+            case .replace: .set
+            case .add: .add
+            case .remove: .remove
+            }
+        for batch in IMAPMailboxView.uidSets(uids) {
+            let result = try await client.call(
+                Methods.messageFlags,
+                MessageFlagsParams(session: token, mailbox: current.name, uids: batch, operation: operation, flags: flags))
+            if let modseq = result.updated.first?.modseq { selected?.ownModseqs.insert(modseq) }
+            if selected != nil, selected!.ownModseqs.count > 1000 { selected!.ownModseqs.removeAll() }
+            guard !action.silent else { continue }
+            for update in result.updated {
+                guard let seq = selected?.view.sequenceNumber(of: update.uid) else { continue }
+                let uidPart = uid ? " UID \(update.uid)" : ""
+                out.line("* \(seq) FETCH (FLAGS (\(update.flags.names.joined(separator: " ")))\(uidPart))")
+                await emit(&out)
+            }
+        }
+        return IMAPCompletion(.ok, "STORE completed")
+    }
+
+    // MARK: - COPY (RFC 3501 §6.4.7) and MOVE (RFC 6851)
+
+    func copy(_ set: IMAPSequenceSet, to mailbox: IMAPMailbox, uid: Bool, move: Bool, into out: inout ResponseWriter) async throws
+        -> IMAPCompletion
+    {
+        let current = try requireSelected()
+        let uids = try resolve(set, uid: uid)
+        let target = try Self.requireName(mailbox)
+        var sources: [UInt32] = []
+        var targets: [UInt32] = []
+        var validity: UInt32 = 0
+        do {
+            for batch in IMAPMailboxView.uidSets(uids) {
+                let result = try await client.call(
+                    move ? Methods.messageMove : Methods.messageCopy,
+                    MessageCopyParams(session: token, mailbox: current.name, uids: batch, to: target))
+                sources.append(contentsOf: result.sourceUids)
+                targets.append(contentsOf: result.targetUids)
+                validity = result.uidValidity
+            }
+        } catch {
+            throw IMAPCommandError(Self.completion(for: error, trycreate: true))
+        }
+        guard !sources.isEmpty else { return IMAPCompletion(.ok, move ? "MOVE completed" : "COPY completed") }
+        // RFC 4315 §3: COPYUID uidvalidity source-set target-set, pairwise in order.
+        let code = "COPYUID \(validity) \(Self.uidList(sources)) \(Self.uidList(targets))"
+        if move {
+            // RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs, then the tagged OK.
+            out.line("* OK [\(code)] moved")
+            for seq in selected!.view.remove(sources) { out.line("* \(seq) EXPUNGE") }
+            return IMAPCompletion(.ok, "MOVE completed")
+        }
+        return IMAPCompletion(.ok, code: code, "COPY completed")
+    }
+
+    /// UIDs as a sequence set with ranges, in the order given (pairing matters for COPYUID).
+    static func uidList(_ uids: [UInt32]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < uids.count {
+            let start = uids[index]
+            var end = start
+            while index + 1 < uids.count, uids[index + 1] == end &+ 1 {
+                index += 1
+                end = uids[index]
+            }
+            parts.append(start == end ? "\(start)" : "\(start):\(end)")
+            index += 1
+        }
+        return parts.joined(separator: ",")
+    }
+}
+
+/// A command's failure with the IMAP answer it gets.
+struct IMAPCommandError: Error {
+    var completion: IMAPCompletion
+    init(_ status: IMAPCompletion.Status, code: String? = nil, _ text: String) {
+        completion = IMAPCompletion(status, code: code, text)
+    }
+    init(_ completion: IMAPCompletion) { self.completion = completion }
+}
+
+/// Untagged responses gathered for one write.
+struct ResponseWriter {
+    let limit: Int
+    var buffer = ByteBuffer()
+    init(limit: Int) { self.limit = limit }
+
+    mutating func line(_ text: String) {
+        buffer.writeString(text)
+        buffer.writeString("\r\n")
+    }
+
+    mutating func text(_ text: String) {
+        buffer.writeString(text)
+    }
+
+    mutating func bytes(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        buffer.writeBuffer(&bytes)
+    }
+
+    var isFull: Bool { buffer.readableBytes >= limit }
+
+    mutating func take() -> ByteBuffer? {
+        guard buffer.readableBytes > 0 else { return nil }
+        defer { buffer = ByteBuffer() }
+        return buffer
+    }
+}

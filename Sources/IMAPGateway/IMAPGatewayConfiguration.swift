@@ -1,0 +1,37 @@
+public import GatewayKit
+public import IMAPCodec
+public import NIOCore
+public import SASL
+
+/// Everything `loft imap` is configured with (the `imap` section of loft.yaml), with the limits
+/// in one place (STYLE §7).
+public struct IMAPGatewayConfiguration: Sendable {
+    public var listeners: [Listener]
+    /// The host name in CRAM-MD5 challenges.
+    public var hostname: String
+    /// RFC 3501 §5.4: at least 30 minutes.
+    public var idleTimeout: TimeAmount = .seconds(1800)
+    public var commandTimeout: TimeAmount = .seconds(60)
+    public var loginTimeout: TimeAmount = .seconds(120)
+    public var timeouts: ConnectionTimeouts {
+        ConnectionTimeouts(idle: idleTimeout, command: commandTimeout, authentication: loginTimeout)
+    }
+    public var allowPlaintextWithoutTLS = false
+    public var allowPlaintextOnLoopback = true
+    public var maxConnectionsPerAddress = 50
+    public var maxConnections = 5000
+    public var limits = IMAPLimits()
+    public var saslMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
+    public var cramMD5Offer = CRAMMD5Offer.always
+    /// Bytes asked of `message.read` per call (at most the RPC's 1 MiB chunk).
+    public var readChunkBytes = 256 << 10
+    /// Summaries asked of `message.list` per call.
+    public var listPageSize = 1000
+    /// Output gathered before it is handed to the connection (and back-pressure is checked).
+    public var writeBatchBytes = 64 << 10
+
+    public init(listeners: [Listener], hostname: String) {
+        self.listeners = listeners
+        self.hostname = hostname
+    }
+}

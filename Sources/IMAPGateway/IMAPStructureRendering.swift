@@ -1,0 +1,198 @@
+import IMAPCodec
+import MailMessage
+
+/// ENVELOPE and BODY/BODYSTRUCTURE (RFC 3501 §7.4.2, with §9's `envelope` and `body` rules)
+/// from the structure the back-end parsed at delivery, as response values the codec encodes
+/// (quoted strings or literals, chosen per value).
+enum IMAPStructureRendering {
+    /// envelope = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
+    ///            env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
+    static func envelope(_ envelope: Envelope) -> IMAPValue {
+        .list([
+            nstring(envelope.date), nstring(envelope.subject),
+            addresses(envelope.from), addresses(envelope.sender), addresses(envelope.replyTo),
+            addresses(envelope.to), addresses(envelope.cc), addresses(envelope.bcc),
+            nstring(envelope.inReplyTo), nstring(envelope.messageID),
+        ])
+    }
+
+    /// address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"; an empty list is NIL.
+    /// Group syntax (§7.4.2) is in the parsed list already as start and end markers.
+    static func addresses(_ list: [EnvelopeAddress]) -> IMAPValue {
+        guard !list.isEmpty else { return .nilValue }
+        return .list(list.map { .list([nstring($0.name), nstring($0.adl), nstring($0.mailbox), nstring($0.host)]) })
+    }
+
+    static func nstring(_ text: String?) -> IMAPValue {
+        guard let text else { return .nilValue }
+        return .string(Array(text.utf8))
+    }
+
+    static func string(_ text: String) -> IMAPValue { .string(Array(text.utf8)) }
+
+    /// body = "(" (body-type-1part / body-type-mpart) ")"; with `extensible` the extension
+    /// data of BODYSTRUCTURE (§7.4.2: md5, disposition, language, location; for multiparts the
+    /// parameters first).
+    static func body(_ part: BodyStructure, extensible: Bool) -> IMAPValue {
+        switch part.content {
+        case .multipart(let children):
+            var items = children.map { body($0, extensible: extensible) }
+            items.append(string(part.subtype.uppercased()))
+            if extensible {
+                items.append(parameters(part.parameters))
+                items.append(contentsOf: extensionTail(part))
+            }
+            return .list(items)
+        case .single, .message:
+            var items: [IMAPValue] = [
+                string(part.type.uppercased()), string(part.subtype.uppercased()), parameters(part.parameters),
+                nstring(part.id), nstring(part.description), string(part.encoding.uppercased()), .number(UInt64(max(0, part.size))),
+            ]
+            if case .message(let envelope, let inner) = part.content {
+                // body-type-msg: envelope, body, lines.
+                items.append(self.envelope(envelope))
+                items.append(body(inner, extensible: extensible))
+                items.append(.number(UInt64(max(0, part.lines ?? 0))))
+            } else if part.type.caseInsensitiveCompare("text") == .orderedSame {
+                items.append(.number(UInt64(max(0, part.lines ?? 0))))
+            }
+            if extensible {
+                items.append(nstring(part.md5))
+                items.append(contentsOf: extensionTail(part))
+            }
+            return .list(items)
+        }
+    }
+
+    /// body-fld-dsp, body-fld-lang, body-fld-loc.
+    static func extensionTail(_ part: BodyStructure) -> [IMAPValue] {
+        let disposition: IMAPValue =
+            part.disposition.map { .list([string($0.type.uppercased()), parameters($0.parameters)]) } ?? .nilValue
+        let language: IMAPValue =
+            switch part.language.count {
+            case 0: .nilValue
+            case 1: string(part.language[0])
+            default: .list(part.language.map(string))
+            }
+        return [disposition, language, nstring(part.location)]
+    }
+
+    /// body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
+    static func parameters(_ list: [MIMEParameter]) -> IMAPValue {
+        guard !list.isEmpty else { return .nilValue }
+        return .list(list.flatMap { [string($0.name.uppercased()), string($0.value)] })
+    }
+}
+
+/// RFC 3501 §9 `date-time` for INTERNALDATE, in UTC.
+enum IMAPDateFormat {
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `"dd-Mon-yyyy hh:mm:ss +0000"` without the quotes.
+    static func dateTime(_ secondsSince1970: Int64) -> String {
+        let days = secondsSince1970 >= 0 ? secondsSince1970 / 86400 : (secondsSince1970 - 86399) / 86400
+        let seconds = secondsSince1970 - days * 86400
+        let (year, month, day) = civil(days)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(two(Int64(day)))-\(months[month - 1])-\(year) \(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60)) +0000"
+    }
+
+    /// Days since 1970-01-01 to a calendar date (the proleptic Gregorian calendar).
+    static func civil(_ days: Int64) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(year), Int(month), Int(day))
+    }
+}
+
+/// RFC 3501 §6.4.5 HEADER.FIELDS / HEADER.FIELDS.NOT over a header block: whole fields (with
+/// their folded lines) whose names are in `names` (or not), then the empty line.
+enum HeaderFieldFilter {
+    static func filter(_ header: [UInt8], names: [String], keep: Bool) -> [UInt8] {
+        let wanted = Set(names.map { $0.lowercased() })
+        var result: [UInt8] = []
+        var index = 0
+        var including = false
+        while index < header.count {
+            var end = index
+            while end < header.count, header[end] != UInt8(ascii: "\n") { end += 1 }
+            let lineEnd = min(end + 1, header.count)
+            let line = header[index..<lineEnd]
+            let content = line.last == UInt8(ascii: "\n") ? line.dropLast() : line[...]
+            let bare = content.last == UInt8(ascii: "\r") ? content.dropLast() : content
+            if bare.isEmpty { break }
+            if let first = line.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+                // A continuation line belongs to the field before it.
+            } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+                let name = String(decoding: header[index..<colon], as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+                including = wanted.contains(name) == keep
+            } else {
+                including = false
+            }
+            if including {
+                result.append(contentsOf: bare)
+                result.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            }
+            index = lineEnd
+        }
+        result.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+        return result
+    }
+}
+
+/// A LIST/LSUB pattern (RFC 3501 §6.3.8): `*` matches anything, `%` anything but the
+/// delimiter `/`; INBOX matches in any case.
+struct MailboxPattern {
+    let pattern: [Character]
+
+    init(_ pattern: String) {
+        var text = pattern
+        if text.uppercased().hasPrefix("INBOX"), text.count == 5 || text.dropFirst(5).first == "/" {
+            text = "INBOX" + text.dropFirst(5)
+        }
+        self.pattern = Array(text)
+    }
+
+    /// One pass per pattern character over the name's positions (no backtracking, so a
+    /// pattern of many `*` costs length × length, never more).
+    func matches(_ name: String) -> Bool {
+        let s = Array(name)
+        var reachable = [Bool](repeating: false, count: s.count + 1)
+        reachable[0] = true
+        for c in pattern {
+            var next = [Bool](repeating: false, count: s.count + 1)
+            switch c {
+            case "*", "%":
+                var open = false
+                for j in 0...s.count {
+                    if reachable[j] { open = true }
+                    next[j] = open
+                    if c == "%", j < s.count, s[j] == "/" { open = false }
+                }
+            default:
+                for j in 0..<s.count where reachable[j] && s[j] == c { next[j + 1] = true }
+            }
+            reachable = next
+        }
+        return reachable[s.count]
+    }
+
+    /// For `%` patterns: the nearest parent of `name` that the pattern matches (LSUB shows it
+    /// as `\Noselect`, RFC 3501 §6.3.9).
+    func matchingParent(of name: String) -> String? {
+        guard pattern.contains("%") else { return nil }
+        var parent = name
+        while let slash = parent.lastIndex(of: "/") {
+            parent = String(parent[..<slash])
+            if matches(parent) { return parent }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,144 @@
+import IMAPCodec
+import NIOCore
+import Testing
+
+/// Transcripts of the session alone (STYLE §13): greeting, login rules, SASL, APPEND's
+/// continuation, limits on failures.
+@Suite struct IMAPSessionTests {
+    @Test func greetingCarriesCapabilities() {
+        var session = IMAPSession()
+        var configuration = IMAPSessionConfiguration()
+        configuration.startTLSAvailable = true
+        let text = IMAPSessionHarness.text(session.receive(.opened(configuration)))
+        #expect(text.hasPrefix("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED "))
+        // RFC 3501 §6.2.3: no plaintext mechanism before TLS.
+        #expect(!text.contains("AUTH=PLAIN"))
+        #expect(text.contains("AUTH=SCRAM-SHA-256"))
+    }
+
+    @Test func loginRefusedBeforeTLSUnlessAllowed() {
+        var harness = IMAPSessionHarness(startTLS: true, plaintext: false)
+        let text = IMAPSessionHarness.text(harness.send("a1 LOGIN alice secret"))
+        #expect(text == "a1 NO [PRIVACYREQUIRED] LOGIN is disabled before STARTTLS\r\n")
+        let plain = IMAPSessionHarness.text(harness.send("a2 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA=="))
+        #expect(plain.hasPrefix("a2 NO [PRIVACYREQUIRED]"))
+    }
+
+    @Test func loginSucceedsWithCapabilities() {
+        var harness = IMAPSessionHarness()
+        let actions = harness.send("a1 LOGIN alice \"se cret\"")
+        #expect(actions == [.authenticate(.password(user: "alice", password: "se cret", authorizationIdentity: nil))])
+        #expect(harness.session.isWaiting)
+        let ok = IMAPSessionHarness.text(harness.session.receive(.authSucceeded(user: "alice", saslFinal: nil)))
+        #expect(ok.hasPrefix("a1 OK [CAPABILITY IMAP4rev1"))
+        #expect(harness.session.state == .authenticated)
+    }
+
+    @Test func threeFailuresClose() {
+        var harness = IMAPSessionHarness()
+        for n in 1...3 {
+            _ = harness.send("a\(n) LOGIN alice wrong")
+            let actions = harness.session.receive(.authFailed(.invalidCredentials))
+            let text = IMAPSessionHarness.text(actions)
+            #expect(text.hasPrefix("a\(n) NO [AUTHENTICATIONFAILED]"))
+            #expect(actions.contains(.close) == (n == 3))
+        }
+    }
+
+    @Test func authenticatePlainWithContinuation() {
+        var harness = IMAPSessionHarness()
+        let first = IMAPSessionHarness.text(harness.send("a1 AUTHENTICATE PLAIN"))
+        #expect(first == "+ \r\n")
+        let actions = harness.send("AGFsaWNlAHNlY3JldA==")
+        #expect(actions == [.authenticate(.password(user: "alice", password: "secret", authorizationIdentity: nil))])
+    }
+
+    @Test func authenticateCancelledIsBad() {
+        var harness = IMAPSessionHarness()
+        _ = harness.send("a1 AUTHENTICATE LOGIN")
+        let text = IMAPSessionHarness.text(harness.send("*"))
+        #expect(text == "a1 BAD authentication cancelled\r\n")
+        #expect(harness.session.state == .notAuthenticated)
+    }
+
+    @Test func logoutSaysByeThenOK() {
+        var harness = IMAPSessionHarness()
+        let actions = harness.send("a1 LOGOUT")
+        #expect(IMAPSessionHarness.text(actions) == "* BYE logging out\r\na1 OK LOGOUT completed\r\n")
+        #expect(actions.last == .close)
+    }
+
+    @Test func commandsWaitWhileOneRuns() {
+        var harness = IMAPSessionHarness()
+        _ = harness.send("a LOGIN alice secret")
+        _ = harness.session.receive(.authSucceeded(user: "alice", saslFinal: nil))
+        // Pipelined: the second waits for the first (the framer reads no further meanwhile).
+        harness.inbound.writeString("b1 LIST \"\" *\r\nb2 NOOP\r\n")
+        let first = harness.drain()
+        guard case .execute(let command)? = first.first else {
+            Issue.record("expected execute, got \(first)")
+            return
+        }
+        #expect(command.tag == "b1")
+        #expect(harness.drain().isEmpty)
+        let done = harness.session.receive(.executed("b1", IMAPCompletion(.ok, "LIST completed")))
+        #expect(IMAPSessionHarness.text(done) == "b1 OK LIST completed\r\n")
+        guard case .execute(let next)? = harness.drain().first else {
+            Issue.record("expected the second command")
+            return
+        }
+        #expect(next.tag == "b2")
+    }
+
+    @Test func appendWaitsForTheCheckBeforeContinuation() {
+        var harness = IMAPSessionHarness()
+        _ = harness.send("a LOGIN alice secret")
+        _ = harness.session.receive(.authSucceeded(user: "alice", saslFinal: nil))
+        let begin = harness.send("b APPEND INBOX (\\Seen) {5}")
+        #expect(begin == [.appendBegin(tag: "b", mailbox: IMAPMailbox("INBOX"), flags: ["\\Seen"], date: nil, size: 5)])
+        let accepted = harness.session.receive(.appendAccepted)
+        #expect(IMAPSessionHarness.text(accepted).hasPrefix("+ "))
+        harness.inbound.writeString("hello\r\n")
+        let rest = harness.drain()
+        var data = ""
+        for action in rest {
+            if case .appendData(let bytes) = action { data += String(buffer: bytes) }
+        }
+        #expect(data == "hello")
+        #expect(rest.last == .appendEnd(tag: "b"))
+    }
+
+    @Test func appendRefusedSendsNoContinuation() {
+        var harness = IMAPSessionHarness()
+        _ = harness.send("a LOGIN alice secret")
+        _ = harness.session.receive(.authSucceeded(user: "alice", saslFinal: nil))
+        _ = harness.send("b APPEND INBOX {50000000}")
+        let refused = harness.session.receive(.appendRefused(IMAPCompletion(.no, code: "TOOBIG", "too big")))
+        #expect(IMAPSessionHarness.text(refused) == "b NO [TOOBIG] too big\r\n")
+        // The client did not send the literal: the next line is a command.
+        #expect(IMAPSessionHarness.text(harness.send("c CAPABILITY")).contains("c OK"))
+    }
+
+    @Test func startTLSDiscardsPipelinedInput() {
+        var harness = IMAPSessionHarness(startTLS: true, plaintext: false)
+        harness.inbound.writeString("a STARTTLS\r\nb LOGIN alice secret\r\n")
+        let actions = harness.drain()
+        #expect(actions.last == .startTLS)
+        harness.session.discardBufferedInput()
+        harness.inbound.clear()
+        _ = harness.session.receive(.tlsEstablished)
+        // After TLS, LOGIN is allowed and STARTTLS no longer advertised.
+        #expect(!harness.session.capabilities.contains("STARTTLS"))
+        #expect(!harness.session.capabilities.contains("LOGINDISABLED"))
+    }
+
+    @Test func tooManyBadCommandsClose() {
+        var harness = IMAPSessionHarness()
+        var closed = false
+        for n in 0..<20 {
+            let actions = harness.send("x\(n) FROB")
+            closed = actions.contains(.close)
+        }
+        #expect(closed)
+    }
+}

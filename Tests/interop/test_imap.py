@@ -1,0 +1,414 @@
+"""IMAP end to end: `loft serve` with its IMAP gateway (and SMTP to deliver), driven by
+Python's imaplib, a client nobody here wrote. Issue 9."""
+import email
+import imaplib
+import os
+import re
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from conftest import Loft, child_env, eventually, free_port
+
+NESTED = (b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <juergen@remote.test>\r\n"
+          b"To: Alice <alice@example.test>, bob@example.test\r\n"
+          b"Cc: undisclosed-recipients:;\r\n"
+          b"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=\r\n"
+          b"Date: Tue, 01 Dec 2026 10:00:00 +0100\r\n"
+          b"Message-ID: <nested-1@remote.test>\r\n"
+          b"MIME-Version: 1.0\r\n"
+          b"Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+          b"\r\n"
+          b"preamble\r\n"
+          b"--outer\r\n"
+          b"Content-Type: multipart/alternative; boundary=\"inner\"\r\n"
+          b"\r\n"
+          b"--inner\r\n"
+          b"Content-Type: text/plain; charset=utf-8\r\n"
+          b"Content-Transfer-Encoding: quoted-printable\r\n"
+          b"\r\n"
+          b"Gr=C3=BC=C3=9Fe, two lines\r\nsecond line\r\n"
+          b"--inner\r\n"
+          b"Content-Type: text/html; charset=utf-8\r\n"
+          b"\r\n"
+          b"<p>Gr\xc3\xbc\xc3\x9fe</p>\r\n"
+          b"--inner--\r\n"
+          b"--outer\r\n"
+          b"Content-Type: application/pdf; name=\"report.pdf\"\r\n"
+          b"Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
+          b"Content-Transfer-Encoding: base64\r\n"
+          b"\r\n"
+          b"JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFI+PgpzdHJlYW0K\r\n"
+          b"--outer\r\n"
+          b"Content-Type: message/rfc822\r\n"
+          b"\r\n"
+          b"From: inner@remote.test\r\n"
+          b"Subject: forwarded\r\n"
+          b"\r\n"
+          b"inner body\r\n"
+          b"--outer--\r\n")
+
+
+def simple(subject, body="hello\r\n", sender="carol@remote.test"):
+    return (f"From: {sender}\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
+            f"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\n{body}").encode()
+
+
+def wait_for_port(port, timeout=30, greeting=b"* OK"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if greeting is None or s.recv(512).startswith(greeting):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing answers on port {port}")
+
+
+class IMAPServer:
+    """`loft serve` with IMAP (STARTTLS and implicit TLS) and SMTP on free loopback ports."""
+
+    def __init__(self, tmp_path, imap_extra="", gateways="[imap, smtp]"):
+        self.port, self.tls_port, self.mx_port = free_port(), free_port(), free_port()
+        self.config = tmp_path / "loft.yaml"
+        self.config.write_text(
+            f"serve:\n  gateways: {gateways}\n"
+            "imap:\n" + imap_extra + "  listeners:\n"
+            f"    - {{address: 127.0.0.1, port: {self.port}, tls: starttls}}\n"
+            f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit}}\n"
+            "smtp:\n  listeners:\n"
+            f"    - {{address: 127.0.0.1, port: {self.mx_port}, tls: starttls, mode: mx}}\n")
+        env = child_env()
+        env.pop("LOFT_IMAP_LISTENERS", None)
+        env.pop("LOFT_SMTP_LISTENERS", None)
+        self.loft = Loft(tmp_path / "data", extra_args=("--config", str(self.config)), env=env)
+        wait_for_port(self.port)
+        wait_for_port(self.tls_port, greeting=None)
+        if "smtp" in gateways:
+            wait_for_port(self.mx_port, greeting=b"220")
+        a = self.loft.admin()
+        a.call("domain.add", {"name": "example.test"})
+        a.call("account.add", {"address": "alice@example.test", "password": "alice-pw"})
+        a.call("account.add", {"address": "bob@example.test", "password": "bob-pw"})
+        a.call("account.add", {"address": "fixed@example.test", "password": "fixed-pw", "mayManageMailboxes": False})
+        a.call("account.add", {"address": "small@example.test", "password": "small-pw", "quotaBytes": 2000,
+                               "maxMessageBytes": 1500})
+        a.close()
+
+    def deliver(self, data, to="alice@example.test", sender="carol@remote.test"):
+        with smtplib.SMTP("127.0.0.1", self.mx_port, timeout=30) as s:
+            s.sendmail(sender, [to], data)
+
+    def client(self, user="alice@example.test", password="alice-pw"):
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        c.login(user, password)
+        return c
+
+    def tls_context(self):
+        ctx = ssl.create_default_context(cafile=str(self.loft.data / "tls" / "cert.pem"))
+        ctx.check_hostname = False
+        return ctx
+
+    def gateway_pid(self):
+        out = subprocess.run(["pgrep", "-P", str(self.loft.proc.pid)], capture_output=True, text=True).stdout.split()
+        for pid in out:
+            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            if len(args) > 1 and args[1] == b"imap":
+                return int(pid)
+        return None
+
+    def stop(self):
+        self.loft.stop()
+
+
+@pytest.fixture
+def imap(tmp_path):
+    server = IMAPServer(tmp_path)
+    yield server
+    server.stop()
+
+
+def ok(response):
+    typ, data = response
+    assert typ == "OK", data
+    return data
+
+
+def untagged(c, name):
+    return c.untagged_responses.pop(name, [])
+
+
+def test_capability_login_and_logout(imap):
+    c = imaplib.IMAP4("127.0.0.1", imap.port)
+    caps = c.capabilities
+    assert "IMAP4REV1" in caps and "STARTTLS" in caps and "AUTH=PLAIN" in caps
+    # Loopback may log in without TLS by default, so LOGINDISABLED is not advertised.
+    assert "LOGINDISABLED" not in caps
+    with pytest.raises(imaplib.IMAP4.error):
+        c.login("alice@example.test", "wrong")
+    ok(c.login("alice@example.test", "alice-pw"))
+    assert c.state == "AUTH"
+    ok(c.noop())
+    typ, _ = c.logout()
+    assert typ == "BYE"
+
+
+def test_starttls_and_imaps_with_logindisabled_before_tls(tmp_path):
+    server = IMAPServer(tmp_path, imap_extra="  allow_plaintext_on_loopback: false\n", gateways="[imap]")
+    try:
+        c = imaplib.IMAP4("127.0.0.1", server.port)
+        assert "LOGINDISABLED" in c.capabilities and "AUTH=PLAIN" not in c.capabilities
+        typ, data = c._simple_command("LOGIN", "alice@example.test", "alice-pw")
+        assert typ == "NO" and b"PRIVACYREQUIRED" in data[0]
+        ok(c.starttls(ssl_context=server.tls_context()))
+        assert "LOGINDISABLED" not in c.capabilities and "STARTTLS" not in c.capabilities
+        ok(c.login("alice@example.test", "alice-pw"))
+        c.logout()
+        s = imaplib.IMAP4_SSL("127.0.0.1", server.tls_port, ssl_context=server.tls_context())
+        ok(s.authenticate("PLAIN", lambda _: b"\0alice@example.test\0alice-pw"))
+        ok(s.select("INBOX"))
+        s.logout()
+    finally:
+        server.stop()
+
+
+def test_mailboxes_list_create_rename_delete_subscribe_status(imap):
+    c = imap.client()
+    ok(c.create("Work/Projects/2026"))
+    ok(c.create("&ZeVnLIqe-"))  # 日本語 in modified UTF-7 (RFC 3501 §5.1.3)
+    names = [line.decode() for line in ok(c.list())]
+    assert any(n.endswith('"/" "Work"') and "\\HasChildren" in n for n in names)
+    assert any(n.endswith('"/" "Work/Projects/2026"') for n in names)
+    assert any(n.endswith('"&ZeVnLIqe-"') for n in names)
+    top = [line.decode() for line in ok(c.list("", "%"))]
+    assert not any("Projects" in n for n in top)
+    assert any('"Work"' in n for n in top) and any("INBOX" in n for n in top)
+    ok(c.rename("Work/Projects", "Archive"))
+    names = b"\n".join(ok(c.list())).decode()
+    assert '"Archive/2026"' in names and "Work/Projects" not in names
+    ok(c.subscribe("Archive/2026"))
+    ok(c.subscribe("Not/There/Yet"))  # RFC 3501 §6.3.6: a name need not exist
+    lsub = b"\n".join(ok(c.lsub())).decode()
+    assert '"Archive/2026"' in lsub and '"Not/There/Yet"' in lsub
+    ok(c.delete("Archive/2026"))
+    assert '"Archive/2026"' in b"\n".join(ok(c.lsub())).decode()  # subscriptions outlive DELETE
+    typ, data = c.delete("INBOX")
+    assert typ == "NO"
+    typ, data = c.create("Work")
+    assert typ == "NO" and b"ALREADYEXISTS" in data[0]
+    imap.deliver(simple("one"))
+    status = ok(c.status("INBOX", "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY RECENT)"))[0].decode()
+    assert re.search(r"MESSAGES 1\b", status) and re.search(r"UNSEEN 1\b", status) and "UIDNEXT 2" in status
+    typ, data = c.select("Nowhere")
+    assert typ == "NO"
+    c.logout()
+
+
+def test_no_mailbox_management_without_the_permission(imap):
+    c = imap.client("fixed@example.test", "fixed-pw")
+    for command in (lambda: c.create("X"), lambda: c.rename("INBOX", "Y"), lambda: c.delete("Trash")):
+        typ, data = command()
+        assert typ == "NO" and b"NOPERM" in data[0]
+    other = imap.client()
+    ok(other.create("Allowed"))
+    other.logout()
+    c.logout()
+
+
+def test_append_fetch_sections_envelope_and_bodystructure(imap):
+    c = imap.client()
+    typ, data = c.append("INBOX", "(\\Flagged $Work)", imaplib.Time2Internaldate(1764583200), NESTED)
+    assert typ == "OK" and b"APPENDUID" in data[0]
+    validity, uid = re.search(rb"APPENDUID (\d+) (\d+)", data[0]).groups()
+    typ, data = c.select("INBOX")
+    assert data == [b"1"]
+    data = ok(c.fetch("1", "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)"))
+    head = data[0] if isinstance(data[0], bytes) else data[0][0]
+    text = b"".join(part if isinstance(part, bytes) else b"".join(part) for part in data).decode("utf-8", "replace")
+    assert f"UID {uid.decode()}" in text
+    assert "\\Flagged" in text and "$Work" in text
+    assert f"RFC822.SIZE {len(NESTED)}" in text
+    assert '"01-Dec-2025 10:00:00 +0000"' in text or "INTERNALDATE" in text
+    # ENVELOPE carries the raw (encoded) strings, addresses split (RFC 3501 §7.4.2).
+    assert '"=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?="' in text
+    assert '("=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?=" NIL "juergen" "remote.test")' in text
+    assert '"<nested-1@remote.test>"' in text
+    # BODYSTRUCTURE: mixed(alternative(plain, html), pdf attachment, message/rfc822).
+    assert '"ALTERNATIVE"' in text and '"MIXED"' in text
+    assert '("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "QUOTED-PRINTABLE"' in text
+    assert '("ATTACHMENT" ("FILENAME" "report.pdf"))' in text
+    assert '"MESSAGE" "RFC822"' in text
+    assert head
+    # Every part byte-exact.
+    whole = ok(c.fetch("1", "(BODY.PEEK[])"))[0][1]
+    assert whole == NESTED
+    parsed = email.message_from_bytes(NESTED)
+    plain = ok(c.fetch("1", "(BODY.PEEK[1.1])"))[0][1]
+    assert plain == b"Gr=C3=BC=C3=9Fe, two lines\r\nsecond line"
+    html = ok(c.fetch("1", "(BODY.PEEK[1.2])"))[0][1]
+    assert html == b"<p>Gr\xc3\xbc\xc3\x9fe</p>"
+    pdf_mime = ok(c.fetch("1", "(BODY.PEEK[2.MIME])"))[0][1]
+    assert pdf_mime.startswith(b"Content-Type: application/pdf") and pdf_mime.endswith(b"\r\n\r\n")
+    inner = ok(c.fetch("1", "(BODY.PEEK[3.HEADER])"))[0][1]
+    assert inner == b"From: inner@remote.test\r\nSubject: forwarded\r\n\r\n"
+    inner_text = ok(c.fetch("1", "(BODY.PEEK[3.TEXT])"))[0][1]
+    assert inner_text == b"inner body\r\n"
+    fields = ok(c.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT message-id)])"))[0][1]
+    assert fields == (b"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=\r\nMessage-ID: <nested-1@remote.test>\r\n\r\n")
+    not_fields = ok(c.fetch("1", "(BODY.PEEK[HEADER.FIELDS.NOT (Content-Type From To Cc Subject Date Message-ID)])"))[0][1]
+    assert not_fields == b"MIME-Version: 1.0\r\n\r\n"
+    partial = ok(c.fetch("1", "(BODY.PEEK[]<6.10>)"))[0]
+    assert b"BODY[]<6>" in partial[0] and partial[1] == NESTED[6:16]
+    assert parsed is not None
+    # Not PEEK: \Seen is set and reported.
+    data = ok(c.fetch("1", "(BODY[TEXT])"))
+    assert b"\\Seen" in b"".join(x if isinstance(x, bytes) else x[0] for x in data)
+    assert b"\\Seen" in ok(c.fetch("1", "(FLAGS)"))[0]
+    c.logout()
+
+
+def test_store_copy_search_expunge_and_uid_forms(imap):
+    for n in range(1, 6):
+        imap.deliver(simple(f"message {n}", body=f"body number {n} {'needle' if n == 3 else ''}\r\n"))
+    c = imap.client()
+    ok(c.select("INBOX"))
+    data = ok(c.store("2:3", "+FLAGS", "(\\Deleted)"))
+    assert len(data) == 2 and b"\\Deleted" in data[0]
+    ok(c.store("1", "+FLAGS.SILENT", "(\\Seen)"))
+    assert ok(c.search(None, "SEEN")) == [b"1"]
+    assert ok(c.search(None, "UNSEEN", "NOT", "DELETED")) == [b"4 5"]
+    assert ok(c.search(None, "OR", "SUBJECT", "\"message 5\"", "SUBJECT", "\"message 1\"")) == [b"1 5"]
+    assert ok(c.search(None, "BODY", "needle")) == [b"3"]
+    assert ok(c.search(None, "BODY", "nothing-like-this")) == [b""]
+    assert ok(c.search("UTF-8", "SUBJECT", "message")) == [b"1 2 3 4 5"]
+    typ, data = c.search("KOI8-R", "SUBJECT", "x")
+    assert typ == "NO" and b"BADCHARSET" in data[0]
+    assert ok(c.uid("SEARCH", "UID", "2:*")) == [b"2 3 4 5"]
+    ok(c.create("Saved"))
+    typ, data = c.copy("4:5", "Saved")
+    assert typ == "OK" and b"COPYUID" in data[0]
+    typ, data = c.copy("1", "Missing")
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    data = ok(c.expunge())
+    assert data == [b"2", b"2"]  # 2 and 3: the second is numbered after the first is gone
+    assert ok(c.search(None, "ALL")) == [b"1 2 3"]
+    data = ok(c.uid("FETCH", "1:*", "(FLAGS)"))
+    assert [re.search(rb"UID (\d+)", d).group(1) for d in data] == [b"1", b"4", b"5"]
+    ok(c.uid("STORE", "4", "-FLAGS", "(\\Seen)"))
+    typ, data = c.fetch("9", "(FLAGS)")
+    assert typ == "BAD"
+    ok(c.select("Saved", readonly=True))
+    typ, data = c.store("1", "+FLAGS", "(\\Seen)")
+    assert typ == "NO"
+    ok(c.close())
+    assert c.state == "AUTH"
+    c.logout()
+
+
+def test_uid_store_and_copy_of_ten_thousand_ranges(imap):
+    g = imap.loft.gateway()
+    s = g.call("auth.login", {"username": "alice@example.test", "password": "alice-pw", "clientAddress": "127.0.0.1",
+                              "service": "test"})["session"]
+    for _ in range(40):
+        upload = g.call("message.append", {"session": s, "mailbox": "INBOX"})["upload"]
+        import base64
+        g.call("upload.append", {"upload": upload, "data": base64.b64encode(simple("x")).decode()})
+        g.call("upload.commit", {"upload": upload})
+    g.close()
+    c = imap.client()
+    ok(c.select("INBOX"))
+    # 10,000 ranges, mostly naming UIDs that do not exist (ignored, RFC 3501 §6.4.8).
+    ranges = ",".join(f"{n * 2 + 1}" for n in range(10_000))
+    ok(c.uid("STORE", ranges, "+FLAGS.SILENT", "(\\Flagged)"))
+    assert ok(c.search(None, "FLAGGED")) == [b" ".join(str(n).encode() for n in range(1, 41, 2))]
+    ok(c.create("Odd"))
+    typ, data = c.uid("COPY", ranges, "Odd")
+    assert typ == "OK"
+    assert ok(c.status("Odd", "(MESSAGES)"))[0].endswith(b"(MESSAGES 20)")
+    c.logout()
+
+
+def test_two_sessions_see_each_others_changes(imap):
+    imap.deliver(simple("first"))
+    imap.deliver(simple("second"))
+    a = imap.client()
+    b = imap.client()
+    ok(a.select("INBOX"))
+    ok(b.select("INBOX"))
+    ok(a.store("1", "+FLAGS", "(\\Answered)"))
+    imap.deliver(simple("third"))
+
+    def b_saw():
+        ok(b.noop())
+        return b.untagged_responses.get("EXISTS") and b.untagged_responses.get("FETCH")
+
+    eventually(b_saw, what="the other session's FETCH and EXISTS")
+    assert b.untagged_responses["EXISTS"][-1] == b"3"
+    assert any(b"\\Answered" in f for f in b.untagged_responses["FETCH"])
+    b.untagged_responses.clear()
+    ok(a.store("2", "+FLAGS.SILENT", "(\\Deleted)"))
+    ok(a.expunge())
+
+    def b_expunged():
+        ok(b.noop())
+        return b.untagged_responses.get("EXPUNGE")
+
+    assert eventually(b_expunged, what="the EXPUNGE") == [b"2"]
+    assert ok(b.search(None, "ALL")) == [b"1 2"]
+    a.logout()
+    b.logout()
+
+
+def test_append_limits_and_quota(imap):
+    c = imap.client("small@example.test", "small-pw")
+    typ, data = c.append("INBOX", None, None, b"x" * 1600)
+    assert typ == "NO" and b"TOOBIG" in data[0]
+    ok(c.append("INBOX", None, None, simple("fits", body="y" * 1000 + "\r\n")))
+    typ, data = c.append("INBOX", None, None, simple("over", body="z" * 1000 + "\r\n"))
+    assert typ == "NO" and b"OVERQUOTA" in data[0]
+    typ, data = c.append("Missing", None, None, simple("where"))
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    c.logout()
+
+
+def test_killed_gateway_restarts_and_nothing_is_lost(imap):
+    imap.deliver(simple("kept"))
+    c = imap.client()
+    ok(c.select("INBOX"))
+    ok(c.store("1", "+FLAGS", "(\\Flagged)"))
+    before = ok(c.uid("FETCH", "1:*", "(FLAGS)"))
+    pid = imap.gateway_pid()
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: imap.gateway_pid() not in (None, pid), timeout=30, what="a new IMAP gateway")
+    wait_for_port(imap.port)
+    again = imap.client()
+    ok(again.select("INBOX"))
+    assert ok(again.uid("FETCH", "1:*", "(FLAGS)")) == before
+    again.logout()
+
+
+def test_bad_input_gets_bad_and_the_connection_survives(imap):
+    s = socket.create_connection(("127.0.0.1", imap.port), timeout=10)
+    f = s.makefile("rwb")
+    f.readline()
+
+    def send(line):
+        f.write(line + b"\r\n")
+        f.flush()
+        return f.readline()
+
+    assert send(b"a1 FROB") .startswith(b"a1 BAD")
+    assert send(b"a2 LOGIN") .startswith(b"a2 BAD")
+    assert send(b"a3 SELECT INBOX").startswith(b"a3 BAD")  # not logged in
+    assert send(b"\x00\x01\x02").startswith(b"* BAD")
+    # A literal over the limit is refused before the client sends it.
+    assert send(b"a4 LOGIN {999999999}").startswith(b"a4 BAD")
+    assert send(b"a5 CAPABILITY").startswith(b"* CAPABILITY")
+    s.close()
