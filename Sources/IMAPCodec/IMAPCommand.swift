@@ -90,6 +90,18 @@ public struct IMAPSection: Hashable, Sendable {
     }
 }
 
+/// RFC 3501 §6.4.5 `<offset.length>` after `BODY[section]`: `length` octets from `offset`
+/// (a range would not survive `offset + length` past 2^32, and §9's `nz-number` length is
+/// never 0, but the type does not need to know that).
+public struct IMAPPartial: Hashable, Sendable {
+    public var offset: UInt32
+    public var length: UInt32
+    public init(offset: UInt32, length: UInt32) {
+        self.offset = offset
+        self.length = length
+    }
+}
+
 /// RFC 3501 §6.4.5 FETCH data items; the macros ALL, FAST and FULL are expanded by the parser.
 public enum IMAPFetchAttribute: Hashable, Sendable {
     case envelope
@@ -103,8 +115,8 @@ public enum IMAPFetchAttribute: Hashable, Sendable {
     case body
     case bodyStructure
     case uid
-    /// `BODY[section]<partial>` and `BODY.PEEK[...]`; `partial` is (offset, length).
-    case bodySection(IMAPSection, partial: ClosedRange<UInt32>?, peek: Bool)
+    /// `BODY[section]<partial>` and `BODY.PEEK[...]`.
+    case bodySection(IMAPSection, partial: IMAPPartial?, peek: Bool)
     // RFC 7162 §3.1.4.1, parsed for the extensions issue.
     case modseq
 }
