@@ -10,7 +10,10 @@ public enum IMAPFrame: Sendable, Equatable {
     /// `* BAD message` when not even a tag could be read. The framer has already skipped to the
     /// end of the command (or, for a synchronizing literal it refused, the client will not send
     /// it). `fatal` means the input cannot be resynchronised (a non-synchronizing literal over
-    /// the limit, a line over the hard limit): answer, then close.
+    /// the limit, or one too large to read past in a command being skipped): answer, then close.
+    /// A line over the limit is skipped as it arrives and is not fatal. After `.appendData`, a
+    /// `.bad` instead of `.appendEnd` means the message is to be dropped. In line mode a `.bad`
+    /// (a line over `IMAPLimits.lineLength`) has no tag: answer with the pending command's.
     case bad(tag: IMAPTag?, message: String, fatal: Bool)
     /// The command so far announced a synchronizing literal `{size}` within the limits (in any
     /// command but APPEND's message): send `+ Ready`, then call `framer.continueLiteral()`. The

@@ -58,6 +58,9 @@ public struct IMAPFramer: Sendable {
     /// The bytes of the command's literals.
     private var literalBytes = 0
     private var lineModeRequested = false
+    /// In line mode, how much of the caller's buffer is known to hold no LF, so that a line
+    /// arriving an octet at a time is scanned once, not once per octet.
+    private var lineModeScanned = 0
 
     /// How many octets of a skipped line's end are kept to spot `{n+}`: enough for any size
     /// below 10^20.
@@ -298,9 +301,11 @@ public struct IMAPFramer: Sendable {
     /// One line in line mode, handed over without its terminator.
     private mutating func readModeLine(_ buffer: inout ByteBuffer) -> Step {
         let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: IMAPCharacter.lf) else {
+        guard let newline = view.dropFirst(lineModeScanned).firstIndex(of: IMAPCharacter.lf) else {
+            lineModeScanned = view.count
             if view.count > limits.lineLength + 1 {
                 lineModeRequested = false
+                lineModeScanned = 0
                 state = .skipping(
                     Skip(phase: .line(tail: []), report: (nil, IMAPSyntaxError.Code.lineTooLong.description), literals: false))
                 return .again
@@ -308,6 +313,7 @@ public struct IMAPFramer: Sendable {
             return .needMore
         }
         lineModeRequested = false
+        lineModeScanned = 0
         var length = newline - view.startIndex
         let total = length + 1
         if length > 0, view[newline - 1] == IMAPCharacter.cr { length -= 1 }
