@@ -84,7 +84,7 @@ public enum IMAPAuthFailure: Hashable, Sendable {
 }
 
 /// Everything that can happen to a session.
-public enum IMAPEvent: Hashable, Sendable {
+public enum IMAPEvent: Equatable, Sendable {
     case opened(IMAPSessionConfiguration)
     /// What the framer made of the client's bytes.
     case frame(IMAPFrame)
@@ -104,7 +104,7 @@ public enum IMAPEvent: Hashable, Sendable {
 }
 
 /// What the gateway must do, in order. The session performs nothing itself (STYLE §3).
-public enum IMAPAction: Hashable, Sendable {
+public enum IMAPAction: Equatable, Sendable {
     /// Write these bytes (a response already encoded).
     case send(ByteBuffer)
     /// After writing what came before: discard buffered input, start TLS, then feed
@@ -180,11 +180,13 @@ public struct IMAPSession: Sendable {
 
     public init() {}
 
-    /// True while the session takes no input: it waits for the gateway, the back-end or TLS.
+    /// True while the session takes no input: it waits for the gateway or the back-end. Not
+    /// while TLS is negotiated: the driver must read the handshake (what the client pipelined in
+    /// the clear was discarded, RFC 3501 §6.2.1).
     public var isWaiting: Bool {
         switch phase {
-        case .ready, .sasl, .appending: state == .notOpened
-        case .awaitingTLS, .awaitingSASLServer, .awaitingAuthentication, .executing, .checkingAppend, .committingAppend: true
+        case .ready, .sasl, .appending, .awaitingTLS: state == .notOpened
+        case .awaitingSASLServer, .awaitingAuthentication, .executing, .checkingAppend, .committingAppend: true
         }
     }
 
@@ -498,9 +500,9 @@ public struct IMAPSession: Sendable {
         actions.append(tagged(tag, .ok, code: "CAPABILITY \(capabilities.joined(separator: " "))", "logged in"))
     }
 
-    mutating func authenticationFailed(_ failure: IMAPAuthFailure, tag: IMAPTag? = nil, into actions: inout [IMAPAction]) {
+    mutating func authenticationFailed(_ failure: IMAPAuthFailure, tag explicitTag: IMAPTag? = nil, into actions: inout [IMAPAction]) {
         let tag: IMAPTag
-        if let given = tag {
+        if let given = explicitTag {
             tag = given
         } else {
             switch phase {

@@ -20,6 +20,8 @@ actor IMAPCommandRunner {
     var login: SessionResult?
     var selected: Selected?
     var closed = false
+    /// Messages the command being finished put into a mailbox (APPEND, COPY).
+    var added: (mailbox: String, uids: [UInt32])?
 
     /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
     static let extensions = ["SASL-IR", "CHILDREN"]
@@ -44,6 +46,11 @@ actor IMAPCommandRunner {
     func attach(_ output: IMAPOutput) { self.output = output }
 
     func loggedIn(_ session: SessionResult) { login = session }
+
+    /// The APPEND the connection ran put `uid` into `mailbox`.
+    func appended(_ uid: UInt32?, to mailbox: String) {
+        if let uid { added = (mailbox, [uid]) }
+    }
 
     func close() {
         closed = true
@@ -73,6 +80,12 @@ actor IMAPCommandRunner {
     /// SEARCH, whose sequence numbers the client may be using; the UID forms allow it), then
     /// gives back the completion.
     func finish(_ completion: IMAPCompletion, after command: IMAPCommandName, uid: Bool = false) async -> IMAPCompletion {
+        if completion.status == .ok, let (mailbox, uids) = added, mailbox == selected?.name {
+            // This session's own APPEND or COPY into the selected mailbox is reported at once
+            // (RFC 3501 §6.3.11), not when its event arrives.
+            selected?.view.noteAdded(uids)
+        }
+        added = nil
         var out = ResponseWriter(limit: configuration.writeBatchBytes)
         let expungeAllowed = uid || ![.fetch, .store, .search].contains(command)
         if completion.state != .logout, selected != nil {
@@ -335,6 +348,8 @@ actor IMAPCommandRunner {
                 guard let page = try? await summaries(current.name, set, fields: nil) else { continue }
                 for message in page {
                     guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
+                    // A change this session made and has reported already.
+                    if selected?.ownModseqs.contains(message.modseq) == true { continue }
                     out.line("* \(seq) FETCH (FLAGS (\(message.flags.names.joined(separator: " "))) UID \(message.uid))")
                 }
                 await emit(&out)
@@ -544,6 +559,7 @@ actor IMAPCommandRunner {
             throw IMAPCommandError(Self.completion(for: error, trycreate: true))
         }
         guard !sources.isEmpty else { return IMAPCompletion(.ok, move ? "MOVE completed" : "COPY completed") }
+        added = (target, targets)
         // RFC 4315 §3: COPYUID uidvalidity source-set target-set, pairwise in order.
         let code = "COPYUID \(validity) \(Self.uidList(sources)) \(Self.uidList(targets))"
         if move {

@@ -7,8 +7,18 @@ import NIOCore
 import RPCProtocol
 import RPCTransport
 
-extension IMAPSession: DrivenSession {
-    public func event(for signal: ConnectionSignal) -> IMAPEvent? {
+/// IMAPSession (its framer inside) as the connection driver runs it.
+struct IMAPDrivenSession: DrivenSession {
+    var session = IMAPSession()
+
+    mutating func nextEvent(from inbound: inout ByteBuffer) -> IMAPEvent? { session.nextEvent(from: &inbound) }
+    mutating func receive(_ event: IMAPEvent) -> [IMAPAction] { session.receive(event) }
+    var isWaiting: Bool { session.isWaiting }
+    func hasPartialInput(_ inbound: ByteBuffer) -> Bool { session.hasPartialInput(inbound) }
+    var isAuthenticated: Bool { session.isAuthenticated }
+    mutating func discardBufferedInput() { session.discardBufferedInput() }
+
+    func event(for signal: ConnectionSignal) -> IMAPEvent? {
         switch signal {
         case .timeout: .timeout
         case .peerClosed: .peerClosed
@@ -17,15 +27,13 @@ extension IMAPSession: DrivenSession {
     }
 }
 
-typealias IMAPDrivenSession = IMAPSession
-
 /// One IMAP connection's protocol half. The session value decides what is valid and answers
 /// what needs no back-end; this adapter performs its actions: logins through GatewayKit's
 /// `BackendSession` (with the SCRAM relay), APPEND through `MessageUpload`, and every other
 /// command in `IMAPCommandRunner`, an actor that owns the selected mailbox's view. Everything
 /// here runs on the connection's event loop.
 final class IMAPConnection: ConnectionAdapter {
-    typealias Session = IMAPSession
+    typealias Session = IMAPDrivenSession
     typealias Driver = ConnectionDriver<IMAPConnection>
 
     let configuration: IMAPGatewayConfiguration
@@ -298,8 +306,10 @@ final class IMAPConnection: ConnectionAdapter {
                 let runner = runner
                 let loop = eventLoop
                 let bound = NIOLoopBound(self, eventLoop: loop)
+                let mailbox = append.mailbox
                 Task {
                     // RFC 3501 §6.3.11: a message appended to the selected mailbox is reported.
+                    await runner.appended(stored.uid, to: mailbox)
                     let completion = await runner.finish(IMAPCompletion(.ok, code: code, "APPEND completed"), after: .append)
                     loop.execute { bound.value.feed(.executed(tag, completion)) }
                 }

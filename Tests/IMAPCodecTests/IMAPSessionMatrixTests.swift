@@ -64,6 +64,8 @@ import Testing
         return harness
     }
 
+    /// What the actions amount to: a hand-over to the gateway counts before any reply (STARTTLS
+    /// answers OK, then starts TLS).
     static func outcome(_ actions: [IMAPAction]) -> Outcome? {
         for action in actions {
             switch action {
@@ -71,6 +73,11 @@ import Testing
             case .startTLS: return .startTLS
             case .execute: return .execute
             case .appendBegin: return .append
+            default: continue
+            }
+        }
+        for action in actions {
+            switch action {
             case .send(let bytes):
                 let text = String(buffer: bytes)
                 if text.hasPrefix("t OK") { return .ok }
