@@ -53,6 +53,20 @@ extension Backend {
                 mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
                 uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent)
         }
+        blocking(Methods.mailboxSelect) { _, p in
+            let account = try self.accountID(session: p.session)
+            let selection = try self.store.select(
+                accountID: account, name: try Self.mailboxName(p.mailbox), claimRecent: !(p.readOnly ?? false))
+            let box = selection.mailbox
+            let counts = selection.counts
+            return MailboxSelectResult(
+                status: MailboxStatus(
+                    mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
+                    uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent),
+                keywords: selection.keywords, firstUnseenUid: selection.firstUnseenUID,
+                recentUids: selection.recent.isEmpty ? nil : UIDSet(closedRanges: selection.recent), uids: selection.uids.set,
+                nextAfterUid: selection.uids.nextAfterUID)
+        }
     }
 
     /// RFC 6154 §2.

@@ -213,18 +213,19 @@ extension SQLiteStore {
     }
 
     public func counts(mailboxID: Int64) throws -> MailboxCounts {
-        try read { db in
-            guard
-                let row = try Row.fetchOne(
-                    try db.cachedStatement(
-                        sql: "SELECT message_count, unseen_count, size_bytes, recent_count FROM mailbox WHERE id = ?"),
-                    arguments: [mailboxID])
-            else {
-                throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
-            }
-            return MailboxCounts(
-                messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
+        try read { db in try mailboxCounts(db, mailboxID: mailboxID) }
+    }
+
+    func mailboxCounts(_ db: Database, mailboxID: Int64) throws -> MailboxCounts {
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT message_count, unseen_count, size_bytes, recent_count FROM mailbox WHERE id = ?"),
+                arguments: [mailboxID])
+        else {
+            throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
         }
+        return MailboxCounts(
+            messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
     }
 
     public func claimRecent(mailboxID: Int64) throws -> UInt32 {
