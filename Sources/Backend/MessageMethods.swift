@@ -16,7 +16,7 @@ extension Backend {
     func registerMessages() {
         blocking(Methods.messageList) { _, p in
             let account = try self.accountID(session: p.session)
-            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
+            let box = try self.selectableMailbox(account, p.mailbox)
             let limit = min(max(p.limit ?? Self.maxListPage, 1), Self.maxListPage)
             let budget = min(max(p.maxBytes ?? Self.maxListBytes, 1), Self.maxListBytes)
             var columns: MessageColumns = []
@@ -116,7 +116,7 @@ extension Backend {
         blocking(Methods.messageAppend) { connection, p in
             let account = try self.account(session: p.session)
             let name = try Self.mailboxName(p.mailbox)
-            _ = try self.store.mailbox(accountID: account.id, name: name)
+            _ = try self.selectableMailbox(account.id, p.mailbox)
             let max = try self.effectiveMaxMessage(account)
             try self.checkFreeSpace(for: p.size ?? 0)
             if let size = p.size {

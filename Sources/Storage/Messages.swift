@@ -268,6 +268,7 @@ extension SQLiteStore {
             blobID = db.lastInsertedRowID
             try db.cachedStatement(sql: "INSERT INTO body (blob_id, structure, data) VALUES (?, ?, ?)").execute(
                 arguments: [blobID, request.structure, inline.map { Data($0) }])
+            try storeHeader(db, blobID: blobID, body: body, structure: request.structure)
         }
         let prefix: Data? = request.prefix.isEmpty ? nil : Data(request.prefix)
         let size = Int64(request.prefix.count) + body.size
@@ -304,6 +305,23 @@ extension SQLiteStore {
         return result
     }
 
+    /// Keeps the body's header block (as the structure locates it) apart for SEARCH: at most
+    /// `Schema.maxStoredHeaderBytes`, from memory or from the file installed for this batch.
+    func storeHeader(_ db: Database, blobID: Int64, body: PreparedBody, structure: String?) throws {
+        guard let structure,
+            let length = try Int.fetchOne(
+                try db.cachedStatement(sql: "SELECT json_extract(?, '$.body.bodyStart') WHERE json_valid(?)"),
+                arguments: [structure, structure]), length > 0
+        else { return }
+        let count = Int(min(Int64(min(length, Schema.maxStoredHeaderBytes)), body.size))
+        let header: [UInt8]
+        switch body.content {
+        case .memory(let bytes): header = Array(bytes.prefix(count))
+        case .file: header = try files.read(body.digest, offset: 0, length: count)
+        }
+        try db.cachedStatement(sql: "INSERT INTO body_header (blob_id, data) VALUES (?, ?)").execute(arguments: [blobID, Data(header)])
+    }
+
     func place(
         _ db: Database, blobID: Int64, prefix: Data?, size: Int64, internalDate: Int64, _ placement: Placement
     ) throws -> PlacementResult {
@@ -320,7 +338,7 @@ extension SQLiteStore {
         }
         let box: MailboxRecord
         do {
-            box = try fetchMailbox(db, accountID: placement.accountID, name: placement.mailbox)
+            box = try fetchSelectableMailbox(db, accountID: placement.accountID, name: placement.mailbox)
         } catch let error as StorageError {
             return .failed(error)
         }
@@ -594,7 +612,7 @@ extension SQLiteStore {
         accountID: Int64, from source: Int64, uids: UIDSet, to targetName: String, move: Bool
     ) throws -> (target: MailboxRecord, source: [UInt32], created: [UInt32], expungeModseq: Int64?) {
         try write { db in
-            let target = try fetchMailbox(db, accountID: accountID, name: targetName)
+            let target = try fetchSelectableMailbox(db, accountID: accountID, name: targetName)
             let largest = try largestUID(db, mailboxID: source)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: source, largest: largest)
             let rows = try Row.fetchAll(

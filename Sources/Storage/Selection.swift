@@ -98,7 +98,7 @@ extension SQLiteStore {
         accountID: Int64, mailbox: MailboxName, afterUID: UInt32?, maxRanges: Int
     ) throws -> (mailbox: MailboxRecord, uids: UIDPage) {
         try read { db in
-            let box = try fetchMailbox(db, accountID: accountID, name: mailbox.value)
+            let box = try fetchSelectableMailbox(db, accountID: accountID, name: mailbox.value)
             return (box, try uidRanges(db, mailboxID: box.id, afterUID: afterUID ?? 0, maxRanges: maxRanges))
         }
     }
@@ -107,7 +107,7 @@ extension SQLiteStore {
         accountID: Int64, name: MailboxName, claimRecent: Bool, maxRanges: Int
     ) throws -> MailboxSelection {
         func selection(_ db: Database) throws -> MailboxSelection {
-            let box = try fetchMailbox(db, accountID: accountID, name: name.value)
+            let box = try fetchSelectableMailbox(db, accountID: accountID, name: name.value)
             let counts = try mailboxCounts(db, mailboxID: box.id)
             var keywords = Set<String>()
             for text in try String.fetchAll(

@@ -60,17 +60,28 @@ public protocol DirectoryStore: Sendable {
     func setSetting(_ key: String, _ value: String) throws
 }
 
-/// The mailboxes of an account. INBOX exists from the account's creation and cannot be deleted.
+/// The mailboxes of an account and its subscriptions. INBOX exists from the account's creation
+/// and cannot be deleted.
 public protocol MailboxStore: Sendable {
     func mailboxes(accountID: Int64) throws -> [MailboxRecord]
     func mailbox(accountID: Int64, name: MailboxName) throws -> MailboxRecord
-    /// RFC 3501 §6.3.3: creates missing superior levels too.
+    /// RFC 3501 §6.3.3: creates missing superior levels too. Creating the name of a `\Noselect`
+    /// mailbox makes it a mailbox again, empty, with a new UIDVALIDITY. More than 10000
+    /// mailboxes: `tooManyMailboxes`.
     func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord
-    /// RFC 3501 §6.3.5: renames the mailbox and those below it (each gets a new UIDVALIDITY);
-    /// renaming INBOX moves its messages to a new mailbox and leaves INBOX empty.
+    /// RFC 3501 §6.3.5: renames the mailbox and those below it, which keep their UIDVALIDITY
+    /// and UIDs, and moves the subscriptions of the tree; renaming INBOX moves its messages to a
+    /// new mailbox (new UIDVALIDITY, new UIDs) and leaves INBOX empty. To itself or below
+    /// itself: `invalidRename`.
     func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws
+    /// RFC 3501 §6.3.4: a mailbox without children goes with its messages; one with children
+    /// loses its messages and stays as `\Noselect`; a `\Noselect` one with children is
+    /// `mailboxNotEmpty`, INBOX `mailboxIsInbox`. Subscriptions stay.
     func deleteMailbox(accountID: Int64, name: MailboxName) throws
+    /// Adds the name to the subscription list or takes it off; it need not be a mailbox.
     func subscribe(accountID: Int64, name: MailboxName, subscribed: Bool) throws
+    /// Every subscribed name, sorted.
+    func subscriptions(accountID: Int64) throws -> [String]
     /// Kept with every change, so this is one row read however large the mailbox.
     func counts(mailboxID: Int64) throws -> MailboxCounts
     /// RFC 3501 §2.3.2: makes the mailbox's recent messages this session's and answers the
