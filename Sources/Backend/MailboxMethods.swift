@@ -45,13 +45,30 @@ extension Backend {
             try self.store.subscribe(accountID: account, name: try Self.mailboxName(p.mailbox), subscribed: p.subscribed)
             return Empty()
         }
+        blocking(Methods.mailboxSubscriptions) { _, p in
+            SubscriptionListResult(names: try self.store.subscriptions(accountID: try self.accountID(session: p.session)))
+        }
         blocking(Methods.mailboxStatus) { _, p in
             let account = try self.accountID(session: p.session)
-            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
+            let box = try self.selectableMailbox(account, p.mailbox)
             let counts = try self.store.counts(mailboxID: box.id)
             return MailboxStatus(
                 mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
                 uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent)
+        }
+        blocking(Methods.mailboxSelect) { _, p in
+            let account = try self.accountID(session: p.session)
+            let selection = try self.store.select(
+                accountID: account, name: try Self.mailboxName(p.mailbox), claimRecent: !(p.readOnly ?? false))
+            let box = selection.mailbox
+            let counts = selection.counts
+            return MailboxSelectResult(
+                status: MailboxStatus(
+                    mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
+                    uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent),
+                keywords: selection.keywords, firstUnseenUid: selection.firstUnseenUID,
+                recentUids: selection.recent.isEmpty ? nil : UIDSet(closedRanges: selection.recent), uids: selection.uids.set,
+                nextAfterUid: selection.uids.nextAfterUID)
         }
     }
 
@@ -66,7 +83,16 @@ extension Backend {
     }
 
     static func info(_ b: MailboxRecord) -> MailboxInfo {
-        MailboxInfo(name: b.name, uidValidity: b.uidValidity, subscribed: b.subscribed, specialUse: b.specialUse)
+        MailboxInfo(
+            name: b.name, uidValidity: b.uidValidity, subscribed: b.subscribed, specialUse: b.specialUse, noselect: b.noselect ? true : nil)
+    }
+
+    /// The mailbox by name for a method that reads its messages or counters: a `\Noselect` one
+    /// is `not_selectable` (RFC 3501 §6.3.4: only its name is left).
+    func selectableMailbox(_ accountID: Int64, _ name: String, field: String = "mailbox") throws -> MailboxRecord {
+        let box = try store.mailbox(accountID: accountID, name: try Self.mailboxName(name, field: field))
+        if box.noselect { throw RPCError(.notSelectable, "\(box.name) is only the parent of other mailboxes (\\Noselect)") }
+        return box
     }
 
     func publish(

@@ -9,23 +9,43 @@ import Storage
 /// and append.
 extension Backend {
     static let maxListPage = 5000
+    /// `message.list`'s byte budget (`MessageListParams.maxBytes`): default and most. A page of
+    /// it stays far below the line limit of 4 MiB.
+    static let maxListBytes = 1 << 20
 
     func registerMessages() {
         blocking(Methods.messageList) { _, p in
             let account = try self.accountID(session: p.session)
-            let box = try self.store.mailbox(accountID: account, name: try Self.mailboxName(p.mailbox))
+            let box = try self.selectableMailbox(account, p.mailbox)
             let limit = min(max(p.limit ?? Self.maxListPage, 1), Self.maxListPage)
-            let rows = try self.store.messages(
-                mailboxID: box.id, uids: p.uids, changedSince: p.changedSince, afterUID: p.afterUid, limit: limit,
-                withStructure: p.withStructure ?? false)
+            let budget = min(max(p.maxBytes ?? Self.maxListBytes, 1), Self.maxListBytes)
+            var columns: MessageColumns = []
+            if p.withStructure == true || p.fields?.contains("structure") == true { columns.insert(.structure) }
+            if p.fields?.contains("envelope") == true { columns.insert(.envelope) }
+            let (rows, more) = try self.store.messages(
+                mailboxID: box.id, uids: p.uids, changedSince: p.changedSince, afterUID: p.afterUid, limit: limit, columns: columns,
+                budget: budget)
+            // The store stopped near the budget by the raw text; the bound is on the encoded
+            // size, escapes included, so the page may lose a few more messages here.
+            var summaries: [MessageSummary] = []
+            var used = 0
+            for row in rows {
+                let summary = MessageSummary(
+                    uid: row.uid, flags: row.flags, internalDate: row.internalDate, size: row.size, modseq: row.modseq,
+                    structure: try Self.clientStructure(row), envelope: row.envelope)
+                used += Self.encodedSizeBound(summary)
+                if used > budget && !summaries.isEmpty { break }
+                summaries.append(summary)
+            }
             return MessageListResult(
-                uidValidity: box.uidValidity, uidNext: box.uidNext, highestModseq: box.highestModseq,
-                messages: try rows.map {
-                    MessageSummary(
-                        uid: $0.uid, flags: $0.flags, internalDate: $0.internalDate, size: $0.size, modseq: $0.modseq,
-                        structure: try Self.clientStructure($0))
-                },
-                nextAfterUid: rows.count == limit ? rows.last?.uid : nil)
+                uidValidity: box.uidValidity, uidNext: box.uidNext, highestModseq: box.highestModseq, messages: summaries,
+                nextAfterUid: more || summaries.count < rows.count ? summaries.last?.uid : nil)
+        }
+        blocking(Methods.messageUids) { _, p in
+            let account = try self.accountID(session: p.session)
+            let (box, page) = try self.store.uidPage(accountID: account, mailbox: try Self.mailboxName(p.mailbox), afterUID: p.afterUid)
+            return MessageUidsResult(
+                uids: page.set, nextAfterUid: page.nextAfterUID, uidNext: box.uidNext, highestModseq: box.highestModseq)
         }
         blocking(Methods.messageRead) { _, p in
             let account = try self.accountID(session: p.session)
@@ -77,8 +97,9 @@ extension Backend {
             if !result.updated.isEmpty {
                 self.publish(account, .flagsChanged, mailbox: box.name, uids: result.updated.map(\.uid), modseq: result.modseq)
             }
-            return MessageFlagsResult(
-                updated: result.updated.map { FlagUpdate(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }, skipped: result.skipped)
+            // STORE …FLAGS.SILENT: the change and its event as always, only the answer is short.
+            let updated = p.silent == true ? [] : result.updated.map { FlagUpdate(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }
+            return MessageFlagsResult(updated: updated, skipped: result.skipped)
         }
         blocking(Methods.messageCopy) { _, p in try self.copy(p, move: false) }
         blocking(Methods.messageMove) { _, p in try self.copy(p, move: true) }
@@ -95,7 +116,7 @@ extension Backend {
         blocking(Methods.messageAppend) { connection, p in
             let account = try self.account(session: p.session)
             let name = try Self.mailboxName(p.mailbox)
-            _ = try self.store.mailbox(accountID: account.id, name: name)
+            _ = try self.selectableMailbox(account.id, p.mailbox)
             let max = try self.effectiveMaxMessage(account)
             try self.checkFreeSpace(for: p.size ?? 0)
             if let size = p.size {
@@ -124,6 +145,31 @@ extension Backend {
             publish(account, .messageExpunged, mailbox: source.name, uids: result.source, modseq: modseq)
         }
         return MessageCopyResult(uidValidity: result.target.uidValidity, sourceUids: result.source, targetUids: result.created)
+    }
+
+    /// At least the bytes `summary` takes in the answer's JSON (with its comma): the fixed
+    /// members at their longest, and each string as JSON escapes it at worst.
+    static func encodedSizeBound(_ summary: MessageSummary) -> Int {
+        // {"uid":4294967295,"flags":[],"internalDate":…,"size":…,"modseq":…} with 20-digit numbers.
+        var size = 128
+        for name in summary.flags.names { size += jsonStringBound(name) + 1 }
+        if let structure = summary.structure { size += 16 + jsonStringBound(structure) }
+        if let envelope = summary.envelope { size += 16 + jsonStringBound(envelope) }
+        return size
+    }
+
+    /// The length of `text` as a JSON string, quotes included, when every character that may be
+    /// escaped is: `"`, `\` and `/` take two bytes, other control characters six.
+    static func jsonStringBound(_ text: String) -> Int {
+        var size = 2
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): size += 2
+            case 0..<0x20: size += 6
+            default: size += 1
+            }
+        }
+        return size
     }
 
     /// The message's structure as clients see it, offsets from the start of the message: the

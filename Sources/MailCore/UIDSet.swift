@@ -52,6 +52,12 @@ public struct UIDSet: Hashable, Sendable, CustomStringConvertible, Codable {
 
     public static let all = UIDSet(ranges: [Range(lower: .number(1), upper: .star)])
 
+    /// The set of these closed ranges, in the order given (`1:5,9,20:30`); a range of one UID
+    /// is written as that UID.
+    public init(closedRanges: some Sequence<ClosedRange<UInt32>>) {
+        self.ranges = closedRanges.map { Range(lower: .number($0.lowerBound), upper: .number($0.upperBound)) }
+    }
+
     public init?(_ text: String) {
         guard !text.isEmpty else { return nil }
         var result: [Range] = []

@@ -9,8 +9,12 @@ public struct MailboxRecord: Sendable, Equatable {
     public var uidValidity: UInt32
     public var uidNext: UInt32
     public var highestModseq: Int64
+    /// The name is on the account's subscription list, a list of its own (RFC 3501 §6.3.6).
     public var subscribed: Bool
     public var specialUse: String?
+    /// RFC 3501 §6.3.4 `\Noselect`: deleted while it had children, so only the name is left; it
+    /// holds no messages, cannot be selected and takes none (`notSelectable`).
+    public var noselect: Bool
 
     init(row: Row) {
         id = row["id"]
@@ -21,7 +25,12 @@ public struct MailboxRecord: Sendable, Equatable {
         highestModseq = row["highest_modseq"]
         subscribed = row["subscribed"]
         specialUse = row["special_use"]
+        noselect = row["noselect"]
     }
+
+    /// What `init(row:)` reads, selected from `mailbox`.
+    static let columns =
+        "mailbox.*, EXISTS (SELECT 1 FROM subscription s WHERE s.account_id = mailbox.account_id AND s.name = mailbox.name) AS subscribed"
 }
 
 public struct MailboxCounts: Sendable, Equatable {
@@ -38,16 +47,17 @@ public struct MailboxCounts: Sendable, Equatable {
     }
 }
 
-/// Mailboxes of one account. INBOX exists from the account's creation and cannot be deleted.
+/// Mailboxes of one account, and its subscriptions. INBOX exists from the account's creation
+/// and cannot be deleted.
 extension SQLiteStore {
     public static let maxMailboxesPerAccount = 10_000
 
     public func mailboxes(accountID: Int64) throws -> [MailboxRecord] {
         try read { db in
             try Row.fetchAll(
-                try db.cachedStatement(sql: "SELECT * FROM mailbox WHERE account_id = ? ORDER BY name"), arguments: [accountID]
-            ).map(
-                MailboxRecord.init(row:))
+                try db.cachedStatement(sql: "SELECT \(MailboxRecord.columns) FROM mailbox WHERE account_id = ? ORDER BY name"),
+                arguments: [accountID]
+            ).map(MailboxRecord.init(row:))
         }
     }
 
@@ -58,21 +68,42 @@ extension SQLiteStore {
     func fetchMailbox(_ db: Database, accountID: Int64, name: String) throws -> MailboxRecord {
         guard
             let row = try Row.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, name])
+                try db.cachedStatement(sql: "SELECT \(MailboxRecord.columns) FROM mailbox WHERE account_id = ? AND name = ?"),
+                arguments: [accountID, name])
         else {
             throw StorageError(.noSuchMailbox, "no mailbox \(name)")
         }
         return MailboxRecord(row: row)
     }
 
-    /// RFC 3501 §6.3.3: creates superior levels that do not exist yet, too.
+    /// `fetchMailbox`, refusing a `\Noselect` one: for what selects, lists or stores messages.
+    func fetchSelectableMailbox(_ db: Database, accountID: Int64, name: String) throws -> MailboxRecord {
+        let box = try fetchMailbox(db, accountID: accountID, name: name)
+        if box.noselect { throw Self.notSelectable(name) }
+        return box
+    }
+
+    static func notSelectable(_ name: String) -> StorageError {
+        StorageError(.notSelectable, "\(name) is only the parent of other mailboxes (\\Noselect)")
+    }
+
+    /// RFC 3501 §6.3.3: creates superior levels that do not exist yet, too. Creating the name of
+    /// a `\Noselect` mailbox makes it a mailbox again (as Dovecot does): empty, with a new
+    /// UIDVALIDITY, since the UIDs it had are gone.
     public func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord {
         try write { db in
-            if try Bool.fetchOne(
-                try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, name.value])
-                != nil
-            {
-                throw StorageError(.mailboxExists, "mailbox \(name) already exists")
+            if let existing = try? fetchMailbox(db, accountID: accountID, name: name.value) {
+                guard existing.noselect else { throw StorageError(.mailboxExists, "mailbox \(name) already exists") }
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE mailbox SET noselect = 0, uid_validity = ?, uid_next = 1, highest_modseq = 1, first_recent_uid = 1,
+                            special_use = ?
+                        WHERE id = ?
+                        """
+                ).execute(arguments: [try nextUIDValidity(db), specialUse, existing.id])
+                try db.cachedStatement(sql: "DELETE FROM expunged WHERE mailbox_id = ?").execute(arguments: [existing.id])
+                try subscribe(db, accountID: accountID, name: name.value, true)
+                return try fetchMailbox(db, accountID: accountID, name: name.value)
             }
             let parents = try missingParents(db, accountID: accountID, name)
             try ensureRoom(db, accountID: accountID, adding: parents.count + 1)
@@ -98,13 +129,15 @@ extension SQLiteStore {
         let count = try Int.fetchOne(
             try db.cachedStatement(sql: "SELECT count(*) FROM mailbox WHERE account_id = ?"), arguments: [accountID])!
         guard count + adding <= Self.maxMailboxesPerAccount else {
-            throw StorageError(.limitExceeded, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
+            throw StorageError(.tooManyMailboxes, "an account may have at most \(Self.maxMailboxesPerAccount) mailboxes")
         }
     }
 
+    /// A new mailbox, subscribed (its name may have been already).
     func createMailboxRow(_ db: Database, accountID: Int64, name: String, specialUse: String?) throws {
         try db.cachedStatement(sql: "INSERT INTO mailbox (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)").execute(
             arguments: [accountID, name, try nextUIDValidity(db), specialUse])
+        try subscribe(db, accountID: accountID, name: name, true)
     }
 
     /// A UIDVALIDITY never used before in this store (RFC 3501 §2.3.1.1): the clock in seconds,
@@ -118,18 +151,24 @@ extension SQLiteStore {
         return UInt32(truncatingIfNeeded: next)
     }
 
-    /// RFC 3501 §6.3.5: renames the mailbox and everything below it. Renaming INBOX moves its
-    /// messages to the new mailbox and leaves INBOX empty.
+    /// RFC 3501 §6.3.5: renames the mailbox and everything below it, subscriptions included.
+    /// They keep their UIDVALIDITY: no UID is reassigned, so a client's cache stays good (a
+    /// new UIDVALIDITY is for UIDs that change, §2.3.1.1). Renaming INBOX moves its messages to
+    /// a new mailbox of the new name — new UIDs there, so a new UIDVALIDITY — and leaves INBOX
+    /// empty, with its children.
     public func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws {
         try write { db in
             let source = try fetchMailbox(db, accountID: accountID, name: from.value)
+            // INBOX's rename moves messages, not the mailbox, so they may go below INBOX.
+            if to.isWithin(from) && !(from.isInbox && to != from) {
+                throw StorageError(.invalidRename, "cannot rename \(from) to itself or below itself")
+            }
             if try Bool.fetchOne(
                 try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?"), arguments: [accountID, to.value])
                 != nil
             {
                 throw StorageError(.mailboxExists, "mailbox \(to) already exists")
             }
-            if to.isWithin(from) { throw StorageError(.permissionDenied, "cannot move a mailbox inside itself") }
             // New parents count against the limit, and so does the mailbox INBOX's messages
             // move to.
             let parents = try missingParents(db, accountID: accountID, to)
@@ -158,13 +197,26 @@ extension SQLiteStore {
             for row in children {
                 let id: Int64 = row["id"]
                 let name: String = row["name"]
-                let renamed = to.value + String(decoding: name.utf8.dropFirst(from.value.utf8.count), as: UTF8.self)
-                // A new name is a new mailbox to clients: UIDVALIDITY changes (RFC 3501 §6.3.5).
-                try db.cachedStatement(sql: "UPDATE mailbox SET name = ?, uid_validity = ? WHERE id = ?").execute(arguments: [
-                    renamed, try nextUIDValidity(db), id,
+                try db.cachedStatement(sql: "UPDATE mailbox SET name = ? WHERE id = ?").execute(arguments: [
+                    Self.renamed(name, from: from, to: to), id,
                 ])
             }
+            // The subscriptions of the tree move with it, those of names without a mailbox too;
+            // one the new name had already stays.
+            let subscribed = try String.fetchAll(
+                try db.cachedStatement(
+                    sql: "SELECT name FROM subscription WHERE account_id = ? AND (name = ? OR (name >= ? AND name < ?))"),
+                arguments: [accountID, from.value, below.first, below.end])
+            for name in subscribed {
+                try subscribe(db, accountID: accountID, name: name, false)
+                try subscribe(db, accountID: accountID, name: Self.renamed(name, from: from, to: to), true)
+            }
         }
+    }
+
+    /// `name`, which is `from` or lies below it, with `from` replaced by `to`.
+    static func renamed(_ name: String, from: MailboxName, to: MailboxName) -> String {
+        to.value + String(decoding: name.utf8.dropFirst(from.value.utf8.count), as: UTF8.self)
     }
 
     /// The names below `name` in the hierarchy are those from `name/` up to, not including,
@@ -175,24 +227,35 @@ extension SQLiteStore {
         (name + "/", name + "0")
     }
 
-    /// Deletes a mailbox and its messages. INBOX and mailboxes with children are refused.
+    /// RFC 3501 §6.3.4: deletes a mailbox and its messages. One with children keeps its name as
+    /// `\Noselect`; a `\Noselect` one with children is refused, and so is INBOX. The name's
+    /// subscription stays (§6.3.6: subscriptions are a list of their own).
     public func deleteMailbox(accountID: Int64, name: MailboxName) throws {
-        if name.isInbox { throw StorageError(.permissionDenied, "INBOX cannot be deleted") }
+        if name.isInbox { throw StorageError(.mailboxIsInbox, "INBOX cannot be deleted") }
         try writeWithoutTransaction { db in
             var unused: [BodyDigest] = []
             try db.inTransaction {
                 let box = try fetchMailbox(db, accountID: accountID, name: name.value)
                 let below = Self.descendants(of: name.value)
-                if try Bool.fetchOne(
-                    try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name >= ? AND name < ?"),
-                    arguments: [accountID, below.first, below.end]) != nil
-                {
-                    throw StorageError(.mailboxNotEmpty, "mailbox \(name) has children; delete them first")
+                let hasChildren =
+                    try Bool.fetchOne(
+                        try db.cachedStatement(sql: "SELECT 1 FROM mailbox WHERE account_id = ? AND name >= ? AND name < ?"),
+                        arguments: [accountID, below.first, below.end]) != nil
+                if hasChildren && box.noselect {
+                    throw StorageError(.mailboxNotEmpty, "\(name) is only the parent of other mailboxes; delete them first")
                 }
                 let rows = try Row.fetchAll(
                     try db.cachedStatement(sql: "SELECT blob_id, size FROM message WHERE mailbox_id = ?"), arguments: [box.id])
                 let bytes = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
-                try db.cachedStatement(sql: "DELETE FROM mailbox WHERE id = ?").execute(arguments: [box.id])
+                if hasChildren {
+                    try db.cachedStatement(sql: "DELETE FROM message WHERE mailbox_id = ?").execute(arguments: [box.id])
+                    try db.cachedStatement(sql: "DELETE FROM expunged WHERE mailbox_id = ?").execute(arguments: [box.id])
+                    try db.cachedStatement(sql: "UPDATE mailbox SET noselect = 1, special_use = NULL WHERE id = ?").execute(arguments: [
+                        box.id
+                    ])
+                } else {
+                    try db.cachedStatement(sql: "DELETE FROM mailbox WHERE id = ?").execute(arguments: [box.id])
+                }
                 try db.cachedStatement(
                     sql: "UPDATE account SET used_bytes = used_bytes - ?, message_count = message_count - ? WHERE id = ?"
                 ).execute(arguments: [bytes, rows.count, accountID])
@@ -203,28 +266,40 @@ extension SQLiteStore {
         }
     }
 
+    /// RFC 3501 §6.3.6–7: the name need not be a mailbox; doing it twice is no error.
     public func subscribe(accountID: Int64, name: MailboxName, subscribed: Bool) throws {
-        try write { db in
-            _ = try fetchMailbox(db, accountID: accountID, name: name.value)
-            try db.cachedStatement(sql: "UPDATE mailbox SET subscribed = ? WHERE account_id = ? AND name = ?").execute(arguments: [
-                subscribed, accountID, name.value,
-            ])
+        try write { db in try subscribe(db, accountID: accountID, name: name.value, subscribed) }
+    }
+
+    func subscribe(_ db: Database, accountID: Int64, name: String, _ subscribed: Bool) throws {
+        try db.cachedStatement(
+            sql: subscribed
+                ? "INSERT OR IGNORE INTO subscription (account_id, name) VALUES (?, ?)"
+                : "DELETE FROM subscription WHERE account_id = ? AND name = ?"
+        ).execute(arguments: [accountID, name])
+    }
+
+    public func subscriptions(accountID: Int64) throws -> [String] {
+        try read { db in
+            try String.fetchAll(
+                try db.cachedStatement(sql: "SELECT name FROM subscription WHERE account_id = ? ORDER BY name"), arguments: [accountID])
         }
     }
 
     public func counts(mailboxID: Int64) throws -> MailboxCounts {
-        try read { db in
-            guard
-                let row = try Row.fetchOne(
-                    try db.cachedStatement(
-                        sql: "SELECT message_count, unseen_count, size_bytes, recent_count FROM mailbox WHERE id = ?"),
-                    arguments: [mailboxID])
-            else {
-                throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
-            }
-            return MailboxCounts(
-                messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
+        try read { db in try mailboxCounts(db, mailboxID: mailboxID) }
+    }
+
+    func mailboxCounts(_ db: Database, mailboxID: Int64) throws -> MailboxCounts {
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT message_count, unseen_count, size_bytes, recent_count FROM mailbox WHERE id = ?"),
+                arguments: [mailboxID])
+        else {
+            throw StorageError(.noSuchMailbox, "the mailbox no longer exists")
         }
+        return MailboxCounts(
+            messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
     }
 
     public func claimRecent(mailboxID: Int64) throws -> UInt32 {

@@ -19,11 +19,17 @@ public struct MessageRecord: Sendable, Equatable {
     /// `MailMessage.ParsedMessage` of the body as JSON, when asked for. Its offsets are relative
     /// to the body: add `prefixLength` (`ParsedMessage.afterPrefix`).
     public var structure: String?
+    /// `MailMessage.Envelope` alone as JSON, when asked for (`MessageColumns.envelope`).
+    public var envelope: String?
     /// Bytes stored for this copy before the shared body (its Return-Path line).
     public var prefixLength: Int
     public var body: BodyReference
 
     init(row: Row, withStructure: Bool) {
+        self.init(row: row, columns: withStructure ? .structure : [])
+    }
+
+    init(row: Row, columns: MessageColumns) {
         uid = row["uid"]
         size = row["size"]
         internalDate = row["internal_date"]
@@ -32,10 +38,21 @@ public struct MessageRecord: Sendable, Equatable {
             system: MessageFlags.System(rawValue: row["flags"]),
             keywords: keywords.map { $0.split(separator: " ").map(String.init) } ?? [])
         modseq = row["modseq"]
-        structure = withStructure ? row["structure"] : nil
+        structure = columns.contains(.structure) ? row["structure"] : nil
+        envelope = columns.contains(.envelope) ? row["envelope"] : nil
         prefixLength = row["prefix_length"]
         body = BodyReference(messageID: row["id"], blobID: row["blob_id"])
     }
+}
+
+/// The optional parts of a `MessageRecord` a listing reads.
+public struct MessageColumns: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// The parsed message as JSON (`MessageRecord.structure`).
+    public static let structure = MessageColumns(rawValue: 1)
+    /// Its envelope alone as JSON (`MessageRecord.envelope`), cut out of the structure by SQLite.
+    public static let envelope = MessageColumns(rawValue: 2)
 }
 
 /// Where a new message goes, and whether the account's quota applies.
@@ -251,6 +268,7 @@ extension SQLiteStore {
             blobID = db.lastInsertedRowID
             try db.cachedStatement(sql: "INSERT INTO body (blob_id, structure, data) VALUES (?, ?, ?)").execute(
                 arguments: [blobID, request.structure, inline.map { Data($0) }])
+            try storeHeader(db, blobID: blobID, body: body, structure: request.structure)
         }
         let prefix: Data? = request.prefix.isEmpty ? nil : Data(request.prefix)
         let size = Int64(request.prefix.count) + body.size
@@ -287,6 +305,23 @@ extension SQLiteStore {
         return result
     }
 
+    /// Keeps the body's header block (as the structure locates it) apart for SEARCH: at most
+    /// `Schema.maxStoredHeaderBytes`, from memory or from the file installed for this batch.
+    func storeHeader(_ db: Database, blobID: Int64, body: PreparedBody, structure: String?) throws {
+        guard let structure,
+            let length = try Int.fetchOne(
+                try db.cachedStatement(sql: "SELECT json_extract(?, '$.body.bodyStart') WHERE json_valid(?)"),
+                arguments: [structure, structure]), length > 0
+        else { return }
+        let count = Int(min(Int64(min(length, Schema.maxStoredHeaderBytes)), body.size))
+        let header: [UInt8]
+        switch body.content {
+        case .memory(let bytes): header = Array(bytes.prefix(count))
+        case .file: header = try files.read(body.digest, offset: 0, length: count)
+        }
+        try db.cachedStatement(sql: "INSERT INTO body_header (blob_id, data) VALUES (?, ?)").execute(arguments: [blobID, Data(header)])
+    }
+
     func place(
         _ db: Database, blobID: Int64, prefix: Data?, size: Int64, internalDate: Int64, _ placement: Placement
     ) throws -> PlacementResult {
@@ -303,7 +338,7 @@ extension SQLiteStore {
         }
         let box: MailboxRecord
         do {
-            box = try fetchMailbox(db, accountID: placement.accountID, name: placement.mailbox)
+            box = try fetchSelectableMailbox(db, accountID: placement.accountID, name: placement.mailbox)
         } catch let error as StorageError {
             return .failed(error)
         }
@@ -378,27 +413,32 @@ extension SQLiteStore {
     }
 
     public func messages(
-        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, withStructure: Bool
-    ) throws -> [MessageRecord] {
+        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, columns: MessageColumns, budget: Int
+    ) throws -> (messages: [MessageRecord], more: Bool) {
         try read { db in
             let largest = try largestUID(db, mailboxID: mailboxID)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
             var args: [any DatabaseValueConvertible] = [mailboxID]
             args += clauseArgs
             args += [changedSince ?? 0, Int64(afterUID ?? 0), limit]
-            let sql =
-                withStructure
-                ? """
-                SELECT \(Self.summaryColumns), s.structure FROM message m LEFT JOIN body s ON s.blob_id = m.blob_id
+            var select = Self.summaryColumns
+            if columns.contains(.structure) { select += ", s.structure" }
+            if columns.contains(.envelope) { select += ", json_extract(s.structure, '$.envelope') AS envelope" }
+            let join = columns.isEmpty ? "" : "LEFT JOIN body s ON s.blob_id = m.blob_id"
+            let sql = """
+                SELECT \(select) FROM message m \(join)
                 WHERE m.mailbox_id = ? AND \(clause) AND m.modseq > ? AND m.uid > ? ORDER BY m.uid LIMIT ?
                 """
-                : """
-                SELECT \(Self.summaryColumns) FROM message m
-                WHERE m.mailbox_id = ? AND \(clause) AND m.modseq > ? AND m.uid > ? ORDER BY m.uid LIMIT ?
-                """
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
-                MessageRecord(row: $0, withStructure: withStructure)
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+            var out: [MessageRecord] = []
+            var used = 0
+            while let row = try rows.next() {
+                let record = MessageRecord(row: row, columns: columns)
+                used += (record.structure?.utf8.count ?? 0) + (record.envelope?.utf8.count ?? 0)
+                if used > budget && !out.isEmpty { return (out, true) }
+                out.append(record)
             }
+            return (out, out.count == limit)
         }
     }
 
@@ -572,7 +612,7 @@ extension SQLiteStore {
         accountID: Int64, from source: Int64, uids: UIDSet, to targetName: String, move: Bool
     ) throws -> (target: MailboxRecord, source: [UInt32], created: [UInt32], expungeModseq: Int64?) {
         try write { db in
-            let target = try fetchMailbox(db, accountID: accountID, name: targetName)
+            let target = try fetchSelectableMailbox(db, accountID: accountID, name: targetName)
             let largest = try largestUID(db, mailboxID: source)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: source, largest: largest)
             let rows = try Row.fetchAll(

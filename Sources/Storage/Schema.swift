@@ -142,7 +142,48 @@ enum Schema {
                     """)
         }
         migrator.registerMigration("v3") { db in try migrateToV3(db) }
+        migrator.registerMigration("v4") { db in try migrateToV4(db) }
         return migrator
+    }
+
+    /// The most header bytes `body_header` keeps of one body (v4); a longer header is searched
+    /// in its first 256 KiB.
+    static let maxStoredHeaderBytes = 256 * 1024
+
+    /// Issue 9, what IMAP needs (Protocol/STORAGE.md):
+    /// - `subscription`: RFC 3501 §6.3.6 subscriptions as a list of their own, of names that
+    ///   need not be mailboxes, instead of `mailbox.subscribed`; the subscribed mailboxes'
+    ///   names move into it.
+    /// - `mailbox.noselect`: a mailbox deleted while it had children keeps its name (§6.3.4).
+    /// - `message_unseen` and `message_keywords`: partial indexes for SELECT's first unseen
+    ///   message and the keywords in use, which otherwise read every row of the mailbox.
+    /// - `body_header`: each body's header block (at most 256 KiB), for SEARCH by header
+    ///   without reading bodies or their files. Bodies in files get theirs when stored from
+    ///   now on; until then a search reads the file.
+    static func migrateToV4(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE subscription (
+                    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    PRIMARY KEY (account_id, name)
+                ) WITHOUT ROWID;
+                INSERT INTO subscription (account_id, name) SELECT account_id, name FROM mailbox WHERE subscribed != 0;
+                ALTER TABLE mailbox DROP COLUMN subscribed;
+                -- RFC 3501 \\Noselect: only the name is left (deleted while it had children).
+                ALTER TABLE mailbox ADD COLUMN noselect INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX message_unseen ON message(mailbox_id, uid) WHERE (flags & 1) = 0;
+                CREATE INDEX message_keywords ON message(mailbox_id, keywords) WHERE keywords IS NOT NULL;
+                CREATE TABLE body_header (
+                    blob_id INTEGER PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,
+                    -- The body's header block, blank line included, at most 256 KiB: what SEARCH
+                    -- reads for header keys. Apart from body, whose inline bytes would be read too.
+                    data BLOB NOT NULL
+                );
+                INSERT INTO body_header (blob_id, data)
+                    SELECT blob_id, substr(data, 1, min(json_extract(structure, '$.body.bodyStart'), \(maxStoredHeaderBytes)))
+                    FROM body WHERE data IS NOT NULL AND json_valid(structure) AND json_extract(structure, '$.body.bodyStart') > 0;
+                """)
     }
 
     /// Issue 8, storage at scale (Protocol/STORAGE.md has the why of each table):

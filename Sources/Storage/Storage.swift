@@ -60,23 +60,59 @@ public protocol DirectoryStore: Sendable {
     func setSetting(_ key: String, _ value: String) throws
 }
 
-/// The mailboxes of an account. INBOX exists from the account's creation and cannot be deleted.
+/// The mailboxes of an account and its subscriptions. INBOX exists from the account's creation
+/// and cannot be deleted.
 public protocol MailboxStore: Sendable {
     func mailboxes(accountID: Int64) throws -> [MailboxRecord]
     func mailbox(accountID: Int64, name: MailboxName) throws -> MailboxRecord
-    /// RFC 3501 §6.3.3: creates missing superior levels too.
+    /// RFC 3501 §6.3.3: creates missing superior levels too. Creating the name of a `\Noselect`
+    /// mailbox makes it a mailbox again, empty, with a new UIDVALIDITY. More than 10000
+    /// mailboxes: `tooManyMailboxes`.
     func createMailbox(accountID: Int64, name: MailboxName, specialUse: String?) throws -> MailboxRecord
-    /// RFC 3501 §6.3.5: renames the mailbox and those below it (each gets a new UIDVALIDITY);
-    /// renaming INBOX moves its messages to a new mailbox and leaves INBOX empty.
+    /// RFC 3501 §6.3.5: renames the mailbox and those below it, which keep their UIDVALIDITY
+    /// and UIDs, and moves the subscriptions of the tree; renaming INBOX moves its messages to a
+    /// new mailbox (new UIDVALIDITY, new UIDs) and leaves INBOX empty. To itself or below
+    /// itself: `invalidRename`.
     func renameMailbox(accountID: Int64, from: MailboxName, to: MailboxName) throws
+    /// RFC 3501 §6.3.4: a mailbox without children goes with its messages; one with children
+    /// loses its messages and stays as `\Noselect`; a `\Noselect` one with children is
+    /// `mailboxNotEmpty`, INBOX `mailboxIsInbox`. Subscriptions stay.
     func deleteMailbox(accountID: Int64, name: MailboxName) throws
+    /// Adds the name to the subscription list or takes it off; it need not be a mailbox.
     func subscribe(accountID: Int64, name: MailboxName, subscribed: Bool) throws
+    /// Every subscribed name, sorted.
+    func subscriptions(accountID: Int64) throws -> [String]
     /// Kept with every change, so this is one row read however large the mailbox.
     func counts(mailboxID: Int64) throws -> MailboxCounts
     /// RFC 3501 §2.3.2: makes the mailbox's recent messages this session's and answers the
     /// first UID that is recent to it (UIDs from there up to UIDNEXT−1); later claims see none
     /// of them.
     func claimRecent(mailboxID: Int64) throws -> UInt32
+    /// RFC 3501 §6.3.1–2 in one transaction: the mailbox, its counters, the keywords in use, the
+    /// first unseen UID, the recent messages — claimed for this session when `claimRecent`
+    /// (SELECT; EXAMINE claims nothing) — and the first page of its UIDs.
+    func select(accountID: Int64, name: MailboxName, claimRecent: Bool, maxRanges: Int) throws -> MailboxSelection
+}
+
+extension MailboxStore {
+    public func select(accountID: Int64, name: MailboxName, claimRecent: Bool) throws -> MailboxSelection {
+        try select(accountID: accountID, name: name, claimRecent: claimRecent, maxRanges: UIDSet.maxRanges)
+    }
+}
+
+extension MessageStore {
+    public func messages(
+        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, withStructure: Bool
+    ) throws -> [MessageRecord] {
+        try messages(
+            mailboxID: mailboxID, uids: uids, changedSince: changedSince, afterUID: afterUID, limit: limit,
+            columns: withStructure ? .structure : [], budget: .max
+        ).messages
+    }
+
+    public func uidPage(accountID: Int64, mailbox: MailboxName, afterUID: UInt32?) throws -> (mailbox: MailboxRecord, uids: UIDPage) {
+        try uidPage(accountID: accountID, mailbox: mailbox, afterUID: afterUID, maxRanges: UIDSet.maxRanges)
+    }
 }
 
 /// Messages, their bodies, and the outbound queue's rows.
@@ -97,9 +133,17 @@ public protocol MessageStore: Sendable {
     func store(_ requests: [StoreRequest], now: Int64?) throws -> [StoreResult]
     /// The outcome recorded under an idempotency key, if a store with it committed.
     func recordedOutcome(key: String) throws -> String?
+    /// At most `limit` messages in UID order, stopping before the text of their `columns`
+    /// (structure and envelope JSON) passes `budget` bytes; at least one when any matches.
+    /// `more`: the page stopped at the limit or the budget, so more may follow.
     func messages(
-        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, withStructure: Bool
-    ) throws -> [MessageRecord]
+        mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, columns: MessageColumns, budget: Int
+    ) throws -> (messages: [MessageRecord], more: Bool)
+    /// The next page of the mailbox's UIDs above `afterUID`, at most `maxRanges` ranges, and the
+    /// mailbox as it was when the page was read (its UIDNEXT and HIGHESTMODSEQ).
+    func uidPage(
+        accountID: Int64, mailbox: MailboxName, afterUID: UInt32?, maxRanges: Int
+    ) throws -> (mailbox: MailboxRecord, uids: UIDPage)
     func message(accountID: Int64, mailbox: MailboxName, uid: UInt32, withStructure: Bool) throws -> MessageRecord
     /// `length` bytes (fewer at the end) at `offset` of the message as clients see it: its
     /// prefix, then its body.

@@ -11,6 +11,14 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case noSuchAccount, accountExists, addressInUse
         case noSuchAlias, noSuchGroup
         case noSuchMailbox, mailboxExists, mailboxNotEmpty, permissionDenied
+        /// INBOX cannot be deleted (RFC 3501 §6.3.4).
+        case mailboxIsInbox
+        /// A rename to the mailbox itself or below it.
+        case invalidRename
+        /// The mailbox is `\Noselect`: it cannot be selected and takes no messages.
+        case notSelectable
+        /// The account would have more than `SQLiteStore.maxMailboxesPerAccount` mailboxes.
+        case tooManyMailboxes
         case noSuchMessage
         case quotaExceeded, tooBig, limitExceeded
         /// The data directory's file system is full (ENOSPC, SQLITE_FULL) or over its disk quota

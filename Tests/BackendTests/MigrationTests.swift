@@ -7,8 +7,9 @@ import Testing
 
 /// Stores made by schema v1 and v2 with real mail in them (Tests/Fixtures/README.md) upgrade to
 /// the current schema and read back exactly what a client read from them before: every message
-/// byte for byte, its flags, dates and modseqs, the mailboxes' UID state, the accounts' usage,
-/// the queue; `store.verify` deep is clean, and the store takes new mail afterwards.
+/// byte for byte, its flags, dates and modseqs, the mailboxes' UID state and subscriptions, the
+/// accounts' usage, the queue; `store.verify` deep is clean, and the store takes new mail
+/// afterwards.
 @Suite struct MigrationTests {
     struct Manifest: Decodable {
         struct Mailbox: Decodable {
@@ -135,6 +136,15 @@ import Testing
                 #expect(parsed.bodyRange.upperBound == bytes.count, "\(what)")
             }
         }
+        // Subscriptions became a list of their own (v4): exactly the mailboxes that were
+        // subscribed, and none of those that were not (alice's Lists).
+        for address in Set(manifest.mailboxes.map(\.account)) {
+            let account = try #require(try store.account(address: address))
+            let subscribed = manifest.mailboxes.filter { $0.account == address && $0.subscribed }.map(\.mailbox).sorted()
+            #expect(try store.subscriptions(accountID: account.id) == subscribed, "\(address)")
+            #expect(try store.mailboxes(accountID: account.id).allSatisfy { !$0.noselect }, "\(address)")
+        }
+        #expect(manifest.mailboxes.contains { !$0.subscribed }, "the fixture has an unsubscribed mailbox")
         for var expected in manifest.accounts {
             if let added, expected.address == "alice@example.org" {
                 expected.usedBytes += added.size

@@ -7,12 +7,14 @@ import Testing
 extension StorageContract {
     static let mailboxChecks: [ContractCheck] = [
         ContractCheck("create makes missing parents; names are per account", createMailboxes),
-        ContractCheck("rename moves the children and only them", renameMailboxes),
+        ContractCheck("rename moves the children and only them, keeping UIDVALIDITY", renameMailboxes),
         ContractCheck("rename refused: existing target, into itself, no source", renameRefused),
         ContractCheck("renaming INBOX moves its messages and leaves it empty", renameInbox),
-        ContractCheck("delete: children and INBOX refused; messages and bodies go", deleteMailboxes),
+        ContractCheck("delete: messages and bodies go; with children \\Noselect; INBOX refused", deleteMailboxes),
+        ContractCheck("\\Noselect: not selectable, no messages in, create revives it", noselectMailboxes),
         ContractCheck("names that differ in case are different mailboxes", caseSensitiveNames),
         ContractCheck("subscribe", subscribe),
+        ContractCheck("subscriptions: names without mailboxes, kept by delete, moved by rename", subscriptions),
         ContractCheck("counts follow store, flags, copy, move, expunge, delete, rename", countsFollowChanges),
         ContractCheck("claimRecent hands each new message to one claim", claimRecent),
         ContractCheck("a mailbox that is gone: counts, claims, flags, expunge refuse", goneMailbox),
@@ -80,12 +82,9 @@ extension StorageContract {
                     ? row.from + box.name.dropFirst(row.to.count) : box.name
                 guard let was = before[old] else { continue }  // a new parent
                 #expect(try s.list(box.id).map { try s.whole($0) } == [marks[old]!], "\(old) → \(box.name) keeps its message")
-                if old == box.name {
-                    #expect(box.uidValidity == was.uidValidity, "\(box.name) was not renamed")
-                } else {
-                    #expect(box.uidValidity != was.uidValidity, "\(old) → \(box.name) is a new mailbox to clients")
-                    #expect(box.uidNext == was.uidNext)
-                }
+                // No UID was reassigned, so UIDVALIDITY stays (RFC 3501 §2.3.1.1).
+                #expect(box.uidValidity == was.uidValidity, "\(old) → \(box.name) keeps its UIDVALIDITY")
+                #expect(box.uidNext == was.uidNext && box.highestModseq == was.highestModseq, "\(old) → \(box.name)")
             }
         }
     }
@@ -97,10 +96,13 @@ extension StorageContract {
         let before = try store.mailboxes(accountID: alice.id)
         let table: [(String, String, StorageError.Kind)] = [
             ("a", "c", .mailboxExists),
-            ("a", "a/b", .mailboxExists),
+            ("a", "a/b", .invalidRename),
             ("c", "INBOX", .mailboxExists),
-            ("a", "a/x", .permissionDenied),
-            ("a", "a/b/x", .permissionDenied),
+            ("INBOX", "INBOX", .invalidRename),
+            ("a", "a", .invalidRename),
+            ("a/b", "a/b", .invalidRename),
+            ("a", "a/x", .invalidRename),
+            ("a", "a/b/x", .invalidRename),
             ("nope", "d", .noSuchMailbox),
         ]
         for (from, to, kind) in table {
@@ -164,8 +166,7 @@ extension StorageContract {
         try s.put(Fixture.body(s.bodySizes[0], seed: 3), into: alice.id, "a/b")
         #expect(try s.totals == (messages: 4, bodies: 3))
 
-        expectError(.mailboxNotEmpty) { try store.deleteMailbox(accountID: alice.id, name: mailboxName("a")) }
-        expectError(.permissionDenied) { try store.deleteMailbox(accountID: alice.id, name: .inbox) }
+        expectError(.mailboxIsInbox) { try store.deleteMailbox(accountID: alice.id, name: .inbox) }
         expectError(.noSuchMailbox) { try store.deleteMailbox(accountID: alice.id, name: mailboxName("nope")) }
         #expect(try s.names(alice.id) == ["INBOX", "a", "a/b"])
 
@@ -181,6 +182,31 @@ extension StorageContract {
 
         try store.deleteMailbox(accountID: alice.id, name: mailboxName("a"))
         #expect(try s.names(alice.id) == ["INBOX"])
+
+        // RFC 3501 §6.3.4: a mailbox with children loses its messages and keeps its name as
+        // \Noselect; deleting it again while it has children is refused; without them it goes.
+        _ = try store.createMailbox(accountID: alice.id, name: mailboxName("p/q"), specialUse: nil)
+        _ = try store.store(
+            [try s.request(shared, to: [Placement(accountID: alice.id, mailbox: "p"), Placement(accountID: alice.id, mailbox: "p")])],
+            now: nil)
+        try s.put(own, into: alice.id, "p")
+        let p = try s.mailbox(alice.id, "p")
+        #expect(!p.noselect)
+        #expect(try s.list(p.id).count == 3)
+        try store.deleteMailbox(accountID: alice.id, name: mailboxName("p"))
+        let parent = try s.mailbox(alice.id, "p")
+        #expect(parent.noselect && parent.id == p.id && parent.uidValidity == p.uidValidity)
+        #expect(try s.list(p.id).isEmpty)
+        #expect(try store.counts(mailboxID: p.id) == MailboxCounts(messages: 0, unseen: 0, sizeBytes: 0, recent: 0))
+        #expect(try store.account(id: alice.id)?.usedBytes == Int64(shared.count), "p's messages no longer count")
+        #expect(try s.totals == (messages: 1, bodies: 1))
+        #expect(try s.names(alice.id) == ["INBOX", "p", "p/q"])
+        expectError(.mailboxNotEmpty) { try store.deleteMailbox(accountID: alice.id, name: mailboxName("p")) }
+        try store.deleteMailbox(accountID: alice.id, name: mailboxName("p/q"))
+        #expect(try s.mailbox(alice.id, "p").noselect, "a \\Noselect mailbox stays when its last child goes")
+        try store.deleteMailbox(accountID: alice.id, name: mailboxName("p"))
+        #expect(try s.names(alice.id) == ["INBOX"])
+
         // The same name again is a new mailbox (RFC 3501 §2.3.1.1).
         let again = try store.createMailbox(accountID: alice.id, name: mailboxName("a/b"), specialUse: nil)
         #expect(again.uidValidity != ab.uidValidity)
@@ -218,7 +244,80 @@ extension StorageContract {
         #expect(try s.mailbox(alice.id, "a").subscribed == false)
         try store.subscribe(accountID: alice.id, name: mailboxName("a"), subscribed: true)
         #expect(try s.mailbox(alice.id, "a").subscribed)
-        expectError(.noSuchMailbox) { try store.subscribe(accountID: alice.id, name: mailboxName("b"), subscribed: true) }
+        #expect(try store.subscriptions(accountID: alice.id) == ["INBOX", "a"])
+    }
+
+    /// RFC 3501 §6.3.6: subscriptions are a list of names of their own.
+    static func subscriptions(_ s: StorageUnderTest) throws {
+        let store = s.store
+        let alice = try s.addAccount("alice")
+        let bob = try s.addAccount("bob")
+        try store.subscribe(accountID: alice.id, name: mailboxName("Not/yet"), subscribed: true)
+        try store.subscribe(accountID: alice.id, name: mailboxName("Not/yet"), subscribed: true)
+        #expect(try store.subscriptions(accountID: alice.id) == ["INBOX", "Not/yet"], "a name that is no mailbox, once")
+        #expect(try store.subscriptions(accountID: bob.id) == ["INBOX"])
+        try store.subscribe(accountID: alice.id, name: mailboxName("Never"), subscribed: false)
+        // Creating a subscribed name: the mailbox is subscribed, the name listed once.
+        _ = try store.createMailbox(accountID: alice.id, name: mailboxName("Not/yet"), specialUse: nil)
+        #expect(try s.mailbox(alice.id, "Not/yet").subscribed && (try s.mailbox(alice.id, "Not").subscribed))
+        #expect(try store.subscriptions(accountID: alice.id) == ["INBOX", "Not", "Not/yet"])
+        // Delete keeps them.
+        try store.deleteMailbox(accountID: alice.id, name: mailboxName("Not/yet"))
+        try store.deleteMailbox(accountID: alice.id, name: mailboxName("Not"))
+        #expect(try store.subscriptions(accountID: alice.id) == ["INBOX", "Not", "Not/yet"])
+        #expect(try s.names(alice.id) == ["INBOX"])
+
+        // Rename moves the subscriptions of the mailbox and of every name below it, and only those.
+        for name in ["W", "W/a", "W/a/b", "Wx"] {
+            _ = try store.createMailbox(accountID: alice.id, name: mailboxName(name), specialUse: nil)
+        }
+        try store.subscribe(accountID: alice.id, name: mailboxName("W/a"), subscribed: false)
+        try store.subscribe(accountID: alice.id, name: mailboxName("W/gone"), subscribed: true)
+        try store.subscribe(accountID: alice.id, name: mailboxName("Z/W"), subscribed: true)
+        try store.renameMailbox(accountID: alice.id, from: mailboxName("W"), to: mailboxName("Z"))
+        #expect(try s.names(alice.id) == ["INBOX", "Wx", "Z", "Z/a", "Z/a/b"])
+        #expect(try store.subscriptions(accountID: alice.id) == ["INBOX", "Not", "Not/yet", "Wx", "Z", "Z/W", "Z/a/b", "Z/gone"])
+        #expect(try s.mailbox(alice.id, "Z").subscribed && !(try s.mailbox(alice.id, "Z/a").subscribed))
+        // Renaming INBOX leaves its subscription; the new mailbox is subscribed as new ones are.
+        try store.renameMailbox(accountID: alice.id, from: .inbox, to: mailboxName("Old"))
+        #expect(try store.subscriptions(accountID: alice.id).contains("INBOX") && (try s.mailbox(alice.id, "Old").subscribed))
+        // Removing the account removes its list.
+        try store.removeAccount(address: "alice@\(StorageUnderTest.domain)")
+        #expect(try store.subscriptions(accountID: alice.id).isEmpty)
+        #expect(try store.subscriptions(accountID: bob.id) == ["INBOX"])
+    }
+
+    static func noselectMailboxes(_ s: StorageUnderTest) throws {
+        let store = s.store
+        let alice = try s.addAccount("alice")
+        _ = try store.createMailbox(accountID: alice.id, name: mailboxName("n/child"), specialUse: nil)
+        let n = try s.mailbox(alice.id, "n")
+        _ = try store.createMailbox(accountID: alice.id, name: mailboxName("Other"), specialUse: nil)
+        try s.put(Fixture.body(30, seed: 1), into: alice.id, "n", flags: Fixture.seen)
+        try s.put(Fixture.body(30, seed: 2), into: alice.id)
+        try store.deleteMailbox(accountID: alice.id, name: mailboxName("n"))
+        #expect(try s.mailbox(alice.id, "n").noselect)
+
+        expectError(.notSelectable) { try store.select(accountID: alice.id, name: mailboxName("n"), claimRecent: true) }
+        expectError(.notSelectable) { try store.select(accountID: alice.id, name: mailboxName("n"), claimRecent: false) }
+        expectError(.notSelectable) { try store.uidPage(accountID: alice.id, mailbox: mailboxName("n"), afterUID: nil) }
+        let inbox = try s.mailbox(alice.id, "INBOX")
+        expectError(.notSelectable) { try store.copy(accountID: alice.id, from: inbox.id, uids: .all, to: "n", move: false) }
+        expectError(.notSelectable) { try store.copy(accountID: alice.id, from: inbox.id, uids: .all, to: "n", move: true) }
+        let stored = try s.deliver(Fixture.body(30, seed: 3), to: [Placement(accountID: alice.id, mailbox: "n")])
+        #expect(stored.placements.first?.failure == .notSelectable, "nothing is stored in a \\Noselect mailbox")
+        #expect(try s.uids(alice.id, "INBOX") == [1])
+
+        // Renaming keeps it \Noselect; creating its name makes it a mailbox again, empty and new.
+        try store.renameMailbox(accountID: alice.id, from: mailboxName("n"), to: mailboxName("m"))
+        #expect(try s.mailbox(alice.id, "m").noselect && (try s.names(alice.id)) == ["INBOX", "Other", "m", "m/child"])
+        let revived = try store.createMailbox(accountID: alice.id, name: mailboxName("m"), specialUse: "\\Archive")
+        #expect(!revived.noselect && revived.id == n.id && revived.specialUse == "\\Archive")
+        #expect(revived.uidValidity != n.uidValidity && revived.uidNext == 1)
+        expectError(.mailboxExists) { try store.createMailbox(accountID: alice.id, name: mailboxName("m"), specialUse: nil) }
+        let uid = try s.put(Fixture.body(30, seed: 4), into: alice.id, "m")
+        #expect(uid == 1)
+        #expect(try store.select(accountID: alice.id, name: mailboxName("m"), claimRecent: true).uids.uids == [1])
     }
 
     /// The counters after each kind of change, checked against the listing too.

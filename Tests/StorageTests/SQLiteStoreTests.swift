@@ -315,18 +315,18 @@ import Testing
         #expect(try count() == max - 1)
         try create("a/b")
         #expect(try count() == max, "the last one, its parent already there")
-        expectError(.limitExceeded) { try create("z") }
-        expectError(.limitExceeded) { try create("a/b/c") }
+        expectError(.tooManyMailboxes) { try create("z") }
+        expectError(.tooManyMailboxes) { try create("a/b/c") }
         try store.renameMailbox(accountID: alice.id, from: mailboxName("a/b"), to: mailboxName("a/c"))
-        expectError(.limitExceeded, "a rename that makes new parents") {
+        expectError(.tooManyMailboxes, "a rename that makes new parents") {
             try store.renameMailbox(accountID: alice.id, from: mailboxName("a/c"), to: mailboxName("n1/n2/c"))
         }
-        expectError(.limitExceeded, "renaming INBOX makes a mailbox") {
+        expectError(.tooManyMailboxes, "renaming INBOX makes a mailbox") {
             try store.renameMailbox(accountID: alice.id, from: .inbox, to: mailboxName("Old"))
         }
         #expect(try count() == max)
         try store.deleteMailbox(accountID: alice.id, name: mailboxName("a/c"))
-        expectError(.limitExceeded, "two new parents and the mailbox, one place left") { try create("p/q/r") }
+        expectError(.tooManyMailboxes, "two new parents and the mailbox, one place left") { try create("p/q/r") }
         try store.renameMailbox(accountID: alice.id, from: .inbox, to: mailboxName("Old"))
         #expect(try count() == max)
         // Another account has its own limit.

@@ -214,9 +214,15 @@ def test_mailboxes(setup, loft):
     expect_error("invalid_mailbox_name", g.call, "mailbox.create", {"session": s, "mailbox": "bad*name"})
     g.call("mailbox.rename", {"session": s, "from": "Work", "to": "Archive/Work"})
     assert names() == ["Archive", "Archive/Work", "Archive/Work/2026", "INBOX", "Sent"]
+    # RFC 3501 §6.3.4: a mailbox with children stays as \Noselect; then deleting it is refused
+    g.call("mailbox.delete", {"session": s, "mailbox": "Archive/Work"})
+    assert [m for m in g.call("mailbox.list", {"session": s})["mailboxes"] if m["name"] == "Archive/Work"][0]["noselect"] is True
+    expect_error("not_selectable", g.call, "mailbox.select", {"session": s, "mailbox": "Archive/Work"})
     expect_error("not_empty", g.call, "mailbox.delete", {"session": s, "mailbox": "Archive/Work"})
-    expect_error("permission_denied", g.call, "mailbox.delete", {"session": s, "mailbox": "inbox"})
+    expect_error("mailbox_is_inbox", g.call, "mailbox.delete", {"session": s, "mailbox": "inbox"})
+    expect_error("invalid_rename", g.call, "mailbox.rename", {"session": s, "from": "Archive", "to": "Archive/x"})
     g.call("mailbox.delete", {"session": s, "mailbox": "Archive/Work/2026"})
+    g.call("mailbox.delete", {"session": s, "mailbox": "Archive/Work"})
     g.call("mailbox.subscribe", {"session": s, "mailbox": "Sent", "subscribed": False})
     assert "Sent" not in [m["name"] for m in g.call("mailbox.list", {"session": s, "subscribedOnly": True})["mailboxes"]]
     st = g.call("mailbox.status", {"session": s, "mailbox": "INBOX"})
@@ -603,6 +609,37 @@ def test_domain_remove(loft):
     a.call("domain.remove", {"name": "gone.test"})
     assert a.call("domain.list")["domains"] == []
     expect_error("no_such_domain", a.call, "domain.remove", {"name": "gone.test"})
+
+
+def test_imap_select_uids_search_and_subscriptions(setup, loft):
+    """What an IMAP gateway calls (Protocol §14), over the real socket."""
+    g, s = login(loft, "alice@example.test", "alice-pw")
+    for n in range(1, 5):
+        g.deliver("carol@remote.test", ["alice@example.test"],
+                  MSG.replace(b"Subject: hello", b"Subject: report " + str(n).encode()))
+    g.call("message.expunge", {"session": s, "mailbox": "INBOX", "uids": "3", "regardlessOfFlags": True})
+    g.call("message.flags", {"session": s, "mailbox": "INBOX", "uids": "1", "operation": "add", "flags": ["\\Seen", "$Label1"]})
+    examined = g.call("mailbox.select", {"session": s, "mailbox": "INBOX", "readOnly": True})
+    assert examined["recentUids"] == "1:2,4" and examined["uids"] == "1:2,4"
+    assert examined["keywords"] == ["$Label1"] and examined["firstUnseenUid"] == 2
+    selected = g.call("mailbox.select", {"session": s, "mailbox": "INBOX"})
+    assert selected["recentUids"] == "1:2,4" and selected["status"]["recent"] == 3
+    assert "recentUids" not in g.call("mailbox.select", {"session": s, "mailbox": "INBOX"})
+    uids = g.call("message.uids", {"session": s, "mailbox": "INBOX", "afterUid": 1})
+    assert uids["uids"] == "2,4" and uids["uidNext"] == 5 and "nextAfterUid" not in uids
+    silent = g.call("message.flags", {"session": s, "mailbox": "INBOX", "uids": "1:*", "operation": "add",
+                                      "flags": ["\\Flagged"], "silent": True})
+    assert silent == {"updated": [], "skipped": []}
+    listed = g.call("message.list", {"session": s, "mailbox": "INBOX", "fields": ["envelope"], "maxBytes": 1})
+    assert len(listed["messages"]) == 1 and listed["nextAfterUid"] == 1
+    assert json.loads(listed["messages"][0]["envelope"])["subject"] == "report 1"
+    found = g.call("message.search", {"session": s, "mailbox": "INBOX", "query": {
+        "and": [{"flag": "\\Flagged"}, {"not": {"flag": "\\Seen"}}, {"header": ["Subject", "REPORT"]}]}})
+    assert found["uids"] == "2,4" and found["highestModseq"] >= 1
+    assert "uids" not in g.call("message.search", {"session": s, "mailbox": "INBOX", "query": {"body": "no such words"}})
+    expect_error("invalid_params", g.call, "message.search", {"session": s, "mailbox": "INBOX", "query": {"since": "yesterday"}})
+    g.call("mailbox.subscribe", {"session": s, "mailbox": "Lists/Not yet", "subscribed": True})
+    assert g.call("mailbox.subscriptions", {"session": s})["names"] == ["INBOX", "Lists/Not yet"]
 
 
 def test_every_documented_method_is_exercised():

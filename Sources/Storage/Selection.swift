@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+public import MailCore
+
+/// UIDs of a mailbox as ascending ranges of consecutive numbers, a page of at most
+/// `UIDSet.maxRanges` of them: the compact form IMAP's sequence-number map is built from.
+public struct UIDPage: Sendable, Equatable {
+    public var ranges: [ClosedRange<UInt32>]
+    /// Set when more UIDs follow the page: the last UID in it, to continue after.
+    public var nextAfterUID: UInt32?
+
+    public init(ranges: [ClosedRange<UInt32>], nextAfterUID: UInt32?) {
+        self.ranges = ranges
+        self.nextAfterUID = nextAfterUID
+    }
+
+    /// The page as a UID set; nil when it is empty.
+    public var set: UIDSet? { ranges.isEmpty ? nil : UIDSet(closedRanges: ranges) }
+
+    /// The UIDs, one by one (for tests and small pages).
+    public var uids: [UInt32] { ranges.flatMap { Array($0) } }
+}
+
+/// Builds a `UIDPage` from ascending UIDs, at most `maxRanges` ranges: `add` answers false once
+/// the page is full and `uid` starts a range it has no room for.
+struct UIDPageBuilder {
+    let maxRanges: Int
+    private(set) var ranges: [ClosedRange<UInt32>] = []
+    private(set) var full = false
+
+    init(maxRanges: Int) { self.maxRanges = max(1, maxRanges) }
+
+    mutating func add(_ uid: UInt32) -> Bool {
+        if let last = ranges.last, last.upperBound &+ 1 == uid, last.upperBound != .max {
+            ranges[ranges.count - 1] = last.lowerBound...uid
+            return true
+        }
+        guard ranges.count < maxRanges else {
+            full = true
+            return false
+        }
+        ranges.append(uid...uid)
+        return true
+    }
+
+    var page: UIDPage { UIDPage(ranges: ranges, nextAfterUID: full ? ranges.last?.upperBound : nil) }
+}
+
+/// What SELECT and EXAMINE answer (RFC 3501 §6.3.1–2), read in one transaction.
+public struct MailboxSelection: Sendable, Equatable {
+    public var mailbox: MailboxRecord
+    /// The counters before the claim: `recent` is how many messages the claim took.
+    public var counts: MailboxCounts
+    /// Keywords set on at least one message, sorted.
+    public var keywords: [String]
+    public var firstUnseenUID: UInt32?
+    /// The recent messages (RFC 3501 §2.3.2): those this selection claimed, or for a selection
+    /// that claims nothing, those recent now. More than `UIDSet.maxRanges` ranges of them
+    /// (only after many expunges among new mail) are given as the one range covering them all,
+    /// which then names some UIDs that no longer exist.
+    public var recent: [ClosedRange<UInt32>]
+    /// The first page of the mailbox's UIDs.
+    public var uids: UIDPage
+}
+
+extension SQLiteStore {
+    /// The mailbox's UIDs above `afterUID` as ranges, at most `maxRanges` of them. One indexed
+    /// scan in SQLite: a window over the (mailbox_id, uid) index marks the UIDs that start or
+    /// end a run of consecutive numbers, and only those come back to Swift, so a mailbox of
+    /// 100,000 messages without gaps costs two rows.
+    func uidRanges(_ db: Database, mailboxID: Int64, afterUID: UInt32, maxRanges: Int) throws -> UIDPage {
+        let rows = try Row.fetchCursor(
+            try db.cachedStatement(
+                sql: """
+                    SELECT uid, starts, ends FROM (
+                        SELECT uid, lag(uid) OVER w IS NOT uid - 1 AS starts, lead(uid) OVER w IS NOT uid + 1 AS ends
+                        FROM message WHERE mailbox_id = ? AND uid > ?
+                        WINDOW w AS (ORDER BY uid)
+                    ) WHERE starts OR ends
+                    """), arguments: [mailboxID, Int64(afterUID)])
+        var ranges: [ClosedRange<UInt32>] = []
+        var start: UInt32 = 0
+        while let row = try rows.next() {
+            let uid: UInt32 = row[0]
+            if row[1] as Bool {
+                guard ranges.count < maxRanges else {
+                    return UIDPage(ranges: ranges, nextAfterUID: ranges.last?.upperBound)
+                }
+                start = uid
+            }
+            if row[2] as Bool { ranges.append(start...uid) }
+        }
+        return UIDPage(ranges: ranges, nextAfterUID: nil)
+    }
+
+    /// A page of a mailbox's UIDs with the mailbox as it was when the page was read.
+    public func uidPage(
+        accountID: Int64, mailbox: MailboxName, afterUID: UInt32?, maxRanges: Int
+    ) throws -> (mailbox: MailboxRecord, uids: UIDPage) {
+        try read { db in
+            let box = try fetchSelectableMailbox(db, accountID: accountID, name: mailbox.value)
+            return (box, try uidRanges(db, mailboxID: box.id, afterUID: afterUID ?? 0, maxRanges: maxRanges))
+        }
+    }
+
+    public func select(
+        accountID: Int64, name: MailboxName, claimRecent: Bool, maxRanges: Int
+    ) throws -> MailboxSelection {
+        func selection(_ db: Database) throws -> MailboxSelection {
+            let box = try fetchSelectableMailbox(db, accountID: accountID, name: name.value)
+            let counts = try mailboxCounts(db, mailboxID: box.id)
+            var keywords = Set<String>()
+            for text in try String.fetchAll(
+                try db.cachedStatement(sql: "SELECT DISTINCT keywords FROM message WHERE mailbox_id = ? AND keywords IS NOT NULL"),
+                arguments: [box.id])
+            {
+                for word in text.split(separator: " ") { keywords.insert(String(word)) }
+            }
+            let firstUnseen = try UInt32.fetchOne(
+                try db.cachedStatement(sql: "SELECT min(uid) FROM message WHERE mailbox_id = ? AND (flags & 1) = 0"),
+                arguments: [box.id])
+            let firstRecent =
+                try UInt32.fetchOne(
+                    try db.cachedStatement(sql: "SELECT first_recent_uid FROM mailbox WHERE id = ?"), arguments: [box.id]) ?? box.uidNext
+            var recent: [ClosedRange<UInt32>] = []
+            if counts.recent > 0 {
+                let page = try uidRanges(db, mailboxID: box.id, afterUID: firstRecent &- 1, maxRanges: maxRanges)
+                if page.nextAfterUID == nil {
+                    recent = page.ranges
+                } else if let first = page.ranges.first {
+                    recent = [first.lowerBound...(box.uidNext &- 1)]
+                }
+            }
+            if claimRecent {
+                try db.cachedStatement(sql: "UPDATE mailbox SET first_recent_uid = uid_next, recent_count = 0 WHERE id = ?").execute(
+                    arguments: [box.id])
+            }
+            return MailboxSelection(
+                mailbox: box, counts: counts, keywords: keywords.sorted(), firstUnseenUID: firstUnseen, recent: recent,
+                uids: try uidRanges(db, mailboxID: box.id, afterUID: 0, maxRanges: maxRanges))
+        }
+        // A claim writes, so the whole selection is read in the writer's transaction: no
+        // delivery can come between the counters, the claim and the UIDs.
+        return claimRecent ? try write(selection) : try read(selection)
+    }
+}
