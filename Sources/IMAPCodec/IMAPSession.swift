@@ -265,7 +265,11 @@ public struct IMAPSession: Sendable {
                 : exchange.relayed(.challenge(challenge))
             performSASL(step, tag, exchange, into: &actions)
         case .executed(let tag, let completion):
-            guard case .executing(let running) = phase, running == tag else { break }
+            switch phase {
+            case .executing(let running) where running == tag: break
+            case .committingAppend(let running) where running == tag: break
+            default: return actions
+            }
             phase = .ready
             complete(tag, completion, into: &actions)
         case .appendAccepted:

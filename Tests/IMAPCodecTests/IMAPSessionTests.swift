@@ -106,6 +106,10 @@ import Testing
         }
         #expect(data == "hello")
         #expect(rest.last == .appendEnd(tag: "b"))
+        #expect(harness.session.isWaiting)
+        let done = harness.session.receive(.executed("b", IMAPCompletion(.ok, code: "APPENDUID 1 1", "APPEND completed")))
+        #expect(IMAPSessionHarness.text(done) == "b OK [APPENDUID 1 1] APPEND completed\r\n")
+        #expect(!harness.session.isWaiting)
     }
 
     @Test func appendRefusedSendsNoContinuation() {
