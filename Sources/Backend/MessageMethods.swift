@@ -47,6 +47,14 @@ extension Backend {
             return MessageUidsResult(
                 uids: page.set, nextAfterUid: page.nextAfterUID, uidNext: box.uidNext, highestModseq: box.highestModseq)
         }
+        blocking(Methods.messageSearch) { _, p in
+            let account = try self.accountID(session: p.session)
+            let search = try MessageSearch(p.query)
+            let (box, page) = try self.store.search(
+                accountID: account, mailbox: try Self.mailboxName(p.mailbox), filter: search.filter, afterUID: p.afterUid,
+                maxRanges: UIDSet.maxRanges, content: search.test)
+            return MessageSearchResult(uids: page.set, nextAfterUid: page.nextAfterUID, highestModseq: box.highestModseq)
+        }
         blocking(Methods.messageRead) { _, p in
             let account = try self.accountID(session: p.session)
             let wholeMessage = p.part == nil && (p.section ?? .full) == .full

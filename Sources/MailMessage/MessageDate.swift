@@ -17,28 +17,8 @@ public enum MessageDate {
     /// advises; a missing zone is +0000.
     public static func parse(_ value: String) -> Date? {
         let tokens = tokenize(value)
-        var index = 0
-        if index < tokens.count, tokens[index].first?.isLetter == true, month(tokens[index]) == nil {
-            index += 1
-        }
-        guard index + 2 < tokens.count else { return nil }
-        var day: Int?
-        var monthNumber: Int?
-        // "12 Nov 2013" is the grammar; "Nov 12 2013" is common enough to accept.
-        if let number = Int(tokens[index]), let named = month(tokens[index + 1]) {
-            (day, monthNumber) = (number, named)
-        } else if let named = month(tokens[index]), let number = Int(tokens[index + 1]) {
-            (day, monthNumber) = (number, named)
-        }
-        guard let day, let monthNumber, (1...31).contains(day),
-            var year = Int(tokens[index + 2]), tokens[index + 2].count >= 2, (0...9999).contains(year)
-        else { return nil }
-        switch tokens[index + 2].count {
-        case 2: year += year < 50 ? 2000 : 1900
-        case 3: year += 1900
-        default: break
-        }
-        index += 3
+        guard let (year, monthNumber, day, next) = date(tokens) else { return nil }
+        var index = next
         guard index < tokens.count else { return nil }
         let clock = tokens[index].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         guard clock.count == 2 || clock.count == 3, let hour = clock[0], let minute = clock[1],
@@ -54,6 +34,50 @@ public enum MessageDate {
         let days = daysSinceEpoch(year: year, month: monthNumber, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
+    /// The calendar day a Date field names as written, in its own zone (RFC 3501 SENTBEFORE,
+    /// SENTON and SENTSINCE disregard time and zone), as days since 1970-01-01; nil when the
+    /// field does not name a day. The time after the date is not checked.
+    public static func writtenDay(_ value: String) -> Int? {
+        guard let (year, month, day, _) = date(tokenize(value)) else { return nil }
+        return daysSinceEpoch(year: year, month: month, day: day)
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date; nil when there is no such day
+    /// (`2026-02-30`).
+    public static func dayNumber(year: Int, month: Int, day: Int) -> Int? {
+        guard (1...12).contains(month), day >= 1 else { return nil }
+        let days = daysSinceEpoch(year: year, month: month, day: day)
+        let back = civilDate(daysSinceEpoch: days)
+        return back == (year, month, day) ? days : nil
+    }
+
+    // date = day month year (RFC 5322 §3.3); "Nov 12 2013" is common enough to accept too.
+    /// The date at the start of `tokens` (after an optional day of the week) and the index of
+    /// the token after it.
+    private static func date(_ tokens: [Substring]) -> (year: Int, month: Int, day: Int, next: Int)? {
+        var index = 0
+        if index < tokens.count, tokens[index].first?.isLetter == true, month(tokens[index]) == nil {
+            index += 1
+        }
+        guard index + 2 < tokens.count else { return nil }
+        var day: Int?
+        var monthNumber: Int?
+        if let number = Int(tokens[index]), let named = month(tokens[index + 1]) {
+            (day, monthNumber) = (number, named)
+        } else if let named = month(tokens[index]), let number = Int(tokens[index + 1]) {
+            (day, monthNumber) = (number, named)
+        }
+        guard let day, let monthNumber, (1...31).contains(day),
+            var year = Int(tokens[index + 2]), tokens[index + 2].count >= 2, (0...9999).contains(year)
+        else { return nil }
+        switch tokens[index + 2].count {
+        case 2: year += year < 50 ? 2000 : 1900
+        case 3: year += 1900
+        default: break
+        }
+        return (year, monthNumber, day, index + 3)
     }
 
     /// Splits on whitespace and commas after removing comments.

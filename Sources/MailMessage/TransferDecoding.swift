@@ -12,26 +12,60 @@ public enum TransferDecoding {
         }
     }
 
-    private static let base64Values: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
-            table[Int(byte)] = UInt8(index)
-        }
-        // RFC 4648 §5 base64url letters, seen in the wild in encoded words.
-        table[Int(UInt8(ascii: "-"))] = 62
-        table[Int(UInt8(ascii: "_"))] = 63
-        return table
-    }()
-
     // RFC 2045 §6.8: "All line breaks or other characters not found in Table 1 must be ignored by
     // decoding software." A "=" ends a quantum, so concatenated padded chunks decode too.
     /// Decodes base64, skipping whitespace and any other byte outside the alphabet.
     public static func base64(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count / 4 * 3)
-        var quantum: UInt32 = 0
-        var filled = 0
-        func flushPartial() {
+        var stream = Base64Stream()
+        var output = stream.decode(Array(bytes))
+        output += stream.finish()
+        return output
+    }
+
+    /// Base64 decoded piece by piece, as `base64` decodes the whole: a quantum split between
+    /// pieces is carried over, so a body can be decoded in bounded pieces cut anywhere.
+    public struct Base64Stream: Sendable {
+        private var quantum: UInt32 = 0
+        private var filled = 0
+
+        public init() {}
+
+        /// The bytes `piece` completes.
+        public mutating func decode(_ piece: [UInt8]) -> [UInt8] {
+            var output: [UInt8] = []
+            output.reserveCapacity(piece.count / 4 * 3 + 3)
+            piece.withUnsafeBufferPointer { input in
+                Self.values.withUnsafeBufferPointer { table in
+                    for byte in input {
+                        if byte == ASCII.equals {
+                            flushPartial(into: &output)
+                            continue
+                        }
+                        let value = table[Int(byte)]
+                        guard value != 0xFF else { continue }
+                        quantum = quantum << 6 | UInt32(value)
+                        filled += 1
+                        if filled == 4 {
+                            output.append(UInt8(truncatingIfNeeded: quantum >> 16))
+                            output.append(UInt8(truncatingIfNeeded: quantum >> 8))
+                            output.append(UInt8(truncatingIfNeeded: quantum))
+                            quantum = 0
+                            filled = 0
+                        }
+                    }
+                }
+            }
+            return output
+        }
+
+        /// The bytes of a quantum left unfinished at the end.
+        public mutating func finish() -> [UInt8] {
+            var output: [UInt8] = []
+            flushPartial(into: &output)
+            return output
+        }
+
+        private mutating func flushPartial(into output: inout [UInt8]) {
             // 2 sextets carry one byte, 3 carry two; a lone sextet carries nothing.
             if filled == 2 {
                 output.append(UInt8(truncatingIfNeeded: quantum >> 4))
@@ -42,25 +76,17 @@ public enum TransferDecoding {
             quantum = 0
             filled = 0
         }
-        for byte in bytes {
-            if byte == ASCII.equals {
-                flushPartial()
-                continue
+
+        static let values: [UInt8] = {
+            var table = [UInt8](repeating: 0xFF, count: 256)
+            for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+                table[Int(byte)] = UInt8(index)
             }
-            let value = base64Values[Int(byte)]
-            guard value != 0xFF else { continue }
-            quantum = quantum << 6 | UInt32(value)
-            filled += 1
-            if filled == 4 {
-                output.append(UInt8(truncatingIfNeeded: quantum >> 16))
-                output.append(UInt8(truncatingIfNeeded: quantum >> 8))
-                output.append(UInt8(truncatingIfNeeded: quantum))
-                quantum = 0
-                filled = 0
-            }
-        }
-        flushPartial()
-        return output
+            // RFC 4648 §5 base64url letters, seen in the wild in encoded words.
+            table[Int(UInt8(ascii: "-"))] = 62
+            table[Int(UInt8(ascii: "_"))] = 63
+            return table
+        }()
     }
 
     // RFC 2045 §6.7

@@ -85,7 +85,6 @@ public final class RPCClient: Sendable {
         }
         let deadline = timeout ?? defaultTimeout
         return channel().flatMap { (channel, handler) in
-            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
             var buffer = channel.allocator.buffer(capacity: 256)
             do {
                 try JSONRPC.encodeRequest(method: method, params: params, id: .number(id), into: &buffer)
@@ -96,6 +95,8 @@ public final class RPCClient: Sendable {
                 return channel.eventLoop.makeFailedFuture(RPCError(.lineTooLong, "request longer than \(RPCLimits.maxLineBytes) bytes"))
             }
             let request = buffer
+            // Made only now: a promise dropped unfulfilled (params that failed to encode) traps.
+            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
             let register: @Sendable () -> Void = {
                 handler.value.register(id: id, promise: promise, deadline: deadline, method: method)
                 channel.writeAndFlush(request, promise: nil)

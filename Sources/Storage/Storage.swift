@@ -144,6 +144,14 @@ public protocol MessageStore: Sendable {
     func uidPage(
         accountID: Int64, mailbox: MailboxName, afterUID: UInt32?, maxRanges: Int
     ) throws -> (mailbox: MailboxRecord, uids: UIDPage)
+    /// IMAP SEARCH: the UIDs above `afterUID` of the messages `filter` matches, a page of at
+    /// most `maxRanges` ranges, with the mailbox as it was (its HIGHESTMODSEQ). What SQL can
+    /// decide is decided there first; `content` decides each `content` leaf for a message the
+    /// rest left undecided, cheapest leaf first, at most once per leaf and message.
+    func search(
+        accountID: Int64, mailbox: MailboxName, filter: MessageFilter, afterUID: UInt32?, maxRanges: Int,
+        content: (ContentLeaf, any SearchCandidate) throws -> Bool
+    ) throws -> (mailbox: MailboxRecord, uids: UIDPage)
     func message(accountID: Int64, mailbox: MailboxName, uid: UInt32, withStructure: Bool) throws -> MessageRecord
     /// `length` bytes (fewer at the end) at `offset` of the message as clients see it: its
     /// prefix, then its body.

@@ -66,7 +66,8 @@ final class StorageUnderTest {
 }
 
 enum StorageContract {
-    static let checks: [ContractCheck] = directoryChecks + mailboxChecks + selectionChecks + messageChecks + bodyChecks + durabilityChecks
+    static let checks: [ContractCheck] =
+        directoryChecks + mailboxChecks + selectionChecks + searchChecks + messageChecks + bodyChecks + durabilityChecks
 
     /// Runs `check` on a fresh store from `factory`; every check must also leave the store
     /// consistent, as `verify(deep: true)` sees it.

@@ -442,6 +442,30 @@ def test_results_and_shared_schemas_match_swift_types(doc):
     assert not problems, "\n".join(problems)
 
 
+def test_search_query_nodes_match_swift(doc):
+    """SearchQuery is an enum with payloads, encoded as an object of one member named after the
+    case (`{"not":{…}}`): the document's `oneOf` has one branch per Swift key, each requiring
+    exactly that member."""
+    text = swift_text("SelectSearchTypes.swift")
+    block = re.search(r"private\s+enum\s+Key\s*:\s*String\s*,\s*CodingKey\s*\{(.*?)\}", text, re.S)
+    assert block, "SearchQuery.Key not found"
+    swift_keys = {k.strip() for k in re.findall(r"case\s+([^\n]+)", block.group(1)) for k in k.split(",") if k.strip()}
+    schema = doc["components"]["schemas"]["SearchQuery"]
+    branches = schema["oneOf"]
+    keys = []
+    for b in branches:
+        assert b.get("type") == "object" and b.get("additionalProperties") is False, b
+        assert len(b["properties"]) == 1 and b["required"] == list(b["properties"]), b
+        keys.append(next(iter(b["properties"])))
+    assert len(keys) == len(set(keys))
+    assert set(keys) == swift_keys, f"only in Swift: {swift_keys - set(keys)}; only in the document: {set(keys) - swift_keys}"
+    v = validator(doc, {"$ref": "#/components/schemas/SearchQuery"})
+    for example in schema.get("examples", []):
+        assert not list(v.iter_errors(example)), example
+    assert list(v.iter_errors({"not": {"all": True}, "all": True})), "two members in one node must not validate"
+    assert list(v.iter_errors({"since": "1 Dec 2026"})), "a date must be YYYY-MM-DD"
+
+
 # --------------------------------------------------------------------------------------------
 # (c) The examples validate
 
