@@ -66,11 +66,13 @@ public struct IMAPMailboxView: Sendable, Hashable {
     public func uids(ofUIDSet set: IMAPSequenceSet) -> [UInt32] {
         guard let last = uids.last else { return [] }
         var result: [UInt32] = []
-        for range in Self.merged(set.ranges.map { r in
-            let a = Self.resolve(r.first, last)
-            let b = Self.resolve(r.last, last)
-            return min(a, b)...max(a, b)
-        }) {
+        for range in Self.merged(
+            set.ranges.map { r in
+                let a = Self.resolve(r.first, last)
+                let b = Self.resolve(r.last, last)
+                return min(a, b)...max(a, b)
+            })
+        {
             let start = insertionIndex(range.lowerBound)
             var index = start
             while index < uids.count, uids[index] <= range.upperBound {

@@ -1,6 +1,6 @@
+import MailCore
 public import NIOCore
 public import SASL
-import MailCore
 
 /// The RFC 3501 §3 state a session is in, as callers and tests see it.
 public enum IMAPSessionState: Hashable, Sendable {

@@ -10,7 +10,9 @@ import RPCProtocol
 /// `message.read_batch`), literals streamed in chunks so a large message never sits whole in
 /// the gateway.
 extension IMAPCommandRunner {
-    func fetch(_ set: IMAPSequenceSet, _ requested: [IMAPFetchAttribute], uid: Bool, into out: inout ResponseWriter) async throws
+    func fetch(
+        _ set: IMAPSequenceSet, _ requested: [IMAPFetchAttribute], uid: Bool, into out: inout ResponseWriter
+    ) async throws
         -> IMAPCompletion
     {
         let current = try requireSelected()
@@ -317,4 +319,3 @@ struct FetchPlan {
         return nil
     }
 }
-

@@ -390,7 +390,9 @@ actor IMAPCommandRunner {
 
     // MARK: - LIST and LSUB (RFC 3501 §6.3.8, §6.3.9)
 
-    func list(reference: [UInt8], pattern: [UInt8], subscribedOnly: Bool, into out: inout ResponseWriter) async throws
+    func list(
+        reference: [UInt8], pattern: [UInt8], subscribedOnly: Bool, into out: inout ResponseWriter
+    ) async throws
         -> IMAPCompletion
     {
         let command = subscribedOnly ? "LSUB" : "LIST"
@@ -403,7 +405,9 @@ actor IMAPCommandRunner {
             out.line("* LIST (\\Noselect) \"/\" \(Self.quotedMailbox(root))")
             return IMAPCompletion(.ok, "LIST completed")
         }
-        let full = reference.isEmpty || pattern.hasPrefix("/") ? pattern : (reference.hasSuffix("/") ? reference + pattern : reference + "/" + pattern)
+        let full =
+            reference.isEmpty || pattern.hasPrefix("/")
+            ? pattern : (reference.hasSuffix("/") ? reference + pattern : reference + "/" + pattern)
         let matcher = MailboxPattern(full)
         let mailboxes = try await client.call(Methods.mailboxList, MailboxListParams(session: token)).mailboxes
         let names = Set(mailboxes.map(\.name))
@@ -503,7 +507,9 @@ actor IMAPCommandRunner {
 
     // MARK: - STORE (RFC 3501 §6.4.6)
 
-    func store(_ set: IMAPSequenceSet, _ action: IMAPStoreAction, uid: Bool, into out: inout ResponseWriter) async throws
+    func store(
+        _ set: IMAPSequenceSet, _ action: IMAPStoreAction, uid: Bool, into out: inout ResponseWriter
+    ) async throws
         -> IMAPCompletion
     {
         let current = try requireSelected()
@@ -537,7 +543,9 @@ actor IMAPCommandRunner {
 
     // MARK: - COPY (RFC 3501 §6.4.7) and MOVE (RFC 6851)
 
-    func copy(_ set: IMAPSequenceSet, to mailbox: IMAPMailbox, uid: Bool, move: Bool, into out: inout ResponseWriter) async throws
+    func copy(
+        _ set: IMAPSequenceSet, to mailbox: IMAPMailbox, uid: Bool, move: Bool, into out: inout ResponseWriter
+    ) async throws
         -> IMAPCompletion
     {
         let current = try requireSelected()

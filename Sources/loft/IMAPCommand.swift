@@ -1,9 +1,9 @@
 import ArgumentParser
 import GatewayKit
+import IMAPGateway
 import LoftConfig
 import Logging
 import NIOCore
-import IMAPGateway
 
 /// `loft imap`: the IMAP gateway (issue 9), usually started by `loft serve`.
 struct IMAPGatewayCommand: AsyncParsableCommand {
