@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-APT_PACKAGES=(libsqlite3-dev sqlite3 socat curl procps fetchmail swaks)
+APT_PACKAGES=(libsqlite3-dev sqlite3 socat curl procps fetchmail swaks isync)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
-PIP_PACKAGES=(pytest jsonschema)
+PIP_PACKAGES=(pytest jsonschema imapclient)
 python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
 
 echo "== build (debug, with tests)"
