@@ -149,8 +149,14 @@ extension IMAPCommandRunner {
     }
 
     func flagNames(_ message: MessageSummary) -> [String] {
-        var names = message.flags.names
-        if selected?.view.recent.contains(message.uid) == true { names.append("\\Recent") }
+        flagNames(message.flags, uid: message.uid)
+    }
+
+    /// The stored flags with this session's `\Recent` (§2.3.2): every FLAGS response, FETCH's,
+    /// STORE's and an unsolicited one, lists all the flags, since a client replaces its copy.
+    func flagNames(_ flags: MessageFlags, uid: UInt32) -> [String] {
+        var names = flags.names
+        if selected?.view.recent.contains(uid) == true { names.append("\\Recent") }
         return names
     }
 

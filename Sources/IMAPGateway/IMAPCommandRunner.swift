@@ -350,7 +350,7 @@ actor IMAPCommandRunner {
                     guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
                     // A change this session made and has reported already.
                     if selected?.ownModseqs.contains(message.modseq) == true { continue }
-                    out.line("* \(seq) FETCH (FLAGS (\(message.flags.names.joined(separator: " "))) UID \(message.uid))")
+                    out.line("* \(seq) FETCH (FLAGS (\(flagNames(message).joined(separator: " "))) UID \(message.uid))")
                 }
                 await emit(&out)
             }
@@ -534,7 +534,8 @@ actor IMAPCommandRunner {
             for update in result.updated {
                 guard let seq = selected?.view.sequenceNumber(of: update.uid) else { continue }
                 let uidPart = uid ? " UID \(update.uid)" : ""
-                out.line("* \(seq) FETCH (FLAGS (\(update.flags.names.joined(separator: " ")))\(uidPart))")
+                let names = flagNames(update.flags, uid: update.uid).joined(separator: " ")
+                out.line("* \(seq) FETCH (FLAGS (\(names))\(uidPart))")
                 await emit(&out)
             }
         }
