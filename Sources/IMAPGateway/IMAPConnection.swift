@@ -49,6 +49,7 @@ final class IMAPConnection: ConnectionAdapter {
     var login: SessionResult?
     var upload: Append?
     var writabilityWaiters: [EventLoopPromise<Void>] = []
+    var idleStart: Task<Void, Never>?
     var closed = false
 
     /// An APPEND in progress.
@@ -172,6 +173,22 @@ final class IMAPConnection: ConnectionAdapter {
         case .appendAbort:
             upload?.upload?.abort()
             upload = nil
+        case .idleStart:
+            let runner = runner
+            idleStart = Task { await runner.startIdle() }
+        case .idleDone(let tag):
+            let runner = runner
+            let loop = eventLoop
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            let started = idleStart
+            idleStart = nil
+            Task {
+                // A DONE right after IDLE must not overtake the start.
+                await started?.value
+                let stopped = await runner.stopIdle()
+                let completion = await runner.finish(stopped, after: .idle)
+                loop.execute { bound.value.feed(.executed(tag, completion)) }
+            }
         case .close:
             driver.closeAfterWrites()
         }
