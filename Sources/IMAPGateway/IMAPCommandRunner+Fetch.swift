@@ -35,6 +35,8 @@ extension IMAPCommandRunner {
                 if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
                 var firstBytes = plan.readsWholeMessages ? await readFirst(messages.map(\.uid), in: current.name) : [:]
                 for message in messages {
+                    // The client went away: stop reading messages for nobody.
+                    if closed { throw IMAPCommandError(.no, "the connection closed") }
                     guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
                     try await write(
                         message, seq: seq, plan, in: current.name, prefetched: firstBytes.removeValue(forKey: message.uid),

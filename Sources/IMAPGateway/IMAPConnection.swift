@@ -116,10 +116,18 @@ final class IMAPConnection: ConnectionAdapter {
     }
 
     /// Completes once the socket takes writes again (at once when it does now, or is closed).
+    /// A client that reads nothing of a response for `writeTimeout` is disconnected: it must
+    /// not hold its slot, and the back-end work for it, for ever.
     func whenWritable() -> EventLoopFuture<Void> {
         guard let driver, !closed, !driver.isClosed, !driver.isWritable else { return eventLoop.makeSucceededVoidFuture() }
         let promise = eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
+        let timeout = eventLoop.assumeIsolated().scheduleTask(in: configuration.writeTimeout) { [self] in
+            guard writabilityWaiters.contains(where: { $0.futureResult === promise.futureResult }) else { return }
+            logger.info("the client read nothing for \(configuration.writeTimeout); closing")
+            self.driver?.close()
+        }
+        promise.futureResult.whenComplete { _ in timeout.cancel() }
         return promise.futureResult
     }
 
