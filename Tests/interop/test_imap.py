@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Loft, child_env, eventually, free_port
+from conftest import Loft, child_env, child_pid, eventually, free_port
 
 NESTED = (b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <juergen@remote.test>\r\n"
           b"To: Alice <alice@example.test>, bob@example.test\r\n"
@@ -117,12 +117,7 @@ class IMAPServer:
         return ctx
 
     def gateway_pid(self):
-        out = subprocess.run(["pgrep", "-P", str(self.loft.proc.pid)], capture_output=True, text=True).stdout.split()
-        for pid in out:
-            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-            if len(args) > 1 and args[1] == b"imap":
-                return int(pid)
-        return None
+        return child_pid(self.loft, "imap")
 
     def stop(self):
         self.loft.stop()
@@ -416,12 +411,7 @@ def test_bad_input_gets_bad_and_the_connection_survives(imap):
 
 
 def backend_pid(loft):
-    out = subprocess.run(["pgrep", "-P", str(loft.proc.pid)], capture_output=True, text=True).stdout.split()
-    for pid in out:
-        args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        if len(args) > 1 and args[1] == b"backend":
-            return int(pid)
-    return None
+    return child_pid(loft, "backend")
 
 
 def test_a_second_gateway_and_a_backend_restart(imap, tmp_path):
