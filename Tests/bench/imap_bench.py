@@ -491,8 +491,9 @@ def operations(args, expected):
 
 
 def one_round(server, ops, keep=False):
-    """A new session: LOGIN, then each operation once. {name: (seconds, client cpu) or Failure},
-    and the replies when `keep`."""
+    """A new session: LOGIN, then each operation once. {name: (seconds, client CPU, {process:
+    CPU}) or Failure}, and the replies when `keep`. The processes are `server["pids"]` (Loft's
+    gateway and back-end), read from /proc before and after each command."""
     results, replies = {}, {}
     try:
         c = IMAP(server["port"])
@@ -505,9 +506,12 @@ def one_round(server, ops, keep=False):
             results[name] = Failure(f"not run ({broken})")
             continue
         try:
+            pids = server.get("pids", {})
+            before = {k: cpu_seconds(p) for k, p in pids.items()}
             r = c.command(command)
+            used = {k: cpu_seconds(p) - before[k] for k, p in pids.items()}
             check(r)
-            results[name] = (r.seconds, r.cpu)
+            results[name] = (r.seconds, r.cpu, used)
             if keep:
                 replies[name] = r
         except Failure as e:
@@ -707,7 +711,11 @@ def memory_kib(pids):
 
 
 def cpu_seconds(pid):
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU of a process; NaN once it has gone (a gateway that crashed)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -849,7 +857,8 @@ def fmt_seconds(v):
 
 def print_table(ops, order, runs):
     """The medians, the ratio and every run, as a Markdown table; a failed run is its error."""
-    print(f"\n# medians of {len(runs[order[0]])} rounds (client CPU in brackets)\n")
+    print(f"\n# medians of {len(runs[order[0]])} rounds (in brackets the CPU time of the client and, for Loft, of"
+          " its gateway and back-end processes, 10 ms ticks)\n")
     head = ["operation", *order] + (["Loft/Dovecot", "Loft runs (s)", "Dovecot runs (s)"] if len(order) == 2 else ["runs (s)"])
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(" --- " for _ in head) + "|")
@@ -863,7 +872,10 @@ def print_table(ops, order, runs):
                 row.append(f"FAILED: {bad[0]}" + (f" ({len(bad)} of {len(vals)} runs)" if len(bad) != len(vals) else ""))
             else:
                 med[name] = statistics.median(v[0] for v in ok)
-                row.append(f"{fmt_seconds(med[name])} [{fmt_seconds(statistics.median(v[1] for v in ok))}]")
+                cpu = [("client", statistics.median(v[1] for v in ok))]
+                cpu += [(k, statistics.median(v[2][k] for v in ok)) for k in ok[0][2]]
+                row.append(f"{fmt_seconds(med[name])} [" + ", ".join(
+                    f"{k} {fmt_seconds(x)}" if k != "client" else fmt_seconds(x) for k, x in cpu) + "]")
         if len(order) == 2:
             row.append(f"{med['Loft'] / med['Dovecot']:.2f}" if len(med) == 2 else "—")
         for name in order:
@@ -936,7 +948,9 @@ def main():
                             elapsed = fill_loft(loft.data, corpus)
                             print(f"Loft: filled by message.append/upload.append/upload.commit in {elapsed:.1f} s "
                                   f"({len(corpus) / elapsed:.0f} messages/s)", flush=True)
-                            servers["Loft"] = {"port": loft.port, "user": LOFT_USER, "password": LOFT_PASSWORD}
+                            kids = loft_children(loft.proc.pid)
+                            servers["Loft"] = {"port": loft.port, "user": LOFT_USER, "password": LOFT_PASSWORD,
+                                               "pids": {k: kids[k] for k in ("imap", "backend") if k in kids}}
                     except (RuntimeError, TimeoutError, OSError, RPCError) as e:
                         loft_note = f"{type(e).__name__}: {e}"
                     if loft_note and (work / "serve.log").exists():
