@@ -257,10 +257,16 @@ actor IMAPCommandRunner {
         // A SELECT that fails leaves no mailbox selected (§6.3.1).
         deselect()
         let name = try Self.requireName(mailbox)
+        // The subscription is made while the mailbox is read: one round trip instead of two,
+        // and no change between the two is missed (a duplicate report is harmless).
+        let events = events
+        let session = token
+        async let subscribing = try? events.subscribe(session: session, mailbox: name)
         let result: MailboxSelectResult
         do {
             result = try await client.call(Methods.mailboxSelect, MailboxSelectParams(session: token, mailbox: name, readOnly: readOnly))
         } catch {
+            await subscribing?.cancelSubscription()
             var failed = Self.completion(for: error, trycreate: false)
             if failed.state == nil { failed.state = .authenticated }
             return failed
@@ -287,7 +293,7 @@ actor IMAPCommandRunner {
         out.line("* OK [UIDNEXT \(result.status.uidNext)] predicted next UID")
         // RFC 3501 §7.1: `\*` says new keywords may be created.
         out.line(readOnly ? "* OK [PERMANENTFLAGS ()] read-only" : "* OK [PERMANENTFLAGS (\(flags) \\*)] flags permitted")
-        current.subscription = try? await events.subscribe(session: token, mailbox: name)
+        current.subscription = await subscribing
         if let subscription = current.subscription {
             current.listener = Task { [weak self] in
                 for await event in subscription {
