@@ -45,3 +45,14 @@ public final class ChallengeResponseAvailability: Sendable {
         }
     }
 }
+
+extension ChallengeResponseAvailability {
+    /// The watcher a gateway needs for `offer`: one only when CRAM-MD5 is among its mechanisms
+    /// (`offered`) and is offered `whileUsable`.
+    public static func watching(
+        _ offer: CRAMMD5Offer, offered: Bool, backend: BackendClients, group: any EventLoopGroup
+    ) -> ChallengeResponseAvailability? {
+        guard offered, case .whileUsable(let refresh) = offer else { return nil }
+        return ChallengeResponseAvailability(client: backend.assign(), refresh: refresh, on: group.next())
+    }
+}

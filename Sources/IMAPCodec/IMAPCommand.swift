@@ -207,6 +207,21 @@ public enum IMAPCommand: Hashable, Sendable {
     case fetch(IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool)
     case store(IMAPSequenceSet, IMAPStoreAction, uid: Bool)
     case copy(IMAPSequenceSet, to: IMAPMailbox, uid: Bool)
+    // Extensions.
+    /// RFC 3691.
+    case unselect
+    /// RFC 2342.
+    case namespace
+    /// RFC 2971: the client's fields (name, value), or nil for `ID NIL`.
+    case id([IMAPIDField]?)
+    /// RFC 5161: the capability names as sent, uppercased.
+    case enable([String])
+    /// RFC 2177: the session reads lines until `DONE`.
+    case idle
+    /// RFC 4315 §2.1 `UID EXPUNGE set`.
+    case uidExpunge(IMAPSequenceSet)
+    /// RFC 6851 `MOVE` and `UID MOVE`.
+    case move(IMAPSequenceSet, to: IMAPMailbox, uid: Bool)
 
     /// The command's name as RFC 3501 spells it, for the state table and for logs.
     public var name: IMAPCommandName {
@@ -234,7 +249,24 @@ public enum IMAPCommand: Hashable, Sendable {
         case .fetch: .fetch
         case .store: .store
         case .copy: .copy
+        case .unselect: .unselect
+        case .namespace: .namespace
+        case .id: .id
+        case .enable: .enable
+        case .idle: .idle
+        case .uidExpunge: .expunge
+        case .move: .move
         }
+    }
+}
+
+/// One field of RFC 2971 ID: `"name" "value"`, the value possibly NIL.
+public struct IMAPIDField: Hashable, Sendable {
+    public var name: String
+    public var value: String?
+    public init(name: String, value: String?) {
+        self.name = name
+        self.value = value
     }
 }
 
@@ -264,6 +296,12 @@ public enum IMAPCommandName: String, Hashable, Sendable, CaseIterable {
     case fetch = "FETCH"
     case store = "STORE"
     case copy = "COPY"
+    case unselect = "UNSELECT"
+    case namespace = "NAMESPACE"
+    case id = "ID"
+    case enable = "ENABLE"
+    case idle = "IDLE"
+    case move = "MOVE"
 }
 
 /// A command with its tag.

@@ -91,7 +91,10 @@ public struct IMAPCommandParser {
             uid = true
             try space()
             word = try atom(or: .unknownCommand)
-            guard ["FETCH", "STORE", "COPY", "SEARCH"].contains(word) else { throw IMAPSyntaxError(.unknownCommand) }
+            // RFC 4315 §2.1 UID EXPUNGE, RFC 6851 §3.3 UID MOVE.
+            guard ["FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE"].contains(word) else {
+                throw IMAPSyntaxError(.unknownCommand)
+            }
         }
         guard let name = IMAPCommandName(rawValue: word) else { throw IMAPSyntaxError(.unknownCommand) }
         self.name = name
@@ -102,7 +105,29 @@ public struct IMAPCommandParser {
         case .startTLS: return .startTLS
         case .check: return .check
         case .close: return .close
+        case .expunge where uid:
+            // RFC 4315 §2.1: uid-expunge = "UID" SP "EXPUNGE" SP sequence-set
+            try space()
+            return .uidExpunge(try sequenceSet())
         case .expunge: return .expunge
+        case .unselect: return .unselect
+        case .namespace: return .namespace
+        case .idle: return .idle
+        case .id: return try id()
+        case .enable:
+            // RFC 5161 §3.1: command-any =/ "ENABLE" 1*(SP capability)
+            var names: [String] = []
+            repeat {
+                try space()
+                names.append(try atom().uppercased())
+            } while peek == IMAPCharacter.space
+            return .enable(names)
+        case .move:
+            // RFC 6851 §3.1: move = "MOVE" SP sequence-set SP mailbox
+            try space()
+            let set = try sequenceSet()
+            try space()
+            return .move(set, to: try mailbox(), uid: uid)
         case .authenticate: return try authenticate()
         case .login:
             // login = "LOGIN" SP userid SP password ; userid = astring ; password = astring
@@ -151,6 +176,42 @@ public struct IMAPCommandParser {
             try space()
             return .copy(set, to: try mailbox(), uid: uid)
         }
+    }
+
+    /// RFC 2971 §4:
+    ///
+    ///     id ::= "ID" SPACE id_params_list
+    ///     id_params_list ::= "(" #(string SPACE nstring) ")" / nil
+    ///
+    /// At most 30 fields (§3.3), each name at most 30 and each value at most 1024 octets.
+    mutating func id() throws(IMAPSyntaxError) -> IMAPCommand {
+        try space()
+        if peek != IMAPCharacter.openParen {
+            guard try atom().uppercased() == "NIL" else { throw IMAPSyntaxError(.invalidParameter) }
+            return .id(nil)
+        }
+        var fields: [IMAPIDField] = []
+        var pending: String?
+        try parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+            if let name = pending {
+                pending = nil
+                let value: String?
+                if parser.peek == IMAPCharacter.quote || parser.peek == IMAPCharacter.openBrace {
+                    value = String(decoding: try parser.string(), as: UTF8.self)
+                } else {
+                    guard try parser.atom().uppercased() == "NIL" else { throw IMAPSyntaxError(.invalidParameter) }
+                    value = nil
+                }
+                guard fields.count < 30, name.utf8.count <= 30, (value?.utf8.count ?? 0) <= 1024 else {
+                    throw IMAPSyntaxError(.invalidParameter)
+                }
+                fields.append(IMAPIDField(name: name, value: value))
+            } else {
+                pending = String(decoding: try parser.string(), as: UTF8.self)
+            }
+        }
+        guard pending == nil else { throw IMAPSyntaxError(.invalidParameter) }
+        return .id(fields)
     }
 
     /// RFC 4959 §3:

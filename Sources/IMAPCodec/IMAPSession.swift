@@ -129,6 +129,11 @@ public enum IMAPAction: Equatable, Sendable {
     case appendEnd(tag: IMAPTag)
     /// The client left or broke an append midway: throw the upload away.
     case appendAbort
+    /// RFC 2177: report changes as they happen until `.idleDone`.
+    case idleStart(tag: IMAPTag)
+    /// The client said DONE (or broke off): stop, report what is pending, then feed
+    /// `.executed` for the IDLE's tag.
+    case idleDone(tag: IMAPTag)
     /// Close the connection after the writes.
     case close
 }
@@ -142,14 +147,21 @@ public struct IMAPSession: Sendable {
     /// RFC 3501 §6: which commands each state accepts. A known command outside its states gets
     /// `BAD`, and the state does not change.
     public static let validCommands: [IMAPCommandState: Set<IMAPCommandName>] = {
-        let any: Set<IMAPCommandName> = [.capability, .noop, .logout]
+        // RFC 2971 §3.1: ID in any state.
+        let any: Set<IMAPCommandName> = [.capability, .noop, .logout, .id]
+        // RFC 2342 NAMESPACE and RFC 2177 IDLE once logged in.
         let authenticated: Set<IMAPCommandName> = [
             .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status, .append,
+            .namespace, .idle,
         ]
         return [
             .notAuthenticated: any.union([.startTLS, .authenticate, .login]),
-            .authenticated: any.union(authenticated),
-            .selected: any.union(authenticated).union([.check, .close, .expunge, .search, .fetch, .store, .copy]),
+            // RFC 5161 §3.1: ENABLE only before a mailbox is selected.
+            .authenticated: any.union(authenticated).union([.enable]),
+            // RFC 3691 UNSELECT, RFC 6851 MOVE; UID EXPUNGE counts as EXPUNGE.
+            .selected: any.union(authenticated).union([
+                .check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move,
+            ]),
         ]
     }()
 
@@ -169,6 +181,8 @@ public struct IMAPSession: Sendable {
         case appending(IMAPTag)
         /// The message is in; waiting for the commit.
         case committingAppend(IMAPTag)
+        /// RFC 2177: `+ idling` sent; the next line must be DONE.
+        case idling(IMAPTag)
     }
 
     public private(set) var state: IMAPSessionState = .notOpened
@@ -177,6 +191,8 @@ public struct IMAPSession: Sendable {
     var framer = IMAPFramer(limits: IMAPLimits())
     var authenticationFailures = 0
     var invalidCommands = 0
+    /// IDLE ended with a line other than DONE: its tagged response is BAD.
+    var idleEndedBadly = false
 
     public init() {}
 
@@ -185,7 +201,7 @@ public struct IMAPSession: Sendable {
     /// the clear was discarded, RFC 3501 §6.2.1).
     public var isWaiting: Bool {
         switch phase {
-        case .ready, .sasl, .appending, .awaitingTLS: state == .notOpened
+        case .ready, .sasl, .appending, .awaitingTLS, .idling: state == .notOpened
         case .awaitingSASLServer, .awaitingAuthentication, .executing, .checkingAppend, .committingAppend: true
         }
     }
@@ -271,6 +287,11 @@ public struct IMAPSession: Sendable {
             default: return actions
             }
             phase = .ready
+            if idleEndedBadly {
+                idleEndedBadly = false
+                complete(tag, IMAPCompletion(.bad, "expected DONE (RFC 2177)"), into: &actions)
+                return actions
+            }
             complete(tag, completion, into: &actions)
         case .appendAccepted:
             guard case .checkingAppend(let tag, let synchronizing) = phase else { break }
@@ -289,11 +310,13 @@ public struct IMAPSession: Sendable {
         case .timeout:
             // RFC 3501 §5.4: an autologout, announced by BYE.
             if case .appending = phase { actions.append(.appendAbort) }
+            if case .idling(let tag) = phase { actions.append(.idleDone(tag: tag)) }
             actions.append(untagged("BYE autologout: idle for too long"))
             state = .logout
             actions.append(.close)
         case .peerClosed:
             if case .appending = phase { actions.append(.appendAbort) }
+            if case .idling(let tag) = phase { actions.append(.idleDone(tag: tag)) }
             state = .logout
             actions.append(.close)
         }
@@ -347,6 +370,16 @@ public struct IMAPSession: Sendable {
             phase = .committingAppend(tag)
             actions.append(.appendEnd(tag: tag))
         case .line(let line):
+            if case .idling(let tag) = phase {
+                // RFC 2177 §3: "DONE" ends it; anything else is a protocol error.
+                phase = .executing(tag)
+                actions.append(.idleDone(tag: tag))
+                if String(buffer: line).uppercased() != "DONE" {
+                    invalidCommands += 1
+                    idleEndedBadly = true
+                }
+                return
+            }
             guard case .sasl(let tag, var exchange) = phase else { return }
             let step = exchange.receive(line: line.readableBytesView)
             performSASL(step, tag, exchange, into: &actions)
@@ -415,6 +448,23 @@ public struct IMAPSession: Sendable {
                         authorizationIdentity: nil)))
         case .authenticate(let name, let initialResponse):
             startSASL(tag, name, initialResponse, into: &actions)
+        case .id:
+            // RFC 2971 §3.3: the server's fields; the client's are only logged by the gateway.
+            actions.append(untagged("ID (\"name\" \"Loft\" \"vendor\" \"Loft\")"))
+            actions.append(self.tagged(tag, .ok, "ID completed"))
+        case .namespace:
+            // RFC 2342 §5: one personal namespace, no others.
+            actions.append(untagged("NAMESPACE ((\"\" \"/\")) NIL NIL"))
+            actions.append(self.tagged(tag, .ok, "NAMESPACE completed"))
+        case .enable:
+            // RFC 5161 §3.1: nothing this server offers needs enabling yet.
+            actions.append(untagged("ENABLED"))
+            actions.append(self.tagged(tag, .ok, "ENABLE completed"))
+        case .idle:
+            phase = .idling(tag)
+            framer.readLine()
+            actions.append(Self.continuation("idling"))
+            actions.append(.idleStart(tag: tag))
         default:
             phase = .executing(tag)
             actions.append(.execute(tagged))

@@ -34,11 +34,20 @@ extension IMAPCommandRunner {
                 var justSeen = Set<UInt32>()
                 if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
                 var firstBytes = plan.readsWholeMessages ? await readFirst(messages.map(\.uid), in: current.name) : [:]
-                for message in messages {
+                let structures: [ParsedMessage?] =
+                    plan.needsStructure ? Self.decodeAll(messages.map(\.structure), as: ParsedMessage.self) : []
+                let envelopes: [Envelope?] =
+                    plan.needsEnvelope && !plan.needsStructure ? Self.decodeAll(messages.map(\.envelope), as: Envelope.self) : []
+                for (index, message) in messages.enumerated() {
+                    // The client went away: stop reading messages for nobody.
+                    if closed { throw IMAPCommandError(.no, "the connection closed") }
                     guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
+                    let parsed = structures.isEmpty ? nil : structures[index]
+                    let envelope = parsed?.envelope ?? (envelopes.isEmpty ? nil : envelopes[index])
                     try await write(
-                        message, seq: seq, plan, in: current.name, prefetched: firstBytes.removeValue(forKey: message.uid),
-                        seenJustSet: justSeen.contains(message.uid), into: &out)
+                        message, seq: seq, plan, parsed: parsed, envelope: envelope, in: current.name,
+                        prefetched: firstBytes.removeValue(forKey: message.uid), seenJustSet: justSeen.contains(message.uid),
+                        into: &out)
                     await emit(&out)
                 }
             } while after != nil
@@ -88,10 +97,9 @@ extension IMAPCommandRunner {
     }
 
     func write(
-        _ message: MessageSummary, seq: Int, _ plan: FetchPlan, in mailbox: String, prefetched: MessageChunk?, seenJustSet: Bool,
-        into out: inout ResponseWriter
+        _ message: MessageSummary, seq: Int, _ plan: FetchPlan, parsed: ParsedMessage?, envelope: Envelope?, in mailbox: String,
+        prefetched: MessageChunk?, seenJustSet: Bool, into out: inout ResponseWriter
     ) async throws {
-        let parsed = plan.needsStructure ? message.structure.flatMap(Self.decodeStructure) : nil
         var first = true
         func separator() -> String {
             defer { first = false }
@@ -113,7 +121,6 @@ extension IMAPCommandRunner {
             case .modseq:
                 out.text(separator() + "MODSEQ (\(message.modseq))")
             case .envelope:
-                let envelope = parsed?.envelope ?? message.envelope.flatMap(Self.decodeEnvelope)
                 out.text(separator() + "ENVELOPE ")
                 IMAPResponseEncoder.write(envelope.map(IMAPStructureRendering.envelope) ?? .nilValue, into: &out.buffer)
             case .body, .bodyStructure:
@@ -282,12 +289,21 @@ extension IMAPCommandRunner {
     /// A header longer than this is cut for HEADER.FIELDS (a real one is a few KiB).
     static var maximumHeaderBytes: Int { 1 << 20 }
 
-    static func decodeStructure(_ json: String) -> ParsedMessage? {
-        try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8))
-    }
-
-    static func decodeEnvelope(_ json: String) -> Envelope? {
-        try? JSONDecoder().decode(Envelope.self, from: Data(json.utf8))
+    /// Decodes a page's JSON texts (envelopes or structures) in one pass: one decoder over
+    /// `[a,b,…]` instead of one per message, which is most of the cost. A text that does not
+    /// decode spoils only itself (the page is then decoded item by item).
+    static func decodeAll<Value: Decodable>(_ texts: [String?], as: Value.Type) -> [Value?] {
+        let present = texts.compactMap { $0 }
+        var joined = "["
+        joined.reserveCapacity(present.reduce(2) { $0 + $1.utf8.count + 1 })
+        joined += present.joined(separator: ",")
+        joined += "]"
+        let decoder = JSONDecoder()
+        if let values = try? decoder.decode([Value].self, from: Data(joined.utf8)), values.count == present.count {
+            var next = values.makeIterator()
+            return texts.map { $0 == nil ? nil : next.next() }
+        }
+        return texts.map { text in text.flatMap { try? decoder.decode(Value.self, from: Data($0.utf8)) } }
     }
 }
 

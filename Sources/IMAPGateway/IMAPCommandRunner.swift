@@ -22,9 +22,14 @@ actor IMAPCommandRunner {
     var closed = false
     /// Messages the command being finished put into a mailbox (APPEND, COPY).
     var added: (mailbox: String, uids: [UInt32])?
+    var idling = false
+    var idleRefresher: Task<Void, Never>?
+    var reportPending = false
 
     /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
-    static let extensions = ["SASL-IR", "CHILDREN"]
+    static let extensions = [
+        "LITERAL+", "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE",
+    ]
 
     struct Selected {
         var name: String
@@ -54,6 +59,7 @@ actor IMAPCommandRunner {
 
     func close() {
         closed = true
+        idleRefresher?.cancel()
         deselect()
     }
 
@@ -183,7 +189,16 @@ actor IMAPCommandRunner {
             return try await store(set, action, uid: uid, into: &out)
         case .copy(let set, let mailbox, let uid):
             return try await copy(set, to: mailbox, uid: uid, move: false, into: &out)
-        case .capability, .logout, .startTLS, .authenticate, .login:
+        case .move(let set, let mailbox, let uid):
+            return try await copy(set, to: mailbox, uid: uid, move: true, into: &out)
+        case .uidExpunge(let set):
+            // RFC 4315 §2.1: only the named messages that carry \Deleted.
+            return try await expunge(uids: try resolve(set, uid: true), into: &out)
+        case .unselect:
+            // RFC 3691: like CLOSE, without expunging.
+            deselect()
+            return IMAPCompletion(.ok, "UNSELECT completed", state: .authenticated)
+        case .capability, .logout, .startTLS, .authenticate, .login, .id, .namespace, .enable, .idle:
             // The session answers these itself.
             return IMAPCompletion(.bad, "unexpected command")
         }
@@ -242,10 +257,16 @@ actor IMAPCommandRunner {
         // A SELECT that fails leaves no mailbox selected (§6.3.1).
         deselect()
         let name = try Self.requireName(mailbox)
+        // The subscription is made while the mailbox is read: one round trip instead of two,
+        // and no change between the two is missed (a duplicate report is harmless).
+        let events = events
+        let session = token
+        async let subscribing = try? events.subscribe(session: session, mailbox: name)
         let result: MailboxSelectResult
         do {
             result = try await client.call(Methods.mailboxSelect, MailboxSelectParams(session: token, mailbox: name, readOnly: readOnly))
         } catch {
+            await subscribing?.cancelSubscription()
             var failed = Self.completion(for: error, trycreate: false)
             if failed.state == nil { failed.state = .authenticated }
             return failed
@@ -272,7 +293,7 @@ actor IMAPCommandRunner {
         out.line("* OK [UIDNEXT \(result.status.uidNext)] predicted next UID")
         // RFC 3501 §7.1: `\*` says new keywords may be created.
         out.line(readOnly ? "* OK [PERMANENTFLAGS ()] read-only" : "* OK [PERMANENTFLAGS (\(flags) \\*)] flags permitted")
-        current.subscription = try? await events.subscribe(session: token, mailbox: name)
+        current.subscription = await subscribing
         if let subscription = current.subscription {
             current.listener = Task { [weak self] in
                 for await event in subscription {
@@ -304,9 +325,41 @@ actor IMAPCommandRunner {
         return selected
     }
 
+    // MARK: - IDLE (RFC 2177)
+
+    /// From `+ idling` to DONE, changes are written as they arrive (EXPUNGE too: a command is in
+    /// progress), through the event subscription, never by polling.
+    func startIdle() async {
+        idling = true
+        await reportWhileIdle()
+        let refresh = configuration.idleRefreshInterval
+        idleRefresher = Task { [weak self] in
+            // An IDLE may last days: the session is refreshed before its token expires.
+            while !Task.isCancelled {
+                try? await Task.sleep(for: refresh)
+                await self?.refreshIfNeeded()
+            }
+        }
+    }
+
+    func stopIdle() -> IMAPCompletion {
+        idling = false
+        idleRefresher?.cancel()
+        idleRefresher = nil
+        return IMAPCompletion(.ok, "IDLE terminated")
+    }
+
+    func reportWhileIdle() async {
+        guard idling, !closed else { return }
+        var out = ResponseWriter(limit: configuration.writeBatchBytes)
+        await reportChanges(expungeAllowed: true, into: &out)
+        await flush(&out)
+    }
+
     // MARK: - Other sessions' changes (RFC 3501 §5.2, §7.3.1, §7.4.1)
 
-    func received(_ event: BackendEvent) {
+    func received(_ event: BackendEvent) async {
+        defer { if idling { reportSoon() } }
         guard selected != nil else { return }
         switch event {
         case .resync:
@@ -329,6 +382,22 @@ actor IMAPCommandRunner {
                 break
             }
         }
+    }
+
+    /// Events come in bursts (a delivery to a list, an expunge of many): one report for those
+    /// that arrive within a few milliseconds of each other.
+    func reportSoon() {
+        guard !reportPending else { return }
+        reportPending = true
+        Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(20))
+            await self?.reportPendingNow()
+        }
+    }
+
+    func reportPendingNow() async {
+        reportPending = false
+        await reportWhileIdle()
     }
 
     func reportChanges(expungeAllowed: Bool, into out: inout ResponseWriter) async {

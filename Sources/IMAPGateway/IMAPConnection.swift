@@ -49,6 +49,7 @@ final class IMAPConnection: ConnectionAdapter {
     var login: SessionResult?
     var upload: Append?
     var writabilityWaiters: [EventLoopPromise<Void>] = []
+    var idleStart: Task<Void, Never>?
     var closed = false
 
     /// An APPEND in progress.
@@ -115,10 +116,18 @@ final class IMAPConnection: ConnectionAdapter {
     }
 
     /// Completes once the socket takes writes again (at once when it does now, or is closed).
+    /// A client that reads nothing of a response for `writeTimeout` is disconnected: it must
+    /// not hold its slot, and the back-end work for it, for ever.
     func whenWritable() -> EventLoopFuture<Void> {
         guard let driver, !closed, !driver.isClosed, !driver.isWritable else { return eventLoop.makeSucceededVoidFuture() }
         let promise = eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
+        let timeout = eventLoop.assumeIsolated().scheduleTask(in: configuration.writeTimeout) { [self] in
+            guard writabilityWaiters.contains(where: { $0.futureResult === promise.futureResult }) else { return }
+            logger.info("the client read nothing for \(configuration.writeTimeout); closing")
+            self.driver?.close()
+        }
+        promise.futureResult.whenComplete { _ in timeout.cancel() }
         return promise.futureResult
     }
 
@@ -172,6 +181,22 @@ final class IMAPConnection: ConnectionAdapter {
         case .appendAbort:
             upload?.upload?.abort()
             upload = nil
+        case .idleStart:
+            let runner = runner
+            idleStart = Task { await runner.startIdle() }
+        case .idleDone(let tag):
+            let runner = runner
+            let loop = eventLoop
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            let started = idleStart
+            idleStart = nil
+            Task {
+                // A DONE right after IDLE must not overtake the start.
+                await started?.value
+                let stopped = await runner.stopIdle()
+                let completion = await runner.finish(stopped, after: .idle)
+                loop.execute { bound.value.feed(.executed(tag, completion)) }
+            }
         case .close:
             driver.closeAfterWrites()
         }

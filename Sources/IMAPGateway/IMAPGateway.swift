@@ -32,11 +32,8 @@ public final class IMAPGateway: Sendable {
         self.backend = backend
         self.logger = logger
         let limiter = ConnectionLimiter(perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
-        if case .whileUsable(let refresh) = configuration.cramMD5Offer, configuration.saslMechanisms.contains(.cramMD5) {
-            cramMD5Availability = ChallengeResponseAvailability(client: backend.assign(), refresh: refresh, on: group.next())
-        } else {
-            cramMD5Availability = nil
-        }
+        cramMD5Availability = .watching(
+            configuration.cramMD5Offer, offered: configuration.saslMechanisms.contains(.cramMD5), backend: backend, group: group)
         let availability = cramMD5Availability
         // RFC 3501 §7.1.5: BYE in place of a greeting.
         let refusal = ByteBuffer(string: "* BYE too many connections, try again later\r\n")

@@ -32,11 +32,8 @@ public final class POP3Gateway: Sendable {
         self.logger = logger
         let limiter = ConnectionLimiter(
             perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
-        if case .whileUsable(let refresh) = configuration.cramMD5Offer, configuration.saslMechanisms.contains(.cramMD5) {
-            cramMD5Availability = ChallengeResponseAvailability(client: backend.assign(), refresh: refresh, on: group.next())
-        } else {
-            cramMD5Availability = nil
-        }
+        cramMD5Availability = .watching(
+            configuration.cramMD5Offer, offered: configuration.saslMechanisms.contains(.cramMD5), backend: backend, group: group)
         let availability = cramMD5Availability
         let refusal = POP3Response.err("too many connections, try again later", code: .systemTemporary).encoded
         server = try GatewayServer(

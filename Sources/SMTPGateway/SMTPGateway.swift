@@ -33,11 +33,8 @@ public final class SMTPGateway: Sendable {
         self.logger = logger
         let limiter = ConnectionLimiter(
             perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)
-        if case .whileUsable(let refresh) = configuration.cramMD5Offer, configuration.authMechanisms.contains(.cramMD5) {
-            cramMD5Availability = ChallengeResponseAvailability(client: backend.assign(), refresh: refresh, on: group.next())
-        } else {
-            cramMD5Availability = nil
-        }
+        cramMD5Availability = .watching(
+            configuration.cramMD5Offer, offered: configuration.authMechanisms.contains(.cramMD5), backend: backend, group: group)
         let availability = cramMD5Availability
         var refusal = ByteBuffer()
         SMTPReply(421, .init(4, 7, 0), "\(configuration.hostname) Error: too many connections from your address")

@@ -22,29 +22,10 @@ struct IMAPGatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         var config = try global.load()
-        if let listen {
-            do {
-                config.imap.listeners = try LoftConfig.ListenerSetting.parseList(listen, key: "--listen")
-            } catch let error as ConfigError {
-                throw ValidationError(error.description)
-            }
-        }
+        try GatewayProcess.overrideListeners(listen, in: &config.imap)
         config.bootstrapLogging()
         let logger = Logger(label: "loft.imap")
-        let listeners = config.imap.listeners.map { GatewayProcess.listener($0.address, $0.port, tls: $0.tls) }
-        var gatewayConfig = IMAPGatewayConfiguration(listeners: listeners, hostname: GatewayProcess.hostname(config))
-        gatewayConfig.idleTimeout = .seconds(Int64(config.imap.idleTimeoutSeconds))
-        gatewayConfig.commandTimeout = .seconds(Int64(config.imap.commandTimeoutSeconds))
-        gatewayConfig.loginTimeout = .seconds(Int64(config.imap.loginTimeoutSeconds))
-        gatewayConfig.allowPlaintextWithoutTLS = config.imap.allowPlaintextWithoutTLS
-        gatewayConfig.allowPlaintextOnLoopback = config.imap.allowPlaintextOnLoopback
-        switch config.imap.offerCRAMMD5 {
-        case .yes: gatewayConfig.cramMD5Offer = .always
-        case .no: gatewayConfig.saslMechanisms.removeAll { $0 == .cramMD5 }
-        case .auto: gatewayConfig.cramMD5Offer = .whileUsable(refresh: .milliseconds(Int64(config.cramMD5RefreshMs)))
-        }
-        gatewayConfig.maxConnectionsPerAddress = config.imap.maxConnectionsPerAddress
-        gatewayConfig.maxConnections = config.imap.maxConnections
+        let gatewayConfig = GatewayProcess.configuration(config.imap, of: config, as: IMAPGatewayConfiguration.self)
         try await GatewayProcess.run(name: "imap", config: config, logger: logger) { backend, files, group in
             let gateway = try IMAPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()

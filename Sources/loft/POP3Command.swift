@@ -22,30 +22,11 @@ struct POP3Command: AsyncParsableCommand {
 
     func run() async throws {
         var config = try global.load()
-        if let listen {
-            do {
-                config.pop3.listeners = try LoftConfig.ListenerSetting.parseList(listen, key: "--listen")
-            } catch let error as ConfigError {
-                throw ValidationError(error.description)
-            }
-        }
+        try GatewayProcess.overrideListeners(listen, in: &config.pop3)
         config.bootstrapLogging()
         let logger = Logger(label: "loft.pop3")
-        let listeners = config.pop3.listeners.map { GatewayProcess.listener($0.address, $0.port, tls: $0.tls) }
-        var gatewayConfig = POP3GatewayConfiguration(listeners: listeners, hostname: GatewayProcess.hostname(config))
-        gatewayConfig.idleTimeout = .seconds(Int64(config.pop3.idleTimeoutSeconds))
-        gatewayConfig.commandTimeout = .seconds(Int64(config.pop3.commandTimeoutSeconds))
-        gatewayConfig.loginTimeout = .seconds(Int64(config.pop3.loginTimeoutSeconds))
-        gatewayConfig.allowPlaintextWithoutTLS = config.pop3.allowPlaintextWithoutTLS
-        gatewayConfig.allowPlaintextOnLoopback = config.pop3.allowPlaintextOnLoopback
-        switch config.pop3.offerCRAMMD5 {
-        case .yes: gatewayConfig.cramMD5Offer = .always
-        case .no: gatewayConfig.saslMechanisms.removeAll { $0 == .cramMD5 }
-        case .auto: gatewayConfig.cramMD5Offer = .whileUsable(refresh: .milliseconds(Int64(config.cramMD5RefreshMs)))
-        }
+        var gatewayConfig = GatewayProcess.configuration(config.pop3, of: config, as: POP3GatewayConfiguration.self)
         gatewayConfig.lockLease = .seconds(Int64(config.pop3.lockLeaseSeconds))
-        gatewayConfig.maxConnectionsPerAddress = config.pop3.maxConnectionsPerAddress
-        gatewayConfig.maxConnections = config.pop3.maxConnections
         try await GatewayProcess.run(name: "pop3", config: config, logger: logger) { backend, files, group in
             let gateway = try POP3Gateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()

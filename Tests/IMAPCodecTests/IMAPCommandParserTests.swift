@@ -26,6 +26,19 @@ import Testing
     static let valid: [(String, IMAPTag, IMAPCommand)] = [
         // RFC 3501 §6.1 and §8.
         ("abcd CAPABILITY", "abcd", .capability),
+        // Extensions: RFC 3691, 2342, 2971, 5161, 2177, 4315, 6851.
+        ("a UNSELECT", "a", .unselect),
+        ("a NAMESPACE", "a", .namespace),
+        ("a ID NIL", "a", .id(nil)),
+        (
+            "a ID (\"name\" \"sodr\" \"version\" NIL)", "a",
+            .id([IMAPIDField(name: "name", value: "sodr"), IMAPIDField(name: "version", value: nil)])
+        ),
+        ("a ENABLE condstore QRESYNC", "a", .enable(["CONDSTORE", "QRESYNC"])),
+        ("a IDLE", "a", .idle),
+        ("a UID EXPUNGE 3:5,9", "a", .uidExpunge(IMAPSequenceSet([.init(.number(3), .number(5)), .init(.number(9), .number(9))]))),
+        ("a MOVE 1:* Trash", "a", .move(IMAPSequenceSet([.init(.number(1), .star)]), to: IMAPMailbox("Trash"), uid: false)),
+        ("a UID MOVE 7 \"Old mail\"", "a", .move(IMAPSequenceSet([.init(.number(7), .number(7))]), to: IMAPMailbox("Old mail"), uid: true)),
         ("a002 NOOP", "a002", .noop),
         ("A023 LOGOUT", "A023", .logout),
         ("a001 STARTTLS", "a001", .startTLS),
@@ -297,7 +310,10 @@ import Testing
         ("a", nil, .invalidTag),
         ("a ", "a", .unexpectedEnd),
         ("a FOO", "a", .unknownCommand),
-        ("a UID EXPUNGE 1", "a", .unknownCommand),
+        ("a UID CHECK", "a", .unknownCommand),
+        ("a ID (\"name\")", "a", .invalidParameter),
+        ("a ID BOGUS", "a", .invalidParameter),
+        ("a UID EXPUNGE", "a", .unexpectedEnd),
         ("a UID", "a", .unexpectedEnd),
         ("a NOOP x", "a", .unexpectedCharacters),
         ("a NOOP ", "a", .unexpectedCharacters),

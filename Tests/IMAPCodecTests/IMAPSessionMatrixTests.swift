@@ -15,6 +15,7 @@ import Testing
         /// Handed to the gateway to run.
         case execute
         case append
+        case idle
     }
 
     static let lines: [IMAPCommandName: String] = [
@@ -25,13 +26,15 @@ import Testing
         .list: "t LIST \"\" *", .lsub: "t LSUB \"\" *", .status: "t STATUS INBOX (MESSAGES)",
         .append: "t APPEND INBOX {3}", .check: "t CHECK", .close: "t CLOSE", .expunge: "t EXPUNGE",
         .search: "t SEARCH ALL", .fetch: "t FETCH 1 FLAGS", .store: "t STORE 1 +FLAGS (\\Seen)", .copy: "t COPY 1 x",
+        .unselect: "t UNSELECT", .namespace: "t NAMESPACE", .id: "t ID NIL", .enable: "t ENABLE CONDSTORE",
+        .idle: "t IDLE", .move: "t MOVE 1 x",
     ]
 
-    static let anyState: [IMAPCommandName: Outcome] = [.capability: .ok, .logout: .ok]
+    static let anyState: [IMAPCommandName: Outcome] = [.capability: .ok, .logout: .ok, .id: .ok]
     static let authenticatedCommands: [IMAPCommandName] = [
         .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status,
     ]
-    static let selectedCommands: [IMAPCommandName] = [.check, .close, .expunge, .search, .fetch, .store, .copy]
+    static let selectedCommands: [IMAPCommandName] = [.check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move]
 
     static func expected(_ command: IMAPCommandName, in state: IMAPCommandState) -> Outcome {
         if let outcome = anyState[command] { return outcome }
@@ -46,6 +49,9 @@ import Testing
         case .authenticated, .selected:
             if command == .noop { return .execute }
             if command == .append { return .append }
+            if command == .idle { return .idle }
+            if command == .namespace { return .ok }
+            if command == .enable { return state == .authenticated ? .ok : .bad }
             if authenticatedCommands.contains(command) { return .execute }
             if selectedCommands.contains(command) { return state == .selected ? .execute : .bad }
             return .bad
@@ -73,6 +79,7 @@ import Testing
             case .startTLS: return .startTLS
             case .execute: return .execute
             case .appendBegin: return .append
+            case .idleStart: return .idle
             default: continue
             }
         }

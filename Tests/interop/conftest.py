@@ -96,6 +96,20 @@ class Loft:
         self.log.close()
 
 
+def child_pid(loft, role):
+    """The pid of `loft serve`'s child running `loft <role>`, or None. A child may exit between
+    being listed and being looked at; that one is skipped."""
+    out = subprocess.run(["pgrep", "-P", str(loft.proc.pid)], capture_output=True, text=True).stdout.split()
+    for pid in out:
+        try:
+            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 1 and args[1] == role.encode():
+            return int(pid)
+    return None
+
+
 def loopback_gateways_env():
     """Gateways on free loopback ports, never the checkout defaults on 0.0.0.0, so test runs
     do not collide with each other or with a `loft serve` someone left running."""

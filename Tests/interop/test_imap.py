@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Loft, child_env, eventually, free_port
+from conftest import Loft, child_env, child_pid, eventually, free_port
 
 NESTED = (b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <juergen@remote.test>\r\n"
           b"To: Alice <alice@example.test>, bob@example.test\r\n"
@@ -117,12 +117,7 @@ class IMAPServer:
         return ctx
 
     def gateway_pid(self):
-        out = subprocess.run(["pgrep", "-P", str(self.loft.proc.pid)], capture_output=True, text=True).stdout.split()
-        for pid in out:
-            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-            if len(args) > 1 and args[1] == b"imap":
-                return int(pid)
-        return None
+        return child_pid(self.loft, "imap")
 
     def stop(self):
         self.loft.stop()
@@ -413,3 +408,138 @@ def test_bad_input_gets_bad_and_the_connection_survives(imap):
     assert send(b"a4 LOGIN {999999999}").startswith(b"a4 BAD")
     assert send(b"a5 CAPABILITY").startswith(b"* CAPABILITY")
     s.close()
+
+
+def backend_pid(loft):
+    return child_pid(loft, "backend")
+
+
+def test_a_second_gateway_and_a_backend_restart(imap, tmp_path):
+    """Two IMAP gateway processes on one back-end serve one mailbox consistently; after the
+    back-end restarts, selected sessions resynchronise by themselves (issue 9 §6, §7)."""
+    from conftest import STARTED, loft_bin
+    port = free_port()
+    log = open(tmp_path / "second-imap.log", "ab")
+    second = subprocess.Popen([loft_bin(), "imap", "--data", str(imap.loft.data), "--listen", f"127.0.0.1:{port}/none"],
+                              stdout=log, stderr=subprocess.STDOUT, env=child_env())
+    STARTED.append(second)
+    try:
+        wait_for_port(port)
+        imap.deliver(simple("shared"))
+        a = imap.client()
+        b = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+        b.login("alice@example.test", "alice-pw")
+        ok(a.select("INBOX"))
+        ok(b.select("INBOX"))
+        ok(a.store("1", "+FLAGS", "(\\Flagged)"))
+
+        def b_saw_flag():
+            ok(b.noop())
+            return any(b"\\Flagged" in f for f in b.untagged_responses.get("FETCH", []))
+
+        eventually(b_saw_flag, what="the flag set through the other gateway")
+        b.untagged_responses.clear()
+
+        old = backend_pid(imap.loft)
+        os.kill(old, signal.SIGKILL)
+        eventually(lambda: backend_pid(imap.loft) not in (None, old), timeout=30, what="a new back-end")
+        wait_for_port(imap.mx_port, greeting=b"220")
+
+        def delivered():
+            try:
+                imap.deliver(simple("after the restart"))
+                return True
+            except (smtplib.SMTPException, OSError):
+                return False
+
+        eventually(delivered, timeout=30, what="a delivery after the restart")
+
+        def b_saw_new_mail():
+            typ, _ = b.noop()
+            return typ == "OK" and b.untagged_responses.get("EXISTS", [None])[-1] == b"2"
+
+        eventually(b_saw_new_mail, timeout=30, what="the new message after the back-end restart")
+        assert ok(b.uid("SEARCH", "ALL")) == [b"1 2"]
+        assert ok(a.uid("FETCH", "2", "(UID)"))  # the first gateway's session carries on too
+        a.logout()
+        b.logout()
+    finally:
+        second.terminate()
+        second.wait(20)
+        log.close()
+
+
+def test_idle_reports_new_mail_flags_and_expunges_as_they_happen(imap):
+    """RFC 2177 through the back-end's events: another session's changes and an SMTP
+    delivery reach an idling client within a second, without it sending anything."""
+    imap.deliver(simple("before"))
+    idler = socket.create_connection(("127.0.0.1", imap.port), timeout=10)
+    f = idler.makefile("rwb")
+    f.readline()
+
+    def send(line):
+        f.write(line + b"\r\n")
+        f.flush()
+
+    def until(prefix):
+        lines = []
+        while True:
+            line = f.readline()
+            lines.append(line)
+            if line.startswith(prefix):
+                return lines
+
+    send(b"a LOGIN alice@example.test alice-pw")
+    until(b"a OK")
+    send(b"b SELECT INBOX")
+    until(b"b OK")
+    send(b"c IDLE")
+    assert f.readline().startswith(b"+ ")
+    start = time.time()
+    imap.deliver(simple("while idling"))
+    assert until(b"* 2 EXISTS")[-1] == b"* 2 EXISTS\r\n"
+    assert time.time() - start < 5
+    other = imap.client()
+    ok(other.select("INBOX"))
+    ok(other.store("1", "+FLAGS", "(\\Flagged)"))
+    assert b"\\Flagged" in until(b"* 1 FETCH")[-1]
+    ok(other.store("1", "+FLAGS.SILENT", "(\\Deleted)"))
+    ok(other.expunge())
+    assert until(b"* 1 EXPUNGE")
+    send(b"DONE")
+    assert until(b"c ")[-1].startswith(b"c OK")
+    send(b"d IDLE")
+    assert f.readline().startswith(b"+ ")
+    send(b"NOT-DONE")
+    assert until(b"d ")[-1].startswith(b"d BAD")
+    other.logout()
+    idler.close()
+
+
+def test_extensions_uidplus_move_unselect_namespace_id(imap):
+    # imaplib knows these commands' names only from RFC 3501; teach it the extensions'.
+    imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
+    imaplib.Commands.setdefault("MOVE", ("SELECTED",))
+    imaplib.Commands.setdefault("UNSELECT", ("SELECTED",))
+    for n in range(3):
+        imap.deliver(simple(f"m{n}"))
+    c = imap.client()
+    assert {"UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE"} <= set(c.capabilities)
+    typ, data = c._simple_command("ID", '("name" "imaplib")')
+    assert typ == "OK" and b'"Loft"' in c.untagged_responses.pop("ID")[0]
+    typ, data = c.namespace()
+    assert typ == "OK" and data == [b'(("" "/")) NIL NIL']
+    ok(c.create("Moved"))
+    ok(c.select("INBOX"))
+    typ, data = c._simple_command("MOVE", "1", "Moved")
+    assert typ == "OK"
+    assert c.untagged_responses.pop("EXPUNGE") == [b"1"]
+    assert any(b"COPYUID" in line for line in c.untagged_responses.pop("OK", []))
+    ok(c.store("1:2", "+FLAGS.SILENT", "(\\Deleted)"))
+    typ, data = c.uid("EXPUNGE", "3")  # only UID 3, though UID 2 is \Deleted too
+    assert typ == "OK"
+    assert ok(c.uid("SEARCH", "ALL")) == [b"2"]
+    typ, _ = c._simple_command("UNSELECT")
+    assert typ == "OK"
+    assert ok(c.status("INBOX", "(MESSAGES)"))[0].endswith(b"(MESSAGES 1)")  # UNSELECT expunged nothing
+    c.logout()

@@ -70,7 +70,63 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
         precondition(inbound.readableBytes <= limits.lineLength + 1, "the framer left too much in the buffer")
     }
+    fuzzSession(input, step: step, succeed: acceptAppends)
     return 0
+}
+
+/// The same bytes through `IMAPSession` (its framer inside) with a gateway that answers every
+/// hand-over at once: logins succeed or fail as the first byte says, every command completes
+/// with the state it would lead to, IDLE ends when asked. Nothing may crash, the session never
+/// stays waiting once its answer came, and after a close it does nothing more.
+func fuzzSession(_ input: ArraySlice<UInt8>, step: Int, succeed: Bool) {
+    var session = IMAPSession()
+    var configuration = IMAPSessionConfiguration()
+    configuration.limits = limits
+    configuration.plaintextAllowed = true
+    configuration.startTLSAvailable = true
+    var inbound = ByteBuffer()
+    var pending = session.receive(.opened(configuration))
+    var closed = false
+    var index = input.startIndex
+    while index < input.endIndex && !closed {
+        let end = min(index + step, input.endIndex)
+        inbound.writeBytes(input[index..<end])
+        index = end
+        repeat {
+            while let action = pending.first {
+                pending.removeFirst()
+                switch action {
+                case .close: closed = true
+                case .authenticate:
+                    pending += session.receive(succeed ? .authSucceeded(user: "u", saslFinal: nil) : .authFailed(.invalidCredentials))
+                case .saslStart, .saslContinue:
+                    pending += session.receive(.authFailed(.temporaryFailure))
+                case .execute(let command):
+                    let state: IMAPSessionState? =
+                        switch command.command {
+                        case .select: .selected(readOnly: false)
+                        case .examine: .selected(readOnly: true)
+                        case .close, .unselect: .authenticated
+                        default: nil
+                        }
+                    pending += session.receive(.executed(command.tag, IMAPCompletion(.ok, "done", state: state)))
+                case .appendBegin:
+                    pending += session.receive(succeed ? .appendAccepted : .appendRefused(IMAPCompletion(.no, "refused")))
+                case .appendEnd(let tag), .idleDone(let tag):
+                    pending += session.receive(.executed(tag, IMAPCompletion(.ok, "done")))
+                case .startTLS:
+                    session.discardBufferedInput()
+                    inbound.clear()
+                    pending += session.receive(.tlsEstablished)
+                case .send, .saslAbort, .appendData, .appendAbort, .idleStart:
+                    break
+                }
+            }
+            if closed { break }
+            precondition(!session.isWaiting, "the session waits though every answer came")
+            if let event = session.nextEvent(from: &inbound) { pending = session.receive(event) }
+        } while !pending.isEmpty
+    }
 }
 
 /// Strings from the command are written by the encoder and parsed back unchanged.
