@@ -25,6 +25,7 @@ actor IMAPCommandRunner {
     var idling = false
     var idleRefresher: Task<Void, Never>?
     var reportPending = false
+    var pendingReport: Task<Void, Never>?
 
     /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
     static let extensions = [
@@ -342,10 +343,14 @@ actor IMAPCommandRunner {
         }
     }
 
-    func stopIdle() -> IMAPCompletion {
+    /// Ends IDLE once a report in progress has been written, so DONE's own report and the tagged
+    /// OK come after it, in order.
+    func stopIdle() async -> IMAPCompletion {
         idling = false
         idleRefresher?.cancel()
         idleRefresher = nil
+        await pendingReport?.value
+        pendingReport = nil
         return IMAPCompletion(.ok, "IDLE terminated")
     }
 
@@ -389,7 +394,7 @@ actor IMAPCommandRunner {
     func reportSoon() {
         guard !reportPending else { return }
         reportPending = true
-        Task { [weak self] in
+        pendingReport = Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(20))
             await self?.reportPendingNow()
         }
@@ -401,20 +406,21 @@ actor IMAPCommandRunner {
     }
 
     func reportChanges(expungeAllowed: Bool, into out: inout ResponseWriter) async {
-        guard var current = selected else { return }
-        if current.resync {
-            current.resync = false
-            if let uids = try? await allUIDs(current.name) {
-                current.view.noteCurrent(uids)
-                // Flags may have changed unseen too.
-                current.view.noteFlagsChanged(uids)
-            }
+        // `selected` is changed in place, never through a copy held across an await: events that
+        // arrive meanwhile (the actor takes them while this waits) must not be overwritten.
+        guard let name = selected?.name else { return }
+        if selected?.resync == true, let uids = try? await allUIDs(name), selected?.name == name {
+            // Cleared only once re-read: while the back-end is still restarting, the next
+            // report tries again.
+            selected?.resync = false
+            selected?.view.noteCurrent(uids)
+            // Flags may have changed unseen too.
+            selected?.view.noteFlagsChanged(uids)
         }
-        let changed = current.view.takeFlagChanges()
-        selected = current
+        guard selected?.name == name, let changed = selected?.view.takeFlagChanges() else { return }
         if !changed.isEmpty {
             for set in IMAPMailboxView.uidSets(changed) {
-                guard let page = try? await summaries(current.name, set, fields: nil) else { continue }
+                guard let page = try? await summaries(name, set, fields: nil) else { continue }
                 for message in page {
                     guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
                     // A change this session made and has reported already.
