@@ -231,6 +231,9 @@ struct FilterCompiler {
         case .sizeGreater(let n): return ("m.size > ?", [n])
         case .sizeLess(let n): return ("m.size < ?", [n])
         case .modseqAtLeast(let n): return ("m.modseq >= ?", [n])
+        case .not(.systemFlags(let flags)) where flags.rawValue.nonzeroBitCount == 1:
+            // Written as the partial index `message_unseen` is, so UNSEEN reads only those.
+            return ("(m.flags & \(flags.rawValue)) = 0", [])
         case .not(let f):
             let (clause, args) = sql(f)
             return ("NOT \(clause)", args)
