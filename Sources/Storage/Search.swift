@@ -113,7 +113,7 @@ extension SQLiteStore {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT m.id, m.uid, m.blob_id, m.prefix, m.size - coalesce(length(m.prefix), 0) AS body_size, h.data AS header
+                    SELECT m.uid, m.blob_id, m.prefix, m.size - coalesce(length(m.prefix), 0) AS body_size, h.data AS header
                     \(columns.isEmpty ? "" : ", " + columns.joined(separator: ", "))
                     FROM message m LEFT JOIN body_header h ON h.blob_id = m.blob_id
                     WHERE m.mailbox_id = ? AND m.uid > ? AND \(prefilter)
@@ -123,7 +123,7 @@ extension SQLiteStore {
             var page = UIDPageBuilder(maxRanges: maxRanges)
             while let row = try rows.next() {
                 let candidate = SQLiteSearchCandidate(store: self, db: db, row: row)
-                let values = (0..<compiler.columns.count).map { row[6 + $0] as Bool? ?? false }
+                let values = (0..<compiler.columns.count).map { row[SQLiteSearchCandidate.columns + $0] as Bool? ?? false }
                 guard try plan.evaluate(values: values, content: { try test($0, candidate) }) else { continue }
                 if !page.add(candidate.uid) { break }
             }
@@ -144,14 +144,17 @@ final class SQLiteSearchCandidate: SearchCandidate {
     private var cachedHeader: [UInt8]?
     private var cachedStructure: String??
 
+    /// The candidate query's first columns, read by position (a name costs a look-up per row).
+    static let columns = 5
+
     init(store: SQLiteStore, db: Database, row: Row) {
         self.store = store
         self.db = db
-        uid = row["uid"]
-        bodySize = row["body_size"]
-        blobID = row["blob_id"]
-        prefix = (row["prefix"] as Data?).map { [UInt8]($0) } ?? []
-        storedHeader = (row["header"] as Data?).map { [UInt8]($0) }
+        uid = row[0]
+        blobID = row[1]
+        prefix = (row[2] as Data?).map { [UInt8]($0) } ?? []
+        bodySize = row[3]
+        storedHeader = (row[4] as Data?).map { [UInt8]($0) }
     }
 
     func header() throws -> [UInt8] {
