@@ -31,7 +31,7 @@ final class MessageSearch {
 
     let filter: MessageFilter
     private(set) var tests: [Test] = []
-    /// The header of the message being decided, parsed once for all its leaves.
+    /// The header of the message being decided, parsed once for all its TEXT leaves.
     private var parsedHeader: (uid: UInt32, fields: HeaderFields)?
 
     /// Validates the query (`invalid_params` with `field: "query"`) and plans it.
@@ -123,13 +123,15 @@ final class MessageSearch {
     func test(_ leaf: ContentLeaf, _ message: any SearchCandidate) throws -> Bool {
         switch tests[leaf.id] {
         case .header(let field, let needle):
-            for value in try fields(message).values(named: field) {
+            for value in HeaderFields.values(named: field, inHeader: try message.header()) {
                 if needle.isEmpty || needle.found(in: EncodedWord.decode(value)) { return true }
             }
             return false
         case .sent(let comparison, let day):
             // The envelope's date: the first Date field (MailMessage.Envelope), as written.
-            guard let date = try fields(message)["Date"], let sent = MessageDate.writtenDay(date) else { return false }
+            guard let date = HeaderFields.values(named: "Date", inHeader: try message.header()).first,
+                let sent = MessageDate.writtenDay(date)
+            else { return false }
             switch comparison {
             case .before: return sent < day
             case .on: return sent == day
@@ -157,28 +159,14 @@ final class MessageSearch {
     /// attached messages, transfer-decoded and converted to UTF-8.
     func bodyContains(_ needle: Needle, _ message: any SearchCandidate) throws -> Bool {
         if needle.isEmpty { return true }
-        guard let json = try message.structure(),
-            let parsed = try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8))
-        else {
+        guard let json = try message.structure(), let parts = TextPart.of(parsedMessageJSON: Data(json.utf8)) else {
             // No structure kept (only stores filled by hand): the whole body as plain text.
             return try partContains(needle, message, range: 0..<Int(message.bodySize), encoding: "7bit", charset: nil)
         }
-        for part in Self.textParts(parsed.body)
-        where try partContains(
-            needle, message, range: part.bodyRange, encoding: part.encoding, charset: part[parameter: "charset"])
-        {
+        for part in parts where try partContains(needle, message, range: part.bodyRange, encoding: part.encoding, charset: part.charset) {
             return true
         }
         return false
-    }
-
-    /// The `text/*` leaves of an entity, in order, those inside attached messages included.
-    static func textParts(_ entity: BodyStructure) -> [BodyStructure] {
-        switch entity.content {
-        case .single: return entity.type == "text" ? [entity] : []
-        case .multipart(let children): return children.flatMap(textParts)
-        case .message(_, let body): return textParts(body)
-        }
     }
 
     /// Reads the part in pieces of `pieceBytes` and looks for the needle in the decoded,

@@ -56,17 +56,92 @@ public struct HeaderFields: Sendable, Equatable, Codable, RandomAccessCollection
 
     /// The value of the first field called `name` (case-insensitive), or nil.
     public subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.first { Self.sameName($0.name, name) }?.value
     }
 
     /// Every field called `name` (case-insensitive), in order.
     public func fields(named name: String) -> [HeaderField] {
-        fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        fields.filter { Self.sameName($0.name, name) }
+    }
+
+    /// Field names compared case-insensitively: byte by byte for ASCII, which field names are
+    /// (RFC 5322 §3.6.8 ftext), without Foundation's locale-aware comparison; that one only for
+    /// a name with other characters (read as Latin-1 from a malformed header).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var x = a.utf8.makeIterator()
+        var y = b.utf8.makeIterator()
+        while true {
+            switch (x.next(), y.next()) {
+            case (nil, nil): return true
+            case (let c?, let d?) where c < 0x80 && d < 0x80:
+                if ASCII.lowercased(c) != ASCII.lowercased(d) { return false }
+            case (let c, let d) where (c ?? 0) < 0x80 && (d ?? 0) < 0x80:
+                return false  // one ended first, all ASCII so far
+            default:
+                return a.caseInsensitiveCompare(b) == .orderedSame
+            }
+        }
     }
 
     /// The values of every field called `name` (case-insensitive), in order.
     public func values(named name: String) -> [String] {
         fields(named: name).map(\.value)
+    }
+
+    /// The values (as `HeaderField.value` has them: unfolded, trimmed, encoded words kept) of
+    /// the fields called `name` in the header block at the start of `bytes`, up to its blank
+    /// line, in order — without making the other fields, for a search that looks at one field
+    /// of many messages. The same fields `HeaderFields(parsing:)` finds, within its limits.
+    public static func values(named name: String, inHeader bytes: [UInt8], limits: MessageLimits = .standard) -> [String] {
+        let wanted = Array(name.utf8)
+        guard !wanted.isEmpty, wanted.allSatisfy({ $0 < 0x80 }) else {
+            return HeaderFields(parsing: bytes, limits: limits).values(named: name)
+        }
+        return bytes.withUnsafeBytes { buffer in
+            var values: [String] = []
+            var position = 0
+            var fields = 0
+            // The matching field being collected: where its value starts and ends.
+            var open: (start: Int, end: Int)?
+            func finish() {
+                guard let field = open else { return }
+                open = nil
+                let end = Swift.min(field.end, field.start + limits.maxHeaderLineBytes)
+                values.append(HeaderField.unfold(UnsafeRawBufferPointer(rebasing: buffer[field.start..<Swift.max(field.start, end)])))
+            }
+            while position < buffer.count {
+                let (contentEnd, next) = Lines.line(in: buffer, from: position, to: buffer.count)
+                if contentEnd == position { break }  // the blank line
+                if ASCII.isWhitespace(buffer[position]) {
+                    if fields == 0 { break }  // a continuation of nothing ends the header
+                    if open != nil { open!.end = contentEnd }
+                    position = next
+                    continue
+                }
+                finish()
+                // field-name *WSP ":" (RFC 5322 §3.6.8, §4.5.8); anything else ends the header.
+                var index = position
+                while index < contentEnd, buffer[index] != ASCII.colon, !ASCII.isWhitespace(buffer[index]) {
+                    guard buffer[index] >= 33 && buffer[index] <= 126 else { return values }
+                    index += 1
+                }
+                let nameEnd = index
+                while index < contentEnd && ASCII.isWhitespace(buffer[index]) { index += 1 }
+                guard nameEnd > position, index < contentEnd, buffer[index] == ASCII.colon else { break }
+                fields += 1
+                if fields > limits.maxHeaderFields { return values }
+                if nameEnd - position == wanted.count
+                    && zip(wanted, UnsafeRawBufferPointer(rebasing: buffer[position..<nameEnd])).allSatisfy({
+                        ASCII.lowercased($0) == ASCII.lowercased($1)
+                    })
+                {
+                    open = (index + 1, contentEnd)
+                }
+                position = next
+            }
+            finish()
+            return values
+        }
     }
 }
 

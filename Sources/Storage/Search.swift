@@ -94,28 +94,16 @@ extension SQLiteStore {
             var compiler = FilterCompiler(mailboxID: box.id, largest: largest)
             let after = Int64(afterUID ?? 0)
             guard filter.needsContent else {
-                // All in SQL: the window over the matches marks where runs start and end.
+                // All in SQL: the matching UIDs in order, folded into runs as they come.
                 let (clause, args) = compiler.sql(filter)
-                let rows = try Row.fetchCursor(
-                    db,
-                    sql: """
-                        SELECT uid, starts, ends FROM (
-                            SELECT m.uid AS uid, lag(m.uid) OVER w IS NOT m.uid - 1 AS starts, lead(m.uid) OVER w IS NOT m.uid + 1 AS ends
-                            FROM message m WHERE m.mailbox_id = ? AND m.uid > ? AND \(clause)
-                            WINDOW w AS (ORDER BY m.uid)
-                        ) WHERE starts OR ends
-                        """, arguments: StatementArguments([box.id, after] + args))
-                var ranges: [ClosedRange<UInt32>] = []
-                var start: UInt32 = 0
-                while let row = try rows.next() {
-                    let uid: UInt32 = row[0]
-                    if row[1] as Bool {
-                        guard ranges.count < maxRanges else { return (box, UIDPage(ranges: ranges, nextAfterUID: ranges.last?.upperBound)) }
-                        start = uid
-                    }
-                    if row[2] as Bool { ranges.append(start...uid) }
+                let uids = try Int64.fetchCursor(
+                    db, sql: "SELECT m.uid FROM message m WHERE m.mailbox_id = ? AND m.uid > ? AND \(clause) ORDER BY m.uid",
+                    arguments: StatementArguments([box.id, after] + args))
+                var page = UIDPageBuilder(maxRanges: maxRanges)
+                while let uid = try uids.next() {
+                    if !page.add(UInt32(truncatingIfNeeded: uid)) { break }
                 }
-                return (box, UIDPage(ranges: ranges, nextAfterUID: nil))
+                return (box, page.page)
             }
             // Candidates: the rows the cheap part of the filter and the header hints leave, in
             // UID order; each is decided in Swift, SQL-decided subtrees read from columns.
@@ -125,9 +113,9 @@ extension SQLiteStore {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT m.id, m.uid, m.blob_id, m.prefix, b.size AS body_size, h.data AS header
+                    SELECT m.uid, m.blob_id, m.prefix, m.size - coalesce(length(m.prefix), 0) AS body_size, h.data AS header
                     \(columns.isEmpty ? "" : ", " + columns.joined(separator: ", "))
-                    FROM message m JOIN blob b ON b.id = m.blob_id LEFT JOIN body_header h ON h.blob_id = m.blob_id
+                    FROM message m LEFT JOIN body_header h ON h.blob_id = m.blob_id
                     WHERE m.mailbox_id = ? AND m.uid > ? AND \(prefilter)
                     ORDER BY m.uid
                     """,
@@ -135,7 +123,7 @@ extension SQLiteStore {
             var page = UIDPageBuilder(maxRanges: maxRanges)
             while let row = try rows.next() {
                 let candidate = SQLiteSearchCandidate(store: self, db: db, row: row)
-                let values = (0..<compiler.columns.count).map { row[6 + $0] as Bool? ?? false }
+                let values = (0..<compiler.columns.count).map { row[SQLiteSearchCandidate.columns + $0] as Bool? ?? false }
                 guard try plan.evaluate(values: values, content: { try test($0, candidate) }) else { continue }
                 if !page.add(candidate.uid) { break }
             }
@@ -156,14 +144,17 @@ final class SQLiteSearchCandidate: SearchCandidate {
     private var cachedHeader: [UInt8]?
     private var cachedStructure: String??
 
+    /// The candidate query's first columns, read by position (a name costs a look-up per row).
+    static let columns = 5
+
     init(store: SQLiteStore, db: Database, row: Row) {
         self.store = store
         self.db = db
-        uid = row["uid"]
-        bodySize = row["body_size"]
-        blobID = row["blob_id"]
-        prefix = (row["prefix"] as Data?).map { [UInt8]($0) } ?? []
-        storedHeader = (row["header"] as Data?).map { [UInt8]($0) }
+        uid = row[0]
+        blobID = row[1]
+        prefix = (row[2] as Data?).map { [UInt8]($0) } ?? []
+        bodySize = row[3]
+        storedHeader = (row[4] as Data?).map { [UInt8]($0) }
     }
 
     func header() throws -> [UInt8] {
@@ -181,17 +172,27 @@ final class SQLiteSearchCandidate: SearchCandidate {
         return header
     }
 
+    /// The body's bytes when they are inline, read with the structure: a body search needs
+    /// both, and one statement is cheaper than two.
+    private var inlineBody: Data?
+
     func structure() throws -> String? {
         if let cachedStructure { return cachedStructure }
-        let json = try String.fetchOne(
-            try db.cachedStatement(sql: "SELECT structure FROM body WHERE blob_id = ?"), arguments: [blobID])
+        let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT structure, data FROM body WHERE blob_id = ?"), arguments: [blobID])
+        let json: String? = row?["structure"]
+        inlineBody = row?["data"]
         cachedStructure = .some(json)
         return json
     }
 
     func readBody(offset: Int64, length: Int) throws -> [UInt8] {
         guard offset < bodySize, length > 0 else { return [] }
-        return try store.readBytes(db, blobID: blobID, prefix: [], offset: offset, length: Int(min(Int64(length), bodySize - offset)))
+        let count = Int(min(Int64(length), bodySize - offset))
+        if let inlineBody, inlineBody.count == Int(bodySize) {
+            let start = inlineBody.startIndex + Int(offset)
+            return [UInt8](inlineBody[start..<start + count])
+        }
+        return try store.readBytes(db, blobID: blobID, prefix: [], offset: offset, length: count)
     }
 }
 
@@ -233,6 +234,9 @@ struct FilterCompiler {
         case .sizeGreater(let n): return ("m.size > ?", [n])
         case .sizeLess(let n): return ("m.size < ?", [n])
         case .modseqAtLeast(let n): return ("m.modseq >= ?", [n])
+        case .not(.systemFlags(let flags)) where flags.rawValue.nonzeroBitCount == 1:
+            // Written as the partial index `message_unseen` is, so UNSEEN reads only those.
+            return ("(m.flags & \(flags.rawValue)) = 0", [])
         case .not(let f):
             let (clause, args) = sql(f)
             return ("NOT \(clause)", args)
@@ -264,8 +268,10 @@ struct FilterCompiler {
             // LIKE reads a BLOB as no text at all: the bytes are cast (as UTF-8, unchecked).
             return "(CAST(h.data AS TEXT) LIKE ? ESCAPE '\\' OR CAST(coalesce(m.prefix, x'') AS TEXT) LIKE ? ESCAPE '\\')"
         }
-        for text in hint.everywhere where !text.isEmpty { parts.append(contains(text)) }
+        // The text's word first: it is rarer than a field name, and SQLite stops an AND at the
+        // first false term.
         for text in hint.unlessEncoded where !text.isEmpty { parts.append("(instr(h.data, x'3d3f') > 0 OR \(contains(text)))") }
+        for text in hint.everywhere where !text.isEmpty { parts.append(contains(text)) }
         guard !parts.isEmpty else { return ("1", []) }
         return ("(h.data IS NULL OR (" + parts.joined(separator: " AND ") + "))", args)
     }

@@ -64,33 +64,19 @@ public struct MailboxSelection: Sendable, Equatable {
 }
 
 extension SQLiteStore {
-    /// The mailbox's UIDs above `afterUID` as ranges, at most `maxRanges` of them. One indexed
-    /// scan in SQLite: a window over the (mailbox_id, uid) index marks the UIDs that start or
-    /// end a run of consecutive numbers, and only those come back to Swift, so a mailbox of
-    /// 100,000 messages without gaps costs two rows.
+    /// The mailbox's UIDs above `afterUID` as ranges, at most `maxRanges` of them: one scan of
+    /// the (mailbox_id, uid) index, each UID an integer from GRDB's fast cursor (no row
+    /// object), folded into runs as it comes. (A window function marking where runs start and
+    /// end returns fewer rows but costs SQLite several times more: 0.5 s for 100,000 rows.)
     func uidRanges(_ db: Database, mailboxID: Int64, afterUID: UInt32, maxRanges: Int) throws -> UIDPage {
-        let rows = try Row.fetchCursor(
-            try db.cachedStatement(
-                sql: """
-                    SELECT uid, starts, ends FROM (
-                        SELECT uid, lag(uid) OVER w IS NOT uid - 1 AS starts, lead(uid) OVER w IS NOT uid + 1 AS ends
-                        FROM message WHERE mailbox_id = ? AND uid > ?
-                        WINDOW w AS (ORDER BY uid)
-                    ) WHERE starts OR ends
-                    """), arguments: [mailboxID, Int64(afterUID)])
-        var ranges: [ClosedRange<UInt32>] = []
-        var start: UInt32 = 0
-        while let row = try rows.next() {
-            let uid: UInt32 = row[0]
-            if row[1] as Bool {
-                guard ranges.count < maxRanges else {
-                    return UIDPage(ranges: ranges, nextAfterUID: ranges.last?.upperBound)
-                }
-                start = uid
-            }
-            if row[2] as Bool { ranges.append(start...uid) }
+        let uids = try Int64.fetchCursor(
+            try db.cachedStatement(sql: "SELECT uid FROM message WHERE mailbox_id = ? AND uid > ? ORDER BY uid"),
+            arguments: [mailboxID, Int64(afterUID)])
+        var page = UIDPageBuilder(maxRanges: maxRanges)
+        while let uid = try uids.next() {
+            if !page.add(UInt32(truncatingIfNeeded: uid)) { break }
         }
-        return UIDPage(ranges: ranges, nextAfterUID: nil)
+        return page.page
     }
 
     /// A page of a mailbox's UIDs with the mailbox as it was when the page was read.

@@ -93,13 +93,14 @@ import Testing
         + [0x43, 0x61, 0x66, 0xE9, 0x20, 0x63, 0x72, 0xE8, 0x6D, 0x65, 0x0D, 0x0A]  // "Café crème"
 
     /// Where the first 1 MiB piece of a base64 body in 76-character lines ends, decoded: 13,443
-    /// whole lines and 22 characters, cut after the last whole quantum (1,021,688 characters).
+    /// whole lines and 22 characters, of which 1,021,688 make whole quanta (the other two
+    /// carry over to the next piece).
     static let firstPieceDecoded = 766_266
 
-    /// A 3 MiB text body in base64, stored as a file: one needle across the first cut between
-    /// pieces, one at the very end.
+    /// A 1.5 MiB text body in base64 (2 MiB encoded), stored as a file: one needle across the
+    /// end of the first piece, one at the very end.
     static func large() -> [UInt8] {
-        var text = [UInt8](repeating: 0, count: 3 << 20)
+        var text = [UInt8](repeating: 0, count: 3 << 19)
         let filler = Array("lorem ipsum dolor sit amet ".utf8)
         for i in text.indices { text[i] = filler[i % filler.count] }
         let across = Array("boundaryneedle".utf8)
@@ -247,7 +248,8 @@ import Testing
             let found = result.uids.map { $0.ranges(largest: 7).flatMap { Array($0) } } ?? []
             #expect(found == expected, "\(json)")
             #expect(result.nextAfterUid == nil && result.highestModseq == top, "\(json)")
-            // The answer after a UID is the rest of it.
+            // The answer after a UID is the rest of it (the cheap keys suffice to show it).
+            if json.contains("\"body\"") || json.contains("\"text\"") { continue }
             let rest = try await h.gateway.call(
                 Methods.messageSearch, MessageSearchParams(session: session, mailbox: "INBOX", query: query, afterUid: 3))
             #expect((rest.uids.map { $0.ranges(largest: 7).flatMap { Array($0) } } ?? []) == expected.filter { $0 > 3 }, "\(json) after 3")

@@ -80,9 +80,8 @@ import Testing
         await h.close()
     }
 
-    /// 2^15 messages with every fourth expunged: UIDs in runs of three, 8,192 ranges, one page;
-    /// then with every other one expunged, 16,384 ranges: two pages, the first of exactly
-    /// `UIDSet.maxRanges`.
+    /// 2^15 messages with every other one expunged: 16,384 ranges, two pages, the first of
+    /// exactly `UIDSet.maxRanges`.
     @Test func uidsPageAtTheRangeLimit() async throws {
         let (h, session) = try await Self.harness()
         try await h.deliver(Array("Subject: one\r\n\r\nbody\r\n".utf8))
@@ -91,21 +90,14 @@ import Testing
         let whole = try await h.gateway.call(Methods.messageUids, MessageUidsParams(session: session, mailbox: "INBOX"))
         #expect(whole.uids?.description == "1:\(total)" && whole.nextAfterUid == nil && whole.uidNext == total + 1)
 
-        func expunge(_ uids: [UInt32]) async throws {
-            for start in stride(from: 0, to: uids.count, by: UIDSet.maxRanges) {
-                let chunk = uids[start..<min(start + UIDSet.maxRanges, uids.count)]
-                _ = try await h.gateway.call(
-                    Methods.messageExpunge,
-                    MessageExpungeParams(session: session, mailbox: "INBOX", uids: UIDSet(chunk), regardlessOfFlags: true))
-            }
+        let even = Array(stride(from: 2, through: total, by: 2))
+        for start in stride(from: 0, to: even.count, by: UIDSet.maxRanges) {
+            _ = try await h.gateway.call(
+                Methods.messageExpunge,
+                MessageExpungeParams(
+                    session: session, mailbox: "INBOX", uids: UIDSet(even[start..<min(start + UIDSet.maxRanges, even.count)]),
+                    regardlessOfFlags: true))
         }
-        try await expunge(Array(stride(from: 4, through: total, by: 4)))
-        let runs = try await h.gateway.call(Methods.messageUids, MessageUidsParams(session: session, mailbox: "INBOX"))
-        let ranges = try #require(runs.uids).ranges(largest: total)
-        #expect(ranges.count == Int(total) / 4 && runs.nextAfterUid == nil)
-        #expect(ranges.prefix(2) == [1...3, 5...7])
-
-        try await expunge(Array(stride(from: 2, through: total, by: 4)))
         var pages: [MessageUidsResult] = []
         var after: UInt32?
         repeat {
@@ -136,13 +128,15 @@ import Testing
         return Array((text + "--b--\r\n").utf8)
     }
 
-    /// 8,192 messages whose structures take about 30 KB each (250 MB as one page): a page asked
+    /// 5,096 messages whose structures take about 30 KB each (150 MB as one page): a page asked
     /// for 5,000 of them stops at the budget, far below the line limit, and paging goes on from
     /// there.
     @Test func listPagesStayWithinTheByteBudget() async throws {
         let (h, session) = try await Self.harness()
         try await Self.append(h, session, Self.manyParts(100))
-        try await Self.double(h, session, times: 13)
+        try await Self.double(h, session, times: 12)
+        _ = try await h.gateway.call(
+            Methods.messageCopy, MessageCopyParams(session: session, mailbox: "INBOX", uids: UIDSet("1:1000")!, to: "INBOX"))
         let page = try await h.gateway.call(
             Methods.messageList, MessageListParams(session: session, mailbox: "INBOX", withStructure: true, limit: 5000))
         let encoded = try JSONEncoder().encode(page)
@@ -169,7 +163,7 @@ import Testing
             Methods.messageList, MessageListParams(session: session, mailbox: "INBOX", withStructure: true, maxBytes: 10))
         #expect(one.messages.count == 1 && one.nextAfterUid == 1)
 
-        // Envelopes alone are small: all 8,192 in two pages of the default limit.
+        // Envelopes alone are small: all 5,096 in two pages of the default limit.
         var uids: [UInt32] = []
         var after: UInt32?
         repeat {
@@ -179,7 +173,7 @@ import Testing
             uids += envelopes.messages.map(\.uid)
             after = envelopes.nextAfterUid
         } while after != nil
-        #expect(uids == Array(1...8192))
+        #expect(uids == Array(1...5096))
         await h.close()
     }
 

@@ -35,6 +35,8 @@ import Testing
         check(message.body, within: 0..<bytes.count)
         let json = try JSONEncoder().encode(message)
         #expect(try JSONDecoder().decode(ParsedMessage.self, from: json) == message)
+        // The text parts read from the JSON alone are those of the whole structure.
+        #expect(TextPart.of(parsedMessageJSON: json) == TextPart.of(message.body))
     }
 
     @Test func simpleMultipart() throws {

@@ -138,3 +138,26 @@ import Testing
         #expect(latin1["a"] == "cé")
     }
 }
+
+/// `HeaderFields.values(named:inHeader:)`, the one-field scan a search uses, finds what the
+/// whole parse finds.
+@Suite struct HeaderFieldScanTests {
+    static let headers: [String] = [
+        "Subject: one\r\nsubject : two\r\n  folded\r\nFrom: a@b\r\n\r\nSubject: in the body\r\n",
+        "X: 1\nSUBJECT:\tthree\n\tfour\n",
+        "Subject: =?utf-8?q?caf=C3=A9?=\r\nBad line\r\nSubject: after the end\r\n",
+        " continuation first\r\nSubject: no\r\n",
+        "Subject: no blank line",
+        "Subj\u{e9}ct: latin\r\nSubject: plain\r\n",
+        "",
+    ]
+
+    @Test(arguments: headers) func sameAsTheWholeParse(text: String) {
+        let bytes = Array(text.utf8)
+        for name in ["Subject", "subject", "From", "X", "Nope"] {
+            #expect(
+                HeaderFields.values(named: name, inHeader: bytes) == HeaderFields(parsing: bytes).values(named: name),
+                "\(name) in \(text.debugDescription)")
+        }
+    }
+}

@@ -37,4 +37,9 @@ extension StorageFactory {
     func contract(_ factory: StorageFactory, _ check: ContractCheck) throws {
         try StorageContract.run(check, on: factory)
     }
+
+    @Test(arguments: StorageContract.limitChecks)
+    func contractAtTheLimits(_ check: ContractCheck) throws {
+        try StorageContract.run(check, on: Self.factories[0])
+    }
 }

@@ -9,7 +9,6 @@ extension StorageContract {
         ContractCheck("search: flags, keywords, UIDs, sizes, dates, modseq, not/and/or", searchKeys),
         ContractCheck("search: the content test sees only what the cheap keys leave, cheapest first", searchContentOrder),
         ContractCheck("search: a candidate's header, structure and body, inline and in files", searchCandidates),
-        ContractCheck("search: pages of UIDSet.maxRanges ranges, in SQL and with content tests", searchPaging),
     ]
 
     /// A structure JSON that locates a header of `headerBytes` bytes (all the store reads of it).

@@ -7,7 +7,6 @@ import Testing
 extension StorageContract {
     static let selectionChecks: [ContractCheck] = [
         ContractCheck("uidPage: runs of consecutive UIDs, paged", uidPages),
-        ContractCheck("uidPage at UIDSet.maxRanges: 10,000 ranges a page", uidPageAtTheRangeLimit),
         ContractCheck("select: counters, keywords, first unseen, recent claimed once", selectMailbox),
         ContractCheck("select without a claim (EXAMINE) leaves recent messages recent", examineMailbox),
         ContractCheck("messages: envelope column and byte budget", listingBudget),

@@ -69,6 +69,14 @@ enum StorageContract {
     static let checks: [ContractCheck] =
         directoryChecks + mailboxChecks + selectionChecks + searchChecks + messageChecks + bodyChecks + durabilityChecks
 
+    /// Checks at a limit that need tens of thousands of messages: run on one configuration of
+    /// each store (filling them costs seconds; the configurations differ in where bodies go,
+    /// which these do not test).
+    static let limitChecks: [ContractCheck] = [
+        ContractCheck("uidPage at UIDSet.maxRanges: 10,000 ranges a page", uidPageAtTheRangeLimit),
+        ContractCheck("search: pages of UIDSet.maxRanges ranges, in SQL and with content tests", searchPaging),
+    ]
+
     /// Runs `check` on a fresh store from `factory`; every check must also leave the store
     /// consistent, as `verify(deep: true)` sees it.
     static func run(_ check: ContractCheck, on factory: StorageFactory) throws {
