@@ -543,3 +543,46 @@ def test_extensions_uidplus_move_unselect_namespace_id(imap):
     assert typ == "OK"
     assert ok(c.status("INBOX", "(MESSAGES)"))[0].endswith(b"(MESSAGES 1)")  # UNSELECT expunged nothing
     c.logout()
+
+
+def test_idle_carries_on_across_a_backend_restart(imap):
+    """An IDLE outlives the back-end: the gateway's subscription is made again by itself, the
+    session resynchronises, and mail delivered after the restart reaches the idler."""
+    imap.deliver(simple("before"))
+    idler = socket.create_connection(("127.0.0.1", imap.port), timeout=30)
+    f = idler.makefile("rwb")
+    f.readline()
+
+    def send(line):
+        f.write(line + b"\r\n")
+        f.flush()
+
+    def until(prefix):
+        while True:
+            line = f.readline()
+            assert line, "the connection closed"
+            if line.startswith(prefix):
+                return line
+
+    send(b"a LOGIN alice@example.test alice-pw")
+    until(b"a OK")
+    send(b"b SELECT INBOX")
+    until(b"b OK")
+    send(b"c IDLE")
+    assert f.readline().startswith(b"+ ")
+    old = backend_pid(imap.loft)
+    os.kill(old, signal.SIGKILL)
+    eventually(lambda: backend_pid(imap.loft) not in (None, old), timeout=30, what="a new back-end")
+
+    def delivered():
+        try:
+            imap.deliver(simple("after the restart"))
+            return True
+        except (smtplib.SMTPException, OSError):
+            return False
+
+    eventually(delivered, timeout=30, what="a delivery after the restart")
+    assert until(b"* 2 EXISTS") == b"* 2 EXISTS\r\n"
+    send(b"DONE")
+    assert until(b"c ").startswith(b"c OK")
+    idler.close()
