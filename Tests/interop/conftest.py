@@ -46,6 +46,25 @@ def wait_for(path, timeout=30, proc=None):
     raise TimeoutError(f"{path} did not appear")
 
 
+def wait_for_socket(path, timeout=30, proc=None):
+    """Waits until a Unix socket at `path` accepts a connection (a file left by a killed process
+    exists but refuses)."""
+    deadline = time.time() + timeout
+    while True:
+        wait_for(path, timeout=max(0.1, deadline - time.time()), proc=proc)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(path))
+                return
+            except OSError:
+                pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}")
+        if time.time() > deadline:
+            raise TimeoutError(f"{path} does not accept connections")
+        time.sleep(0.05)
+
+
 # Every process the tests start, so that none outlives the run even when a fixture's set-up
 # fails half way (pytest then skips its tear-down).
 STARTED = []
@@ -69,8 +88,9 @@ class Loft:
         self.proc = subprocess.Popen([loft_bin(), role, "--data", str(self.data), *extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         STARTED.append(self.proc)
-        wait_for(self.data / "admin.sock", proc=self.proc)
-        wait_for(self.data / "gateway.sock", proc=self.proc)
+        # The files may be left from a back-end that was killed: wait until this one answers.
+        wait_for_socket(self.data / "admin.sock", proc=self.proc)
+        wait_for_socket(self.data / "gateway.sock", proc=self.proc)
 
     def admin(self):
         return Client(str(self.data / "admin.sock"))
