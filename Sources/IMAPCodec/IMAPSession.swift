@@ -25,11 +25,7 @@ public enum IMAPCommandState: Hashable, Sendable, CaseIterable {
 /// How a command the gateway executed ended: its tagged response (RFC 3501 §7.1), and the state
 /// the session is in afterwards.
 public struct IMAPCompletion: Hashable, Sendable {
-    public enum Status: String, Hashable, Sendable {
-        case ok = "OK"
-        case no = "NO"
-        case bad = "BAD"
-    }
+    public typealias Status = IMAPResponseStatus
     public var status: Status
     /// A response code without brackets (`READ-WRITE`, `TRYCREATE`, `APPENDUID 38505 3955`).
     public var code: String?
@@ -585,11 +581,12 @@ public struct IMAPSession: Sendable {
 
     // MARK: - Responses
 
+    /// Status lines go through the encoder, which keeps a CR or LF in a message (a back-end's
+    /// error text) from ending the response early.
     func tagged(_ tag: IMAPTag, _ status: IMAPCompletion.Status, code: String? = nil, _ text: String) -> IMAPAction {
-        var line = "\(tag) \(status.rawValue) "
-        if let code { line += "[\(code)] " }
-        line += text + "\r\n"
-        return .send(ByteBuffer(string: line))
+        var buffer = ByteBuffer()
+        IMAPResponseEncoder.tagged(tag, status, code: code, text: text, into: &buffer)
+        return .send(buffer)
     }
 
     func untagged(_ text: String) -> IMAPAction {
@@ -597,6 +594,8 @@ public struct IMAPSession: Sendable {
     }
 
     static func continuation(_ text: String) -> IMAPAction {
-        .send(ByteBuffer(string: "+ \(text)\r\n"))
+        var buffer = ByteBuffer()
+        IMAPResponseEncoder.continuation(text, into: &buffer)
+        return .send(buffer)
     }
 }

@@ -136,6 +136,17 @@ import Testing
         #expect(!harness.session.capabilities.contains("LOGINDISABLED"))
     }
 
+    /// A back-end's error text with a line break must not end the tagged line early (a second
+    /// "response" smuggled in after it).
+    @Test func completionTextStaysOneLine() {
+        var harness = IMAPSessionHarness()
+        _ = harness.send("a LOGIN alice secret")
+        _ = harness.session.receive(.authSucceeded(user: "alice", saslFinal: nil))
+        _ = harness.send("b LIST \"\" *")
+        let done = harness.session.receive(.executed("b", IMAPCompletion(.no, code: "LIMIT", "bad\r\n* OK fake")))
+        #expect(IMAPSessionHarness.text(done) == "b NO [LIMIT] bad  * OK fake\r\n")
+    }
+
     @Test func tooManyBadCommandsClose() {
         var harness = IMAPSessionHarness()
         var closed = false

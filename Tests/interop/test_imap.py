@@ -123,6 +123,36 @@ class IMAPServer:
         self.loft.stop()
 
 
+class RawIMAP:
+    """A bare line-by-line IMAP client, for what imaplib cannot do (IDLE, reading untagged
+    responses as they come)."""
+
+    def __init__(self, port, timeout=30):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.sock.makefile("rwb")
+        self.f.readline()
+
+    def send(self, line):
+        self.f.write(line + b"\r\n")
+        self.f.flush()
+
+    def readline(self):
+        return self.f.readline()
+
+    def until(self, prefix):
+        """Reads lines up to the first that starts with `prefix`; returns them all."""
+        lines = []
+        while True:
+            line = self.f.readline()
+            assert line, "the connection closed"
+            lines.append(line)
+            if line.startswith(prefix):
+                return lines
+
+    def close(self):
+        self.sock.close()
+
+
 @pytest.fixture
 def imap(tmp_path):
     server = IMAPServer(tmp_path)
@@ -473,22 +503,8 @@ def test_idle_reports_new_mail_flags_and_expunges_as_they_happen(imap):
     """RFC 2177 through the back-end's events: another session's changes and an SMTP
     delivery reach an idling client within a second, without it sending anything."""
     imap.deliver(simple("before"))
-    idler = socket.create_connection(("127.0.0.1", imap.port), timeout=10)
-    f = idler.makefile("rwb")
-    f.readline()
-
-    def send(line):
-        f.write(line + b"\r\n")
-        f.flush()
-
-    def until(prefix):
-        lines = []
-        while True:
-            line = f.readline()
-            lines.append(line)
-            if line.startswith(prefix):
-                return lines
-
+    idler = RawIMAP(imap.port, timeout=10)
+    send, until, f = idler.send, idler.until, idler
     send(b"a LOGIN alice@example.test alice-pw")
     until(b"a OK")
     send(b"b SELECT INBOX")
@@ -549,20 +565,11 @@ def test_idle_carries_on_across_a_backend_restart(imap):
     """An IDLE outlives the back-end: the gateway's subscription is made again by itself, the
     session resynchronises, and mail delivered after the restart reaches the idler."""
     imap.deliver(simple("before"))
-    idler = socket.create_connection(("127.0.0.1", imap.port), timeout=30)
-    f = idler.makefile("rwb")
-    f.readline()
-
-    def send(line):
-        f.write(line + b"\r\n")
-        f.flush()
+    idler = RawIMAP(imap.port)
+    send, f = idler.send, idler
 
     def until(prefix):
-        while True:
-            line = f.readline()
-            assert line, "the connection closed"
-            if line.startswith(prefix):
-                return line
+        return idler.until(prefix)[-1]
 
     send(b"a LOGIN alice@example.test alice-pw")
     until(b"a OK")
