@@ -27,14 +27,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "MailCore", swiftSettings: strict),
-        .target(name: "MailMessage", dependencies: ["MailCore"], swiftSettings: strict),
-        .target(name: "RPCProtocol", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(name: "JSONCodec", swiftSettings: strict),
+        .target(name: "MailMessage", dependencies: ["MailCore", "JSONCodec"], swiftSettings: strict),
+        .target(name: "RPCProtocol", dependencies: ["MailCore", "JSONCodec"], swiftSettings: strict),
         .target(name: "SASL", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "LineFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .target(
             name: "RPCTransport",
             dependencies: [
-                "RPCProtocol", "LineFraming",
+                "RPCProtocol", "LineFraming", "JSONCodec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -53,7 +54,7 @@ let package = Package(
         .target(
             name: "Backend",
             dependencies: [
-                "Storage", "RPCProtocol", "RPCTransport", "MailMessage", "MailCore",
+                "Storage", "RPCProtocol", "RPCTransport", "MailMessage", "MailCore", "JSONCodec",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +113,7 @@ let package = Package(
         .target(
             name: "IMAPGateway",
             dependencies: [
-                "IMAPCodec", "SASL", "GatewayKit", "RPCProtocol", "RPCTransport", "MailMessage", "MailCore",
+                "IMAPCodec", "SASL", "GatewayKit", "RPCProtocol", "RPCTransport", "MailMessage", "MailCore", "JSONCodec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -154,7 +155,8 @@ let package = Package(
             ],
             path: "Tests/TestSupport"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore"]),
+        .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec"]),
+        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore", "JSONCodec"]),
         .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"]),
         .testTarget(name: "LineFramingTests", dependencies: ["LineFraming", .product(name: "NIOCore", package: "swift-nio")]),
@@ -164,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [
-                "RPCTransport", "RPCProtocol",
+                "RPCTransport", "RPCProtocol", "JSONCodec", "MailCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import MailCore
 import MailMessage
 import RPCProtocol
@@ -54,7 +55,7 @@ struct Bounce: Sendable {
             reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date, messageID: token,
             recipients: failures.map(Self.recipient), originalHeader: originalHeader, boundarySeed: token)
         let bytes = report.encoded()
-        let structure = String(decoding: try JSONEncoder().encode(MessageParser.parse(bytes)), as: UTF8.self)
+        let structure = String(decoding: MessageParser.parse(bytes).jsonBytes, as: UTF8.self)
         return StoreRequest(
             body: .inMemory(bytes), structure: structure, prefix: Self.prefix, internalDate: date,
             placements: accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") }, queueSender: "", queueRecipients: remote)

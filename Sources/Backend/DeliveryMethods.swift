@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import MailCore
 import MailMessage
 import RPCProtocol
@@ -298,7 +299,7 @@ extension Backend {
             // copies with different prefixes share (`ParsedMessage.afterPrefix`).
             let contents = try body.contents()
             let parsed = MessageParser.parse(contents)
-            structure = String(decoding: try JSONEncoder().encode(parsed), as: UTF8.self)
+            structure = String(decoding: parsed.jsonBytes, as: UTF8.self)
             // For a bounce; one byte more than it returns tells it the header was longer.
             header = Array(contents.prefix(min(parsed.headerRange.upperBound, DeliveryStatusNotification.maxHeaderBytes + 1)))
         } catch {

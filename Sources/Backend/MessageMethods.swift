@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import MailCore
 import MailMessage
 import RPCProtocol
@@ -185,11 +186,11 @@ extension Backend {
     static func clientStructure(_ message: MessageRecord) throws -> String? {
         guard let json = message.structure else { return nil }
         if message.prefixLength == 0 { return json }
-        return String(decoding: try JSONEncoder().encode(try parsedStructure(message)), as: UTF8.self)
+        return String(decoding: try parsedStructure(message).jsonBytes, as: UTF8.self)
     }
 
     static func parsedStructure(_ message: MessageRecord) throws -> ParsedMessage {
-        guard let json = message.structure, let parsed = try? JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8)) else {
+        guard let json = message.structure, let parsed = try? ParsedMessage(jsonBytes: Array(json.utf8)) else {
             throw RPCError(.noSuchPart, "the message's structure is not available")
         }
         return parsed.afterPrefix(message.prefixLength)

@@ -1,5 +1,6 @@
 import Foundation
 import IMAPCodec
+import JSONCodec
 import MailCore
 import MailMessage
 import NIOCore
@@ -289,21 +290,10 @@ extension IMAPCommandRunner {
     /// A header longer than this is cut for HEADER.FIELDS (a real one is a few KiB).
     static var maximumHeaderBytes: Int { 1 << 20 }
 
-    /// Decodes a page's JSON texts (envelopes or structures) in one pass: one decoder over
-    /// `[a,b,…]` instead of one per message, which is most of the cost. A text that does not
-    /// decode spoils only itself (the page is then decoded item by item).
-    static func decodeAll<Value: Decodable>(_ texts: [String?], as: Value.Type) -> [Value?] {
-        let present = texts.compactMap { $0 }
-        var joined = "["
-        joined.reserveCapacity(present.reduce(2) { $0 + $1.utf8.count + 1 })
-        joined += present.joined(separator: ",")
-        joined += "]"
-        let decoder = JSONDecoder()
-        if let values = try? decoder.decode([Value].self, from: Data(joined.utf8)), values.count == present.count {
-            var next = values.makeIterator()
-            return texts.map { $0 == nil ? nil : next.next() }
-        }
-        return texts.map { text in text.flatMap { try? decoder.decode(Value.self, from: Data($0.utf8)) } }
+    /// Reads a page's JSON texts (envelopes or structures); a text that does not read spoils
+    /// only itself (its message then answers NIL).
+    static func decodeAll<Value: JSONFastCodable>(_ texts: [String?], as: Value.Type) -> [Value?] {
+        texts.map { text in text.flatMap { try? Value(jsonBytes: Array($0.utf8)) } }
     }
 }
 

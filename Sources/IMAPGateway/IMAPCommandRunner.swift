@@ -152,20 +152,20 @@ actor IMAPCommandRunner {
             return IMAPCompletion(.ok, "CREATE completed")
         case .delete(let mailbox):
             let name = try Self.requireName(mailbox)
-            try await client.call(Methods.mailboxDelete, MailboxParams(session: token, mailbox: name))
+            _ = try await client.call(Methods.mailboxDelete, MailboxParams(session: token, mailbox: name))
             return IMAPCompletion(.ok, "DELETE completed")
         case .rename(let from, let to):
             let source = try Self.requireName(from)
             let target = try Self.requireName(to)
-            try await client.call(Methods.mailboxRename, MailboxRenameParams(session: token, from: source, to: target))
+            _ = try await client.call(Methods.mailboxRename, MailboxRenameParams(session: token, from: source, to: target))
             return IMAPCompletion(.ok, "RENAME completed")
         case .subscribe(let mailbox):
             let name = try Self.requireName(mailbox)
-            try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: true))
+            _ = try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: true))
             return IMAPCompletion(.ok, "SUBSCRIBE completed")
         case .unsubscribe(let mailbox):
             let name = try Self.requireName(mailbox)
-            try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: false))
+            _ = try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: false))
             return IMAPCompletion(.ok, "UNSUBSCRIBE completed")
         case .list(let reference, let pattern):
             return try await list(reference: reference, pattern: pattern, subscribedOnly: false, into: &out)

@@ -26,7 +26,7 @@ public struct MessageFlags: Hashable, Sendable, Codable {
 
     public init(system: System = [], keywords: [String] = []) {
         self.system = system
-        self.keywords = Array(Set(keywords)).sorted()
+        self.keywords = keywords.count < 2 ? keywords : Array(Set(keywords)).sorted()
     }
 
     /// Parses `\Seen`, `\flagged` (system flags are case-insensitive) and keywords (RFC 3501
@@ -37,7 +37,10 @@ public struct MessageFlags: Hashable, Sendable, Codable {
         var keywords = Set<String>()
         for name in names {
             if name.hasPrefix("\\") {
-                guard let (flag, _) = System.names.first(where: { $0.1.lowercased() == name.lowercased() })
+                // As written by this module first: lowercasing both costs two strings a flag.
+                guard
+                    let (flag, _) = System.names.first(where: { $0.1 == name })
+                        ?? System.names.first(where: { $0.1.lowercased() == name.lowercased() })
                 else { return nil }
                 system.insert(flag)
             } else {

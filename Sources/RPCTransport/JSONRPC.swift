@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 public import NIOCore
 import NIOFoundationCompat
 public import RPCProtocol
@@ -108,7 +109,22 @@ public enum JSONRPC {
     }
 
     public static func decodeResult<R: Decodable>(_ type: R.Type, from line: ByteBuffer) throws -> R {
-        try JSONDecoder().decode(ResultBox<R>.self, from: line).result
+        if let fast = R.self as? any JSONFastCodable.Type {
+            // A page of messages: read without Codable (see JSONCodec).
+            if let value = try fastResult(fast, from: line) as? R { return value }
+        }
+        return try JSONDecoder().decode(ResultBox<R>.self, from: line).result
+    }
+
+    static func fastResult(_ type: any JSONFastCodable.Type, from line: ByteBuffer) throws -> any JSONFastCodable {
+        var reader = JSONReader(Array(line.readableBytesView))
+        var result: (any JSONFastCodable)?
+        try reader.readObject { reader, key in
+            if key == "result" { result = try type.init(json: &reader) } else { try reader.skipValue() }
+        }
+        try reader.finish()
+        guard let result else { throw JSONReadError(offset: 0, reason: "a response without a result") }
+        return result
     }
 
     static func encoder() -> JSONEncoder {
@@ -136,6 +152,12 @@ public enum JSONRPC {
     /// Writes `value` as JSON, every `Base64Data` in it encoded straight into `buffer` in place
     /// of the placeholder Foundation's encoder wrote for it (see `Base64Data` for why).
     static func writeJSON(_ value: some Encodable, into buffer: inout ByteBuffer) throws {
+        if let fast = value as? any JSONFastCodable {
+            var writer = JSONWriter(capacity: 4096)
+            fast.write(json: &writer)
+            buffer.writeBytes(writer.bytes)
+            return
+        }
         let encoder = encoder()
         let splice = Base64Splice()
         encoder.userInfo[Base64Splice.userInfoKey] = splice

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import MailMessage
 import Testing
 
@@ -37,6 +38,11 @@ import Testing
         #expect(try JSONDecoder().decode(ParsedMessage.self, from: json) == message)
         // The text parts read from the JSON alone are those of the whole structure.
         #expect(TextPart.of(parsedMessageJSON: json) == TextPart.of(message.body))
+        // The fast codec reads what Codable writes, and Codable reads what it writes.
+        #expect(try ParsedMessage(jsonBytes: Array(json)) == message)
+        #expect(try JSONDecoder().decode(ParsedMessage.self, from: Data(message.jsonBytes)) == message)
+        #expect(try Envelope(jsonBytes: Array(JSONEncoder().encode(message.envelope))) == message.envelope)
+        #expect(try JSONDecoder().decode(Envelope.self, from: Data(message.envelope.jsonBytes)) == message.envelope)
     }
 
     @Test func simpleMultipart() throws {

@@ -1,0 +1,52 @@
+import Foundation
+import JSONCodec
+import MailCore
+import NIOCore
+import RPCProtocol
+import Testing
+
+@testable import RPCTransport
+
+/// `message.list` pages go through JSONCodec instead of Codable: what one side writes the other
+/// must read, in both directions, and an answer written either way reads the same.
+@Suite struct FastResultTests {
+    static let pages: [MessageListResult] = [
+        MessageListResult(uidValidity: 1, uidNext: 1, highestModseq: 0, messages: [], nextAfterUid: nil),
+        MessageListResult(
+            uidValidity: 4_294_967_295, uidNext: 9, highestModseq: 9_007_199_254_740_993,
+            messages: [
+                MessageSummary(uid: 1, flags: MessageFlags(), internalDate: -5, size: 0, modseq: 1),
+                MessageSummary(
+                    uid: 4_294_967_295, flags: MessageFlags(system: [.seen, .flagged, .deleted], keywords: ["$Label1", "Work"]),
+                    internalDate: 1_764_547_200, size: 26_944, modseq: 77,
+                    structure: #"{"envelope":{"subject":"a \"quoted\" \\ line\nbreak ✓"},"body":{}}"#,
+                    envelope: #"{"from":[{"mailbox":"a","host":"b.example"}],"subject":"Grüße 😀 \u0001"}"#),
+            ], nextAfterUid: 4_294_967_295),
+    ]
+
+    @Test(arguments: pages.indices)
+    func pagesReadWhatTheOtherCoderWrites(index: Int) throws {
+        let page = Self.pages[index]
+        var fast = ByteBuffer()
+        try JSONRPC.encodeResult(page, id: .number(7), into: &fast)
+        let foundation = try JSONEncoder().encode(page)
+        let foundationLine = ByteBuffer(string: #"{"jsonrpc":"2.0","id":7,"result":"# + String(decoding: foundation, as: UTF8.self) + "}")
+        for line in [fast, foundationLine] {
+            let read = try JSONRPC.decodeResult(MessageListResult.self, from: line)
+            #expect(read.messages == page.messages)
+            #expect(read.uidValidity == page.uidValidity && read.uidNext == page.uidNext)
+            #expect(read.highestModseq == page.highestModseq && read.nextAfterUid == page.nextAfterUid)
+        }
+        #expect(try JSONDecoder().decode(MessageListResult.self, from: Data(page.jsonBytes)).messages == page.messages)
+    }
+
+    @Test(arguments: [
+        #"{"jsonrpc":"2.0","id":1,"result":{"uidValidity":1,"uidNext":1,"messages":[]}}"#,
+        #"{"jsonrpc":"2.0","id":1,"result":{"uidValidity":1,"uidNext":1,"highestModseq":0,"messages":[{"uid":1}]}}"#,
+        #"{"jsonrpc":"2.0","id":1,"result":{"uidValidity":1,"uidNext":1,"highestModseq":0,"messages":[],"x":[1,2}}"#,
+        #"{"jsonrpc":"2.0","id":1}"#,
+    ])
+    func incompleteOrBrokenPagesAreErrors(line: String) {
+        #expect(throws: (any Error).self) { try JSONRPC.decodeResult(MessageListResult.self, from: ByteBuffer(string: line)) }
+    }
+}
