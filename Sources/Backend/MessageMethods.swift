@@ -170,15 +170,18 @@ extension Backend {
     /// The length of `text` as a JSON string, quotes included, when every character that may be
     /// escaped is: `"`, `\` and `/` take two bytes, other control characters six.
     static func jsonStringBound(_ text: String) -> Int {
-        var size = 2
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): size += 2
-            case 0..<0x20: size += 6
-            default: size += 1
+        var text = text
+        return text.withUTF8 { buffer in
+            var size = 2 + buffer.count
+            for byte in buffer {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): size += 1
+                case 0..<0x20: size += 5
+                default: break
+                }
             }
+            return size
         }
-        return size
     }
 
     /// The message's structure as clients see it, offsets from the start of the message: the

@@ -5,6 +5,7 @@ import MailCore
 import MailMessage
 import NIOCore
 import RPCProtocol
+import RPCTransport
 
 /// FETCH (RFC 3501 §6.4.5, §7.4.2): the metadata from `message.list` a page at a time, bodies
 /// and sections from `message.read` (the start of whole messages of a page in one
@@ -22,36 +23,35 @@ extension IMAPCommandRunner {
         // RFC 3501 §6.4.8: UID FETCH always returns the UID.
         if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         let plan = FetchPlan(attributes, readOnly: current.view.readOnly)
-        for batch in IMAPMailboxView.uidSets(uids) {
-            var after: UInt32?
-            repeat {
-                let page = try await client.call(
-                    Methods.messageList,
-                    MessageListParams(
-                        session: token, mailbox: current.name, uids: batch, withStructure: plan.needsStructure ? true : nil,
-                        limit: configuration.listPageSize, afterUid: after, fields: plan.fields))
-                after = page.nextAfterUid
-                var messages = page.messages
-                var justSeen = Set<UInt32>()
-                if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
-                var firstBytes = plan.readsWholeMessages ? await readFirst(messages.map(\.uid), in: current.name) : [:]
-                let structures: [ParsedMessage?] =
-                    plan.needsStructure ? Self.decodeAll(messages.map(\.structure), as: ParsedMessage.self) : []
-                let envelopes: [Envelope?] =
-                    plan.needsEnvelope && !plan.needsStructure ? Self.decodeAll(messages.map(\.envelope), as: Envelope.self) : []
-                for (index, message) in messages.enumerated() {
-                    // The client went away: stop reading messages for nobody.
-                    if closed { throw IMAPCommandError(.no, "the connection closed") }
-                    guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
-                    let parsed = structures.isEmpty ? nil : structures[index]
-                    let envelope = parsed?.envelope ?? (envelopes.isEmpty ? nil : envelopes[index])
-                    try await write(
-                        message, seq: seq, plan, parsed: parsed, envelope: envelope, in: current.name,
-                        prefetched: firstBytes.removeValue(forKey: message.uid), seenJustSet: justSeen.contains(message.uid),
-                        into: &out)
-                    await emit(&out)
-                }
-            } while after != nil
+        // The next page is asked for before this one is written, so the back-end reads it while
+        // the gateway encodes (the two took turns, each idle half the time).
+        var pages = PageAhead(
+            client: client, batches: IMAPMailboxView.uidSets(uids),
+            template: MessageListParams(
+                session: token, mailbox: current.name, withStructure: plan.needsStructure ? true : nil,
+                limit: configuration.listPageSize, fields: plan.fields))
+        defer { pages.cancel() }
+        while let page = try await pages.next() {
+            var messages = page.messages
+            var justSeen = Set<UInt32>()
+            if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
+            var firstBytes = plan.readsWholeMessages ? await readFirst(messages.map(\.uid), in: current.name) : [:]
+            let structures: [ParsedMessage?] =
+                plan.needsStructure ? Self.decodeAll(messages.map(\.structure), as: ParsedMessage.self) : []
+            let envelopes: [Envelope?] =
+                plan.needsEnvelope && !plan.needsStructure ? Self.decodeAll(messages.map(\.envelope), as: Envelope.self) : []
+            for (index, message) in messages.enumerated() {
+                // The client went away: stop reading messages for nobody.
+                if closed { throw IMAPCommandError(.no, "the connection closed") }
+                guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
+                let parsed = structures.isEmpty ? nil : structures[index]
+                let envelope = parsed?.envelope ?? (envelopes.isEmpty ? nil : envelopes[index])
+                try await write(
+                    message, seq: seq, plan, parsed: parsed, envelope: envelope, in: current.name,
+                    prefetched: firstBytes.removeValue(forKey: message.uid), seenJustSet: justSeen.contains(message.uid),
+                    into: &out)
+                await emit(&out)
+            }
         }
         return IMAPCompletion(.ok, "FETCH completed")
     }
@@ -123,12 +123,11 @@ extension IMAPCommandRunner {
                 out.text(separator() + "MODSEQ (\(message.modseq))")
             case .envelope:
                 out.text(separator() + "ENVELOPE ")
-                IMAPResponseEncoder.write(envelope.map(IMAPStructureRendering.envelope) ?? .nilValue, into: &out.buffer)
+                if let envelope { IMAPStructureRendering.write(envelope, into: &out.buffer) } else { out.text("NIL") }
             case .body, .bodyStructure:
                 out.text(separator() + (attribute == .body ? "BODY " : "BODYSTRUCTURE "))
                 if let parsed {
-                    IMAPResponseEncoder.write(
-                        IMAPStructureRendering.body(parsed.body, extensible: attribute == .bodyStructure), into: &out.buffer)
+                    IMAPStructureRendering.write(parsed.body, extensible: attribute == .bodyStructure, into: &out.buffer)
                 } else {
                     out.text("NIL")
                 }
@@ -295,6 +294,47 @@ extension IMAPCommandRunner {
     static func decodeAll<Value: JSONFastCodable>(_ texts: [String?], as: Value.Type) -> [Value?] {
         texts.map { text in text.flatMap { try? Value(jsonBytes: Array($0.utf8)) } }
     }
+}
+
+/// `message.list` pages over UID sets, with the call for the next page always in flight while
+/// the caller uses the current one.
+struct PageAhead {
+    let client: RPCClient
+    let batches: [UIDSet]
+    /// The params of every call but `uids` and `afterUid`.
+    let template: MessageListParams
+    var index = 0
+    var ahead: Task<MessageListResult, any Error>?
+
+    init(client: RPCClient, batches: [UIDSet], template: MessageListParams) {
+        self.client = client
+        self.batches = batches
+        self.template = template
+        if !batches.isEmpty { ahead = call(batches[0], after: nil) }
+    }
+
+    func call(_ batch: UIDSet, after: UInt32?) -> Task<MessageListResult, any Error> {
+        var request = template
+        request.uids = batch
+        request.afterUid = after
+        return Task { [client] in try await client.call(Methods.messageList, request) }
+    }
+
+    /// The next page, or nil after the last; the call after it is already on its way.
+    mutating func next() async throws -> MessageListResult? {
+        guard let current = ahead else { return nil }
+        ahead = nil
+        let page = try await current.value
+        if let after = page.nextAfterUid {
+            ahead = call(batches[index], after: after)
+        } else if index + 1 < batches.count {
+            index += 1
+            ahead = call(batches[index], after: nil)
+        }
+        return page
+    }
+
+    func cancel() { ahead?.cancel() }
 }
 
 /// What a FETCH needs, worked out once for all its messages.

@@ -25,8 +25,10 @@ public struct IMAPGatewayConfiguration: Sendable {
     public var cramMD5Offer = CRAMMD5Offer.always
     /// Bytes asked of `message.read` per call (at most the RPC's 1 MiB chunk).
     public var readChunkBytes = 256 << 10
-    /// Summaries asked of `message.list` per call (its most; `maxBytes` may cut a page short).
-    public var listPageSize = 5000
+    /// Summaries asked of `message.list` per call (at most its 5,000; `maxBytes` may cut a page
+    /// short). Small enough that the first page comes soon and the back-end reads the next
+    /// while the gateway writes this one; large enough that calls are few.
+    public var listPageSize = 1000
     /// A client that takes none of a response's bytes for this long is disconnected.
     public var writeTimeout: TimeAmount = .seconds(120)
     /// How often a session in IDLE checks whether its token needs refreshing.

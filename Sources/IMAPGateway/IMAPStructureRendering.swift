@@ -1,86 +1,143 @@
 import IMAPCodec
 import MailMessage
+import NIOCore
 
 /// ENVELOPE and BODY/BODYSTRUCTURE (RFC 3501 §7.4.2, with §9's `envelope` and `body` rules)
-/// from the structure the back-end parsed at delivery, as response values the codec encodes
-/// (quoted strings or literals, chosen per value).
+/// from the structure the back-end parsed at delivery, written straight into the response (each
+/// string quoted or a literal, chosen by the codec): building `IMAPValue` trees first cost some
+/// thirty allocations a message, and a FETCH may list a whole mailbox.
 enum IMAPStructureRendering {
+    typealias Encoder = IMAPResponseEncoder
+
     /// envelope = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
     ///            env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
-    static func envelope(_ envelope: Envelope) -> IMAPValue {
-        .list([
-            nstring(envelope.date), nstring(envelope.subject),
-            addresses(envelope.from), addresses(envelope.sender), addresses(envelope.replyTo),
-            addresses(envelope.to), addresses(envelope.cc), addresses(envelope.bcc),
-            nstring(envelope.inReplyTo), nstring(envelope.messageID),
-        ])
+    static func write(_ envelope: Envelope, into out: inout ByteBuffer) {
+        out.writeStaticString("(")
+        Encoder.writeNString(envelope.date, into: &out)
+        out.writeStaticString(" ")
+        Encoder.writeNString(envelope.subject, into: &out)
+        for list in [envelope.from, envelope.sender, envelope.replyTo, envelope.to, envelope.cc, envelope.bcc] {
+            out.writeStaticString(" ")
+            write(list, into: &out)
+        }
+        out.writeStaticString(" ")
+        Encoder.writeNString(envelope.inReplyTo, into: &out)
+        out.writeStaticString(" ")
+        Encoder.writeNString(envelope.messageID, into: &out)
+        out.writeStaticString(")")
     }
 
     /// address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"; an empty list is NIL.
     /// Group syntax (§7.4.2) is in the parsed list already as start and end markers.
-    static func addresses(_ list: [EnvelopeAddress]) -> IMAPValue {
-        guard !list.isEmpty else { return .nilValue }
-        return .list(list.map { .list([nstring($0.name), nstring($0.adl), nstring($0.mailbox), nstring($0.host)]) })
+    static func write(_ list: [EnvelopeAddress], into out: inout ByteBuffer) {
+        guard !list.isEmpty else {
+            out.writeStaticString("NIL")
+            return
+        }
+        out.writeStaticString("(")
+        for address in list {
+            out.writeStaticString("(")
+            Encoder.writeNString(address.name, into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeNString(address.adl, into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeNString(address.mailbox, into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeNString(address.host, into: &out)
+            out.writeStaticString(")")
+        }
+        out.writeStaticString(")")
     }
-
-    static func nstring(_ text: String?) -> IMAPValue {
-        guard let text else { return .nilValue }
-        return .string(Array(text.utf8))
-    }
-
-    static func string(_ text: String) -> IMAPValue { .string(Array(text.utf8)) }
 
     /// body = "(" (body-type-1part / body-type-mpart) ")"; with `extensible` the extension
     /// data of BODYSTRUCTURE (§7.4.2: md5, disposition, language, location; for multiparts the
     /// parameters first).
-    static func body(_ part: BodyStructure, extensible: Bool) -> IMAPValue {
+    static func write(_ part: BodyStructure, extensible: Bool, into out: inout ByteBuffer) {
+        out.writeStaticString("(")
         switch part.content {
         case .multipart(let children):
-            var items = children.map { body($0, extensible: extensible) }
-            items.append(string(part.subtype.uppercased()))
+            for child in children { write(child, extensible: extensible, into: &out) }
+            if !children.isEmpty { out.writeStaticString(" ") }
+            Encoder.writeString(part.subtype.uppercased(), into: &out)
             if extensible {
-                items.append(parameters(part.parameters))
-                items.append(contentsOf: extensionTail(part))
+                out.writeStaticString(" ")
+                write(part.parameters, into: &out)
+                writeExtensionTail(part, into: &out)
             }
-            return .list(items)
         case .single, .message:
-            var items: [IMAPValue] = [
-                string(part.type.uppercased()), string(part.subtype.uppercased()), parameters(part.parameters),
-                nstring(part.id), nstring(part.description), string(part.encoding.uppercased()), .number(UInt64(max(0, part.size))),
-            ]
+            Encoder.writeString(part.type.uppercased(), into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeString(part.subtype.uppercased(), into: &out)
+            out.writeStaticString(" ")
+            write(part.parameters, into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeNString(part.id, into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeNString(part.description, into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeString(part.encoding.uppercased(), into: &out)
+            out.writeString(" \(max(0, part.size))")
             if case .message(let envelope, let inner) = part.content {
                 // body-type-msg: envelope, body, lines.
-                items.append(self.envelope(envelope))
-                items.append(body(inner, extensible: extensible))
-                items.append(.number(UInt64(max(0, part.lines ?? 0))))
+                out.writeStaticString(" ")
+                write(envelope, into: &out)
+                out.writeStaticString(" ")
+                write(inner, extensible: extensible, into: &out)
+                out.writeString(" \(max(0, part.lines ?? 0))")
             } else if part.type.caseInsensitiveCompare("text") == .orderedSame {
-                items.append(.number(UInt64(max(0, part.lines ?? 0))))
+                out.writeString(" \(max(0, part.lines ?? 0))")
             }
             if extensible {
-                items.append(nstring(part.md5))
-                items.append(contentsOf: extensionTail(part))
+                out.writeStaticString(" ")
+                Encoder.writeNString(part.md5, into: &out)
+                writeExtensionTail(part, into: &out)
             }
-            return .list(items)
         }
+        out.writeStaticString(")")
     }
 
-    /// body-fld-dsp, body-fld-lang, body-fld-loc.
-    static func extensionTail(_ part: BodyStructure) -> [IMAPValue] {
-        let disposition: IMAPValue =
-            part.disposition.map { .list([string($0.type.uppercased()), parameters($0.parameters)]) } ?? .nilValue
-        let language: IMAPValue =
-            switch part.language.count {
-            case 0: .nilValue
-            case 1: string(part.language[0])
-            default: .list(part.language.map(string))
+    /// SP body-fld-dsp SP body-fld-lang SP body-fld-loc.
+    static func writeExtensionTail(_ part: BodyStructure, into out: inout ByteBuffer) {
+        out.writeStaticString(" ")
+        if let disposition = part.disposition {
+            out.writeStaticString("(")
+            Encoder.writeString(disposition.type.uppercased(), into: &out)
+            out.writeStaticString(" ")
+            write(disposition.parameters, into: &out)
+            out.writeStaticString(")")
+        } else {
+            out.writeStaticString("NIL")
+        }
+        out.writeStaticString(" ")
+        switch part.language.count {
+        case 0: out.writeStaticString("NIL")
+        case 1: Encoder.writeString(part.language[0], into: &out)
+        default:
+            out.writeStaticString("(")
+            for (index, tag) in part.language.enumerated() {
+                if index > 0 { out.writeStaticString(" ") }
+                Encoder.writeString(tag, into: &out)
             }
-        return [disposition, language, nstring(part.location)]
+            out.writeStaticString(")")
+        }
+        out.writeStaticString(" ")
+        Encoder.writeNString(part.location, into: &out)
     }
 
     /// body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
-    static func parameters(_ list: [MIMEParameter]) -> IMAPValue {
-        guard !list.isEmpty else { return .nilValue }
-        return .list(list.flatMap { [string($0.name.uppercased()), string($0.value)] })
+    static func write(_ list: [MIMEParameter], into out: inout ByteBuffer) {
+        guard !list.isEmpty else {
+            out.writeStaticString("NIL")
+            return
+        }
+        out.writeStaticString("(")
+        for (index, parameter) in list.enumerated() {
+            if index > 0 { out.writeStaticString(" ") }
+            Encoder.writeString(parameter.name.uppercased(), into: &out)
+            out.writeStaticString(" ")
+            Encoder.writeString(parameter.value, into: &out)
+        }
+        out.writeStaticString(")")
     }
 }
 

@@ -214,15 +214,19 @@ public struct JSONReader {
         try expect(UInt8(ascii: "\""), "a string")
         // The common case: no escapes, taken in one slice.
         let start = position
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                let value = Array(bytes[start..<position])
-                position += 1
-                return value
+        let plainEnd = bytes.withUnsafeBufferPointer { buffer in
+            var end = start
+            while end < buffer.count {
+                let byte = buffer[end]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                end += 1
             }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            return end
+        }
+        position = plainEnd
+        if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
             position += 1
+            return Array(bytes[start..<plainEnd])
         }
         var value = Array(bytes[start..<position])
         while position < bytes.count {

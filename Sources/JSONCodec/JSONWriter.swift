@@ -85,6 +85,16 @@ public struct JSONWriter {
     public mutating func string(bytes value: some Collection<UInt8>) {
         separate()
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: then they are copied in one piece.
+        let plain = value.withContiguousStorageIfAvailable { buffer -> Bool in
+            for byte in buffer where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if plain == true {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

@@ -267,6 +267,8 @@ def test_append_fetch_sections_envelope_and_bodystructure(imap):
     assert '"<nested-1@remote.test>"' in text
     # BODYSTRUCTURE: mixed(alternative(plain, html), pdf attachment, message/rfc822).
     assert '"ALTERNATIVE"' in text and '"MIXED"' in text
+    # §9 body-type-mpart = 1*body SP media-subtype: the parts follow each other with no space.
+    assert re.search(r'\)\("TEXT" "HTML"', text) and ') "ALTERNATIVE"' in text and ')) "ALTERNATIVE"' not in text
     assert '("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "QUOTED-PRINTABLE"' in text
     assert '("ATTACHMENT" ("FILENAME" "report.pdf"))' in text
     assert '"MESSAGE" "RFC822"' in text
