@@ -214,7 +214,36 @@ public struct JSONReader {
         try expect(UInt8(ascii: "\""), "a string")
         // The common case: no escapes, taken in one slice.
         let start = position
-        let plainEnd = bytes.withUnsafeBufferPointer { buffer in
+        position = plainRunEnd(from: position)
+        if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
+            position += 1
+            return Array(bytes[start..<position - 1])
+        }
+        var value = Array(bytes[start..<position])
+        while position < bytes.count {
+            switch bytes[position] {
+            case UInt8(ascii: "\""):
+                position += 1
+                return value
+            case UInt8(ascii: "\\"):
+                position += 1
+                try readEscape(into: &value)
+                // The run up to the next escape in one piece (JSON text inside a string has a
+                // quote every few bytes).
+                let run = position
+                position = plainRunEnd(from: position)
+                value.append(contentsOf: bytes[run..<position])
+            default:
+                throw error("a control character in a string")
+            }
+        }
+        throw error("a string without its closing quote")
+    }
+
+    /// Where the bytes from `start` that a string holds as they are (no quote, backslash or
+    /// control character) end.
+    func plainRunEnd(from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
             var end = start
             while end < buffer.count {
                 let byte = buffer[end]
@@ -223,29 +252,6 @@ public struct JSONReader {
             }
             return end
         }
-        position = plainEnd
-        if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
-            position += 1
-            return Array(bytes[start..<plainEnd])
-        }
-        var value = Array(bytes[start..<position])
-        while position < bytes.count {
-            let byte = bytes[position]
-            switch byte {
-            case UInt8(ascii: "\""):
-                position += 1
-                return value
-            case UInt8(ascii: "\\"):
-                position += 1
-                try readEscape(into: &value)
-            case 0..<0x20:
-                throw error("a control character in a string")
-            default:
-                value.append(byte)
-                position += 1
-            }
-        }
-        throw error("a string without its closing quote")
     }
 
     mutating func readEscape(into value: inout [UInt8]) throws {

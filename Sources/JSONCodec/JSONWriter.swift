@@ -36,7 +36,7 @@ public struct JSONWriter {
     public mutating func key(_ name: StaticString) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        append(name)
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
         needsComma = false
@@ -49,30 +49,37 @@ public struct JSONWriter {
 
     public mutating func null() {
         separate()
-        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+        append("null")
     }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        append(value ? "true" : "false")
     }
 
+    mutating func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// An integer in decimal (any `BinaryInteger` up to 64 bits).
     public mutating func int<Integer: BinaryInteger>(_ value: Integer) {
         separate()
-        if value == 0 {
-            bytes.append(UInt8(ascii: "0"))
-            return
-        }
-        var magnitude = value.magnitude
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        // At most 39 digits (128 bits); written backwards into a small buffer.
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
-        while magnitude > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10))
-            magnitude /= 10
+        var magnitude = UInt64(value.magnitude)
+        var digits = 1
+        var bound: UInt64 = 10
+        while digits < 20, magnitude >= bound {
+            digits += 1
+            bound = bound &* 10
         }
-        bytes.append(contentsOf: digits.reversed())
+        let end = bytes.count + digits
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        var at = end
+        repeat {
+            at -= 1
+            bytes[at] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
     }
 
     public mutating func string(_ value: String) {
@@ -85,35 +92,40 @@ public struct JSONWriter {
     public mutating func string(bytes value: some Collection<UInt8>) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escape: then they are copied in one piece.
-        let plain = value.withContiguousStorageIfAvailable { buffer -> Bool in
-            for byte in buffer where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
-            bytes.append(contentsOf: buffer)
-            return true
-        }
-        if plain == true {
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [
-                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
-                    hex[Int(byte & 0xF)],
-                ])
-            default: bytes.append(byte)
-            }
+        if value.withContiguousStorageIfAvailable({ escape($0) }) == nil {
+            let copy = Array(value)
+            copy.withUnsafeBufferPointer { escape($0) }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value` escaped: the runs between escapes in one piece each (JSON text inside a
+    /// string, as `message.list` carries envelopes, has a quote every few bytes).
+    mutating func escape(_ value: UnsafeBufferPointer<UInt8>) {
+        var run = 0
+        for index in 0..<value.count {
+            let byte = value[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if index > run { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[run..<index])) }
+            run = index + 1
+            bytes.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+            case 0x0A: bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(UInt8(ascii: "t"))
+            case 0x08: bytes.append(UInt8(ascii: "b"))
+            case 0x0C: bytes.append(UInt8(ascii: "f"))
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                bytes.append(UInt8(ascii: "u"))
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(hex.utf8Start[Int(byte >> 4)])
+                bytes.append(hex.utf8Start[Int(byte & 0xF)])
+            }
+        }
+        if value.count > run { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[run..<value.count])) }
     }
 
     /// Writes JSON text that is already valid as one value (stored JSON spliced in as it is).

@@ -29,19 +29,28 @@ public struct MessageRecord: Sendable, Equatable {
         self.init(row: row, columns: withStructure ? .structure : [])
     }
 
+    /// A row that starts with `SQLiteStore.summaryColumns`, then `structure` and `envelope`
+    /// when `columns` has them, in that order. Read by position: a name costs GRDB a look-up
+    /// per column per row, and a listing reads thousands of rows.
     init(row: Row, columns: MessageColumns) {
-        uid = row["uid"]
-        size = row["size"]
-        internalDate = row["internal_date"]
-        let keywords: String? = row["keywords"]
+        body = BodyReference(messageID: row[0], blobID: row[2])
+        uid = row[1]
+        size = row[3]
+        internalDate = row[4]
+        let keywords: String? = row[6]
         flags = MessageFlags(
-            system: MessageFlags.System(rawValue: row["flags"]),
+            system: MessageFlags.System(rawValue: row[5]),
             keywords: keywords.map { $0.split(separator: " ").map(String.init) } ?? [])
-        modseq = row["modseq"]
-        structure = columns.contains(.structure) ? row["structure"] : nil
-        envelope = columns.contains(.envelope) ? row["envelope"] : nil
-        prefixLength = row["prefix_length"]
-        body = BodyReference(messageID: row["id"], blobID: row["blob_id"])
+        modseq = row[7]
+        prefixLength = row[8]
+        var next = 9
+        if columns.contains(.structure) {
+            structure = row[next]
+            next += 1
+        } else {
+            structure = nil
+        }
+        envelope = columns.contains(.envelope) ? row[next] : nil
     }
 }
 
@@ -442,7 +451,8 @@ extension SQLiteStore {
         }
     }
 
-    /// A message row's columns for `MessageRecord`, the message table named `m`.
+    /// A message row's columns for `MessageRecord`, the message table named `m`; it reads
+    /// them by position, so their order is fixed.
     static let summaryColumns =
         "m.id, m.uid, m.blob_id, m.size, m.internal_date, m.flags, m.keywords, m.modseq, coalesce(length(m.prefix), 0) AS prefix_length"
 
