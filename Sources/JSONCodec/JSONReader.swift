@@ -205,7 +205,16 @@ public struct JSONReader {
     }
 
     public mutating func readString() throws -> String {
-        String(decoding: try readStringBytes(), as: UTF8.self)
+        // Without escapes the string is made from the text itself, with no array between.
+        if peek() == UInt8(ascii: "\"") {
+            let start = position + 1
+            let end = plainRunEnd(from: start)
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                position = end + 1
+                return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+            }
+        }
+        return String(decoding: try readStringBytes(), as: UTF8.self)
     }
 
     /// A string's bytes, escapes resolved (`\uD83D\uDE00` pairs to one scalar; a lone surrogate

@@ -60,7 +60,7 @@ public struct MessageColumns: OptionSet, Sendable, Hashable {
     public init(rawValue: Int) { self.rawValue = rawValue }
     /// The parsed message as JSON (`MessageRecord.structure`).
     public static let structure = MessageColumns(rawValue: 1)
-    /// Its envelope alone as JSON (`MessageRecord.envelope`), cut out of the structure by SQLite.
+    /// Its envelope alone as JSON (`MessageRecord.envelope`), from `body_envelope`.
     public static let envelope = MessageColumns(rawValue: 2)
 }
 
@@ -278,6 +278,12 @@ extension SQLiteStore {
             try db.cachedStatement(sql: "INSERT INTO body (blob_id, structure, data) VALUES (?, ?, ?)").execute(
                 arguments: [blobID, request.structure, inline.map { Data($0) }])
             try storeHeader(db, blobID: blobID, body: body, structure: request.structure)
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO body_envelope (blob_id, envelope) SELECT ?1, json_extract(?2, '$.envelope')
+                    WHERE json_valid(?2) AND json_type(?2, '$.envelope') = 'object'
+                    """
+            ).execute(arguments: [blobID, request.structure])
         }
         let prefix: Data? = request.prefix.isEmpty ? nil : Data(request.prefix)
         let size = Int64(request.prefix.count) + body.size
@@ -432,8 +438,12 @@ extension SQLiteStore {
             args += [changedSince ?? 0, Int64(afterUID ?? 0), limit]
             var select = Self.summaryColumns
             if columns.contains(.structure) { select += ", s.structure" }
-            if columns.contains(.envelope) { select += ", json_extract(s.structure, '$.envelope') AS envelope" }
-            let join = columns.isEmpty ? "" : "LEFT JOIN body s ON s.blob_id = m.blob_id"
+            var join = ""
+            if columns.contains(.structure) { join += " LEFT JOIN body s ON s.blob_id = m.blob_id" }
+            if columns.contains(.envelope) {
+                select += ", e.envelope"
+                join += " LEFT JOIN body_envelope e ON e.blob_id = m.blob_id"
+            }
             let sql = """
                 SELECT \(select) FROM message m \(join)
                 WHERE m.mailbox_id = ? AND \(clause) AND m.modseq > ? AND m.uid > ? ORDER BY m.uid LIMIT ?

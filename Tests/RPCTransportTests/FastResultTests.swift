@@ -49,4 +49,32 @@ import Testing
     func incompleteOrBrokenPagesAreErrors(line: String) {
         #expect(throws: (any Error).self) { try JSONRPC.decodeResult(MessageListResult.self, from: ByteBuffer(string: line)) }
     }
+
+    @Test(arguments: [0, 1, 2, 3, 1000, 300_000])
+    func bytesReadWhatTheOtherCoderWrites(count: Int) throws {
+        let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let batch = MessageReadBatchResult(
+            messages: [
+                MessageChunk(uid: 3, data: Base64Data(bytes), total: Int64(count) + 5),
+                MessageChunk(uid: 9, data: Base64Data([]), total: 0),
+            ],
+            missing: [4, 4_294_967_295])
+        let read = MessageReadResult(data: Base64Data(bytes), total: 1 << 40, offset: 17)
+        let encoder = JSONEncoder()
+        let batchLines = [
+            try MessageReadBatchResult(jsonBytes: Array(encoder.encode(batch))),
+            try JSONDecoder().decode(MessageReadBatchResult.self, from: Data(batch.jsonBytes)),
+        ]
+        for decoded in batchLines {
+            #expect(decoded.messages.map(\.uid) == [3, 9] && decoded.messages.map(\.total) == [Int64(count) + 5, 0])
+            #expect(decoded.messages.map(\.data) == [Base64Data(bytes), Base64Data([])] && decoded.missing == batch.missing)
+        }
+        for decoded in [
+            try MessageReadResult(jsonBytes: Array(encoder.encode(read))),
+            try JSONDecoder().decode(MessageReadResult.self, from: Data(read.jsonBytes)),
+        ] {
+            #expect(decoded.data == read.data && decoded.total == read.total && decoded.offset == read.offset)
+        }
+        #expect(throws: JSONReadError.self) { try MessageReadResult(jsonBytes: Array(#"{"data":"%%%%","total":1,"offset":0}"#.utf8)) }
+    }
 }

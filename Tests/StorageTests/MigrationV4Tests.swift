@@ -47,6 +47,11 @@ import Testing
         #expect(boxes.map(\.name) == ["INBOX", "Lists", "Lists/Swift", "Trash"])
         #expect(boxes.map(\.subscribed) == [true, false, true, false])
         #expect(boxes.allSatisfy { !$0.noselect })
+        // v5: the envelope in a table of its own, read by a listing that asks for it.
+        let inbox = try #require(boxes.first { $0.name == "INBOX" })
+        let listed = try store.messages(
+            mailboxID: inbox.id, uids: nil, changedSince: nil, afterUID: nil, limit: 10, columns: .envelope, budget: 1 << 20)
+        #expect(listed.messages.map(\.envelope) == [#"{"subject":"v3","from":[],"sender":[],"replyTo":[],"to":[],"cc":[],"bcc":[]}"#])
         try store.close()
         let queue = try DatabaseQueue(path: dir + "/" + SQLiteStore.databaseName)
         try queue.read { db in
