@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "BackendTests",
             dependencies: [
-                "LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore",
+                "LoftTestSupport", "Backend", "Storage", "RPCTransport", "RPCProtocol", "MailMessage", "MailCore", "JSONCodec",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -15,7 +15,9 @@ extension Backend {
     static let maxListBytes = 1 << 20
 
     func registerMessages() {
-        blocking(Methods.messageList) { _, p in
+        blocking(Methods.messageList) { connection, p in
+            // Version 1 carried the JSON as strings.
+            let form: (JSONText?) -> JSONText? = connection.version >= 2 ? { $0 } : { $0.map(JSONText.init(quoting:)) }
             let account = try self.accountID(session: p.session)
             let box = try self.selectableMailbox(account, p.mailbox)
             let limit = min(max(p.limit ?? Self.maxListPage, 1), Self.maxListPage)
@@ -33,7 +35,7 @@ extension Backend {
             for row in rows {
                 let summary = MessageSummary(
                     uid: row.uid, flags: row.flags, internalDate: row.internalDate, size: row.size, modseq: row.modseq,
-                    structure: try Self.clientStructure(row), envelope: row.envelope)
+                    structure: form(try Self.clientStructure(row)), envelope: form(row.envelope.flatMap { JSONText(validating: $0) }))
                 used += Self.encodedSizeBound(summary)
                 if used > budget && !summaries.isEmpty { break }
                 summaries.append(summary)
@@ -162,8 +164,8 @@ extension Backend {
         // {"uid":4294967295,"flags":[],"internalDate":…,"size":…,"modseq":…} with 20-digit numbers.
         var size = 128
         for name in summary.flags.names { size += jsonStringBound(name) + 1 }
-        if let structure = summary.structure { size += 16 + jsonStringBound(structure) }
-        if let envelope = summary.envelope { size += 16 + jsonStringBound(envelope) }
+        if let structure = summary.structure { size += 16 + structure.bytes.count }
+        if let envelope = summary.envelope { size += 16 + envelope.bytes.count }
         return size
     }
 
@@ -186,10 +188,11 @@ extension Backend {
 
     /// The message's structure as clients see it, offsets from the start of the message: the
     /// store keeps the body's (shared by copies with different prefixes). Nil if not asked for.
-    static func clientStructure(_ message: MessageRecord) throws -> String? {
+    static func clientStructure(_ message: MessageRecord) throws -> JSONText? {
         guard let json = message.structure else { return nil }
-        if message.prefixLength == 0 { return json }
-        return String(decoding: try parsedStructure(message).jsonBytes, as: UTF8.self)
+        if message.prefixLength == 0 { return JSONText(validating: json) }
+        var reader = JSONReader(try parsedStructure(message).jsonBytes)
+        return try JSONText(json: &reader)
     }
 
     static func parsedStructure(_ message: MessageRecord) throws -> ParsedMessage {

@@ -291,8 +291,8 @@ extension IMAPCommandRunner {
 
     /// Reads a page's JSON texts (envelopes or structures); a text that does not read spoils
     /// only itself (its message then answers NIL).
-    static func decodeAll<Value: JSONFastCodable>(_ texts: [String?], as: Value.Type) -> [Value?] {
-        texts.map { text in text.flatMap { try? Value(jsonBytes: Array($0.utf8)) } }
+    static func decodeAll<Value: JSONFastCodable>(_ texts: [JSONText?], as: Value.Type) -> [Value?] {
+        texts.map { text in text.flatMap { try? Value(jsonBytes: $0.bytes) } }
     }
 }
 

@@ -309,6 +309,14 @@ public struct JSONReader {
         return value
     }
 
+    /// The text of the next value, checked and skipped (for a value carried on as it is).
+    public mutating func rawValue() throws -> ArraySlice<UInt8> {
+        skipWhitespace()
+        let start = position
+        try skipValue()
+        return bytes[start..<position]
+    }
+
     /// Skips one value of any kind (a member this reader does not know), checking its syntax.
     public mutating func skipValue() throws {
         switch peek() {

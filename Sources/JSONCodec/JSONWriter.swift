@@ -42,6 +42,13 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// A key that is not a constant, escaped as a string.
+    public mutating func key(dynamic name: String) {
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
         needsComma = true

@@ -63,8 +63,8 @@ extension MessageSummary: JSONFastCodable {
             case "modseq":
                 modseq = try reader.readInt64()
                 present |= 16
-            case "structure": structure = try reader.readOptionalString()
-            case "envelope": envelope = try reader.readOptionalString()
+            case "structure": structure = reader.readNull() ? nil : try JSONText(json: &reader)
+            case "envelope": envelope = reader.readNull() ? nil : try JSONText(json: &reader)
             default: try reader.skipValue()
             }
         }
@@ -83,8 +83,14 @@ extension MessageSummary: JSONFastCodable {
             writer.int(size)
             writer.key("modseq")
             writer.int(modseq)
-            writer.member("structure", structure)
-            writer.member("envelope", envelope)
+            if let structure {
+                writer.key("structure")
+                structure.write(json: &writer)
+            }
+            if let envelope {
+                writer.key("envelope")
+                envelope.write(json: &writer)
+            }
         }
     }
 }

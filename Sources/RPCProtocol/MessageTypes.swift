@@ -44,12 +44,13 @@ public struct MessageSummary: Codable, Sendable, Equatable {
     public var internalDate: Int64
     public var size: Int64
     public var modseq: Int64
-    /// The parsed message (MailMessage.ParsedMessage) as JSON text, when asked for.
-    public var structure: String?
-    /// Its envelope alone (MailMessage.Envelope) as JSON text, when asked for.
-    public var envelope: String?
+    /// The parsed message (MailMessage.ParsedMessage), when asked for: a JSON object in the answer.
+    public var structure: JSONText?
+    /// Its envelope alone (MailMessage.Envelope), when asked for: a JSON object in the answer.
+    public var envelope: JSONText?
     public init(
-        uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64, structure: String? = nil, envelope: String? = nil
+        uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64, structure: JSONText? = nil,
+        envelope: JSONText? = nil
     ) {
         self.envelope = envelope
         self.uid = uid

@@ -3,9 +3,11 @@
 /// specification; this module is its Swift form. Imports MailCore only (DESIGN §6).
 public enum RPCVersion {
     /// The protocol version this build speaks. `hello` fails with `version_mismatch` when a
-    /// caller asks for a version outside `supported`.
-    public static let current = 1
-    public static let supported: ClosedRange<Int> = 1...1
+    /// caller asks for a version outside `supported`, and answers with the one asked for.
+    /// 2: `message.list` carries `structure` and `envelope` as JSON objects; a version-1
+    /// connection still gets them as strings holding the JSON text (Protocol/README.md §11).
+    public static let current = 2
+    public static let supported: ClosedRange<Int> = 1...2
 }
 
 /// The two sockets and what they may do (DESIGN §2). The role comes from the socket a

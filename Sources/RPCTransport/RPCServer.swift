@@ -90,8 +90,13 @@ public final class RPCConnection: Sendable, Hashable {
         var nextCloseHook = 0
         var onWritable: [@Sendable () -> Void] = []
         var software: String?
+        /// The protocol version `hello` agreed on.
+        var version = RPCVersion.current
     }
     let state = NIOLockedValueBox(State())
+
+    /// The protocol version the caller asked for in `hello` (`RPCVersion.supported`).
+    public var version: Int { state.withLockedValue { $0.version } }
 
     init(id: Int64, role: RPCRole, channel: any Channel) {
         self.id = id
@@ -340,9 +345,10 @@ final class RPCServerHandler: ChannelInboundHandler {
         connection.state.withLockedValue {
             $0.helloDone = true
             $0.software = params.software
+            $0.version = params.version
         }
         let result = HelloResult(
-            version: RPCVersion.current, server: identity.server, role: connection.role,
+            version: params.version, server: identity.server, role: connection.role,
             maxLineBytes: RPCLimits.maxLineBytes, maxChunkBytes: RPCLimits.maxChunkBytes, capabilities: identity.capabilities)
         guard wantsAnswer else { return }
         var buffer = context.channel.allocator.buffer(capacity: 256)

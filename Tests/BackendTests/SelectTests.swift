@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import LoftTestSupport
 import MailCore
 import MailMessage
@@ -139,13 +140,14 @@ import Testing
             Methods.messageCopy, MessageCopyParams(session: session, mailbox: "INBOX", uids: UIDSet("1:1000")!, to: "INBOX"))
         let page = try await h.gateway.call(
             Methods.messageList, MessageListParams(session: session, mailbox: "INBOX", withStructure: true, limit: 5000))
-        let encoded = try JSONEncoder().encode(page)
+        // The page as the back-end writes it on the wire.
+        let encoded = page.jsonBytes
         #expect(!page.messages.isEmpty && page.messages.count < 5000)
         #expect(encoded.count <= Backend.maxListBytes + 200, "the page is \(encoded.count) bytes")
         #expect(encoded.count > Backend.maxListBytes / 2, "the page uses its budget")
         #expect(page.nextAfterUid == page.messages.last?.uid)
         let structure = try #require(page.messages.first?.structure)
-        #expect(structure.utf8.count > 20_000)
+        #expect(structure.bytes.count > 20_000)
         #expect(page.messages.allSatisfy { $0.structure == structure && $0.envelope == nil })
 
         let next = try await h.gateway.call(
@@ -185,13 +187,13 @@ import Testing
             Methods.messageList, MessageListParams(session: session, mailbox: "INBOX", fields: ["envelope", "unknown-is-ignored"]))
         let summary = try #require(listed.messages.first)
         #expect(summary.structure == nil)
-        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(try #require(summary.envelope).utf8))
+        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(try #require(summary.envelope).bytes))
         #expect(envelope == MessageParser.parse(bytes).envelope)
         #expect(envelope.decodedSubject == "groß" && envelope.from.first?.mailbox == "ann")
 
         let both = try await h.gateway.call(
             Methods.messageList, MessageListParams(session: session, mailbox: "INBOX", fields: ["envelope", "structure"]))
-        let parsed = try JSONDecoder().decode(ParsedMessage.self, from: Data(try #require(both.messages.first?.structure).utf8))
+        let parsed = try JSONDecoder().decode(ParsedMessage.self, from: Data(try #require(both.messages.first?.structure).bytes))
         #expect(parsed.envelope == envelope)
         #expect(both.messages.first?.envelope == summary.envelope)
         await h.close()

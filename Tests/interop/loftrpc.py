@@ -26,7 +26,7 @@ class Client:
         self.ids = itertools.count(1)
         self.notifications = []
         if hello:
-            self.call("hello", {"version": 1, "software": "pytest"})
+            self.call("hello", {"version": 2, "software": "pytest"})
 
     def close(self):
         self.sock.close()

@@ -250,7 +250,7 @@ def test_delivery_routing_and_messages(setup, loft):
     assert len(lst["messages"]) == 1
     m = lst["messages"][0]
     assert m["size"] == len(MSG) + len(b"Return-Path: <carol@remote.test>\r\n")
-    assert json.loads(m["structure"])["envelope"]["subject"] == "hello"
+    assert m["structure"]["envelope"]["subject"] == "hello"
     raw = g.read_all(alice, "INBOX", m["uid"])
     assert raw == b"Return-Path: <carol@remote.test>\r\n" + MSG
     assert len(g.call("message.list", {"session": bob, "mailbox": "INBOX"})["messages"]) == 1
@@ -632,7 +632,15 @@ def test_imap_select_uids_search_and_subscriptions(setup, loft):
     assert silent == {"updated": [], "skipped": []}
     listed = g.call("message.list", {"session": s, "mailbox": "INBOX", "fields": ["envelope"], "maxBytes": 1})
     assert len(listed["messages"]) == 1 and listed["nextAfterUid"] == 1
-    assert json.loads(listed["messages"][0]["envelope"])["subject"] == "report 1"
+    assert listed["messages"][0]["envelope"]["subject"] == "report 1"
+    # Protocol version 1 carries the same JSON as a string (README §11).
+    v1 = Client(str(loft.data / "gateway.sock"), hello=False)
+    assert v1.call("hello", {"version": 1, "software": "pytest"})["version"] == 1
+    old = v1.call("message.list", {"session": s, "mailbox": "INBOX", "fields": ["envelope", "structure"], "maxBytes": 1})
+    summary = old["messages"][0]
+    assert json.loads(summary["envelope"]) == listed["messages"][0]["envelope"]
+    assert json.loads(summary["structure"])["envelope"] == listed["messages"][0]["envelope"]
+    v1.close()
     found = g.call("message.search", {"session": s, "mailbox": "INBOX", "query": {
         "and": [{"flag": "\\Flagged"}, {"not": {"flag": "\\Seen"}}, {"header": ["Subject", "REPORT"]}]}})
     assert found["uids"] == "2,4" and found["highestModseq"] >= 1

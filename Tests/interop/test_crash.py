@@ -106,7 +106,7 @@ def inbox_tags(a, session):
     while True:
         page = a.call("message.list", {"session": session, "mailbox": "INBOX", "withStructure": True, "afterUid": after})
         for m in page["messages"]:
-            tag = json.loads(m["structure"])["envelope"]["messageID"].strip("<>").split("@")[0]
+            tag = m["structure"]["envelope"]["messageID"].strip("<>").split("@")[0]
             seen.setdefault(tag, []).append(m["uid"])
         if not page.get("nextAfterUid"):
             break
