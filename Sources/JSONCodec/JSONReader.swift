@@ -94,7 +94,7 @@ public struct JSONReader {
 
     /// Reads an object, calling `member` with each key; `member` must read (or skip) the value.
     /// A key read twice is passed twice (the last value wins for the usual reader).
-    public mutating func readObject(_ member: (inout JSONReader, String) throws -> Void) throws {
+    public mutating func readObject(_ member: (inout JSONReader, JSONKey) throws -> Void) throws {
         try expect(UInt8(ascii: "{"), "an object")
         try enter()
         defer { depth -= 1 }
@@ -103,7 +103,7 @@ public struct JSONReader {
             return
         }
         while true {
-            let key = try readString()
+            let key = try readKey()
             try expect(UInt8(ascii: ":"), "':'")
             try member(&self, key)
             switch peek() {
@@ -114,6 +114,18 @@ public struct JSONReader {
             default: throw error("expected ',' or '}'")
             }
         }
+    }
+
+    /// A member's name: a slice of the text itself unless it has escapes.
+    mutating func readKey() throws -> JSONKey {
+        guard peek() == UInt8(ascii: "\"") else { throw error("expected a string") }
+        let start = position + 1
+        let end = plainRunEnd(from: start)
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            position = end + 1
+            return JSONKey(bytes: bytes[start..<end])
+        }
+        return JSONKey(bytes: ArraySlice(try readStringBytes()))
     }
 
     /// Reads an array, calling `element` for each element; `element` must read (or skip) it.
@@ -317,16 +329,81 @@ public struct JSONReader {
         return bytes[start..<position]
     }
 
-    /// Skips one value of any kind (a member this reader does not know), checking its syntax.
+    /// Skips one value of any kind (a member this reader does not know, or a value carried on
+    /// as its text), checking its syntax without building any string.
     public mutating func skipValue() throws {
         switch peek() {
-        case UInt8(ascii: "{"): try readObject { reader, _ in try reader.skipValue() }
-        case UInt8(ascii: "["): try readArray { reader in try reader.skipValue() }
-        case UInt8(ascii: "\""): _ = try readStringBytes()
+        case UInt8(ascii: "{"):
+            position += 1
+            try enter()
+            defer { depth -= 1 }
+            if peek() == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
+            while true {
+                guard peek() == UInt8(ascii: "\"") else { throw error("expected a string") }
+                try skipString()
+                try expect(UInt8(ascii: ":"), "':'")
+                try skipValue()
+                switch peek() {
+                case UInt8(ascii: ","): position += 1
+                case UInt8(ascii: "}"):
+                    position += 1
+                    return
+                default: throw error("expected ',' or '}'")
+                }
+            }
+        case UInt8(ascii: "["):
+            position += 1
+            try enter()
+            defer { depth -= 1 }
+            if peek() == UInt8(ascii: "]") {
+                position += 1
+                return
+            }
+            while true {
+                try skipValue()
+                switch peek() {
+                case UInt8(ascii: ","): position += 1
+                case UInt8(ascii: "]"):
+                    position += 1
+                    return
+                default: throw error("expected ',' or ']'")
+                }
+            }
+        case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
         case UInt8(ascii: "n"):
             guard readNull() else { throw error("expected null") }
         default: try skipNumber()
+        }
+    }
+
+    /// Past a string at `position` (its opening quote), escapes checked.
+    mutating func skipString() throws {
+        position += 1
+        while true {
+            position = plainRunEnd(from: position)
+            guard position < bytes.count else { throw error("a string without its closing quote") }
+            switch bytes[position] {
+            case UInt8(ascii: "\""):
+                position += 1
+                return
+            case UInt8(ascii: "\\"):
+                position += 1
+                guard position < bytes.count else { throw error("a string without its closing quote") }
+                switch bytes[position] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    position += 1
+                case UInt8(ascii: "u"):
+                    position += 1
+                    _ = try readHex4()
+                default: throw error("an invalid escape")
+                }
+            default: throw error("a control character in a string")
+            }
         }
     }
 
@@ -351,6 +428,27 @@ public struct JSONReader {
             position += 1
             if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
             guard digits() > 0 else { throw error("an exponent without digits") }
+        }
+    }
+}
+
+/// An object member's name as the reader found it (escapes resolved). A `switch` compares it
+/// with string literals without making a `String` of it: `case "subject":`.
+public struct JSONKey: CustomStringConvertible {
+    let bytes: ArraySlice<UInt8>
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+    public var description: String { string }
+
+    public static func ~= (pattern: StaticString, key: JSONKey) -> Bool {
+        key == pattern
+    }
+
+    public static func == (key: JSONKey, name: StaticString) -> Bool {
+        guard key.bytes.count == name.utf8CodeUnitCount else { return false }
+        return key.bytes.withUnsafeBufferPointer { buffer in
+            for index in 0..<buffer.count where buffer[index] != name.utf8Start[index] { return false }
+            return true
         }
     }
 }

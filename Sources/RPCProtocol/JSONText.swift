@@ -68,7 +68,7 @@ public struct JSONText: Sendable, Equatable, Codable {
             switch raw.first {
             case UInt8(ascii: "{"):
                 var members: [(String, Tree)] = []
-                try inner.readObject { reader, key in members.append((key, try Tree(reading: &reader))) }
+                try inner.readObject { reader, key in members.append((key.string, try Tree(reading: &reader))) }
                 self = .object(members)
             case UInt8(ascii: "["): self = .array(try inner.readArray(of: Tree.init(reading:)))
             case UInt8(ascii: "\""): self = .string(try inner.readString())

@@ -8,21 +8,26 @@ import MailCore
 extension MessageListResult: JSONFastCodable {
     public init(json reader: inout JSONReader) throws {
         self.init(uidValidity: 0, uidNext: 0, highestModseq: 0, messages: [], nextAfterUid: nil)
-        var seen: Set<String> = []
+        var present = 0
         try reader.readObject { reader, key in
-            seen.insert(key)
             switch key {
-            case "uidValidity": uidValidity = try reader.readUInt32()
-            case "uidNext": uidNext = try reader.readUInt32()
-            case "highestModseq": highestModseq = try reader.readInt64()
-            case "messages": messages = try reader.readArray(of: MessageSummary.init(json:))
+            case "uidValidity":
+                uidValidity = try reader.readUInt32()
+                present |= 1
+            case "uidNext":
+                uidNext = try reader.readUInt32()
+                present |= 2
+            case "highestModseq":
+                highestModseq = try reader.readInt64()
+                present |= 4
+            case "messages":
+                messages = try reader.readArray(of: MessageSummary.init(json:))
+                present |= 8
             case "nextAfterUid": nextAfterUid = reader.readNull() ? nil : try reader.readUInt32()
             default: try reader.skipValue()
             }
         }
-        for required in ["uidValidity", "uidNext", "highestModseq", "messages"] where !seen.contains(required) {
-            throw reader.error("a message page without \(required)")
-        }
+        guard present == 15 else { throw reader.error("a message page without uidValidity, uidNext, highestModseq or messages") }
     }
 
     public func write(json writer: inout JSONWriter) {

@@ -92,7 +92,7 @@ extension SQLiteStore {
     public func select(
         accountID: Int64, name: MailboxName, claimRecent: Bool, maxRanges: Int
     ) throws -> MailboxSelection {
-        func selection(_ db: Database) throws -> MailboxSelection {
+        func selection(_ db: Database, claimRecent: Bool) throws -> MailboxSelection {
             let box = try fetchSelectableMailbox(db, accountID: accountID, name: name.value)
             let counts = try mailboxCounts(db, mailboxID: box.id)
             var keywords = Set<String>()
@@ -126,7 +126,12 @@ extension SQLiteStore {
                 uids: try uidRanges(db, mailboxID: box.id, afterUID: 0, maxRanges: maxRanges))
         }
         // A claim writes, so the whole selection is read in the writer's transaction: no
-        // delivery can come between the counters, the claim and the UIDs.
-        return claimRecent ? try write(selection) : try read(selection)
+        // delivery can come between the counters, the claim and the UIDs. Only when there is
+        // something to claim, though: a commit costs a WAL fsync and waits for the writer, and
+        // most SELECTs find nothing new (a message that arrives after this read is reported to
+        // the session later, as one that arrives after the claim would be).
+        let seen = try read { try selection($0, claimRecent: false) }
+        guard claimRecent, seen.counts.recent > 0 else { return seen }
+        return try write { try selection($0, claimRecent: true) }
     }
 }

@@ -34,13 +34,20 @@ import Testing
     }
 
     static let malformedCases: [String] = [
-        #""unterminated"#, #""\ud83d""#, #""\ude00""#, #""\x""#, #""\u12""#, "\"a\u{1}b\"", #""a" x"#, "{", "[1,]", "[1 2]",
+        #""unterminated"#, #""\x""#, #""\u12""#, "\"a\u{1}b\"", #""a" x"#, "{", "[1,]", "[1 2]",
         #"{"a" 1}"#, #"{"a":1,}"#, "nul", "01x", "-", "1.", "1e", "tru",
     ]
 
     @Test(arguments: malformedCases)
     func malformedTextIsAnError(json: String) {
         #expect(throws: JSONReadError.self) { try JSONReader.read(Array(json.utf8)) { try $0.skipValue() } }
+    }
+
+    /// RFC 8259 §8.2: a lone surrogate is grammatical but no character; reading it as a string fails.
+    @Test(arguments: [#""\ud83d""#, #""\ude00""#, #""\ud83d\u0041""#])
+    func loneSurrogatesDoNotReadAsStrings(json: String) throws {
+        #expect(throws: JSONReadError.self) { try JSONReader.read(Array(json.utf8)) { try $0.readString() } }
+        try JSONReader.read(Array(json.utf8)) { try $0.skipValue() }
     }
 
     static let integerCases: [(json: String, value: Int64?)] = [
