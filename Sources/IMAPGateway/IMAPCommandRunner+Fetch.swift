@@ -35,7 +35,13 @@ extension IMAPCommandRunner {
             var messages = page.messages
             var justSeen = Set<UInt32>()
             if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
-            var firstBytes = plan.readsWholeMessages ? await readFirst(messages.map(\.uid), in: current.name) : [:]
+            var firstBytes =
+                plan.readsWholeMessages
+                ? BodiesAhead(
+                    client: client, uids: messages.map(\.uid),
+                    template: MessageReadBatchParams(session: token, mailbox: current.name, uids: [], length: configuration.readChunkBytes))
+                : nil
+            defer { firstBytes?.cancel() }
             let structures: [ParsedMessage?] =
                 plan.needsStructure ? Self.decodeAll(messages.map(\.structure), as: ParsedMessage.self) : []
             let envelopes: [Envelope?] =
@@ -48,7 +54,7 @@ extension IMAPCommandRunner {
                 let envelope = parsed?.envelope ?? (envelopes.isEmpty ? nil : envelopes[index])
                 try await write(
                     message, seq: seq, plan, parsed: parsed, envelope: envelope, in: current.name,
-                    prefetched: firstBytes.removeValue(forKey: message.uid), seenJustSet: justSeen.contains(message.uid),
+                    prefetched: await firstBytes?.chunk(for: message.uid), seenJustSet: justSeen.contains(message.uid),
                     into: &out)
                 await emit(&out)
             }
@@ -77,26 +83,6 @@ extension IMAPCommandRunner {
         return (changed, Set(flags.keys))
     }
 
-    /// The first bytes of each message, 64 at a time (`message.read_batch`); what the answer
-    /// leaves out is read message by message.
-    func readFirst(_ uids: [UInt32], in mailbox: String) async -> [UInt32: MessageChunk] {
-        var chunks: [UInt32: MessageChunk] = [:]
-        var pending = uids[...]
-        while !pending.isEmpty {
-            let group = Array(pending.prefix(MessageReadBatchParams.maxBatchMessages))
-            guard
-                let result = try? await client.call(
-                    Methods.messageReadBatch,
-                    MessageReadBatchParams(session: token, mailbox: mailbox, uids: group, length: configuration.readChunkBytes)),
-                !result.messages.isEmpty
-            else { break }
-            for chunk in result.messages { chunks[chunk.uid] = chunk }
-            let answered = Set(result.messages.map(\.uid)).union(result.missing)
-            pending = pending.drop { answered.contains($0) }
-        }
-        return chunks
-    }
-
     func write(
         _ message: MessageSummary, seq: Int, _ plan: FetchPlan, parsed: ParsedMessage?, envelope: Envelope?, in mailbox: String,
         prefetched: MessageChunk?, seenJustSet: Bool, into out: inout ResponseWriter
@@ -106,19 +92,28 @@ extension IMAPCommandRunner {
             defer { first = false }
             return first ? "" : " "
         }
-        out.text("* \(seq) FETCH (")
+        // The small items straight into the buffer: interpolated strings for each were a good
+        // part of a FETCH over a whole mailbox.
+        out.buffer.writeStaticString("* ")
+        out.buffer.writeString(String(seq))
+        out.buffer.writeStaticString(" FETCH (")
         var flagsWritten = false
         for attribute in plan.attributes {
             switch attribute {
             case .uid:
-                out.text(separator() + "UID \(message.uid)")
+                out.text(separator())
+                out.buffer.writeStaticString("UID ")
+                out.buffer.writeString(String(message.uid))
             case .flags:
                 flagsWritten = true
-                out.text(separator() + "FLAGS (\(flagNames(message).joined(separator: " ")))")
+                out.text(separator())
+                writeFlags(message, into: &out.buffer)
             case .internalDate:
                 out.text(separator() + "INTERNALDATE \"\(IMAPDateFormat.dateTime(message.internalDate))\"")
             case .rfc822Size:
-                out.text(separator() + "RFC822.SIZE \(message.size)")
+                out.text(separator())
+                out.buffer.writeStaticString("RFC822.SIZE ")
+                out.buffer.writeString(String(message.size))
             case .modseq:
                 out.text(separator() + "MODSEQ (\(message.modseq))")
             case .envelope:
@@ -150,9 +145,23 @@ extension IMAPCommandRunner {
         }
         // §7.4.2: an implicit \Seen is reported even when FLAGS was not asked for.
         if seenJustSet, !flagsWritten {
-            out.text(separator() + "FLAGS (\(flagNames(message).joined(separator: " ")))")
+            out.text(separator())
+            writeFlags(message, into: &out.buffer)
         }
         out.line(")")
+    }
+
+    /// `FLAGS (…)` with this session's `\Recent`.
+    func writeFlags(_ message: MessageSummary, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("FLAGS (")
+        var separate = false
+        for name in message.flags.names {
+            if separate { buffer.writeStaticString(" ") }
+            buffer.writeString(name)
+            separate = true
+        }
+        if selected?.view.recent.contains(message.uid) == true { buffer.writeStaticString(separate ? " \\Recent" : "\\Recent") }
+        buffer.writeStaticString(")")
     }
 
     func flagNames(_ message: MessageSummary) -> [String] {
@@ -332,6 +341,56 @@ struct PageAhead {
             ahead = call(batches[index], after: nil)
         }
         return page
+    }
+
+    func cancel() { ahead?.cancel() }
+}
+
+/// The first bytes of a page's messages (`message.read_batch`, 64 at a time), read in order
+/// with the next group's call in flight while the caller writes this group's: at most two
+/// answers (1 MiB each) are held, however many messages the page has. A message an answer
+/// leaves out (it was full) is read by the caller itself.
+struct BodiesAhead {
+    let client: RPCClient
+    let template: MessageReadBatchParams
+    var groups: [[UInt32]]
+    var current: [UInt32: MessageChunk] = [:]
+    /// The UIDs of the group `current` answers, and of the one `ahead` will.
+    var currentGroup: Set<UInt32> = []
+    var aheadGroup: [UInt32] = []
+    var ahead: Task<MessageReadBatchResult?, Never>?
+
+    init(client: RPCClient, uids: [UInt32], template: MessageReadBatchParams) {
+        self.client = client
+        self.template = template
+        groups = stride(from: 0, to: uids.count, by: MessageReadBatchParams.maxBatchMessages).map {
+            Array(uids[$0..<min($0 + MessageReadBatchParams.maxBatchMessages, uids.count)])
+        }
+        groups.reverse()
+        ahead = call()
+    }
+
+    mutating func call() -> Task<MessageReadBatchResult?, Never>? {
+        guard let group = groups.popLast() else { return nil }
+        aheadGroup = group
+        var request = template
+        request.uids = group
+        return Task { [client] in try? await client.call(Methods.messageReadBatch, request) }
+    }
+
+    /// `uid`'s first bytes, if its group's answer has them; the caller asks in page order.
+    mutating func chunk(for uid: UInt32) async -> MessageChunk? {
+        // Past the current group (a whole group may have been skipped: expunged meanwhile),
+        // the next answers, each with the call after it.
+        while !currentGroup.contains(uid), let next = ahead {
+            currentGroup = Set(aheadGroup)
+            ahead = nil
+            let answer = await next.value
+            ahead = call()
+            current = [:]
+            for chunk in answer?.messages ?? [] { current[chunk.uid] = chunk }
+        }
+        return current.removeValue(forKey: uid)
     }
 
     func cancel() { ahead?.cancel() }

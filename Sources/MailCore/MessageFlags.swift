@@ -63,7 +63,11 @@ public struct MessageFlags: Hashable, Sendable, Codable {
     }
 
     public var names: [String] {
-        System.names.filter { system.contains($0.0) }.map(\.1) + keywords
+        guard !system.isEmpty else { return keywords }
+        var names: [String] = []
+        for (flag, name) in System.names where system.contains(flag) { names.append(name) }
+        names.append(contentsOf: keywords)
+        return names
     }
 
     public func union(_ other: MessageFlags) -> MessageFlags {
