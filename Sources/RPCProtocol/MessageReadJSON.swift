@@ -13,11 +13,9 @@ extension Base64Data: JSONFastCodable {
     }
 
     public func write(json writer: inout JSONWriter) {
-        var encoded = [UInt8](repeating: 0, count: Base64.encodedCount(bytes.count))
-        encoded.withUnsafeMutableBytes { output in
+        writer.string(unescaped: Base64.encodedCount(bytes.count)) { output in
             bytes.withUnsafeBytes { _ = Base64.encode($0, into: output) }
         }
-        writer.string(bytes: encoded)
     }
 }
 

@@ -103,6 +103,11 @@ public enum JSONRPC {
     /// Decodes `params`; an absent `params` decodes as `{}`, so methods whose fields are all
     /// optional may be called without it.
     public static func decodeParams<P: Decodable>(_ type: P.Type, from line: ByteBuffer) throws -> P {
+        // A delivery with its message: read without Codable (see JSONCodec). Anything this
+        // reader refuses goes through Foundation's below, whose error names the field.
+        if let fast = P.self as? any JSONFastCodable.Type, let value = try? fastMember("params", fast, from: line) as? P {
+            return value
+        }
         let decoder = JSONDecoder()
         if let p = try decoder.decode(ParamsBox<P>.self, from: line).params { return p }
         return try decoder.decode(P.self, from: emptyObject)
@@ -111,20 +116,25 @@ public enum JSONRPC {
     public static func decodeResult<R: Decodable>(_ type: R.Type, from line: ByteBuffer) throws -> R {
         if let fast = R.self as? any JSONFastCodable.Type {
             // A page of messages: read without Codable (see JSONCodec).
-            if let value = try fastResult(fast, from: line) as? R { return value }
+            if let value = try fastMember("result", fast, from: line) as? R { return value }
         }
         return try JSONDecoder().decode(ResultBox<R>.self, from: line).result
     }
 
-    static func fastResult(_ type: any JSONFastCodable.Type, from line: ByteBuffer) throws -> any JSONFastCodable {
+    /// The `result` or `params` of a line, read by the type's own reader.
+    static func fastMember(
+        _ name: StaticString, _ type: any JSONFastCodable.Type, from line: ByteBuffer
+    ) throws
+        -> any JSONFastCodable
+    {
         var reader = JSONReader(Array(line.readableBytesView))
-        var result: (any JSONFastCodable)?
+        var value: (any JSONFastCodable)?
         try reader.readObject { reader, key in
-            if key == "result" { result = try type.init(json: &reader) } else { try reader.skipValue() }
+            if key == name { value = try type.init(json: &reader) } else { try reader.skipValue() }
         }
         try reader.finish()
-        guard let result else { throw JSONReadError(offset: 0, reason: "a response without a result") }
-        return result
+        guard let value else { throw JSONReadError(offset: 0, reason: "a line without \(name)") }
+        return value
     }
 
     static func encoder() -> JSONEncoder {

@@ -101,4 +101,60 @@ import Testing
     func jsonTextRefusesWhatIsNotOneValue(text: String) {
         #expect(JSONText(validating: text) == nil)
     }
+
+    /// A delivery's params and answer, each way: Foundation reads what the fast writer wrote and
+    /// the other way round, through the real request and result lines.
+    @Test func deliveriesReadWhatTheOtherCoderWrites() throws {
+        let message = Array("From: a@b.test\r\nSubject: \"hi\"\r\n\r\nbody\r\n".utf8)
+        let submits = [
+            DeliverySubmitParams(sender: "", recipients: ["x@y.test"], data: Base64Data([])),
+            DeliverySubmitParams(
+                sender: "carol@remote.test", recipients: ["a@example.test", "b \"q\"@example.test"], data: Base64Data(message),
+                clientAddress: "192.0.2.1", session: "s1", trustedRelay: true, idempotencyKey: "k-1"),
+        ]
+        for params in submits {
+            var line = ByteBuffer()
+            try JSONRPC.encodeRequest(method: "delivery.submit", params: params, id: .number(3), into: &line)
+            line.moveWriterIndex(to: line.writerIndex - 1)
+            for read in [
+                try JSONRPC.decodeParams(DeliverySubmitParams.self, from: line),
+                try JSONDecoder().decode(DeliverySubmitParams.self, from: Data(params.jsonBytes)),
+                try DeliverySubmitParams(jsonBytes: Array(JSONEncoder().encode(params))),
+            ] {
+                #expect(read.sender == params.sender && read.recipients == params.recipients && read.data == params.data)
+                #expect(read.clientAddress == params.clientAddress && read.session == params.session)
+                #expect(read.trustedRelay == params.trustedRelay && read.idempotencyKey == params.idempotencyKey)
+            }
+        }
+        let results = [
+            UploadCommitResult(size: 0, sha256: "e3b0"),
+            UploadCommitResult(
+                size: 1 << 33, sha256: "ab",
+                recipients: [
+                    RecipientOutcome(recipient: "a@example.test", status: .delivered),
+                    RecipientOutcome(
+                        recipient: "b@example.test", status: .failed, kind: "quota_exceeded", message: "full \"box\"", temporary: true),
+                ], uidValidity: 7, uid: 4_294_967_295),
+        ]
+        for result in results {
+            var line = ByteBuffer()
+            try JSONRPC.encodeResult(result, id: .number(4), into: &line)
+            #expect(try JSONRPC.decodeResult(UploadCommitResult.self, from: line) == result)
+            #expect(try JSONDecoder().decode(UploadCommitResult.self, from: Data(result.jsonBytes)) == result)
+            #expect(try UploadCommitResult(jsonBytes: Array(JSONEncoder().encode(result))) == result)
+        }
+    }
+
+    /// A params object the fast reader refuses is read again by Foundation's decoder, whose error
+    /// names the field.
+    @Test func refusedParamsStillNameTheirField() {
+        let line = ByteBuffer(
+            string: #"{"jsonrpc":"2.0","id":1,"method":"delivery.submit","params":{"sender":"","recipients":[],"data":7}}"#)
+        #expect(throws: (any Error).self) { try JSONRPC.decodeParams(DeliverySubmitParams.self, from: line) }
+        do {
+            _ = try JSONRPC.decodeParams(DeliverySubmitParams.self, from: line)
+        } catch {
+            #expect(JSONRPC.invalidParams(error).data?.field == "data")
+        }
+    }
 }
