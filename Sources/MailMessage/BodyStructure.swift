@@ -30,8 +30,8 @@ public struct BodyStructure: Sendable, Equatable, Codable {
     public var encoding: String
     /// Octets in the body, `end - bodyStart`.
     public var size: Int
-    /// Lines in the body, for text/* and message/rfc822 parts only: the number of line breaks,
-    /// plus one when the body's last line has none.
+    /// Lines in the body, for text/* and message/rfc822 parts only: the number of line breaks
+    /// (a last line without one is not counted, as Dovecot counts).
     public var lines: Int?
     /// Content-MD5, as written.
     public var md5: String?
