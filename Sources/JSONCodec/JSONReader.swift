@@ -333,45 +333,8 @@ public struct JSONReader {
     /// as its text), checking its syntax without building any string.
     public mutating func skipValue() throws {
         switch peek() {
-        case UInt8(ascii: "{"):
-            position += 1
-            try enter()
-            defer { depth -= 1 }
-            if peek() == UInt8(ascii: "}") {
-                position += 1
-                return
-            }
-            while true {
-                guard peek() == UInt8(ascii: "\"") else { throw error("expected a string") }
-                try skipString()
-                try expect(UInt8(ascii: ":"), "':'")
-                try skipValue()
-                switch peek() {
-                case UInt8(ascii: ","): position += 1
-                case UInt8(ascii: "}"):
-                    position += 1
-                    return
-                default: throw error("expected ',' or '}'")
-                }
-            }
-        case UInt8(ascii: "["):
-            position += 1
-            try enter()
-            defer { depth -= 1 }
-            if peek() == UInt8(ascii: "]") {
-                position += 1
-                return
-            }
-            while true {
-                try skipValue()
-                switch peek() {
-                case UInt8(ascii: ","): position += 1
-                case UInt8(ascii: "]"):
-                    position += 1
-                    return
-                default: throw error("expected ',' or ']'")
-                }
-            }
+        case UInt8(ascii: "{"): try readObject { reader, _ in try reader.skipValue() }
+        case UInt8(ascii: "["): try readArray { reader in try reader.skipValue() }
         case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
         case UInt8(ascii: "n"):

@@ -185,6 +185,45 @@ extension JSONWriter {
         member(name, value)
     }
 
+    /// `"name":123`, or nothing when `value` is nil.
+    public mutating func member<Integer: BinaryInteger>(_ name: StaticString, _ value: Integer?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+
+    /// `"name":true`, or nothing when `value` is nil.
+    public mutating func member(_ name: StaticString, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        bool(value)
+    }
+
+    /// `"name":…` written by the value itself, or nothing when `value` is nil.
+    public mutating func member(_ name: StaticString, _ value: (some JSONFastCodable)?) {
+        guard let value else { return }
+        key(name)
+        value.write(json: &self)
+    }
+
+    /// `"name":[1,2,…]`.
+    public mutating func member<Integer: BinaryInteger>(_ name: StaticString, _ values: [Integer]) {
+        key(name)
+        array { writer in for value in values { writer.int(value) } }
+    }
+
+    /// `"name":["…",…]`.
+    public mutating func member(_ name: StaticString, _ values: [String]) {
+        key(name)
+        array { writer in for value in values { writer.string(value) } }
+    }
+
+    /// `"name":[…]`, or nothing when `values` is nil.
+    public mutating func member(_ name: StaticString, _ values: [some JSONFastCodable]?) {
+        guard let values else { return }
+        member(name, values)
+    }
+
     /// `"name":[…]` with each element written by its own `write(json:)`.
     public mutating func member(_ name: StaticString, _ values: [some JSONFastCodable]) {
         key(name)

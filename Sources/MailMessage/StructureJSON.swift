@@ -143,28 +143,16 @@ extension BodyStructure: JSONFastCodable {
             writer.member("id", id)
             writer.member("description", description)
             writer.member("encoding", encoding)
-            writer.key("size")
-            writer.int(size)
-            if let lines {
-                writer.key("lines")
-                writer.int(lines)
-            }
+            writer.member("size", size)
+            writer.member("lines", lines)
             writer.member("md5", md5)
-            if let disposition {
-                writer.key("disposition")
-                disposition.write(json: &writer)
-            }
-            writer.key("language")
-            writer.array { writer in for tag in language { writer.string(tag) } }
+            writer.member("disposition", disposition)
+            writer.member("language", language)
             writer.member("location", location)
-            writer.key("headerStart")
-            writer.int(headerStart)
-            writer.key("bodyStart")
-            writer.int(bodyStart)
-            writer.key("end")
-            writer.int(end)
-            writer.key("content")
-            content.write(json: &writer)
+            writer.member("headerStart", headerStart)
+            writer.member("bodyStart", bodyStart)
+            writer.member("end", end)
+            writer.member("content", content)
         }
     }
 }
@@ -218,10 +206,8 @@ extension BodyStructure.Content: JSONFastCodable {
             case .message(let envelope, let body):
                 writer.key("message")
                 writer.object { writer in
-                    writer.key("envelope")
-                    envelope.write(json: &writer)
-                    writer.key("body")
-                    body.write(json: &writer)
+                    writer.member("envelope", envelope)
+                    writer.member("body", body)
                 }
             }
         }
@@ -247,12 +233,9 @@ extension ParsedMessage: JSONFastCodable {
 
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
-            writer.key("envelope")
-            envelope.write(json: &writer)
-            writer.key("body")
-            body.write(json: &writer)
-            writer.key("truncated")
-            writer.bool(truncated)
+            writer.member("envelope", envelope)
+            writer.member("body", body)
+            writer.member("truncated", truncated)
         }
     }
 }

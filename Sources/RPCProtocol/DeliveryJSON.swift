@@ -35,17 +35,12 @@ extension DeliverySubmitParams: JSONFastCodable {
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
             writer.member("sender", sender)
-            writer.key("recipients")
-            writer.array { writer in for recipient in recipients { writer.string(recipient) } }
+            writer.member("recipients", recipients)
             writer.member("clientAddress", clientAddress)
             writer.member("session", session)
-            if let trustedRelay {
-                writer.key("trustedRelay")
-                writer.bool(trustedRelay)
-            }
+            writer.member("trustedRelay", trustedRelay)
             writer.member("idempotencyKey", idempotencyKey)
-            writer.key("data")
-            data.write(json: &writer)
+            writer.member("data", data)
         }
     }
 }
@@ -68,8 +63,7 @@ extension UploadAppendParams: JSONFastCodable {
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
             writer.member("upload", upload)
-            writer.key("data")
-            data.write(json: &writer)
+            writer.member("data", data)
         }
     }
 }
@@ -97,18 +91,11 @@ extension UploadCommitResult: JSONFastCodable {
 
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
-            writer.key("size")
-            writer.int(size)
+            writer.member("size", size)
             writer.member("sha256", sha256)
-            if let recipients { writer.member("recipients", recipients) }
-            if let uidValidity {
-                writer.key("uidValidity")
-                writer.int(uidValidity)
-            }
-            if let uid {
-                writer.key("uid")
-                writer.int(uid)
-            }
+            writer.member("recipients", recipients)
+            writer.member("uidValidity", uidValidity)
+            writer.member("uid", uid)
         }
     }
 }
@@ -143,10 +130,7 @@ extension RecipientOutcome: JSONFastCodable {
             writer.member("status", status.rawValue)
             writer.member("kind", kind)
             writer.member("message", message)
-            if let temporary {
-                writer.key("temporary")
-                writer.bool(temporary)
-            }
+            writer.member("temporary", temporary)
         }
     }
 }

@@ -32,17 +32,11 @@ extension MessageListResult: JSONFastCodable {
 
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
-            writer.key("uidValidity")
-            writer.int(uidValidity)
-            writer.key("uidNext")
-            writer.int(uidNext)
-            writer.key("highestModseq")
-            writer.int(highestModseq)
+            writer.member("uidValidity", uidValidity)
+            writer.member("uidNext", uidNext)
+            writer.member("highestModseq", highestModseq)
             writer.member("messages", messages)
-            if let nextAfterUid {
-                writer.key("nextAfterUid")
-                writer.int(nextAfterUid)
-            }
+            writer.member("nextAfterUid", nextAfterUid)
         }
     }
 }
@@ -78,24 +72,14 @@ extension MessageSummary: JSONFastCodable {
 
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
-            writer.key("uid")
-            writer.int(uid)
+            writer.member("uid", uid)
             writer.key("flags")
             flags.write(json: &writer)
-            writer.key("internalDate")
-            writer.int(internalDate)
-            writer.key("size")
-            writer.int(size)
-            writer.key("modseq")
-            writer.int(modseq)
-            if let structure {
-                writer.key("structure")
-                structure.write(json: &writer)
-            }
-            if let envelope {
-                writer.key("envelope")
-                envelope.write(json: &writer)
-            }
+            writer.member("internalDate", internalDate)
+            writer.member("size", size)
+            writer.member("modseq", modseq)
+            writer.member("structure", structure)
+            writer.member("envelope", envelope)
         }
     }
 }

@@ -38,12 +38,9 @@ extension MessageReadResult: JSONFastCodable {
 
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
-            writer.key("data")
-            data.write(json: &writer)
-            writer.key("total")
-            writer.int(total)
-            writer.key("offset")
-            writer.int(offset)
+            writer.member("data", data)
+            writer.member("total", total)
+            writer.member("offset", offset)
         }
     }
 }
@@ -66,8 +63,7 @@ extension MessageReadBatchResult: JSONFastCodable {
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
             writer.member("messages", messages)
-            writer.key("missing")
-            writer.array { writer in for uid in missing { writer.int(uid) } }
+            writer.member("missing", missing)
         }
     }
 }
@@ -91,12 +87,9 @@ extension MessageChunk: JSONFastCodable {
 
     public func write(json writer: inout JSONWriter) {
         writer.object { writer in
-            writer.key("uid")
-            writer.int(uid)
-            writer.key("data")
-            data.write(json: &writer)
-            writer.key("total")
-            writer.int(total)
+            writer.member("uid", uid)
+            writer.member("data", data)
+            writer.member("total", total)
         }
     }
 }
