@@ -58,6 +58,22 @@ public final class BackendHarness: Sendable {
         let again = try Self.start(config, clock: clock)
         try await again.listen()
         running.withLockedValue { $0 = again }
+        // Until each client has seen the old back-end go, its next call can still be written to
+        // the closed connection and fail (`unavailable`): a ping through each, retried, makes
+        // the first call of the test go to the new one.
+        for client in [admin, gateway] {
+            var attempts = 0
+            while true {
+                do {
+                    _ = try await client.call(Methods.ping, Empty())
+                    break
+                } catch {
+                    attempts += 1
+                    guard error.is(.unavailable), attempts < 50 else { throw error }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
     }
 
     /// `example.test` with alice (password `alice-pw`) and bob (`bob-pw`, APOP secret `bob-apop`).
