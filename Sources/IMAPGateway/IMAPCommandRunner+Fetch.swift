@@ -154,13 +154,10 @@ extension IMAPCommandRunner {
     /// `FLAGS (…)` with this session's `\Recent`.
     func writeFlags(_ message: MessageSummary, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("FLAGS (")
-        var separate = false
-        for name in message.flags.names {
-            if separate { buffer.writeStaticString(" ") }
+        for (index, name) in flagNames(message).enumerated() {
+            if index > 0 { buffer.writeStaticString(" ") }
             buffer.writeString(name)
-            separate = true
         }
-        if selected?.view.recent.contains(message.uid) == true { buffer.writeStaticString(separate ? " \\Recent" : "\\Recent") }
         buffer.writeStaticString(")")
     }
 
