@@ -10,16 +10,19 @@ extension Backend {
         blocking(Methods.mailboxList) { _, p in
             let account = try self.accountID(session: p.session)
             let boxes = try self.store.mailboxes(accountID: account).filter { !(p.subscribedOnly ?? false) || $0.subscribed }
-            return MailboxListResult(mailboxes: boxes.map(Self.info))
+            let withStatus = p.status ?? false
+            return MailboxListResult(
+                mailboxes: boxes.map { box in
+                    var info = Self.info(box)
+                    if withStatus, !box.noselect { info.status = Self.status(box, box.counts) }
+                    return info
+                })
         }
         blocking(Methods.mailboxCreate) { _, p in
             let account = try self.account(session: p.session)
             try Self.mayManage(account)
             let name = try Self.mailboxName(p.mailbox)
-            if let use = p.specialUse, !Self.specialUses.contains(use) {
-                throw RPCError(.invalidParams, "unknown special use \(use); one of \(Self.specialUses.sorted())", field: "specialUse")
-            }
-            let box = try self.store.createMailbox(accountID: account.id, name: name, specialUse: p.specialUse)
+            let box = try self.store.createMailbox(accountID: account.id, name: name, specialUse: try Self.specialUse(p.specialUse))
             self.publish(account, .mailboxCreated, mailbox: box.name)
             return Self.info(box)
         }
@@ -51,10 +54,7 @@ extension Backend {
         blocking(Methods.mailboxStatus) { _, p in
             let account = try self.accountID(session: p.session)
             let box = try self.selectableMailbox(account, p.mailbox)
-            let counts = try self.store.counts(mailboxID: box.id)
-            return MailboxStatus(
-                mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
-                uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent)
+            return Self.status(box, box.counts)
         }
         blocking(Methods.mailboxSelect) { _, p in
             let account = try self.accountID(session: p.session)
@@ -63,17 +63,35 @@ extension Backend {
             let box = selection.mailbox
             let counts = selection.counts
             return MailboxSelectResult(
-                status: MailboxStatus(
-                    mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext,
-                    uidValidity: box.uidValidity, sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent),
+                status: Self.status(box, counts),
                 keywords: selection.keywords, firstUnseenUid: selection.firstUnseenUID,
                 recentUids: selection.recent.isEmpty ? nil : UIDSet(closedRanges: selection.recent), uids: selection.uids.set,
                 nextAfterUid: selection.uids.nextAfterUID)
         }
     }
 
-    /// RFC 6154 §2.
-    static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"]
+    /// RFC 6154 §2, less `\All` and `\Flagged`: those name virtual mailboxes, which Loft has not.
+    static let specialUses: Set<String> = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"]
+
+    /// `specialUse` as the mailbox stores it: known attributes, once each, separated by a space;
+    /// nil for none.
+    static func specialUse(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        var uses: [String] = []
+        for use in text.split(separator: " ").map(String.init) where !uses.contains(use) {
+            guard specialUses.contains(use) else {
+                throw RPCError(.invalidParams, "unsupported special use \(use); one of \(specialUses.sorted())", field: "specialUse")
+            }
+            uses.append(use)
+        }
+        return uses.isEmpty ? nil : uses.joined(separator: " ")
+    }
+
+    static func status(_ box: MailboxRecord, _ counts: MailboxCounts) -> MailboxStatus {
+        MailboxStatus(
+            mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext, uidValidity: box.uidValidity,
+            sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent)
+    }
 
     /// The per-account setting of DESIGN §5: may clients create, rename and delete mailboxes?
     static func mayManage(_ account: AccountRecord) throws {

@@ -173,6 +173,52 @@ public struct IMAPSelectParameter: Hashable, Sendable {
     }
 }
 
+/// LIST (RFC 3501 §6.3.8) in its RFC 5258 form: selection options, one or more patterns,
+/// return options (RFC 5819 STATUS, RFC 6154 SPECIAL-USE). `reference` and `patterns` are as
+/// sent (modified UTF-7, with `%` and `*`).
+public struct IMAPListCommand: Hashable, Sendable {
+    public enum Selection: String, Hashable, Sendable, CaseIterable {
+        case subscribed = "SUBSCRIBED"
+        case remote = "REMOTE"
+        case recursiveMatch = "RECURSIVEMATCH"
+        case specialUse = "SPECIAL-USE"
+    }
+    /// RFC 5258 §3.2, RFC 5819 §2, RFC 6154 §3.
+    public struct Returns: Hashable, Sendable {
+        public var subscribed = false
+        public var children = false
+        public var specialUse = false
+        /// `STATUS (items)`: a STATUS response after each selectable mailbox's LIST.
+        public var status: [IMAPStatusItem]?
+        public init(subscribed: Bool = false, children: Bool = false, specialUse: Bool = false, status: [IMAPStatusItem]? = nil) {
+            self.subscribed = subscribed
+            self.children = children
+            self.specialUse = specialUse
+            self.status = status
+        }
+    }
+    public var selection: Set<Selection>
+    public var reference: [UInt8]
+    public var patterns: [[UInt8]]
+    public var returns: Returns
+    /// One of RFC 5258's three extensions was used (§3: then `""` is not the request for the
+    /// hierarchy delimiter, and the extended response items may be sent).
+    public var extended: Bool
+
+    /// The RFC 3501 form.
+    public init(reference: [UInt8], pattern: [UInt8]) {
+        self.init(selection: [], reference: reference, patterns: [pattern], returns: Returns(), extended: false)
+    }
+
+    public init(selection: Set<Selection>, reference: [UInt8], patterns: [[UInt8]], returns: Returns, extended: Bool = true) {
+        self.selection = selection
+        self.reference = reference
+        self.patterns = patterns
+        self.returns = returns
+        self.extended = extended
+    }
+}
+
 /// A parsed IMAP command (RFC 3501 §6). APPEND's message is not here: the framer streams it
 /// (`IMAPFrame.appendBegin`, `.appendData`, `.appendEnd`).
 public enum IMAPCommand: Hashable, Sendable {
@@ -189,13 +235,14 @@ public enum IMAPCommand: Hashable, Sendable {
     // §6.3: authenticated.
     case select(IMAPMailbox, parameters: [IMAPSelectParameter])
     case examine(IMAPMailbox, parameters: [IMAPSelectParameter])
-    case create(IMAPMailbox)
+    /// `CREATE name [(USE (attrs))]`: `uses` are RFC 6154 §5.3's special-use attributes.
+    case create(IMAPMailbox, uses: [String] = [])
     case delete(IMAPMailbox)
     case rename(from: IMAPMailbox, to: IMAPMailbox)
     case subscribe(IMAPMailbox)
     case unsubscribe(IMAPMailbox)
+    case list(IMAPListCommand)
     /// `reference` and `pattern` as sent (modified UTF-7, with `%` and `*`).
-    case list(reference: [UInt8], pattern: [UInt8])
     case lsub(reference: [UInt8], pattern: [UInt8])
     case status(IMAPMailbox, items: [IMAPStatusItem])
     // §6.4: selected.

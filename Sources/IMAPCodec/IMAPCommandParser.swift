@@ -141,11 +141,14 @@ public struct IMAPCommandParser {
             let mailbox = try mailbox()
             let parameters = try selectParameters()
             return name == .select ? .select(mailbox, parameters: parameters) : .examine(mailbox, parameters: parameters)
-        case .create, .delete, .subscribe, .unsubscribe:
+        case .create:
+            try space()
+            let mailbox = try mailbox()
+            return .create(mailbox, uses: try createParameters())
+        case .delete, .subscribe, .unsubscribe:
             try space()
             let mailbox = try mailbox()
             switch name {
-            case .create: return .create(mailbox)
             case .delete: return .delete(mailbox)
             case .subscribe: return .subscribe(mailbox)
             default: return .unsubscribe(mailbox)
@@ -156,14 +159,14 @@ public struct IMAPCommandParser {
             let from = try mailbox()
             try space()
             return .rename(from: from, to: try mailbox())
-        case .list, .lsub:
-            // list = "LIST" SP mailbox SP list-mailbox ; lsub likewise. The reference stays as
-            // sent (no INBOX normalisation): it is a prefix, not a mailbox.
+        case .list: return .list(try list())
+        case .lsub:
+            // lsub = "LSUB" SP mailbox SP list-mailbox. The reference stays as sent (no INBOX
+            // normalisation): it is a prefix, not a mailbox.
             try space()
             let reference = try astring()
             try space()
-            let pattern = try listMailbox()
-            return name == .list ? .list(reference: reference, pattern: pattern) : .lsub(reference: reference, pattern: pattern)
+            return .lsub(reference: reference, pattern: try listMailbox())
         case .status: return try status()
         case .append: throw IMAPSyntaxError(.missingLiteral)
         case .search: return try search(uid: uid)
@@ -233,6 +236,102 @@ public struct IMAPCommandParser {
 
     /// RFC 3501 §6.3.10, with RFC 7162's HIGHESTMODSEQ and RFC 8438's SIZE:
     ///
+    /// RFC 5258 §6, with RFC 5819's and RFC 6154's options:
+    ///
+    ///     list            = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+    ///                       [SP list-return-opts]
+    ///     list-select-opts = "(" [list-select-opt *(SP list-select-opt)] ")"
+    ///     mbox-or-pat     = list-mailbox / patterns
+    ///     patterns        = "(" list-mailbox *(SP list-mailbox) ")"
+    ///     list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"
+    ///     return-option   = "SUBSCRIBED" / "CHILDREN" / "SPECIAL-USE" /
+    ///                       "STATUS" SP "(" status-att *(SP status-att) ")"
+    ///
+    /// An unknown option is BAD (§3), and so is RECURSIVEMATCH without an option it modifies
+    /// (§3.1). The reference stays as sent (no INBOX normalisation): it is a prefix.
+    mutating func list() throws(IMAPSyntaxError) -> IMAPListCommand {
+        try space()
+        var extended = false
+        var selection = Set<IMAPListCommand.Selection>()
+        if peek == IMAPCharacter.openParen {
+            extended = true
+            try parenthesised(allowEmpty: true) { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                guard let option = IMAPListCommand.Selection(rawValue: try parser.atom(or: .invalidParameter)) else {
+                    throw IMAPSyntaxError(.invalidParameter)
+                }
+                selection.insert(option)
+            }
+            // RFC 6154 §6 makes SPECIAL-USE an independent option, so only SUBSCRIBED is one
+            // RECURSIVEMATCH modifies.
+            if selection.contains(.recursiveMatch), !selection.contains(.subscribed) {
+                throw IMAPSyntaxError(.invalidParameter)
+            }
+            try space()
+        }
+        let reference = try astring()
+        try space()
+        var patterns: [[UInt8]] = []
+        if peek == IMAPCharacter.openParen {
+            extended = true
+            try parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                patterns.append(try parser.listMailbox())
+            }
+        } else {
+            patterns.append(try listMailbox())
+        }
+        var returns = IMAPListCommand.Returns()
+        if peek == IMAPCharacter.space {
+            try space()
+            guard try atom() == "RETURN" else { throw IMAPSyntaxError(.invalidParameter) }
+            extended = true
+            try space()
+            try parenthesised(allowEmpty: true) { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                switch try parser.atom(or: .invalidParameter) {
+                case "SUBSCRIBED": returns.subscribed = true
+                case "CHILDREN": returns.children = true
+                case "SPECIAL-USE": returns.specialUse = true
+                case "STATUS":
+                    try parser.space()
+                    var items: [IMAPStatusItem] = []
+                    try parser.parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                        guard let item = IMAPStatusItem(rawValue: try parser.atom(or: .unknownStatusItem)) else {
+                            throw IMAPSyntaxError(.unknownStatusItem)
+                        }
+                        items.append(item)
+                    }
+                    returns.status = items
+                default: throw IMAPSyntaxError(.invalidParameter)
+                }
+            }
+        }
+        // §3.1: the SUBSCRIBED selection option implies the SUBSCRIBED return option.
+        if selection.contains(.subscribed) { returns.subscribed = true }
+        // RFC 6154 §2: and SPECIAL-USE implies SPECIAL-USE.
+        if selection.contains(.specialUse) { returns.specialUse = true }
+        return IMAPListCommand(selection: selection, reference: reference, patterns: patterns, returns: returns, extended: extended)
+    }
+
+    /// RFC 4466 §2.2 create parameters, of which RFC 6154 §6 defines the one there is:
+    ///
+    ///     create-params   = SP "(" create-param *( SP create-param) ")"
+    ///     create-param    = "USE" SP "(" [use-attr *(SP use-attr)] ")"
+    ///     use-attr        = "\" atom
+    mutating func createParameters() throws(IMAPSyntaxError) -> [String] {
+        guard peek == IMAPCharacter.space else { return [] }
+        try space()
+        var uses: [String] = []
+        try parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+            guard try parser.atom(or: .invalidParameter) == "USE" else { throw IMAPSyntaxError(.invalidParameter) }
+            try parser.space()
+            try parser.parenthesised(allowEmpty: true) { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                let attribute = try parser.flag()
+                guard attribute.hasPrefix("\\") else { throw IMAPSyntaxError(.invalidParameter) }
+                uses.append(attribute)
+            }
+        }
+        return uses
+    }
+
     ///     status          = "STATUS" SP mailbox SP
     ///                       "(" status-att *(SP status-att) ")"
     mutating func status() throws(IMAPSyntaxError) -> IMAPCommand {

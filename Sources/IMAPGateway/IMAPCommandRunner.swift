@@ -29,7 +29,8 @@ actor IMAPCommandRunner {
 
     /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
     static let extensions = [
-        "LITERAL+", "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE",
+        "LITERAL+", "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
+        "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
     ]
 
     struct Selected {
@@ -140,7 +141,7 @@ actor IMAPCommandRunner {
             return try await select(mailbox, readOnly: false, into: &out)
         case .examine(let mailbox, _):
             return try await select(mailbox, readOnly: true, into: &out)
-        case .create(let mailbox):
+        case .create(let mailbox, let uses):
             var name = try Self.requireName(mailbox)
             // RFC 3501 §6.3.3: a trailing delimiter says the name is to have children.
             while name.hasSuffix("/") { name.removeLast() }
@@ -148,7 +149,17 @@ actor IMAPCommandRunner {
             if name.caseInsensitiveCompare("INBOX") == .orderedSame {
                 throw IMAPCommandError(.no, code: "ALREADYEXISTS", "INBOX always exists")
             }
-            _ = try await client.call(Methods.mailboxCreate, MailboxCreateParams(session: token, mailbox: name))
+            do {
+                _ = try await client.call(
+                    Methods.mailboxCreate,
+                    MailboxCreateParams(session: token, mailbox: name, specialUse: uses.isEmpty ? nil : uses.joined(separator: " ")))
+            } catch {
+                // RFC 6154 §3: NO, and USEATTR when it is the special use that cannot be given.
+                if error.knownKind == .invalidParams, error.data?.field == "specialUse" {
+                    throw IMAPCommandError(.no, code: "USEATTR", error.message)
+                }
+                throw error
+            }
             return IMAPCompletion(.ok, "CREATE completed")
         case .delete(let mailbox):
             let name = try Self.requireName(mailbox)
@@ -167,10 +178,10 @@ actor IMAPCommandRunner {
             let name = try Self.requireName(mailbox)
             _ = try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: false))
             return IMAPCompletion(.ok, "UNSUBSCRIBE completed")
-        case .list(let reference, let pattern):
-            return try await list(reference: reference, pattern: pattern, subscribedOnly: false, into: &out)
+        case .list(let command):
+            return try await list(command, into: &out)
         case .lsub(let reference, let pattern):
-            return try await list(reference: reference, pattern: pattern, subscribedOnly: true, into: &out)
+            return try await lsub(reference: reference, pattern: pattern, into: &out)
         case .status(let mailbox, let items):
             return try await status(mailbox, items, into: &out)
         case .close:
@@ -463,62 +474,6 @@ actor IMAPCommandRunner {
         return result
     }
 
-    // MARK: - LIST and LSUB (RFC 3501 §6.3.8, §6.3.9)
-
-    func list(
-        reference: [UInt8], pattern: [UInt8], subscribedOnly: Bool, into out: inout ResponseWriter
-    ) async throws
-        -> IMAPCompletion
-    {
-        let command = subscribedOnly ? "LSUB" : "LIST"
-        guard let reference = ModifiedUTF7.decode(reference), let pattern = ModifiedUTF7.decode(pattern) else {
-            throw IMAPCommandError(.bad, "invalid modified UTF-7 in the name")
-        }
-        if pattern.isEmpty, !subscribedOnly {
-            // §6.3.8: the hierarchy delimiter and the root of the reference.
-            let root = reference.hasPrefix("/") ? "/" : ""
-            out.line("* LIST (\\Noselect) \"/\" \(Self.quotedMailbox(root))")
-            return IMAPCompletion(.ok, "LIST completed")
-        }
-        let full =
-            reference.isEmpty || pattern.hasPrefix("/")
-            ? pattern : (reference.hasSuffix("/") ? reference + pattern : reference + "/" + pattern)
-        let matcher = MailboxPattern(full)
-        let mailboxes = try await client.call(Methods.mailboxList, MailboxListParams(session: token)).mailboxes
-        let names = Set(mailboxes.map(\.name))
-        if subscribedOnly {
-            let subscribed: [String]
-            if let list = try? await client.call(Methods.mailboxSubscriptions, SessionParams(session: token)) {
-                subscribed = list.names
-            } else {
-                subscribed = mailboxes.filter(\.subscribed).map(\.name)
-            }
-            var shown = Set<String>()
-            for name in subscribed.sorted() {
-                if matcher.matches(name) {
-                    shown.insert(name)
-                    let attributes = names.contains(name) ? "" : "\\Noselect"
-                    out.line("* LSUB (\(attributes)) \"/\" \(Self.quotedMailbox(name))")
-                } else if let parent = matcher.matchingParent(of: name), !shown.contains(parent), !subscribed.contains(parent) {
-                    // §6.3.9: with `%`, a level above a subscribed name is shown as \Noselect.
-                    shown.insert(parent)
-                    out.line("* LSUB (\\Noselect) \"/\" \(Self.quotedMailbox(parent))")
-                }
-            }
-            return IMAPCompletion(.ok, "\(command) completed")
-        }
-        for info in mailboxes.sorted(by: { $0.name < $1.name }) where matcher.matches(info.name) {
-            var attributes: [String] = []
-            if info.noselect == true { attributes.append("\\Noselect") }
-            let prefix = info.name + "/"
-            attributes.append(names.contains { $0.hasPrefix(prefix) } ? "\\HasChildren" : "\\HasNoChildren")
-            if let use = info.specialUse { attributes.append(use) }
-            out.line("* LIST (\(attributes.joined(separator: " "))) \"/\" \(Self.quotedMailbox(info.name))")
-            await emit(&out)
-        }
-        return IMAPCompletion(.ok, "\(command) completed")
-    }
-
     /// A mailbox name in a response: modified UTF-7, as an atom-safe quoted string.
     static func quotedMailbox(_ name: String) -> String {
         let encoded = ModifiedUTF7.encode(name)
@@ -532,6 +487,12 @@ actor IMAPCommandRunner {
     func status(_ mailbox: IMAPMailbox, _ items: [IMAPStatusItem], into out: inout ResponseWriter) async throws -> IMAPCompletion {
         let name = try Self.requireName(mailbox)
         let status = try await client.call(Methods.mailboxStatus, MailboxParams(session: token, mailbox: name))
+        out.line(Self.statusLine(name, status, items))
+        return IMAPCompletion(.ok, "STATUS completed")
+    }
+
+    /// `* STATUS name (items)`, for STATUS and LIST's STATUS return option (RFC 5819).
+    static func statusLine(_ name: String, _ status: MailboxStatus, _ items: [IMAPStatusItem]) -> String {
         let values = items.map { item -> String in
             switch item {
             case .messages: "MESSAGES \(status.messages)"
@@ -543,8 +504,7 @@ actor IMAPCommandRunner {
             case .size: "SIZE \(status.sizeBytes)"
             }
         }
-        out.line("* STATUS \(Self.quotedMailbox(name)) (\(values.joined(separator: " ")))")
-        return IMAPCompletion(.ok, "STATUS completed")
+        return "* STATUS \(quotedMailbox(name)) (\(values.joined(separator: " ")))"
     }
 
     // MARK: - EXPUNGE (RFC 3501 §6.4.3)

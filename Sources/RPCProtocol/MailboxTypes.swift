@@ -13,16 +13,20 @@ public struct MailboxParams: Codable, Sendable {
 public struct MailboxListParams: Codable, Sendable {
     public var session: String
     public var subscribedOnly: Bool?
-    public init(session: String, subscribedOnly: Bool? = nil) {
+    /// Each selectable mailbox's counters in `MailboxInfo.status` (IMAP LIST-STATUS, RFC 5819),
+    /// read with the list in one transaction.
+    public var status: Bool?
+    public init(session: String, subscribedOnly: Bool? = nil, status: Bool? = nil) {
         self.session = session
         self.subscribedOnly = subscribedOnly
+        self.status = status
     }
 }
 
 public struct MailboxCreateParams: Codable, Sendable {
     public var session: String
     public var mailbox: String
-    /// RFC 6154 special use, e.g. `\Sent`.
+    /// RFC 6154 special uses, one or more separated by a space, e.g. `\Sent` or `\Drafts \Sent`.
     public var specialUse: String?
     public init(session: String, mailbox: String, specialUse: String? = nil) {
         self.session = session
@@ -57,12 +61,18 @@ public struct MailboxInfo: Codable, Sendable, Equatable {
     public var name: String
     public var uidValidity: UInt32
     public var subscribed: Bool
+    /// RFC 6154 special uses, separated by a space (`\Sent`, `\Drafts \Sent`).
     public var specialUse: String?
     /// RFC 3501 §6.3.4: the mailbox was deleted while it had children, so only its name is
     /// left (IMAP `\Noselect`): it holds no messages and cannot be selected.
     public var noselect: Bool?
-    public init(name: String, uidValidity: UInt32, subscribed: Bool, specialUse: String?, noselect: Bool? = nil) {
+    /// `mailbox.status`'s answer, when `mailbox.list` was asked for it and the mailbox is selectable.
+    public var status: MailboxStatus?
+    public init(
+        name: String, uidValidity: UInt32, subscribed: Bool, specialUse: String?, noselect: Bool? = nil, status: MailboxStatus? = nil
+    ) {
         self.noselect = noselect
+        self.status = status
         self.name = name
         self.uidValidity = uidValidity
         self.subscribed = subscribed

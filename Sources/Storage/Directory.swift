@@ -212,6 +212,7 @@ extension SQLiteStore {
             ])
             let id = db.lastInsertedRowID
             try createMailboxRow(db, accountID: id, name: "INBOX", specialUse: nil)
+            for box in options.defaultMailboxes { try createMailboxRow(db, accountID: id, name: box.name, specialUse: box.specialUse) }
             return try fetchAccount(db, id: id)!
         }
     }

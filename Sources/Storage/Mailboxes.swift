@@ -15,6 +15,8 @@ public struct MailboxRecord: Sendable, Equatable {
     /// RFC 3501 §6.3.4 `\Noselect`: deleted while it had children, so only the name is left; it
     /// holds no messages, cannot be selected and takes none (`notSelectable`).
     public var noselect: Bool
+    /// The counters kept by the triggers on `message`, read with the row.
+    public var counts: MailboxCounts
 
     init(row: Row) {
         id = row["id"]
@@ -26,6 +28,8 @@ public struct MailboxRecord: Sendable, Equatable {
         subscribed = row["subscribed"]
         specialUse = row["special_use"]
         noselect = row["noselect"]
+        counts = MailboxCounts(
+            messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
     }
 
     /// What `init(row:)` reads, selected from `mailbox`.
@@ -48,7 +52,7 @@ public struct MailboxCounts: Sendable, Equatable {
 }
 
 /// Mailboxes of one account, and its subscriptions. INBOX exists from the account's creation
-/// and cannot be deleted.
+/// and cannot be deleted; `StoreOptions.defaultMailboxes` are created with it.
 extension SQLiteStore {
     public static let maxMailboxesPerAccount = 10_000
 
@@ -100,7 +104,7 @@ extension SQLiteStore {
                             special_use = ?
                         WHERE id = ?
                         """
-                ).execute(arguments: [try nextUIDValidity(db), specialUse, existing.id])
+                ).execute(arguments: [try Self.nextUIDValidity(db), specialUse, existing.id])
                 try db.cachedStatement(sql: "DELETE FROM expunged WHERE mailbox_id = ?").execute(arguments: [existing.id])
                 try subscribe(db, accountID: accountID, name: name.value, true)
                 return try fetchMailbox(db, accountID: accountID, name: name.value)
@@ -136,13 +140,13 @@ extension SQLiteStore {
     /// A new mailbox, subscribed (its name may have been already).
     func createMailboxRow(_ db: Database, accountID: Int64, name: String, specialUse: String?) throws {
         try db.cachedStatement(sql: "INSERT INTO mailbox (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)").execute(
-            arguments: [accountID, name, try nextUIDValidity(db), specialUse])
+            arguments: [accountID, name, try Self.nextUIDValidity(db), specialUse])
         try subscribe(db, accountID: accountID, name: name, true)
     }
 
     /// A UIDVALIDITY never used before in this store (RFC 3501 §2.3.1.1): the clock in seconds,
     /// or one more than the last one handed out, whichever is larger.
-    func nextUIDValidity(_ db: Database) throws -> UInt32 {
+    static func nextUIDValidity(_ db: Database) throws -> UInt32 {
         let last = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT value FROM setting WHERE key = 'last_uid_validity'")) ?? 0
         let next = max(Self.now() & 0x7FFF_FFFF, last + 1)
         try db.cachedStatement(

@@ -17,7 +17,26 @@ public struct StoreOptions: Sendable {
     public var pageSize: Int = 4096
     /// How often the background checkpointer copies the WAL into the database.
     public var checkpointIntervalMs: Int = 250
+    /// RFC 6154 §2: the mailboxes every new account gets besides INBOX (and every account
+    /// that existed before schema v6, by its migration), so IMAP clients, web mail and a junk
+    /// filter agree where sent mail, drafts, deleted and junk mail go.
+    public var defaultMailboxes: [DefaultMailbox] = StoreOptions.standardMailboxes
     public init() {}
+
+    public static let standardMailboxes = [
+        DefaultMailbox("Sent", "\\Sent"), DefaultMailbox("Drafts", "\\Drafts"), DefaultMailbox("Trash", "\\Trash"),
+        DefaultMailbox("Junk", "\\Junk"), DefaultMailbox("Archive", "\\Archive"),
+    ]
+}
+
+/// A mailbox every account has from its creation, with its special use.
+public struct DefaultMailbox: Sendable, Equatable {
+    public var name: String
+    public var specialUse: String
+    public init(_ name: String, _ specialUse: String) {
+        self.name = name
+        self.specialUse = specialUse
+    }
 }
 
 /// The embedded store: a data directory with `loft.sqlite` (WAL) and `blobs/` for bodies too
@@ -79,7 +98,7 @@ public final class SQLiteStore: MailStorage {
         }
         self.pool = pool
         self.files = try BodyFiles(root: directory + "/blobs")
-        let migrator = Schema.migrator()
+        let migrator = Schema.migrator(defaultMailboxes: options.defaultMailboxes)
         do {
             let pending = try pool.read { db in try !migrator.hasCompletedMigrations(db) }
             if existed && pending {

@@ -5,7 +5,7 @@ import GRDB
 /// schema is a new migration appended here. `MailStore` backs up the database file before it
 /// applies any (DESIGN §3).
 enum Schema {
-    static func migrator() -> DatabaseMigrator {
+    static func migrator(defaultMailboxes: [DefaultMailbox] = StoreOptions.standardMailboxes) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(
@@ -144,6 +144,7 @@ enum Schema {
         migrator.registerMigration("v3") { db in try migrateToV3(db) }
         migrator.registerMigration("v4") { db in try migrateToV4(db) }
         migrator.registerMigration("v5") { db in try migrateToV5(db) }
+        migrator.registerMigration("v6") { db in try migrateToV6(db, defaultMailboxes: defaultMailboxes) }
         return migrator
     }
 
@@ -191,6 +192,37 @@ enum Schema {
     /// its structure) in a table of small rows, for FETCH ENVELOPE over a whole mailbox. Cut
     /// out of the structure per row it cost SQLite a parse of the whole JSON, and the structure
     /// of an inline body shares overflow pages with its bytes. Filled from every structure.
+    /// Issue 10, SPECIAL-USE (RFC 6154): every account gets `defaultMailboxes`, as new
+    /// accounts do. A use the account already gave a mailbox is
+    /// left where it is; a mailbox of the default name without a use gets it (a "Sent" an
+    /// IMAP client made earlier becomes the `\Sent` one); otherwise the mailbox is created,
+    /// subscribed. An account at its mailbox limit gets only what fits.
+    static func migrateToV6(_ db: Database, defaultMailboxes: [DefaultMailbox]) throws {
+        let accounts = try Int64.fetchAll(db, sql: "SELECT id FROM account ORDER BY id")
+        for account in accounts {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, name, special_use, noselect FROM mailbox WHERE account_id = ?", arguments: [account])
+            let uses = Set(rows.flatMap { (($0["special_use"] as String?) ?? "").split(separator: " ").map(String.init) })
+            var count = rows.count
+            for box in defaultMailboxes where !uses.contains(box.specialUse) {
+                if let row = rows.first(where: { $0["name"] == box.name }) {
+                    let noselect: Bool = row["noselect"]
+                    if (row["special_use"] as String?) == nil, !noselect {
+                        try db.execute(
+                            sql: "UPDATE mailbox SET special_use = ? WHERE id = ?", arguments: [box.specialUse, row["id"] as Int64])
+                    }
+                } else if count < SQLiteStore.maxMailboxesPerAccount {
+                    try db.execute(
+                        sql: "INSERT INTO mailbox (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)",
+                        arguments: [account, box.name, try SQLiteStore.nextUIDValidity(db), box.specialUse])
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO subscription (account_id, name) VALUES (?, ?)", arguments: [account, box.name])
+                    count += 1
+                }
+            }
+        }
+    }
+
     static func migrateToV5(_ db: Database) throws {
         try db.execute(
             sql: """

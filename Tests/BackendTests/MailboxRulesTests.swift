@@ -31,6 +31,9 @@ import Testing
         return Dictionary(uniqueKeysWithValues: list.mailboxes.map { ($0.name, $0) })
     }
 
+    /// `names` sorted with the mailboxes every account has from its creation.
+    static func withDefaults(_ names: String...) -> [String] { (StoreOptions.standardMailboxes.map(\.name) + names).sorted() }
+
     @Test func subscriptionsAreTheirOwnList() async throws {
         let (h, session) = try await SelectTests.harness()
         let g = h.gateway
@@ -40,24 +43,25 @@ import Testing
         func subscriptions() async throws -> [String] {
             try await g.call(Methods.mailboxSubscriptions, SessionParams(session: session)).names
         }
-        #expect(try await subscriptions() == ["INBOX"])
+        #expect(try await subscriptions() == Self.withDefaults("INBOX"))
         try await subscribe("Lists/Not yet")
         try await subscribe("Lists/Not yet")
         try await subscribe("Never", false)
-        #expect(try await subscriptions() == ["INBOX", "Lists/Not yet"], "a name that is no mailbox, once")
+        #expect(try await subscriptions() == Self.withDefaults("INBOX", "Lists/Not yet"), "a name that is no mailbox, once")
         _ = try await g.call(Methods.mailboxCreate, MailboxCreateParams(session: session, mailbox: "Work/2026"))
         try await subscribe("Work", false)
         var boxes = try await Self.names(h, session)
         #expect(boxes["Work/2026"]?.subscribed == true && boxes["Work"]?.subscribed == false)
         let subscribedOnly = try await g.call(Methods.mailboxList, MailboxListParams(session: session, subscribedOnly: true))
-        #expect(subscribedOnly.mailboxes.map(\.name) == ["INBOX", "Work/2026"])
+        #expect(subscribedOnly.mailboxes.map(\.name) == Self.withDefaults("INBOX", "Work/2026"))
 
         _ = try await g.call(Methods.mailboxDelete, MailboxParams(session: session, mailbox: "Work/2026"))
-        #expect(try await subscriptions() == ["INBOX", "Lists/Not yet", "Work/2026"], "delete keeps the subscription")
+        #expect(try await subscriptions() == Self.withDefaults("INBOX", "Lists/Not yet", "Work/2026"), "delete keeps the subscription")
         _ = try await g.call(Methods.mailboxCreate, MailboxCreateParams(session: session, mailbox: "Work/a/b"))
         try await subscribe("Work/gone")
         _ = try await g.call(Methods.mailboxRename, MailboxRenameParams(session: session, from: "Work", to: "Play"))
-        #expect(try await subscriptions() == ["INBOX", "Lists/Not yet", "Play/2026", "Play/a", "Play/a/b", "Play/gone"])
+        #expect(
+            try await subscriptions() == Self.withDefaults("INBOX", "Lists/Not yet", "Play/2026", "Play/a", "Play/a/b", "Play/gone"))
         boxes = try await Self.names(h, session)
         #expect(boxes["Play"]?.subscribed == false && boxes["Play/a/b"]?.subscribed == true)
         await Self.expectError(.invalidMailboxName, "subscribe to a malformed name") { try await subscribe("a//b") }
@@ -67,55 +71,55 @@ import Testing
     @Test func deleteWithChildrenLeavesNoselect() async throws {
         let (h, session) = try await SelectTests.harness()
         let g = h.gateway
-        _ = try await g.call(Methods.mailboxCreate, MailboxCreateParams(session: session, mailbox: "Archive/2026", specialUse: nil))
-        try await SelectTests.append(h, session, Array("Subject: kept\r\n\r\nx\r\n".utf8), mailbox: "Archive")
+        _ = try await g.call(Methods.mailboxCreate, MailboxCreateParams(session: session, mailbox: "Projects/2026", specialUse: nil))
+        try await SelectTests.append(h, session, Array("Subject: kept\r\n\r\nx\r\n".utf8), mailbox: "Projects")
         try await SelectTests.append(h, session, Array("Subject: inbox\r\n\r\nx\r\n".utf8))
         let before = try await g.call(Methods.quotaGet, SessionParams(session: session))
 
-        _ = try await g.call(Methods.mailboxDelete, MailboxParams(session: session, mailbox: "Archive"))
-        let archive = try #require(try await Self.names(h, session)["Archive"])
-        #expect(archive.noselect == true && archive.specialUse == nil)
+        _ = try await g.call(Methods.mailboxDelete, MailboxParams(session: session, mailbox: "Projects"))
+        let projects = try #require(try await Self.names(h, session)["Projects"])
+        #expect(projects.noselect == true && projects.specialUse == nil)
         #expect(try await Self.names(h, session)["INBOX"]?.noselect == nil, "ordinary mailboxes leave it out")
         let after = try await g.call(Methods.quotaGet, SessionParams(session: session))
         #expect(after.usedBytes < before.usedBytes, "its messages are gone")
 
-        let p = MailboxParams(session: session, mailbox: "Archive")
+        let p = MailboxParams(session: session, mailbox: "Projects")
         await Self.expectError(.notSelectable, "select") {
-            try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Archive"))
+            try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Projects"))
         }
         await Self.expectError(.notSelectable, "examine") {
-            try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Archive", readOnly: true))
+            try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Projects", readOnly: true))
         }
         await Self.expectError(.notSelectable, "status") { try await g.call(Methods.mailboxStatus, p) }
         await Self.expectError(.notSelectable, "uids") {
-            try await g.call(Methods.messageUids, MessageUidsParams(session: session, mailbox: "Archive"))
+            try await g.call(Methods.messageUids, MessageUidsParams(session: session, mailbox: "Projects"))
         }
         await Self.expectError(.notSelectable, "list") {
-            try await g.call(Methods.messageList, MessageListParams(session: session, mailbox: "Archive"))
+            try await g.call(Methods.messageList, MessageListParams(session: session, mailbox: "Projects"))
         }
         await Self.expectError(.notSelectable, "append") {
-            try await g.call(Methods.messageAppend, MessageAppendParams(session: session, mailbox: "Archive"))
+            try await g.call(Methods.messageAppend, MessageAppendParams(session: session, mailbox: "Projects"))
         }
         for method in [Methods.messageCopy, Methods.messageMove] {
             await Self.expectError(.notSelectable, method.name) {
-                try await g.call(method, MessageCopyParams(session: session, mailbox: "INBOX", uids: .all, to: "Archive"))
+                try await g.call(method, MessageCopyParams(session: session, mailbox: "INBOX", uids: .all, to: "Projects"))
             }
         }
         await Self.expectError(.notEmpty, "delete a \\Noselect mailbox with children") { try await g.call(Methods.mailboxDelete, p) }
 
         // CREATE of its name makes it a mailbox again (Dovecot's way), empty, new UIDVALIDITY.
         let revived = try await g.call(
-            Methods.mailboxCreate, MailboxCreateParams(session: session, mailbox: "Archive", specialUse: "\\Archive"))
-        #expect(revived.noselect == nil && revived.specialUse == "\\Archive" && revived.uidValidity != archive.uidValidity)
-        let selected = try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Archive"))
+            Methods.mailboxCreate, MailboxCreateParams(session: session, mailbox: "Projects", specialUse: "\\Archive"))
+        #expect(revived.noselect == nil && revived.specialUse == "\\Archive" && revived.uidValidity != projects.uidValidity)
+        let selected = try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Projects"))
         #expect(selected.status.messages == 0 && selected.status.uidNext == 1)
 
         // Without children it goes; a \Noselect one whose children went goes too.
         _ = try await g.call(Methods.mailboxDelete, p)
-        _ = try await g.call(Methods.mailboxDelete, MailboxParams(session: session, mailbox: "Archive/2026"))
-        #expect(try await Self.names(h, session)["Archive"]?.noselect == true)
+        _ = try await g.call(Methods.mailboxDelete, MailboxParams(session: session, mailbox: "Projects/2026"))
+        #expect(try await Self.names(h, session)["Projects"]?.noselect == true)
         _ = try await g.call(Methods.mailboxDelete, p)
-        #expect(try await Self.names(h, session).keys.sorted() == ["INBOX"])
+        #expect(try await Self.names(h, session).keys.sorted() == Self.withDefaults("INBOX"))
         await h.close()
     }
 

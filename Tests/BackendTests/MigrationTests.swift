@@ -137,12 +137,21 @@ import Testing
             }
         }
         // Subscriptions became a list of their own (v4): exactly the mailboxes that were
-        // subscribed, and none of those that were not (alice's Lists).
+        // subscribed, and none of those that were not (alice's Lists), with the default
+        // mailboxes v6 created (subscribed, as new mailboxes are). A default mailbox that was
+        // there keeps its messages and gets its special use.
         for address in Set(manifest.mailboxes.map(\.account)) {
             let account = try #require(try store.account(address: address))
-            let subscribed = manifest.mailboxes.filter { $0.account == address && $0.subscribed }.map(\.mailbox).sorted()
+            let had = manifest.mailboxes.filter { $0.account == address }
+            let created = StoreOptions.standardMailboxes.map(\.name).filter { name in !had.contains { $0.mailbox == name } }
+            let subscribed = (had.filter(\.subscribed).map(\.mailbox) + created).sorted()
             #expect(try store.subscriptions(accountID: account.id) == subscribed, "\(address)")
-            #expect(try store.mailboxes(accountID: account.id).allSatisfy { !$0.noselect }, "\(address)")
+            let boxes = try store.mailboxes(accountID: account.id)
+            #expect(boxes.allSatisfy { !$0.noselect }, "\(address)")
+            for standard in StoreOptions.standardMailboxes {
+                let box = try #require(boxes.first { $0.name == standard.name }, "\(address) \(standard.name)")
+                #expect(box.specialUse == standard.specialUse, "\(address) \(standard.name)")
+            }
         }
         #expect(manifest.mailboxes.contains { !$0.subscribed }, "the fixture has an unsubscribed mailbox")
         for var expected in manifest.accounts {

@@ -48,17 +48,66 @@ import Testing
         ("A932 EXAMINE blurdybloop", "A932", .examine(IMAPMailbox("blurdybloop"), parameters: [])),
         ("A003 CREATE owatagusiam/", "A003", .create(IMAPMailbox("owatagusiam/"))),
         ("A683 DELETE blurdybloop", "A683", .delete(IMAPMailbox("blurdybloop"))),
+        // RFC 6154 §5.3.
+        ("t2 CREATE MySpecial (USE (\\Drafts \\Sent))", "t2", .create(IMAPMailbox("MySpecial"), uses: ["\\Drafts", "\\Sent"])),
+        ("t2 create Empty (use ())", "t2", .create(IMAPMailbox("Empty"), uses: [])),
+        // RFC 5258 §5's examples, RFC 5819 §3 and RFC 6154 §5.2.
+        (
+            "A02 LIST (SUBSCRIBED) \"\" \"*\"", "A02",
+            .list(IMAPListCommand(selection: [.subscribed], reference: [], patterns: [bytes("*")], returns: .init(subscribed: true)))
+        ),
+        (
+            "A03 LIST () \"\" \"%\" RETURN (CHILDREN)", "A03",
+            .list(IMAPListCommand(selection: [], reference: [], patterns: [bytes("%")], returns: .init(children: true)))
+        ),
+        (
+            "A04 LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)", "A04",
+            .list(IMAPListCommand(selection: [.remote], reference: [], patterns: [bytes("%")], returns: .init(children: true)))
+        ),
+        (
+            "A05 LIST (remote subscribed) \"\" \"*\"", "A05",
+            .list(
+                IMAPListCommand(selection: [.remote, .subscribed], reference: [], patterns: [bytes("*")], returns: .init(subscribed: true)))
+        ),
+        (
+            "C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\"", "C04",
+            .list(
+                IMAPListCommand(
+                    selection: [.subscribed, .recursiveMatch], reference: [], patterns: [bytes("%")], returns: .init(subscribed: true)))
+        ),
+        (
+            "BBB LIST \"\" (\"INBOX\" \"Drafts\" \"Sent/%\")", "BBB",
+            .list(
+                IMAPListCommand(
+                    selection: [], reference: [], patterns: [bytes("INBOX"), bytes("Drafts"), bytes("Sent/%")], returns: .init()))
+        ),
+        (
+            "A01 LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN))", "A01",
+            .list(IMAPListCommand(selection: [], reference: [], patterns: [bytes("%")], returns: .init(status: [.messages, .unseen])))
+        ),
+        (
+            "t3 LIST (SPECIAL-USE) \"\" \"*\"", "t3",
+            .list(IMAPListCommand(selection: [.specialUse], reference: [], patterns: [bytes("*")], returns: .init(specialUse: true)))
+        ),
+        (
+            "t2 LIST \"\" \"%\" RETURN (SPECIAL-USE SUBSCRIBED)", "t2",
+            .list(IMAPListCommand(selection: [], reference: [], patterns: [bytes("%")], returns: .init(subscribed: true, specialUse: true)))
+        ),
+        (
+            "t2 LIST \"\" \"%\" RETURN ()", "t2",
+            .list(IMAPListCommand(selection: [], reference: [], patterns: [bytes("%")], returns: .init()))
+        ),
         ("A683 RENAME blurdybloop sarasoop", "A683", .rename(from: IMAPMailbox("blurdybloop"), to: IMAPMailbox("sarasoop"))),
         ("A685 RENAME foo zowie", "A685", .rename(from: IMAPMailbox("foo"), to: IMAPMailbox("zowie"))),
         ("A002 SUBSCRIBE #news.comp.mail.mime", "A002", .subscribe(IMAPMailbox("#news.comp.mail.mime"))),
         ("A002 UNSUBSCRIBE #news.comp.mail.mime", "A002", .unsubscribe(IMAPMailbox("#news.comp.mail.mime"))),
-        ("A101 LIST \"\" \"\"", "A101", .list(reference: [], pattern: [])),
-        ("A102 LIST #news.comp.mail.misc \"\"", "A102", .list(reference: bytes("#news.comp.mail.misc"), pattern: [])),
-        ("A103 LIST /usr/staff/jones \"\"", "A103", .list(reference: bytes("/usr/staff/jones"), pattern: [])),
-        ("A202 LIST ~/Mail/ %", "A202", .list(reference: bytes("~/Mail/"), pattern: bytes("%"))),
+        ("A101 LIST \"\" \"\"", "A101", .list(IMAPListCommand(reference: [], pattern: []))),
+        ("A102 LIST #news.comp.mail.misc \"\"", "A102", .list(IMAPListCommand(reference: bytes("#news.comp.mail.misc"), pattern: []))),
+        ("A103 LIST /usr/staff/jones \"\"", "A103", .list(IMAPListCommand(reference: bytes("/usr/staff/jones"), pattern: []))),
+        ("A202 LIST ~/Mail/ %", "A202", .list(IMAPListCommand(reference: bytes("~/Mail/"), pattern: bytes("%")))),
         ("A002 LSUB \"#news.\" \"comp.mail.*\"", "A002", .lsub(reference: bytes("#news."), pattern: bytes("comp.mail.*"))),
         ("A003 LSUB \"#news.\" \"comp.%\"", "A003", .lsub(reference: bytes("#news."), pattern: bytes("comp.%"))),
-        ("a LIST \"\" foo]bar*", "a", .list(reference: [], pattern: bytes("foo]bar*"))),
+        ("a LIST \"\" foo]bar*", "a", .list(IMAPListCommand(reference: [], pattern: bytes("foo]bar*")))),
         (
             "A042 STATUS blurdybloop (UIDNEXT MESSAGES)", "A042",
             .status(IMAPMailbox("blurdybloop"), items: [.uidNext, .messages])
@@ -132,7 +181,7 @@ import Testing
             .select(IMAPMailbox("INBOX"), parameters: [IMAPSelectParameter(name: "CONDSTORE")])
         ),
         // curl.
-        ("A002 LIST \"\" *", "A002", .list(reference: [], pattern: bytes("*"))),
+        ("A002 LIST \"\" *", "A002", .list(IMAPListCommand(reference: [], pattern: bytes("*")))),
         ("A003 SELECT INBOX", "A003", .select(IMAPMailbox("INBOX"), parameters: [])),
         ("A004 FETCH 1 BODY[]", "A004", .fetch(one(1), attributes: [body(IMAPSection())], uid: false)),
         // mbsync.
@@ -259,7 +308,7 @@ import Testing
             "f5 RENAME {3}\r\nold {3}\r\nnew", "f5", .rename(from: IMAPMailbox("old"), to: IMAPMailbox("new"))
         ),
         (
-            "f6 LIST {0}\r\n {1}\r\n%", "f6", .list(reference: [], pattern: bytes("%"))
+            "f6 LIST {0}\r\n {1}\r\n%", "f6", .list(IMAPListCommand(reference: [], pattern: bytes("%")))
         ),
         // SELECT parameters (RFC 4466, RFC 7162).
         (
@@ -328,9 +377,20 @@ import Testing
         ("a LOGIN {99999999999999999999}\r\nabc", "a", .invalidLiteral),
         ("a SELECT", "a", .unexpectedEnd),
         ("a SELECT INBOX ()", "a", .invalidParameter),
+        // RFC 5258 §3: unknown options are BAD; RECURSIVEMATCH needs SUBSCRIBED (§3.1, RFC 6154 §6).
+        ("a LIST (BOGUS) \"\" *", "a", .invalidParameter),
+        ("a LIST (RECURSIVEMATCH) \"\" *", "a", .invalidParameter),
+        ("a LIST (REMOTE RECURSIVEMATCH) \"\" *", "a", .invalidParameter),
+        ("a LIST (SPECIAL-USE RECURSIVEMATCH) \"\" *", "a", .invalidParameter),
+        ("a LIST \"\" * RETURN (BOGUS)", "a", .invalidParameter),
+        ("a LIST \"\" * RETURNS (CHILDREN)", "a", .invalidParameter),
+        ("a LIST \"\" * RETURN (STATUS (BOGUS))", "a", .unknownStatusItem),
+        ("a LIST \"\" () RETURN (CHILDREN)", "a", .invalidString),
+        ("a CREATE x (FOO (\\Sent))", "a", .invalidParameter),
+        ("a CREATE x (USE (Sent))", "a", .invalidParameter),
+        ("a CREATE x ()", "a", .invalidParameter),
         ("a SELECT INBOX (1X)", "a", .invalidParameter),
         ("a SELECT INBOX CONDSTORE", "a", .unexpectedCharacters),
-        ("a LIST \"\" (x)", "a", .invalidString),
         ("a STATUS INBOX ()", "a", .unknownStatusItem),
         ("a STATUS INBOX (MESSAGES BOGUS)", "a", .unknownStatusItem),
         ("a STATUS INBOX MESSAGES", "a", .unexpectedCharacters),

@@ -42,10 +42,14 @@ import Testing
             try queue.close()
         }
         let store = try SQLiteStore(directory: dir)
-        #expect(try store.subscriptions(accountID: 1) == ["INBOX", "Lists/Swift"])
+        // v6: the default mailboxes that were missing are created, subscribed; the Trash that
+        // was there gets its special use and keeps its subscription state.
+        #expect(try store.subscriptions(accountID: 1) == ["Archive", "Drafts", "INBOX", "Junk", "Lists/Swift", "Sent"])
         let boxes = try store.mailboxes(accountID: 1)
-        #expect(boxes.map(\.name) == ["INBOX", "Lists", "Lists/Swift", "Trash"])
-        #expect(boxes.map(\.subscribed) == [true, false, true, false])
+        #expect(boxes.map(\.name) == ["Archive", "Drafts", "INBOX", "Junk", "Lists", "Lists/Swift", "Sent", "Trash"])
+        #expect(boxes.map(\.subscribed) == [true, true, true, true, false, true, true, false])
+        #expect(boxes.map(\.specialUse) == ["\\Archive", "\\Drafts", nil, "\\Junk", nil, nil, "\\Sent", "\\Trash"])
+        #expect(boxes.first { $0.name == "Trash" }?.uidValidity == 13, "an existing mailbox keeps its UIDs")
         #expect(boxes.allSatisfy { !$0.noselect })
         // v5: the envelope in a table of its own, read by a listing that asks for it.
         let inbox = try #require(boxes.first { $0.name == "INBOX" })

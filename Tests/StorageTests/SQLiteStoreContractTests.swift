@@ -13,7 +13,12 @@ extension StoreOptions {
 extension StorageFactory {
     /// `SQLiteStore` in a new directory under the system's temporary directory.
     static func sqlite(_ name: String, _ options: StoreOptions) -> StorageFactory {
-        StorageFactory(name: name) {
+        // The contract's checks count an account's mailboxes from INBOX alone; the default
+        // mailboxes are SQLiteStoreTests' (`newAccountsGetTheDefaultMailboxes`).
+        var withoutDefaults = options
+        withoutDefaults.defaultMailboxes = []
+        let options = withoutDefaults
+        return StorageFactory(name: name) {
             let dir = FileManager.default.temporaryDirectory.path + "/loft-storage-\(UUID().uuidString)"
             return (
                 try SQLiteStore(directory: dir, options: options),

@@ -294,6 +294,25 @@ import Testing
         #expect(try o.s.store.verify(deep: true) == [])
     }
 
+    /// RFC 6154: a new account has INBOX and the default mailboxes, subscribed, with their
+    /// special uses; a store configured with others makes those.
+    @Test func newAccountsGetTheDefaultMailboxes() throws {
+        let o = try Opened()
+        defer { o.s.finish() }
+        let alice = try o.s.addAccount("alice")
+        let boxes = try o.s.store.mailboxes(accountID: alice.id)
+        #expect(boxes.map(\.name) == ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"])
+        #expect(boxes.map(\.specialUse) == ["\\Archive", "\\Drafts", nil, "\\Junk", "\\Sent", "\\Trash"])
+        #expect(boxes.allSatisfy { $0.subscribed && !$0.noselect && $0.counts.messages == 0 })
+        #expect(Set(boxes.map(\.uidValidity)).count == boxes.count, "each has a UIDVALIDITY of its own")
+        var options = StoreOptions()
+        options.defaultMailboxes = [DefaultMailbox("Gesendet", "\\Sent"), DefaultMailbox("Papierkorb", "\\Trash")]
+        let other = try Opened(options)
+        defer { other.s.finish() }
+        let bob = try other.s.addAccount("bob")
+        #expect(try other.s.store.mailboxes(accountID: bob.id).map(\.name) == ["Gesendet", "INBOX", "Papierkorb"])
+    }
+
     /// `SQLiteStore.maxMailboxesPerAccount`, at the limit: creating or renaming up to it
     /// works, one more is refused, whatever creates it (new parents included).
     @Test func mailboxLimitAtTheLimit() throws {
@@ -302,15 +321,16 @@ import Testing
         let alice = try o.s.addAccount("alice")
         let max = SQLiteStore.maxMailboxesPerAccount
         _ = try o.s.store.createMailbox(accountID: alice.id, name: mailboxName("a"), specialUse: nil)
-        // One below the limit with INBOX and `a`, filled in one transaction: the limit is what
-        // is under test, not making 10,000 mailboxes one by one.
+        func count() throws -> Int { try o.s.store.mailboxes(accountID: alice.id).count }
+        // One below the limit with INBOX, the default mailboxes and `a`, filled in one
+        // transaction: the limit is what is under test, not making 10,000 mailboxes one by one.
+        let existing = try count()
         try o.tamper(
             sql: """
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
                 INSERT INTO mailbox (account_id, name, uid_validity) SELECT ?, 'filler-' || i, i FROM n
-                """, arguments: [max - 3, alice.id])
+                """, arguments: [max - 1 - existing, alice.id])
         let store = o.s.store
-        func count() throws -> Int { try store.mailboxes(accountID: alice.id).count }
         func create(_ name: String) throws { _ = try store.createMailbox(accountID: alice.id, name: mailboxName(name), specialUse: nil) }
         #expect(try count() == max - 1)
         try create("a/b")

@@ -204,19 +204,31 @@ def test_auth_mechanisms(setup, loft):
 
 def test_mailboxes(setup, loft):
     g, s = login(loft, "alice@example.test", "alice-pw")
-    names = lambda: [m["name"] for m in g.call("mailbox.list", {"session": s})["mailboxes"]]
-    assert names() == ["INBOX"]
+    listed = lambda: g.call("mailbox.list", {"session": s})["mailboxes"]
+    names = lambda: [m["name"] for m in listed()]
+    # RFC 6154: every account starts with its special-use mailboxes.
+    defaults = {"Archive": "\\Archive", "Drafts": "\\Drafts", "Junk": "\\Junk", "Sent": "\\Sent", "Trash": "\\Trash"}
+    assert {m["name"]: m.get("specialUse") for m in listed()} == {**defaults, "INBOX": None}
     g.call("mailbox.create", {"session": s, "mailbox": "Work/2026", "specialUse": None})
-    g.call("mailbox.create", {"session": s, "mailbox": "Sent", "specialUse": "\\Sent"})
-    assert names() == ["INBOX", "Sent", "Work", "Work/2026"]
+    g.call("mailbox.create", {"session": s, "mailbox": "Outbox", "specialUse": "\\Drafts \\Sent \\Drafts"})
+    assert [m.get("specialUse") for m in listed() if m["name"] == "Outbox"] == ["\\Drafts \\Sent"]
+    for use in ["\\All", "\\Flagged", "\\Bogus", "Sent"]:
+        expect_error("invalid_params", g.call, "mailbox.create", {"session": s, "mailbox": "V", "specialUse": use})
+    assert names() == ["Archive", "Drafts", "INBOX", "Junk", "Outbox", "Sent", "Trash", "Work", "Work/2026"]
     expect_error("mailbox_exists", g.call, "mailbox.create", {"session": s, "mailbox": "work/2026".replace("w", "W")})
     expect_error("invalid_mailbox_name", g.call, "mailbox.create", {"session": s, "mailbox": "a//b"})
     expect_error("invalid_mailbox_name", g.call, "mailbox.create", {"session": s, "mailbox": "bad*name"})
     g.call("mailbox.rename", {"session": s, "from": "Work", "to": "Archive/Work"})
-    assert names() == ["Archive", "Archive/Work", "Archive/Work/2026", "INBOX", "Sent"]
+    assert names() == ["Archive", "Archive/Work", "Archive/Work/2026", "Drafts", "INBOX", "Junk", "Outbox", "Sent", "Trash"]
+    # RFC 5819's one call: the counters of every selectable mailbox with the list.
+    with_status = g.call("mailbox.list", {"session": s, "status": True})["mailboxes"]
+    assert all(m["status"]["mailbox"] == m["name"] and m["status"]["messages"] == 0 for m in with_status)
+    assert all("status" not in m for m in listed())
     # RFC 3501 §6.3.4: a mailbox with children stays as \Noselect; then deleting it is refused
     g.call("mailbox.delete", {"session": s, "mailbox": "Archive/Work"})
-    assert [m for m in g.call("mailbox.list", {"session": s})["mailboxes"] if m["name"] == "Archive/Work"][0]["noselect"] is True
+    assert [m for m in listed() if m["name"] == "Archive/Work"][0]["noselect"] is True
+    assert [m for m in g.call("mailbox.list", {"session": s, "status": True})["mailboxes"]
+            if m["name"] == "Archive/Work"][0].get("status") is None
     expect_error("not_selectable", g.call, "mailbox.select", {"session": s, "mailbox": "Archive/Work"})
     expect_error("not_empty", g.call, "mailbox.delete", {"session": s, "mailbox": "Archive/Work"})
     expect_error("mailbox_is_inbox", g.call, "mailbox.delete", {"session": s, "mailbox": "inbox"})
@@ -647,7 +659,8 @@ def test_imap_select_uids_search_and_subscriptions(setup, loft):
     assert "uids" not in g.call("message.search", {"session": s, "mailbox": "INBOX", "query": {"body": "no such words"}})
     expect_error("invalid_params", g.call, "message.search", {"session": s, "mailbox": "INBOX", "query": {"since": "yesterday"}})
     g.call("mailbox.subscribe", {"session": s, "mailbox": "Lists/Not yet", "subscribed": True})
-    assert g.call("mailbox.subscriptions", {"session": s})["names"] == ["INBOX", "Lists/Not yet"]
+    assert g.call("mailbox.subscriptions", {"session": s})["names"] == [
+        "Archive", "Drafts", "INBOX", "Junk", "Lists/Not yet", "Sent", "Trash"]
 
 
 def test_every_documented_method_is_exercised():

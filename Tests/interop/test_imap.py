@@ -215,15 +215,15 @@ def test_mailboxes_list_create_rename_delete_subscribe_status(imap):
     top = [line.decode() for line in ok(c.list('""', "%"))]
     assert not any("Projects" in n for n in top)
     assert any('"Work"' in n for n in top) and any("INBOX" in n for n in top)
-    ok(c.rename("Work/Projects", "Archive"))
+    ok(c.rename("Work/Projects", "Done"))
     names = b"\n".join(ok(c.list())).decode()
-    assert '"Archive/2026"' in names and "Work/Projects" not in names
-    ok(c.subscribe("Archive/2026"))
+    assert '"Done/2026"' in names and "Work/Projects" not in names
+    ok(c.subscribe("Done/2026"))
     ok(c.subscribe("Not/There/Yet"))  # RFC 3501 §6.3.6: a name need not exist
     lsub = b"\n".join(ok(c.lsub())).decode()
-    assert '"Archive/2026"' in lsub and '"Not/There/Yet"' in lsub
-    ok(c.delete("Archive/2026"))
-    assert '"Archive/2026"' in b"\n".join(ok(c.lsub())).decode()  # subscriptions outlive DELETE
+    assert '"Done/2026"' in lsub and '"Not/There/Yet"' in lsub
+    ok(c.delete("Done/2026"))
+    assert '"Done/2026"' in b"\n".join(ok(c.lsub())).decode()  # subscriptions outlive DELETE
     typ, data = c.delete("INBOX")
     assert typ == "NO"
     typ, data = c.create("Work")
@@ -617,3 +617,67 @@ def test_idle_carries_on_across_a_backend_restart(imap):
     send(b"DONE")
     assert until(b"c ").startswith(b"c OK")
     idler.close()
+
+
+def test_special_use_mailboxes_and_extended_list(imap):
+    """RFC 6154, RFC 5258 and RFC 5819 on the wire: every account has its special-use
+    mailboxes; LIST's selection and return options, several patterns, \\NonExistent and
+    CHILDINFO; CREATE with USE."""
+    caps = set(imap.client().capabilities)
+    assert {"LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE"} <= caps
+    imap.deliver(simple("unread"))
+    raw = RawIMAP(imap.port)
+
+    def run(tag, command):
+        raw.send(tag + b" " + command)
+        lines = raw.until(tag + b" ")
+        return [line.rstrip(b"\r\n").decode() for line in lines[:-1]], lines[-1].decode()
+
+    assert run(b"a", b"LOGIN alice@example.test alice-pw")[1].startswith("a OK")
+    lines, done = run(b"b", b'LIST (SPECIAL-USE) "" "*"')
+    assert done.startswith("b OK")
+    assert lines == [
+        '* LIST (\\HasNoChildren \\Archive) "/" "Archive"',
+        '* LIST (\\HasNoChildren \\Drafts) "/" "Drafts"',
+        '* LIST (\\HasNoChildren \\Junk) "/" "Junk"',
+        '* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
+        '* LIST (\\HasNoChildren \\Trash) "/" "Trash"',
+    ]
+    # RFC 5819: a STATUS after each selectable mailbox, from one back-end call.
+    run(b"c", b"CREATE Lists/Swift")
+    run(b"d", b"DELETE Lists")  # \Noselect: listed, but no STATUS
+    lines, done = run(b"e", b'LIST "" ("INBOX" "Lists" "Sent") RETURN (STATUS (MESSAGES UNSEEN) CHILDREN)')
+    assert done.startswith("e OK")
+    assert lines == [
+        '* LIST (\\HasNoChildren) "/" INBOX',
+        "* STATUS INBOX (MESSAGES 1 UNSEEN 1)",
+        '* LIST (\\Noselect \\HasChildren) "/" "Lists"',
+        '* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
+        '* STATUS "Sent" (MESSAGES 0 UNSEEN 0)',
+    ]
+    # RFC 5258 §3.1: SUBSCRIBED lists subscribed names, existing or not; RECURSIVEMATCH
+    # names a parent whose child is subscribed (§3.5), with CHILDINFO.
+    run(b"f", b"SUBSCRIBE Gone/Away")
+    run(b"g", b"UNSUBSCRIBE Lists")
+    lines, done = run(b"h", b'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
+    assert done.startswith("h OK")
+    assert '* LIST (\\NonExistent \\HasNoChildren) "/" "Gone" ("CHILDINFO" ("SUBSCRIBED"))' in lines
+    assert '* LIST (\\Noselect \\HasChildren) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))' in lines
+    assert '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX' in lines
+    lines, _ = run(b"i", b'LIST (SUBSCRIBED) "" "*"')
+    assert '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Gone/Away"' in lines
+    assert not any('"Lists"' in line for line in lines) and not any('"Gone"' in line for line in lines)
+    lines, _ = run(b"j", b'LIST "" "*" RETURN (SUBSCRIBED)')
+    assert '* LIST (\\Noselect \\HasChildren) "/" "Lists"' in lines, "unsubscribed, so no \\Subscribed"
+    assert '* LIST (\\HasNoChildren \\Subscribed) "/" "Lists/Swift"' in lines
+    # §3: in an extended LIST, "" matches nothing; unknown options and a lone RECURSIVEMATCH are BAD.
+    assert run(b"k", b'LIST "" "" RETURN ()') == ([], "k OK LIST completed\r\n")
+    assert run(b"l", b'LIST (RECURSIVEMATCH) "" "*"')[1].startswith("l BAD")
+    assert run(b"m", b'LIST (FROB) "" "*"')[1].startswith("m BAD")
+    # RFC 6154 §3: CREATE with USE; an unsupported use is NO [USEATTR] and makes nothing.
+    assert run(b"n", b"CREATE Outbox (USE (\\Drafts \\Sent))")[1].startswith("n OK")
+    assert run(b"o", b'LIST "" Outbox')[0] == ['* LIST (\\HasNoChildren \\Drafts \\Sent) "/" "Outbox"']
+    assert run(b"p", b"CREATE Everything (USE (\\All))")[1].startswith("p NO [USEATTR]")
+    assert run(b"q", b'LIST "" Everything')[0] == []
+    raw.close()
+

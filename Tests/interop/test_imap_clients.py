@@ -296,8 +296,10 @@ def test_curl_list_fetch_append_search(imap, tmp_path):
     listing = curl(imap, "").stdout.decode()
     # The names as atoms or quoted strings: both are astrings (RFC 3501 §9).
     lines = [line.replace('"', "") for line in listing.splitlines()]
-    assert lines == ["* LIST (\\HasNoChildren) / INBOX", "* LIST (\\HasChildren) / Work",
-                     "* LIST (\\HasNoChildren) / Work/Reports"]
+    assert lines == ["* LIST (\\HasNoChildren \\Archive) / Archive", "* LIST (\\HasNoChildren \\Drafts) / Drafts",
+                     "* LIST (\\HasNoChildren) / INBOX", "* LIST (\\HasNoChildren \\Junk) / Junk",
+                     "* LIST (\\HasNoChildren \\Sent) / Sent", "* LIST (\\HasNoChildren \\Trash) / Trash",
+                     "* LIST (\\HasChildren) / Work", "* LIST (\\HasNoChildren) / Work/Reports"]
     # A mailbox's listing: curl sends LIST "Work" * (RFC 3501 §6.3.8: the reference is a prefix).
     sub = curl(imap, "Work/").stdout.decode()
     assert "Work/Reports" in sub
@@ -549,3 +551,18 @@ def test_mbsync_to_a_maildir_and_back(imap, tmp_path, tls):
     before = (fetch_all(imap), sorted(maildir_messages(maildir / "INBOX")))
     mbsync(rc)
     assert (fetch_all(imap), sorted(maildir_messages(maildir / "INBOX"))) == before
+
+
+def test_imapclient_finds_the_special_folders(imap):
+    """RFC 6154: imapclient finds each special-use mailbox by its attribute."""
+    from imapclient import imapclient as names
+
+    c = client(imap)
+    for use, name in [(names.SENT, "Sent"), (names.TRASH, "Trash"), (names.DRAFTS, "Drafts"), (names.JUNK, "Junk"),
+                      (names.ARCHIVE, "Archive")]:
+        assert c.find_special_folder(use) == name
+    flags = {name: set(f) for f, _, name in c.list_folders()}
+    assert flags["Sent"] == {b"\\HasNoChildren", b"\\Sent"} and flags["INBOX"] == {b"\\HasNoChildren"}
+    c.rename_folder("Sent", "Sent Items")
+    assert c.find_special_folder(names.SENT) == "Sent Items", "the use moves with the mailbox"
+    c.logout()
