@@ -11,10 +11,11 @@ extension Backend {
             let account = try self.accountID(session: p.session)
             let boxes = try self.store.mailboxes(accountID: account).filter { !(p.subscribedOnly ?? false) || $0.subscribed }
             let withStatus = p.status ?? false
+            let deleted = withStatus && p.deleted == true ? try self.store.deletedCounts(accountID: account, mailboxID: nil) : nil
             return MailboxListResult(
                 mailboxes: boxes.map { box in
                     var info = Self.info(box)
-                    if withStatus, !box.noselect { info.status = Self.status(box, box.counts) }
+                    if withStatus, !box.noselect { info.status = Self.status(box, box.counts, deleted: deleted.map { $0[box.id] }) }
                     return info
                 })
         }
@@ -54,7 +55,8 @@ extension Backend {
         blocking(Methods.mailboxStatus) { _, p in
             let account = try self.accountID(session: p.session)
             let box = try self.selectableMailbox(account, p.mailbox)
-            return Self.status(box, box.counts)
+            let deleted = p.deleted == true ? try self.store.deletedCounts(accountID: account, mailboxID: box.id) : nil
+            return Self.status(box, box.counts, deleted: deleted.map { $0[box.id] })
         }
         blocking(Methods.mailboxSelect) { _, p in
             let account = try self.accountID(session: p.session)
@@ -87,10 +89,16 @@ extension Backend {
         return uses.isEmpty ? nil : uses.joined(separator: " ")
     }
 
-    static func status(_ box: MailboxRecord, _ counts: MailboxCounts) -> MailboxStatus {
-        MailboxStatus(
+    /// `deleted`: nil when not asked for; `.some(nil)` when asked for and there are none.
+    static func status(_ box: MailboxRecord, _ counts: MailboxCounts, deleted: DeletedCounts?? = nil) -> MailboxStatus {
+        var status = MailboxStatus(
             mailbox: box.name, messages: counts.messages, unseen: counts.unseen, uidNext: box.uidNext, uidValidity: box.uidValidity,
             sizeBytes: counts.sizeBytes, highestModseq: box.highestModseq, recent: counts.recent)
+        if let deleted {
+            status.deleted = deleted?.messages ?? 0
+            status.deletedBytes = deleted?.bytes ?? 0
+        }
+        return status
     }
 
     /// The per-account setting of DESIGN §5: may clients create, rename and delete mailboxes?

@@ -67,6 +67,9 @@ public enum IMAPStatusItem: String, Hashable, Sendable, CaseIterable {
     // RFC 7162 §3.1.9 and RFC 8438: parsed now so the extensions issue only has to answer them.
     case highestModseq = "HIGHESTMODSEQ"
     case size = "SIZE"
+    // RFC 9208 §4.1.4: what an EXPUNGE would free.
+    case deleted = "DELETED"
+    case deletedStorage = "DELETED-STORAGE"
 }
 
 /// RFC 3501 §6.4.5 `section-spec`: part numbers, then what of that part.
@@ -255,6 +258,10 @@ public enum IMAPCommand: Hashable, Sendable {
     case store(IMAPSequenceSet, IMAPStoreAction, uid: Bool)
     case copy(IMAPSequenceSet, to: IMAPMailbox, uid: Bool)
     // Extensions.
+    /// RFC 9208 §4.1.1: `GETQUOTA quota-root`, the root as sent.
+    case getQuota(root: [UInt8])
+    /// RFC 9208 §4.1.2: `GETQUOTAROOT mailbox` (which need not exist).
+    case getQuotaRoot(IMAPMailbox)
     /// RFC 3691.
     case unselect
     /// RFC 2342.
@@ -298,6 +305,8 @@ public enum IMAPCommand: Hashable, Sendable {
         case .copy: .copy
         case .unselect: .unselect
         case .namespace: .namespace
+        case .getQuota: .getQuota
+        case .getQuotaRoot: .getQuotaRoot
         case .id: .id
         case .enable: .enable
         case .idle: .idle
@@ -345,6 +354,8 @@ public enum IMAPCommandName: String, Hashable, Sendable, CaseIterable {
     case copy = "COPY"
     case unselect = "UNSELECT"
     case namespace = "NAMESPACE"
+    case getQuota = "GETQUOTA"
+    case getQuotaRoot = "GETQUOTAROOT"
     case id = "ID"
     case enable = "ENABLE"
     case idle = "IDLE"

@@ -112,6 +112,14 @@ public struct IMAPCommandParser {
         case .expunge: return .expunge
         case .unselect: return .unselect
         case .namespace: return .namespace
+        case .getQuota:
+            // RFC 9208 §7: getquota = "GETQUOTA" SP quota-root-name ; quota-root-name = astring
+            try space()
+            return .getQuota(root: try astring())
+        case .getQuotaRoot:
+            // getquotaroot = "GETQUOTAROOT" SP mailbox
+            try space()
+            return .getQuotaRoot(try mailbox())
         case .idle: return .idle
         case .id: return try id()
         case .enable:

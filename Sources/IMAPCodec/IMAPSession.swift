@@ -145,10 +145,10 @@ public struct IMAPSession: Sendable {
     public static let validCommands: [IMAPCommandState: Set<IMAPCommandName>] = {
         // RFC 2971 §3.1: ID in any state.
         let any: Set<IMAPCommandName> = [.capability, .noop, .logout, .id]
-        // RFC 2342 NAMESPACE and RFC 2177 IDLE once logged in.
+        // RFC 2342 NAMESPACE, RFC 2177 IDLE and RFC 9208's GETQUOTA and GETQUOTAROOT once logged in.
         let authenticated: Set<IMAPCommandName> = [
             .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status, .append,
-            .namespace, .idle,
+            .namespace, .idle, .getQuota, .getQuotaRoot,
         ]
         return [
             .notAuthenticated: any.union([.startTLS, .authenticate, .login]),

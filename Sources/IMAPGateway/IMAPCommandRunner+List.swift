@@ -27,7 +27,10 @@ extension IMAPCommandRunner {
         let selection = command.selection
         let returns = command.returns
         let mailboxes = try await client.call(
-            Methods.mailboxList, MailboxListParams(session: token, status: returns.status == nil ? nil : true)
+            Methods.mailboxList,
+            MailboxListParams(
+                session: token, status: returns.status == nil ? nil : true,
+                deleted: returns.status.map(Self.needsDeleted) == true ? true : nil)
         ).mailboxes
         var subscribed = Set<String>()
         if returns.subscribed {

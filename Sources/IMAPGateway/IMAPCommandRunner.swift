@@ -30,7 +30,7 @@ actor IMAPCommandRunner {
     /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
     static let extensions = [
         "LITERAL+", "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
-        "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
+        "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
     ]
 
     struct Selected {
@@ -206,6 +206,17 @@ actor IMAPCommandRunner {
         case .uidExpunge(let set):
             // RFC 4315 §2.1: only the named messages that carry \Deleted.
             return try await expunge(uids: try resolve(set, uid: true), into: &out)
+        case .getQuota(let root):
+            // RFC 9208 §3.2: one quota root per account, named "" (as mox names it).
+            guard root.isEmpty else { throw IMAPCommandError(.no, code: "NONEXISTENT", "no such quota root; the account's is \"\"") }
+            out.line(try await quotaLine())
+            return IMAPCompletion(.ok, "GETQUOTA completed")
+        case .getQuotaRoot(let mailbox):
+            // §4.1.2: the mailbox need not exist; every mailbox of the account is under "".
+            let name = try Self.requireName(mailbox)
+            out.line("* QUOTAROOT \(Self.quotedMailbox(name)) \"\"")
+            out.line(try await quotaLine())
+            return IMAPCompletion(.ok, "GETQUOTAROOT completed")
         case .unselect:
             // RFC 3691: like CLOSE, without expunging.
             deselect()
@@ -486,10 +497,22 @@ actor IMAPCommandRunner {
 
     func status(_ mailbox: IMAPMailbox, _ items: [IMAPStatusItem], into out: inout ResponseWriter) async throws -> IMAPCompletion {
         let name = try Self.requireName(mailbox)
-        let status = try await client.call(Methods.mailboxStatus, MailboxParams(session: token, mailbox: name))
+        let status = try await client.call(
+            Methods.mailboxStatus, MailboxStatusParams(session: token, mailbox: name, deleted: Self.needsDeleted(items) ? true : nil))
         out.line(Self.statusLine(name, status, items))
         return IMAPCompletion(.ok, "STATUS completed")
     }
+
+    /// RFC 9208 §4.2.1 and §5.1: `* QUOTA "" (STORAGE used limit)` in units of 1024 octets, or
+    /// an empty list for an account without a limit.
+    func quotaLine() async throws -> String {
+        let quota = try await client.call(Methods.quotaGet, SessionParams(session: token))
+        guard quota.limitBytes > 0 else { return "* QUOTA \"\" ()" }
+        return "* QUOTA \"\" (STORAGE \(quota.usedBytes / 1024) \(quota.limitBytes / 1024))"
+    }
+
+    /// DELETED and DELETED-STORAGE cost the back-end a scan, so they are asked for only when named.
+    static func needsDeleted(_ items: [IMAPStatusItem]) -> Bool { items.contains(.deleted) || items.contains(.deletedStorage) }
 
     /// `* STATUS name (items)`, for STATUS and LIST's STATUS return option (RFC 5819).
     static func statusLine(_ name: String, _ status: MailboxStatus, _ items: [IMAPStatusItem]) -> String {
@@ -502,6 +525,9 @@ actor IMAPCommandRunner {
             case .unseen: "UNSEEN \(status.unseen)"
             case .highestModseq: "HIGHESTMODSEQ \(status.highestModseq)"
             case .size: "SIZE \(status.sizeBytes)"
+            case .deleted: "DELETED \(status.deleted ?? 0)"
+            // RFC 9208 §5.1: in the STORAGE resource's units of 1024 octets.
+            case .deletedStorage: "DELETED-STORAGE \((status.deletedBytes ?? 0) / 1024)"
             }
         }
         return "* STATUS \(quotedMailbox(name)) (\(values.joined(separator: " ")))"

@@ -296,7 +296,7 @@ final class IMAPConnection: ConnectionAdapter {
             return feed(.appendRefused(IMAPCompletion(.bad, "invalid flag")))
         }
         let client = backend.client
-        let status = client.callFuture(Methods.mailboxStatus, MailboxParams(session: login.session, mailbox: mailbox))
+        let status = client.callFuture(Methods.mailboxStatus, MailboxStatusParams(session: login.session, mailbox: mailbox))
         let quota = client.callFuture(Methods.quotaGet, SessionParams(session: login.session))
         status.and(quota).hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
             guard !closed else { return }

@@ -160,11 +160,11 @@ enum Scale {
         raw.close()
         let client = RPCClient(path: gateway, software: "bench")
         let s = try await client.call(Methods.authLogin, LoginParams(username: user, password: "pw", service: "bench")).session
-        let status = try await client.call(Methods.mailboxStatus, MailboxParams(session: s, mailbox: "INBOX"))
+        let status = try await client.call(Methods.mailboxStatus, MailboxStatusParams(session: s, mailbox: "INBOX"))
         samples = []
         for _ in 0..<statusCalls {
             let t = DispatchTime.now().uptimeNanoseconds
-            _ = try await client.call(Methods.mailboxStatus, MailboxParams(session: s, mailbox: "INBOX"))
+            _ = try await client.call(Methods.mailboxStatus, MailboxStatusParams(session: s, mailbox: "INBOX"))
             samples.append(DispatchTime.now().uptimeNanoseconds - t)
         }
         say(

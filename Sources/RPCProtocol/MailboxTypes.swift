@@ -10,16 +10,32 @@ public struct MailboxParams: Codable, Sendable {
     }
 }
 
+public struct MailboxStatusParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    /// Count the messages flagged `\Deleted` and their bytes too (RFC 9208 §4.1.4 STATUS DELETED
+    /// and DELETED-STORAGE): a scan of the mailbox's rows, so only when asked.
+    public var deleted: Bool?
+    public init(session: String, mailbox: String, deleted: Bool? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.deleted = deleted
+    }
+}
+
 public struct MailboxListParams: Codable, Sendable {
     public var session: String
     public var subscribedOnly: Bool?
     /// Each selectable mailbox's counters in `MailboxInfo.status` (IMAP LIST-STATUS, RFC 5819),
     /// read with the list in one transaction.
     public var status: Bool?
-    public init(session: String, subscribedOnly: Bool? = nil, status: Bool? = nil) {
+    /// With `status`: the `\Deleted` counts too, as `mailbox.status` with `deleted`.
+    public var deleted: Bool?
+    public init(session: String, subscribedOnly: Bool? = nil, status: Bool? = nil, deleted: Bool? = nil) {
         self.session = session
         self.subscribedOnly = subscribedOnly
         self.status = status
+        self.deleted = deleted
     }
 }
 
@@ -96,6 +112,9 @@ public struct MailboxStatus: Codable, Sendable, Equatable {
     public var highestModseq: Int64
     /// RFC 3501 RECENT: messages no session has yet selected the mailbox since they arrived.
     public var recent: Int?
+    /// With `deleted` asked for: the messages flagged `\Deleted`, and the sum of their sizes.
+    public var deleted: Int?
+    public var deletedBytes: Int64?
     public init(
         mailbox: String, messages: Int, unseen: Int, uidNext: UInt32, uidValidity: UInt32, sizeBytes: Int64, highestModseq: Int64,
         recent: Int? = nil

@@ -44,7 +44,7 @@ public enum Methods {
     public static let mailboxRename = RPCMethod<MailboxRenameParams, Empty>("mailbox.rename", roles: both)
     public static let mailboxDelete = RPCMethod<MailboxParams, Empty>("mailbox.delete", roles: both)
     public static let mailboxSubscribe = RPCMethod<MailboxSubscribeParams, Empty>("mailbox.subscribe", roles: both)
-    public static let mailboxStatus = RPCMethod<MailboxParams, MailboxStatus>("mailbox.status", roles: both)
+    public static let mailboxStatus = RPCMethod<MailboxStatusParams, MailboxStatus>("mailbox.status", roles: both)
     public static let mailboxSelect = RPCMethod<MailboxSelectParams, MailboxSelectResult>("mailbox.select", roles: both)
     public static let mailboxSubscriptions = RPCMethod<SessionParams, SubscriptionListResult>("mailbox.subscriptions", roles: both)
 

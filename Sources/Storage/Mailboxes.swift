@@ -51,6 +51,16 @@ public struct MailboxCounts: Sendable, Equatable {
     }
 }
 
+/// The messages flagged `\Deleted` in a mailbox and their bytes (what an EXPUNGE would free).
+public struct DeletedCounts: Sendable, Equatable {
+    public var messages: Int
+    public var bytes: Int64
+    public init(messages: Int, bytes: Int64) {
+        self.messages = messages
+        self.bytes = bytes
+    }
+}
+
 /// Mailboxes of one account, and its subscriptions. INBOX exists from the account's creation
 /// and cannot be deleted; `StoreOptions.defaultMailboxes` are created with it.
 extension SQLiteStore {
@@ -304,6 +314,27 @@ extension SQLiteStore {
         }
         return MailboxCounts(
             messages: row["message_count"], unseen: row["unseen_count"], sizeBytes: row["size_bytes"], recent: row["recent_count"])
+    }
+
+    public func deletedCounts(accountID: Int64, mailboxID: Int64?) throws -> [Int64: DeletedCounts] {
+        try read { db in
+            // The mailbox's rows through the (mailbox_id, uid) index, their flags tested one by
+            // one: STATUS DELETED is asked for rarely, so it keeps no counter of its own.
+            let rows = try Row.fetchAll(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT m.mailbox_id, count(*), total(m.size) FROM message m
+                        WHERE m.mailbox_id IN (SELECT id FROM mailbox WHERE account_id = ? AND (? IS NULL OR id = ?))
+                            AND (m.flags & ?) != 0
+                        GROUP BY m.mailbox_id
+                        """),
+                arguments: [accountID, mailboxID, mailboxID, MessageFlags.System.deleted.rawValue])
+            var result: [Int64: DeletedCounts] = [:]
+            for row in rows {
+                result[row[0]] = DeletedCounts(messages: row[1], bytes: Int64(row[2] as Double))
+            }
+            return result
+        }
     }
 
     public func claimRecent(mailboxID: Int64) throws -> UInt32 {

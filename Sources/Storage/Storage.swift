@@ -84,6 +84,9 @@ public protocol MailboxStore: Sendable {
     func subscriptions(accountID: Int64) throws -> [String]
     /// Kept with every change, so this is one row read however large the mailbox.
     func counts(mailboxID: Int64) throws -> MailboxCounts
+    /// RFC 9208 §4.1.4: per mailbox of the account (or only `mailboxID`), the messages flagged
+    /// `\Deleted` and the sum of their sizes; mailboxes without any are left out.
+    func deletedCounts(accountID: Int64, mailboxID: Int64?) throws -> [Int64: DeletedCounts]
     /// RFC 3501 §2.3.2: makes the mailbox's recent messages this session's and answers the
     /// first UID that is recent to it (UIDs from there up to UIDNEXT−1); later claims see none
     /// of them.

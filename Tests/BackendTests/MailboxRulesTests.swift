@@ -90,7 +90,9 @@ import Testing
         await Self.expectError(.notSelectable, "examine") {
             try await g.call(Methods.mailboxSelect, MailboxSelectParams(session: session, mailbox: "Projects", readOnly: true))
         }
-        await Self.expectError(.notSelectable, "status") { try await g.call(Methods.mailboxStatus, p) }
+        await Self.expectError(.notSelectable, "status") {
+            try await g.call(Methods.mailboxStatus, MailboxStatusParams(session: session, mailbox: "Projects"))
+        }
         await Self.expectError(.notSelectable, "uids") {
             try await g.call(Methods.messageUids, MessageUidsParams(session: session, mailbox: "Projects"))
         }

@@ -64,7 +64,7 @@ import Testing
         let again = try await Self.select(h, session)
         #expect(again.recentUids == nil && again.status.recent == 0, "the second SELECT sees none recent")
         #expect(again.uids?.description == "1:3" && again.status.uidNext == 4)
-        let status = try await h.gateway.call(Methods.mailboxStatus, MailboxParams(session: session, mailbox: "INBOX"))
+        let status = try await h.gateway.call(Methods.mailboxStatus, MailboxStatusParams(session: session, mailbox: "INBOX"))
         #expect(status.recent == 0)
 
         try await h.deliver(Array("Subject: 4\r\n\r\nbody\r\n".utf8))

@@ -48,6 +48,14 @@ import Testing
         ("A932 EXAMINE blurdybloop", "A932", .examine(IMAPMailbox("blurdybloop"), parameters: [])),
         ("A003 CREATE owatagusiam/", "A003", .create(IMAPMailbox("owatagusiam/"))),
         ("A683 DELETE blurdybloop", "A683", .delete(IMAPMailbox("blurdybloop"))),
+        // RFC 9208 §4.1.
+        ("G0001 GETQUOTA \"!partition/sda4\"", "G0001", .getQuota(root: bytes("!partition/sda4"))),
+        ("G0001 getquota \"\"", "G0001", .getQuota(root: [])),
+        ("G0002 GETQUOTAROOT inbox", "G0002", .getQuotaRoot(IMAPMailbox("INBOX"))),
+        (
+            "S0003 STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)", "S0003",
+            .status(IMAPMailbox("INBOX"), items: [.messages, .deleted, .deletedStorage])
+        ),
         // RFC 6154 §5.3.
         ("t2 CREATE MySpecial (USE (\\Drafts \\Sent))", "t2", .create(IMAPMailbox("MySpecial"), uses: ["\\Drafts", "\\Sent"])),
         ("t2 create Empty (use ())", "t2", .create(IMAPMailbox("Empty"), uses: [])),
@@ -389,6 +397,9 @@ import Testing
         ("a CREATE x (FOO (\\Sent))", "a", .invalidParameter),
         ("a CREATE x (USE (Sent))", "a", .invalidParameter),
         ("a CREATE x ()", "a", .invalidParameter),
+        ("a GETQUOTA", "a", .unexpectedEnd),
+        ("a GETQUOTAROOT", "a", .unexpectedEnd),
+        ("a GETQUOTAROOT INBOX x", "a", .unexpectedCharacters),
         ("a SELECT INBOX (1X)", "a", .invalidParameter),
         ("a SELECT INBOX CONDSTORE", "a", .unexpectedCharacters),
         ("a STATUS INBOX ()", "a", .unknownStatusItem),

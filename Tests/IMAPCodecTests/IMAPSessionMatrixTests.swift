@@ -27,12 +27,12 @@ import Testing
         .append: "t APPEND INBOX {3}", .check: "t CHECK", .close: "t CLOSE", .expunge: "t EXPUNGE",
         .search: "t SEARCH ALL", .fetch: "t FETCH 1 FLAGS", .store: "t STORE 1 +FLAGS (\\Seen)", .copy: "t COPY 1 x",
         .unselect: "t UNSELECT", .namespace: "t NAMESPACE", .id: "t ID NIL", .enable: "t ENABLE CONDSTORE",
-        .idle: "t IDLE", .move: "t MOVE 1 x",
+        .idle: "t IDLE", .move: "t MOVE 1 x", .getQuota: "t GETQUOTA \"\"", .getQuotaRoot: "t GETQUOTAROOT INBOX",
     ]
 
     static let anyState: [IMAPCommandName: Outcome] = [.capability: .ok, .logout: .ok, .id: .ok]
     static let authenticatedCommands: [IMAPCommandName] = [
-        .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status,
+        .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status, .getQuota, .getQuotaRoot,
     ]
     static let selectedCommands: [IMAPCommandName] = [.check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move]
 

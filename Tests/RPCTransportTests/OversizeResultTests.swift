@@ -30,7 +30,7 @@ import Testing
             identity: RPCServerIdentity(server: "test", capabilities: []), logger: Logger(label: "test"))
         let client = RPCClient(path: path, software: "test")
         do {
-            _ = try await client.call(Methods.mailboxStatus, MailboxParams(session: "s", mailbox: "big"))
+            _ = try await client.call(Methods.mailboxStatus, MailboxStatusParams(session: "s", mailbox: "big"))
             Issue.record("expected line_too_long")
         } catch {
             #expect(error.kind == "line_too_long")

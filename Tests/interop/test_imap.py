@@ -424,6 +424,48 @@ def test_append_limits_and_quota(imap):
     assert typ == "NO" and b"OVERQUOTA" in data[0]
     typ, data = c.append("Missing", None, None, simple("where"))
     assert typ == "NO" and b"TRYCREATE" in data[0]
+    # RFC 9208 §4.3.1: COPY that would go over the quota is NO [OVERQUOTA] and copies nothing.
+    ok(c.select("INBOX"))
+    typ, data = c.copy("1", "Archive")
+    assert typ == "NO" and b"OVERQUOTA" in data[0]
+    assert ok(c.status("Archive", "(MESSAGES)"))[0].endswith(b"(MESSAGES 0)")
+    # MOVE frees as much as it adds: the quota is the account's.
+    imaplib.Commands.setdefault("MOVE", ("SELECTED",))
+    typ, data = c._simple_command("MOVE", "1", "Archive")
+    assert typ == "OK"
+    c.logout()
+
+
+def test_quota_getquotaroot_and_status_deleted(imap):
+    """RFC 9208 through imapclient and imaplib: one quota root "" per account, STORAGE in units
+    of 1024 octets, the DELETED and DELETED-STORAGE status items."""
+    from imapclient import IMAPClient
+
+    assert {"QUOTA", "QUOTA=RES-STORAGE"} <= set(imap.client().capabilities)
+    small = IMAPClient("127.0.0.1", port=imap.port, ssl=False)
+    small.login("small@example.test", "small-pw")
+    small.append("INBOX", simple("fits", body="y" * 1000 + "\r\n"))
+    roots, quotas = small.get_quota_root("INBOX")
+    assert roots.mailbox == "INBOX" and roots.quota_roots == [""]
+    assert [(q.quota_root, q.resource, q.usage, q.limit) for q in quotas] == [("", "STORAGE", 1, 1)]
+    assert [(q.resource, q.limit) for q in small.get_quota("Archive")] == [("STORAGE", 1)]
+    assert small.get_quota_root("Not/yet/made")[0].quota_roots == [""], "§4.1.2: the mailbox need not exist"
+    small.logout()
+    c = imap.client()
+    for n in range(3):
+        imap.deliver(simple(f"d{n}", body="z" * 3000 + "\r\n"))
+    ok(c.select("INBOX"))
+    ok(c.store("1:2", "+FLAGS.SILENT", "(\\Deleted)"))
+    sizes = [int(x) for x in re.findall(rb"RFC822.SIZE (\d+)", b" ".join(ok(c.fetch("1:2", "(RFC822.SIZE)"))))]
+    status = ok(c.status("INBOX", "(MESSAGES DELETED DELETED-STORAGE)"))[0].decode()
+    assert status.endswith(f"(MESSAGES 3 DELETED 2 DELETED-STORAGE {sum(sizes) // 1024})"), status
+    assert ok(c.status("Sent", "(DELETED DELETED-STORAGE)"))[0].endswith(b"(DELETED 0 DELETED-STORAGE 0)")
+    # An account without a limit has a root with no resources (§4.2.1: an empty list).
+    typ, data = c._simple_command("GETQUOTAROOT", "INBOX")
+    assert typ == "OK" and c.untagged_responses.pop("QUOTAROOT") == [b'INBOX ""']
+    assert c.untagged_responses.pop("QUOTA") == [b'"" ()']
+    typ, data = c._simple_command("GETQUOTA", '"#user/alice"')
+    assert typ == "NO" and b"NONEXISTENT" in data[0]
     c.logout()
 
 
