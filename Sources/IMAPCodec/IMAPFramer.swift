@@ -190,6 +190,11 @@ public struct IMAPFramer: Sendable {
     /// The line ended in `{n}` or `{n+}`: APPEND's message, or a literal to read into the command.
     private mutating func literalAnnounced(_ marker: LiteralMarker) -> Step {
         let tag = IMAPCharacter.tag(of: command)
+        if !marker.synchronizing, let bound = limits.nonSynchronizingLiteralSize, let size = marker.size, size > bound {
+            // RFC 7888 §5 and §4: BAD with TOOBIG, and the octets the client sends anyway read past.
+            let message = "[TOOBIG] a non-synchronizing literal may have at most \(bound) octets (LITERAL-)"
+            return refuseLiteral(marker, tag: tag, message: message, bound: Self.isAppend(command) ? maximumAppendSize : limits.literalSize)
+        }
         if let tag, Self.isAppend(command) {
             do {
                 let header = try IMAPCommandParser.parseAppend(command, limits: limits)

@@ -25,6 +25,10 @@ public struct IMAPLimits: Sendable, Hashable {
     public var sequenceRanges: Int
     /// One line in line mode (`IMAPFramer.readLine()`): an AUTHENTICATE response or `DONE`.
     public var lineLength: Int
+    /// RFC 7888 §5 LITERAL-: the largest `{n+}` literal; nil for LITERAL+ (only the limits
+    /// above). A larger one is refused with `BAD [TOOBIG]` and read past (within those limits).
+    public var nonSynchronizingLiteralSize: Int?
+    public static let literalMinusSize = 4096
 
     public init(
         commandLength: Int = 64 * 1024,

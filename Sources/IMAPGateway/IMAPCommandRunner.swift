@@ -28,8 +28,13 @@ actor IMAPCommandRunner {
     var pendingReport: Task<Void, Never>?
 
     /// Extensions advertised after IMAP4rev1 and the login capabilities: each is complete.
+    static func extensions(literalMinus: Bool) -> [String] {
+        // RFC 7888 §5: never both.
+        [literalMinus ? "LITERAL-" : "LITERAL+"] + extensions
+    }
+
     static let extensions = [
-        "LITERAL+", "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
+        "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
         "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
     ]
 

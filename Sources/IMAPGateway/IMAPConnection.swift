@@ -93,7 +93,7 @@ final class IMAPConnection: ConnectionAdapter {
             configuration.allowPlaintextWithoutTLS || (configuration.allowPlaintextOnLoopback && info.clientAddress.isLoopback)
         session.saslMechanisms = configuration.saslMechanisms
         session.limits = configuration.limits
-        session.extensions = IMAPCommandRunner.extensions
+        session.extensions = IMAPCommandRunner.extensions(literalMinus: configuration.literalMinus)
         driver.feed(.opened(session))
     }
 

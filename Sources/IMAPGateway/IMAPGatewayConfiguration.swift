@@ -21,6 +21,11 @@ public struct IMAPGatewayConfiguration: Sendable {
     public var maxConnectionsPerAddress = 50
     public var maxConnections = 5000
     public var limits = IMAPLimits()
+    /// RFC 7888 §5: LITERAL- instead of LITERAL+ (non-synchronizing literals of at most 4096
+    /// octets; larger ones are refused with `BAD [TOOBIG]`).
+    public var literalMinus = false {
+        didSet { limits.nonSynchronizingLiteralSize = literalMinus ? IMAPLimits.literalMinusSize : nil }
+    }
     public var saslMechanisms: [SASLMechanism] = [.plain, .login, .cramMD5, .scramSHA256]
     public var cramMD5Offer = CRAMMD5Offer.always
     /// Bytes asked of `message.read` per call (at most the RPC's 1 MiB chunk).

@@ -104,6 +104,9 @@ public struct LoftConfig: Sendable, Equatable {
         /// Mail clients open several connections per account (Thunderbird five, phones more).
         public var maxConnectionsPerAddress = 50
         public var maxConnections = 5000
+        /// RFC 7888 §5: advertise LITERAL- instead of LITERAL+, so clients send a literal of more
+        /// than 4096 octets only after the server's "+".
+        public var literalMinus = false
     }
 
     /// `loft smtp` (DESIGN §8: 2525 MX, 2587 submission, 2465 submission with implicit TLS in a
@@ -476,6 +479,7 @@ extension LoftConfig.IMAPSection: Decodable {
         case commandTimeoutSeconds = "command_timeout_seconds", loginTimeoutSeconds = "login_timeout_seconds"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", offerCRAMMD5 = "offer_cram_md5"
         case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
+        case literalMinus = "literal_minus"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -489,6 +493,7 @@ extension LoftConfig.IMAPSection: Decodable {
         try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
         try o.set(&maxConnections, .maxConnections)
+        try o.set(&literalMinus, .literalMinus)
     }
 }
 

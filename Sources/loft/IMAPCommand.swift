@@ -25,7 +25,8 @@ struct IMAPGatewayCommand: AsyncParsableCommand {
         try GatewayProcess.overrideListeners(listen, in: &config.imap)
         config.bootstrapLogging()
         let logger = Logger(label: "loft.imap")
-        let gatewayConfig = GatewayProcess.configuration(config.imap, of: config, as: IMAPGatewayConfiguration.self)
+        var gatewayConfig = GatewayProcess.configuration(config.imap, of: config, as: IMAPGatewayConfiguration.self)
+        gatewayConfig.literalMinus = config.imap.literalMinus
         try await GatewayProcess.run(name: "imap", config: config, logger: logger) { backend, files, group in
             let gateway = try IMAPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()

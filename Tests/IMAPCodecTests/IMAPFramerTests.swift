@@ -99,6 +99,29 @@ import Testing
         #expect(frames == [.bad(tag: "a", message: "literal too large", fatal: true)])
     }
 
+    /// RFC 7888 §5: with LITERAL-, `{n+}` up to 4096 octets is read as LITERAL+ would; one
+    /// more is BAD [TOOBIG] and read past, in a command or as APPEND's message; a synchronizing
+    /// literal of any size is unaffected.
+    @Test func literalMinusAtTheLimit() {
+        var limits = IMAPLimits()
+        limits.nonSynchronizingLiteralSize = IMAPLimits.literalMinusSize
+        let driver = FramerDriver(limits: limits)
+        let size = IMAPLimits.literalMinusSize
+        let data = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+        let refused = IMAPFrame.bad(
+            tag: "a", message: "[TOOBIG] a non-synchronizing literal may have at most 4096 octets (LITERAL-)", fatal: false)
+        for step in [nil, 1] {
+            let atLimit = driver.frames(Array("a LOGIN u {\(size)+}\r\n".utf8) + data + Array("\r\n".utf8), step: step)
+            #expect(atLimit == [Self.login("a", "u", data)])
+            let over = driver.frames(Array("a LOGIN u {\(size + 1)+}\r\n".utf8) + data + Array("x\r\nn NOOP\r\n".utf8), step: step)
+            #expect(over == [refused, Self.noop])
+            let append = driver.frames(Array("a APPEND INBOX {\(size + 1)+}\r\n".utf8) + data + Array("x\r\nn NOOP\r\n".utf8), step: step)
+            #expect(append == [refused, Self.noop])
+            let synchronizing = driver.frames(Array("a LOGIN u {\(size + 1)}\r\n".utf8) + data + Array("x\r\n".utf8), step: step)
+            #expect(synchronizing == [.continuationNeeded(tag: "a", size: size + 1), Self.login("a", "u", data + [UInt8(ascii: "x")])])
+        }
+    }
+
     @Test func hugeLiteralSizes() {
         #expect(
             FramerDriver().framesBothWays("a LOGIN u {99999999999999}\r\nn NOOP\r\n") == [

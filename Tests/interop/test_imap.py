@@ -723,3 +723,32 @@ def test_special_use_mailboxes_and_extended_list(imap):
     assert run(b"q", b'LIST "" Everything')[0] == []
     raw.close()
 
+
+
+def test_literal_minus_when_configured(tmp_path):
+    """RFC 7888 §5: with imap.literal_minus, LITERAL- is advertised instead of LITERAL+; a
+    non-synchronizing literal of 4096 octets works, one of 4097 is BAD [TOOBIG] and the
+    connection carries on; imaplib's APPEND (synchronizing) of a larger message works."""
+    server = IMAPServer(tmp_path, imap_extra="  literal_minus: true\n", gateways="[imap]")
+    try:
+        c = imaplib.IMAP4("127.0.0.1", server.port)
+        assert "LITERAL-" in c.capabilities and "LITERAL+" not in c.capabilities
+        ok(c.login("alice@example.test", "alice-pw"))
+        ok(c.append("INBOX", None, None, simple("big", body="b" * 20000 + "\r\n")))
+        c.logout()
+        raw = RawIMAP(server.port)
+        raw.send(b"a LOGIN alice@example.test alice-pw")
+        raw.until(b"a OK")
+        raw.send(b"b SELECT INBOX")
+        raw.until(b"b OK")
+        raw.send(b"c SEARCH CHARSET UTF-8 BODY {4096+}\r\n" + b"q" * 4096)
+        assert raw.until(b"c ")[-1].startswith(b"c OK")
+        raw.send(b"d SEARCH CHARSET UTF-8 BODY {4097+}\r\n" + b"q" * 4097)
+        assert raw.until(b"d ")[-1].startswith(b"d BAD [TOOBIG]")
+        raw.send(b"e APPEND INBOX {5000+}\r\n" + b"x" * 5000)
+        assert raw.until(b"e ")[-1].startswith(b"e BAD [TOOBIG]")
+        raw.send(b"f SEARCH BODY bbbb")
+        assert raw.until(b"f ")[-2:] == [b"* SEARCH 1\r\n", b"f OK SEARCH completed\r\n"]
+        raw.close()
+    finally:
+        server.stop()
