@@ -50,6 +50,15 @@ extension Backend {
             return MessageUidsResult(
                 uids: page.set, nextAfterUid: page.nextAfterUID, uidNext: box.uidNext, highestModseq: box.highestModseq)
         }
+        blocking(Methods.messageVanished) { _, p in
+            let account = try self.accountID(session: p.session)
+            guard p.sinceModseq >= 0 else { throw RPCError(.invalidParams, "sinceModseq must not be negative", field: "sinceModseq") }
+            let (box, page) = try self.store.vanishedPage(
+                accountID: account, mailbox: try Self.mailboxName(p.mailbox), sinceModseq: p.sinceModseq, within: p.uids,
+                afterUID: p.afterUid, maxRanges: UIDSet.maxRanges)
+            return MessageUidsResult(
+                uids: page.set, nextAfterUid: page.nextAfterUID, uidNext: box.uidNext, highestModseq: box.highestModseq)
+        }
         blocking(Methods.messageSearch) { _, p in
             let account = try self.accountID(session: p.session)
             let search = try MessageSearch(p.query)

@@ -135,10 +135,92 @@ public struct IMAPStoreAction: Hashable, Sendable {
     public var silent: Bool
     /// Flag names as sent (`\Seen`, `$Forwarded`, `Junk`).
     public var flags: [String]
-    public init(operation: Operation, silent: Bool, flags: [String]) {
+    /// RFC 7162 §3.1.3 UNCHANGEDSINCE.
+    public var unchangedSince: Int64?
+    public init(operation: Operation, silent: Bool, flags: [String], unchangedSince: Int64? = nil) {
         self.operation = operation
         self.silent = silent
         self.flags = flags
+        self.unchangedSince = unchangedSince
+    }
+}
+
+/// RFC 7162's FETCH modifiers: CHANGEDSINCE (§3.1.4.1) and VANISHED (§3.2.6).
+public struct IMAPFetchModifiers: Hashable, Sendable {
+    public var changedSince: Int64?
+    public var vanished = false
+    public init(changedSince: Int64? = nil, vanished: Bool = false) {
+        self.changedSince = changedSince
+        self.vanished = vanished
+    }
+}
+
+/// RFC 7162 §3.2.5: SELECT's `QRESYNC (uidvalidity modseq [known-uids [(seq-match)]])`.
+public struct IMAPQResyncParameter: Hashable, Sendable {
+    public var uidValidity: UInt32
+    public var modseq: Int64
+    public var knownUIDs: IMAPSequenceSet?
+    /// Message sequence numbers and the UIDs the client has for them, pairwise.
+    public var sequenceMatch: (sequences: IMAPSequenceSet, uids: IMAPSequenceSet)?
+
+    public init(
+        uidValidity: UInt32, modseq: Int64, knownUIDs: IMAPSequenceSet? = nil,
+        sequenceMatch: (sequences: IMAPSequenceSet, uids: IMAPSequenceSet)? = nil
+    ) {
+        self.uidValidity = uidValidity
+        self.modseq = modseq
+        self.knownUIDs = knownUIDs
+        self.sequenceMatch = sequenceMatch
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.uidValidity == b.uidValidity && a.modseq == b.modseq && a.knownUIDs == b.knownUIDs
+            && a.sequenceMatch?.sequences == b.sequenceMatch?.sequences && a.sequenceMatch?.uids == b.sequenceMatch?.uids
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(uidValidity)
+        hasher.combine(modseq)
+        hasher.combine(knownUIDs)
+    }
+
+    /// The parameter's value as `IMAPSelectParameter` keeps it:
+    ///
+    ///     qresync-param   = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids]
+    ///                       [SP seq-match-data] ")"
+    ///     known-uids      = sequence-set
+    ///     seq-match-data  = "(" known-sequence-set SP known-uid-set ")"
+    public init?(_ value: String, limits: IMAPLimits = IMAPLimits()) {
+        var parser = IMAPCommandParser(Array(value.utf8), limits: limits)
+        var parsed: IMAPQResyncParameter?
+        do throws(IMAPSyntaxError) {
+            try parser.expect(IMAPCharacter.openParen, or: .invalidParameter)
+            let validity = try parser.nzNumber()
+            try parser.space()
+            let modseq = try parser.number64()
+            guard modseq > 0 else { return nil }
+            var result = IMAPQResyncParameter(uidValidity: validity, modseq: modseq)
+            if parser.peek == IMAPCharacter.space, parser.byte(at: parser.index + 1) != IMAPCharacter.openParen {
+                try parser.space()
+                result.knownUIDs = try parser.sequenceSet()
+            }
+            if parser.peek == IMAPCharacter.space {
+                try parser.space()
+                try parser.expect(IMAPCharacter.openParen, or: .invalidParameter)
+                let sequences = try parser.sequenceSet()
+                try parser.space()
+                let uids = try parser.sequenceSet()
+                try parser.expect(IMAPCharacter.closeParen, or: .invalidParameter)
+                result.sequenceMatch = (sequences, uids)
+            }
+            try parser.expect(IMAPCharacter.closeParen, or: .invalidParameter)
+            try parser.end()
+            parsed = result
+        } catch {
+            return nil
+        }
+        guard let parsed else { return nil }
+        self = parsed
     }
 }
 
@@ -254,7 +336,7 @@ public enum IMAPCommand: Hashable, Sendable {
     case expunge
     /// `SEARCH [CHARSET x] keys`; `uid` for `UID SEARCH`.
     case search(charset: String?, key: IMAPSearchKey, uid: Bool)
-    case fetch(IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool)
+    case fetch(IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool, modifiers: IMAPFetchModifiers = IMAPFetchModifiers())
     case store(IMAPSequenceSet, IMAPStoreAction, uid: Bool)
     case copy(IMAPSequenceSet, to: IMAPMailbox, uid: Bool)
     // Extensions.

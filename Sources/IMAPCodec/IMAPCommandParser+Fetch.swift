@@ -28,7 +28,33 @@ extension IMAPCommandParser {
                 attributes = [try fetchAttribute()]
             }
         }
-        return .fetch(set, attributes: attributes, uid: uid)
+        return .fetch(set, attributes: attributes, uid: uid, modifiers: try fetchModifiers(uid: uid))
+    }
+
+    /// RFC 4466 §2.4 and RFC 7162 §3.1.4.1, §3.2.6:
+    ///
+    ///     fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
+    ///     fetch-modifier  = chgsince-fetch-mod / "VANISHED"
+    ///     chgsince-fetch-mod = "CHANGEDSINCE" SP mod-sequence-value
+    ///
+    /// VANISHED only in UID FETCH and only with CHANGEDSINCE (§3.2.6: otherwise BAD).
+    mutating func fetchModifiers(uid: Bool) throws(IMAPSyntaxError) -> IMAPFetchModifiers {
+        var modifiers = IMAPFetchModifiers()
+        guard peek == IMAPCharacter.space else { return modifiers }
+        try space()
+        try parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+            switch try parser.atom(or: .invalidParameter) {
+            case "CHANGEDSINCE":
+                try parser.space()
+                let value = try parser.number64()
+                guard value > 0 else { throw IMAPSyntaxError(.invalidNumber) }
+                modifiers.changedSince = value
+            case "VANISHED": modifiers.vanished = true
+            default: throw IMAPSyntaxError(.invalidParameter)
+            }
+        }
+        if modifiers.vanished, !uid || modifiers.changedSince == nil { throw IMAPSyntaxError(.invalidParameter) }
+        return modifiers
     }
 
     /// Letters, digits and dots: a fetch-att name up to its `[` or `<`, uppercased.

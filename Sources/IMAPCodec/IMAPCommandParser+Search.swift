@@ -155,6 +155,13 @@ extension IMAPCommandParser {
             guard ["PRIV", "SHARED", "ALL"].contains(try atom()) else { throw IMAPSyntaxError(.unknownSearchKey) }
             try space()
         }
+        return .modseq(try number64())
+    }
+
+    /// RFC 9051 §9 (and RFC 7162's mod-sequence-valzer, which allows 0):
+    ///
+    ///     number64        = 1*DIGIT ; Unsigned 63-bit integer, 0 <= number64 <= 9,223,372,036,854,775,807
+    mutating func number64() throws(IMAPSyntaxError) -> Int64 {
         let start = index
         var value: Int64 = 0
         while let byte = peek, IMAPCharacter.isDigit(byte) {
@@ -165,6 +172,6 @@ extension IMAPCommandParser {
             index += 1
         }
         guard index > start else { throw IMAPSyntaxError(peek == nil ? .unexpectedEnd : .invalidNumber) }
-        return .modseq(value)
+        return value
     }
 }

@@ -365,6 +365,16 @@ public struct IMAPCommandParser {
         try space()
         let set = try sequenceSet()
         try space()
+        // RFC 7162 §3.1.3: store-modifiers = SP "(" "UNCHANGEDSINCE" SP mod-sequence-valzer ")"
+        var unchangedSince: Int64?
+        if peek == IMAPCharacter.openParen {
+            try parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                guard try parser.atom(or: .invalidParameter) == "UNCHANGEDSINCE" else { throw IMAPSyntaxError(.invalidParameter) }
+                try parser.space()
+                unchangedSince = try parser.number64()
+            }
+            try space()
+        }
         var operation = IMAPStoreAction.Operation.replace
         if peek == UInt8(ascii: "+") {
             operation = .add
@@ -386,7 +396,9 @@ public struct IMAPCommandParser {
                 flags.append(try flag())
             }
         }
-        return .store(set, IMAPStoreAction(operation: operation, silent: item == "FLAGS.SILENT", flags: flags), uid: uid)
+        return .store(
+            set, IMAPStoreAction(operation: operation, silent: item == "FLAGS.SILENT", flags: flags, unchangedSince: unchangedSince),
+            uid: uid)
     }
 
     /// RFC 4466 §2.1 (used by RFC 7162 CONDSTORE and QRESYNC):

@@ -140,10 +140,14 @@ public struct IMAPMailboxView: Sendable, Hashable {
     /// EXPUNGEs, each relative to the numbering after the ones before it, when `expungeAllowed`
     /// (never during FETCH, STORE or SEARCH: §7.4.1, RFC 2180 §4.1); then the new EXISTS and
     /// RECENT counts if they changed.
-    public mutating func takeUpdates(expungeAllowed: Bool) -> (expunged: [Int], exists: Int?, recent: Int?) {
+    public mutating func takeUpdates(
+        expungeAllowed: Bool
+    ) -> (expunged: [Int], expungedUIDs: [UInt32], exists: Int?, recent: Int?) {
         var expunged: [Int] = []
+        var expungedUIDs: [UInt32] = []
         if expungeAllowed, !pendingExpunged.isEmpty {
-            expunged = remove(Array(pendingExpunged))
+            expungedUIDs = pendingExpunged.filter { sequenceNumber(of: $0) != nil }.sorted()
+            expunged = remove(expungedUIDs)
             pendingExpunged = []
         }
         var exists: Int?
@@ -161,7 +165,7 @@ public struct IMAPMailboxView: Sendable, Hashable {
             reportedRecent = recent.count
         }
         if !expunged.isEmpty, exists == nil { recentCount = nil }
-        return (expunged, exists, recentCount)
+        return (expunged, expungedUIDs, exists, recentCount)
     }
 
     /// Removes messages this session expunged itself (or whose expunge it now reports) and

@@ -452,10 +452,6 @@ public struct IMAPSession: Sendable {
             // RFC 2342 §5: one personal namespace, no others.
             actions.append(untagged("NAMESPACE ((\"\" \"/\")) NIL NIL"))
             actions.append(self.tagged(tag, .ok, "NAMESPACE completed"))
-        case .enable:
-            // RFC 5161 §3.1: nothing this server offers needs enabling yet.
-            actions.append(untagged("ENABLED"))
-            actions.append(self.tagged(tag, .ok, "ENABLE completed"))
         case .idle:
             phase = .idling(tag)
             framer.readLine()

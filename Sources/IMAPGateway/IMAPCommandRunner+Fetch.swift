@@ -13,7 +13,8 @@ import RPCTransport
 /// the gateway.
 extension IMAPCommandRunner {
     func fetch(
-        _ set: IMAPSequenceSet, _ requested: [IMAPFetchAttribute], uid: Bool, into out: inout ResponseWriter
+        _ set: IMAPSequenceSet, _ requested: [IMAPFetchAttribute], uid: Bool, modifiers: IMAPFetchModifiers = IMAPFetchModifiers(),
+        into out: inout ResponseWriter
     ) async throws
         -> IMAPCompletion
     {
@@ -22,6 +23,23 @@ extension IMAPCommandRunner {
         var attributes = requested
         // RFC 3501 §6.4.8: UID FETCH always returns the UID.
         if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        if let since = modifiers.changedSince {
+            // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ; §3.2.6: VANISHED (EARLIER)
+            // for the UIDs of the set that went since, before the FETCH responses.
+            if !attributes.contains(.modseq) { attributes.append(.modseq) }
+            if modifiers.vanished {
+                guard qresync else { throw IMAPCommandError(.bad, "VANISHED needs QRESYNC enabled") }
+                var after: UInt32?
+                repeat {
+                    let page = try await client.call(
+                        Methods.messageVanished,
+                        MessageVanishedParams(
+                            session: token, mailbox: current.name, sinceModseq: since, uids: Self.uidSet(set), afterUid: after))
+                    if let gone = page.uids { out.line("* VANISHED (EARLIER) \(gone)") }
+                    after = page.nextAfterUid
+                } while after != nil
+            }
+        }
         let plan = FetchPlan(attributes, readOnly: current.view.readOnly)
         // The next page is asked for before this one is written, so the back-end reads it while
         // the gateway encodes (the two took turns, each idle half the time).
@@ -29,7 +47,7 @@ extension IMAPCommandRunner {
             client: client, batches: IMAPMailboxView.uidSets(uids),
             template: MessageListParams(
                 session: token, mailbox: current.name, withStructure: plan.needsStructure ? true : nil,
-                limit: configuration.listPageSize, fields: plan.fields))
+                changedSince: modifiers.changedSince, limit: configuration.listPageSize, fields: plan.fields))
         defer { pages.cancel() }
         while let page = try await pages.next() {
             var messages = page.messages

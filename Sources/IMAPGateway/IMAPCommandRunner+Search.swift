@@ -17,6 +17,8 @@ extension IMAPCommandRunner {
             throw IMAPCommandError(.no, code: "BADCHARSET (\(Self.searchCharsets.joined(separator: " ")))", "unsupported charset")
         }
         let query = try translate(key, view: current.view)
+        let byModseq = Self.mentionsModseq(query)
+        if byModseq { await enableCondstore(into: &out) }
         var matched: [UInt32] = []
         var after: UInt32?
         repeat {
@@ -42,8 +44,28 @@ extension IMAPCommandRunner {
                 await emit(&out)
             }
         }
+        if byModseq, !numbers.isEmpty {
+            // RFC 7162 §3.1.6: the highest mod-sequence of the messages found.
+            let known = matched.filter { current.view.sequenceNumber(of: $0) != nil }
+            var highest: Int64 = 0
+            for set in IMAPMailboxView.uidSets(known) {
+                for message in try await summaries(current.name, set, fields: nil) { highest = max(highest, message.modseq) }
+            }
+            line += " (MODSEQ \(highest))"
+        }
         out.line(line)
         return IMAPCompletion(.ok, "SEARCH completed")
+    }
+
+    /// Whether the query has a MODSEQ key (RFC 7162 §3.1.5), which makes the session
+    /// CONDSTORE-aware and the answer carry `(MODSEQ n)`.
+    static func mentionsModseq(_ query: SearchQuery) -> Bool {
+        switch query {
+        case .modseq: true
+        case .not(let inner): mentionsModseq(inner)
+        case .and(let all), .or(let all): all.contains(where: mentionsModseq)
+        default: false
+        }
     }
 
     /// The query for `key` (depth and size are bounded by the parser, and again by the back-end).

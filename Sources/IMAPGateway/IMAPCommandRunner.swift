@@ -23,6 +23,11 @@ actor IMAPCommandRunner {
     /// Messages the command being finished put into a mailbox (APPEND, COPY).
     var added: (mailbox: String, uids: [UInt32])?
     var idling = false
+    /// RFC 7162 §3.1: a CONDSTORE enabling command was issued; FETCH responses for flag
+    /// changes carry MODSEQ, SELECT reports HIGHESTMODSEQ.
+    var condstore = false
+    /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered; VANISHED replaces EXPUNGE.
+    var qresync = false
     var idleRefresher: Task<Void, Never>?
     var reportPending = false
     var pendingReport: Task<Void, Never>?
@@ -36,6 +41,7 @@ actor IMAPCommandRunner {
     static let extensions = [
         "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
         "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
+        "CONDSTORE", "QRESYNC",
     ]
 
     struct Selected {
@@ -110,7 +116,7 @@ actor IMAPCommandRunner {
 
     static func isUID(_ command: IMAPCommand) -> Bool {
         switch command {
-        case .fetch(_, _, let uid), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid): uid
+        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid): uid
         default: false
         }
     }
@@ -142,10 +148,12 @@ actor IMAPCommandRunner {
         case .check:
             // RFC 3501 §6.4.1: every change is durable when it is answered; nothing to do.
             return IMAPCompletion(.ok, "CHECK completed")
-        case .select(let mailbox, _):
-            return try await select(mailbox, readOnly: false, into: &out)
-        case .examine(let mailbox, _):
-            return try await select(mailbox, readOnly: true, into: &out)
+        case .select(let mailbox, let parameters):
+            return try await select(mailbox, parameters, readOnly: false, into: &out)
+        case .examine(let mailbox, let parameters):
+            return try await select(mailbox, parameters, readOnly: true, into: &out)
+        case .enable(let names):
+            return await enable(names, into: &out)
         case .create(let mailbox, let uses):
             var name = try Self.requireName(mailbox)
             // RFC 3501 §6.3.3: a trailing delimiter says the name is to have children.
@@ -188,6 +196,7 @@ actor IMAPCommandRunner {
         case .lsub(let reference, let pattern):
             return try await lsub(reference: reference, pattern: pattern, into: &out)
         case .status(let mailbox, let items):
+            if items.contains(.highestModseq) { await enableCondstore(into: &out) }
             return try await status(mailbox, items, into: &out)
         case .close:
             // RFC 3501 §6.4.2: expunge silently when read-write, then back to authenticated.
@@ -200,9 +209,11 @@ actor IMAPCommandRunner {
             return try await expunge(uids: nil, into: &out)
         case .search(let charset, let key, let uid):
             return try await search(charset: charset, key: key, uid: uid, into: &out)
-        case .fetch(let set, let attributes, let uid):
-            return try await fetch(set, attributes, uid: uid, into: &out)
+        case .fetch(let set, let attributes, let uid, let modifiers):
+            if attributes.contains(.modseq) || modifiers.changedSince != nil { await enableCondstore(into: &out) }
+            return try await fetch(set, attributes, uid: uid, modifiers: modifiers, into: &out)
         case .store(let set, let action, let uid):
+            if action.unchangedSince != nil { await enableCondstore(into: &out) }
             return try await store(set, action, uid: uid, into: &out)
         case .copy(let set, let mailbox, let uid):
             return try await copy(set, to: mailbox, uid: uid, move: false, into: &out)
@@ -226,7 +237,7 @@ actor IMAPCommandRunner {
             // RFC 3691: like CLOSE, without expunging.
             deselect()
             return IMAPCompletion(.ok, "UNSELECT completed", state: .authenticated)
-        case .capability, .logout, .startTLS, .authenticate, .login, .id, .namespace, .enable, .idle:
+        case .capability, .logout, .startTLS, .authenticate, .login, .id, .namespace, .idle:
             // The session answers these itself.
             return IMAPCompletion(.bad, "unexpected command")
         }
@@ -281,9 +292,15 @@ actor IMAPCommandRunner {
 
     // MARK: - Selection (RFC 3501 §6.3.1, §6.3.2)
 
-    func select(_ mailbox: IMAPMailbox, readOnly: Bool, into out: inout ResponseWriter) async throws -> IMAPCompletion {
+    func select(
+        _ mailbox: IMAPMailbox, _ parameters: [IMAPSelectParameter], readOnly: Bool, into out: inout ResponseWriter
+    ) async throws -> IMAPCompletion {
+        let options = try selectOptions(parameters)
+        // RFC 7162 §3.2.11: the mailbox selected before is closed, and a QRESYNC client told so.
+        if selected != nil, qresync { out.line("* OK [CLOSED] previous mailbox closed") }
         // A SELECT that fails leaves no mailbox selected (§6.3.1).
         deselect()
+        if options.condstore { condstore = true }
         let name = try Self.requireName(mailbox)
         // The subscription is made while the mailbox is read: one round trip instead of two,
         // and no change between the two is missed (a duplicate report is harmless).
@@ -321,6 +338,8 @@ actor IMAPCommandRunner {
         out.line("* OK [UIDNEXT \(result.status.uidNext)] predicted next UID")
         // RFC 3501 §7.1: `\*` says new keywords may be created.
         out.line(readOnly ? "* OK [PERMANENTFLAGS ()] read-only" : "* OK [PERMANENTFLAGS (\(flags) \\*)] flags permitted")
+        // RFC 7162 §3.1.2.1.
+        if condstore { out.line("* OK [HIGHESTMODSEQ \(result.status.highestModseq)] highest mailbox mod-sequence") }
         current.subscription = await subscribing
         if let subscription = current.subscription {
             current.listener = Task { [weak self] in
@@ -330,6 +349,11 @@ actor IMAPCommandRunner {
             }
         }
         selected = current
+        // §3.2.5: the changes since the client's state, when it is of this UIDVALIDITY.
+        if let resync = options.qresync, resync.uidValidity == result.status.uidValidity {
+            let known = resync.knownUIDs.flatMap(Self.uidSet)
+            try await resynchronise(since: resync.modseq, within: known, into: &out)
+        }
         return IMAPCompletion(
             .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE", readOnly ? "EXAMINE completed" : "SELECT completed",
             state: .selected(readOnly: readOnly))
@@ -452,14 +476,19 @@ actor IMAPCommandRunner {
                     guard let seq = selected?.view.sequenceNumber(of: message.uid) else { continue }
                     // A change this session made and has reported already.
                     if selected?.ownModseqs.contains(message.modseq) == true { continue }
-                    out.line("* \(seq) FETCH (FLAGS (\(flagNames(message).joined(separator: " "))) UID \(message.uid))")
+                    let names = flagNames(message).joined(separator: " ")
+                    out.line("* \(seq) FETCH (FLAGS (\(names)) UID \(message.uid)\(modseqItem(message.modseq)))")
                 }
                 await emit(&out)
             }
         }
         guard selected != nil else { return }
         let updates = selected!.view.takeUpdates(expungeAllowed: expungeAllowed)
-        for seq in updates.expunged { out.line("* \(seq) EXPUNGE") }
+        if qresync {
+            for set in IMAPMailboxView.uidSets(updates.expungedUIDs) { out.line("* VANISHED \(set)") }
+        } else {
+            for seq in updates.expunged { out.line("* \(seq) EXPUNGE") }
+        }
         if let exists = updates.exists { out.line("* \(exists) EXISTS") }
         if let recent = updates.recent { out.line("* \(recent) RECENT") }
     }
@@ -554,7 +583,7 @@ actor IMAPCommandRunner {
             let result = try await client.call(Methods.messageExpunge, MessageExpungeParams(session: token, mailbox: current.name))
             removed = result.expunged
         }
-        for seq in selected!.view.remove(removed) { out.line("* \(seq) EXPUNGE") }
+        writeExpunged(removed, into: &out)
         return IMAPCompletion(.ok, "EXPUNGE completed")
     }
 
@@ -590,20 +619,34 @@ actor IMAPCommandRunner {
             case .add: .add
             case .remove: .remove
             }
+        var modified: [UInt32] = []
         for batch in IMAPMailboxView.uidSets(uids) {
             let result = try await client.call(
                 Methods.messageFlags,
-                MessageFlagsParams(session: token, mailbox: current.name, uids: batch, operation: operation, flags: flags))
+                MessageFlagsParams(
+                    session: token, mailbox: current.name, uids: batch, operation: operation, flags: flags,
+                    unchangedSince: action.unchangedSince, silent: action.silent && action.unchangedSince == nil ? true : nil))
             if let modseq = result.updated.first?.modseq { selected?.ownModseqs.insert(modseq) }
             if selected != nil, selected!.ownModseqs.count > 1000 { selected!.ownModseqs.removeAll() }
-            guard !action.silent else { continue }
+            modified.append(contentsOf: result.skipped)
+            // RFC 7162 §3.1.3: with UNCHANGEDSINCE the new MODSEQ is reported even for .SILENT.
+            guard !action.silent || action.unchangedSince != nil else { continue }
             for update in result.updated {
                 guard let seq = selected?.view.sequenceNumber(of: update.uid) else { continue }
                 let uidPart = uid ? " UID \(update.uid)" : ""
-                let names = flagNames(update.flags, uid: update.uid).joined(separator: " ")
-                out.line("* \(seq) FETCH (FLAGS (\(names))\(uidPart))")
+                if action.silent {
+                    out.line("* \(seq) FETCH (MODSEQ (\(update.modseq))\(uidPart))")
+                } else {
+                    let names = flagNames(update.flags, uid: update.uid).joined(separator: " ")
+                    out.line("* \(seq) FETCH (FLAGS (\(names))\(uidPart)\(modseqItem(update.modseq)))")
+                }
                 await emit(&out)
             }
+        }
+        if !modified.isEmpty {
+            // §3.1.3: the messages that failed the test, as UIDs for UID STORE, else numbers.
+            let numbers = uid ? modified.sorted() : modified.compactMap { selected?.view.sequenceNumber(of: $0) }.map(UInt32.init).sorted()
+            return IMAPCompletion(.ok, code: "MODIFIED \(Self.uidList(numbers))", "conditional STORE failed for some messages")
         }
         return IMAPCompletion(.ok, "STORE completed")
     }
@@ -640,7 +683,7 @@ actor IMAPCommandRunner {
         if move {
             // RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs, then the tagged OK.
             out.line("* OK [\(code)] moved")
-            for seq in selected!.view.remove(sources) { out.line("* \(seq) EXPUNGE") }
+            writeExpunged(sources, into: &out)
             return IMAPCompletion(.ok, "MOVE completed")
         }
         return IMAPCompletion(.ok, code: code, "COPY completed")

@@ -54,6 +54,25 @@ public struct MessageUidsParams: Codable, Sendable {
     }
 }
 
+/// RFC 7162 QRESYNC: which UIDs were expunged since a modseq.
+public struct MessageVanishedParams: Codable, Sendable {
+    public var session: String
+    public var mailbox: String
+    /// UIDs expunged at a modseq above this one.
+    public var sinceModseq: Int64
+    /// Only these (the client's known UIDs); all when absent.
+    public var uids: UIDSet?
+    /// Only UIDs above this (the next page).
+    public var afterUid: UInt32?
+    public init(session: String, mailbox: String, sinceModseq: Int64, uids: UIDSet? = nil, afterUid: UInt32? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.sinceModseq = sinceModseq
+        self.uids = uids
+        self.afterUid = afterUid
+    }
+}
+
 public struct MessageUidsResult: Codable, Sendable {
     /// Absent when no message is left above `afterUid`.
     public var uids: UIDSet?

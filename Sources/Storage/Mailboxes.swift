@@ -192,16 +192,26 @@ extension SQLiteStore {
                 try createMailboxRow(db, accountID: accountID, name: to.value, specialUse: nil)
                 let target = try fetchMailbox(db, accountID: accountID, name: to.value)
                 let uids = try Row.fetchAll(
-                    try db.cachedStatement(sql: "SELECT id FROM message WHERE mailbox_id = ? ORDER BY uid"), arguments: [source.id])
+                    try db.cachedStatement(sql: "SELECT id, uid FROM message WHERE mailbox_id = ? ORDER BY uid"), arguments: [source.id])
                 var uid = target.uidNext
+                // To INBOX's sessions its messages are expunged (RFC 7162 §3.2.10: a QRESYNC
+                // client must see them vanish), at a modseq of their own.
+                let expungeModseq = source.highestModseq + 1
                 for row in uids {
                     let id: Int64 = row["id"]
                     try db.cachedStatement(sql: "UPDATE message SET mailbox_id = ?, uid = ?, modseq = 1 WHERE id = ?").execute(arguments: [
                         target.id, uid, id,
                     ])
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)").execute(
+                        arguments: [source.id, row["uid"] as Int64, expungeModseq])
                     uid += 1
                 }
                 try db.cachedStatement(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?").execute(arguments: [uid, target.id])
+                if !uids.isEmpty {
+                    try db.cachedStatement(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?").execute(arguments: [
+                        expungeModseq, source.id,
+                    ])
+                }
                 return
             }
             let below = Self.descendants(of: from.value)

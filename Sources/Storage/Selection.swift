@@ -79,6 +79,27 @@ extension SQLiteStore {
         return page.page
     }
 
+    /// RFC 7162 §3.2.5 and §3.2.6: the UIDs expunged from the mailbox at a modseq above
+    /// `sinceModseq`, within `within` when given, a page of ranges above `afterUID`. The
+    /// `expunged` table keeps every expunge the mailbox has had since its UIDVALIDITY began.
+    public func vanishedPage(
+        accountID: Int64, mailbox: MailboxName, sinceModseq: Int64, within: UIDSet?, afterUID: UInt32?, maxRanges: Int
+    ) throws -> (mailbox: MailboxRecord, uids: UIDPage) {
+        try read { db in
+            let box = try fetchSelectableMailbox(db, accountID: accountID, name: mailbox.value)
+            let uids = try Int64.fetchCursor(
+                try db.cachedStatement(sql: "SELECT uid FROM expunged WHERE mailbox_id = ? AND uid > ? AND modseq > ? ORDER BY uid"),
+                arguments: [box.id, Int64(afterUID ?? 0), sinceModseq])
+            var page = UIDPageBuilder(maxRanges: maxRanges)
+            let largest = box.uidNext &- 1
+            while let uid = try uids.next().map({ UInt32(truncatingIfNeeded: $0) }) {
+                if let within, !within.contains(uid, largest: largest) { continue }
+                if !page.add(uid) { break }
+            }
+            return (box, page.page)
+        }
+    }
+
     /// A page of a mailbox's UIDs with the mailbox as it was when the page was read.
     public func uidPage(
         accountID: Int64, mailbox: MailboxName, afterUID: UInt32?, maxRanges: Int

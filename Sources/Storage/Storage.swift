@@ -142,6 +142,11 @@ public protocol MessageStore: Sendable {
     func messages(
         mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, columns: MessageColumns, budget: Int
     ) throws -> (messages: [MessageRecord], more: Bool)
+    /// RFC 7162 QRESYNC: the UIDs expunged at a modseq above `sinceModseq` (within `within`),
+    /// a page of at most `maxRanges` ranges above `afterUID`.
+    func vanishedPage(
+        accountID: Int64, mailbox: MailboxName, sinceModseq: Int64, within: UIDSet?, afterUID: UInt32?, maxRanges: Int
+    ) throws -> (mailbox: MailboxRecord, uids: UIDPage)
     /// The next page of the mailbox's UIDs above `afterUID`, at most `maxRanges` ranges, and the
     /// mailbox as it was when the page was read (its UIDNEXT and HIGHESTMODSEQ).
     func uidPage(

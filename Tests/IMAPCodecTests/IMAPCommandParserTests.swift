@@ -161,6 +161,34 @@ import Testing
             "A999 UID FETCH 4827313:4828442 FLAGS", "A999",
             .fetch(set((.number(4_827_313), .number(4_828_442))), attributes: [.flags], uid: true)
         ),
+        // RFC 7162 §3.1.3, §3.1.4.1 and §3.2.6's examples.
+        (
+            "a103 UID STORE 6,4,8 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted)", "a103",
+            .store(
+                IMAPSequenceSet([.init(.number(6), .number(6)), .init(.number(4), .number(4)), .init(.number(8), .number(8))]),
+                IMAPStoreAction(operation: .add, silent: true, flags: ["\\Deleted"], unchangedSince: 12_121_230_045), uid: true)
+        ),
+        (
+            "a102 STORE 12 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)", "a102",
+            .store(one(12), IMAPStoreAction(operation: .add, silent: true, flags: ["$MDNSent"], unchangedSince: 0), uid: false)
+        ),
+        (
+            "s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)", "s100",
+            .fetch(set((.number(1), .star)), attributes: [.flags], uid: true, modifiers: IMAPFetchModifiers(changedSince: 12345))
+        ),
+        (
+            "s100 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)", "s100",
+            .fetch(
+                set((.number(300), .number(500))), attributes: [.flags], uid: true,
+                modifiers: IMAPFetchModifiers(changedSince: 12345, vanished: true))
+        ),
+        ("a FETCH 1 (MODSEQ)", "a", .fetch(one(1), attributes: [.modseq], uid: false)),
+        (
+            "A03 SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541))", "A03",
+            .select(
+                IMAPMailbox("INBOX"),
+                parameters: [IMAPSelectParameter(name: "QRESYNC", value: "(67890007 90060115194045000 41:211,214:541)")])
+        ),
         // Python imaplib.
         ("a001 LOGIN \"user\" \"pass\"", "a001", .login(username: bytes("user"), password: bytes("pass"))),
         ("a002 SELECT INBOX", "a002", .select(IMAPMailbox("INBOX"), parameters: [])),
@@ -398,6 +426,15 @@ import Testing
         ("a CREATE x (USE (Sent))", "a", .invalidParameter),
         ("a CREATE x ()", "a", .invalidParameter),
         ("a GETQUOTA", "a", .unexpectedEnd),
+        // RFC 7162: CHANGEDSINCE needs a mod-sequence above 0; VANISHED needs UID FETCH and
+        // CHANGEDSINCE (§3.2.6); UNCHANGEDSINCE is the only STORE modifier.
+        ("a FETCH 1 FLAGS (CHANGEDSINCE 0)", "a", .invalidNumber),
+        ("a UID FETCH 1 FLAGS (VANISHED)", "a", .invalidParameter),
+        ("a FETCH 1 FLAGS (CHANGEDSINCE 5 VANISHED)", "a", .invalidParameter),
+        ("a FETCH 1 FLAGS (FROB 5)", "a", .invalidParameter),
+        ("a FETCH 1 FLAGS (CHANGEDSINCE 99999999999999999999)", "a", .numberTooLarge),
+        ("a STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)", "a", .invalidNumber),
+        ("a STORE 1 (FROB 1) +FLAGS (\\Seen)", "a", .invalidParameter),
         ("a GETQUOTAROOT", "a", .unexpectedEnd),
         ("a GETQUOTAROOT INBOX x", "a", .unexpectedCharacters),
         ("a SELECT INBOX (1X)", "a", .invalidParameter),
@@ -521,6 +558,21 @@ import Testing
     }
 
     // MARK: Limits
+
+    /// RFC 7162 §3.2.5: the QRESYNC parameter's four forms, and what is not one.
+    @Test func qresyncParameter() {
+        let all = IMAPQResyncParameter("(67890007 90060115194045000 41:211,214:541 (1:20 500:509))")
+        #expect(all?.uidValidity == 67_890_007 && all?.modseq == 90_060_115_194_045_000)
+        #expect(all?.knownUIDs == IMAPSequenceSet([.init(.number(41), .number(211)), .init(.number(214), .number(541))]))
+        #expect(all?.sequenceMatch?.sequences == Self.set((.number(1), .number(20))))
+        #expect(all?.sequenceMatch?.uids == Self.set((.number(500), .number(509))))
+        #expect(IMAPQResyncParameter("(1 2)") == IMAPQResyncParameter(uidValidity: 1, modseq: 2))
+        #expect(IMAPQResyncParameter("(1 2 3:*)")?.knownUIDs == Self.set((.number(3), .star)))
+        #expect(IMAPQResyncParameter("(1 2 (1 5))")?.sequenceMatch?.uids == Self.one(5))
+        for bad in ["", "()", "(0 2)", "(1 0)", "(1)", "(1 2", "(1 2 x)", "(1 2 3 (4))", "(1 2) x", "1 2"] {
+            #expect(IMAPQResyncParameter(bad) == nil, "\(bad)")
+        }
+    }
 
     @Test func sequenceRangesAtTheLimit() {
         let limits = IMAPLimits(sequenceRanges: 3)

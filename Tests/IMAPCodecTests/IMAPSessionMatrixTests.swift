@@ -51,7 +51,8 @@ import Testing
             if command == .append { return .append }
             if command == .idle { return .idle }
             if command == .namespace { return .ok }
-            if command == .enable { return state == .authenticated ? .ok : .bad }
+            // RFC 5161: the gateway runs ENABLE, since what it enables changes how it answers.
+            if command == .enable { return state == .authenticated ? .execute : .bad }
             if authenticatedCommands.contains(command) { return .execute }
             if selectedCommands.contains(command) { return state == .selected ? .execute : .bad }
             return .bad

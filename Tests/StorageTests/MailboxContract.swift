@@ -144,6 +144,18 @@ extension StorageContract {
                 == MailboxCounts(messages: 3, unseen: 2, sizeBytes: Int64(bodies.map(\.count).reduce(0, +)), recent: 3))
         #expect(try s.uids(alice.id, "INBOX/sub") == [1])
         #expect(try store.account(id: alice.id)?.usedBytes == used, "nothing was stored or removed")
+        // RFC 7162: to INBOX's QRESYNC clients the messages vanished, after the modseq they knew.
+        let after = try s.mailbox(alice.id, "INBOX")
+        #expect(after.highestModseq > inbox.highestModseq)
+        let vanished = try store.vanishedPage(
+            accountID: alice.id, mailbox: .inbox, sinceModseq: inbox.highestModseq, within: nil, afterUID: nil, maxRanges: 10)
+        #expect(vanished.uids.ranges == [1...3])
+        let none = try store.vanishedPage(
+            accountID: alice.id, mailbox: .inbox, sinceModseq: after.highestModseq, within: nil, afterUID: nil, maxRanges: 10)
+        #expect(none.uids.ranges.isEmpty)
+        let some = try store.vanishedPage(
+            accountID: alice.id, mailbox: .inbox, sinceModseq: 0, within: UIDSet("2:*"), afterUID: nil, maxRanges: 10)
+        #expect(some.uids.ranges == [2...3], "within the client's known UIDs")
 
         // INBOX keeps its UIDVALIDITY, so it must not hand out its old UIDs again.
         let inboxAfter = try s.mailbox(alice.id, "INBOX")

@@ -639,6 +639,13 @@ def test_imap_select_uids_search_and_subscriptions(setup, loft):
     assert "recentUids" not in g.call("mailbox.select", {"session": s, "mailbox": "INBOX"})
     uids = g.call("message.uids", {"session": s, "mailbox": "INBOX", "afterUid": 1})
     assert uids["uids"] == "2,4" and uids["uidNext"] == 5 and "nextAfterUid" not in uids
+    # RFC 7162: UID 3 went at a modseq above any the messages had before; none went since.
+    gone = g.call("message.vanished", {"session": s, "mailbox": "INBOX", "sinceModseq": 1})
+    assert gone["uids"] == "3" and gone["highestModseq"] == uids["highestModseq"]
+    assert "uids" not in g.call("message.vanished", {"session": s, "mailbox": "INBOX", "sinceModseq": 1, "uids": "4:*"})
+    assert "uids" not in g.call("message.vanished", {"session": s, "mailbox": "INBOX",
+                                                     "sinceModseq": uids["highestModseq"]})
+    expect_error("invalid_params", g.call, "message.vanished", {"session": s, "mailbox": "INBOX", "sinceModseq": -1})
     silent = g.call("message.flags", {"session": s, "mailbox": "INBOX", "uids": "1:*", "operation": "add",
                                       "flags": ["\\Flagged"], "silent": True})
     assert silent == {"updated": [], "skipped": []}

@@ -752,3 +752,98 @@ def test_literal_minus_when_configured(tmp_path):
         raw.close()
     finally:
         server.stop()
+
+
+def test_condstore_and_qresync_resynchronise_after_offline_changes(imap):
+    """RFC 7162: a QRESYNC client comes back after another session flagged a message,
+    expunged one and moved one out, and gets exactly those changes: VANISHED (EARLIER) with
+    the two UIDs gone and one FETCH with the new flags and MODSEQ. Then CHANGEDSINCE,
+    UNCHANGEDSINCE with MODIFIED, SEARCH MODSEQ and VANISHED for an expunge while selected."""
+    from imapclient import IMAPClient
+
+    for n in range(6):
+        imap.deliver(simple(f"q{n}"))
+    raw = RawIMAP(imap.port)
+
+    def run(tag, command):
+        raw.send(tag + b" " + command)
+        lines = raw.until(tag + b" ")
+        return [line.rstrip(b"\r\n").decode() for line in lines]
+
+    assert "CONDSTORE" in imap.client().capabilities and "QRESYNC" in imap.client().capabilities
+    run(b"a", b"LOGIN alice@example.test alice-pw")
+    assert run(b"b", b"ENABLE QRESYNC")[0] == "* ENABLED QRESYNC"
+    lines = run(b"c", b"SELECT INBOX")
+    validity = int(next(re.search(r"UIDVALIDITY (\d+)", l).group(1) for l in lines if "UIDVALIDITY" in l))
+    before = int(next(re.search(r"HIGHESTMODSEQ (\d+)", l).group(1) for l in lines if "HIGHESTMODSEQ" in l))
+    run(b"d", b"LOGOUT")
+    raw.close()
+
+    other = IMAPClient("127.0.0.1", port=imap.port, ssl=False)
+    other.login("alice@example.test", "alice-pw")
+    other.select_folder("INBOX")
+    other.add_flags([2], [b"\\Flagged"])
+    other.add_flags([3], [b"\\Deleted"])
+    other.expunge()
+    other.move([5], "Archive")
+    imap.deliver(simple("q6"))
+
+    raw = RawIMAP(imap.port)
+    run(b"a", b"LOGIN alice@example.test alice-pw")
+    run(b"b", b"ENABLE QRESYNC")
+    lines = run(b"c", f"SELECT INBOX (QRESYNC ({validity} {before} 1:6))".encode())
+    assert lines[-1].startswith("c OK [READ-WRITE]")
+    assert "* 5 EXISTS" in lines
+    changes = [l for l in lines if "VANISHED" in l or "FETCH" in l]
+    assert changes[0] == "* VANISHED (EARLIER) 3,5"
+    assert len(changes) == 2 and re.fullmatch(r"\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)", changes[1]), changes
+    # The same through UID FETCH CHANGEDSINCE … VANISHED: the new message 7 is in 1:* too.
+    lines = run(b"d", f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {before} VANISHED)".encode())
+    assert lines[0] == "* VANISHED (EARLIER) 3,5"
+    assert [re.search(r"UID (\d+)", l).group(1) for l in lines if "FETCH (" in l] == ["2", "7"]
+    assert all("MODSEQ (" in l for l in lines if "FETCH (" in l)
+    # SEARCH MODSEQ: the changed ones, with their highest mod-sequence.
+    search = [l for l in run(b"e", f"UID SEARCH MODSEQ {before + 1}".encode()) if l.startswith("* SEARCH")][0]
+    assert re.fullmatch(r"\* SEARCH 2 7 \(MODSEQ \d+\)", search), search
+    # UNCHANGEDSINCE: message 4 changes elsewhere after this session saw it, so the STORE
+    # leaves it alone and says so; message 1 is stored and its MODSEQ reported.
+    seen = int(re.search(r"MODSEQ \((\d+)\)", run(b"f", b"UID FETCH 4 (MODSEQ)")[0]).group(1))
+    other.add_flags([4], [b"$Later"])
+    lines = run(b"g", f"UID STORE 1,4 (UNCHANGEDSINCE {seen}) +FLAGS.SILENT (\\Seen)".encode())
+    assert lines[-1].startswith("g OK [MODIFIED 4]"), lines
+    assert any(re.fullmatch(r"\* 1 FETCH \(MODSEQ \(\d+\) UID 1\)", l) for l in lines), lines
+    # An expunge by the other session shows as VANISHED, not EXPUNGE.
+    other.add_flags([6], [b"\\Deleted"])
+    other.expunge()
+    lines = run(b"h", b"NOOP")
+    assert "* VANISHED 6" in lines and not any("EXPUNGE" in l for l in lines), lines
+    # SELECT while selected: CLOSED first (§3.2.11); QRESYNC without ENABLE is BAD elsewhere.
+    assert run(b"i", b"EXAMINE Archive")[0] == "* OK [CLOSED] previous mailbox closed"
+    raw.close()
+    plain = RawIMAP(imap.port)
+    plain.send(b"a LOGIN alice@example.test alice-pw")
+    plain.until(b"a OK")
+    plain.send(f"b SELECT INBOX (QRESYNC ({validity} {before}))".encode())
+    assert plain.until(b"b ")[-1].startswith(b"b BAD")
+    plain.close()
+    other.logout()
+
+
+def test_imapclient_condstore(imap):
+    """imapclient's CONDSTORE: SELECT reports HIGHESTMODSEQ once enabled, FETCH MODSEQ and
+    CHANGEDSINCE, STATUS HIGHESTMODSEQ."""
+    from imapclient import IMAPClient
+
+    for n in range(3):
+        imap.deliver(simple(f"c{n}"))
+    c = IMAPClient("127.0.0.1", port=imap.port, ssl=False)
+    c.login("alice@example.test", "alice-pw")
+    assert c.enable("CONDSTORE") == [b"CONDSTORE"]
+    info = c.select_folder("INBOX")
+    start = info[b"HIGHESTMODSEQ"]
+    c.add_flags([2], [b"\\Answered"])
+    changed = c.fetch([1, 2, 3], ["FLAGS"], modifiers=[f"CHANGEDSINCE {start}"])
+    assert list(changed) == [2] and changed[2][b"MODSEQ"][0] > start
+    status = c.folder_status("INBOX", [b"HIGHESTMODSEQ"])
+    assert status[b"HIGHESTMODSEQ"] == changed[2][b"MODSEQ"][0]
+    c.logout()
