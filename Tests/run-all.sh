@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-APT_PACKAGES=(libsqlite3-dev sqlite3 socat curl procps fetchmail swaks isync)
+APT_PACKAGES=(libsqlite3-dev zlib1g-dev sqlite3 socat curl procps fetchmail swaks isync)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -317,6 +317,19 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         }
     }
 
+    /// Compresses both ways from the next byte on (IMAP COMPRESS=DEFLATE, RFC 4978 §3), after
+    /// the positive reply written so far, which goes out uncompressed. Octets the client sent
+    /// after the command are compressed ones: they are inflated, not dropped.
+    public func startCompression() {
+        guard let context else { return }
+        flushIfNeeded()
+        do {
+            try StreamCompression.begin(on: context.channel, before: self, taking: &inbound)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
     /// Closes once everything written has gone out, or after `closeGrace` at the latest: a
     /// client that has stopped reading would otherwise keep the flush, and its slot, for ever.
     public func closeAfterWrites() {

@@ -344,6 +344,8 @@ public enum IMAPCommand: Hashable, Sendable {
     case getQuota(root: [UInt8])
     /// RFC 9208 §4.1.2: `GETQUOTAROOT mailbox` (which need not exist).
     case getQuotaRoot(IMAPMailbox)
+    /// RFC 4978 `COMPRESS mechanism` (DEFLATE is the only one).
+    case compress(mechanism: String)
     /// RFC 3691.
     case unselect
     /// RFC 2342.
@@ -387,6 +389,7 @@ public enum IMAPCommand: Hashable, Sendable {
         case .copy: .copy
         case .unselect: .unselect
         case .namespace: .namespace
+        case .compress: .compress
         case .getQuota: .getQuota
         case .getQuotaRoot: .getQuotaRoot
         case .id: .id
@@ -436,6 +439,7 @@ public enum IMAPCommandName: String, Hashable, Sendable, CaseIterable {
     case copy = "COPY"
     case unselect = "UNSELECT"
     case namespace = "NAMESPACE"
+    case compress = "COMPRESS"
     case getQuota = "GETQUOTA"
     case getQuotaRoot = "GETQUOTAROOT"
     case id = "ID"

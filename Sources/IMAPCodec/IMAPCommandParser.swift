@@ -112,6 +112,10 @@ public struct IMAPCommandParser {
         case .expunge: return .expunge
         case .unselect: return .unselect
         case .namespace: return .namespace
+        case .compress:
+            // RFC 4978 §5: command-auth =/ compress ; compress = "COMPRESS" SP algorithm ; algorithm = "DEFLATE"
+            try space()
+            return .compress(mechanism: try atom())
         case .getQuota:
             // RFC 9208 §7: getquota = "GETQUOTA" SP quota-root-name ; quota-root-name = astring
             try space()

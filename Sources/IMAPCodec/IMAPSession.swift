@@ -106,6 +106,9 @@ public enum IMAPAction: Equatable, Sendable {
     /// After writing what came before: discard buffered input, start TLS, then feed
     /// `.tlsEstablished` (RFC 3501 §6.2.1).
     case startTLS
+    /// After writing what came before (the tagged OK): compress both ways from the next byte
+    /// on, inside TLS (RFC 4978 §3).
+    case startCompression
     /// Check credentials with the back-end; answer `.authSucceeded` or `.authFailed`.
     case authenticate(IMAPCredentials)
     /// Start a SASL mechanism the gateway or back-end runs (CRAM-MD5: ask for a challenge;
@@ -148,7 +151,7 @@ public struct IMAPSession: Sendable {
         // RFC 2342 NAMESPACE, RFC 2177 IDLE and RFC 9208's GETQUOTA and GETQUOTAROOT once logged in.
         let authenticated: Set<IMAPCommandName> = [
             .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status, .append,
-            .namespace, .idle, .getQuota, .getQuotaRoot,
+            .namespace, .idle, .getQuota, .getQuotaRoot, .compress,
         ]
         return [
             .notAuthenticated: any.union([.startTLS, .authenticate, .login]),
@@ -183,6 +186,8 @@ public struct IMAPSession: Sendable {
 
     public private(set) var state: IMAPSessionState = .notOpened
     var phase: Phase = .ready
+    /// RFC 4978: COMPRESS DEFLATE was accepted; a second one is BAD.
+    var compressing = false
     public private(set) var configuration = IMAPSessionConfiguration()
     var framer = IMAPFramer(limits: IMAPLimits())
     var authenticationFailures = 0
@@ -430,6 +435,19 @@ public struct IMAPSession: Sendable {
             actions.append(self.tagged(tag, .ok, "begin TLS negotiation now"))
             phase = .awaitingTLS
             actions.append(.startTLS)
+        case .compress(let mechanism):
+            // RFC 4978 §3: BAD for an unknown mechanism or when compression is already on.
+            guard mechanism == "DEFLATE" else {
+                actions.append(self.tagged(tag, .bad, "unknown compression mechanism; DEFLATE is supported"))
+                return
+            }
+            guard !compressing else {
+                actions.append(self.tagged(tag, .bad, "[COMPRESSIONACTIVE] DEFLATE is already active"))
+                return
+            }
+            compressing = true
+            actions.append(self.tagged(tag, .ok, "DEFLATE active"))
+            actions.append(.startCompression)
         case .login(let username, let password):
             guard plaintextPermitted else {
                 // RFC 3501 §6.2.3 with LOGINDISABLED; RFC 5530 PRIVACYREQUIRED.

@@ -41,7 +41,7 @@ actor IMAPCommandRunner {
     static let extensions = [
         "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
         "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
-        "CONDSTORE", "QRESYNC",
+        "CONDSTORE", "QRESYNC", "COMPRESS=DEFLATE",
     ]
 
     struct Selected {
@@ -237,7 +237,7 @@ actor IMAPCommandRunner {
             // RFC 3691: like CLOSE, without expunging.
             deselect()
             return IMAPCompletion(.ok, "UNSELECT completed", state: .authenticated)
-        case .capability, .logout, .startTLS, .authenticate, .login, .id, .namespace, .idle:
+        case .capability, .logout, .startTLS, .authenticate, .login, .id, .namespace, .idle, .compress:
             // The session answers these itself.
             return IMAPCompletion(.bad, "unexpected command")
         }

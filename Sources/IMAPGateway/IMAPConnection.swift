@@ -137,6 +137,8 @@ final class IMAPConnection: ConnectionAdapter {
             driver.write(bytes)
         case .startTLS:
             driver.startTLS()
+        case .startCompression:
+            driver.startCompression()
         case .authenticate(let credentials):
             authenticate(credentials)
         case .saslStart(let mechanism, _) where mechanism == .cramMD5:

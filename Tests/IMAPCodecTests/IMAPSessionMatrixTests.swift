@@ -12,6 +12,8 @@ import Testing
         case bad
         case authenticate
         case startTLS
+        /// RFC 4978: answered OK, then compression starts.
+        case compress
         /// Handed to the gateway to run.
         case execute
         case append
@@ -28,6 +30,7 @@ import Testing
         .search: "t SEARCH ALL", .fetch: "t FETCH 1 FLAGS", .store: "t STORE 1 +FLAGS (\\Seen)", .copy: "t COPY 1 x",
         .unselect: "t UNSELECT", .namespace: "t NAMESPACE", .id: "t ID NIL", .enable: "t ENABLE CONDSTORE",
         .idle: "t IDLE", .move: "t MOVE 1 x", .getQuota: "t GETQUOTA \"\"", .getQuotaRoot: "t GETQUOTAROOT INBOX",
+        .compress: "t COMPRESS DEFLATE",
     ]
 
     static let anyState: [IMAPCommandName: Outcome] = [.capability: .ok, .logout: .ok, .id: .ok]
@@ -51,6 +54,7 @@ import Testing
             if command == .append { return .append }
             if command == .idle { return .idle }
             if command == .namespace { return .ok }
+            if command == .compress { return .compress }
             // RFC 5161: the gateway runs ENABLE, since what it enables changes how it answers.
             if command == .enable { return state == .authenticated ? .execute : .bad }
             if authenticatedCommands.contains(command) { return .execute }
@@ -78,6 +82,7 @@ import Testing
             switch action {
             case .authenticate: return .authenticate
             case .startTLS: return .startTLS
+            case .startCompression: return .compress
             case .execute: return .execute
             case .appendBegin: return .append
             case .idleStart: return .idle

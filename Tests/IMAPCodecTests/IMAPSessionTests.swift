@@ -16,6 +16,20 @@ import Testing
         #expect(text.contains("AUTH=SCRAM-SHA-256"))
     }
 
+    /// RFC 4978 §3: OK then compression, once; BAD for another mechanism or a second time.
+    @Test func compressOnceAfterLogin() {
+        var harness = IMAPSessionHarness()
+        #expect(IMAPSessionHarness.text(harness.send("c0 COMPRESS DEFLATE")).hasPrefix("c0 BAD"), "not before login")
+        _ = harness.send("a LOGIN alice secret")
+        _ = harness.session.receive(.authSucceeded(user: "alice", saslFinal: nil))
+        #expect(
+            IMAPSessionHarness.text(harness.send("c1 COMPRESS LZ4")) == "c1 BAD unknown compression mechanism; DEFLATE is supported\r\n")
+        let actions = harness.send("c2 compress deflate")
+        #expect(IMAPSessionHarness.text(actions) == "c2 OK DEFLATE active\r\n")
+        #expect(actions.last == .startCompression)
+        #expect(IMAPSessionHarness.text(harness.send("c3 COMPRESS DEFLATE")) == "c3 BAD [COMPRESSIONACTIVE] DEFLATE is already active\r\n")
+    }
+
     @Test func loginRefusedBeforeTLSUnlessAllowed() {
         var harness = IMAPSessionHarness(startTLS: true, plaintext: false)
         let text = IMAPSessionHarness.text(harness.send("a1 LOGIN alice secret"))

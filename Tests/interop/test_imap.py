@@ -847,3 +847,111 @@ def test_imapclient_condstore(imap):
     status = c.folder_status("INBOX", [b"HIGHESTMODSEQ"])
     assert status[b"HIGHESTMODSEQ"] == changed[2][b"MODSEQ"][0]
     c.logout()
+
+
+class DeflatedIMAP:
+    """RFC 4978 from the client's side, with Python's zlib: raw deflate both ways, a sync
+    flush after every command."""
+
+    def __init__(self, sock):
+        import zlib
+        self.sock = sock
+        self.deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.inflate = zlib.decompressobj(-15)
+        self.buffer = b""
+
+    def send_raw(self, data):
+        import zlib
+        self.sock.sendall(self.deflate.compress(data) + self.deflate.flush(zlib.Z_SYNC_FLUSH))
+
+    def send(self, line):
+        self.send_raw(line + b"\r\n")
+
+    def readline(self):
+        while b"\n" not in self.buffer:
+            data = self.sock.recv(65536)
+            assert data, "the connection closed"
+            self.buffer += self.inflate.decompress(data)
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line + b"\n"
+
+    def read_exact(self, n):
+        while len(self.buffer) < n:
+            data = self.sock.recv(65536)
+            assert data, "the connection closed"
+            self.buffer += self.inflate.decompress(data)
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def until(self, prefix):
+        lines = []
+        while True:
+            line = self.readline()
+            lines.append(line)
+            if line.startswith(prefix):
+                return lines
+
+
+def test_compress_deflate_both_ways_in_and_outside_tls(imap, tmp_path):
+    """RFC 4978: after `OK DEFLATE active` both directions are raw deflate, inside TLS too;
+    literals both ways and a 3 MB FETCH come through byte-exact; a line that inflates to
+    20 MB is refused like any over-long line, and the session goes on."""
+    bodies = [simple(f"z{n}", body=(f"line {n} " * 40 + "\r\n") * (500 + 3000 * (n % 2))) for n in range(4)]
+    c = imap.client()
+    assert "COMPRESS=DEFLATE" in c.capabilities
+    for body in bodies:
+        ok(c.append("INBOX", None, None, body))
+    c.logout()
+
+    raw = RawIMAP(imap.port)
+    raw.send(b"a LOGIN alice@example.test alice-pw")
+    raw.until(b"a OK")
+    raw.send(b"b COMPRESS DEFLATE")
+    assert raw.readline() == b"b OK DEFLATE active\r\n"
+    z = DeflatedIMAP(raw.sock)
+    z.send(b"c SELECT INBOX")
+    assert any(line == b"* 4 EXISTS\r\n" for line in z.until(b"c OK"))
+    z.send(b"d FETCH 1:* (BODY.PEEK[])")
+    got = []
+    while True:
+        line = z.readline()
+        if line.startswith(b"d "):
+            assert line.startswith(b"d OK")
+            break
+        size = int(re.search(rb"\{(\d+)\}\r\n$", line).group(1))
+        got.append(z.read_exact(size))
+        z.readline()  # the ")" closing the FETCH
+    assert got == bodies
+    upload = simple("up", body="compressed upload\r\n" * 2000)
+    z.send(f"e APPEND INBOX {{{len(upload)}}}".encode())
+    assert z.readline().startswith(b"+")
+    z.send_raw(upload + b"\r\n")
+    assert z.until(b"e ")[-1].startswith(b"e OK [APPENDUID")
+    z.send(b"f COMPRESS DEFLATE")
+    assert z.readline().startswith(b"f BAD [COMPRESSIONACTIVE]")
+    # A deflate bomb: 20 MB of one line in a few kilobytes; the framer skips it as it inflates.
+    z.send(b"g NOOP " + b"x" * (20 << 20))
+    assert z.until(b"g ")[-1].startswith(b"g BAD")
+    z.send(b"h UID FETCH 5 (BODY.PEEK[])")
+    lines = z.until(b"* 5 FETCH")
+    size = int(re.search(rb"\{(\d+)\}\r\n$", lines[-1]).group(1))
+    assert z.read_exact(size) == upload
+    assert z.until(b"h ")[-1].startswith(b"h OK")
+    z.send(b"i LOGOUT")
+    assert z.until(b"i ")[-1].startswith(b"i OK")
+    raw.close()
+
+    (tmp_path / "tls").mkdir()
+    server = IMAPServer(tmp_path / "tls", gateways="[imap]")
+    try:
+        tls = imaplib.IMAP4_SSL("127.0.0.1", server.tls_port, ssl_context=server.tls_context())
+        ok(tls.login("alice@example.test", "alice-pw"))
+        imaplib.Commands.setdefault("COMPRESS", ("AUTH", "SELECTED"))
+        typ, data = tls._simple_command("COMPRESS", "DEFLATE")
+        assert typ == "OK"
+        z = DeflatedIMAP(tls.sock)
+        z.send(b"x1 STATUS INBOX (MESSAGES)")
+        assert z.until(b"x1 ")[0] == b"* STATUS INBOX (MESSAGES 0)\r\n"
+        tls.sock.close()
+    finally:
+        server.stop()
