@@ -30,7 +30,31 @@ public struct IMAPSequenceSet: Hashable, Sendable {
         }
     }
     public var ranges: [Range]
+    /// RFC 5182 `$`: the result the last SEARCH … RETURN (SAVE) saved (no ranges of its own).
+    public var isSaved = false
     public init(_ ranges: [Range]) { self.ranges = ranges }
+    public static let saved: IMAPSequenceSet = {
+        var set = IMAPSequenceSet([])
+        set.isSaved = true
+        return set
+    }()
+}
+
+/// RFC 4731 §3.1 and RFC 5182 §2: what a SEARCH returns. `RETURN ()` is `all`.
+public struct IMAPSearchReturn: Hashable, Sendable {
+    public var min = false
+    public var max = false
+    public var all = false
+    public var count = false
+    /// RFC 5182: keep the result as `$`.
+    public var save = false
+    public init(min: Bool = false, max: Bool = false, all: Bool = false, count: Bool = false, save: Bool = false) {
+        self.min = min
+        self.max = max
+        self.all = all
+        self.count = count
+        self.save = save
+    }
 }
 
 /// RFC 3501 §9 `date-time` and `date`, as given (no time zone conversion in the codec).
@@ -335,7 +359,8 @@ public enum IMAPCommand: Hashable, Sendable {
     case close
     case expunge
     /// `SEARCH [CHARSET x] keys`; `uid` for `UID SEARCH`.
-    case search(charset: String?, key: IMAPSearchKey, uid: Bool)
+    /// `returns`: RFC 4731 ESEARCH's `RETURN (…)`, nil for a plain SEARCH.
+    case search(charset: String?, key: IMAPSearchKey, uid: Bool, returns: IMAPSearchReturn? = nil)
     case fetch(IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool, modifiers: IMAPFetchModifiers = IMAPFetchModifiers())
     case store(IMAPSequenceSet, IMAPStoreAction, uid: Bool)
     case copy(IMAPSequenceSet, to: IMAPMailbox, uid: Bool)

@@ -7,6 +7,32 @@ extension IMAPCommandParser {
     mutating func search(uid: Bool) throws(IMAPSyntaxError) -> IMAPCommand {
         try space()
         var charset: String?
+        var returns: IMAPSearchReturn?
+        // RFC 4731 §7: search-return-opts = SP "RETURN" SP "(" [search-return-opt
+        // *(SP search-return-opt)] ")" ; search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT"
+        // (and RFC 5182's "SAVE").
+        let beforeReturn = index
+        if (try? atom()) == "RETURN", peek == IMAPCharacter.space {
+            try space()
+            var options = IMAPSearchReturn()
+            var any = false
+            try parenthesised(allowEmpty: true) { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+                any = true
+                switch try parser.atom(or: .invalidParameter) {
+                case "MIN": options.min = true
+                case "MAX": options.max = true
+                case "ALL": options.all = true
+                case "COUNT": options.count = true
+                case "SAVE": options.save = true
+                default: throw IMAPSyntaxError(.invalidParameter)
+                }
+            }
+            if !any { options.all = true }
+            returns = options
+            try space()
+        } else {
+            index = beforeReturn
+        }
         let start = index
         if (try? atom()) == "CHARSET" {
             try space()
@@ -20,7 +46,7 @@ extension IMAPCommandParser {
             try space()
             keys.append(try searchKey(depth: 0))
         }
-        return .search(charset: charset, key: keys.count == 1 ? keys[0] : .and(keys), uid: uid)
+        return .search(charset: charset, key: keys.count == 1 ? keys[0] : .and(keys), uid: uid, returns: returns)
     }
 
     ///     search-key      = "ALL" / "ANSWERED" / "BCC" SP astring /
@@ -52,7 +78,9 @@ extension IMAPCommandParser {
             }
             return keys.count == 1 ? keys[0] : .and(keys)
         }
-        if IMAPCharacter.isDigit(first) || first == UInt8(ascii: "*") { return .sequence(try sequenceSet()) }
+        if IMAPCharacter.isDigit(first) || first == UInt8(ascii: "*") || first == UInt8(ascii: "$") {
+            return .sequence(try sequenceSet())
+        }
         let keyword = try atom(or: .unknownSearchKey)
         switch keyword {
         case "ALL": return .all

@@ -636,6 +636,8 @@ public struct IMAPCommandParser {
     ///     seq-range       = seq-number ":" seq-number
     ///     seq-number      = nz-number / "*"
     mutating func sequenceSet() throws(IMAPSyntaxError) -> IMAPSequenceSet {
+        // RFC 5182 §4: sequence-set =/ seq-last-command ; seq-last-command = "$"
+        if consume(UInt8(ascii: "$")) { return .saved }
         var ranges: [IMAPSequenceSet.Range] = []
         repeat {
             guard ranges.count < limits.sequenceRanges else { throw IMAPSyntaxError(.tooManyRanges) }

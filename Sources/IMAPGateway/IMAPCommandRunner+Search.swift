@@ -10,8 +10,12 @@ extension IMAPCommandRunner {
     /// the back-end as UTF-8.
     static let searchCharsets = ["UTF-8", "US-ASCII"]
 
-    func search(charset: String?, key: IMAPSearchKey, uid: Bool, into out: inout ResponseWriter) async throws -> IMAPCompletion {
+    func search(
+        charset: String?, key: IMAPSearchKey, uid: Bool, returns: IMAPSearchReturn? = nil, into out: inout ResponseWriter
+    ) async throws -> IMAPCompletion {
         let current = try requireSelected()
+        // RFC 5182 §2.4: a SEARCH that saves and fails leaves `$` empty.
+        if returns?.save == true { selected?.saved = [] }
         if let charset, !Self.searchCharsets.contains(charset.uppercased()) {
             // RFC 3501 §7.1: BADCHARSET lists what is supported.
             throw IMAPCommandError(.no, code: "BADCHARSET (\(Self.searchCharsets.joined(separator: " ")))", "unsupported charset")
@@ -27,6 +31,10 @@ extension IMAPCommandRunner {
             matched.append(contentsOf: Self.expand(result.uids))
             after = result.nextAfterUid
         } while after != nil
+        if let returns {
+            try await writeExtended(matched, returns: returns, uid: uid, byModseq: byModseq, view: current.view, into: &out)
+            return IMAPCompletion(.ok, "SEARCH completed")
+        }
         // Only messages the client knows of: new arrivals are reported first (EXISTS), then found.
         var numbers: [String] = []
         numbers.reserveCapacity(matched.count)
@@ -55,6 +63,40 @@ extension IMAPCommandRunner {
         }
         out.line(line)
         return IMAPCompletion(.ok, "SEARCH completed")
+    }
+
+    /// RFC 4731 §3.1 `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]`, with RFC
+    /// 7162 §3.1.10's `MODSEQ n`; and RFC 5182's SAVE, alone (no ESEARCH then, §2.4) or with
+    /// the others (MIN and/or MAX alone save only those).
+    func writeExtended(
+        _ matched: [UInt32], returns: IMAPSearchReturn, uid: Bool, byModseq: Bool, view: IMAPMailboxView,
+        into out: inout ResponseWriter
+    ) async throws {
+        let known = matched.filter { view.sequenceNumber(of: $0) != nil }
+        let numbers = uid ? known : known.compactMap { view.sequenceNumber(of: $0).map(UInt32.init) }
+        if returns.save {
+            if (returns.min || returns.max) && !returns.all && !returns.count {
+                selected?.saved = Array(Set([returns.min ? known.first : nil, returns.max ? known.last : nil].compactMap { $0 })).sorted()
+            } else {
+                selected?.saved = known
+            }
+            if !returns.min && !returns.max && !returns.all && !returns.count { return }
+        }
+        // A tag has no quoted-specials (RFC 3501 §9: ASTRING-CHAR), so it needs no escaping.
+        var line = "* ESEARCH (TAG \"\(currentTag)\")"
+        if uid { line += " UID" }
+        if let first = numbers.first, returns.min { line += " MIN \(first)" }
+        if let last = numbers.last, returns.max { line += " MAX \(last)" }
+        if returns.count { line += " COUNT \(numbers.count)" }
+        if returns.all, !numbers.isEmpty { line += " ALL \(Self.uidList(numbers.sorted()))" }
+        if byModseq, !known.isEmpty {
+            var highest: Int64 = 0
+            for set in IMAPMailboxView.uidSets(known) {
+                for message in try await summaries(selected?.name ?? "", set, fields: nil) { highest = max(highest, message.modseq) }
+            }
+            line += " MODSEQ \(highest)"
+        }
+        out.line(line)
     }
 
     /// Whether the query has a MODSEQ key (RFC 7162 §3.1.5), which makes the session
@@ -122,6 +164,9 @@ extension IMAPCommandRunner {
         case .larger(let n): return .larger(Int64(n))
         case .smaller(let n): return .smaller(Int64(n))
         case .modseq(let n): return .modseq(n)
+        case .uid(let set) where set.isSaved, .sequence(let set) where set.isSaved:
+            // RFC 5182 §2.1: `$` as a search key, in either form.
+            return uids((selected?.saved ?? []).filter { view.sequenceNumber(of: $0) != nil })
         case .uid(let set): return uids(view.uids(ofUIDSet: set))
         case .sequence(let set):
             guard let list = view.uids(ofSequenceSet: set) else {

@@ -28,6 +28,8 @@ actor IMAPCommandRunner {
     var condstore = false
     /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered; VANISHED replaces EXPUNGE.
     var qresync = false
+    /// The tag of the command running (RFC 4731's ESEARCH names it).
+    var currentTag: IMAPTag = ""
     var idleRefresher: Task<Void, Never>?
     var reportPending = false
     var pendingReport: Task<Void, Never>?
@@ -41,7 +43,7 @@ actor IMAPCommandRunner {
     static let extensions = [
         "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
         "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
-        "CONDSTORE", "QRESYNC", "COMPRESS=DEFLATE",
+        "CONDSTORE", "QRESYNC", "COMPRESS=DEFLATE", "ESEARCH", "SEARCHRES",
     ]
 
     struct Selected {
@@ -52,6 +54,8 @@ actor IMAPCommandRunner {
         /// Modseqs of this session's own flag changes, whose events it need not report.
         var ownModseqs: Set<Int64> = []
         var resync = false
+        /// RFC 5182 `$`: the UIDs the last SEARCH … RETURN (SAVE) found.
+        var saved: [UInt32] = []
     }
 
     init(client: RPCClient, events: EventRouter, configuration: IMAPGatewayConfiguration, logger: Logger) {
@@ -84,6 +88,7 @@ actor IMAPCommandRunner {
         await refreshIfNeeded()
         var out = ResponseWriter(limit: configuration.writeBatchBytes)
         let completion: IMAPCompletion
+        currentTag = tagged.tag
         do {
             completion = try await execute(tagged.command, into: &out)
         } catch let error as IMAPCommandError {
@@ -116,7 +121,7 @@ actor IMAPCommandRunner {
 
     static func isUID(_ command: IMAPCommand) -> Bool {
         switch command {
-        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid): uid
+        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid, _): uid
         default: false
         }
     }
@@ -207,8 +212,8 @@ actor IMAPCommandRunner {
             return IMAPCompletion(.ok, "CLOSE completed", state: .authenticated)
         case .expunge:
             return try await expunge(uids: nil, into: &out)
-        case .search(let charset, let key, let uid):
-            return try await search(charset: charset, key: key, uid: uid, into: &out)
+        case .search(let charset, let key, let uid, let returns):
+            return try await search(charset: charset, key: key, uid: uid, returns: returns, into: &out)
         case .fetch(let set, let attributes, let uid, let modifiers):
             if attributes.contains(.modseq) || modifiers.changedSince != nil { await enableCondstore(into: &out) }
             return try await fetch(set, attributes, uid: uid, modifiers: modifiers, into: &out)
@@ -593,6 +598,8 @@ actor IMAPCommandRunner {
     /// far as the session knows them.
     func resolve(_ set: IMAPSequenceSet, uid: Bool) throws -> [UInt32] {
         let current = try requireSelected()
+        // RFC 5182 §2.1: `$` is the saved messages that are still there, in either form.
+        if set.isSaved { return current.saved.filter { current.view.sequenceNumber(of: $0) != nil } }
         if uid { return current.view.uids(ofUIDSet: set) }
         guard let uids = current.view.uids(ofSequenceSet: set) else {
             throw IMAPCommandError(.bad, "invalid message sequence number (the mailbox has \(current.view.count) messages)")

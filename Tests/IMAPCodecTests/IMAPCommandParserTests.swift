@@ -161,6 +161,22 @@ import Testing
             "A999 UID FETCH 4827313:4828442 FLAGS", "A999",
             .fetch(set((.number(4_827_313), .number(4_828_442))), attributes: [.flags], uid: true)
         ),
+        // RFC 4731 §3.1 and RFC 5182 §2's examples.
+        (
+            "A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"", "A282",
+            .search(
+                charset: nil,
+                key: .and([.flagged, .since(IMAPDate(year: 1994, month: 2, day: 1)), .not(.from(bytes("Smith")))]), uid: false,
+                returns: IMAPSearchReturn(min: true, count: true))
+        ),
+        ("A283 SEARCH RETURN () FLAGGED", "A283", .search(charset: nil, key: .flagged, uid: false, returns: IMAPSearchReturn(all: true))),
+        (
+            "A301 UID SEARCH RETURN (SAVE) CHARSET UTF-8 UNSEEN", "A301",
+            .search(charset: "UTF-8", key: .unseen, uid: true, returns: IMAPSearchReturn(save: true))
+        ),
+        ("A302 COPY $ \"Other Messages\"", "A302", .copy(.saved, to: IMAPMailbox("Other Messages"), uid: false)),
+        ("A303 UID SEARCH UID $ SMALLER 4096", "A303", .search(charset: nil, key: .and([.uid(.saved), .smaller(4096)]), uid: true)),
+        ("A304 FETCH $ (UID)", "A304", .fetch(.saved, attributes: [.uid], uid: false)),
         // RFC 7162 §3.1.3, §3.1.4.1 and §3.2.6's examples.
         (
             "a103 UID STORE 6,4,8 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted)", "a103",
@@ -426,6 +442,9 @@ import Testing
         ("a CREATE x (USE (Sent))", "a", .invalidParameter),
         ("a CREATE x ()", "a", .invalidParameter),
         ("a GETQUOTA", "a", .unexpectedEnd),
+        ("a SEARCH RETURN (PARTIAL 1:5) ALL", "a", .invalidParameter),
+        ("a SEARCH RETURN (MIN", "a", .unexpectedEnd),
+        ("a FETCH $,1 FLAGS", "a", .expectedSpace),
         // RFC 7162: CHANGEDSINCE needs a mod-sequence above 0; VANISHED needs UID FETCH and
         // CHANGEDSINCE (§3.2.6); UNCHANGEDSINCE is the only STORE modifier.
         ("a FETCH 1 FLAGS (CHANGEDSINCE 0)", "a", .invalidNumber),

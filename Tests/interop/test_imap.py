@@ -955,3 +955,36 @@ def test_compress_deflate_both_ways_in_and_outside_tls(imap, tmp_path):
         tls.sock.close()
     finally:
         server.stop()
+
+
+def test_esearch_and_searchres(imap):
+    """RFC 4731 ESEARCH (MIN MAX COUNT ALL, the empty RETURN (), no match) and RFC 5182
+    SEARCHRES: SAVE keeps the result as $, which FETCH, STORE, SEARCH and UID SEARCH use."""
+    for n in range(6):
+        imap.deliver(simple(f"report {n}" if n % 2 else f"other {n}"))
+    raw = RawIMAP(imap.port)
+
+    def run(tag, command):
+        raw.send(tag + b" " + command)
+        return [line.rstrip(b"\r\n").decode() for line in raw.until(tag + b" ")]
+
+    assert {"ESEARCH", "SEARCHRES"} <= set(imap.client().capabilities)
+    run(b"a", b"LOGIN alice@example.test alice-pw")
+    run(b"b", b"SELECT INBOX")
+    assert run(b"c", b"SEARCH RETURN (MIN MAX COUNT ALL) SUBJECT report")[0] == '* ESEARCH (TAG "c") MIN 2 MAX 6 COUNT 3 ALL 2,4,6'
+    assert run(b"d", b"UID SEARCH RETURN () ALL")[0] == '* ESEARCH (TAG "d") UID ALL 1:6'
+    assert run(b"e", b"SEARCH RETURN (COUNT MIN) SUBJECT nothing") == ['* ESEARCH (TAG "e") COUNT 0', "e OK SEARCH completed"]
+    # SAVE alone answers no ESEARCH; $ is then the result, for any command.
+    assert run(b"f", b"SEARCH RETURN (SAVE) SUBJECT report") == ["f OK SEARCH completed"]
+    fetched = run(b"g", b"FETCH $ (UID)")
+    assert [l for l in fetched if "FETCH (" in l] == ["* 2 FETCH (UID 2)", "* 4 FETCH (UID 4)", "* 6 FETCH (UID 6)"]
+    run(b"h", b"STORE $ +FLAGS.SILENT (\\Flagged)")
+    assert run(b"i", b"SEARCH FLAGGED")[0] == "* SEARCH 2 4 6"
+    assert run(b"j", b"UID SEARCH UID $ NOT SUBJECT \"report 3\"")[0] == "* SEARCH 2 6"
+    # MIN and MAX with SAVE keep only those; an expunged message leaves $.
+    run(b"k", b"SEARCH RETURN (SAVE MIN MAX) FLAGGED")
+    run(b"l", b"STORE 6 +FLAGS.SILENT (\\Deleted)")
+    run(b"m", b"EXPUNGE")
+    assert run(b"n", b"SEARCH $")[0] == "* SEARCH 2"
+    assert run(b"o", b"SEARCH RETURN (PARTIAL 1:5) ALL")[-1].startswith("o BAD")
+    raw.close()
