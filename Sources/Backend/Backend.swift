@@ -320,6 +320,7 @@ public final class Backend: Sendable {
         registerAdmin()
         registerMailboxes()
         registerMessages()
+        registerSorting()
         registerDelivery()
         registerEventsAndLocks()
     }

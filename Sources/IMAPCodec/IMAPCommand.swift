@@ -40,6 +40,25 @@ public struct IMAPSequenceSet: Hashable, Sendable {
     }()
 }
 
+/// RFC 5256 §3: `["REVERSE" SP] sort-key`.
+public struct IMAPSortCriterion: Hashable, Sendable {
+    public enum Key: String, Hashable, Sendable {
+        case arrival = "ARRIVAL"
+        case cc = "CC"
+        case date = "DATE"
+        case from = "FROM"
+        case size = "SIZE"
+        case subject = "SUBJECT"
+        case to = "TO"
+    }
+    public var key: Key
+    public var reverse: Bool
+    public init(_ key: Key, reverse: Bool = false) {
+        self.key = key
+        self.reverse = reverse
+    }
+}
+
 /// RFC 4731 §3.1 and RFC 5182 §2: what a SEARCH returns. `RETURN ()` is `all`.
 public struct IMAPSearchReturn: Hashable, Sendable {
     public var min = false
@@ -369,6 +388,10 @@ public enum IMAPCommand: Hashable, Sendable {
     case getQuota(root: [UInt8])
     /// RFC 9208 §4.1.2: `GETQUOTAROOT mailbox` (which need not exist).
     case getQuotaRoot(IMAPMailbox)
+    /// RFC 5256 `SORT (criteria) charset keys`; `uid` for UID SORT.
+    case sort(criteria: [IMAPSortCriterion], charset: String, key: IMAPSearchKey, uid: Bool)
+    /// RFC 5256 `THREAD algorithm charset keys` (the algorithm uppercased).
+    case thread(algorithm: String, charset: String, key: IMAPSearchKey, uid: Bool)
     /// RFC 4978 `COMPRESS mechanism` (DEFLATE is the only one).
     case compress(mechanism: String)
     /// RFC 3691.
@@ -415,6 +438,8 @@ public enum IMAPCommand: Hashable, Sendable {
         case .unselect: .unselect
         case .namespace: .namespace
         case .compress: .compress
+        case .sort: .sort
+        case .thread: .thread
         case .getQuota: .getQuota
         case .getQuotaRoot: .getQuotaRoot
         case .id: .id
@@ -465,6 +490,8 @@ public enum IMAPCommandName: String, Hashable, Sendable, CaseIterable {
     case unselect = "UNSELECT"
     case namespace = "NAMESPACE"
     case compress = "COMPRESS"
+    case sort = "SORT"
+    case thread = "THREAD"
     case getQuota = "GETQUOTA"
     case getQuotaRoot = "GETQUOTAROOT"
     case id = "ID"

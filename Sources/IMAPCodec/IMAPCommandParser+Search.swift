@@ -49,6 +49,53 @@ extension IMAPCommandParser {
         return .search(charset: charset, key: keys.count == 1 ? keys[0] : .and(keys), uid: uid, returns: returns)
     }
 
+    /// RFC 5256 §5:
+    ///
+    ///     sort            = ["UID" SP] "SORT" SP sort-criteria SP search-criteria
+    ///     sort-criteria   = "(" sort-criterion *(SP sort-criterion) ")"
+    ///     sort-criterion  = ["REVERSE" SP] sort-key
+    ///     sort-key        = "ARRIVAL" / "CC" / "DATE" / "FROM" / "SIZE" / "SUBJECT" / "TO"
+    ///     search-criteria = charset 1*(SP search-key)
+    mutating func sort(uid: Bool) throws(IMAPSyntaxError) -> IMAPCommand {
+        try space()
+        var criteria: [IMAPSortCriterion] = []
+        try parenthesised { (parser: inout IMAPCommandParser) throws(IMAPSyntaxError) in
+            var word = try parser.atom(or: .invalidParameter)
+            var reverse = false
+            if word == "REVERSE" {
+                reverse = true
+                try parser.space()
+                word = try parser.atom(or: .invalidParameter)
+            }
+            guard let key = IMAPSortCriterion.Key(rawValue: word) else { throw IMAPSyntaxError(.invalidParameter) }
+            criteria.append(IMAPSortCriterion(key, reverse: reverse))
+        }
+        try space()
+        let (charset, key) = try searchCriteria()
+        return .sort(criteria: criteria, charset: charset, key: key, uid: uid)
+    }
+
+    ///     thread          = ["UID" SP] "THREAD" SP thread-alg SP search-criteria
+    ///     thread-alg      = "ORDEREDSUBJECT" / "REFERENCES" / thread-alg-ext
+    mutating func thread(uid: Bool) throws(IMAPSyntaxError) -> IMAPCommand {
+        try space()
+        let algorithm = try atom(or: .invalidParameter)
+        try space()
+        let (charset, key) = try searchCriteria()
+        return .thread(algorithm: algorithm, charset: charset, key: key, uid: uid)
+    }
+
+    /// `charset 1*(SP search-key)`: the charset is not optional here (RFC 5256 §3).
+    mutating func searchCriteria() throws(IMAPSyntaxError) -> (String, IMAPSearchKey) {
+        let charset = String(decoding: try astring(), as: UTF8.self)
+        var keys: [IMAPSearchKey] = []
+        repeat {
+            try space()
+            keys.append(try searchKey(depth: 0))
+        } while peek == IMAPCharacter.space
+        return (charset, keys.count == 1 ? keys[0] : .and(keys))
+    }
+
     ///     search-key      = "ALL" / "ANSWERED" / "BCC" SP astring /
     ///                       "BEFORE" SP date / "BODY" SP astring /
     ///                       "CC" SP astring / "DELETED" / "FLAGGED" /

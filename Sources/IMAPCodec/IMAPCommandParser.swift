@@ -92,7 +92,8 @@ public struct IMAPCommandParser {
             try space()
             word = try atom(or: .unknownCommand)
             // RFC 4315 §2.1 UID EXPUNGE, RFC 6851 §3.3 UID MOVE.
-            guard ["FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE"].contains(word) else {
+            // RFC 5256 §3 UID SORT and UID THREAD.
+            guard ["FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE", "SORT", "THREAD"].contains(word) else {
                 throw IMAPSyntaxError(.unknownCommand)
             }
         }
@@ -182,6 +183,8 @@ public struct IMAPCommandParser {
         case .status: return try status()
         case .append: throw IMAPSyntaxError(.missingLiteral)
         case .search: return try search(uid: uid)
+        case .sort: return try sort(uid: uid)
+        case .thread: return try thread(uid: uid)
         case .fetch: return try fetch(uid: uid)
         case .store: return try store(uid: uid)
         case .copy:

@@ -159,7 +159,7 @@ public struct IMAPSession: Sendable {
             .authenticated: any.union(authenticated).union([.enable]),
             // RFC 3691 UNSELECT, RFC 6851 MOVE; UID EXPUNGE counts as EXPUNGE.
             .selected: any.union(authenticated).union([
-                .check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move,
+                .check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move, .sort, .thread,
             ]),
         ]
     }()

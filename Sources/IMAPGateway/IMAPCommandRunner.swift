@@ -43,7 +43,8 @@ actor IMAPCommandRunner {
     static let extensions = [
         "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
         "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
-        "CONDSTORE", "QRESYNC", "COMPRESS=DEFLATE", "ESEARCH", "SEARCHRES",
+        "CONDSTORE", "QRESYNC", "COMPRESS=DEFLATE", "ESEARCH", "SEARCHRES", "SORT", "THREAD=ORDEREDSUBJECT",
+        "THREAD=REFERENCES",
     ]
 
     struct Selected {
@@ -121,7 +122,9 @@ actor IMAPCommandRunner {
 
     static func isUID(_ command: IMAPCommand) -> Bool {
         switch command {
-        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid, _): uid
+        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid, _),
+            .sort(_, _, _, let uid), .thread(_, _, _, let uid):
+            uid
         default: false
         }
     }
@@ -214,6 +217,10 @@ actor IMAPCommandRunner {
             return try await expunge(uids: nil, into: &out)
         case .search(let charset, let key, let uid, let returns):
             return try await search(charset: charset, key: key, uid: uid, returns: returns, into: &out)
+        case .sort(let criteria, let charset, let key, let uid):
+            return try await sort(criteria, charset: charset, key: key, uid: uid, into: &out)
+        case .thread(let algorithm, let charset, let key, let uid):
+            return try await thread(algorithm, charset: charset, key: key, uid: uid, into: &out)
         case .fetch(let set, let attributes, let uid, let modifiers):
             if attributes.contains(.modseq) || modifiers.changedSince != nil { await enableCondstore(into: &out) }
             return try await fetch(set, attributes, uid: uid, modifiers: modifiers, into: &out)

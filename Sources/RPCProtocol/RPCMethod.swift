@@ -52,6 +52,8 @@ public enum Methods {
     public static let messageList = RPCMethod<MessageListParams, MessageListResult>("message.list", roles: both)
     public static let messageUids = RPCMethod<MessageUidsParams, MessageUidsResult>("message.uids", roles: both)
     public static let messageVanished = RPCMethod<MessageVanishedParams, MessageUidsResult>("message.vanished", roles: both)
+    public static let messageSort = RPCMethod<MessageSortParams, MessageSortResult>("message.sort", roles: both)
+    public static let messageThread = RPCMethod<MessageThreadParams, MessageThreadResult>("message.thread", roles: both)
     public static let messageSearch = RPCMethod<MessageSearchParams, MessageSearchResult>("message.search", roles: both)
     public static let messageRead = RPCMethod<MessageReadParams, MessageReadResult>("message.read", roles: both)
     public static let messageReadBatch = RPCMethod<MessageReadBatchParams, MessageReadBatchResult>("message.read_batch", roles: both)
@@ -114,7 +116,7 @@ public enum Methods {
         (mailboxSubscribe.name, mailboxSubscribe.roles), (mailboxStatus.name, mailboxStatus.roles),
         (mailboxSelect.name, mailboxSelect.roles), (mailboxSubscriptions.name, mailboxSubscriptions.roles),
         (messageList.name, messageList.roles), (messageUids.name, messageUids.roles), (messageSearch.name, messageSearch.roles),
-        (messageVanished.name, messageVanished.roles),
+        (messageVanished.name, messageVanished.roles), (messageSort.name, messageSort.roles), (messageThread.name, messageThread.roles),
         (messageRead.name, messageRead.roles),
         (messageReadBatch.name, messageReadBatch.roles), (messageFlags.name, messageFlags.roles), (messageCopy.name, messageCopy.roles),
         (messageMove.name, messageMove.roles), (messageExpunge.name, messageExpunge.roles),

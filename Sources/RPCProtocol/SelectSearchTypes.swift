@@ -222,3 +222,90 @@ public struct SubscriptionListResult: Codable, Sendable {
     public var names: [String]
     public init(names: [String]) { self.names = names }
 }
+
+/// RFC 5256 SORT: the messages matching `query` (all when absent) in the order of `keys`.
+public struct MessageSortParams: Codable, Sendable {
+    public struct Key: Codable, Sendable, Hashable {
+        /// RFC 5256 §3's sort criteria.
+        public enum Name: String, Codable, Sendable, CaseIterable {
+            case arrival, cc, date, from, size, subject, to
+        }
+        public var key: Name
+        public var reverse: Bool?
+        public init(_ key: Name, reverse: Bool = false) {
+            self.key = key
+            self.reverse = reverse ? true : nil
+        }
+    }
+    public var session: String
+    public var mailbox: String
+    public var keys: [Key]
+    public var query: SearchQuery?
+    /// The page: `offset` results skipped, at most `limit` (and 50000) given.
+    public var offset: Int?
+    public var limit: Int?
+    public init(session: String, mailbox: String, keys: [Key], query: SearchQuery? = nil, offset: Int? = nil, limit: Int? = nil) {
+        self.session = session
+        self.mailbox = mailbox
+        self.keys = keys
+        self.query = query
+        self.offset = offset
+        self.limit = limit
+    }
+}
+
+public struct MessageSortResult: Codable, Sendable {
+    public var uids: [UInt32]
+    /// How many messages matched, of which this page is `uids`.
+    public var total: Int
+    public var highestModseq: Int64
+    public init(uids: [UInt32], total: Int, highestModseq: Int64) {
+        self.uids = uids
+        self.total = total
+        self.highestModseq = highestModseq
+    }
+}
+
+/// RFC 5256 THREAD over the messages matching `query` (all when absent).
+public struct MessageThreadParams: Codable, Sendable {
+    public enum Algorithm: String, Codable, Sendable {
+        case orderedSubject = "orderedsubject"
+        case references
+    }
+    public var session: String
+    public var mailbox: String
+    public var algorithm: Algorithm
+    public var query: SearchQuery?
+    /// The page, in threads: `offset` threads skipped, at most `limit` (and 10000) given.
+    public var offset: Int?
+    public var limit: Int?
+    public init(
+        session: String, mailbox: String, algorithm: Algorithm, query: SearchQuery? = nil, offset: Int? = nil, limit: Int? = nil
+    ) {
+        self.session = session
+        self.mailbox = mailbox
+        self.algorithm = algorithm
+        self.query = query
+        self.offset = offset
+        self.limit = limit
+    }
+}
+
+/// The threads as the tree's nodes in pre-order: `uids[i]` at depth `depths[i]` (0 for a
+/// thread's root); uid 0 is a placeholder for a message that is not in the mailbox (RFC 5256
+/// §3 step 3 keeps one only as the root of several).
+public struct MessageThreadResult: Codable, Sendable {
+    public var uids: [UInt32]
+    public var depths: [Int]
+    /// Threads in all, and where the next page starts.
+    public var threads: Int
+    public var nextOffset: Int?
+    public var highestModseq: Int64
+    public init(uids: [UInt32], depths: [Int], threads: Int, nextOffset: Int?, highestModseq: Int64) {
+        self.uids = uids
+        self.depths = depths
+        self.threads = threads
+        self.nextOffset = nextOffset
+        self.highestModseq = highestModseq
+    }
+}

@@ -145,6 +145,7 @@ enum Schema {
         migrator.registerMigration("v4") { db in try migrateToV4(db) }
         migrator.registerMigration("v5") { db in try migrateToV5(db) }
         migrator.registerMigration("v6") { db in try migrateToV6(db, defaultMailboxes: defaultMailboxes) }
+        migrator.registerMigration("v7") { db in try migrateToV7(db) }
         return migrator
     }
 
@@ -221,6 +222,28 @@ enum Schema {
                 }
             }
         }
+    }
+
+    /// Issue 10, SORT and THREAD (RFC 5256): `body_sort`, per blob, the keys they compare
+    /// (`MailCore.SortKeys`). Filled by the back-end the first time a SORT or THREAD reads a
+    /// body without them, so neither this migration nor a delivery parses anything for it.
+    static func migrateToV7(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE body_sort (
+                    blob_id INTEGER PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,
+                    -- Seconds since 1970 UTC; NULL when the Date field names no instant.
+                    sent_date INTEGER,
+                    subject TEXT NOT NULL,
+                    reply INTEGER NOT NULL,
+                    from_key TEXT NOT NULL,
+                    to_key TEXT NOT NULL,
+                    cc_key TEXT NOT NULL,
+                    message_id TEXT,
+                    -- Message IDs separated by LF, nearest ancestor last.
+                    refs TEXT NOT NULL
+                );
+                """)
     }
 
     static func migrateToV5(_ db: Database) throws {

@@ -142,6 +142,10 @@ public protocol MessageStore: Sendable {
     func messages(
         mailboxID: Int64, uids: UIDSet?, changedSince: Int64?, afterUID: UInt32?, limit: Int, columns: MessageColumns, budget: Int
     ) throws -> (messages: [MessageRecord], more: Bool)
+    /// RFC 5256 SORT and THREAD: every message of the mailbox with its sort keys, or (for a
+    /// body without kept keys) its header, for the caller to make them and `saveSortKeys`.
+    func sortRows(accountID: Int64, mailbox: MailboxName) throws -> (mailbox: MailboxRecord, rows: [SortRow])
+    func saveSortKeys(_ keys: [(blobID: Int64, keys: SortKeys)]) throws
     /// RFC 7162 QRESYNC: the UIDs expunged at a modseq above `sinceModseq` (within `within`),
     /// a page of at most `maxRanges` ranges above `afterUID`.
     func vanishedPage(

@@ -161,6 +161,21 @@ import Testing
             "A999 UID FETCH 4827313:4828442 FLAGS", "A999",
             .fetch(set((.number(4_827_313), .number(4_828_442))), attributes: [.flags], uid: true)
         ),
+        // RFC 5256 §3's examples.
+        (
+            "A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL", "A283",
+            .sort(
+                criteria: [IMAPSortCriterion(.subject), IMAPSortCriterion(.date, reverse: true)], charset: "UTF-8", key: .all, uid: false)
+        ),
+        (
+            "A284 UID sort (subject) US-ASCII TEXT \"not in mailbox\"", "A284",
+            .sort(criteria: [IMAPSortCriterion(.subject)], charset: "US-ASCII", key: .text(bytes("not in mailbox")), uid: true)
+        ),
+        (
+            "A285 THREAD REFERENCES UTF-8 SINCE 5-MAR-2000", "A285",
+            .thread(algorithm: "REFERENCES", charset: "UTF-8", key: .since(IMAPDate(year: 2000, month: 3, day: 5)), uid: false)
+        ),
+        ("A286 UID THREAD orderedsubject UTF-8 ALL", "A286", .thread(algorithm: "ORDEREDSUBJECT", charset: "UTF-8", key: .all, uid: true)),
         // RFC 4731 §3.1 and RFC 5182 §2's examples.
         (
             "A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"", "A282",
@@ -443,6 +458,11 @@ import Testing
         ("a CREATE x ()", "a", .invalidParameter),
         ("a GETQUOTA", "a", .unexpectedEnd),
         ("a SEARCH RETURN (PARTIAL 1:5) ALL", "a", .invalidParameter),
+        ("a SORT () UTF-8 ALL", "a", .invalidParameter),
+        ("a SORT (COLOUR) UTF-8 ALL", "a", .invalidParameter),
+        ("a SORT (REVERSE) UTF-8 ALL", "a", .expectedSpace),
+        ("a SORT (DATE) ALL", "a", .unexpectedEnd),
+        ("a THREAD REFERENCES UTF-8", "a", .unexpectedEnd),
         ("a SEARCH RETURN (MIN", "a", .unexpectedEnd),
         ("a FETCH $,1 FLAGS", "a", .expectedSpace),
         // RFC 7162: CHANGEDSINCE needs a mod-sequence above 0; VANISHED needs UID FETCH and

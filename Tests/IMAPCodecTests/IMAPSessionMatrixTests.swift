@@ -30,14 +30,16 @@ import Testing
         .search: "t SEARCH ALL", .fetch: "t FETCH 1 FLAGS", .store: "t STORE 1 +FLAGS (\\Seen)", .copy: "t COPY 1 x",
         .unselect: "t UNSELECT", .namespace: "t NAMESPACE", .id: "t ID NIL", .enable: "t ENABLE CONDSTORE",
         .idle: "t IDLE", .move: "t MOVE 1 x", .getQuota: "t GETQUOTA \"\"", .getQuotaRoot: "t GETQUOTAROOT INBOX",
-        .compress: "t COMPRESS DEFLATE",
+        .compress: "t COMPRESS DEFLATE", .sort: "t SORT (DATE) UTF-8 ALL", .thread: "t THREAD REFERENCES UTF-8 ALL",
     ]
 
     static let anyState: [IMAPCommandName: Outcome] = [.capability: .ok, .logout: .ok, .id: .ok]
     static let authenticatedCommands: [IMAPCommandName] = [
         .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .status, .getQuota, .getQuotaRoot,
     ]
-    static let selectedCommands: [IMAPCommandName] = [.check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move]
+    static let selectedCommands: [IMAPCommandName] = [
+        .check, .close, .expunge, .search, .fetch, .store, .copy, .unselect, .move, .sort, .thread,
+    ]
 
     static func expected(_ command: IMAPCommandName, in state: IMAPCommandState) -> Outcome {
         if let outcome = anyState[command] { return outcome }

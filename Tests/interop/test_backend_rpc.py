@@ -646,6 +646,18 @@ def test_imap_select_uids_search_and_subscriptions(setup, loft):
     assert "uids" not in g.call("message.vanished", {"session": s, "mailbox": "INBOX",
                                                      "sinceModseq": uids["highestModseq"]})
     expect_error("invalid_params", g.call, "message.vanished", {"session": s, "mailbox": "INBOX", "sinceModseq": -1})
+    # RFC 5256 in the back-end. The three arrived in the same second: REVERSE reverses the key,
+    # not the sequence order that breaks ties (§3).
+    by_arrival = g.call("message.sort", {"session": s, "mailbox": "INBOX", "keys": [{"key": "arrival", "reverse": True}]})
+    assert by_arrival["uids"] == [1, 2, 4] and by_arrival["total"] == 3
+    page = g.call("message.sort", {"session": s, "mailbox": "INBOX", "keys": [{"key": "subject"}],
+                                   "query": {"not": {"uids": "2"}}, "offset": 1, "limit": 1})
+    assert page == {"uids": [4], "total": 2, "highestModseq": page["highestModseq"]}
+    expect_error("invalid_params", g.call, "message.sort", {"session": s, "mailbox": "INBOX", "keys": []})
+    expect_error("invalid_params", g.call, "message.sort", {"session": s, "mailbox": "INBOX", "keys": [{"key": "colour"}]})
+    threads = g.call("message.thread", {"session": s, "mailbox": "INBOX", "algorithm": "orderedsubject"})
+    assert sorted(threads["uids"]) == [1, 2, 4] and threads["threads"] == 3 and set(threads["depths"]) == {0}
+    expect_error("invalid_params", g.call, "message.thread", {"session": s, "mailbox": "INBOX", "algorithm": "random"})
     silent = g.call("message.flags", {"session": s, "mailbox": "INBOX", "uids": "1:*", "operation": "add",
                                       "flags": ["\\Flagged"], "silent": True})
     assert silent == {"updated": [], "skipped": []}

@@ -988,3 +988,51 @@ def test_esearch_and_searchres(imap):
     assert run(b"n", b"SEARCH $")[0] == "* SEARCH 2"
     assert run(b"o", b"SEARCH RETURN (PARTIAL 1:5) ALL")[-1].startswith("o BAD")
     raw.close()
+
+
+def test_sort_and_thread(imap):
+    """RFC 5256 through imapclient and on the wire: SORT by subject, date (and REVERSE), from,
+    with a search; THREAD ORDEREDSUBJECT and REFERENCES on a small conversation."""
+    from imapclient import IMAPClient
+
+    def message(n, subject, sender, hour, minute=0, refs=None):
+        head = (f"From: {sender}@example.test\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
+                f"Message-ID: <{n}@x.test>\r\nDate: Mon, 1 Dec 2025 {hour:02}:{minute:02}:00 +0000\r\n")
+        if refs:
+            head += f"References: {refs}\r\nIn-Reply-To: {refs.split()[-1]}\r\n"
+        return (head + "\r\nbody\r\n").encode()
+
+    c = imap.client()
+    for m in [message(1, "Lunch", "bob", 10), message(2, "Re: Lunch", "alice", 11, refs="<1@x.test>"),
+              message(3, "Budget", "carol", 9), message(4, "Re: Re: Lunch", "dave", 12, refs="<1@x.test> <2@x.test>"),
+              message(5, "[list] Fwd: Budget", "eve", 13), message(6, "Re: lunch", "zed", 11, 30, refs='<"1"@x.test>')]:
+        ok(c.append("INBOX", None, None, m))
+    c.logout()
+    client = IMAPClient("127.0.0.1", port=imap.port, ssl=False)
+    client.login("alice@example.test", "alice-pw")
+    assert {b"SORT", b"THREAD=ORDEREDSUBJECT", b"THREAD=REFERENCES"} <= set(client.capabilities())
+    client.select_folder("INBOX")
+    assert client.sort(["SUBJECT"]) == [3, 5, 1, 2, 4, 6]
+    assert client.sort(["DATE"]) == [3, 1, 2, 6, 4, 5]
+    assert client.sort(["REVERSE DATE"]) == [5, 4, 6, 2, 1, 3]
+    assert client.sort(["FROM"]) == [2, 1, 3, 4, 5, 6]
+    assert client.sort(["SUBJECT", "REVERSE DATE"], ["FROM", "bob"]) == [1]
+    assert client.thread("ORDEREDSUBJECT") == ((3, 5), (1, (2,), (6,), (4,)))
+    assert client.thread("REFERENCES") == ((3, 5), (1, (2, 4), (6,)))
+    client.logout()
+    raw = RawIMAP(imap.port)
+    raw.send(b"a LOGIN alice@example.test alice-pw")
+    raw.until(b"a OK")
+    raw.send(b"b SELECT INBOX")
+    raw.until(b"b OK")
+    raw.send(b"c UID THREAD REFERENCES UTF-8 ALL")
+    assert raw.until(b"c ")[0] == b"* THREAD (3 5)(1 (2 4)(6))\r\n"
+    raw.send(b"d SORT (SUBJECT) UTF-8 SUBJECT nothing")
+    assert raw.until(b"d ")[0] == b"* SORT\r\n"
+    raw.send(b"e THREAD REFERENCES UTF-8 SUBJECT nothing")
+    assert raw.until(b"e ")[0] == b"* THREAD\r\n"
+    raw.send(b"f SORT (SUBJECT) KOI8-R ALL")
+    assert raw.until(b"f ")[-1].startswith(b"f NO [BADCHARSET")
+    raw.send(b"g THREAD BOGUS UTF-8 ALL")
+    assert raw.until(b"g ")[-1].startswith(b"g BAD")
+    raw.close()

@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+public import MailCore
+
+/// A message as IMAP SORT and THREAD (RFC 5256) see it.
+public struct SortRow: Sendable, Equatable {
+    public var uid: UInt32
+    public var internalDate: Int64
+    public var size: Int64
+    public var blobID: Int64
+    /// Nil when the body's keys are not kept yet; `header` then holds its header block for
+    /// the caller to make them (and `saveSortKeys` to keep them).
+    public var keys: SortKeys?
+    public var header: [UInt8]?
+}
+
+extension SQLiteStore {
+    /// Every message of the mailbox in UID order, with its kept sort keys or its header.
+    public func sortRows(accountID: Int64, mailbox: MailboxName) throws -> (mailbox: MailboxRecord, rows: [SortRow]) {
+        try read { db in
+            let box = try fetchSelectableMailbox(db, accountID: accountID, name: mailbox.value)
+            let cursor = try Row.fetchCursor(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT m.uid, m.internal_date, m.size, m.blob_id, m.prefix, s.blob_id IS NOT NULL, s.sent_date, s.subject, s.reply,
+                            s.from_key, s.to_key, s.cc_key, s.message_id, s.refs, CASE WHEN s.blob_id IS NULL THEN h.data END
+                        FROM message m LEFT JOIN body_sort s ON s.blob_id = m.blob_id
+                            LEFT JOIN body_header h ON s.blob_id IS NULL AND h.blob_id = m.blob_id
+                        WHERE m.mailbox_id = ? ORDER BY m.uid
+                        """),
+                arguments: [box.id])
+            var rows: [SortRow] = []
+            while let row = try cursor.next() {
+                var sortRow = SortRow(uid: row[0], internalDate: row[1], size: row[2], blobID: row[3], keys: nil, header: nil)
+                if row[5] as Bool {
+                    let refs: String = row[13]
+                    sortRow.keys = SortKeys(
+                        sentDate: row[6], baseSubject: row[7], isReplyOrForward: row[8], from: row[9], to: row[10], cc: row[11],
+                        messageID: row[12], references: refs.isEmpty ? [] : refs.split(separator: "\n").map(String.init))
+                } else if let header = row[14] as Data? {
+                    sortRow.header = [UInt8](header)
+                } else {
+                    // A body stored as a file before schema v4 keeps no header row: its first bytes.
+                    let prefix = (row[4] as Data?).map { [UInt8]($0) } ?? []
+                    let length = Int(min(sortRow.size - Int64(prefix.count), Int64(Schema.maxStoredHeaderBytes)))
+                    sortRow.header = try readBytes(db, blobID: sortRow.blobID, prefix: [], offset: 0, length: length)
+                }
+                rows.append(sortRow)
+            }
+            return (box, rows)
+        }
+    }
+
+    /// Keeps sort keys made for bodies that had none; a body removed meanwhile is skipped.
+    public func saveSortKeys(_ keys: [(blobID: Int64, keys: SortKeys)]) throws {
+        guard !keys.isEmpty else { return }
+        try write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO body_sort (blob_id, sent_date, subject, reply, from_key, to_key, cc_key, message_id, refs)
+                    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM blob WHERE id = ?)
+                    """)
+            for (blobID, k) in keys {
+                try statement.execute(arguments: [
+                    blobID, k.sentDate, k.baseSubject, k.isReplyOrForward, k.from, k.to, k.cc, k.messageID,
+                    k.references.joined(separator: "\n"), blobID,
+                ])
+            }
+        }
+    }
+}
