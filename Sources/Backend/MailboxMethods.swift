@@ -80,11 +80,12 @@ extension Backend {
     static func specialUse(_ text: String?) throws -> String? {
         guard let text else { return nil }
         var uses: [String] = []
-        for use in text.split(separator: " ").map(String.init) where !uses.contains(use) {
-            guard specialUses.contains(use) else {
-                throw RPCError(.invalidParams, "unsupported special use \(use); one of \(specialUses.sorted())", field: "specialUse")
+        for word in text.split(separator: " ").map(String.init) {
+            // Attributes are case-insensitive (RFC 3501 §9 flag-extension); kept as RFC 6154 writes them.
+            guard let use = specialUses.first(where: { $0.caseInsensitiveCompare(word) == .orderedSame }) else {
+                throw RPCError(.invalidParams, "unsupported special use \(word); one of \(specialUses.sorted())", field: "specialUse")
             }
-            uses.append(use)
+            if !uses.contains(use) { uses.append(use) }
         }
         return uses.isEmpty ? nil : uses.joined(separator: " ")
     }

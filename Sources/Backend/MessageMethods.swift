@@ -119,7 +119,11 @@ extension Backend {
             }
             // STORE …FLAGS.SILENT: the change and its event as always, only the answer is short.
             let updated = p.silent == true ? [] : result.updated.map { FlagUpdate(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }
-            return MessageFlagsResult(updated: updated, skipped: result.skipped)
+            let unchanged =
+                p.unchangedSince == nil || p.silent == true
+                ? nil : result.unchanged.map { FlagUpdate(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }
+            return MessageFlagsResult(
+                updated: updated, skipped: result.skipped, modseq: result.updated.isEmpty ? nil : result.modseq, unchanged: unchanged)
         }
         blocking(Methods.messageCopy) { _, p in try self.copy(p, move: false) }
         blocking(Methods.messageMove) { _, p in try self.copy(p, move: true) }
@@ -164,7 +168,9 @@ extension Backend {
         if let modseq = result.expungeModseq {
             publish(account, .messageExpunged, mailbox: source.name, uids: result.source, modseq: modseq)
         }
-        return MessageCopyResult(uidValidity: result.target.uidValidity, sourceUids: result.source, targetUids: result.created)
+        return MessageCopyResult(
+            uidValidity: result.target.uidValidity, sourceUids: result.source, targetUids: result.created,
+            sourceModseq: result.expungeModseq)
     }
 
     /// At least the bytes `summary` takes in the answer's JSON (with its comma): the fixed

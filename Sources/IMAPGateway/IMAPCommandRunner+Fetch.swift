@@ -37,6 +37,7 @@ extension IMAPCommandRunner {
                             session: token, mailbox: current.name, sinceModseq: since, uids: Self.uidSet(set), afterUid: after))
                     if let gone = page.uids { out.line("* VANISHED (EARLIER) \(gone)") }
                     after = page.nextAfterUid
+                    await emit(&out)
                 } while after != nil
             }
         }
@@ -85,17 +86,20 @@ extension IMAPCommandRunner {
     func markSeen(_ messages: [MessageSummary], in mailbox: String) async throws -> ([MessageSummary], Set<UInt32>) {
         let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
         guard !unseen.isEmpty else { return (messages, []) }
-        var flags: [UInt32: MessageFlags] = [:]
+        var flags: [UInt32: (flags: MessageFlags, modseq: Int64)] = [:]
         for set in IMAPMailboxView.uidSets(unseen) {
             let result = try await client.call(
                 Methods.messageFlags,
                 MessageFlagsParams(session: token, mailbox: mailbox, uids: set, operation: .add, flags: MessageFlags(system: .seen)))
             if let modseq = result.updated.first?.modseq { selected?.ownModseqs.insert(modseq) }
-            for update in result.updated { flags[update.uid] = update.flags }
+            for update in result.updated { flags[update.uid] = (update.flags, update.modseq) }
         }
         let changed = messages.map { message in
             var changed = message
-            if let new = flags[message.uid] { changed.flags = new }
+            if let new = flags[message.uid] {
+                changed.flags = new.flags
+                changed.modseq = new.modseq
+            }
             return changed
         }
         return (changed, Set(flags.keys))
@@ -165,6 +169,12 @@ extension IMAPCommandRunner {
         if seenJustSet, !flagsWritten {
             out.text(separator())
             writeFlags(message, into: &out.buffer)
+        }
+        if seenJustSet {
+            // RFC 7162 §3.1 and §3.2.4: a FETCH that set \Seen carries the new MODSEQ once
+            // CONDSTORE is on, and the UID once QRESYNC is.
+            if condstore, !plan.attributes.contains(.modseq) { out.text(" MODSEQ (\(message.modseq))") }
+            if qresync, !plan.attributes.contains(.uid) { out.text(" UID \(message.uid)") }
         }
         out.line(")")
     }

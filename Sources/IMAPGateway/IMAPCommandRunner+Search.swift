@@ -42,6 +42,9 @@ extension IMAPCommandRunner {
             guard let seq = current.view.sequenceNumber(of: found) else { continue }
             numbers.append(uid ? String(found) : String(seq))
         }
+        // RFC 7162 §3.1.6: the highest mod-sequence of the messages found, known before a byte
+        // of the answer is written.
+        let highest = byModseq && !numbers.isEmpty ? try await highestModseq(of: matched, view: current.view) : nil
         var line = "* SEARCH"
         for number in numbers {
             line += " "
@@ -52,15 +55,7 @@ extension IMAPCommandRunner {
                 await emit(&out)
             }
         }
-        if byModseq, !numbers.isEmpty {
-            // RFC 7162 §3.1.6: the highest mod-sequence of the messages found.
-            let known = matched.filter { current.view.sequenceNumber(of: $0) != nil }
-            var highest: Int64 = 0
-            for set in IMAPMailboxView.uidSets(known) {
-                for message in try await summaries(current.name, set, fields: nil) { highest = max(highest, message.modseq) }
-            }
-            line += " (MODSEQ \(highest))"
-        }
+        if let highest { line += " (MODSEQ \(highest))" }
         out.line(line)
         return IMAPCompletion(.ok, "SEARCH completed")
     }
@@ -89,14 +84,26 @@ extension IMAPCommandRunner {
         if let last = numbers.last, returns.max { line += " MAX \(last)" }
         if returns.count { line += " COUNT \(numbers.count)" }
         if returns.all, !numbers.isEmpty { line += " ALL \(Self.uidList(numbers.sorted()))" }
-        if byModseq, !known.isEmpty {
-            var highest: Int64 = 0
-            for set in IMAPMailboxView.uidSets(known) {
-                for message in try await summaries(selected?.name ?? "", set, fields: nil) { highest = max(highest, message.modseq) }
-            }
-            line += " MODSEQ \(highest)"
-        }
+        if byModseq, !known.isEmpty { line += " MODSEQ \(try await highestModseq(of: known, view: view))" }
         out.line(line)
+    }
+
+    /// The highest modseq of the messages of `uids` the session knows, a page of summaries at
+    /// a time (a whole mailbox is never held).
+    func highestModseq(of uids: [UInt32], view: IMAPMailboxView) async throws -> Int64 {
+        guard let name = selected?.name else { return 0 }
+        var highest: Int64 = 0
+        for set in IMAPMailboxView.uidSets(uids.filter { view.sequenceNumber(of: $0) != nil }) {
+            var after: UInt32?
+            repeat {
+                let page = try await client.call(
+                    Methods.messageList,
+                    MessageListParams(session: token, mailbox: name, uids: set, limit: configuration.listPageSize, afterUid: after))
+                for message in page.messages { highest = max(highest, message.modseq) }
+                after = page.nextAfterUid
+            } while after != nil
+        }
+        return highest
     }
 
     /// Whether the query has a MODSEQ key (RFC 7162 §3.1.5), which makes the session

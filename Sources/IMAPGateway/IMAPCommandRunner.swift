@@ -120,11 +120,23 @@ actor IMAPCommandRunner {
         return completion
     }
 
+    static func namesSequenceNumbers(_ key: IMAPSearchKey) -> Bool {
+        switch key {
+        case .sequence: true
+        case .not(let inner): namesSequenceNumbers(inner)
+        case .or(let a, let b): namesSequenceNumbers(a) || namesSequenceNumbers(b)
+        case .and(let all): all.contains(where: namesSequenceNumbers)
+        default: false
+        }
+    }
+
     static func isUID(_ command: IMAPCommand) -> Bool {
         switch command {
-        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid), .search(_, _, let uid, _),
-            .sort(_, _, _, let uid), .thread(_, _, _, let uid):
-            uid
+        // RFC 7162 §3.2.10.2 (and RFC 3501 §7.4.1's reason): not a UID SEARCH, SORT or THREAD
+        // whose keys name message numbers, which an expunge would shift.
+        case .search(_, let key, let uid, _), .sort(_, _, let key, let uid), .thread(_, _, let key, let uid):
+            uid && !Self.namesSequenceNumbers(key)
+        case .fetch(_, _, let uid, _), .store(_, _, let uid), .copy(_, _, let uid): uid
         default: false
         }
     }
@@ -308,8 +320,9 @@ actor IMAPCommandRunner {
         _ mailbox: IMAPMailbox, _ parameters: [IMAPSelectParameter], readOnly: Bool, into out: inout ResponseWriter
     ) async throws -> IMAPCompletion {
         let options = try selectOptions(parameters)
-        // RFC 7162 §3.2.11: the mailbox selected before is closed, and a QRESYNC client told so.
-        if selected != nil, qresync { out.line("* OK [CLOSED] previous mailbox closed") }
+        // RFC 7162 §3.2.11: a server that offers CONDSTORE says the mailbox selected before is
+        // closed, enabled or not.
+        if selected != nil { out.line("* OK [CLOSED] previous mailbox closed") }
         // A SELECT that fails leaves no mailbox selected (§6.3.1).
         deselect()
         if options.condstore { condstore = true }
@@ -330,10 +343,18 @@ actor IMAPCommandRunner {
         }
         var uids = Self.expand(result.uids)
         var next = result.nextAfterUid
-        while let after = next {
-            let page = try await client.call(Methods.messageUids, MessageUidsParams(session: token, mailbox: name, afterUid: after))
-            uids.append(contentsOf: Self.expand(page.uids))
-            next = page.nextAfterUid
+        do {
+            while let after = next {
+                let page = try await client.call(Methods.messageUids, MessageUidsParams(session: token, mailbox: name, afterUid: after))
+                uids.append(contentsOf: Self.expand(page.uids))
+                next = page.nextAfterUid
+            }
+        } catch {
+            // §6.3.1: a SELECT that fails leaves nothing selected, and no subscription behind.
+            await subscribing?.cancelSubscription()
+            var failed = Self.completion(for: error, trycreate: false)
+            if failed.state == nil { failed.state = .authenticated }
+            return failed
         }
         let recent = Set(Self.expand(result.recentUids))
         let view = IMAPMailboxView(uidValidity: result.status.uidValidity, readOnly: readOnly, uids: uids, recent: recent)
@@ -364,7 +385,14 @@ actor IMAPCommandRunner {
         // §3.2.5: the changes since the client's state, when it is of this UIDVALIDITY.
         if let resync = options.qresync, resync.uidValidity == result.status.uidValidity {
             let known = resync.knownUIDs.flatMap(Self.uidSet)
-            try await resynchronise(since: resync.modseq, within: known, into: &out)
+            do {
+                try await resynchronise(since: resync.modseq, within: known, into: &out)
+            } catch {
+                deselect()
+                var failed = Self.completion(for: error, trycreate: false)
+                if failed.state == nil { failed.state = .authenticated }
+                return failed
+            }
         }
         return IMAPCompletion(
             .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE", readOnly ? "EXAMINE completed" : "SELECT completed",
@@ -585,17 +613,24 @@ actor IMAPCommandRunner {
         let current = try requireSelected()
         guard !current.view.readOnly else { throw IMAPCommandError(.no, code: "READ-ONLY", "the mailbox is read-only") }
         var removed: [UInt32] = []
+        var expungeModseq: Int64?
         if let uids {
             for set in IMAPMailboxView.uidSets(uids) {
                 let result = try await client.call(
                     Methods.messageExpunge, MessageExpungeParams(session: token, mailbox: current.name, uids: set))
                 removed.append(contentsOf: result.expunged)
+                if !result.expunged.isEmpty { expungeModseq = result.modseq }
             }
         } else {
             let result = try await client.call(Methods.messageExpunge, MessageExpungeParams(session: token, mailbox: current.name))
             removed = result.expunged
+            expungeModseq = result.modseq
         }
         writeExpunged(removed, into: &out)
+        // RFC 7162 §3.2.7, §3.2.9: the new HIGHESTMODSEQ once something went, with QRESYNC on.
+        if qresync, !removed.isEmpty, let modseq = expungeModseq {
+            return IMAPCompletion(.ok, code: "HIGHESTMODSEQ \(modseq)", "EXPUNGE completed")
+        }
         return IMAPCompletion(.ok, "EXPUNGE completed")
     }
 
@@ -640,14 +675,16 @@ actor IMAPCommandRunner {
                 MessageFlagsParams(
                     session: token, mailbox: current.name, uids: batch, operation: operation, flags: flags,
                     unchangedSince: action.unchangedSince, silent: action.silent && action.unchangedSince == nil ? true : nil))
-            if let modseq = result.updated.first?.modseq { selected?.ownModseqs.insert(modseq) }
+            if let modseq = result.modseq ?? result.updated.first?.modseq { selected?.ownModseqs.insert(modseq) }
             if selected != nil, selected!.ownModseqs.count > 1000 { selected!.ownModseqs.removeAll() }
             modified.append(contentsOf: result.skipped)
-            // RFC 7162 §3.1.3: with UNCHANGEDSINCE the new MODSEQ is reported even for .SILENT.
+            // RFC 7162 §3.1.3: with UNCHANGEDSINCE the new MODSEQ is reported even for .SILENT,
+            // and for the messages the STORE did not need to change.
             guard !action.silent || action.unchangedSince != nil else { continue }
-            for update in result.updated {
+            for update in result.updated + (result.unchanged ?? []) {
                 guard let seq = selected?.view.sequenceNumber(of: update.uid) else { continue }
-                let uidPart = uid ? " UID \(update.uid)" : ""
+                // §3.2.4: with QRESYNC every FETCH carries the UID.
+                let uidPart = uid || qresync ? " UID \(update.uid)" : ""
                 if action.silent {
                     out.line("* \(seq) FETCH (MODSEQ (\(update.modseq))\(uidPart))")
                 } else {
@@ -678,6 +715,7 @@ actor IMAPCommandRunner {
         var sources: [UInt32] = []
         var targets: [UInt32] = []
         var validity: UInt32 = 0
+        var sourceModseq: Int64?
         do {
             for batch in IMAPMailboxView.uidSets(uids) {
                 let result = try await client.call(
@@ -686,6 +724,7 @@ actor IMAPCommandRunner {
                 sources.append(contentsOf: result.sourceUids)
                 targets.append(contentsOf: result.targetUids)
                 validity = result.uidValidity
+                if let modseq = result.sourceModseq { sourceModseq = modseq }
             }
         } catch {
             throw IMAPCommandError(Self.completion(for: error, trycreate: true))
@@ -698,6 +737,8 @@ actor IMAPCommandRunner {
             // RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs, then the tagged OK.
             out.line("* OK [\(code)] moved")
             writeExpunged(sources, into: &out)
+            // RFC 6851 §4.4 with RFC 7162 §3.2.7: the source's new HIGHESTMODSEQ.
+            if qresync, let modseq = sourceModseq { return IMAPCompletion(.ok, code: "HIGHESTMODSEQ \(modseq)", "MOVE completed") }
             return IMAPCompletion(.ok, "MOVE completed")
         }
         return IMAPCompletion(.ok, code: code, "COPY completed")

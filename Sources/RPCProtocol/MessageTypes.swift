@@ -208,9 +208,17 @@ public struct FlagUpdate: Codable, Sendable, Equatable {
 public struct MessageFlagsResult: Codable, Sendable {
     public var updated: [FlagUpdate]
     public var skipped: [UInt32]
-    public init(updated: [FlagUpdate], skipped: [UInt32]) {
+    /// The mod-sequence the changed messages got (with `silent` too, so a session can tell its
+    /// own change's event from another's); absent when nothing changed.
+    public var modseq: Int64?
+    /// With `unchangedSince`: the messages that passed the test but that the operation left as
+    /// they were, with their flags and modseq (RFC 7162 §3.1.3 reports them too).
+    public var unchanged: [FlagUpdate]?
+    public init(updated: [FlagUpdate], skipped: [UInt32], modseq: Int64? = nil, unchanged: [FlagUpdate]? = nil) {
         self.updated = updated
         self.skipped = skipped
+        self.modseq = modseq
+        self.unchanged = unchanged
     }
 }
 
@@ -232,10 +240,14 @@ public struct MessageCopyResult: Codable, Sendable {
     public var uidValidity: UInt32
     public var sourceUids: [UInt32]
     public var targetUids: [UInt32]
-    public init(uidValidity: UInt32, sourceUids: [UInt32], targetUids: [UInt32]) {
+    /// For `message.move`: the source mailbox's mod-sequence the move took (RFC 6851 §4.4
+    /// with QRESYNC reports it); absent when nothing moved.
+    public var sourceModseq: Int64?
+    public init(uidValidity: UInt32, sourceUids: [UInt32], targetUids: [UInt32], sourceModseq: Int64? = nil) {
         self.uidValidity = uidValidity
         self.sourceUids = sourceUids
         self.targetUids = targetUids
+        self.sourceModseq = sourceModseq
     }
 }
 

@@ -590,7 +590,7 @@ extension SQLiteStore {
 
     public func changeFlags(
         mailboxID: Int64, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, unchangedSince: Int64?
-    ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64) {
+    ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64, unchanged: [MessageRecord]) {
         try write { db in
             let largest = try largestUID(db, mailboxID: mailboxID)
             let (clause, clauseArgs) = Self.uidClause(uids, mailboxID: mailboxID, largest: largest)
@@ -603,6 +603,7 @@ extension SQLiteStore {
             let modseq = try highestModseq(db, mailboxID: mailboxID) + 1
             var updated: [MessageRecord] = []
             var skipped: [UInt32] = []
+            var unchanged: [MessageRecord] = []
             for var message in rows {
                 if let since = unchangedSince, message.modseq > since {
                     skipped.append(message.uid)
@@ -614,7 +615,10 @@ extension SQLiteStore {
                 case .add: new = message.flags.union(flags)
                 case .remove: new = message.flags.subtracting(flags)
                 }
-                if new == message.flags { continue }
+                if new == message.flags {
+                    unchanged.append(message)
+                    continue
+                }
                 try db.cachedStatement(sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
                     .execute(arguments: [new.system.rawValue, Self.keywordText(new), modseq, mailboxID, message.uid])
                 message.flags = new
@@ -624,7 +628,7 @@ extension SQLiteStore {
             if !updated.isEmpty {
                 try db.cachedStatement(sql: "UPDATE mailbox SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, mailboxID])
             }
-            return (updated, skipped, modseq)
+            return (updated, skipped, modseq, unchanged)
         }
     }
 

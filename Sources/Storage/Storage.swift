@@ -172,10 +172,11 @@ public protocol MessageStore: Sendable {
     /// `length` bytes, while the bytes handed out stay within `budget`; see `BatchRead`.
     func readBatch(accountID: Int64, mailbox: MailboxName, uids: [UInt32], length: Int, budget: Int) throws -> [BatchRead]
     /// Each changed message gets the mailbox's next modseq (one per call, RFC 7162 §3.1.1);
-    /// messages changed after `unchangedSince` are skipped.
+    /// messages changed after `unchangedSince` are skipped; `unchanged` are those the change
+    /// left as they were (RFC 7162 §3.1.3 reports their MODSEQ too).
     func changeFlags(
         mailboxID: Int64, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, unchangedSince: Int64?
-    ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64)
+    ) throws -> (updated: [MessageRecord], skipped: [UInt32], modseq: Int64, unchanged: [MessageRecord])
     /// Copies (or moves) messages to another mailbox of the same account in UID order; source
     /// and new UIDs pairwise (RFC 4315 COPYUID). A copy counts against the quota; a move
     /// records the source UIDs as expunged.

@@ -1036,3 +1036,38 @@ def test_sort_and_thread(imap):
     raw.send(b"g THREAD BOGUS UTF-8 ALL")
     assert raw.until(b"g ")[-1].startswith(b"g BAD")
     raw.close()
+
+
+def test_condstore_details_a_client_relies_on(imap):
+    """RFC 7162's smaller rules: a .SILENT STORE echoes nothing; with QRESYNC every FETCH for a
+    change has UID and MODSEQ (STORE, implicit \\Seen); a STORE UNCHANGEDSINCE that changes
+    nothing still reports MODSEQ; EXPUNGE's OK carries HIGHESTMODSEQ; CLOSED always."""
+    for n in range(4):
+        imap.deliver(simple(f"d{n}"))
+    raw = RawIMAP(imap.port)
+
+    def run(tag, command):
+        raw.send(tag + b" " + command)
+        return [line.rstrip(b"\r\n").decode() for line in raw.until(tag + b" ")]
+
+    run(b"a", b"LOGIN alice@example.test alice-pw")
+    run(b"b", b"SELECT INBOX")
+    assert run(b"c", b"EXAMINE INBOX")[0] == "* OK [CLOSED] previous mailbox closed", "CLOSED without CONDSTORE too"
+    run(b"d", b"SELECT INBOX")
+    assert run(b"e", b"STORE 1 +FLAGS.SILENT (\\Answered)") == ["e OK STORE completed"], "§6.4.6: no FETCH for .SILENT"
+    run(b"f", b"UNSELECT")
+    run(b"g", b"ENABLE QRESYNC")
+    run(b"h", b"SELECT INBOX")
+    lines = run(b"i", b"STORE 2 +FLAGS (\\Flagged)")
+    assert re.fullmatch(r"\* 2 FETCH \(FLAGS \(\\Flagged\) UID 2 MODSEQ \((\d+)\)\)", lines[0]), lines
+    lines = run(b"j", b"FETCH 3 (BODY[TEXT])")
+    implicit = next(l for l in lines if l.startswith("* 3 FETCH")) + next(l for l in lines if "FLAGS" in l)
+    seen = int(re.search(r"MODSEQ \((\d+)\)", implicit).group(1))
+    assert "UID 3" in implicit and "\\Seen" in implicit
+    assert run(b"k", b"FETCH 3 (MODSEQ)")[0] == f"* 3 FETCH (MODSEQ ({seen}))", "the new MODSEQ, not the one before"
+    lines = run(b"l", f"STORE 3 (UNCHANGEDSINCE {seen}) +FLAGS.SILENT (\\Seen)".encode())
+    assert lines == [f"* 3 FETCH (MODSEQ ({seen}) UID 3)", "l OK STORE completed"], lines
+    run(b"m", b"STORE 4 +FLAGS.SILENT (\\Deleted)")
+    lines = run(b"n", b"EXPUNGE")
+    assert lines[0] == "* VANISHED 4" and re.fullmatch(r"n OK \[HIGHESTMODSEQ \d+\] EXPUNGE completed", lines[-1]), lines
+    raw.close()
