@@ -357,6 +357,14 @@ def quote(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def untagged_numbers(reply, name):
+    """The numbers of the `* NAME …` response (SORT), or of every number in it (THREAD)."""
+    m = re.search(rb"\n\* " + name.encode() + rb"([^\r\n]*)\r\n", reply.data)
+    if m is None:
+        raise Failure(f"no * {name} response")
+    return m.group(1).strip().decode()
+
+
 def search_hits(reply):
     m = re.search(rb"\n\* SEARCH([^\r\n]*)\r\n", reply.data)
     if m is None:
@@ -471,6 +479,16 @@ def operations(args, expected):
         if m is None or int(m.group(1)) != n:
             raise Failure(f"wrong: EXISTS {m and int(m.group(1))}, expected {n}")
 
+    def sorted_all(r):
+        got = len(untagged_numbers(r, "SORT").split())
+        if got != n:
+            raise Failure(f"wrong: {got} sorted, expected {n}")
+
+    def threaded_all(r):
+        got = len(re.findall(r"\d+", untagged_numbers(r, "THREAD")))
+        if got != n:
+            raise Failure(f"wrong: {got} messages threaded, expected {n}")
+
     def hits(count):
         def check(r):
             got = len(search_hits(r))
@@ -487,6 +505,8 @@ def operations(args, expected):
          f"UID SEARCH HEADER Subject {quote(SUBJECT_TOKEN)}", hits(len(expected["token"]))),
         ("SEARCH BODY (no match)", f"SEARCH BODY {quote(BODY_MISS)}", hits(0)),
         (f"FETCH 1:{first} BODY.PEEK[]", f"FETCH 1:{first} BODY.PEEK[]", fetches(first, expected["first_bytes"])),
+        ("UID SORT (DATE) UTF-8 ALL", "UID SORT (DATE) UTF-8 ALL", sorted_all),
+        ("UID THREAD REFERENCES UTF-8 ALL", "UID THREAD REFERENCES UTF-8 ALL", threaded_all),
     ]
 
 
@@ -525,6 +545,15 @@ def one_round(server, ops, keep=False):
 def compare(loft, dovecot, corpus_count):
     """Differences between the two servers' answers of the checked round, as text lines."""
     lines = []
+    for name, kind in (("UID SORT (DATE) UTF-8 ALL", "SORT"), ("UID THREAD REFERENCES UTF-8 ALL", "THREAD")):
+        if name in loft and name in dovecot:
+            a, b = untagged_numbers(loft[name], kind), untagged_numbers(dovecot[name], kind)
+            if a == b:
+                lines.append(f"{name}: the same answer from both")
+            else:
+                at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                lines.append(f"{name}: the answers differ from character {at}:\n"
+                             f"    Loft:    …{a[max(0, at - 60):at + 120]}\n    Dovecot: …{b[max(0, at - 60):at + 120]}")
     for name in ("FETCH 1:* (FLAGS ENVELOPE)", "FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)"):
         if name not in loft or name not in dovecot:
             continue
