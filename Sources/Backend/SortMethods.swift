@@ -15,7 +15,7 @@ extension Backend {
         blocking(Methods.messageSort) { _, p in
             guard !p.keys.isEmpty else { throw RPCError(.invalidParams, "at least one sort key", field: "keys") }
             let (box, threading) = try self.threading(session: p.session, mailbox: p.mailbox, query: p.query)
-            let order = threading.sorted(by: p.keys.map { (Self.criterion($0.key), $0.reverse ?? false) })
+            let order = threading.sorted(by: p.keys.map { ($0.key, $0.reverse ?? false) })
             let (offset, limit) = try Self.page(p.offset, p.limit, max: Self.maxSortPage)
             let page = offset < order.count ? Array(order[offset..<min(order.count, offset + limit)]) : []
             return MessageSortResult(uids: page, total: order.count, highestModseq: box.highestModseq)
@@ -47,18 +47,6 @@ extension Backend {
         guard offset >= 0 else { throw RPCError(.invalidParams, "offset must not be negative", field: "offset") }
         guard (1...max).contains(limit) else { throw RPCError(.invalidParams, "limit must be 1 to \(max)", field: "limit") }
         return (offset, limit)
-    }
-
-    static func criterion(_ name: MessageSortParams.Key.Name) -> Threading.SortCriterion {
-        switch name {
-        case .arrival: .arrival
-        case .cc: .cc
-        case .date: .date
-        case .from: .from
-        case .size: .size
-        case .subject: .subject
-        case .to: .to
-        }
     }
 
     /// The mailbox's messages that match `query`, with their keys; keys made now are kept.

@@ -1,4 +1,5 @@
 import MailCore
+import RPCProtocol
 
 /// RFC 5256 SORT and THREAD over a mailbox's messages, pure: the rows come from the store with
 /// their keys, the answer is UIDs. Every walk over a thread tree uses an explicit stack, so a
@@ -21,12 +22,12 @@ struct Threading {
     // MARK: SORT (§3)
 
     /// The messages in the order of `criteria`, ties broken by sequence number.
-    func sorted(by criteria: [(key: SortCriterion, reverse: Bool)]) -> [UInt32] {
+    func sorted(by criteria: [(key: MessageSortParams.Key.Name, reverse: Bool)]) -> [UInt32] {
         let order = messages.indices.sorted { a, b in
             let x = messages[a]
             let y = messages[b]
             for (key, reverse) in criteria {
-                let comparison = key.compare(x, y)
+                let comparison = Self.compare(key, x, y)
                 if comparison != 0 { return reverse ? comparison > 0 : comparison < 0 }
             }
             return x.seq < y.seq
@@ -34,25 +35,21 @@ struct Threading {
         return order.map { messages[$0].uid }
     }
 
-    enum SortCriterion {
-        case arrival, cc, date, from, size, subject, to
-
-        /// -1, 0 or 1. Strings are kept case-folded: their UTF-8 order is the collation, and
-        /// "" sorts first.
-        func compare(_ x: Message, _ y: Message) -> Int {
-            func order<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a > b ? 1 : 0) }
-            func text(_ a: String, _ b: String) -> Int {
-                a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : (b.utf8.lexicographicallyPrecedes(a.utf8) ? 1 : 0)
-            }
-            switch self {
-            case .arrival: return order(x.internalDate, y.internalDate)
-            case .date: return order(x.date, y.date)
-            case .size: return order(x.size, y.size)
-            case .subject: return text(x.keys.baseSubject, y.keys.baseSubject)
-            case .from: return text(x.keys.from, y.keys.from)
-            case .to: return text(x.keys.to, y.keys.to)
-            case .cc: return text(x.keys.cc, y.keys.cc)
-            }
+    /// -1, 0 or 1 by one RFC 5256 §3 key. Strings are kept case-folded: their UTF-8 order is
+    /// the collation, and "" sorts first.
+    static func compare(_ key: MessageSortParams.Key.Name, _ x: Message, _ y: Message) -> Int {
+        func order<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a > b ? 1 : 0) }
+        func text(_ a: String, _ b: String) -> Int {
+            a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : (b.utf8.lexicographicallyPrecedes(a.utf8) ? 1 : 0)
+        }
+        switch key {
+        case .arrival: return order(x.internalDate, y.internalDate)
+        case .date: return order(x.date, y.date)
+        case .size: return order(x.size, y.size)
+        case .subject: return text(x.keys.baseSubject, y.keys.baseSubject)
+        case .from: return text(x.keys.from, y.keys.from)
+        case .to: return text(x.keys.to, y.keys.to)
+        case .cc: return text(x.keys.cc, y.keys.cc)
         }
     }
 
@@ -67,7 +64,7 @@ struct Threading {
         let order = messages.indices.sorted { a, b in
             let x = messages[a]
             let y = messages[b]
-            let subject = SortCriterion.subject.compare(x, y)
+            let subject = Self.compare(.subject, x, y)
             if subject != 0 { return subject < 0 }
             if x.date != y.date { return x.date < y.date }
             return x.seq < y.seq

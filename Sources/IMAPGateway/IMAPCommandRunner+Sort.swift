@@ -11,17 +11,11 @@ extension IMAPCommandRunner {
         let current = try requireSelected()
         try Self.checkCharset(charset)
         let query = try translate(key, view: current.view)
-        let keys = criteria.map { criterion -> MessageSortParams.Key in
-            let name: MessageSortParams.Key.Name =
-                switch criterion.key {
-                case .arrival: .arrival
-                case .cc: .cc
-                case .date: .date
-                case .from: .from
-                case .size: .size
-                case .subject: .subject
-                case .to: .to
-                }
+        // The RPC names the keys as RFC 5256 does, in lower case.
+        let keys = try criteria.map { criterion -> MessageSortParams.Key in
+            guard let name = MessageSortParams.Key.Name(rawValue: criterion.key.rawValue.lowercased()) else {
+                throw IMAPCommandError(.bad, "unsupported sort key")
+            }
             return MessageSortParams.Key(name, reverse: criterion.reverse)
         }
         var line = "* SORT"

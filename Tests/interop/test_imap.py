@@ -149,6 +149,11 @@ class RawIMAP:
             if line.startswith(prefix):
                 return lines
 
+    def run(self, tag, command):
+        """Sends `tag command`; the lines up to and including the tagged one, decoded, without CRLF."""
+        self.send(tag + b" " + command)
+        return [line.rstrip(b"\r\n").decode() for line in self.until(tag + b" ")]
+
     def close(self):
         self.sock.close()
 
@@ -671,9 +676,8 @@ def test_special_use_mailboxes_and_extended_list(imap):
     raw = RawIMAP(imap.port)
 
     def run(tag, command):
-        raw.send(tag + b" " + command)
-        lines = raw.until(tag + b" ")
-        return [line.rstrip(b"\r\n").decode() for line in lines[:-1]], lines[-1].decode()
+        lines = raw.run(tag, command)
+        return lines[:-1], lines[-1] + "\r\n"
 
     assert run(b"a", b"LOGIN alice@example.test alice-pw")[1].startswith("a OK")
     lines, done = run(b"b", b'LIST (SPECIAL-USE) "" "*"')
@@ -766,9 +770,7 @@ def test_condstore_and_qresync_resynchronise_after_offline_changes(imap):
     raw = RawIMAP(imap.port)
 
     def run(tag, command):
-        raw.send(tag + b" " + command)
-        lines = raw.until(tag + b" ")
-        return [line.rstrip(b"\r\n").decode() for line in lines]
+        return raw.run(tag, command)  # raw is a new connection later on
 
     assert "CONDSTORE" in imap.client().capabilities and "QRESYNC" in imap.client().capabilities
     run(b"a", b"LOGIN alice@example.test alice-pw")
@@ -964,9 +966,7 @@ def test_esearch_and_searchres(imap):
         imap.deliver(simple(f"report {n}" if n % 2 else f"other {n}"))
     raw = RawIMAP(imap.port)
 
-    def run(tag, command):
-        raw.send(tag + b" " + command)
-        return [line.rstrip(b"\r\n").decode() for line in raw.until(tag + b" ")]
+    run = raw.run
 
     assert {"ESEARCH", "SEARCHRES"} <= set(imap.client().capabilities)
     run(b"a", b"LOGIN alice@example.test alice-pw")
@@ -1046,9 +1046,7 @@ def test_condstore_details_a_client_relies_on(imap):
         imap.deliver(simple(f"d{n}"))
     raw = RawIMAP(imap.port)
 
-    def run(tag, command):
-        raw.send(tag + b" " + command)
-        return [line.rstrip(b"\r\n").decode() for line in raw.until(tag + b" ")]
+    run = raw.run
 
     run(b"a", b"LOGIN alice@example.test alice-pw")
     run(b"b", b"SELECT INBOX")
