@@ -63,6 +63,7 @@ public final class Backend: Sendable {
         var options = StoreOptions()
         options.inlineBodyLimit = config.inlineBodyLimit
         options.pageSize = config.storePageSize
+        options.defaultMailboxes = config.defaultMailboxes.map { DefaultMailbox($0.name, $0.specialUse) }
         self.store = try SQLiteStore(directory: config.dataDirectory, options: options, logger: logger)
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)

@@ -2,6 +2,8 @@
 /// delivery routing, mailboxes, messages, the queue, quotas, locks and change events. Imports
 /// Storage, RPCProtocol, RPCTransport, MailMessage and MailCore — never a gateway's codec.
 
+import MailCore
+
 /// The back-end's settings. Every value has a production default; tests lower the costly ones.
 public struct BackendConfig: Sendable {
     public var dataDirectory: String
@@ -38,6 +40,9 @@ public struct BackendConfig: Sendable {
     /// Free space the data directory's file system keeps: below it deliveries and appends are
     /// refused with `storage_full` (temporary), while reads and deletions go on.
     public var minFreeBytes: Int64
+    /// RFC 6154: the mailboxes every new account gets besides INBOX (and, by schema v6, every
+    /// account that lacked them).
+    public var defaultMailboxes: [(name: String, specialUse: String)]
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -57,5 +62,6 @@ public struct BackendConfig: Sendable {
         self.inlineBodyLimit = 64 * 1024
         self.storePageSize = 4096
         self.minFreeBytes = 64 << 20
+        self.defaultMailboxes = SpecialUse.defaultMailboxes
     }
 }

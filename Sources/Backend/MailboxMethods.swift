@@ -73,7 +73,7 @@ extension Backend {
     }
 
     /// RFC 6154 §2, less `\All` and `\Flagged`: those name virtual mailboxes, which Loft has not.
-    static let specialUses: Set<String> = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"]
+    static let specialUses = Set(SpecialUse.attributes)
 
     /// `specialUse` as the mailbox stores it: known attributes, once each, separated by a space;
     /// nil for none.
@@ -82,7 +82,7 @@ extension Backend {
         var uses: [String] = []
         for word in text.split(separator: " ").map(String.init) {
             // Attributes are case-insensitive (RFC 3501 §9 flag-extension); kept as RFC 6154 writes them.
-            guard let use = specialUses.first(where: { $0.caseInsensitiveCompare(word) == .orderedSame }) else {
+            guard word.hasPrefix("\\"), let use = SpecialUse.attribute(word) else {
                 throw RPCError(.invalidParams, "unsupported special use \(word); one of \(specialUses.sorted())", field: "specialUse")
             }
             if !uses.contains(use) { uses.append(use) }

@@ -54,6 +54,26 @@ public struct LoftConfig: Sendable, Equatable {
         /// Deliveries and appends are refused (temporarily) while the data directory's file
         /// system has less than this free, so that deleting mail still works on a full disk.
         public var minFreeBytes: Int64 = 64 << 20
+        /// RFC 6154: the special-use mailboxes every account gets (names may be translated).
+        public var defaultMailboxes = SpecialUse.defaultMailboxes.map {
+            DefaultMailboxSetting(name: $0.name, specialUse: String($0.specialUse.dropFirst()))
+        }
+    }
+
+    /// One of `backend.default_mailboxes`: `{name: Gesendet, special_use: Sent}`.
+    public struct DefaultMailboxSetting: Sendable, Equatable, Decodable {
+        public var name: String
+        /// Archive, Drafts, Junk, Sent or Trash (RFC 6154 §2, without the backslash).
+        public var specialUse: String
+        public init(name: String, specialUse: String) {
+            self.name = name
+            self.specialUse = specialUse
+        }
+        enum CodingKeys: String, CodingKey {
+            case name, specialUse = "special_use"
+        }
+        /// The attribute as IMAP writes it, or nil for an unknown one.
+        public var attribute: String? { SpecialUse.attribute(specialUse) }
     }
 
     public struct ServeSection: Sendable, Equatable {
@@ -293,6 +313,20 @@ public struct LoftConfig: Sendable, Equatable {
         guard (0...(16 << 20)).contains(backend.inlineBodyMaxBytes) else {
             throw ConfigError("\(source): backend.inline_body_max must be between 0 and 16M (64K is the default)")
         }
+        var defaultNames = Set<String>()
+        for box in backend.defaultMailboxes {
+            guard box.attribute != nil else {
+                throw ConfigError(
+                    "\(source): backend.default_mailboxes: \(box.name) has special_use \(box.specialUse); one of Archive, Drafts, Junk, Sent, Trash"
+                )
+            }
+            guard MailboxName(box.name) != nil, box.name.uppercased() != "INBOX", !box.name.hasPrefix("INBOX/") else {
+                throw ConfigError("\(source): backend.default_mailboxes: \(box.name) is not a name a mailbox of its own can have")
+            }
+            guard defaultNames.insert(box.name).inserted else {
+                throw ConfigError("\(source): backend.default_mailboxes: \(box.name) is listed twice")
+            }
+        }
         for g in serve.gateways where !Self.knownGateways.contains(g) {
             throw ConfigError("\(source): serve.gateways: unknown gateway \(g); known: \(Self.knownGateways.joined(separator: ", "))")
         }
@@ -410,6 +444,7 @@ extension LoftConfig.BackendSection: Decodable {
         case maxRecipientsPerMessage = "max_recipients_per_message", loginFreeAttempts = "login_free_attempts"
         case loginMaxDelaySeconds = "login_max_delay_seconds"
         case inlineBodyMaxBytes = "inline_body_max", minFreeBytes = "min_free_space"
+        case defaultMailboxes = "default_mailboxes"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -423,6 +458,7 @@ extension LoftConfig.BackendSection: Decodable {
         try o.set(&loginMaxDelaySeconds, .loginMaxDelaySeconds)
         try o.size(&inlineBodyMaxBytes, .inlineBodyMaxBytes)
         try o.size(&minFreeBytes, .minFreeBytes)
+        try o.set(&defaultMailboxes, .defaultMailboxes)
     }
 }
 

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 public import Logging
+import MailCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -23,10 +24,7 @@ public struct StoreOptions: Sendable {
     public var defaultMailboxes: [DefaultMailbox] = StoreOptions.standardMailboxes
     public init() {}
 
-    public static let standardMailboxes = [
-        DefaultMailbox("Sent", "\\Sent"), DefaultMailbox("Drafts", "\\Drafts"), DefaultMailbox("Trash", "\\Trash"),
-        DefaultMailbox("Junk", "\\Junk"), DefaultMailbox("Archive", "\\Archive"),
-    ]
+    public static let standardMailboxes = SpecialUse.defaultMailboxes.map { DefaultMailbox($0.name, $0.specialUse) }
 }
 
 /// A mailbox every account has from its creation, with its special use.

@@ -27,6 +27,9 @@ struct BackendCommand: AsyncParsableCommand {
         backendConfig.throttle.freeAttempts = config.backend.loginFreeAttempts
         backendConfig.throttle.maxDelayMs = config.backend.loginMaxDelaySeconds * 1000
         backendConfig.inlineBodyLimit = Int(config.backend.inlineBodyMaxBytes)
+        backendConfig.defaultMailboxes = config.backend.defaultMailboxes.compactMap { box in
+            box.attribute.map { (box.name, $0) }
+        }
         backendConfig.minFreeBytes = config.backend.minFreeBytes
         // For the storage benchmark only (Tests/bench/STORAGE.md): the page size of a new store.
         if let size = ProcessInfo.processInfo.environment["LOFT_BENCH_PAGE_SIZE"].flatMap(Int.init),

@@ -25,6 +25,24 @@ import Testing
         #expect(d.dataDirectory == "/tmp/x" && d.backend.passwordHashCost == 4 && d.backend.maxMessageBytes == 1 << 20)
     }
 
+    /// `backend.default_mailboxes`: names an administrator chooses (translated ones), the
+    /// special use with or without its backslash; an unknown use, INBOX, a bad or repeated
+    /// name is refused with the key in the message; an empty list means none.
+    @Test func defaultMailboxes() throws {
+        let c = try LoftConfig.parse(
+            "backend:\n  default_mailboxes:\n    - {name: Gesendet, special_use: Sent}\n    - {name: Papierkorb, special_use: \"\\\\trash\"}\n"
+        )
+        #expect(c.backend.defaultMailboxes.map(\.name) == ["Gesendet", "Papierkorb"])
+        #expect(c.backend.defaultMailboxes.map(\.attribute) == ["\\Sent", "\\Trash"])
+        #expect(try LoftConfig.parse("backend:\n  default_mailboxes: []\n").backend.defaultMailboxes.isEmpty)
+        for bad in [
+            "- {name: Alles, special_use: All}", "- {name: INBOX, special_use: Sent}", "- {name: \"a//b\", special_use: Sent}",
+            "- {name: Sent, special_use: Sent}\n    - {name: Sent, special_use: Drafts}",
+        ] {
+            #expect(throws: ConfigError.self, "\(bad)") { try LoftConfig.parse("backend:\n  default_mailboxes:\n    \(bad)\n") }
+        }
+    }
+
     @Test func listenersTakeDefaultsForWhatTheyOmit() throws {
         let c = try LoftConfig.parse(
             "pop3:\n  listeners:\n    - {port: 1110}\nsmtp:\n  listeners:\n    - {port: 25, mode: mx, tls: starttls}\n")

@@ -75,11 +75,11 @@ def wait_for_port(port, timeout=30, greeting=b"* OK"):
 class IMAPServer:
     """`loft serve` with IMAP (STARTTLS and implicit TLS) and SMTP on free loopback ports."""
 
-    def __init__(self, tmp_path, imap_extra="", gateways="[imap, smtp]"):
+    def __init__(self, tmp_path, imap_extra="", gateways="[imap, smtp]", top_extra=""):
         self.port, self.tls_port, self.mx_port = free_port(), free_port(), free_port()
         self.config = tmp_path / "loft.yaml"
         self.config.write_text(
-            f"serve:\n  gateways: {gateways}\n"
+            top_extra + f"serve:\n  gateways: {gateways}\n"
             "imap:\n" + imap_extra + "  listeners:\n"
             f"    - {{address: 127.0.0.1, port: {self.port}, tls: starttls}}\n"
             f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit}}\n"
@@ -1069,3 +1069,19 @@ def test_condstore_details_a_client_relies_on(imap):
     lines = run(b"n", b"EXPUNGE")
     assert lines[0] == "* VANISHED 4" and re.fullmatch(r"n OK \[HIGHESTMODSEQ \d+\] EXPUNGE completed", lines[-1]), lines
     raw.close()
+
+
+def test_translated_default_mailboxes(tmp_path):
+    """backend.default_mailboxes: an administrator names the special-use mailboxes (here in
+    German); new accounts get those, and clients find them by their use."""
+    server = IMAPServer(tmp_path, gateways="[imap]", top_extra=(
+        "backend:\n  default_mailboxes:\n    - {name: Gesendet, special_use: Sent}\n"
+        "    - {name: Papierkorb, special_use: Trash}\n"))
+    try:
+        raw = RawIMAP(server.port)
+        raw.run(b"a", b"LOGIN alice@example.test alice-pw")
+        assert raw.run(b"b", b'LIST (SPECIAL-USE) "" "*"')[:-1] == [
+            '* LIST (\\HasNoChildren \\Sent) "/" "Gesendet"', '* LIST (\\HasNoChildren \\Trash) "/" "Papierkorb"']
+        raw.close()
+    finally:
+        server.stop()
