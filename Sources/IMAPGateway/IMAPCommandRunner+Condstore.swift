@@ -58,6 +58,13 @@ extension IMAPCommandRunner {
     /// `* VANISHED (EARLIER) …`, then a FETCH (UID FLAGS MODSEQ) for each message of `within`
     /// the session knows that changed since then.
     func resynchronise(since modseq: Int64, within: UIDSet?, into out: inout ResponseWriter) async throws {
+        try await writeVanished(since: modseq, within: within, into: &out)
+        try await writeChanged(since: modseq, within: within, uid: true, into: &out)
+    }
+
+    /// `* VANISHED (EARLIER) …` for the UIDs of `within` (all when nil) expunged since `modseq`,
+    /// a page of `message.vanished` at a time.
+    func writeVanished(since modseq: Int64, within: UIDSet?, into out: inout ResponseWriter) async throws {
         guard let name = selected?.name else { return }
         var after: UInt32?
         repeat {
@@ -68,7 +75,6 @@ extension IMAPCommandRunner {
             after = page.nextAfterUid
             await emit(&out)
         } while after != nil
-        try await writeChanged(since: modseq, within: within, uid: true, into: &out)
     }
 
     /// A FETCH (UID FLAGS MODSEQ) for each message of `within` changed since `modseq`.

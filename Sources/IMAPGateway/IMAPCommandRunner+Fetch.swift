@@ -29,16 +29,7 @@ extension IMAPCommandRunner {
             if !attributes.contains(.modseq) { attributes.append(.modseq) }
             if modifiers.vanished {
                 guard qresync else { throw IMAPCommandError(.bad, "VANISHED needs QRESYNC enabled") }
-                var after: UInt32?
-                repeat {
-                    let page = try await client.call(
-                        Methods.messageVanished,
-                        MessageVanishedParams(
-                            session: token, mailbox: current.name, sinceModseq: since, uids: Self.uidSet(set), afterUid: after))
-                    if let gone = page.uids { out.line("* VANISHED (EARLIER) \(gone)") }
-                    after = page.nextAfterUid
-                    await emit(&out)
-                } while after != nil
+                try await writeVanished(since: since, within: Self.uidSet(set), into: &out)
             }
         }
         let plan = FetchPlan(attributes, readOnly: current.view.readOnly)
