@@ -62,6 +62,28 @@ public struct BackendSession: Sendable {
     /// other than the user would be proxy authentication, which Loft does not offer: refused
     /// like a wrong password (RFC 4616 §2).
     public func login(_ credentials: Credentials, on loop: any EventLoop) -> EventLoopFuture<SessionResult> {
+        Self.patient(on: loop, giveUpAt: .now() + Self.overloadPatience) { self.checkOnce(credentials, on: loop) }
+    }
+
+    /// The back-end answers a password check beyond its queue at once with `overloaded`, so
+    /// that its memory stays bounded; in a login storm (every client of a restarted gateway
+    /// reconnecting at once) most logins would then fail. The gateway waits and asks again
+    /// instead, with jittered back-off, for up to this long: a login is slower, not refused.
+    static let overloadPatience: TimeAmount = .seconds(20)
+
+    static func patient<T: Sendable>(
+        on loop: any EventLoop, giveUpAt deadline: NIODeadline, attempt: Int = 0,
+        _ call: @escaping @Sendable () -> EventLoopFuture<T>
+    ) -> EventLoopFuture<T> {
+        call().flatMapError { error in
+            guard let rpc = error as? RPCError, rpc.is(.overloaded) else { return loop.makeFailedFuture(error) }
+            let delay = TimeAmount.milliseconds(Int64(min(1000, 50 << min(attempt, 5))) * Int64.random(in: 50...150) / 100)
+            guard NIODeadline.now() + delay < deadline else { return loop.makeFailedFuture(error) }
+            return loop.flatScheduleTask(in: delay) { patient(on: loop, giveUpAt: deadline, attempt: attempt + 1, call) }.futureResult
+        }
+    }
+
+    private func checkOnce(_ credentials: Credentials, on loop: any EventLoop) -> EventLoopFuture<SessionResult> {
         let address = clientAddress.text
         let future: EventLoopFuture<SessionResult>
         switch credentials {

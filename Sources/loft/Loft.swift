@@ -23,6 +23,7 @@ struct Loft: AsyncParsableCommand {
     /// Installs signal handling before any subcommand starts (see `Termination`), then runs it.
     static func main() async {
         Termination.shared.install()
+        DescriptorLimit.raise()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
