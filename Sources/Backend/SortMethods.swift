@@ -14,14 +14,22 @@ extension Backend {
     func registerSorting() {
         blocking(Methods.messageSort) { _, p in
             guard !p.keys.isEmpty else { throw RPCError(.invalidParams, "at least one sort key", field: "keys") }
-            let (box, threading) = try self.threading(session: p.session, mailbox: p.mailbox, query: p.query)
+            let columns = p.keys.reduce(into: SortColumns()) { columns, key in
+                switch key.key {
+                case .subject: columns.insert(.subject)
+                case .from, .to, .cc: columns.insert(.addresses)
+                case .arrival, .date, .size: break
+                }
+            }
+            let (box, threading) = try self.threading(session: p.session, mailbox: p.mailbox, query: p.query, columns: columns)
             let order = threading.sorted(by: p.keys.map { ($0.key, $0.reverse ?? false) })
             let (offset, limit) = try Self.page(p.offset, p.limit, max: Self.maxSortPage)
             let page = offset < order.count ? Array(order[offset..<min(order.count, offset + limit)]) : []
             return MessageSortResult(uids: page, total: order.count, highestModseq: box.highestModseq)
         }
         blocking(Methods.messageThread) { _, p in
-            let (box, threading) = try self.threading(session: p.session, mailbox: p.mailbox, query: p.query)
+            let (box, threading) = try self.threading(
+                session: p.session, mailbox: p.mailbox, query: p.query, columns: [.subject, .references])
             let forest = p.algorithm == .references ? threading.references() : threading.orderedSubject()
             let (offset, limit) = try Self.page(p.offset, p.limit, max: Self.maxThreadPage)
             var uids: [UInt32] = []
@@ -50,7 +58,9 @@ extension Backend {
     }
 
     /// The mailbox's messages that match `query`, with their keys; keys made now are kept.
-    func threading(session: String, mailbox: String, query: SearchQuery?) throws -> (MailboxRecord, Threading) {
+    func threading(
+        session: String, mailbox: String, query: SearchQuery?, columns: SortColumns
+    ) throws -> (MailboxRecord, Threading) {
         let account = try accountID(session: session)
         let name = try Self.mailboxName(mailbox)
         var matched: Set<UInt32>?
@@ -67,7 +77,7 @@ extension Backend {
             } while after != nil
             matched = found
         }
-        let (box, rows) = try store.sortRows(accountID: account, mailbox: name)
+        let (box, rows) = try store.sortRows(accountID: account, mailbox: name, columns: columns)
         var made: [(blobID: Int64, keys: SortKeys)] = []
         var messages: [Threading.Message] = []
         messages.reserveCapacity(matched?.count ?? rows.count)

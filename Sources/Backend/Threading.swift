@@ -23,33 +23,39 @@ struct Threading {
 
     /// The messages in the order of `criteria`, ties broken by sequence number.
     func sorted(by criteria: [(key: MessageSortParams.Key.Name, reverse: Bool)]) -> [UInt32] {
+        // Each key becomes one integer per message first (a string key its rank among the
+        // distinct values), so that the n log n comparisons compare integers, never copy a
+        // message or walk a string.
+        let ranks = criteria.map { criterion in
+            let values = Self.ranks(criterion.key, messages)
+            return criterion.reverse ? values.map { -$0 } : values
+        }
         let order = messages.indices.sorted { a, b in
-            let x = messages[a]
-            let y = messages[b]
-            for (key, reverse) in criteria {
-                let comparison = Self.compare(key, x, y)
-                if comparison != 0 { return reverse ? comparison > 0 : comparison < 0 }
-            }
-            return x.seq < y.seq
+            for values in ranks where values[a] != values[b] { return values[a] < values[b] }
+            return messages[a].seq < messages[b].seq
         }
         return order.map { messages[$0].uid }
     }
 
-    /// -1, 0 or 1 by one RFC 5256 §3 key. Strings are kept case-folded: their UTF-8 order is
-    /// the collation, and "" sorts first.
-    static func compare(_ key: MessageSortParams.Key.Name, _ x: Message, _ y: Message) -> Int {
-        func order<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a > b ? 1 : 0) }
-        func text(_ a: String, _ b: String) -> Int {
-            a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : (b.utf8.lexicographicallyPrecedes(a.utf8) ? 1 : 0)
+    /// One integer per message whose order is the key's RFC 5256 §3 order. Strings are kept
+    /// case-folded: their UTF-8 order is the collation, and "" sorts first.
+    static func ranks(_ key: MessageSortParams.Key.Name, _ messages: [Message]) -> [Int64] {
+        func text(_ value: (Message) -> String) -> [Int64] {
+            let strings = messages.map(value)
+            let distinct = Set(strings).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            var rank: [String: Int64] = [:]
+            rank.reserveCapacity(distinct.count)
+            for (i, string) in distinct.enumerated() { rank[string] = Int64(i) }
+            return strings.map { rank[$0]! }
         }
         switch key {
-        case .arrival: return order(x.internalDate, y.internalDate)
-        case .date: return order(x.date, y.date)
-        case .size: return order(x.size, y.size)
-        case .subject: return text(x.keys.baseSubject, y.keys.baseSubject)
-        case .from: return text(x.keys.from, y.keys.from)
-        case .to: return text(x.keys.to, y.keys.to)
-        case .cc: return text(x.keys.cc, y.keys.cc)
+        case .arrival: return messages.map(\.internalDate)
+        case .date: return messages.map(\.date)
+        case .size: return messages.map(\.size)
+        case .subject: return text(\.keys.baseSubject)
+        case .from: return text(\.keys.from)
+        case .to: return text(\.keys.to)
+        case .cc: return text(\.keys.cc)
         }
     }
 
@@ -61,17 +67,16 @@ struct Threading {
     /// ORDEREDSUBJECT (§3): by base subject, then sent date; one thread per subject, its
     /// first message the root and the others its children; threads by their first's date.
     func orderedSubject() -> Forest {
+        let subjects = Self.ranks(.subject, messages)
+        let dates = messages.map(\.date)
         let order = messages.indices.sorted { a, b in
-            let x = messages[a]
-            let y = messages[b]
-            let subject = Self.compare(.subject, x, y)
-            if subject != 0 { return subject < 0 }
-            if x.date != y.date { return x.date < y.date }
-            return x.seq < y.seq
+            if subjects[a] != subjects[b] { return subjects[a] < subjects[b] }
+            if dates[a] != dates[b] { return dates[a] < dates[b] }
+            return messages[a].seq < messages[b].seq
         }
         var threads: [[Int]] = []
         for index in order {
-            if let last = threads.last?.first, messages[last].keys.baseSubject == messages[index].keys.baseSubject {
+            if let last = threads.last?.first, subjects[last] == subjects[index] {
                 threads[threads.count - 1].append(index)
             } else {
                 threads.append([index])
@@ -82,9 +87,9 @@ struct Threading {
     }
 
     func earlier(_ a: Int, _ b: Int) -> Bool {
-        let x = messages[a]
-        let y = messages[b]
-        return x.date != y.date ? x.date < y.date : x.seq < y.seq
+        let x = messages[a].date
+        let y = messages[b].date
+        return x != y ? x < y : messages[a].seq < messages[b].seq
     }
 
     /// REFERENCES (§3, steps 1 to 6).

@@ -14,22 +14,42 @@ public struct SortRow: Sendable, Equatable {
     public var header: [UInt8]?
 }
 
+/// The kept sort keys a SORT or THREAD reads beside each message's sent date: a DATE sort of
+/// a large mailbox then reads two integers a message, not five strings.
+public struct SortColumns: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// The base subject and its reply mark.
+    public static let subject = SortColumns(rawValue: 1)
+    public static let addresses = SortColumns(rawValue: 2)
+    /// Message-ID and References (THREAD=REFERENCES).
+    public static let references = SortColumns(rawValue: 4)
+    public static let all: SortColumns = [.subject, .addresses, .references]
+}
+
 extension SQLiteStore {
-    /// Every message of the mailbox in UID order, with its kept sort keys or its header.
-    public func sortRows(accountID: Int64, mailbox: MailboxName) throws -> (mailbox: MailboxRecord, rows: [SortRow]) {
-        try read { db in
+    /// Every message of the mailbox in UID order, with its kept sort keys (those of `columns`
+    /// and the sent date; the others empty) or its header.
+    public func sortRows(
+        accountID: Int64, mailbox: MailboxName, columns: SortColumns = .all
+    ) throws -> (mailbox: MailboxRecord, rows: [SortRow]) {
+        func column(_ name: String, _ needed: SortColumns, empty: String = "''") -> String {
+            columns.isSuperset(of: needed) ? "s.\(name)" : empty
+        }
+        let sql = """
+            SELECT m.uid, m.internal_date, m.size, m.blob_id, m.prefix, s.blob_id IS NOT NULL, s.sent_date,
+                \(column("subject", .subject)), \(column("reply", .subject, empty: "0")), \(column("from_key", .addresses)),
+                \(column("to_key", .addresses)), \(column("cc_key", .addresses)), \(column("message_id", .references, empty: "NULL")),
+                \(column("refs", .references)), CASE WHEN s.blob_id IS NULL THEN h.data END
+            FROM message m LEFT JOIN body_sort s ON s.blob_id = m.blob_id
+                LEFT JOIN body_header h ON s.blob_id IS NULL AND h.blob_id = m.blob_id
+            WHERE m.mailbox_id = ? ORDER BY m.uid
+            """
+        return try read { db in
             let box = try fetchSelectableMailbox(db, accountID: accountID, name: mailbox.value)
-            let cursor = try Row.fetchCursor(
-                try db.cachedStatement(
-                    sql: """
-                        SELECT m.uid, m.internal_date, m.size, m.blob_id, m.prefix, s.blob_id IS NOT NULL, s.sent_date, s.subject, s.reply,
-                            s.from_key, s.to_key, s.cc_key, s.message_id, s.refs, CASE WHEN s.blob_id IS NULL THEN h.data END
-                        FROM message m LEFT JOIN body_sort s ON s.blob_id = m.blob_id
-                            LEFT JOIN body_header h ON s.blob_id IS NULL AND h.blob_id = m.blob_id
-                        WHERE m.mailbox_id = ? ORDER BY m.uid
-                        """),
-                arguments: [box.id])
+            let cursor = try Row.fetchCursor(try db.cachedStatement(sql: sql), arguments: [box.id])
             var rows: [SortRow] = []
+            rows.reserveCapacity(box.counts.messages)
             while let row = try cursor.next() {
                 var sortRow = SortRow(uid: row[0], internalDate: row[1], size: row[2], blobID: row[3], keys: nil, header: nil)
                 if row[5] as Bool {

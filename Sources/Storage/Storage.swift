@@ -144,7 +144,8 @@ public protocol MessageStore: Sendable {
     ) throws -> (messages: [MessageRecord], more: Bool)
     /// RFC 5256 SORT and THREAD: every message of the mailbox with its sort keys, or (for a
     /// body without kept keys) its header, for the caller to make them and `saveSortKeys`.
-    func sortRows(accountID: Int64, mailbox: MailboxName) throws -> (mailbox: MailboxRecord, rows: [SortRow])
+    /// Only the kept keys of `columns` (and the sent date) are read; the others are empty.
+    func sortRows(accountID: Int64, mailbox: MailboxName, columns: SortColumns) throws -> (mailbox: MailboxRecord, rows: [SortRow])
     func saveSortKeys(_ keys: [(blobID: Int64, keys: SortKeys)]) throws
     /// RFC 7162 QRESYNC: the UIDs expunged at a modseq above `sinceModseq` (within `within`),
     /// a page of at most `maxRanges` ranges above `afterUID`.

@@ -59,5 +59,18 @@ import Testing
         #expect(t.sorted(by: [(.date, false)]) == [3, 1, 2])
         #expect(t.sorted(by: [(.subject, false)]) == [2, 3, 1])
         #expect(t.sorted(by: [(.subject, true), (.date, false)]) == [1, 3, 2])
+        // REVERSE reverses its key, never the sequence-number tie-break (§3).
+        #expect(t.sorted(by: [(.date, true)]) == [1, 2, 3])
+        #expect(t.sorted(by: [(.subject, false), (.date, true)]) == [2, 3, 1])
+    }
+
+    /// String keys compare as UTF-8 bytes of the case-folded value, "" first; a key made of
+    /// many equal values still ranks the same (rank per distinct value).
+    @Test func stringKeysRankByUTF8() {
+        let subjects = ["zebra", "", "Ärger", "apple", "apple", "b"]
+        let t = Threading(messages: subjects.enumerated().map { Self.message(UInt32($0 + 1), $1, date: 0, id: nil) })
+        // Folded, "ärger" begins with the byte 0xC3: after "zebra".
+        #expect(t.sorted(by: [(.subject, false)]) == [2, 4, 5, 6, 1, 3])
+        #expect(t.sorted(by: [(.subject, true)]) == [3, 1, 6, 4, 5, 2])
     }
 }
