@@ -20,6 +20,8 @@ public final class Backend: Sendable {
     let passwordWorkers: NIOThreadPool
     let passwordJobs = NIOLockedValueBox(0)
     let authCache: NIOLockedValueBox<AuthCache>
+    /// IMAP BINARY's decoded parts, so that a large part read in chunks is decoded once.
+    let decodedParts = DecodedParts()
     let challenges: NIOLockedValueBox<IssuedChallenges>
     /// `auth.mechanisms`' answer, nil until asked or after an account changed; the epoch counts
     /// changes, so an answer read before one is not kept after it.

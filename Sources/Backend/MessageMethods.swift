@@ -69,6 +69,7 @@ extension Backend {
         }
         blocking(Methods.messageRead) { _, p in
             let account = try self.accountID(session: p.session)
+            if p.decode == true, let part = p.part { return try self.readDecoded(account: account, p, part: part) }
             let wholeMessage = p.part == nil && (p.section ?? .full) == .full
             let message = try self.store.message(
                 accountID: account, mailbox: try Self.mailboxName(p.mailbox), uid: p.uid, withStructure: !wholeMessage)
@@ -210,6 +211,48 @@ extension Backend {
         return try JSONText(json: &reader)
     }
 
+    /// `message.read` with `decode` (IMAP BINARY, RFC 3516 §4.1): the body of part `part`,
+    /// decoded from its Content-Transfer-Encoding; offsets and the total count decoded bytes.
+    func readDecoded(account: Int64, _ p: MessageReadParams, part: String) throws -> MessageReadResult {
+        guard (p.section ?? .full) == .full else {
+            throw RPCError(.invalidParams, "decode reads a part's whole body: no section", field: "section")
+        }
+        let message = try store.message(accountID: account, mailbox: try Self.mailboxName(p.mailbox), uid: p.uid, withStructure: true)
+        let node = try Self.partNode(try Self.parsedStructure(message), part: part)
+        let range = node.bodyRange
+        let offset = max(p.offset ?? 0, 0)
+        let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)
+        if Self.isIdentity(node.encoding) {
+            // 7bit, 8bit, binary: the bytes are the decoded bytes.
+            let total = Int64(range.count)
+            let count = Int(min(Int64(length), total - min(offset, total)))
+            let start = Int64(range.lowerBound) + min(offset, total)
+            let bytes = count > 0 ? try store.read(message, offset: start, length: count) : []
+            return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
+        }
+        let key = DecodedParts.Key(
+            digest: try store.bodyDigest(message), start: range.lowerBound - message.prefixLength, count: range.count)
+        let (bytes, total) = try decodedParts.read(key, encoding: node.encoding, offset: offset, length: length) { at, count in
+            try self.store.read(message, offset: Int64(range.lowerBound + at), length: count)
+        }
+        return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
+    }
+
+    /// The structure keeps the encoding uppercased, "7BIT" when absent.
+    static func isIdentity(_ encoding: String) -> Bool {
+        ["", "7BIT", "8BIT", "BINARY"].contains(encoding)
+    }
+
+    /// The part at an IMAP section number (`"1.2"`).
+    static func partNode(_ parsed: ParsedMessage, part: String) throws -> BodyStructure {
+        let path = part.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+        guard path.count <= 64, path.allSatisfy({ $0 > 0 }) else {
+            throw RPCError(.invalidParams, "part must be dot-separated positive numbers, like 1.2", field: "part")
+        }
+        guard let node = parsed.part(at: path) else { throw RPCError(.noSuchPart, "the message has no part \(part)") }
+        return node
+    }
+
     static func parsedStructure(_ message: MessageRecord) throws -> ParsedMessage {
         guard let json = message.structure, let parsed = try? ParsedMessage(jsonBytes: Array(json.utf8)) else {
             throw RPCError(.noSuchPart, "the message's structure is not available")
@@ -231,11 +274,7 @@ extension Backend {
             case .mime: throw RPCError(.invalidParams, "MIME needs a part number", field: "section")
             }
         }
-        let path = part.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
-        guard path.count <= 64, path.allSatisfy({ $0 > 0 }) else {
-            throw RPCError(.invalidParams, "part must be dot-separated positive numbers, like 1.2", field: "part")
-        }
-        guard let node = parsed.part(at: path) else { throw RPCError(.noSuchPart, "the message has no part \(part)") }
+        let node = try partNode(parsed, part: part)
         switch section {
         case .full: return node.bodyRange
         case .mime: return node.headerRange

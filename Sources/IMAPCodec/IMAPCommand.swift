@@ -165,6 +165,11 @@ public enum IMAPFetchAttribute: Hashable, Sendable {
     case bodySection(IMAPSection, partial: IMAPPartial?, peek: Bool)
     // RFC 7162 §3.1.4.1, parsed for the extensions issue.
     case modseq
+    /// RFC 3516 §4.1: `BINARY[part]<partial>` and `BINARY.PEEK[...]`, the part's body decoded
+    /// from its Content-Transfer-Encoding; an empty part is the whole message.
+    case binary(part: [Int], partial: IMAPPartial?, peek: Bool)
+    /// RFC 3516 §4.2: `BINARY.SIZE[part]`, the decoded size.
+    case binarySize(part: [Int])
 }
 
 /// RFC 3501 §6.4.6 STORE.

@@ -89,18 +89,35 @@ extension IMAPCommandParser {
         case "BODY", "BODY.PEEK":
             guard peek == UInt8(ascii: "[") else { throw IMAPSyntaxError(.invalidSection) }
             let section = try section()
-            var partial: IMAPPartial?
-            if consume(UInt8(ascii: "<")) {
-                let offset = try number()
-                try expect(UInt8(ascii: "."), or: .invalidSection)
-                let length = try nzNumber()
-                try expect(UInt8(ascii: ">"), or: .invalidSection)
-                partial = IMAPPartial(offset: offset, length: length)
-            }
-            return .bodySection(section, partial: partial, peek: keyword == "BODY.PEEK")
+            return .bodySection(section, partial: try partial(), peek: keyword == "BODY.PEEK")
+        case "BINARY", "BINARY.PEEK":
+            let part = try sectionBinary()
+            return .binary(part: part, partial: try partial(), peek: keyword == "BINARY.PEEK")
+        case "BINARY.SIZE":
+            return .binarySize(part: try sectionBinary())
         default:
             throw IMAPSyntaxError(.unknownFetchAttribute)
         }
+    }
+
+    ///     partial         = "<" number "." nz-number ">"
+    mutating func partial() throws(IMAPSyntaxError) -> IMAPPartial? {
+        guard consume(UInt8(ascii: "<")) else { return nil }
+        let offset = try number()
+        try expect(UInt8(ascii: "."), or: .invalidSection)
+        let length = try nzNumber()
+        try expect(UInt8(ascii: ">"), or: .invalidSection)
+        return IMAPPartial(offset: offset, length: length)
+    }
+
+    /// RFC 3516 §6:
+    ///
+    ///     section-binary  = "[" [section-part] "]"
+    mutating func sectionBinary() throws(IMAPSyntaxError) -> [Int] {
+        guard peek == UInt8(ascii: "[") else { throw IMAPSyntaxError(.invalidSection) }
+        let section = try section()
+        guard section.text == .full else { throw IMAPSyntaxError(.invalidSection) }
+        return section.part
     }
 
     ///     section         = "[" [section-spec] "]"

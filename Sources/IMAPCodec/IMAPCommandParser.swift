@@ -65,6 +65,8 @@ public struct IMAPCommandParser {
                 date = try parser.dateTime()
                 try parser.space()
             }
+            // RFC 3516 §4.4: the message may be a literal8, `~{n}`, which may hold any octet.
+            if parser.peek == UInt8(ascii: "~"), parser.byte(at: parser.index + 1) == IMAPCharacter.openBrace { parser.index += 1 }
             guard parser.peek == IMAPCharacter.openBrace else { throw IMAPSyntaxError(.missingLiteral) }
             let (size, synchronizing) = try parser.literalPrefix()
             try parser.end()

@@ -100,6 +100,20 @@ extension IMAPCommandRunner {
         _ message: MessageSummary, seq: Int, _ plan: FetchPlan, parsed: ParsedMessage?, envelope: Envelope?, in mailbox: String,
         prefetched: MessageChunk?, seenJustSet: Bool, into out: inout ResponseWriter
     ) async throws {
+        // BINARY's first read comes before anything of this message is written: a part that
+        // cannot be decoded fails the command (RFC 3516 §4.3) between whole responses.
+        var decoded: [Int: MessageChunk] = [:]
+        for (index, attribute) in plan.attributes.enumerated() {
+            switch attribute {
+            case .binary(let part, let partial, _) where !part.isEmpty:
+                let length = partial.map { min(Int($0.length), configuration.readChunkBytes) } ?? configuration.readChunkBytes
+                decoded[index] = try await firstDecoded(
+                    message, part: part, offset: Int64(partial?.offset ?? 0), length: length, in: mailbox)
+            case .binarySize(let part) where !part.isEmpty:
+                decoded[index] = try await firstDecoded(message, part: part, offset: 0, length: 0, in: mailbox)
+            default: break
+            }
+        }
         var first = true
         func separator() -> String {
             defer { first = false }
@@ -111,7 +125,7 @@ extension IMAPCommandRunner {
         out.buffer.writeString(String(seq))
         out.buffer.writeStaticString(" FETCH (")
         var flagsWritten = false
-        for attribute in plan.attributes {
+        for (attributeIndex, attribute) in plan.attributes.enumerated() {
             switch attribute {
             case .uid:
                 out.text(separator())
@@ -153,6 +167,15 @@ extension IMAPCommandRunner {
                 out.text(separator() + "BODY[\(Self.sectionText(spec))]\(origin) ")
                 let whole = spec.part.isEmpty && spec.text == .full && partial == nil
                 try await section(message, spec, partial: partial, in: mailbox, prefetched: whole ? prefetched : nil, into: &out)
+            case .binary(let part, let partial, _):
+                let origin = partial.map { "<\($0.offset)>" } ?? ""
+                out.text(separator() + "BINARY[\(part.map(String.init).joined(separator: "."))]\(origin) ")
+                let first = part.isEmpty ? (partial == nil ? prefetched : nil) : decoded[attributeIndex]
+                try await section(
+                    message, IMAPSection(part: part), partial: partial, in: mailbox, prefetched: first, decode: true, into: &out)
+            case .binarySize(let part):
+                out.text(separator() + "BINARY.SIZE[\(part.map(String.init).joined(separator: "."))] ")
+                out.text(String(part.isEmpty ? message.size : decoded[attributeIndex]?.total ?? 0))
             }
             await emit(&out)
         }
@@ -210,9 +233,37 @@ extension IMAPCommandRunner {
 
     /// Writes one section as a literal (NIL when the message has no such part), streaming it
     /// in chunks of `readChunkBytes`.
+    /// RFC 3516 §4.1, §4.2: the first decoded bytes of a part at `offset`, and its decoded
+    /// size (all BINARY.SIZE needs: `length` 0).
+    func firstDecoded(
+        _ message: MessageSummary, part: [Int], offset: Int64, length: Int, in mailbox: String
+    ) async throws
+        -> MessageChunk
+    {
+        do {
+            let read = try await client.call(
+                Methods.messageRead,
+                MessageReadParams(
+                    session: token, mailbox: mailbox, uid: message.uid, part: part.map(String.init).joined(separator: "."),
+                    offset: offset, length: length, decode: true))
+            return MessageChunk(uid: message.uid, data: read.data, total: read.total)
+        } catch {
+            throw Self.binaryError(error)
+        }
+    }
+
+    /// RFC 3516 §4.3: a part in an encoding the server cannot decode fails the command with
+    /// `UNKNOWN-CTE`; a part that does not exist is `NO` too (§4.1: no NIL for BINARY).
+    static func binaryError(_ error: any Error) -> any Error {
+        guard let rpc = error as? RPCError else { return error }
+        if rpc.is(.unknownTransferEncoding) { return IMAPCommandError(.no, code: "UNKNOWN-CTE", rpc.message) }
+        if rpc.is(.noSuchPart) { return IMAPCommandError(.no, code: "UNKNOWN-CTE", "no such part: \(rpc.message)") }
+        return error
+    }
+
     func section(
         _ message: MessageSummary, _ spec: IMAPSection, partial: IMAPPartial?, in mailbox: String, prefetched: MessageChunk?,
-        into out: inout ResponseWriter
+        decode: Bool = false, into out: inout ResponseWriter
     ) async throws {
         let part = spec.part.isEmpty ? nil : spec.part.map(String.init).joined(separator: ".")
         let kind: MessageReadParams.Section
@@ -233,7 +284,7 @@ extension IMAPCommandRunner {
         let chunk = configuration.readChunkBytes
         var firstData: ByteBuffer
         var total: Int64
-        if let prefetched, start == 0 {
+        if let prefetched {
             firstData = ByteBuffer(bytes: prefetched.data.bytes)
             total = prefetched.total
         } else {
@@ -242,17 +293,21 @@ extension IMAPCommandRunner {
                     Methods.messageRead,
                     MessageReadParams(
                         session: token, mailbox: mailbox, uid: message.uid, part: part, section: kind, offset: start,
-                        length: partial.map { min(Int($0.length), chunk) } ?? chunk))
+                        length: partial.map { min(Int($0.length), chunk) } ?? chunk, decode: decode ? true : nil))
                 firstData = ByteBuffer(bytes: read.data.bytes)
                 total = read.total
             } catch {
+                if decode { throw Self.binaryError(error) }
                 out.text("NIL")
                 return
             }
         }
         let available = max(0, total - start)
         let size = partial.map { min(Int64($0.length), available) } ?? available
-        out.text("{\(size)}\r\n")
+        // RFC 3516 §4.1: decoded bytes may hold NUL, which only a literal8 may carry. When all
+        // of them are at hand and none is NUL, an ordinary literal (every client reads it).
+        let binaryLiteral = decode && (Int64(firstData.readableBytes) < size || firstData.readableBytesView.contains(0))
+        out.text(binaryLiteral ? "~{\(size)}\r\n" : "{\(size)}\r\n")
         var written: Int64 = 0
         let firstTake = Int(min(Int64(firstData.readableBytes), size))
         if let slice = firstData.readSlice(length: firstTake) {
@@ -266,7 +321,7 @@ extension IMAPCommandRunner {
                 Methods.messageRead,
                 MessageReadParams(
                     session: token, mailbox: mailbox, uid: message.uid, part: part, section: kind, offset: start + written,
-                    length: want))
+                    length: want, decode: decode ? true : nil))
             var data = ByteBuffer(bytes: read.data.bytes)
             guard data.readableBytes > 0 else { break }
             let take = min(data.readableBytes, want)
@@ -434,7 +489,9 @@ struct FetchPlan {
             case .bodySection(let section, let partial, let peek):
                 if !peek, !readOnly { setsSeen = true }
                 if section.part.isEmpty, section.text == .full, partial == nil { readsWholeMessages = true }
-            case .uid, .flags, .internalDate, .rfc822Size, .rfc822Header, .modseq: break
+            case .binary(_, _, let peek):
+                if !peek, !readOnly { setsSeen = true }
+            case .uid, .flags, .internalDate, .rfc822Size, .rfc822Header, .modseq, .binarySize: break
             }
         }
     }

@@ -12,6 +12,77 @@ public enum TransferDecoding {
         }
     }
 
+    /// A body decoded piece by piece in bounded memory (IMAP BINARY of a large attachment),
+    /// with the same result as decoding it whole: base64 carries an unfinished quantum over,
+    /// quoted-printable decodes whole lines and carries the last, unfinished one.
+    public struct Decoder: Sendable {
+        private enum Kind: Sendable {
+            case identity
+            case base64(Base64Stream)
+            case quotedPrintable(carry: [UInt8])
+        }
+        private var kind: Kind
+        /// A quoted-printable line longer than this (no line break in sight: not a conforming
+        /// body, RFC 2045 §6.7 rule 5 allows 76) is decoded in pieces of about this size.
+        static let longestCarriedLine = 64 * 1024
+
+        /// nil for an encoding this module does not know (IMAP's `UNKNOWN-CTE`).
+        public init?(encoding: String) {
+            switch encoding.trimmingWhitespace().lowercased() {
+            case "", "7bit", "8bit", "binary": kind = .identity
+            case "base64": kind = .base64(Base64Stream())
+            case "quoted-printable": kind = .quotedPrintable(carry: [])
+            default: return nil
+            }
+        }
+
+        /// The decoded bytes `piece` completes.
+        public mutating func decode(_ piece: [UInt8]) -> [UInt8] {
+            switch kind {
+            case .identity:
+                return piece
+            case .base64(var stream):
+                let output = stream.decode(piece)
+                kind = .base64(stream)
+                return output
+            case .quotedPrintable(let carry):
+                let input = carry + piece
+                var cut = (input.lastIndex(of: ASCII.lf).map { $0 + 1 }) ?? 0
+                if cut == 0, input.count > Self.longestCarriedLine { cut = Self.safeCut(input) }
+                kind = .quotedPrintable(carry: Array(input[cut...]))
+                return cut > 0 ? TransferDecoding.quotedPrintable(input[..<cut]) : []
+            }
+        }
+
+        /// The bytes left at the end of the body.
+        public mutating func finish() -> [UInt8] {
+            switch kind {
+            case .identity:
+                return []
+            case .base64(var stream):
+                let output = stream.finish()
+                kind = .base64(stream)
+                return output
+            case .quotedPrintable(let carry):
+                kind = .quotedPrintable(carry: [])
+                return TransferDecoding.quotedPrintable(carry)
+            }
+        }
+
+        /// Where an overlong line may be cut without splitting an `=XX`, a soft break, or a
+        /// run of whitespace (which the rules drop only at a line's end).
+        static func safeCut(_ input: [UInt8]) -> Int {
+            var cut = input.count
+            while cut > 0 {
+                let window = input[max(0, cut - 3)..<cut]
+                let last = input[cut - 1]
+                if !window.contains(ASCII.equals), last != ASCII.space, last != ASCII.tab { return cut }
+                cut -= 1
+            }
+            return 0
+        }
+    }
+
     // RFC 2045 §6.8: "All line breaks or other characters not found in Table 1 must be ignored by
     // decoding software." A "=" ends a quantum, so concatenated padded chunks decode too.
     /// Decodes base64, skipping whitespace and any other byte outside the alphabet.

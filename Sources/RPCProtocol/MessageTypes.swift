@@ -96,11 +96,15 @@ public struct MessageReadParams: Codable, Sendable {
     public var part: String?
     public var section: Section?
     public var offset: Int64?
-    /// At most `RPCLimits.maxChunkBytes`; that when absent.
+    /// At most `RPCLimits.maxChunkBytes`; that when absent. 0 reads nothing: only `total`.
     public var length: Int?
+    /// IMAP BINARY (RFC 3516): the part's body (`section` full) decoded from its
+    /// Content-Transfer-Encoding; `offset`, `length` and `total` count decoded bytes. Without a
+    /// part, the whole message as stored.
+    public var decode: Bool?
     public init(
         session: String, mailbox: String, uid: UInt32, part: String? = nil, section: Section? = nil, offset: Int64? = nil,
-        length: Int? = nil
+        length: Int? = nil, decode: Bool? = nil
     ) {
         self.session = session
         self.mailbox = mailbox
@@ -109,6 +113,7 @@ public struct MessageReadParams: Codable, Sendable {
         self.section = section
         self.offset = offset
         self.length = length
+        self.decode = decode
     }
 }
 

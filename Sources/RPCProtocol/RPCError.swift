@@ -74,6 +74,9 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
         public static let invalidMailboxName = Kind(code: 1022, name: "invalid_mailbox_name")
         public static let noSuchMessage = Kind(code: 1023, name: "no_such_message")
         public static let noSuchPart = Kind(code: 1024, name: "no_such_part")
+        /// `message.read` `decode`: the part's Content-Transfer-Encoding is none Loft knows
+        /// (IMAP `UNKNOWN-CTE`, RFC 3516 §4.3).
+        public static let unknownTransferEncoding = Kind(code: 1028, name: "unknown_transfer_encoding")
         public static let mailboxIsInbox = Kind(code: 1025, name: "mailbox_is_inbox")
         public static let invalidRename = Kind(code: 1026, name: "invalid_rename")
         public static let notSelectable = Kind(code: 1027, name: "not_selectable")
@@ -99,7 +102,7 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
             .noSuchDomain, .domainExists, .noSuchAccount, .accountExists, .addressInUse,
             .noSuchAlias, .noSuchGroup, .notEmpty, .invalidAddress,
             .noSuchMailbox, .mailboxExists, .invalidMailboxName, .noSuchMessage, .noSuchPart,
-            .mailboxIsInbox, .invalidRename, .notSelectable,
+            .mailboxIsInbox, .invalidRename, .notSelectable, .unknownTransferEncoding,
             .quotaExceeded, .tooBig, .noSuchUser, .relayDenied, .loopDetected, .tooManyRecipients,
             .noSuchUpload, .uploadIncomplete, .inUse, .noSuchLock, .limitExceeded,
             .tooManyMailboxes, .storageFull,

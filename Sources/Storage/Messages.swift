@@ -509,6 +509,20 @@ extension SQLiteStore {
         }
     }
 
+    public func bodyDigest(_ message: MessageRecord) throws -> BodyDigest {
+        try read { db in
+            guard
+                let data = try Data.fetchOne(
+                    try db.cachedStatement(
+                        sql: "SELECT b.sha256 FROM message m JOIN blob b ON b.id = m.blob_id WHERE m.id = ? AND m.blob_id = ?"),
+                    arguments: [message.body.messageID, message.body.blobID])
+            else {
+                throw StorageError(.noSuchMessage, "the message was expunged")
+            }
+            return BodyDigest(data)
+        }
+    }
+
     /// `length` bytes at `offset` of `prefix` followed by the body of `blobID`. A body that
     /// holds fewer bytes there than its row says is `corrupt`: a caller sizes its answer (an
     /// IMAP literal, a POP3 listing) from the row.

@@ -169,6 +169,9 @@ public protocol MessageStore: Sendable {
     /// `length` bytes (fewer at the end) at `offset` of the message as clients see it: its
     /// prefix, then its body.
     func read(_ message: MessageRecord, offset: Int64, length: Int) throws -> [UInt8]
+    /// The SHA-256 of the message's body (its prefix not included): what names the bytes for
+    /// as long as they exist, where row ids may be used again once a body is gone.
+    func bodyDigest(_ message: MessageRecord) throws -> BodyDigest
     /// Several messages of one mailbox read in one snapshot: for each UID in order, its first
     /// `length` bytes, while the bytes handed out stay within `budget`; see `BatchRead`.
     func readBatch(accountID: Int64, mailbox: MailboxName, uids: [UInt32], length: Int, budget: Int) throws -> [BatchRead]

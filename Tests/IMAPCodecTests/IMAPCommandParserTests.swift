@@ -299,6 +299,17 @@ import Testing
                 one(.max), attributes: [.envelope, .internalDate, .rfc822Header, .rfc822Text, .body, .bodyStructure, .modseq],
                 uid: false)
         ),
+        // RFC 3516: BINARY, BINARY.PEEK, BINARY.SIZE with section-binary (part numbers only).
+        (
+            "c5 UID FETCH 1 (BINARY[1.2] BINARY.PEEK[]<0.100> BINARY.SIZE[3] binary.peek[4]<5.6>)", "c5",
+            .fetch(
+                one(1),
+                attributes: [
+                    .binary(part: [1, 2], partial: nil, peek: false),
+                    .binary(part: [], partial: IMAPPartial(offset: 0, length: 100), peek: true),
+                    .binarySize(part: [3]), .binary(part: [4], partial: IMAPPartial(offset: 5, length: 6), peek: true),
+                ], uid: true)
+        ),
         ("c4 FETCH *:3,7 UID", "c4", .fetch(set((.star, .number(3)), (.number(7), .number(7))), attributes: [.uid], uid: false)),
         // STORE forms.
         ("d1 STORE 1 FLAGS ()", "d1", .store(one(1), IMAPStoreAction(operation: .replace, silent: false, flags: []), uid: false)),
@@ -492,6 +503,10 @@ import Testing
         ("a FETCH 1 BODY.PEEK", "a", .invalidSection),
         ("a FETCH 1 BODY[MIME]", "a", .invalidSection),
         ("a FETCH 1 BODY[1.]", "a", .invalidSection),
+        ("a FETCH 1 BINARY[1.TEXT]", "a", .invalidSection),
+        ("a FETCH 1 BINARY[HEADER]", "a", .invalidSection),
+        ("a FETCH 1 BINARY.SIZE", "a", .invalidSection),
+        ("a FETCH 1 BINARY.SIZE[1]<0.5>", "a", .unexpectedCharacters),
         ("a FETCH 1 BODY[0]", "a", .invalidNumber),
         ("a FETCH 1 BODY[HEADER.FIELDS]", "a", .expectedSpace),
         ("a FETCH 1 BODY[HEADER.FIELDS ()]", "a", .invalidString),

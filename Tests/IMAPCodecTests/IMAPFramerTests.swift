@@ -295,6 +295,9 @@ import Testing
             "c APPEND {4+}\r\nSent \" 7-Mar-2025 09:05:00 -0130\" ", IMAPMailbox("Sent"), [],
             IMAPDateTime(secondsSince1970: 1_741_343_700, zoneMinutes: -90), true
         ),
+        // RFC 3516 §4.4: the message as a literal8, which may hold NUL.
+        ("d APPEND INBOX ~", IMAPMailbox("INBOX"), [], nil, true),
+        ("e APPEND Drafts (\\Draft) ~", IMAPMailbox("Drafts"), ["\\Draft"], nil, false),
     ]
 
     @Test(arguments: appendFixtures)

@@ -48,6 +48,51 @@ import Testing
         #expect(TransferDecoding.quotedPrintable(Array(input.utf8)) == Array(expected.utf8))
     }
 
+    /// The piecewise decoder gives what decoding whole gives, wherever the body is cut: each
+    /// table input is cut at every position, and in pieces of 1, 2, 3 and 7 bytes.
+    @Test(arguments: [
+        ("base64", "Zm9v\r\nYmFy\r\nZg==\r\n"),
+        ("base64", "Zm 9v\tYm*Fy!Zg==Zg=="),
+        ("quoted-printable", "caf=C3=A9 au lait=\r\n, soft=  \r\nbreak\r\ntrailing   \r\nspace=20\r\nend="),
+        ("quoted-printable", "a=3Db\nline1 \t\nbad=ZZ and=4\n"),
+        ("7bit", "as it is\r\n\u{0}"),
+    ])
+    func decoderInPieces(encoding: String, input: String) {
+        let bytes = Array(input.utf8)
+        let whole = TransferDecoding.decode(bytes, encoding: encoding)!
+        func pieces(_ cuts: [Int]) -> [UInt8] {
+            var decoder = TransferDecoding.Decoder(encoding: encoding)!
+            var output: [UInt8] = []
+            var start = 0
+            for cut in cuts + [bytes.count] {
+                output += decoder.decode(Array(bytes[start..<cut]))
+                start = cut
+            }
+            return output + decoder.finish()
+        }
+        for cut in 0...bytes.count { #expect(pieces([cut]) == whole, "cut at \(cut)") }
+        for size in [1, 2, 3, 7] { #expect(pieces(Array(stride(from: size, to: bytes.count, by: size))) == whole, "pieces of \(size)") }
+        #expect(TransferDecoding.Decoder(encoding: "x-uuencode") == nil)
+    }
+
+    /// A quoted-printable "line" longer than the decoder carries is decoded in pieces, cut
+    /// where no `=XX` or whitespace is split, with the same result.
+    @Test func overlongQuotedPrintableLine() {
+        var line: [UInt8] = []
+        while line.count < 200_000 { line += Array("word=3D=C3=A9 \t=\r\nmore ".utf8).filter { $0 != 13 && $0 != 10 } }
+        let whole = TransferDecoding.quotedPrintable(line)
+        var decoder = TransferDecoding.Decoder(encoding: "quoted-printable")!
+        var output: [UInt8] = []
+        var start = 0
+        while start < line.count {
+            let end = min(line.count, start + 4093)
+            output += decoder.decode(Array(line[start..<end]))
+            start = end
+        }
+        output += decoder.finish()
+        #expect(output == whole)
+    }
+
     @Test func encodingDispatch() {
         #expect(TransferDecoding.decode(Array("Zm9v".utf8), encoding: "Base64") == Array("foo".utf8))
         #expect(TransferDecoding.decode(Array("a=3D".utf8), encoding: " QUOTED-PRINTABLE ") == Array("a=".utf8))

@@ -1085,3 +1085,65 @@ def test_translated_default_mailboxes(tmp_path):
         raw.close()
     finally:
         server.stop()
+
+
+def test_binary_fetch_size_partial_unknown_cte_and_literal8_append(imap):
+    """RFC 3516 through imaplib and on the wire: BINARY[part] decodes quoted-printable and
+    base64 (a 3 MB part read in many chunks), BINARY.SIZE is the decoded size, a partial counts
+    decoded octets, NUL comes as a literal8, an unknown encoding is NO [UNKNOWN-CTE], BINARY
+    (not .PEEK) sets \\Seen, and APPEND takes a literal8 holding NUL."""
+    import base64
+
+    blob = bytes(range(256)) * 40
+    big = bytes((i * 7 + i // 251) & 0xFF for i in range(3_000_000))
+    encoded = base64.encodebytes(blob).replace(b"\n", b"\r\n")
+    message = (b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: binary\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+               b"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+               b"caf=C3=A9 au lait, soft=\r\nbreak=3D\r\n"
+               b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + encoded +
+               b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+               b"begin 644 x\r\nend\r\n"
+               b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+               base64.encodebytes(big).replace(b"\n", b"\r\n") + b"--b--\r\n")
+    c = imap.client()
+    assert "BINARY" in c.capabilities
+    ok(c.append("INBOX", None, None, message))
+    ok(c.select("INBOX"))
+    data = ok(c.fetch("1", "(BINARY.PEEK[1] BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[4])"))
+    assert data[0][1] == "café au lait, softbreak=".encode()
+    assert b"BINARY.SIZE[1] 25" in data[1] and b"BINARY.SIZE[2] 10240" in data[1] and b"BINARY.SIZE[4] 3000000" in data[1], data
+    data = ok(c.fetch("1", "(BINARY.PEEK[2])"))
+    assert b"~{10240}" in data[0][0], data[0][0]      # NUL inside: a literal8
+    assert data[0][1] == blob
+    data = ok(c.fetch("1", "(BINARY.PEEK[2]<1000.300>)"))
+    assert b"BINARY[2]<1000>" in data[0][0] and data[0][1] == blob[1000:1300]
+    data = ok(c.fetch("1", "(BINARY.PEEK[4])"))
+    assert data[0][1] == big
+    data = ok(c.fetch("1", "(BINARY.PEEK[4]<2999990.100>)"))
+    assert data[0][1] == big[2999990:]
+    data = ok(c.fetch("1", "(BINARY.PEEK[])"))
+    assert data[0][1] == message
+    typ, data = c.fetch("1", "(BINARY.PEEK[3])")
+    assert typ == "NO" and b"[UNKNOWN-CTE]" in data[0], data
+    typ, data = c.fetch("1", "(BINARY.PEEK[9])")
+    assert typ == "NO", data
+    assert b"\\Seen" not in ok(c.fetch("1", "(FLAGS)"))[0]
+    ok(c.fetch("1", "(BINARY[1])"))
+    assert b"\\Seen" in ok(c.fetch("1", "(FLAGS)"))[0], "BINARY without .PEEK sets \\Seen"
+    c.logout()
+
+    raw = RawIMAP(imap.port)
+    raw.run(b"a", b"LOGIN alice@example.test alice-pw")
+    body = b"Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nA\x00B\r\n"
+    raw.send(b"b APPEND INBOX ~{%d}" % len(body))
+    assert raw.readline().startswith(b"+")
+    raw.send(body)
+    assert raw.until(b"b ")[-1].startswith(b"b OK")
+    raw.run(b"c", b"SELECT INBOX")
+    raw.send(b"d FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[1])")
+    line = raw.readline()
+    assert line.endswith(b"BINARY[1] ~{5}\r\n"), line
+    assert raw.f.read(5) == b"A\x00B\r\n"
+    assert raw.until(b"d ")[0] == b" BINARY.SIZE[1] 5)\r\n"
+    raw.close()
