@@ -8,7 +8,8 @@ import RPCProtocol
 /// UID FETCH (CHANGEDSINCE … VANISHED).
 extension IMAPCommandRunner {
     /// RFC 5161 ENABLE: `* ENABLED` with the extensions this command turned on. QRESYNC
-    /// implies CONDSTORE (RFC 7162 §3.2.3); anything else is not enabled (and not listed).
+    /// implies CONDSTORE (RFC 7162 §3.2.3); IMAP4rev2 switches to RFC 9051's rules; anything
+    /// else is not enabled (and not listed).
     func enable(_ names: [String], into out: inout ResponseWriter) async -> IMAPCompletion {
         var enabled: [String] = []
         for name in names {
@@ -20,6 +21,11 @@ extension IMAPCommandRunner {
                 qresync = true
                 await enableCondstore(into: &out)
                 enabled.append(name)
+            case "IMAP4REV2" where !rev2:
+                // RFC 9051 §6.3.1: from now on, rev2's rules (see `rev2`).
+                rev2 = true
+                naming.useUTF8()
+                enabled.append("IMAP4rev2")
             default: break
             }
         }

@@ -188,7 +188,7 @@ extension IMAPCommandRunner {
             // RFC 7162 §3.1 and §3.2.4: a FETCH that set \Seen carries the new MODSEQ once
             // CONDSTORE is on, and the UID once QRESYNC is.
             if condstore, !plan.attributes.contains(.modseq) { out.text(" MODSEQ (\(message.modseq))") }
-            if qresync, !plan.attributes.contains(.uid) { out.text(" UID \(message.uid)") }
+            if qresync || rev2, !plan.attributes.contains(.uid) { out.text(" UID \(message.uid)") }
         }
         out.line(")")
     }
@@ -211,7 +211,7 @@ extension IMAPCommandRunner {
     /// STORE's and an unsolicited one, lists all the flags, since a client replaces its copy.
     func flagNames(_ flags: MessageFlags, uid: UInt32) -> [String] {
         var names = flags.names
-        if selected?.view.recent.contains(uid) == true { names.append("\\Recent") }
+        if !rev2, selected?.view.recent.contains(uid) == true { names.append("\\Recent") }
         return names
     }
 

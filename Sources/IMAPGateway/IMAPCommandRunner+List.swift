@@ -8,19 +8,19 @@ import RPCProtocol
 /// included when STATUS is asked for.
 extension IMAPCommandRunner {
     func list(_ command: IMAPListCommand, into out: inout ResponseWriter) async throws -> IMAPCompletion {
-        guard let reference = ModifiedUTF7.decode(command.reference) else {
-            throw IMAPCommandError(.bad, "invalid modified UTF-7 in the reference")
+        guard let reference = naming.decode(command.reference) else {
+            throw IMAPCommandError(.bad, "invalid mailbox name encoding in the reference")
         }
         var patterns: [String] = []
         for raw in command.patterns {
-            guard let pattern = ModifiedUTF7.decode(raw) else { throw IMAPCommandError(.bad, "invalid modified UTF-7 in the name") }
+            guard let pattern = naming.decode(raw) else { throw IMAPCommandError(.bad, "invalid mailbox name encoding") }
             patterns.append(pattern)
         }
         if !command.extended, patterns == [""] {
             // §6.3.8: the hierarchy delimiter and the root of the reference. RFC 5258 §3: an
             // extended LIST treats "" as a pattern that matches nothing.
             let root = reference.hasPrefix("/") ? "/" : ""
-            out.line("* LIST (\\Noselect) \"/\" \(Self.quotedMailbox(root))")
+            out.line("* LIST (\\Noselect) \"/\" \(quotedMailbox(root))")
             return IMAPCompletion(.ok, "LIST completed")
         }
         let matchers = patterns.filter { !$0.isEmpty }.map { MailboxPattern(Self.canonical(reference: reference, pattern: $0)) }
@@ -57,11 +57,11 @@ extension IMAPCommandRunner {
                 guard selectedBelow.contains(where: { descendant in !matchers.contains { $0.matches(descendant) } }) else { continue }
             }
             var line = "* LIST (\(tree.attributes(of: name, subscribedReturned: returns.subscribed).joined(separator: " "))) \"/\" "
-            line += Self.quotedMailbox(name)
+            line += quotedMailbox(name)
             if !selectedBelow.isEmpty { line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))" }
             out.line(line)
             if let items = returns.status, let status = tree.existing[name]?.status {
-                out.line(Self.statusLine(name, status, items))
+                out.line(statusLine(name, status, items))
             }
             await emit(&out)
         }
@@ -75,8 +75,8 @@ extension IMAPCommandRunner {
     }
 
     func lsub(reference: [UInt8], pattern: [UInt8], into out: inout ResponseWriter) async throws -> IMAPCompletion {
-        guard let reference = ModifiedUTF7.decode(reference), let pattern = ModifiedUTF7.decode(pattern) else {
-            throw IMAPCommandError(.bad, "invalid modified UTF-7 in the name")
+        guard let reference = naming.decode(reference), let pattern = naming.decode(pattern) else {
+            throw IMAPCommandError(.bad, "invalid mailbox name encoding")
         }
         let matcher = MailboxPattern(Self.canonical(reference: reference, pattern: pattern))
         let names = Set(try await client.call(Methods.mailboxList, MailboxListParams(session: token)).mailboxes.map(\.name))
@@ -86,11 +86,11 @@ extension IMAPCommandRunner {
             if matcher.matches(name) {
                 shown.insert(name)
                 let attributes = names.contains(name) ? "" : "\\Noselect"
-                out.line("* LSUB (\(attributes)) \"/\" \(Self.quotedMailbox(name))")
+                out.line("* LSUB (\(attributes)) \"/\" \(quotedMailbox(name))")
             } else if let parent = matcher.matchingParent(of: name), !shown.contains(parent), !subscribed.contains(parent) {
                 // §6.3.9: with `%`, a level above a subscribed name is shown as \Noselect.
                 shown.insert(parent)
-                out.line("* LSUB (\\Noselect) \"/\" \(Self.quotedMailbox(parent))")
+                out.line("* LSUB (\\Noselect) \"/\" \(quotedMailbox(parent))")
             }
             await emit(&out)
         }

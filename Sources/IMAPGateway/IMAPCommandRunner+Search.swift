@@ -31,7 +31,9 @@ extension IMAPCommandRunner {
             matched.append(contentsOf: Self.expand(result.uids))
             after = result.nextAfterUid
         } while after != nil
-        if let returns {
+        // RFC 9051 §6.4.4: once IMAP4rev2 is enabled every SEARCH answers with ESEARCH, RETURN
+        // (ALL) when the client named nothing.
+        if let returns = returns ?? (rev2 ? IMAPSearchReturn(all: true) : nil) {
             try await writeExtended(matched, returns: returns, uid: uid, byModseq: byModseq, view: current.view, into: &out)
             return IMAPCompletion(.ok, "SEARCH completed")
         }

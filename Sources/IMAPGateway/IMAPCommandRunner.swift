@@ -28,6 +28,11 @@ actor IMAPCommandRunner {
     var condstore = false
     /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered; VANISHED replaces EXPUNGE.
     var qresync = false
+    /// RFC 9051: ENABLE IMAP4rev2 was answered. No `\Recent` and no RECENT responses (Appendix
+    /// E item 12), ESEARCH for every SEARCH (§6.4.4), a LIST response in SELECT (§6.3.2), UID
+    /// in every FETCH for a change (item 21), UTF-8 mailbox names (`naming`).
+    var rev2 = false
+    let naming: IMAPNaming
     /// The tag of the command running (RFC 4731's ESEARCH names it).
     var currentTag: IMAPTag = ""
     var idleRefresher: Task<Void, Never>?
@@ -41,10 +46,10 @@ actor IMAPCommandRunner {
     }
 
     static let extensions = [
-        "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
+        "IMAP4rev2", "SASL-IR", "CHILDREN", "UIDPLUS", "MOVE", "UNSELECT", "NAMESPACE", "ID", "IDLE", "ENABLE", "LIST-EXTENDED",
         "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE",
         "CONDSTORE", "QRESYNC", "COMPRESS=DEFLATE", "ESEARCH", "SEARCHRES", "SORT", "THREAD=ORDEREDSUBJECT",
-        "THREAD=REFERENCES", "BINARY",
+        "THREAD=REFERENCES", "BINARY", "STATUS=SIZE",
     ]
 
     struct Selected {
@@ -59,7 +64,8 @@ actor IMAPCommandRunner {
         var saved: [UInt32] = []
     }
 
-    init(client: RPCClient, events: EventRouter, configuration: IMAPGatewayConfiguration, logger: Logger) {
+    init(client: RPCClient, events: EventRouter, configuration: IMAPGatewayConfiguration, naming: IMAPNaming, logger: Logger) {
+        self.naming = naming
         self.client = client
         self.events = events
         self.configuration = configuration
@@ -175,7 +181,7 @@ actor IMAPCommandRunner {
         case .enable(let names):
             return await enable(names, into: &out)
         case .create(let mailbox, let uses):
-            var name = try Self.requireName(mailbox)
+            var name = try requireName(mailbox)
             // RFC 3501 §6.3.3: a trailing delimiter says the name is to have children.
             while name.hasSuffix("/") { name.removeLast() }
             guard !name.isEmpty, MailboxName(name) != nil else { throw IMAPCommandError(.no, code: "CANNOT", "invalid mailbox name") }
@@ -195,20 +201,20 @@ actor IMAPCommandRunner {
             }
             return IMAPCompletion(.ok, "CREATE completed")
         case .delete(let mailbox):
-            let name = try Self.requireName(mailbox)
+            let name = try requireName(mailbox)
             _ = try await client.call(Methods.mailboxDelete, MailboxParams(session: token, mailbox: name))
             return IMAPCompletion(.ok, "DELETE completed")
         case .rename(let from, let to):
-            let source = try Self.requireName(from)
-            let target = try Self.requireName(to)
+            let source = try requireName(from)
+            let target = try requireName(to)
             _ = try await client.call(Methods.mailboxRename, MailboxRenameParams(session: token, from: source, to: target))
             return IMAPCompletion(.ok, "RENAME completed")
         case .subscribe(let mailbox):
-            let name = try Self.requireName(mailbox)
+            let name = try requireName(mailbox)
             _ = try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: true))
             return IMAPCompletion(.ok, "SUBSCRIBE completed")
         case .unsubscribe(let mailbox):
-            let name = try Self.requireName(mailbox)
+            let name = try requireName(mailbox)
             _ = try await client.call(Methods.mailboxSubscribe, MailboxSubscribeParams(session: token, mailbox: name, subscribed: false))
             return IMAPCompletion(.ok, "UNSUBSCRIBE completed")
         case .list(let command):
@@ -253,8 +259,8 @@ actor IMAPCommandRunner {
             return IMAPCompletion(.ok, "GETQUOTA completed")
         case .getQuotaRoot(let mailbox):
             // §4.1.2: the mailbox need not exist; every mailbox of the account is under "".
-            let name = try Self.requireName(mailbox)
-            out.line("* QUOTAROOT \(Self.quotedMailbox(name)) \"\"")
+            let name = try requireName(mailbox)
+            out.line("* QUOTAROOT \(quotedMailbox(name)) \"\"")
             out.line(try await quotaLine())
             return IMAPCompletion(.ok, "GETQUOTAROOT completed")
         case .unselect:
@@ -269,15 +275,9 @@ actor IMAPCommandRunner {
 
     // MARK: - Names
 
-    /// A mailbox name from the client: modified UTF-7 (RFC 3501 §5.1.3) to the RPC's UTF-8.
-    static func mailboxName(_ mailbox: IMAPMailbox) -> String? {
-        guard let decoded = ModifiedUTF7.decode(mailbox.raw) else { return nil }
-        if decoded.caseInsensitiveCompare("INBOX") == .orderedSame { return "INBOX" }
-        return decoded
-    }
-
-    static func requireName(_ mailbox: IMAPMailbox) throws -> String {
-        guard let name = mailboxName(mailbox), !name.isEmpty else {
+    /// A mailbox name from the client, in the RPC's UTF-8 (`IMAPNaming`).
+    func requireName(_ mailbox: IMAPMailbox) throws -> String {
+        guard let name = naming.mailboxName(mailbox), !name.isEmpty else {
             throw IMAPCommandError(.no, code: "CANNOT", "invalid mailbox name (RFC 3501 §5.1.3)")
         }
         return name
@@ -326,7 +326,7 @@ actor IMAPCommandRunner {
         // A SELECT that fails leaves no mailbox selected (§6.3.1).
         deselect()
         if options.condstore { condstore = true }
-        let name = try Self.requireName(mailbox)
+        let name = try requireName(mailbox)
         // The subscription is made while the mailbox is read: one round trip instead of two,
         // and no change between the two is missed (a duplicate report is harmless).
         let events = events
@@ -363,7 +363,7 @@ actor IMAPCommandRunner {
         let flags = (system + result.keywords).joined(separator: " ")
         out.line("* FLAGS (\(flags))")
         out.line("* \(view.count) EXISTS")
-        out.line("* \(recent.count) RECENT")
+        if !rev2 { out.line("* \(recent.count) RECENT") }
         if let unseen = result.firstUnseenUid, let seq = view.sequenceNumber(of: unseen) {
             out.line("* OK [UNSEEN \(seq)] first unseen message")
         }
@@ -373,6 +373,8 @@ actor IMAPCommandRunner {
         out.line(readOnly ? "* OK [PERMANENTFLAGS ()] read-only" : "* OK [PERMANENTFLAGS (\(flags) \\*)] flags permitted")
         // RFC 7162 §3.1.2.1.
         if condstore { out.line("* OK [HIGHESTMODSEQ \(result.status.highestModseq)] highest mailbox mod-sequence") }
+        // RFC 9051 §6.3.2: the mailbox's name as the server has it.
+        if rev2 { out.line("* LIST () \"/\" \(quotedMailbox(name))") }
         current.subscription = await subscribing
         if let subscription = current.subscription {
             current.listener = Task { [weak self] in
@@ -530,7 +532,7 @@ actor IMAPCommandRunner {
             for seq in updates.expunged { out.line("* \(seq) EXPUNGE") }
         }
         if let exists = updates.exists { out.line("* \(exists) EXISTS") }
-        if let recent = updates.recent { out.line("* \(recent) RECENT") }
+        if let recent = updates.recent, !rev2 { out.line("* \(recent) RECENT") }
     }
 
     func allUIDs(_ mailbox: String) async throws -> [UInt32] {
@@ -559,21 +561,16 @@ actor IMAPCommandRunner {
         return result
     }
 
-    /// A mailbox name in a response: modified UTF-7, as an atom-safe quoted string.
-    static func quotedMailbox(_ name: String) -> String {
-        let encoded = ModifiedUTF7.encode(name)
-        if encoded == "INBOX" { return "INBOX" }
-        let escaped = encoded.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return "\"\(escaped)\""
-    }
+    /// A mailbox name in a response, in this session's form (`IMAPNaming`).
+    func quotedMailbox(_ name: String) -> String { naming.quoted(name) }
 
     // MARK: - STATUS (RFC 3501 §6.3.10)
 
     func status(_ mailbox: IMAPMailbox, _ items: [IMAPStatusItem], into out: inout ResponseWriter) async throws -> IMAPCompletion {
-        let name = try Self.requireName(mailbox)
+        let name = try requireName(mailbox)
         let status = try await client.call(
             Methods.mailboxStatus, MailboxStatusParams(session: token, mailbox: name, deleted: Self.needsDeleted(items) ? true : nil))
-        out.line(Self.statusLine(name, status, items))
+        out.line(statusLine(name, status, items))
         return IMAPCompletion(.ok, "STATUS completed")
     }
 
@@ -589,7 +586,7 @@ actor IMAPCommandRunner {
     static func needsDeleted(_ items: [IMAPStatusItem]) -> Bool { items.contains(.deleted) || items.contains(.deletedStorage) }
 
     /// `* STATUS name (items)`, for STATUS and LIST's STATUS return option (RFC 5819).
-    static func statusLine(_ name: String, _ status: MailboxStatus, _ items: [IMAPStatusItem]) -> String {
+    func statusLine(_ name: String, _ status: MailboxStatus, _ items: [IMAPStatusItem]) -> String {
         let values = items.map { item -> String in
             switch item {
             case .messages: "MESSAGES \(status.messages)"
@@ -684,7 +681,7 @@ actor IMAPCommandRunner {
             for update in result.updated + (result.unchanged ?? []) {
                 guard let seq = selected?.view.sequenceNumber(of: update.uid) else { continue }
                 // §3.2.4: with QRESYNC every FETCH carries the UID.
-                let uidPart = uid || qresync ? " UID \(update.uid)" : ""
+                let uidPart = uid || qresync || rev2 ? " UID \(update.uid)" : ""
                 if action.silent {
                     out.line("* \(seq) FETCH (MODSEQ (\(update.modseq))\(uidPart))")
                 } else {
@@ -711,7 +708,7 @@ actor IMAPCommandRunner {
     {
         let current = try requireSelected()
         let uids = try resolve(set, uid: uid)
-        let target = try Self.requireName(mailbox)
+        let target = try requireName(mailbox)
         var sources: [UInt32] = []
         var targets: [UInt32] = []
         var validity: UInt32 = 0

@@ -40,6 +40,8 @@ final class IMAPConnection: ConnectionAdapter {
     let info: ConnectionInfo
     let backend: BackendSession
     let runner: IMAPCommandRunner
+    /// Modified UTF-7 or, once IMAP4rev2 is enabled, UTF-8 mailbox names.
+    let naming = IMAPNaming()
     let eventLoop: any EventLoop
     var logger: Logger
     weak var driver: Driver?
@@ -72,7 +74,7 @@ final class IMAPConnection: ConnectionAdapter {
         self.logger = logger
         self.logger[metadataKey: "client"] = "\(info.clientAddress)"
         self.runner = IMAPCommandRunner(
-            client: session.client, events: events, configuration: configuration, logger: self.logger)
+            client: session.client, events: events, configuration: configuration, naming: naming, logger: self.logger)
     }
 
     func feed(_ event: IMAPEvent) {
@@ -287,7 +289,7 @@ final class IMAPConnection: ConnectionAdapter {
     /// (RFC 7889 `TOOBIG`), the quota (RFC 9208 `OVERQUOTA`); then streams the message.
     func beginAppend(tag: IMAPTag, mailbox raw: IMAPMailbox, flags: [String], date: IMAPDateTime?, size: Int) {
         guard let login else { return feed(.appendRefused(IMAPCompletion(.no, "log in first"))) }
-        guard let mailbox = IMAPCommandRunner.mailboxName(raw) else {
+        guard let mailbox = naming.mailboxName(raw) else {
             return feed(.appendRefused(IMAPCompletion(.no, code: "CANNOT", "invalid mailbox name")))
         }
         guard size <= login.maxMessageBytes else {

@@ -1147,3 +1147,46 @@ def test_binary_fetch_size_partial_unknown_cte_and_literal8_append(imap):
     assert raw.f.read(5) == b"A\x00B\r\n"
     assert raw.until(b"d ")[0] == b" BINARY.SIZE[1] 5)\r\n"
     raw.close()
+
+
+def test_imap4rev2_after_enable(imap):
+    """RFC 9051 behind ENABLE IMAP4rev2: advertised beside IMAP4rev1 with STATUS=SIZE; after
+    ENABLE, mailbox names are UTF-8 both ways (and "&" is only a character), SELECT sends a
+    LIST and no RECENT, \\Recent is gone, every SEARCH answers ESEARCH, STATUS SIZE is the sum of
+    the message sizes. A rev1 session meanwhile sees the same names in modified UTF-7."""
+    sizes = []
+    for n in range(2):
+        data = simple(f"rev2 {n}", body="x" * (100 + n) + "\r\n")
+        imap.deliver(data)
+    rev1 = RawIMAP(imap.port)
+    rev1.run(b"a", b"LOGIN alice@example.test alice-pw")
+    caps = rev1.run(b"b", b"CAPABILITY")[0].split()
+    assert "IMAP4rev1" in caps and "IMAP4rev2" in caps and "STATUS=SIZE" in caps, caps
+    assert rev1.run(b"c", b'CREATE "Entw&APw-rfe"')[-1].startswith("c OK")
+    rev1.run(b"s", b"EXAMINE INBOX")
+    for line in rev1.run(b"d", b"FETCH 1:* (RFC822.SIZE)")[:-1]:
+        sizes.append(int(re.search(r"RFC822.SIZE (\d+)", line).group(1)))
+
+    raw = RawIMAP(imap.port)
+    run = raw.run
+    run(b"a", b"LOGIN alice@example.test alice-pw")
+    assert run(b"b", b"ENABLE IMAP4rev2")[0] == "* ENABLED IMAP4rev2"
+    listed = run(b"c", b'LIST "" "*"')
+    assert '* LIST (\\HasNoChildren) "/" "Entwürfe"' in listed, listed
+    assert run(b"d", 'CREATE "Café & Co"'.encode())[-1].startswith("d OK")
+    lines = run(b"e", b"SELECT INBOX")
+    assert '* LIST () "/" INBOX' in lines, lines
+    assert not any(line.endswith(" RECENT") for line in lines), lines
+    assert "\\Recent" not in " ".join(run(b"f", b"FETCH 1:* (FLAGS)")), "no \\Recent in rev2"
+    assert run(b"g", b"SEARCH ALL")[0] == '* ESEARCH (TAG "g") ALL 1:2'
+    assert run(b"h", b"UID SEARCH ALL")[0].startswith('* ESEARCH (TAG "h") UID ALL ')
+    assert run(b"i", b"SEARCH SUBJECT nothing-like-this")[0] == '* ESEARCH (TAG "i")'
+    assert run(b"j", b"STATUS INBOX (MESSAGES SIZE)")[0] == f"* STATUS INBOX (MESSAGES 2 SIZE {sum(sizes)})"
+    lines = run(b"k", 'SELECT "Entwürfe"'.encode())
+    assert '* LIST () "/" "Entwürfe"' in lines and lines[-1].startswith("k OK"), lines
+    raw.close()
+
+    listed = rev1.run(b"e", b'LIST "" "*"')
+    assert '* LIST (\\HasNoChildren) "/" "Caf&AOk- &- Co"' in listed, listed
+    assert rev1.run(b"f", b"SEARCH ALL")[0] == "* SEARCH 1 2", "rev1 keeps SEARCH"
+    rev1.close()
