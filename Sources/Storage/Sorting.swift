@@ -37,12 +37,11 @@ extension SQLiteStore {
             columns.isSuperset(of: needed) ? "s.\(name)" : empty
         }
         let sql = """
-            SELECT m.uid, m.internal_date, m.size, m.blob_id, m.prefix, s.blob_id IS NOT NULL, s.sent_date,
+            SELECT m.uid, m.internal_date, m.size, m.blob_id, s.blob_id IS NOT NULL, s.sent_date,
                 \(column("subject", .subject)), \(column("reply", .subject, empty: "0")), \(column("from_key", .addresses)),
                 \(column("to_key", .addresses)), \(column("cc_key", .addresses)), \(column("message_id", .references, empty: "NULL")),
-                \(column("refs", .references)), CASE WHEN s.blob_id IS NULL THEN h.data END
+                \(column("refs", .references))
             FROM message m LEFT JOIN body_sort s ON s.blob_id = m.blob_id
-                LEFT JOIN body_header h ON s.blob_id IS NULL AND h.blob_id = m.blob_id
             WHERE m.mailbox_id = ? ORDER BY m.uid
             """
         return try read { db in
@@ -50,25 +49,39 @@ extension SQLiteStore {
             let cursor = try Row.fetchCursor(try db.cachedStatement(sql: sql), arguments: [box.id])
             var rows: [SortRow] = []
             rows.reserveCapacity(box.counts.messages)
+            var unkept: [Int] = []
             while let row = try cursor.next() {
                 var sortRow = SortRow(uid: row[0], internalDate: row[1], size: row[2], blobID: row[3], keys: nil, header: nil)
-                if row[5] as Bool {
-                    let refs: String = row[13]
+                if row[4] as Bool {
+                    let refs: String = row[12]
                     sortRow.keys = SortKeys(
-                        sentDate: row[6], baseSubject: row[7], isReplyOrForward: row[8], from: row[9], to: row[10], cc: row[11],
-                        messageID: row[12], references: refs.isEmpty ? [] : refs.split(separator: "\n").map(String.init))
-                } else if let header = row[14] as Data? {
-                    sortRow.header = [UInt8](header)
+                        sentDate: row[5], baseSubject: row[6], isReplyOrForward: row[7], from: row[8], to: row[9], cc: row[10],
+                        messageID: row[11], references: refs.isEmpty ? [] : refs.split(separator: "\n").map(String.init))
                 } else {
-                    // A body stored as a file before schema v4 keeps no header row: its first bytes.
-                    let prefix = (row[4] as Data?).map { [UInt8]($0) } ?? []
-                    let length = Int(min(sortRow.size - Int64(prefix.count), Int64(Schema.maxStoredHeaderBytes)))
-                    sortRow.header = try readBytes(db, blobID: sortRow.blobID, prefix: [], offset: 0, length: length)
+                    unkept.append(rows.count)
                 }
                 rows.append(sortRow)
             }
+            // The first sort of a mailbox: the headers of the bodies without kept keys.
+            for index in unkept { rows[index].header = try sortHeader(db, mailboxID: box.id, row: rows[index]) }
             return (box, rows)
         }
+    }
+
+    /// The header block a body's sort keys are made from: its kept header row, or (a body stored
+    /// as a file before schema v4 keeps none) its first bytes.
+    func sortHeader(_ db: Database, mailboxID: Int64, row: SortRow) throws -> [UInt8] {
+        if let header = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT data FROM body_header WHERE blob_id = ?"), arguments: [row.blobID])
+        {
+            return [UInt8](header)
+        }
+        let prefix =
+            try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT prefix FROM message WHERE mailbox_id = ? AND uid = ?"), arguments: [mailboxID, row.uid])
+            ?? Data()
+        let length = Int(min(row.size - Int64(prefix.count), Int64(Schema.maxStoredHeaderBytes)))
+        return try readBytes(db, blobID: row.blobID, prefix: [], offset: 0, length: length)
     }
 
     /// Keeps sort keys made for bodies that had none; a body removed meanwhile is skipped.
