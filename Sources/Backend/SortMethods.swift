@@ -64,7 +64,8 @@ extension Backend {
         let account = try accountID(session: session)
         let name = try Self.mailboxName(mailbox)
         var matched: Set<UInt32>?
-        if let query {
+        // ALL (what clients send most) needs no search.
+        if let query, query != .all {
             let search = try MessageSearch(query)
             var found = Set<UInt32>()
             var after: UInt32?

@@ -137,7 +137,8 @@ extension IMAPCommandRunner {
             func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
             return "\(date.year)-\(two(date.month))-\(two(date.day))"
         }
-        let recent = uids(view.recent.sorted())
+        // Only when asked for: every message of a large mailbox may be recent.
+        func recent() -> SearchQuery { uids(view.recent.sorted()) }
         switch key {
         case .all: return .all
         case .answered: return flag("\\Answered")
@@ -151,9 +152,9 @@ extension IMAPCommandRunner {
         case .unflagged: return .not(flag("\\Flagged"))
         case .unseen: return .not(flag("\\Seen"))
         // §6.4.4: NEW is RECENT UNSEEN; OLD is NOT RECENT.
-        case .new: return .and([recent, .not(flag("\\Seen"))])
-        case .old: return .not(recent)
-        case .recent: return recent
+        case .new: return .and([recent(), .not(flag("\\Seen"))])
+        case .old: return .not(recent())
+        case .recent: return recent()
         case .keyword(let name): return flag(name)
         case .unkeyword(let name): return .not(flag(name))
         case .bcc(let value): return .header(field: "Bcc", contains: try text(value))

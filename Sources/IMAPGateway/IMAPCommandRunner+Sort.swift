@@ -25,7 +25,7 @@ extension IMAPCommandRunner {
                 Methods.messageSort, MessageSortParams(session: token, mailbox: current.name, keys: keys, query: query, offset: offset))
             for found in page.uids {
                 // Only messages the client knows of (new arrivals are announced first).
-                guard let seq = selected?.view.sequenceNumber(of: found) else { continue }
+                guard let seq = current.view.sequenceNumber(of: found) else { continue }
                 line += " "
                 line += uid ? String(found) : String(seq)
                 if line.utf8.count > 64 << 10 {
@@ -59,7 +59,7 @@ extension IMAPCommandRunner {
                 Methods.messageThread,
                 MessageThreadParams(session: token, mailbox: current.name, algorithm: chosen, query: query, offset: start))
             let numbers = page.uids.map { found -> UInt32 in
-                guard found != 0, let seq = selected?.view.sequenceNumber(of: found) else { return 0 }
+                guard found != 0, let seq = current.view.sequenceNumber(of: found) else { return 0 }
                 return uid ? found : UInt32(seq)
             }
             var text = ""
