@@ -505,6 +505,12 @@ def test_mbsync_to_a_maildir_and_back(imap, tmp_path, tls):
     assert maildir_flags(by_content[simple("to delete")]) == "RS"
     assert list(maildir_messages(maildir / "Archive" / "2026").values()) == [simple("archived")]
 
+    # A client with CONDSTORE on watches what mbsync does (isync 1.4 itself does not use
+    # CONDSTORE: its changes must still move the mod-sequences a CONDSTORE client reads).
+    watcher = client(imap)
+    watcher.enable("CONDSTORE")
+    before_push = watcher.select_folder("INBOX", readonly=True)[b"HIGHESTMODSEQ"]
+
     # Local changes: flag the read one, delete one, and a new local message and folder.
     read = by_content[simple("read one")]
     sub = "cur" if (maildir / "INBOX" / "cur" / read).exists() else "new"
@@ -534,11 +540,22 @@ def test_mbsync_to_a_maildir_and_back(imap, tmp_path, tls):
     inbox = maildir_messages(maildir / "INBOX")
     assert delivered[0] in inbox.values()
     assert len(inbox) == 5
-    # Server-side changes come back: a flag set and a message expunged by another client.
+    # What CHANGEDSINCE reports is exactly what changed: mbsync's flag change and the two new
+    # messages; the message it expunged is gone; every MODSEQ is above the one seen before.
+    watcher.select_folder("INBOX", readonly=True)
+    changed = watcher.fetch(watcher.search("ALL"), ["FLAGS", "MODSEQ", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"],
+                            modifiers=[f"CHANGEDSINCE {before_push}"])
+    subjects = {bytes(v[b"BODY[HEADER.FIELDS (SUBJECT)]"]).strip() for v in changed.values()}
+    assert subjects == {b"Subject: read one", b"Subject: written locally", b"Subject: delivered meanwhile"}, subjects
+    assert all(v[b"MODSEQ"][0] > before_push for v in changed.values())
+    watcher.logout()
+    # Server-side changes come back: a flag set (conditionally, as a CONDSTORE client does)
+    # and a message expunged by another client.
     c = imap.client()
     ok(c.select("INBOX"))
     uid_of = {data: uid for uid, (_, data) in stored.items()}
-    ok(c.uid("STORE", str(uid_of[NESTED]), "+FLAGS", "(\\Seen \\Answered)"))
+    typ, data = c.uid("STORE", str(uid_of[NESTED]), f"(UNCHANGEDSINCE {before_push})", "+FLAGS", "(\\Seen \\Answered)")
+    assert typ == "OK" and b"MODIFIED" not in b" ".join(x for x in data if isinstance(x, bytes)), data
     ok(c.uid("STORE", str(uid_of[simple("flagged one")]), "+FLAGS", "(\\Deleted)"))
     ok(c.expunge())
     c.logout()
