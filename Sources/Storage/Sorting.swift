@@ -33,14 +33,19 @@ extension SQLiteStore {
     public func sortRows(
         accountID: Int64, mailbox: MailboxName, columns: SortColumns = .all
     ) throws -> (mailbox: MailboxRecord, rows: [SortRow]) {
-        func column(_ name: String, _ needed: SortColumns, empty: String = "''") -> String {
-            columns.isSuperset(of: needed) ? "s.\(name)" : empty
+        // Only the columns asked for are selected (an integer-only sort reads six a row); the
+        // keys not read stay empty.
+        var names = ["m.uid", "m.internal_date", "m.size", "m.blob_id", "s.blob_id IS NOT NULL", "s.sent_date"]
+        func add(_ wanted: SortColumns, _ selected: [String]) -> Int? {
+            guard columns.isSuperset(of: wanted) else { return nil }
+            defer { names += selected }
+            return names.count
         }
+        let subjectAt = add(.subject, ["s.subject", "s.reply"])
+        let addressesAt = add(.addresses, ["s.from_key", "s.to_key", "s.cc_key"])
+        let referencesAt = add(.references, ["s.message_id", "s.refs"])
         let sql = """
-            SELECT m.uid, m.internal_date, m.size, m.blob_id, s.blob_id IS NOT NULL, s.sent_date,
-                \(column("subject", .subject)), \(column("reply", .subject, empty: "0")), \(column("from_key", .addresses)),
-                \(column("to_key", .addresses)), \(column("cc_key", .addresses)), \(column("message_id", .references, empty: "NULL")),
-                \(column("refs", .references))
+            SELECT \(names.joined(separator: ", "))
             FROM message m LEFT JOIN body_sort s ON s.blob_id = m.blob_id
             WHERE m.mailbox_id = ? ORDER BY m.uid
             """
@@ -53,10 +58,24 @@ extension SQLiteStore {
             while let row = try cursor.next() {
                 var sortRow = SortRow(uid: row[0], internalDate: row[1], size: row[2], blobID: row[3], keys: nil, header: nil)
                 if row[4] as Bool {
-                    let refs: String = row[12]
-                    sortRow.keys = SortKeys(
-                        sentDate: row[5], baseSubject: row[6], isReplyOrForward: row[7], from: row[8], to: row[9], cc: row[10],
-                        messageID: row[11], references: refs.isEmpty ? [] : refs.split(separator: "\n").map(String.init))
+                    var keys = SortKeys(
+                        sentDate: row[5], baseSubject: "", isReplyOrForward: false, from: "", to: "", cc: "", messageID: nil,
+                        references: [])
+                    if let at = subjectAt {
+                        keys.baseSubject = row[at]
+                        keys.isReplyOrForward = row[at + 1]
+                    }
+                    if let at = addressesAt {
+                        keys.from = row[at]
+                        keys.to = row[at + 1]
+                        keys.cc = row[at + 2]
+                    }
+                    if let at = referencesAt {
+                        keys.messageID = row[at]
+                        let refs: String = row[at + 1]
+                        keys.references = refs.isEmpty ? [] : refs.split(separator: "\n").map(String.init)
+                    }
+                    sortRow.keys = keys
                 } else {
                     unkept.append(rows.count)
                 }
