@@ -337,14 +337,18 @@ public struct IMAPSession: Sendable {
                 actions.append(.appendAbort)
                 phase = .ready
             }
-            invalidCommands += 1
+            // RFC 7888 §4: a literal over LITERAL-'s bound is a client's honest mistake (its
+            // message is too big), not an invalid command.
+            let tooBig = message.hasPrefix("[TOOBIG]")
+            if !tooBig { invalidCommands += 1 }
             if let tag {
                 actions.append(tagged(tag, .bad, message))
             } else {
                 actions.append(untagged("BAD \(message)"))
             }
             if fatal || invalidCommands >= configuration.maximumInvalidCommands {
-                actions.append(untagged("BYE too many invalid commands"))
+                // A literal too large to read past ends the connection with its reason.
+                actions.append(untagged(fatal && tooBig ? "BYE \(message)" : "BYE too many invalid commands"))
                 state = .logout
                 actions.append(.close)
             }

@@ -170,4 +170,30 @@ import Testing
         }
         #expect(closed)
     }
+
+    /// RFC 7888 §4 with LITERAL-: a literal over 4096 octets is BAD [TOOBIG] and read past; the
+    /// client meant no harm, so it does not count toward the invalid-command limit. One too
+    /// large to read past ends the connection with a BYE that says why.
+    @Test func literalMinusRefusalsAreNotInvalidCommands() {
+        var configuration = IMAPSessionConfiguration()
+        configuration.limits.nonSynchronizingLiteralSize = 4096
+        configuration.limits.literalSize = 10_000
+        configuration.maximumInvalidCommands = 2
+        var session = IMAPSession()
+        _ = session.receive(.opened(configuration))
+        var inbound = ByteBuffer()
+        func send(_ bytes: String) -> String {
+            inbound.writeString(bytes)
+            var actions: [IMAPAction] = []
+            while !session.isWaiting, let event = session.nextEvent(from: &inbound) { actions += session.receive(event) }
+            return IMAPSessionHarness.text(actions)
+        }
+        for tag in ["a", "b", "c"] {
+            let answer = send("\(tag) LOGIN {5000+}\r\n" + String(repeating: "x", count: 5000) + " y\r\n")
+            #expect(answer.hasPrefix("\(tag) BAD [TOOBIG]"), "\(answer)")
+            #expect(!answer.contains("BYE"))
+        }
+        let fatal = send("d LOGIN {20000+}\r\n")
+        #expect(fatal.contains("* BYE [TOOBIG]"), "\(fatal)")
+    }
 }
