@@ -21,7 +21,7 @@ public final class Backend: Sendable {
     let passwordJobs = NIOLockedValueBox(0)
     let authCache: NIOLockedValueBox<AuthCache>
     /// IMAP BINARY's decoded parts, so that a large part read in chunks is decoded once.
-    let decodedParts = DecodedParts()
+    let decodedParts: DecodedParts
     let challenges: NIOLockedValueBox<IssuedChallenges>
     /// `auth.mechanisms`' answer, nil until asked or after an account changed; the epoch counts
     /// changes, so an answer read before one is not kept after it.
@@ -67,6 +67,7 @@ public final class Backend: Sendable {
         options.pageSize = config.storePageSize
         options.defaultMailboxes = config.defaultMailboxes.map { DefaultMailbox($0.name, $0.specialUse) }
         self.store = try SQLiteStore(directory: config.dataDirectory, options: options, logger: logger)
+        self.decodedParts = DecodedParts(directory: config.dataDirectory + "/decoded")
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
         self.workers = NIOThreadPool(numberOfThreads: config.workerThreads)

@@ -219,6 +219,12 @@ extension Backend {
         }
         let message = try store.message(accountID: account, mailbox: try Self.mailboxName(p.mailbox), uid: p.uid, withStructure: true)
         let node = try Self.partNode(try Self.parsedStructure(message), part: part)
+        // RFC 9051 §6.4.5: BINARY is for leaf parts only.
+        let type = node.type.lowercased()
+        guard type != "multipart", !(type == "message" && node.embeddedBody != nil) else {
+            throw RPCError(
+                .invalidParams, "part \(part) is a multipart or an encapsulated message: decode is for leaf parts", field: "part")
+        }
         let range = node.bodyRange
         let offset = max(p.offset ?? 0, 0)
         let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)
@@ -231,7 +237,8 @@ extension Backend {
             return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
         }
         let key = DecodedParts.Key(
-            digest: try store.bodyDigest(message), start: range.lowerBound - message.prefixLength, count: range.count)
+            digest: try store.bodyDigest(message), start: range.lowerBound - message.prefixLength, count: range.count,
+            text: type == "text")
         let (bytes, total) = try decodedParts.read(key, encoding: node.encoding, offset: offset, length: length) { at, count in
             try self.store.read(message, offset: Int64(range.lowerBound + at), length: count)
         }

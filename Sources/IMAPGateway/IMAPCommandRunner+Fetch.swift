@@ -69,6 +69,10 @@ extension IMAPCommandRunner {
                 await emit(&out)
             }
         }
+        if literalShortfall {
+            literalShortfall = false
+            return IMAPCompletion(.no, code: "SERVERBUG", "a message could not be read completely; it was padded")
+        }
         return IMAPCompletion(.ok, "FETCH completed")
     }
 
@@ -105,7 +109,7 @@ extension IMAPCommandRunner {
         var decoded: [Int: MessageChunk] = [:]
         for (index, attribute) in plan.attributes.enumerated() {
             switch attribute {
-            case .binary(let part, let partial, _) where !part.isEmpty:
+            case .binary(let part, let partial, _):
                 let length = partial.map { min(Int($0.length), configuration.readChunkBytes) } ?? configuration.readChunkBytes
                 decoded[index] = try await firstDecoded(
                     message, part: part, offset: Int64(partial?.offset ?? 0), length: length, in: mailbox)
@@ -170,9 +174,14 @@ extension IMAPCommandRunner {
             case .binary(let part, let partial, _):
                 let origin = partial.map { "<\($0.offset)>" } ?? ""
                 out.text(separator() + "BINARY[\(part.map(String.init).joined(separator: "."))]\(origin) ")
-                let first = part.isEmpty ? (partial == nil ? prefetched : nil) : decoded[attributeIndex]
-                try await section(
-                    message, IMAPSection(part: part), partial: partial, in: mailbox, prefetched: first, decode: true, into: &out)
+                if let first = decoded[attributeIndex] {
+                    try await section(
+                        message, IMAPSection(part: part), partial: partial, in: mailbox, prefetched: first, decode: !part.isEmpty,
+                        into: &out)
+                } else {
+                    // RFC 9051 §9: nstring. No such part, or the message went meanwhile.
+                    out.text("NIL")
+                }
             case .binarySize(let part):
                 out.text(separator() + "BINARY.SIZE[\(part.map(String.init).joined(separator: "."))] ")
                 out.text(String(part.isEmpty ? message.size : decoded[attributeIndex]?.total ?? 0))
@@ -233,31 +242,34 @@ extension IMAPCommandRunner {
 
     /// Writes one section as a literal (NIL when the message has no such part), streaming it
     /// in chunks of `readChunkBytes`.
-    /// RFC 3516 §4.1, §4.2: the first decoded bytes of a part at `offset`, and its decoded
-    /// size (all BINARY.SIZE needs: `length` 0).
+    /// RFC 9051 §6.4.5: the first decoded bytes of a part at `offset`, and its decoded size
+    /// (all BINARY.SIZE needs: `length` 0); nil when there is no such part or message (NIL).
+    /// An empty part is the whole message as stored, read as BODY[] is.
     func firstDecoded(
         _ message: MessageSummary, part: [Int], offset: Int64, length: Int, in mailbox: String
     ) async throws
-        -> MessageChunk
+        -> MessageChunk?
     {
         do {
             let read = try await client.call(
                 Methods.messageRead,
                 MessageReadParams(
-                    session: token, mailbox: mailbox, uid: message.uid, part: part.map(String.init).joined(separator: "."),
-                    offset: offset, length: length, decode: true))
+                    session: token, mailbox: mailbox, uid: message.uid,
+                    part: part.isEmpty ? nil : part.map(String.init).joined(separator: "."), offset: offset, length: length,
+                    decode: part.isEmpty ? nil : true))
             return MessageChunk(uid: message.uid, data: read.data, total: read.total)
         } catch {
+            if error.is(.noSuchPart) || error.is(.noSuchMessage) { return nil }
             throw Self.binaryError(error)
         }
     }
 
-    /// RFC 3516 §4.3: a part in an encoding the server cannot decode fails the command with
-    /// `UNKNOWN-CTE`; a part that does not exist is `NO` too (§4.1: no NIL for BINARY).
+    /// RFC 9051 §6.4.5, §7.1: a part in an encoding the server cannot decode fails the command
+    /// with `UNKNOWN-CTE`; so does asking for a part that is not a leaf (plain NO).
     static func binaryError(_ error: any Error) -> any Error {
         guard let rpc = error as? RPCError else { return error }
         if rpc.is(.unknownTransferEncoding) { return IMAPCommandError(.no, code: "UNKNOWN-CTE", rpc.message) }
-        if rpc.is(.noSuchPart) { return IMAPCommandError(.no, code: "UNKNOWN-CTE", "no such part: \(rpc.message)") }
+        if rpc.is(.invalidParams), rpc.data?.field == "part" { return IMAPCommandError(.no, rpc.message) }
         return error
     }
 
@@ -317,11 +329,19 @@ extension IMAPCommandRunner {
         while written < size {
             await emit(&out)
             let want = Int(min(Int64(chunk), size - written))
-            let read = try await client.call(
-                Methods.messageRead,
-                MessageReadParams(
-                    session: token, mailbox: mailbox, uid: message.uid, part: part, section: kind, offset: start + written,
-                    length: want, decode: decode ? true : nil))
+            let read: MessageReadResult
+            do {
+                read = try await client.call(
+                    Methods.messageRead,
+                    MessageReadParams(
+                        session: token, mailbox: mailbox, uid: message.uid, part: part, section: kind, offset: start + written,
+                        length: want, decode: decode ? true : nil))
+            } catch {
+                // The length is promised: pad (below) and end the command NO.
+                logger.warning("a literal could not be read to its end: \(error)")
+                literalShortfall = true
+                break
+            }
             var data = ByteBuffer(bytes: read.data.bytes)
             guard data.readableBytes > 0 else { break }
             let take = min(data.readableBytes, want)

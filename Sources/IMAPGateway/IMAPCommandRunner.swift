@@ -33,6 +33,9 @@ actor IMAPCommandRunner {
     /// in every FETCH for a change (item 21), UTF-8 mailbox names (`naming`).
     var rev2 = false
     let naming: IMAPNaming
+    /// A literal of this FETCH could not be read to its end after its length was written: it
+    /// was padded, and the command ends NO (the stream stays well formed).
+    var literalShortfall = false
     /// The tag of the command running (RFC 4731's ESEARCH names it).
     var currentTag: IMAPTag = ""
     var idleRefresher: Task<Void, Never>?
@@ -373,8 +376,12 @@ actor IMAPCommandRunner {
         out.line(readOnly ? "* OK [PERMANENTFLAGS ()] read-only" : "* OK [PERMANENTFLAGS (\(flags) \\*)] flags permitted")
         // RFC 7162 §3.1.2.1.
         if condstore { out.line("* OK [HIGHESTMODSEQ \(result.status.highestModseq)] highest mailbox mod-sequence") }
-        // RFC 9051 §6.3.2: the mailbox's name as the server has it.
-        if rev2 { out.line("* LIST () \"/\" \(quotedMailbox(name))") }
+        // RFC 9051 §6.3.2: the mailbox's name as the server has it, with accurate attributes.
+        if rev2 {
+            let mailboxes = (try? await client.call(Methods.mailboxList, MailboxListParams(session: token)).mailboxes) ?? []
+            let attributes = MailboxTree(mailboxes, subscribed: []).attributes(of: name, subscribedReturned: false)
+            out.line("* LIST (\(attributes.joined(separator: " "))) \"/\" \(quotedMailbox(name))")
+        }
         current.subscription = await subscribing
         if let subscription = current.subscription {
             current.listener = Task { [weak self] in

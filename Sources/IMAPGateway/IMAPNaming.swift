@@ -1,3 +1,4 @@
+import Foundation
 import IMAPCodec
 import NIOConcurrencyHelpers
 
@@ -18,7 +19,11 @@ final class IMAPNaming: Sendable {
     func decode(_ raw: [UInt8]) -> String? {
         let decoded: String?
         if isUTF8 {
-            decoded = String(validating: raw, as: UTF8.self)
+            // RFC 9051 §5.1: names must be Net-Unicode (RFC 5198), so in Normalization Form C;
+            // a name in another form is refused rather than becoming a second, look-alike name.
+            decoded = String(validating: raw, as: UTF8.self).flatMap { name in
+                name.precomposedStringWithCanonicalMapping.utf8.elementsEqual(name.utf8) ? name : nil
+            }
         } else {
             decoded = ModifiedUTF7.decode(raw)
         }

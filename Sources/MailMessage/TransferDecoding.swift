@@ -14,7 +14,9 @@ public enum TransferDecoding {
 
     /// A body decoded piece by piece in bounded memory (IMAP BINARY of a large attachment),
     /// with the same result as decoding it whole: base64 carries an unfinished quantum over,
-    /// quoted-printable decodes whole lines and carries the last, unfinished one.
+    /// quoted-printable decodes whole lines and carries the last, unfinished one. With `crlf`
+    /// (a text part: RFC 9051 §7.5.2 wants CRLF line ends) a bare LF in the decoded bytes
+    /// becomes CRLF.
     public struct Decoder: Sendable {
         private enum Kind: Sendable {
             case identity
@@ -22,35 +24,49 @@ public enum TransferDecoding {
             case quotedPrintable(carry: [UInt8])
         }
         private var kind: Kind
-        /// A quoted-printable line longer than this (no line break in sight: not a conforming
-        /// body, RFC 2045 §6.7 rule 5 allows 76) is decoded in pieces of about this size.
+        private let crlf: Bool
+        private var lastWasCR = false
+        /// A quoted-printable "line" longer than this (no line break in sight: not a
+        /// conforming body, RFC 2045 §6.7 rule 5 allows 76) is decoded in pieces of about this
+        /// size, so the carry stays bounded.
         static let longestCarriedLine = 64 * 1024
 
         /// nil for an encoding this module does not know (IMAP's `UNKNOWN-CTE`).
-        public init?(encoding: String) {
+        public init?(encoding: String, crlf: Bool = false) {
             switch encoding.trimmingWhitespace().lowercased() {
             case "", "7bit", "8bit", "binary": kind = .identity
             case "base64": kind = .base64(Base64Stream())
             case "quoted-printable": kind = .quotedPrintable(carry: [])
             default: return nil
             }
+            self.crlf = crlf
         }
 
         /// The decoded bytes `piece` completes.
         public mutating func decode(_ piece: [UInt8]) -> [UInt8] {
             switch kind {
             case .identity:
-                return piece
+                return lineEnds(piece)
             case .base64(var stream):
                 let output = stream.decode(piece)
                 kind = .base64(stream)
-                return output
+                return lineEnds(output)
             case .quotedPrintable(let carry):
                 let input = carry + piece
                 var cut = (input.lastIndex(of: ASCII.lf).map { $0 + 1 }) ?? 0
-                if cut == 0, input.count > Self.longestCarriedLine { cut = Self.safeCut(input) }
+                var forcedWhitespace = 0
+                if cut == 0, input.count > Self.longestCarriedLine {
+                    cut = Self.safeCut(input)
+                    // Cut inside a whitespace run longer than the look-back: it is not at the
+                    // line's end (more follows), so it is kept, not dropped as rule 3 would.
+                    while forcedWhitespace < cut, [ASCII.space, ASCII.tab].contains(input[cut - 1 - forcedWhitespace]) {
+                        forcedWhitespace += 1
+                    }
+                }
                 kind = .quotedPrintable(carry: Array(input[cut...]))
-                return cut > 0 ? TransferDecoding.quotedPrintable(input[..<cut]) : []
+                guard cut > 0 else { return [] }
+                let decoded = TransferDecoding.quotedPrintable(input[..<(cut - forcedWhitespace)])
+                return lineEnds(decoded + input[(cut - forcedWhitespace)..<cut])
             }
         }
 
@@ -62,24 +78,49 @@ public enum TransferDecoding {
             case .base64(var stream):
                 let output = stream.finish()
                 kind = .base64(stream)
-                return output
+                return lineEnds(output)
             case .quotedPrintable(let carry):
                 kind = .quotedPrintable(carry: [])
-                return TransferDecoding.quotedPrintable(carry)
+                return lineEnds(TransferDecoding.quotedPrintable(carry))
             }
         }
 
-        /// Where an overlong line may be cut without splitting an `=XX`, a soft break, or a
-        /// run of whitespace (which the rules drop only at a line's end).
-        static func safeCut(_ input: [UInt8]) -> Int {
-            var cut = input.count
-            while cut > 0 {
-                let window = input[max(0, cut - 3)..<cut]
-                let last = input[cut - 1]
-                if !window.contains(ASCII.equals), last != ASCII.space, last != ASCII.tab { return cut }
-                cut -= 1
+        private mutating func lineEnds(_ bytes: [UInt8]) -> [UInt8] {
+            guard crlf, !bytes.isEmpty else { return bytes }
+            var output: [UInt8] = []
+            output.reserveCapacity(bytes.count + bytes.count / 32)
+            for byte in bytes {
+                if byte == ASCII.lf, !lastWasCR { output.append(ASCII.cr) }
+                output.append(byte)
+                lastWasCR = byte == ASCII.cr
             }
-            return 0
+            return output
+        }
+
+        /// Where an overlong line may be cut so that the two sides decode as the whole would:
+        /// not after a CR (its LF may follow), not within the three octets of an `=XX` or a
+        /// soft break's `=`, not inside a run of whitespace (which rule 3 drops only at a
+        /// line's end). It looks back a bounded distance; a line of nothing but whitespace
+        /// or escapes longer than that is cut anyway (a body that long is not conforming).
+        static func safeCut(_ input: [UInt8]) -> Int {
+            let lookBack = 1024
+            var cut = input.count
+            let floor = max(1, input.count - lookBack)
+            while cut > floor {
+                let last = input[cut - 1]
+                if last == ASCII.cr || last == ASCII.space || last == ASCII.tab {
+                    cut -= 1
+                    continue
+                }
+                if let equals = input[max(0, cut - 3)..<cut].lastIndex(of: ASCII.equals), equals >= cut - 3 {
+                    // "=XX" complete just before the cut is fine; anything shorter is not.
+                    if equals == cut - 3, ASCII.hexValue(input[cut - 2]) != nil, ASCII.hexValue(input[cut - 1]) != nil { return cut }
+                    cut = equals
+                    continue
+                }
+                return cut
+            }
+            return input.count
         }
     }
 

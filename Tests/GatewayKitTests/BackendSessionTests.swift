@@ -88,7 +88,6 @@ import Testing
     @Test func patienceEnds() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let calls = Calls()
-        let start = ContinuousClock.now
         let result = await outcome {
             try await BackendSession.patient(on: loop, giveUpAt: .now() + .milliseconds(400)) { () -> EventLoopFuture<Int> in
                 _ = calls.next()
@@ -97,7 +96,6 @@ import Testing
         }
         #expect(throws: RPCError.self) { try result.get() }
         #expect(calls.count >= 2)
-        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     /// Twelve logins at once against one password thread with room for one waiting: every

@@ -93,6 +93,28 @@ import Testing
         #expect(output == whole)
     }
 
+    /// Quoted-printable lines far over 64 KiB, made of what must not be cut (escapes, soft
+    /// breaks, whitespace runs, a CR before its LF), decode as whole, in bounded carry.
+    @Test(arguments: ["=3D", "=3D ", "  ", "a=  \r", "=\r\n", "x= y"])
+    func overlongLinesOfAwkwardPieces(unit: String) {
+        var line: [UInt8] = []
+        while line.count < 150_000 { line += Array(unit.utf8) }
+        line += Array("end\r\n".utf8)
+        let whole = TransferDecoding.quotedPrintable(line)
+        var decoder = TransferDecoding.Decoder(encoding: "quoted-printable")!
+        var output: [UInt8] = []
+        var start = 0
+        while start < line.count {
+            let end = min(line.count, start + 8191)
+            output += decoder.decode(Array(line[start..<end]))
+            start = end
+        }
+        output += decoder.finish()
+        // Compared as one Bool: a failure would print both 150,000-byte arrays.
+        let same = output == whole
+        #expect(same, "\(unit): \(output.count) bytes against \(whole.count)")
+    }
+
     @Test func encodingDispatch() {
         #expect(TransferDecoding.decode(Array("Zm9v".utf8), encoding: "Base64") == Array("foo".utf8))
         #expect(TransferDecoding.decode(Array("a=3D".utf8), encoding: " QUOTED-PRINTABLE ") == Array("a=".utf8))

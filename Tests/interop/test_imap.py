@@ -1126,8 +1126,16 @@ def test_binary_fetch_size_partial_unknown_cte_and_literal8_append(imap):
     assert data[0][1] == message
     typ, data = c.fetch("1", "(BINARY.PEEK[3])")
     assert typ == "NO" and b"[UNKNOWN-CTE]" in data[0], data
-    typ, data = c.fetch("1", "(BINARY.PEEK[9])")
+    data = ok(c.fetch("1", "(BINARY.PEEK[9] BINARY.SIZE[9])"))
+    assert b"BINARY[9] NIL" in data[0] and b"BINARY.SIZE[9] 0" in data[0], data   # no such part: NIL
+    # RFC 9051 §6.4.5: leaf parts only; a multipart part is refused, the message's own BINARY[] is not.
+    ok(c.append("INBOX", None, None, b"Subject: nested\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+                b"Content-Type: multipart/alternative; boundary=y\r\n\r\n--y\r\nContent-Type: text/plain\r\n\r\n"
+                b"hi\r\n--y--\r\n--x--\r\n"))
+    typ, data = c.fetch("2", "(BINARY.PEEK[1])")
     assert typ == "NO", data
+    assert ok(c.fetch("2", "(BINARY.PEEK[1.1])"))[0][1] == b"hi"
+    assert ok(c.fetch("2", "(BINARY.PEEK[])"))[0][1].startswith(b"Subject: nested")
     assert b"\\Seen" not in ok(c.fetch("1", "(FLAGS)"))[0]
     ok(c.fetch("1", "(BINARY[1])"))
     assert b"\\Seen" in ok(c.fetch("1", "(FLAGS)"))[0], "BINARY without .PEEK sets \\Seen"
@@ -1141,7 +1149,7 @@ def test_binary_fetch_size_partial_unknown_cte_and_literal8_append(imap):
     raw.send(body)
     assert raw.until(b"b ")[-1].startswith(b"b OK")
     raw.run(b"c", b"SELECT INBOX")
-    raw.send(b"d FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[1])")
+    raw.send(b"d FETCH 3 (BINARY.PEEK[1] BINARY.SIZE[1])")
     line = raw.readline()
     assert line.endswith(b"BINARY[1] ~{5}\r\n"), line
     assert raw.f.read(5) == b"A\x00B\r\n"
@@ -1175,15 +1183,21 @@ def test_imap4rev2_after_enable(imap):
     assert '* LIST (\\HasNoChildren) "/" "Entwürfe"' in listed, listed
     assert run(b"d", 'CREATE "Café & Co"'.encode())[-1].startswith("d OK")
     lines = run(b"e", b"SELECT INBOX")
-    assert '* LIST () "/" INBOX' in lines, lines
+    assert '* LIST (\\HasNoChildren) "/" INBOX' in lines, lines
+    # §5.1: a name not in Normalization Form C is refused (it would be a second "Café").
+    assert run(b"e2", 'CREATE "Cafe\u0301"'.encode())[-1].startswith("e2 NO"), "NFD name"
     assert not any(line.endswith(" RECENT") for line in lines), lines
     assert "\\Recent" not in " ".join(run(b"f", b"FETCH 1:* (FLAGS)")), "no \\Recent in rev2"
-    assert run(b"g", b"SEARCH ALL")[0] == '* ESEARCH (TAG "g") ALL 1:2'
+    lines = run(b"g", b"SEARCH ALL")
+    assert lines[0] == '* ESEARCH (TAG "g") ALL 1:2' and not any(x.startswith("* SEARCH") for x in lines), lines
+    stored = run(b"g2", b"STORE 1 +FLAGS (\\Flagged)")
+    assert re.fullmatch(r"\* 1 FETCH \(FLAGS \(\\Flagged\) UID \d+\)", stored[0]), stored
     assert run(b"h", b"UID SEARCH ALL")[0].startswith('* ESEARCH (TAG "h") UID ALL ')
     assert run(b"i", b"SEARCH SUBJECT nothing-like-this")[0] == '* ESEARCH (TAG "i")'
     assert run(b"j", b"STATUS INBOX (MESSAGES SIZE)")[0] == f"* STATUS INBOX (MESSAGES 2 SIZE {sum(sizes)})"
+    assert '* LIST (\\HasNoChildren \\Sent) "/" "Sent"' in run(b"e3", b'EXAMINE "Sent"'), "attributes as LIST's"
     lines = run(b"k", 'SELECT "Entwürfe"'.encode())
-    assert '* LIST () "/" "Entwürfe"' in lines and lines[-1].startswith("k OK"), lines
+    assert '* LIST (\\HasNoChildren) "/" "Entwürfe"' in lines and lines[-1].startswith("k OK"), lines
     raw.close()
 
     listed = rev1.run(b"e", b'LIST "" "*"')
