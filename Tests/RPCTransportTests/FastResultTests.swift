@@ -45,35 +45,32 @@ import Testing
 
     /// `message.sort` and `message.thread` answers, written by either coder and read by the other.
     @Test func sortAndThreadResultsBothWays() throws {
-        let sorts = [
+        for sort in [
             MessageSortResult(uids: [], total: 0, highestModseq: 1),
             MessageSortResult(uids: [4_294_967_295, 1, 77], total: 10_000, highestModseq: 9_007_199_254_740_993),
-        ]
-        for sort in sorts {
-            var fast = ByteBuffer()
-            try JSONRPC.encodeResult(sort, id: .number(3), into: &fast)
-            let foundation = ByteBuffer(
-                string: #"{"jsonrpc":"2.0","id":3,"result":"# + String(decoding: try JSONEncoder().encode(sort), as: UTF8.self) + "}")
-            for line in [fast, foundation] {
-                let read = try JSONRPC.decodeResult(MessageSortResult.self, from: line)
+        ] {
+            for read in try Self.readBothWays(sort) {
                 #expect(read.uids == sort.uids && read.total == sort.total && read.highestModseq == sort.highestModseq)
             }
         }
-        let threads = [
+        for thread in [
             MessageThreadResult(uids: [], depths: [], threads: 0, nextOffset: nil, highestModseq: 0),
             MessageThreadResult(uids: [3, 0, 5], depths: [0, 1, 2], threads: 2, nextOffset: 2, highestModseq: 12),
-        ]
-        for thread in threads {
-            var fast = ByteBuffer()
-            try JSONRPC.encodeResult(thread, id: .number(4), into: &fast)
-            let foundation = ByteBuffer(
-                string: #"{"jsonrpc":"2.0","id":4,"result":"# + String(decoding: try JSONEncoder().encode(thread), as: UTF8.self) + "}")
-            for line in [fast, foundation] {
-                let read = try JSONRPC.decodeResult(MessageThreadResult.self, from: line)
+        ] {
+            for read in try Self.readBothWays(thread) {
                 #expect(read.uids == thread.uids && read.depths == thread.depths && read.threads == thread.threads)
                 #expect(read.nextOffset == thread.nextOffset && read.highestModseq == thread.highestModseq)
             }
         }
+    }
+
+    /// `result` written by JSONRPC's writer and by Foundation's, each read back by JSONRPC.
+    static func readBothWays<Result: Codable & Sendable>(_ result: Result) throws -> [Result] {
+        var fast = ByteBuffer()
+        try JSONRPC.encodeResult(result, id: .number(3), into: &fast)
+        let foundation = ByteBuffer(
+            string: #"{"jsonrpc":"2.0","id":3,"result":"# + String(decoding: try JSONEncoder().encode(result), as: UTF8.self) + "}")
+        return try [fast, foundation].map { try JSONRPC.decodeResult(Result.self, from: $0) }
     }
 
     /// Equal summaries, their JSON values compared as values (Foundation orders members and
