@@ -240,8 +240,6 @@ extension IMAPCommandRunner {
         return text.isEmpty ? part : part + "." + text
     }
 
-    /// Writes one section as a literal (NIL when the message has no such part), streaming it
-    /// in chunks of `readChunkBytes`.
     /// RFC 9051 §6.4.5: the first decoded bytes of a part at `offset`, and its decoded size
     /// (all BINARY.SIZE needs: `length` 0); nil when there is no such part or message (NIL).
     /// An empty part is the whole message as stored, read as BODY[] is.
@@ -273,6 +271,9 @@ extension IMAPCommandRunner {
         return error
     }
 
+    /// Writes one section as a literal (NIL when the message has no such part), streaming it
+    /// in chunks of `readChunkBytes`; with `decode`, a BINARY part (RFC 9051 §6.4.5).
+    /// `prefetched`, when given, is its first chunk at the partial's offset.
     func section(
         _ message: MessageSummary, _ spec: IMAPSection, partial: IMAPPartial?, in mailbox: String, prefetched: MessageChunk?,
         decode: Bool = false, into out: inout ResponseWriter
