@@ -44,6 +44,8 @@ extension IMAPCommandRunner {
         while let page = try await pages.next() {
             var messages = page.messages
             var justSeen = Set<UInt32>()
+            // A BINARY that will fail does so before `\Seen` is set on anything of the page.
+            if plan.checksBinaryParts { try Self.checkBinaryParts(plan.attributes, of: messages) }
             if plan.setsSeen { (messages, justSeen) = try await markSeen(messages, in: current.name) }
             var firstBytes =
                 plan.readsWholeMessages
@@ -259,6 +261,33 @@ extension IMAPCommandRunner {
         } catch {
             if error.is(.noSuchPart) || error.is(.noSuchMessage) { return nil }
             throw Self.binaryError(error)
+        }
+    }
+
+    /// The BINARY parts asked for, checked against each message's structure: an encoding Loft
+    /// cannot decode is `NO [UNKNOWN-CTE]`, a part that is not a leaf is NO (RFC 9051 §6.4.5);
+    /// a part that does not exist is left for NIL.
+    static func checkBinaryParts(_ attributes: [IMAPFetchAttribute], of messages: [MessageSummary]) throws {
+        let parts = attributes.compactMap { attribute -> [Int]? in
+            if case .binary(let part, _, _) = attribute, !part.isEmpty { return part }
+            return nil
+        }
+        for (message, parsed) in zip(messages, decodeAll(messages.map(\.structure), as: ParsedMessage.self)) {
+            guard let parsed else { continue }
+            for path in parts {
+                guard let node = parsed.part(at: path) else { continue }
+                switch node.content {
+                case .multipart, .message:
+                    throw IMAPCommandError(
+                        .no, "BINARY[\(path.map(String.init).joined(separator: "."))] of UID \(message.uid) is not a leaf part")
+                case .single:
+                    if TransferDecoding.Decoder(encoding: node.encoding) == nil {
+                        throw IMAPCommandError(
+                            .no, code: "UNKNOWN-CTE",
+                            "UID \(message.uid) part \(path.map(String.init).joined(separator: ".")) is in \(node.encoding)")
+                    }
+                }
+            }
         }
     }
 
@@ -495,6 +524,7 @@ struct FetchPlan {
     var needsEnvelope = false
     var setsSeen = false
     var readsWholeMessages = false
+    var checksBinaryParts = false
 
     init(_ attributes: [IMAPFetchAttribute], readOnly: Bool) {
         self.attributes = attributes
@@ -510,8 +540,15 @@ struct FetchPlan {
             case .bodySection(let section, let partial, let peek):
                 if !peek, !readOnly { setsSeen = true }
                 if section.part.isEmpty, section.text == .full, partial == nil { readsWholeMessages = true }
-            case .binary(_, _, let peek):
-                if !peek, !readOnly { setsSeen = true }
+            case .binary(let part, _, let peek):
+                if !peek, !readOnly {
+                    setsSeen = true
+                    // Checked against the structure before \Seen is set.
+                    if !part.isEmpty {
+                        needsStructure = true
+                        checksBinaryParts = true
+                    }
+                }
             case .uid, .flags, .internalDate, .rfc822Size, .rfc822Header, .modseq, .binarySize: break
             }
         }

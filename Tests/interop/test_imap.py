@@ -1126,6 +1126,9 @@ def test_binary_fetch_size_partial_unknown_cte_and_literal8_append(imap):
     assert data[0][1] == message
     typ, data = c.fetch("1", "(BINARY.PEEK[3])")
     assert typ == "NO" and b"[UNKNOWN-CTE]" in data[0], data
+    typ, data = c.fetch("1", "(BINARY[3])")
+    assert typ == "NO" and b"[UNKNOWN-CTE]" in data[0], data
+    assert b"\\Seen" not in ok(c.fetch("1", "(FLAGS)"))[0], "a BINARY that fails sets no \\Seen" 
     data = ok(c.fetch("1", "(BINARY.PEEK[9] BINARY.SIZE[9])"))
     assert b"BINARY[9] NIL" in data[0] and b"BINARY.SIZE[9] 0" in data[0], data   # no such part: NIL
     # RFC 9051 §6.4.5: leaf parts only; a multipart part is refused, the message's own BINARY[] is not.
