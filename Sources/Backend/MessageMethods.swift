@@ -74,13 +74,7 @@ extension Backend {
             let message = try self.store.message(
                 accountID: account, mailbox: try Self.mailboxName(p.mailbox), uid: p.uid, withStructure: !wholeMessage)
             let range = try Self.sectionRange(message, part: p.part, section: p.section ?? .full)
-            let offset = max(p.offset ?? 0, 0)
-            let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)
-            let total = Int64(range.count)
-            let start = Int64(range.lowerBound) + min(offset, total)
-            let count = Int(min(Int64(length), total - min(offset, total)))
-            let bytes = count > 0 ? try self.store.read(message, offset: start, length: count) : []
-            return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
+            return try self.read(message, range, p)
         }
         blocking(Methods.messageReadBatch) { _, p in
             let account = try self.accountID(session: p.session)
@@ -226,16 +220,9 @@ extension Backend {
                 .invalidParams, "part \(part) is a multipart or an encapsulated message: decode is for leaf parts", field: "part")
         }
         let range = node.bodyRange
-        let offset = max(p.offset ?? 0, 0)
-        let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)
-        if Self.isIdentity(node.encoding) {
-            // 7bit, 8bit, binary: the bytes are the decoded bytes.
-            let total = Int64(range.count)
-            let count = Int(min(Int64(length), total - min(offset, total)))
-            let start = Int64(range.lowerBound) + min(offset, total)
-            let bytes = count > 0 ? try store.read(message, offset: start, length: count) : []
-            return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
-        }
+        // 7bit, 8bit, binary: the bytes are the decoded bytes.
+        if Self.isIdentity(node.encoding) { return try read(message, range, p) }
+        let (offset, length) = Self.window(p)
         let key = DecodedParts.Key(
             digest: try store.bodyDigest(message), start: range.lowerBound - message.prefixLength, count: range.count,
             text: type == "text")
@@ -243,6 +230,21 @@ extension Backend {
             try self.store.read(message, offset: Int64(range.lowerBound + at), length: count)
         }
         return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
+    }
+
+    /// `message.read`'s window (`offset`, `length`) of `range` within the stored message.
+    func read(_ message: MessageRecord, _ range: Range<Int>, _ p: MessageReadParams) throws -> MessageReadResult {
+        let (offset, length) = Self.window(p)
+        let total = Int64(range.count)
+        let start = Int64(range.lowerBound) + min(offset, total)
+        let count = Int(min(Int64(length), total - min(offset, total)))
+        let bytes = count > 0 ? try store.read(message, offset: start, length: count) : []
+        return MessageReadResult(data: Base64Data(bytes), total: total, offset: min(offset, total))
+    }
+
+    /// The offset asked for (not negative) and the length (0 to one chunk, one chunk by default).
+    static func window(_ p: MessageReadParams) -> (offset: Int64, length: Int) {
+        (max(p.offset ?? 0, 0), min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes))
     }
 
     /// The structure keeps the encoding uppercased, "7BIT" when absent.
