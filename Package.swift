@@ -12,7 +12,7 @@ let package = Package(
     name: "Loft",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "loft", targets: ["loft"]),
+        .executable(name: "loft", targets: ["loft"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -76,6 +76,8 @@ let package = Package(
             name: "IMAPCodec",
             dependencies: ["MailCore", "SASL", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
+        // DNS messages (RFC 1035) for the relay's MX lookups: pure, no I/O.
+        .target(name: "DNSCodec", swiftSettings: strict),
         .target(
             name: "LoftConfig",
             dependencies: ["MailCore", .product(name: "Yams", package: "Yams")],
@@ -123,10 +125,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "Relay",
+            dependencies: [
+                "SMTPCodec", "DNSCodec", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "loft",
             dependencies: [
-                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway", "IMAPGateway", "SASL",
+                "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway",
+                "IMAPGateway", "SASL",
+                "Relay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -160,12 +175,25 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore", "JSONCodec"]),
+        .testTarget(name: "DNSCodecTests", dependencies: ["DNSCodec"]),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: [
+                "Relay", "DNSCodec", "SMTPCodec", "LoftTestSupport", "Backend", "RPCTransport", "RPCProtocol", "MailCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .testTarget(name: "LoftConfigTests", dependencies: ["LoftConfig"]),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"]),
         .testTarget(name: "LineFramingTests", dependencies: ["LineFraming", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "SMTPCodecTests", dependencies: ["SMTPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "POP3CodecTests", dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "IMAPCodecTests", dependencies: ["IMAPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "SMTPCodecTests", dependencies: ["SMTPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "POP3CodecTests",
+            dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "IMAPCodecTests", dependencies: ["IMAPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [
