@@ -146,12 +146,6 @@ extension Backend {
             }
             return ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes())
         }
-        blocking(Methods.queueList) { _, p in
-            QueueListResult(
-                entries: try self.store.queueEntries(limit: min(max(p.limit ?? 100, 1), 10_000)).map {
-                    RPCProtocol.QueueEntry(id: $0.id, sender: $0.sender, recipients: $0.recipients, size: $0.size, createdAt: $0.createdAt)
-                })
-        }
     }
 
     func registerVerify() {

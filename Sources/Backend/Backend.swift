@@ -35,6 +35,8 @@ public final class Backend: Sendable {
     let clock: @Sendable () -> Int64
     let logger: Logger
     let servers = NIOLockedValueBox<[RPCServer]>([])
+    /// The queue's scheduler round (`startQueueTicks`), cancelled at shutdown.
+    let queueTicks = NIOLockedValueBox<RepeatedTask?>(nil)
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
     /// The server-wide message size limit, read on every delivery: kept here, written through.
     let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)
@@ -52,6 +54,8 @@ public final class Backend: Sendable {
 
     public static let gatewaySocket = "gateway.sock"
     public static let adminSocket = "admin.sock"
+    /// The outbound relay's: lease, read, renew and report queued mail, nothing else.
+    public static let relaySocket = "relay.sock"
 
     /// - Parameter clock: milliseconds since 1970; tests inject their own to drive throttling
     ///   and lock leases without sleeping.
@@ -86,17 +90,19 @@ public final class Backend: Sendable {
     public func listen(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
         let identity = RPCServerIdentity(server: "loft-backend", capabilities: ["events", "uploads", "locks", "sections"])
         let dispatcher = Dispatcher(backend: self, handlers: handlers.withLockedValue { $0 })
-        for (name, role) in [(Self.gatewaySocket, RPCRole.gateway), (Self.adminSocket, RPCRole.admin)] {
+        for (name, role) in [(Self.gatewaySocket, RPCRole.gateway), (Self.adminSocket, RPCRole.admin), (Self.relaySocket, RPCRole.relay)] {
             let server = try await RPCServer.bind(
                 path: config.dataDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity,
                 logger: logger)
             servers.withLockedValue { $0.append(server) }
         }
-        logger.info("back-end listening on \(config.dataDirectory)/\(Self.gatewaySocket) and \(Self.adminSocket)")
+        logger.info("back-end listening on \(config.dataDirectory)/\(Self.gatewaySocket), \(Self.adminSocket) and \(Self.relaySocket)")
+        startQueueTicks(group: group)
     }
 
     public func shutdown() async {
         for server in servers.withLockedValue({ $0 }) { await server.close() }
+        queueTicks.withLockedValue { $0?.cancel() }
         // Wait for the committer: a queued store either commits or its caller hears it failed.
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in committer.queue.async { c.resume() } }
         try? await workers.shutdownGracefully()
@@ -204,6 +210,8 @@ public final class Backend: Sendable {
             case .notSelectable: return RPCError(.notSelectable, error.message)
             case .tooManyMailboxes: return RPCError(.tooManyMailboxes, error.message)
             case .noSuchMessage: return RPCError(.noSuchMessage, error.message)
+            case .noSuchLease: return RPCError(.noSuchLease, error.message)
+            case .noSuchQueueEntry: return RPCError(.noSuchQueueEntry, error.message)
             case .quotaExceeded: return RPCError(.quotaExceeded, error.message, temporary: true)
             case .tooBig: return RPCError(.tooBig, error.message)
             case .limitExceeded: return RPCError(.limitExceeded, error.message)
@@ -327,5 +335,6 @@ public final class Backend: Sendable {
         registerSorting()
         registerDelivery()
         registerEventsAndLocks()
+        registerQueue()
     }
 }

@@ -2,7 +2,7 @@
 /// delivery routing, mailboxes, messages, the queue, quotas, locks and change events. Imports
 /// Storage, RPCProtocol, RPCTransport, MailMessage and MailCore — never a gateway's codec.
 
-import MailCore
+public import MailCore
 
 /// The back-end's settings. Every value has a production default; tests lower the costly ones.
 public struct BackendConfig: Sendable {
@@ -43,6 +43,14 @@ public struct BackendConfig: Sendable {
     /// RFC 6154: the mailboxes every new account gets besides INBOX (and, by schema v6, every
     /// account that lacked them).
     public var defaultMailboxes: [(name: String, specialUse: String)]
+    /// The outbound queue's retry schedule, lifetime and delay warning (`backend.queue.*`).
+    public var queuePolicy: QueueSchedule.Policy
+    /// A relay's lease when it asks for none, and the longest it may ask for.
+    public var queueLeaseMs: Int64
+    public var maxQueueLeaseMs: Int64
+    /// How often the back-end looks for queued recipients past their lifetime or due a delay
+    /// warning.
+    public var queueTickMs: Int64
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -63,5 +71,9 @@ public struct BackendConfig: Sendable {
         self.storePageSize = 4096
         self.minFreeBytes = 64 << 20
         self.defaultMailboxes = SpecialUse.defaultMailboxes
+        self.queuePolicy = .standard
+        self.queueLeaseMs = 5 * 60 * 1000
+        self.maxQueueLeaseMs = 60 * 60 * 1000
+        self.queueTickMs = 30_000
     }
 }

@@ -23,7 +23,7 @@ struct Bounce: Sendable {
     let remote: [String]
     let reportingMTA: String
     /// The original message's header, as received.
-    let originalHeader: [UInt8]
+    var originalHeader: [UInt8]
     let arrivalDate: Int64
     /// Unpredictable: the report's Message-ID and the seed of its MIME boundary.
     let token: String
@@ -54,11 +54,27 @@ struct Bounce: Sendable {
         let report = DeliveryStatusNotification(
             reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date, messageID: token,
             recipients: failures.map(Self.recipient), originalHeader: originalHeader, boundarySeed: token)
+        return store(report, date: date)
+    }
+
+    /// A report on recipients of a queued message (failed, delayed or relayed: the first
+    /// recipient's action says which), stored like the one above.
+    func request(recipients: [DeliveryStatusNotification.Recipient], envid: String?, date: Int64) throws -> StoreRequest {
+        let report = DeliveryStatusNotification(
+            reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date,
+            messageID: Credentials.base64url(Credentials.random(15)),
+            originalEnvelopeID: envid, recipients: recipients, originalHeader: originalHeader,
+            boundarySeed: Credentials.base64url(Credentials.random(15)))
+        return store(report, date: date)
+    }
+
+    func store(_ report: DeliveryStatusNotification, date: Int64) -> StoreRequest {
         let bytes = report.encoded()
         let structure = String(decoding: MessageParser.parse(bytes).jsonBytes, as: UTF8.self)
         return StoreRequest(
             body: .inMemory(bytes), structure: structure, prefix: Self.prefix, internalDate: date,
-            placements: accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") }, queueSender: "", queueRecipients: remote)
+            placements: accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") }, queueSender: "", queueRecipients: remote,
+            queueOptions: QueueOptions(origin: "bounce"))
     }
 
     static func recipient(_ failure: DeliveryFailure) -> DeliveryStatusNotification.Recipient {

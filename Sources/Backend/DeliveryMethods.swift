@@ -354,10 +354,15 @@ extension Backend {
                     return failures.isEmpty ? nil : try bounce.request(reporting: failures, date: internalDate)
                 }
             }
+            var queueOptions = QueueOptions(lifetime: config.queuePolicy.lifetime)
+            if !plan.remote.isEmpty {
+                queueOptions = Self.queueOptions(
+                    sender: sender, recipients: recipients, plan: plan, body: body, lifetime: config.queuePolicy.lifetime)
+            }
             let request = StoreRequest(
                 body: body, structure: structure, prefix: upload.prefix, internalDate: internalDate,
                 placements: plan.accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") },
-                queueSender: sender, queueRecipients: plan.remote,
+                queueSender: sender, queueRecipients: plan.remote, queueOptions: queueOptions,
                 outcome: idempotencyKey.map { key in RecordedOutcome(key: key) { try Self.encodeOutcome(answer($0)) } },
                 followUp: followUp)
             committer.submit(request) { result in
@@ -374,5 +379,20 @@ extension Backend {
                     })
             }
         }
+    }
+}
+
+extension Backend {
+    /// What the queued copy needs to go out right: whether its body has 8-bit bytes (RFC 6152
+    /// BODY=8BITMIME; the relay says so to servers that offer it), whether its envelope needs
+    /// SMTPUTF8 (RFC 6531 §3.4: a non-ASCII address), and where it came from (an envelope
+    /// recipient outside: submission or a trusted relay; else forwarding or a group).
+    static func queueOptions(sender: String, recipients: [String], plan: DeliveryPlan, body: PreparedBody, lifetime: Int64) -> QueueOptions
+    {
+        let direct = Set(plan.remote).intersection(recipients.map { $0.lowercased() })
+        let eightBit = (try? body.contents())?.contains(where: { $0 >= 0x80 }) ?? false
+        let utf8 = ([sender] + plan.remote).contains { $0.utf8.contains { $0 >= 0x80 } }
+        return QueueOptions(
+            origin: direct.isEmpty ? "forward" : "submission", bodyType: eightBit ? "8bitmime" : "7bit", smtputf8: utf8, lifetime: lifetime)
     }
 }

@@ -24,17 +24,32 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         public var status: Status
         /// §2.3.6 with diagnostic-type `smtp`: the reply, e.g. `552 5.2.2 Mailbox full`.
         public var diagnostic: String?
+        /// §2.3.3: what became of it.
+        public var action: Action
+        /// §2.3.5: the remote host that gave `diagnostic`, when there was one.
+        public var remoteMTA: String?
+        /// §2.3.7: for `delayed`, until when delivery will still be tried (seconds since 1970).
+        public var willRetryUntil: Int64?
 
         public init(
             finalRecipient: String, originalRecipient: String? = nil, expandedFrom: String? = nil, status: Status,
-            diagnostic: String? = nil
+            diagnostic: String? = nil, action: Action = .failed, remoteMTA: String? = nil, willRetryUntil: Int64? = nil
         ) {
             self.finalRecipient = finalRecipient
             self.originalRecipient = originalRecipient
             self.expandedFrom = expandedFrom
             self.status = status
             self.diagnostic = diagnostic
+            self.action = action
+            self.remoteMTA = remoteMTA
+            self.willRetryUntil = willRetryUntil
         }
+    }
+
+    /// RFC 3464 §2.3.3 action-value. One report is about one kind (its subject and text say
+    /// which): the first recipient's.
+    public enum Action: String, Sendable, Equatable {
+        case failed, delayed, delivered, relayed
     }
 
     // RFC 3464 §2.3.4
@@ -120,7 +135,7 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
 
         var text = "From: Mail Delivery System <MAILER-DAEMON@\(host)>\r\n"
         text += "To: <\(Self.printable(returnPath))>\r\n"
-        text += "Subject: Undelivered Mail Returned to Sender\r\n"
+        text += "Subject: \(subject)\r\n"
         text += "Date: \(MessageDate.format(date))\r\n"
         text += "Message-ID: <\(Self.idLeft(messageID))@\(host)>\r\n"
         // RFC 3834 §5: a message made by a program in direct response to another.
@@ -141,6 +156,17 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         }
         out += Array("\r\n--\(boundary)--\r\n".utf8)
         return out
+    }
+
+    var kind: Action { recipients.first?.action ?? .failed }
+
+    /// The Subject, by the report's kind (the words Postfix uses, which people recognise).
+    var subject: String {
+        switch kind {
+        case .failed: "Undelivered Mail Returned to Sender"
+        case .delayed: "Delayed Mail (still being retried)"
+        case .delivered, .relayed: "Successful Mail Delivery Report"
+        }
     }
 
     /// One body part of the report.
@@ -166,8 +192,23 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
     /// The first part (RFC 6522 §3, 1.): which recipients failed and why, in plain words.
     func humanReadable(host: String, listed: ArraySlice<Recipient>, headerCut: Bool, headerReturned: Bool) -> String {
         var text = "This is the mail system at host \(host).\r\n\r\n"
-        text += "Your message could not be delivered to the recipients below. The mail\r\n"
-        text += "system has given up on them; no further attempts will be made.\r\n\r\n"
+        switch kind {
+        case .failed:
+            text += "Your message could not be delivered to the recipients below. The mail\r\n"
+            text += "system has given up on them; no further attempts will be made.\r\n\r\n"
+        case .delayed:
+            text += "Your message could not be delivered yet to the recipients below. The mail\r\n"
+            text += "system will keep trying; you do not need to send it again.\r\n"
+            if let until = recipients.compactMap(\.willRetryUntil).max() {
+                text += "It gives up at \(MessageDate.format(until)).\r\n"
+            }
+            text += "\r\n"
+        case .delivered:
+            text += "Your message was delivered to the recipients below.\r\n\r\n"
+        case .relayed:
+            text += "Your message was handed on to the recipients' mail systems below, which\r\n"
+            text += "do not send delivery notifications of their own.\r\n\r\n"
+        }
         for recipient in listed {
             text += "<\(Self.printable(recipient.finalRecipient))>"
             if let via = recipient.expandedFrom { text += " (reached through <\(Self.printable(via))>)" }
@@ -201,9 +242,11 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
             text += "\r\n"
             if let original = recipient.originalRecipient { text += "Original-Recipient: rfc822; \(Self.printable(original))\r\n" }
             text += "Final-Recipient: rfc822; \(Self.printable(recipient.finalRecipient))\r\n"
-            text += "Action: failed\r\n"
+            text += "Action: \(recipient.action.rawValue)\r\n"
             text += "Status: \(recipient.status)\r\n"
+            if let mta = recipient.remoteMTA { text += "Remote-MTA: dns; \(Self.hostName(mta))\r\n" }
             if let diagnostic = recipient.diagnostic { text += "Diagnostic-Code: smtp; \(Self.printable(diagnostic))\r\n" }
+            if let until = recipient.willRetryUntil { text += "Will-Retry-Until: \(MessageDate.format(until))\r\n" }
         }
         return text
     }

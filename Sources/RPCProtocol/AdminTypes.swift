@@ -215,31 +215,6 @@ public struct ServerSettingsUpdate: Codable, Sendable {
     public init(maxMessageBytes: Int64? = nil) { self.maxMessageBytes = maxMessageBytes }
 }
 
-public struct QueueListParams: Codable, Sendable {
-    public var limit: Int?
-    public init(limit: Int? = nil) { self.limit = limit }
-}
-
-public struct QueueEntry: Codable, Sendable, Equatable {
-    public var id: Int64
-    public var sender: String
-    public var recipients: [String]
-    public var size: Int64
-    public var createdAt: Int64
-    public init(id: Int64, sender: String, recipients: [String], size: Int64, createdAt: Int64) {
-        self.id = id
-        self.sender = sender
-        self.recipients = recipients
-        self.size = size
-        self.createdAt = createdAt
-    }
-}
-
-public struct QueueListResult: Codable, Sendable {
-    public var entries: [QueueEntry]
-    public init(entries: [QueueEntry]) { self.entries = entries }
-}
-
 /// `store.verify`: `deep` also runs SQLite's page-by-page check and re-hashes every body
 /// (reads the whole store; minutes on a large one).
 public struct StoreVerifyParams: Codable, Sendable {

@@ -93,6 +93,9 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
         public static let limitExceeded = Kind(code: 1060, name: "limit_exceeded")
         public static let tooManyMailboxes = Kind(code: 1061, name: "too_many_mailboxes")
         public static let storageFull = Kind(code: 1070, name: "storage_full")
+        /// A relay's lease that no longer holds the recipients (it ended or never was).
+        public static let noSuchLease = Kind(code: 1080, name: "no_such_lease")
+        public static let noSuchQueueEntry = Kind(code: 1081, name: "no_such_queue_entry")
 
         public static let all: [Kind] = [
             .parseError, .invalidRequest, .methodNotFound, .invalidParams, .internalError,
@@ -105,7 +108,7 @@ public struct RPCError: Error, Sendable, Codable, Equatable, CustomStringConvert
             .mailboxIsInbox, .invalidRename, .notSelectable, .unknownTransferEncoding,
             .quotaExceeded, .tooBig, .noSuchUser, .relayDenied, .loopDetected, .tooManyRecipients,
             .noSuchUpload, .uploadIncomplete, .inUse, .noSuchLock, .limitExceeded,
-            .tooManyMailboxes, .storageFull,
+            .tooManyMailboxes, .storageFull, .noSuchLease, .noSuchQueueEntry,
         ]
     }
 

@@ -17,13 +17,15 @@ public struct Empty: Codable, Sendable, Equatable {
 
 private let both: Set<RPCRole> = [.gateway, .admin]
 private let admin: Set<RPCRole> = [.admin]
+private let relay: Set<RPCRole> = [.relay, .admin]
+private let everyone: Set<RPCRole> = [.gateway, .admin, .relay]
 
 /// Every method of protocol version 1. `Protocol/openrpc.json` documents each; a test checks that
 /// this list and that document name the same methods.
 public enum Methods {
     // Connection
-    public static let hello = RPCMethod<HelloParams, HelloResult>("hello", roles: both)
-    public static let ping = RPCMethod<Empty, Empty>("ping", roles: both)
+    public static let hello = RPCMethod<HelloParams, HelloResult>("hello", roles: everyone)
+    public static let ping = RPCMethod<Empty, Empty>("ping", roles: everyone)
 
     // Authentication and sessions
     public static let authLogin = RPCMethod<LoginParams, SessionResult>("auth.login", roles: both)
@@ -99,6 +101,16 @@ public enum Methods {
     public static let settingsGet = RPCMethod<Empty, ServerSettings>("settings.get", roles: admin)
     public static let settingsSet = RPCMethod<ServerSettingsUpdate, ServerSettings>("settings.set", roles: admin)
     public static let queueList = RPCMethod<QueueListParams, QueueListResult>("queue.list", roles: admin)
+    public static let queueShow = RPCMethod<QueueIDParams, QueueEntry>("queue.show", roles: admin)
+    public static let queueRetry = RPCMethod<QueueRetryParams, QueueChangeResult>("queue.retry", roles: admin)
+    public static let queueRemove = RPCMethod<QueueRemoveParams, QueueChangeResult>("queue.remove", roles: admin)
+    public static let queueStatus = RPCMethod<Empty, QueueStatusResult>("queue.status", roles: admin)
+
+    // The outbound queue, for the relay (relay.sock; admin.sock may call them too)
+    public static let queueLease = RPCMethod<QueueLeaseParams, QueueLeaseResult>("queue.lease", roles: relay)
+    public static let queueRead = RPCMethod<QueueReadParams, QueueReadResult>("queue.read", roles: relay)
+    public static let queueRenew = RPCMethod<QueueRenewParams, QueueRenewResult>("queue.renew", roles: relay)
+    public static let queueReport = RPCMethod<QueueReportParams, QueueReportResult>("queue.report", roles: relay)
     public static let storeVerify = RPCMethod<StoreVerifyParams, StoreVerifyResult>("store.verify", roles: admin)
 
     /// Name and roles of every method, in documentation order.
@@ -138,7 +150,11 @@ public enum Methods {
         (groupAdd.name, groupAdd.roles), (groupMembers.name, groupMembers.roles),
         (groupRemove.name, groupRemove.roles), (groupList.name, groupList.roles),
         (settingsGet.name, settingsGet.roles), (settingsSet.name, settingsSet.roles),
-        (queueList.name, queueList.roles), (storeVerify.name, storeVerify.roles),
+        (queueList.name, queueList.roles), (queueShow.name, queueShow.roles), (queueRetry.name, queueRetry.roles),
+        (queueRemove.name, queueRemove.roles), (queueStatus.name, queueStatus.roles),
+        (storeVerify.name, storeVerify.roles),
+        (queueLease.name, queueLease.roles), (queueRead.name, queueRead.roles), (queueRenew.name, queueRenew.roles),
+        (queueReport.name, queueReport.roles),
     ]
 
     /// The server's notification method name for change events.

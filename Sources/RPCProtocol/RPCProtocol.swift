@@ -10,11 +10,13 @@ public enum RPCVersion {
     public static let supported: ClosedRange<Int> = 1...2
 }
 
-/// The two sockets and what they may do (DESIGN §2). The role comes from the socket a
-/// connection arrived on, never from anything the caller says.
+/// The sockets and what they may do (DESIGN §2). The role comes from the socket a connection
+/// arrived on, never from anything the caller says. `relay` is the outbound worker's
+/// (`relay.sock`): it may lease and report queued mail and nothing else.
 public enum RPCRole: String, Codable, Sendable, CaseIterable {
     case gateway
     case admin
+    case relay
 }
 
 /// Hard limits of the transport, shared by client and server.

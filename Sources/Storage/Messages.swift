@@ -90,6 +90,8 @@ public struct StoreRequest: Sendable {
     public var placements: [Placement]
     public var queueSender: String
     public var queueRecipients: [String]
+    /// What the queued copy carries besides (DSN parameters, body type, lifetime).
+    public var queueOptions: QueueOptions
     /// Makes the store happen at most once for a key (a delivery's idempotency key).
     public var outcome: RecordedOutcome?
     /// A second message that this one's result calls for — the bounce for recipients that
@@ -98,7 +100,8 @@ public struct StoreRequest: Sendable {
     public var followUp: FollowUp?
     public init(
         body: PreparedBody, structure: String?, prefix: [UInt8] = [], internalDate: Int64, placements: [Placement],
-        queueSender: String = "", queueRecipients: [String] = [], outcome: RecordedOutcome? = nil, followUp: FollowUp? = nil
+        queueSender: String = "", queueRecipients: [String] = [], queueOptions: QueueOptions = QueueOptions(),
+        outcome: RecordedOutcome? = nil, followUp: FollowUp? = nil
     ) {
         self.body = body
         self.structure = structure
@@ -107,6 +110,7 @@ public struct StoreRequest: Sendable {
         self.placements = placements
         self.queueSender = queueSender
         self.queueRecipients = queueRecipients
+        self.queueOptions = queueOptions
         self.outcome = outcome
         self.followUp = followUp
     }
@@ -296,14 +300,29 @@ extension SQLiteStore {
         }
         var queueID: Int64?
         if !request.queueRecipients.isEmpty {
-            try db.cachedStatement(sql: "INSERT INTO queue (sender, blob_id, body_offset, size, created_at) VALUES (?, ?, 0, ?, ?)")
-                .execute(arguments: [request.queueSender, blobID, body.size, now])
+            let options = request.queueOptions
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO queue (sender, blob_id, body_offset, size, created_at, envid, ret, body_type, smtputf8, origin, expires_at)
+                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(
+                arguments: [
+                    request.queueSender, blobID, body.size, now, options.envid, options.ret, options.bodyType, options.smtputf8,
+                    options.origin, now + max(1, options.lifetime),
+                ])
             let id = db.lastInsertedRowID
             queueID = id
             refs += 1
             for r in request.queueRecipients {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO queue_recipient (queue_id, recipient, next_attempt_at) VALUES (?, ?, ?)")
-                    .execute(arguments: [id, r, now])
+                let dsn = options.recipientDSN[r]
+                let domain = r.lastIndex(of: "@").map { String(r[r.index(after: $0)...]).lowercased() } ?? ""
+                try db.cachedStatement(
+                    sql: """
+                        INSERT OR IGNORE INTO queue_recipient (queue_id, recipient, next_attempt_at, domain, notify, orcpt)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [id, r, now, domain, Self.storedNotify(dsn?.notify), dsn?.orcpt])
             }
         }
         if refs > 0 {
@@ -761,18 +780,6 @@ extension SQLiteStore {
     }
 
     // MARK: Queue
-
-    public func queueEntries(limit: Int) throws -> [QueueEntry] {
-        try read { db in
-            try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM queue ORDER BY id LIMIT ?"), arguments: [limit]).map { row in
-                let id: Int64 = row["id"]
-                let recipients = try String.fetchAll(
-                    try db.cachedStatement(sql: "SELECT recipient FROM queue_recipient WHERE queue_id = ? ORDER BY recipient"),
-                    arguments: [id])
-                return QueueEntry(id: id, sender: row["sender"], recipients: recipients, size: row["size"], createdAt: row["created_at"])
-            }
-        }
-    }
 
     public func counts() throws -> (messages: Int64, bodies: Int64) {
         try read { db in

@@ -146,6 +146,7 @@ enum Schema {
         migrator.registerMigration("v5") { db in try migrateToV5(db) }
         migrator.registerMigration("v6") { db in try migrateToV6(db, defaultMailboxes: defaultMailboxes) }
         migrator.registerMigration("v7") { db in try migrateToV7(db) }
+        migrator.registerMigration("v8") { db in try migrateToV8(db) }
         return migrator
     }
 
@@ -243,6 +244,43 @@ enum Schema {
                     -- Message IDs separated by LF, nearest ancestor last.
                     refs TEXT NOT NULL
                 );
+                """)
+    }
+
+    /// Issue 11, the outbound queue (Protocol/README §15): what a relay needs to send a queued
+    /// message and the back-end needs to schedule it and report on it. Nothing moves; entries
+    /// queued before get the defaults (7bit, no DSN parameters, a lifetime from now).
+    static func migrateToV8(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- RFC 3461 §4.3 ENVID and §4.4 RET (full, hdrs) as the sender gave them.
+                ALTER TABLE queue ADD COLUMN envid TEXT;
+                ALTER TABLE queue ADD COLUMN ret TEXT;
+                -- RFC 6152 / 3030 BODY: 7bit, 8bitmime or binarymime; RFC 6531 SMTPUTF8 needed.
+                ALTER TABLE queue ADD COLUMN body_type TEXT NOT NULL DEFAULT '7bit';
+                ALTER TABLE queue ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
+                -- submission, forward, group, bounce (for the log, and never to bounce a bounce).
+                ALTER TABLE queue ADD COLUMN origin TEXT NOT NULL DEFAULT 'submission';
+                ALTER TABLE queue ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE queue_recipient ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+                -- NULL: no NOTIFY given; '' NEVER; else a comma list of success, failure, delay.
+                ALTER TABLE queue_recipient ADD COLUMN notify TEXT;
+                ALTER TABLE queue_recipient ADD COLUMN orcpt TEXT;
+                ALTER TABLE queue_recipient ADD COLUMN lease_id TEXT;
+                ALTER TABLE queue_recipient ADD COLUMN lease_until INTEGER;
+                ALTER TABLE queue_recipient ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE queue_recipient ADD COLUMN last_attempt_at INTEGER;
+                -- The remote reply of the last attempt: code, enhanced code and text.
+                ALTER TABLE queue_recipient ADD COLUMN last_code INTEGER;
+                ALTER TABLE queue_recipient ADD COLUMN last_enhanced TEXT;
+                ALTER TABLE queue_recipient ADD COLUMN remote_mta TEXT;
+                UPDATE queue SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 5 * 86400;
+                UPDATE queue_recipient SET domain = lower(substr(recipient, instr(recipient, '@') + 1));
+                DROP INDEX queue_recipient_due;
+                -- What a lease looks for: the due recipients, oldest first, then one domain's.
+                CREATE INDEX queue_recipient_due ON queue_recipient(status, next_attempt_at);
+                CREATE INDEX queue_recipient_domain ON queue_recipient(domain, status);
+                CREATE INDEX queue_recipient_lease ON queue_recipient(lease_id) WHERE lease_id IS NOT NULL;
                 """)
     }
 

@@ -15,7 +15,7 @@ public import MailCore
 /// account's quota usage, a body's reference count — and rely on no other process changing
 /// those between the read and the write; an implementation shared by several back-ends would
 /// have to lock or compare-and-set them.
-public protocol MailStorage: DirectoryStore, MailboxStore, MessageStore {
+public protocol MailStorage: DirectoryStore, MailboxStore, MessageStore, QueueStore {
     /// A new body, for one upload to write in order.
     func newBody() throws -> any BodyWriter
     /// The body store's inline limit: a body of at most this many bytes is stored with its
@@ -190,7 +190,6 @@ public protocol MessageStore: Sendable {
     /// Removes the messages flagged `\Deleted` (RFC 3501 §6.4.3), or all those named when
     /// `regardlessOfFlags` (POP3's UPDATE state). All or none.
     func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet?, regardlessOfFlags: Bool) throws -> (uids: [UInt32], modseq: Int64)
-    func queueEntries(limit: Int) throws -> [QueueEntry]
 }
 
 public enum FlagOperation: Sendable { case set, add, remove }
@@ -203,12 +202,4 @@ public enum BatchRead: Sendable, Equatable {
     case missing(uid: UInt32)
     /// There, but its bytes would pass the budget: ask again.
     case later(uid: UInt32)
-}
-
-public struct QueueEntry: Sendable, Equatable {
-    public var id: Int64
-    public var sender: String
-    public var recipients: [String]
-    public var size: Int64
-    public var createdAt: Int64
 }

@@ -20,6 +20,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         /// The account would have more than `SQLiteStore.maxMailboxesPerAccount` mailboxes.
         case tooManyMailboxes
         case noSuchMessage
+        /// A relay's lease that holds nothing (it ended, or never was); a queue entry not there.
+        case noSuchLease, noSuchQueueEntry
         case quotaExceeded, tooBig, limitExceeded
         /// The data directory's file system is full (ENOSPC, SQLITE_FULL) or over its disk quota
         /// (EDQUOT). Nothing of the operation is visible; retrying once space is freed works.

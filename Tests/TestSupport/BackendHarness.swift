@@ -18,6 +18,8 @@ public final class BackendHarness: Sendable {
     /// Clients reconnect by themselves, so they outlive a `restart`.
     public let admin: RPCClient
     public let gateway: RPCClient
+    /// On `relay.sock`, as `loft relay` connects.
+    public let relay: RPCClient
 
     /// The configuration tests start the back-end with (`dir` as the data directory).
     public static func configuration(_ dir: String) -> BackendConfig {
@@ -42,6 +44,7 @@ public final class BackendHarness: Sendable {
         running = NIOLockedValueBox(backend)
         admin = RPCClient(path: dir + "/admin.sock", software: "test")
         gateway = RPCClient(path: dir + "/gateway.sock", software: "test")
+        relay = RPCClient(path: dir + "/relay.sock", software: "test")
     }
 
     static func start(_ config: BackendConfig, clock: ManualClock?) throws -> Backend {
@@ -61,7 +64,7 @@ public final class BackendHarness: Sendable {
         // Until each client has seen the old back-end go, its next call can still be written to
         // the closed connection and fail (`unavailable`): a ping through each, retried, makes
         // the first call of the test go to the new one.
-        for client in [admin, gateway] {
+        for client in [admin, gateway, relay] {
             var attempts = 0
             while true {
                 do {
@@ -123,6 +126,7 @@ public final class BackendHarness: Sendable {
     public func close() async {
         await admin.close()
         await gateway.close()
+        await relay.close()
         await backend.shutdown()
         try? FileManager.default.removeItem(atPath: dir)
     }

@@ -1,0 +1,255 @@
+import Foundation
+import LoftTestSupport
+import MailMessage
+import RPCProtocol
+import RPCTransport
+import Testing
+
+@testable import Backend
+
+/// The outbound queue through the relay's socket (Protocol/README §15), on a clock the test
+/// moves: leases, reads, reports, retries, lease expiry, lifetime, delay warnings, and the
+/// notifications each stores for the sender. No sleeping.
+@Suite(.timeLimit(.minutes(1))) struct QueueTests {
+    static let message = Array(
+        ("From: Alice <alice@example.test>\r\nTo: x@remote.test\r\nSubject: Out\r\nMessage-ID: <out-1@example.test>\r\n\r\n"
+            + "Going out.\r\n").utf8)
+
+    static func harness() async throws -> BackendHarness {
+        let h = try await BackendHarness(name: "loft-queue", clock: ManualClock()) { config in
+            config.queuePolicy = .init(retry: [300, 600], lifetime: 86_400, delayWarning: 3600)
+        }
+        try await h.addTestAccounts()
+        return h
+    }
+
+    /// Alice (signed in, so she may relay) sends to `recipients`.
+    @discardableResult
+    static func send(
+        _ h: BackendHarness, to recipients: [String], from sender: String = "alice@example.test"
+    ) async throws -> UploadCommitResult {
+        try await h.gateway.call(
+            Methods.deliverySubmit,
+            DeliverySubmitParams(
+                sender: sender, recipients: recipients, data: Base64Data(message), session: try await h.session("alice@example.test")))
+    }
+
+    static func lease(_ h: BackendHarness, domains: [String]? = nil) async throws -> QueueLeaseResult {
+        try await h.relay.call(Methods.queueLease, QueueLeaseParams(domains: domains))
+    }
+
+    static func report(
+        _ h: BackendHarness, _ lease: String, _ message: Int64, _ outcomes: [QueueOutcome]
+    ) async throws -> QueueReportResult {
+        try await h.relay.call(Methods.queueReport, QueueReportParams(lease: lease, message: message, outcomes: outcomes))
+    }
+
+    static func show(_ h: BackendHarness, _ id: Int64) async throws -> [String: QueueRecipientInfo] {
+        let entry = try await h.admin.call(Methods.queueShow, QueueIDParams(id: id))
+        return Dictionary(uniqueKeysWithValues: (entry.states ?? []).map { ($0.recipient, $0) })
+    }
+
+    /// The delivery-status part of each report in alice's INBOX.
+    static func reports(_ h: BackendHarness) async throws -> [String] {
+        try await h.inbox("alice@example.test").map { stored in
+            let text = String(decoding: stored, as: UTF8.self)
+            guard let start = text.range(of: "Content-Type: message/delivery-status") else { return text }
+            return String(text[start.upperBound...])
+        }
+    }
+
+    @Test func leaseReadReportRetryAndBounce() async throws {
+        let h = try await Self.harness()
+        let sent = try await Self.send(h, to: ["x@remote.test", "y@remote.test", "bob@example.test"])
+        #expect(sent.recipients?.map { $0.status } == [.queued, .queued, .delivered])
+        var status = try await h.admin.call(Methods.queueStatus, Empty())
+        #expect(status.messages == 1 && status.recipients == 2 && status.deferred == 0)
+
+        let first = try await Self.lease(h)
+        let lease = try #require(first.lease)
+        #expect(first.domain == "remote.test")
+        let leased = try #require(first.messages.first)
+        #expect(leased.sender == "alice@example.test" && leased.recipients.map(\.recipient) == ["x@remote.test", "y@remote.test"])
+        #expect(leased.size == Int64(Self.message.count) && leased.bodyType == "7bit" && !leased.smtputf8)
+        // Leased recipients are not handed out twice.
+        let again = try await Self.lease(h)
+        #expect(again.lease == nil && again.messages.isEmpty && again.nextDueAt == first.deadline)
+
+        // The body as it goes out: without the Return-Path local copies carry, in chunks.
+        var body: [UInt8] = []
+        while true {
+            let part = try await h.relay.call(
+                Methods.queueRead, QueueReadParams(lease: lease, message: leased.id, offset: Int64(body.count), length: 10))
+            body += part.data.bytes
+            if part.data.bytes.isEmpty || Int64(body.count) >= part.total { break }
+        }
+        #expect(body == Self.message)
+
+        let reported = try await Self.report(
+            h, lease, leased.id,
+            [
+                QueueOutcome(recipient: "x@remote.test", result: "delivered", code: 250, text: "ok", remoteMta: "mx.remote.test"),
+                QueueOutcome(recipient: "y@remote.test", result: "deferred", code: 451, enhancedCode: "4.2.0", text: "try later"),
+            ])
+        #expect(Set(reported.applied) == ["x@remote.test", "y@remote.test"] && reported.ignored.isEmpty)
+        // The same report again changes nothing.
+        let repeated = try await Self.report(
+            h, lease, leased.id, [QueueOutcome(recipient: "y@remote.test", result: "deferred", code: 451)])
+        #expect(repeated.applied.isEmpty && repeated.ignored.map(\.recipient) == ["y@remote.test"])
+        var states = try await Self.show(h, leased.id)
+        #expect(states["x@remote.test"]?.status == "delivered")
+        let y = try #require(states["y@remote.test"])
+        #expect(y.status == "deferred" && y.attempts == 1 && y.lastCode == 451 && y.lastReply == "try later")
+        #expect(y.nextAttemptAt == h.clock!.nowMs / 1000 + 300)
+        // The lease ended for y with its report: reading is refused.
+        await #expect(throws: RPCError.self) {
+            _ = try await h.relay.call(Methods.queueRead, QueueReadParams(lease: lease, message: leased.id))
+        }
+
+        // Not due yet; due after the first retry interval.
+        #expect(try await Self.lease(h).lease == nil)
+        h.clock!.advance(bySeconds: 300)
+        let second = try await Self.lease(h)
+        let lease2 = try #require(second.lease)
+        #expect(second.messages.flatMap(\.recipients).map(\.recipient) == ["y@remote.test"])
+        _ = try await Self.report(
+            h, lease2, leased.id,
+            [
+                QueueOutcome(
+                    recipient: "y@remote.test", result: "failed", code: 550, enhancedCode: "5.1.1", text: "no such user",
+                    remoteMta: "mx.remote.test")
+            ])
+        // Every recipient final: the message left the queue, and alice has a bounce for y only.
+        status = try await h.admin.call(Methods.queueStatus, Empty())
+        #expect(status.messages == 0 && status.recipients == 0)
+        let dsn = try await Self.reports(h)
+        try #require(dsn.count == 1)
+        #expect(dsn[0].contains("Final-Recipient: rfc822; y@remote.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"))
+        #expect(dsn[0].contains("Remote-MTA: dns; mx.remote.test\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"))
+        #expect(!dsn[0].contains("Final-Recipient: rfc822; x@remote.test"))
+        await h.close()
+    }
+
+    /// A worker that dies leaves its lease to run out; the recipients go to the next worker,
+    /// and a late report of the dead one's is believed only if it says delivered.
+    @Test func leaseExpiryAndLateReports() async throws {
+        let h = try await Self.harness()
+        try await Self.send(h, to: ["x@remote.test", "y@remote.test"])
+        let dead = try await Self.lease(h)
+        let message = try #require(dead.messages.first).id
+        h.clock!.advance(bySeconds: 301)  // past the 5-minute default lease
+        let next = try await Self.lease(h)
+        let lease = try #require(next.lease)
+        #expect(next.messages.flatMap(\.recipients).count == 2)
+        let late = try await Self.report(
+            h, dead.lease!, message,
+            [
+                QueueOutcome(recipient: "x@remote.test", result: "delivered", code: 250),
+                QueueOutcome(recipient: "y@remote.test", result: "failed", code: 550),
+            ])
+        #expect(late.applied == ["x@remote.test"] && late.ignored.map(\.recipient) == ["y@remote.test"])
+        let current = try await Self.report(
+            h, lease, message,
+            [
+                QueueOutcome(recipient: "x@remote.test", result: "delivered", code: 250),
+                QueueOutcome(recipient: "y@remote.test", result: "delivered", code: 250),
+            ])
+        #expect(current.applied == ["y@remote.test"] && current.ignored.map(\.recipient) == ["x@remote.test"])
+        #expect(try await h.admin.call(Methods.queueStatus, Empty()).messages == 0)
+        #expect(try await Self.reports(h).isEmpty, "no NOTIFY: no success report")
+        await h.close()
+    }
+
+    /// Renewal keeps a lease past its first deadline; a renewal of an ended lease is refused.
+    @Test func renewal() async throws {
+        let h = try await Self.harness()
+        try await Self.send(h, to: ["x@remote.test"])
+        let leased = try await Self.lease(h)
+        let lease = try #require(leased.lease)
+        h.clock!.advance(bySeconds: 200)
+        let renewed = try await h.relay.call(Methods.queueRenew, QueueRenewParams(lease: lease, leaseMs: 600_000))
+        #expect(renewed.recipients == 1 && renewed.deadline == (h.clock!.nowMs / 1000 + 600) * 1000)
+        h.clock!.advance(bySeconds: 200)
+        #expect(try await Self.lease(h).lease == nil, "still held")
+        h.clock!.advance(bySeconds: 600)
+        await #expect(throws: RPCError.self) { _ = try await h.relay.call(Methods.queueRenew, QueueRenewParams(lease: lease)) }
+        await h.close()
+    }
+
+    /// A recipient still waiting after the warning age gets one "delayed" report; one past the
+    /// lifetime fails with a bounce carrying its last remote reply.
+    @Test func delayWarningThenExpiry() async throws {
+        let h = try await Self.harness()
+        try await Self.send(h, to: ["x@remote.test"])
+        let leased = try await Self.lease(h)
+        let message = try #require(leased.messages.first).id
+        _ = try await Self.report(
+            h, leased.lease!, message,
+            [QueueOutcome(recipient: "x@remote.test", result: "deferred", code: 421, text: "busy", remoteMta: "mx.remote.test")])
+        #expect(try h.backend.queueTick() == 0, "nothing to do yet")
+        h.clock!.advance(bySeconds: 3600)
+        #expect(try h.backend.queueTick() == 1)
+        #expect(try h.backend.queueTick() == 0, "warned once")
+        var dsn = try await Self.reports(h)
+        try #require(dsn.count == 1)
+        #expect(dsn[0].contains("Action: delayed\r\nStatus: 4.0.0\r\n"))
+        #expect(dsn[0].contains("Will-Retry-Until: "))
+        h.clock!.advance(bySeconds: 86_400)
+        #expect(try h.backend.queueTick() == 1)
+        dsn = try await Self.reports(h)
+        try #require(dsn.count == 2)
+        #expect(
+            dsn[1].contains("Action: failed\r\nStatus: 5.0.0\r\nRemote-MTA: dns; mx.remote.test\r\nDiagnostic-Code: smtp; 421 busy\r\n"))
+        #expect(try await h.admin.call(Methods.queueStatus, Empty()).messages == 0)
+        await h.close()
+    }
+
+    /// A message queued from `<>` (a bounce going out) is never bounced itself.
+    @Test func noBounceOfABounce() async throws {
+        let h = try await Self.harness()
+        try await Self.send(h, to: ["x@remote.test"], from: "")
+        let leased = try await Self.lease(h)
+        #expect(leased.messages.first?.sender == "")
+        _ = try await Self.report(
+            h, leased.lease!, leased.messages[0].id, [QueueOutcome(recipient: "x@remote.test", result: "failed", code: 550)])
+        #expect(try await Self.reports(h).isEmpty)
+        #expect(try await h.admin.call(Methods.queueStatus, Empty()).messages == 0)
+        await h.close()
+    }
+
+    /// The administrator's retry makes a deferred recipient due now; remove with a bounce fails
+    /// the rest and tells the sender.
+    @Test func adminRetryAndRemove() async throws {
+        let h = try await Self.harness()
+        try await Self.send(h, to: ["x@remote.test", "y@other.test"])
+        let leased = try await Self.lease(h, domains: ["other.test"])
+        #expect(leased.domain == "remote.test", "a busy domain is left for later")
+        _ = try await Self.report(
+            h, leased.lease!, leased.messages[0].id, [QueueOutcome(recipient: "x@remote.test", result: "deferred", code: 451)])
+        let id = leased.messages[0].id
+        let list = try await h.admin.call(Methods.queueList, QueueListParams())
+        #expect(list.entries.map(\.id) == [id] && list.entries[0].states?.map(\.status) == ["deferred", "pending"])
+        #expect(try await h.admin.call(Methods.queueRetry, QueueRetryParams(id: id)).changed == 1)
+        let again = try await Self.lease(h, domains: ["other.test"])
+        #expect(again.messages.flatMap(\.recipients).map(\.recipient) == ["x@remote.test"])
+        #expect(try await h.admin.call(Methods.queueRemove, QueueRemoveParams(id: id, bounce: true)).changed == 2)
+        let dsn = try await Self.reports(h)
+        try #require(dsn.count == 1)
+        #expect(dsn[0].contains("x@remote.test") && dsn[0].contains("y@other.test") && dsn[0].contains("removed from the queue"))
+        await #expect(throws: RPCError.self) { _ = try await h.admin.call(Methods.queueShow, QueueIDParams(id: id)) }
+        await h.close()
+    }
+
+    /// The relay's socket serves the queue and nothing else; the gateway's cannot lease.
+    @Test func roles() async throws {
+        let h = try await Self.harness()
+        await #expect(throws: RPCError.self) { _ = try await h.gateway.call(Methods.queueLease, QueueLeaseParams()) }
+        await #expect(throws: RPCError.self) { _ = try await h.relay.call(Methods.domainList, Empty()) }
+        let session = try await h.session("alice@example.test")
+        await #expect(throws: RPCError.self) {
+            _ = try await h.relay.call(Methods.messageList, MessageListParams(session: session, mailbox: "INBOX"))
+        }
+        _ = try await h.relay.call(Methods.ping, Empty())
+        await h.close()
+    }
+}
