@@ -36,7 +36,6 @@ A DATA reply is one for the whole transaction: "drop-after-data" on any accepted
 over "reject-data", which wins over a pending "tempfail-data". "Down" is a peer not started
 (SMTPPeer(..., down=True), or .stop()): connections to its address and port are refused.
 """
-import asyncio
 import dataclasses
 import os
 import pathlib
