@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import relaypeers
 from loftrpc import Client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -178,3 +179,58 @@ def login(loft, user, password):
     g = loft.gateway()
     s = g.call("auth.login", {"username": user, "password": password, "clientAddress": "127.0.0.1", "service": "test"})
     return g, s["session"]
+
+
+# The outbound relay's peers (issue 11): a DNS server and receiving SMTP servers the test starts
+# (Tests/interop/relaypeers.py says what their records and scripts look like).
+
+
+@pytest.fixture
+def dns_server():
+    """Starts a DNSServer: `dns_server(records, **kw)`; its .port is on 127.0.0.1. Stopped
+    after the test."""
+    servers = []
+
+    def start(records, **kw):
+        server = relaypeers.DNSServer(records, **kw)
+        servers.append(server)
+        server.start()
+        STARTED.append(server.proc)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def mx_port():
+    """One port number free on 127.0.0.2-127.0.0.9: the relay's destination port for the test,
+    every SMTPPeer of the test listening on it at its own address."""
+    return relaypeers.shared_port(tuple(f"127.0.0.{i}" for i in range(2, 10)))
+
+
+@pytest.fixture
+def smtp_peer(mx_port):
+    """Starts an SMTPPeer: `smtp_peer(host="127.0.0.2", script={...}, **kw)`, on `mx_port`
+    unless given a port. Stopped after the test."""
+    peers = []
+
+    def start(host="127.0.0.2", port=None, **kw):
+        peer = relaypeers.SMTPPeer(host, port or mx_port, **kw)
+        peers.append(peer)
+        return peer.__enter__()
+
+    yield start
+    for peer in peers:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def peer_tls_cert(tmp_path_factory):
+    """(cert_path, key_path): a throwaway self-signed certificate for the SMTPPeers' STARTTLS
+    (SMTPPeer(..., tls=peer_tls_cert)), for localhost, *.a.test, *.b.test, *.c.test, 127.0.0.1-9
+    and ::1 (relaypeers.make_self_signed_cert makes one for other names)."""
+    names = ("localhost", "*.a.test", "*.b.test", "*.c.test")
+    ips = tuple(f"127.0.0.{i}" for i in range(1, 10)) + ("::1",)
+    return relaypeers.make_self_signed_cert(tmp_path_factory.mktemp("peer-tls"), names, ips)
