@@ -15,6 +15,8 @@ public struct LoftConfig: Sendable, Equatable {
     public var pop3 = POP3Section()
     public var imap = IMAPSection()
     public var smtp = SMTPSection()
+    public var queue = QueueSection()
+    public var relay = RelaySection()
 
     /// How often a gateway in `auto` mode asks the back-end whether CRAM-MD5 can work for anyone;
     /// only tests change it (`LOFT_CRAM_MD5_REFRESH_MS`).
@@ -78,7 +80,7 @@ public struct LoftConfig: Sendable, Equatable {
 
     public struct ServeSection: Sendable, Equatable {
         /// Gateways `loft serve` starts besides the back-end.
-        public var gateways: [String] = ["pop3", "smtp", "imap"]
+        public var gateways: [String] = ["pop3", "smtp", "imap", "relay"]
         public var restartMaxDelaySeconds = 30
     }
 
@@ -127,6 +129,42 @@ public struct LoftConfig: Sendable, Equatable {
         /// RFC 7888 §5: advertise LITERAL- instead of LITERAL+, so clients send a literal of more
         /// than 4096 octets only after the server's "+".
         public var literalMinus = false
+    }
+
+    /// The outbound queue's schedule (Protocol/README §15), kept by the back-end.
+    public struct QueueSection: Sendable, Equatable {
+        /// Seconds between attempts: after the first, the second, …; the last repeats.
+        public var retrySeconds: [Int64] = [300, 600, 1200, 2400, 7200]
+        /// A recipient not delivered after this fails and its sender gets a bounce.
+        public var lifetimeSeconds: Int64 = 5 * 86_400
+        /// A recipient still waiting after this gets one "delayed" notice; 0: none.
+        public var delayWarningSeconds: Int64 = 4 * 3600
+        /// How often the back-end looks for expired and delayed recipients (tests shorten it).
+        public var tickMs: Int64 = 30_000
+    }
+
+    /// `loft relay`, the outbound worker.
+    public struct RelaySection: Sendable, Equatable {
+        /// Deliveries at once (each one destination domain over one connection).
+        public var workers = 4
+        /// The EHLO name; empty: smtp.hostname, tls.hostname, else the host name.
+        public var heloName = ""
+        /// The port MX hosts are reached on (25; tests use their own).
+        public var port = 25
+        /// DNS servers as `address` or `address:port`; empty: /etc/resolv.conf.
+        public var nameservers: [String] = []
+        /// `none`, `opportunistic` (STARTTLS when offered) or `required` (verified certificates).
+        public var tls = "opportunistic"
+        /// PEM certificates trusted when TLS is required; empty: the system's.
+        public var caFile = ""
+        /// Every message goes to this `host:port` when set (a provider's relay).
+        public var smarthost = ""
+        /// Per destination domain, a fixed `host:port` instead of its MX records.
+        public var routes: [String: String] = [:]
+        public var connectTimeoutSeconds: Int64 = 30
+        /// When nothing is due, how often to ask the back-end again, at most.
+        public var idlePollMs: Int64 = 250
+        public static let tlsModes = ["none", "opportunistic", "required"]
     }
 
     /// `loft smtp` (DESIGN §8: 2525 MX, 2587 submission, 2465 submission with implicit TLS in a
@@ -289,6 +327,26 @@ public struct LoftConfig: Sendable, Equatable {
             guard let n = Int(v), n > 0 else { throw ConfigError("LOFT_CRAM_MD5_REFRESH_MS must be a positive number") }
             cramMD5RefreshMs = n
         }
+        if let v = env["LOFT_QUEUE_RETRY"], !v.isEmpty {
+            queue.retrySeconds = try v.split(separator: ",").map { try Self.span(String($0), key: "LOFT_QUEUE_RETRY") }
+        }
+        if let v = env["LOFT_QUEUE_LIFETIME"], !v.isEmpty { queue.lifetimeSeconds = try Self.span(v, key: "LOFT_QUEUE_LIFETIME") }
+        if let v = env["LOFT_QUEUE_DELAY_WARNING"], !v.isEmpty {
+            queue.delayWarningSeconds = try Self.span(v, key: "LOFT_QUEUE_DELAY_WARNING")
+        }
+        if let v = env["LOFT_QUEUE_TICK_MS"], !v.isEmpty {
+            guard let n = Int64(v) else { throw ConfigError("LOFT_QUEUE_TICK_MS must be a number") }
+            queue.tickMs = n
+        }
+        if let v = env["LOFT_RELAY_NAMESERVERS"], !v.isEmpty {
+            relay.nameservers = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let v = env["LOFT_RELAY_PORT"], !v.isEmpty {
+            guard let n = Int(v) else { throw ConfigError("LOFT_RELAY_PORT must be a number") }
+            relay.port = n
+        }
+        if let v = env["LOFT_RELAY_TLS"], !v.isEmpty { relay.tls = v }
+        if let v = env["LOFT_RELAY_CA_FILE"], !v.isEmpty { relay.caFile = v }
         if let v = env["LOFT_POP3_LISTENERS"], !v.isEmpty {
             pop3.listeners = try ListenerSetting.parseList(v, key: "LOFT_POP3_LISTENERS")
         }
@@ -380,6 +438,16 @@ public struct LoftConfig: Sendable, Equatable {
         for network in smtp.trustedNetworks where !Self.isNetwork(network) {
             throw ConfigError("\(source): smtp.trusted_networks: \(network) is not an address or CIDR network like 192.0.2.0/24")
         }
+        guard !queue.retrySeconds.isEmpty, queue.retrySeconds.allSatisfy({ $0 >= 1 }), queue.lifetimeSeconds >= 60,
+            queue.delayWarningSeconds >= 0, queue.tickMs >= 100
+        else {
+            throw ConfigError("\(source): queue: retry needs at least one interval of 1s or more, lifetime at least 1m, tick_ms at least 100")
+        }
+        guard (1...256).contains(relay.workers) else { throw ConfigError("\(source): relay.workers must be 1…256") }
+        guard RelaySection.tlsModes.contains(relay.tls) else {
+            throw ConfigError("\(source): relay.tls must be none, opportunistic or required, not \(relay.tls)")
+        }
+        guard (1...65535).contains(relay.port) else { throw ConfigError("\(source): relay.port \(relay.port) is not 1…65535") }
         guard (1...30).contains(pop3.lockLeaseSeconds) else { throw ConfigError("\(source): pop3.lock_lease_seconds must be 1…30") }
         guard pop3.maxConnectionsPerAddress >= 1, pop3.maxConnections >= 1 else {
             throw ConfigError("\(source): pop3.max_connections and max_connections_per_address must be at least 1")
@@ -387,7 +455,7 @@ public struct LoftConfig: Sendable, Equatable {
     }
 
     /// Gateways this build can start. Each protocol issue adds its own.
-    public static let knownGateways: [String] = ["pop3", "smtp", "imap"]
+    public static let knownGateways: [String] = ["pop3", "smtp", "imap", "relay"]
 
     /// `address[/prefix]` with an IPv4 or IPv6 address (checked fully by the SMTP gateway).
     static func isNetwork(_ text: String) -> Bool {
@@ -396,6 +464,11 @@ public struct LoftConfig: Sendable, Equatable {
             first.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" })
         else { return false }
         return parts.count == 1 || (Int(parts[1]).map { (0...128).contains($0) } ?? false)
+    }
+
+    static func span(_ text: String, key: String) throws -> Int64 {
+        guard let n = TimeSpan.parse(text) else { throw ConfigError("\(key): \(text) is not a duration like 5m, 2h or 5d") }
+        return n
     }
 
     static func size(_ text: String, key: String, source: String) throws -> Int64 {
@@ -421,7 +494,7 @@ public struct LoftConfig: Sendable, Equatable {
 
 extension LoftConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, imap, smtp
+        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, imap, smtp, queue, relay
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -434,6 +507,47 @@ extension LoftConfig: Decodable {
         try o.set(&pop3, .pop3)
         try o.set(&imap, .imap)
         try o.set(&smtp, .smtp)
+        try o.set(&queue, .queue)
+        try o.set(&relay, .relay)
+    }
+}
+
+extension LoftConfig.QueueSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case retry, lifetime, delayWarning = "delay_warning", tickMs = "tick_ms"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        if let list = try o.container.decodeIfPresent([String].self, forKey: .retry) {
+            retrySeconds = try list.map { try o.span($0, .retry) }
+        }
+        if let text = try o.container.decodeIfPresent(String.self, forKey: .lifetime) { lifetimeSeconds = try o.span(text, .lifetime) }
+        if let text = try o.container.decodeIfPresent(String.self, forKey: .delayWarning) {
+            delayWarningSeconds = try o.span(text, .delayWarning)
+        }
+        try o.set(&tickMs, .tickMs)
+    }
+}
+
+extension LoftConfig.RelaySection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case workers, heloName = "helo_name", port, nameservers, tls, caFile = "ca_file", smarthost, routes
+        case connectTimeoutSeconds = "connect_timeout_seconds", idlePollMs = "idle_poll_ms"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&workers, .workers)
+        try o.set(&heloName, .heloName)
+        try o.set(&port, .port)
+        try o.set(&nameservers, .nameservers)
+        try o.set(&tls, .tls)
+        try o.set(&caFile, .caFile)
+        try o.set(&smarthost, .smarthost)
+        try o.set(&routes, .routes)
+        try o.set(&connectTimeoutSeconds, .connectTimeoutSeconds)
+        try o.set(&idlePollMs, .idlePollMs)
     }
 }
 
@@ -607,6 +721,14 @@ struct Overlay<Key: CodingKey & CaseIterable> {
 
     func require<T: Decodable>(_ key: Key) throws -> T {
         try container.decode(T.self, forKey: key)
+    }
+
+    /// A duration as people write it: `5m`, `2h`, `5d`, `30` (seconds).
+    func span(_ text: String, _ key: Key) throws -> Int64 {
+        guard let n = TimeSpan.parse(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(text) is not a duration like 5m, 2h or 5d")
+        }
+        return n
     }
 
     /// A size as people write it: `25M`, `1G`, `1024`.

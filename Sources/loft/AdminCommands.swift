@@ -299,20 +299,110 @@ struct SettingsCommand: AsyncParsableCommand {
 }
 
 struct QueueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Inspect the outbound queue.", subcommands: [List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "Inspect and manage the outbound queue.",
+        subcommands: [List.self, Show.self, Retry.self, Remove.self, Status.self])
+
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List queued messages.")
+        static let configuration = CommandConfiguration(abstract: "List queued messages with each recipient's state.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
-        @Option var limit = 100
+        @Option(help: "At most this many messages.") var limit = 100
+        @Option(help: "Start after this queue id (the last of the page before).") var after: Int64?
         func run() async throws {
-            let result = try await AdminConnection(global).call(Methods.queueList, QueueListParams(limit: limit))
+            let result = try await AdminConnection(global).call(Methods.queueList, QueueListParams(limit: limit, after: after))
             if output.json { return try printJSON(result) }
             printTable(
-                ["ID", "SENDER", "SIZE", "RECIPIENTS"],
-                result.entries.map {
-                    [String($0.id), $0.sender.isEmpty ? "<>" : $0.sender, ByteSize.format($0.size), $0.recipients.joined(separator: ", ")]
+                ["ID", "SENDER", "SIZE", "AGE", "RECIPIENTS"],
+                result.entries.map { entry in
+                    let states = entry.states ?? []
+                    let recipients =
+                        states.isEmpty
+                        ? entry.recipients.joined(separator: ", ")
+                        : states.map { "\($0.recipient) (\($0.status)\($0.attempts > 0 ? ", \($0.attempts) tries" : ""))" }
+                            .joined(separator: ", ")
+                    return [
+                        String(entry.id), entry.sender.isEmpty ? "<>" : entry.sender, ByteSize.format(entry.size),
+                        QueueCommand.age(since: entry.createdAt), recipients,
+                    ]
                 })
         }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one queued message and its recipients' last replies.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The queue id (from `loft queue list`).") var id: Int64
+        func run() async throws {
+            let entry = try await AdminConnection(global).call(Methods.queueShow, QueueIDParams(id: id))
+            if output.json { return try printJSON(entry) }
+            print("queue id:   \(entry.id)")
+            print("sender:     \(entry.sender.isEmpty ? "<>" : "<\(entry.sender)>")")
+            print("size:       \(ByteSize.format(entry.size)) (\(entry.bodyType ?? "7bit")\(entry.smtputf8 == true ? ", SMTPUTF8" : ""))")
+            print("queued:     \(QueueCommand.time(entry.createdAt)) (\(QueueCommand.age(since: entry.createdAt)) ago)")
+            if let expires = entry.expiresAt { print("gives up:   \(QueueCommand.time(expires))") }
+            if let origin = entry.origin { print("origin:     \(origin)") }
+            for state in entry.states ?? [] {
+                print("")
+                print("  <\(state.recipient)>: \(state.status), \(state.attempts) attempts")
+                if !["delivered", "failed"].contains(state.status) { print("    next attempt: \(QueueCommand.time(state.nextAttemptAt))") }
+                if let at = state.lastAttemptAt {
+                    let reply = [state.lastCode.map(String.init), state.lastEnhancedCode, state.lastReply].compactMap { $0 }.joined(separator: " ")
+                    print("    last attempt: \(QueueCommand.time(at))\(state.remoteMta.map { " at \($0)" } ?? ""): \(reply)")
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Try waiting recipients now (one message, or all with --all).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The queue id.") var id: Int64?
+        @Flag(help: "Every waiting recipient of every message.") var all = false
+        func validate() throws {
+            guard (id == nil) == all else { throw ValidationError("give a queue id or --all, not both or neither") }
+        }
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.queueRetry, QueueRetryParams(id: id))
+            print("\(result.changed) recipient\(result.changed == 1 ? "" : "s") due now")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give up on a queued message's remaining recipients.",
+            discussion: "With --bounce the sender gets a delivery status notification for them; without it they are dropped silently.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The queue id.") var id: Int64
+        @Flag(help: "Tell the sender.") var bounce = false
+        func run() async throws {
+            let result = try await AdminConnection(global).call(Methods.queueRemove, QueueRemoveParams(id: id, bounce: bounce))
+            print("\(result.changed) recipient\(result.changed == 1 ? "" : "s") removed\(bounce ? ", sender notified" : "")")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The queue's size, its oldest message and the next attempt.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        func run() async throws {
+            let status = try await AdminConnection(global).call(Methods.queueStatus, Empty())
+            if output.json { return try printJSON(status) }
+            print("messages:   \(status.messages)")
+            print("recipients: \(status.recipients) waiting (\(status.deferred) deferred, \(status.leased) being delivered)")
+            if let oldest = status.oldestAt { print("oldest:     \(QueueCommand.time(oldest)) (\(QueueCommand.age(since: oldest)) ago)") }
+            if let next = status.nextDueAt { print("next due:   \(QueueCommand.time(next))") }
+        }
+    }
+
+    static func time(_ seconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    static func age(since seconds: Int64) -> String {
+        let age = max(0, Int64(Date().timeIntervalSince1970) - seconds)
+        return age < 60 ? "\(age)s" : age < 3600 ? "\(age / 60)m" : age < 86_400 ? "\(age / 3600)h" : "\(age / 86_400)d"
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backend
+import MailCore
 import Dispatch
 import Foundation
 import LoftConfig
@@ -31,6 +32,9 @@ struct BackendCommand: AsyncParsableCommand {
             box.attribute.map { (box.name, $0) }
         }
         backendConfig.minFreeBytes = config.backend.minFreeBytes
+        backendConfig.queuePolicy = QueueSchedule.Policy(
+            retry: config.queue.retrySeconds, lifetime: config.queue.lifetimeSeconds, delayWarning: config.queue.delayWarningSeconds)
+        backendConfig.queueTickMs = config.queue.tickMs
         // For the storage benchmark only (Tests/bench/STORAGE.md): the page size of a new store.
         if let size = ProcessInfo.processInfo.environment["LOFT_BENCH_PAGE_SIZE"].flatMap(Int.init),
             [1024, 2048, 4096, 8192, 16384, 32768, 65536].contains(size)

@@ -185,3 +185,21 @@ import Testing
         #expect(plain.wants(.failure) && plain.wants(.delay) && !plain.wants(.success))
     }
 }
+
+@Suite struct TimeSpanTests {
+    @Test(arguments: [
+        ("30s", 30), ("5m", 300), ("2h", 7200), ("5d", 432_000), ("1w", 604_800), ("45", 45), ("0", 0), (" 4H ", 14_400),
+    ] as [(String, Int64)])
+    func parses(_ text: String, _ seconds: Int64) {
+        #expect(TimeSpan.parse(text) == seconds)
+    }
+
+    @Test(arguments: ["", "m", "-5m", "5x", "1.5h", "5mm", "9223372036854775807w", "٣m"])
+    func refuses(_ text: String) {
+        #expect(TimeSpan.parse(text) == nil)
+    }
+
+    @Test func formats() {
+        #expect([300, 7200, 432_000, 45, 90].map(TimeSpan.format) == ["5m", "2h", "5d", "45s", "90s"])
+    }
+}

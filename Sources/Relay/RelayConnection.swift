@@ -1,0 +1,53 @@
+public import RPCProtocol
+
+/// One connection to a destination host as the worker uses it; `SMTPRelayConnection` is the
+/// real one, tests may give their own.
+public protocol RelayConnection: Sendable {
+    /// Whether another message may be sent over it.
+    var isUsable: Bool { get async }
+    /// Sends `message` (its body read with `body` from an offset, nil at the end): one result
+    /// per recipient, in order.
+    func deliver(_ message: LeasedMessage, body: @escaping @Sendable (Int64) async throws -> [UInt8]?) async -> [RelayResult]
+    func quit() async
+}
+
+/// What became of one recipient at one host.
+public struct RelayResult: Sendable, Equatable {
+    /// `delivered`, `deferred` or `failed` (the queue's words).
+    public var result: String
+    public var code: Int?
+    public var enhancedCode: String?
+    public var text: String?
+    public var remoteMTA: String?
+    public var dsnPassedOn: Bool
+    /// The host never answered for it (the connection failed or dropped): worth trying the
+    /// next host now rather than waiting for a retry.
+    public var connectionLevel: Bool
+
+    public init(
+        result: String, code: Int? = nil, enhancedCode: String? = nil, text: String? = nil, remoteMTA: String? = nil,
+        dsnPassedOn: Bool = false, connectionLevel: Bool = false
+    ) {
+        self.result = result
+        self.code = code
+        self.enhancedCode = enhancedCode
+        self.text = text
+        self.remoteMTA = remoteMTA
+        self.dsnPassedOn = dsnPassedOn
+        self.connectionLevel = connectionLevel
+    }
+
+    func outcome(_ recipient: String) -> QueueOutcome {
+        QueueOutcome(
+            recipient: recipient, result: result, code: code, enhancedCode: enhancedCode, text: text, remoteMta: remoteMTA,
+            dsnPassedOn: dsnPassedOn)
+    }
+}
+
+/// Opens connections: `(host name, address, port)`.
+public struct RelayConnector: Sendable {
+    public let connect: @Sendable (_ host: String, _ address: String, _ port: Int) async throws -> any RelayConnection
+    public init(connect: @escaping @Sendable (_ host: String, _ address: String, _ port: Int) async throws -> any RelayConnection) {
+        self.connect = connect
+    }
+}
