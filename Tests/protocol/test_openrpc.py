@@ -19,7 +19,18 @@ DOC_PATH = ROOT / "Protocol" / "openrpc.json"
 EXAMPLES_DIR = ROOT / "Protocol" / "examples"
 SWIFT_DIR = ROOT / "Sources" / "RPCProtocol"
 
-ROLES = {"gateway", "admin"}
+
+def _swift_roles():
+    """The cases of `RPCRole` in RPCProtocol.swift: the sockets' roles."""
+    text = (SWIFT_DIR / "RPCProtocol.swift").read_text(encoding="utf-8")
+    block = re.search(r"enum\s+RPCRole\s*:[^{]*\{(.*?)\n\}", text, re.S)
+    assert block, "RPCRole not found in RPCProtocol.swift"
+    return {c.strip() for line in re.findall(r"^\s*case\s+([^\n]+)", block.group(1), re.M) for c in line.split(",") if c.strip()}
+
+
+# The sockets' roles, from Swift; test_roles_and_sockets checks the document names each one.
+ROLES = _swift_roles()
+assert {"gateway", "admin", "relay"} <= ROLES, f"RPCRole parsed as {sorted(ROLES)}"
 PLACEHOLDER = re.compile(r"^<[A-Za-z0-9_.:-]+>$")
 
 
@@ -213,6 +224,20 @@ def test_event_notification(doc):
     event = notes["event"]
     assert event["params"]["schema"] == {"$ref": "#/components/schemas/MailEvent"}
     assert event.get("description")
+
+
+def test_roles_and_sockets(doc):
+    """Every role is a server (socket) of the document and a value of RPCRole, and every role
+    may call at least `hello`."""
+    assert set(doc["components"]["schemas"]["RPCRole"]["enum"]) == ROLES
+    servers = {s["name"]: s for s in doc["servers"]}
+    assert set(servers) == ROLES, f"servers {sorted(servers)}, roles {sorted(ROLES)}"
+    for name, server in servers.items():
+        assert server["url"] == f"unix:{name}.sock", f"server {name}: url {server['url']}"
+    for role in ROLES:
+        assert f"`{role}.sock`" in doc["info"]["description"], f"info.description omits `{role}.sock`"
+    hello = next(m for m in doc["methods"] if m["name"] == "hello")
+    assert set(hello["x-roles"]) == ROLES, "hello must be callable on every socket"
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,7 +557,7 @@ def test_example(doc, path):
         where = f"line {i}"
         if "send" in line:
             assert set(line) == {"socket", "send"}, f"{where}: a send line has exactly socket and send"
-            assert line["socket"] in ROLES, f"{where}: socket must be gateway or admin"
+            assert line["socket"] in ROLES, f"{where}: socket must be one of {sorted(ROLES)}"
             req = line["send"]
             assert req.get("jsonrpc") == "2.0" and isinstance(req.get("method"), str), f"{where}: not a JSON-RPC request"
             assert set(req) <= {"jsonrpc", "id", "method", "params"}, f"{where}: unexpected members {set(req)}"
