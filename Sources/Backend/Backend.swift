@@ -37,6 +37,8 @@ public final class Backend: Sendable {
     let servers = NIOLockedValueBox<[RPCServer]>([])
     /// The queue's scheduler round (`startQueueTicks`), cancelled at shutdown.
     let queueTicks = NIOLockedValueBox<RepeatedTask?>(nil)
+    /// Relays waiting in `queue.lease` for mail to be queued.
+    let leaseWaiters = LeaseWaiters()
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
     /// The server-wide message size limit, read on every delivery: kept here, written through.
     let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)

@@ -375,6 +375,7 @@ extension Backend {
                             }
                         }
                         self.bounced(plan.failures(stored), sender: sender, bounce: bounce, stored: stored.followUp)
+                        if stored.queueID != nil || stored.followUp?.queueID != nil { self.wakeRelays() }
                         return .success(answer(stored))
                     })
             }

@@ -1,7 +1,9 @@
 import Foundation
 import MailCore
 import MailMessage
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import RPCProtocol
 import Storage
 
@@ -12,7 +14,20 @@ import Storage
 /// bounce, a delay warning, a success report) is stored in that same transaction.
 extension Backend {
     func registerQueue() {
-        blocking(Methods.queueLease) { _, p in try self.leaseQueue(p) }
+        deferred(Methods.queueLease) { _, p, done in
+            self.workers.submit { state in
+                guard case .active = state else {
+                    return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
+                }
+                do {
+                    let result = try self.leaseQueue(p)
+                    guard result.lease == nil, let wait = p.waitMs, wait > 0 else { return done(.success(result)) }
+                    self.park(p, wait: min(wait, Self.maxLeaseWaitMs), nextDueAt: result.nextDueAt, done: done)
+                } catch {
+                    done(.failure(error))
+                }
+            }
+        }
         blocking(Methods.queueRead) { _, p in
             let length = min(max(p.length ?? RPCLimits.maxChunkBytes, 0), RPCLimits.maxChunkBytes)
             let offset = max(p.offset ?? 0, 0)
@@ -23,8 +38,8 @@ extension Backend {
             let now = self.nowSeconds
             let until = now + self.leaseSeconds(p.leaseMs)
             let renewed = try self.store.renewQueueLease(p.lease, now: now, until: until)
-            guard renewed > 0 else { throw RPCError(.noSuchLease, "lease \(p.lease) holds no recipient any more") }
-            return QueueRenewResult(deadline: until * 1000, recipients: renewed)
+            guard renewed.recipients > 0 else { throw RPCError(.noSuchLease, "lease \(p.lease) holds no recipient any more") }
+            return QueueRenewResult(deadline: renewed.deadline * 1000, recipients: renewed.recipients)
         }
         blocking(Methods.queueReport) { _, p in try self.reportQueue(p) }
         blocking(Methods.queueList) { _, p in
@@ -45,6 +60,7 @@ extension Backend {
             }
             let update = try self.store.updateQueue(
                 selection, now: now, step: { (QueueSchedule.retryNow($0.state, now: now), nil) }, notify: { _, _, _ in [] })
+            self.wakeRelays()
             return QueueChangeResult(changed: update.changed)
         }
         blocking(Methods.queueRemove) { _, p in
@@ -66,6 +82,32 @@ extension Backend {
         }
     }
 
+    /// The longest a `queue.lease` waits for work (well inside a client's call timeout).
+    static let maxLeaseWaitMs: Int64 = 30_000
+
+    /// A `queue.lease` that found nothing waits until mail is queued (`wakeRelays`), its next
+    /// recipient falls due, or `wait` passes, then leases again and answers once.
+    func park(
+        _ p: QueueLeaseParams, wait: Int64, nextDueAt: Int64?, done: @escaping @Sendable (Result<QueueLeaseResult, any Error>) -> Void
+    ) {
+        let answered = NIOLockedValueBox(false)
+        let id = leaseWaiters.nextID()
+        let wake: @Sendable () -> Void = {
+            guard answered.withLockedValue({ was in defer { was = true }; return !was }) else { return }
+            self.leaseWaiters.remove(id)
+            self.workers.submit { _ in done(Result { try self.leaseQueue(p) }) }
+        }
+        leaseWaiters.add(id, wake)
+        let untilDue = nextDueAt.map { max(0, $0 - clock()) } ?? wait
+        let delay = TimeAmount.milliseconds(max(1, min(wait, untilDue)))
+        MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { wake() }
+    }
+
+    /// Mail was queued or made due: the relays waiting in `queue.lease` ask again.
+    func wakeRelays() {
+        for wake in leaseWaiters.all() { wake() }
+    }
+
     func leaseSeconds(_ ms: Int64?) -> Int64 {
         let wanted = min(max(ms ?? config.queueLeaseMs, 1000), config.maxQueueLeaseMs)
         return (wanted + 999) / 1000
@@ -78,12 +120,13 @@ extension Backend {
         let now = nowSeconds
         let until = now + leaseSeconds(p.leaseMs)
         let id = Credentials.base64url(Credentials.random(12))
+        let excluded = Set((p.domains ?? []).map { $0.lowercased() })
         let batch = try store.leaseQueue(
-            leaseID: id, now: now, until: until, max: min(max(p.max ?? 100, 1), Self.maxLeaseRecipients),
-            excludingDomains: Set((p.domains ?? []).map { $0.lowercased() }))
+            leaseID: id, now: now, until: until, max: min(max(p.max ?? 100, 1), Self.maxLeaseRecipients), excludingDomains: excluded)
         guard let batch else {
-            return QueueLeaseResult(
-                lease: nil, deadline: nil, domain: nil, messages: [], nextDueAt: try store.nextQueueDue().map { $0 * 1000 })
+            // When the next recipient this worker may have falls due (its busy domains aside).
+            let next = try store.nextQueueDue(excludingDomains: excluded).map { $0 * 1000 }
+            return QueueLeaseResult(lease: nil, deadline: nil, domain: nil, messages: [], nextDueAt: next)
         }
         let messages = batch.messages.map { entry in
             LeasedMessage(
@@ -110,7 +153,7 @@ extension Backend {
         var outcomes: [String: QueueOutcome] = [:]
         for outcome in p.outcomes {
             guard QueueSchedule.Result(rawValue: outcome.result) != nil else {
-                throw RPCError(.invalidParams, "result must be delivered, deferred or failed", field: "result")
+                throw RPCError(.invalidParams, "result must be delivered, deferred or failed", field: "outcomes.result")
             }
             outcomes[outcome.recipient] = outcome
         }
@@ -181,6 +224,7 @@ extension Backend {
             bounce.originalHeader = header
             return try Self.notifications(bounce: bounce, message: message, changes: changes, date: now)
         }
+        if update.stored.contains(where: { $0.queueID != nil }) { wakeRelays() }
         if let bounce {
             for stored in update.stored {
                 for (account, placement) in zip(bounce.accounts, stored.placements) {
@@ -317,4 +361,19 @@ extension Backend {
         }
         queueTicks.withLockedValue { $0 = task }
     }
+}
+
+/// The `queue.lease` calls waiting for work, by id.
+final class LeaseWaiters: Sendable {
+    private let state = NIOLockedValueBox<(next: Int, waiting: [Int: @Sendable () -> Void])>((0, [:]))
+
+    func nextID() -> Int {
+        state.withLockedValue { s in
+            s.next += 1
+            return s.next
+        }
+    }
+    func add(_ id: Int, _ wake: @escaping @Sendable () -> Void) { state.withLockedValue { $0.waiting[id] = wake } }
+    func remove(_ id: Int) { state.withLockedValue { _ = $0.waiting.removeValue(forKey: id) } }
+    func all() -> [@Sendable () -> Void] { state.withLockedValue { Array($0.waiting.values) } }
 }

@@ -170,15 +170,17 @@ public enum QueueSchedule {
         let heldByOther = state.status == .leased && !holds && (state.leaseUntil ?? 0) > now
         switch result {
         case .delivered:
-            // Believed from this lease, or from an older one the recipient has been leased
-            // again since: a delivery cannot be undone, so it must not be sent again.
-            guard holds || state.status == .leased else { return .ignored(reason: "not leased by this lease") }
+            // Believed from any lease, the one that holds the recipient or an older one (the
+            // recipient may have been leased again, even reported deferred, since): a delivery
+            // cannot be undone, so the recipient must not be sent again. The relay's socket is
+            // trusted with this; its leases are not secrets from it.
             var next = state
             next.status = .delivered
             next.leaseUntil = nil
             return .changed(next, notification: next.wants(.success) ? .delivered : nil)
         case .deferred, .failed:
             guard holds, state.status == .leased else {
+                if holds { return .ignored(reason: "already reported \(state.status.rawValue)") }
                 return .ignored(reason: heldByOther ? "leased again since" : "not leased by this lease")
             }
             var next = state

@@ -144,10 +144,14 @@ public struct QueueLeaseParams: Codable, Sendable {
     public var max: Int?
     public var leaseMs: Int64?
     public var domains: [String]?
-    public init(max: Int? = nil, leaseMs: Int64? = nil, domains: [String]? = nil) {
+    /// When nothing is due, wait up to this long (at most 30 s) for mail to be queued or fall
+    /// due before answering: a relay learns of new mail at once without polling.
+    public var waitMs: Int64?
+    public init(max: Int? = nil, leaseMs: Int64? = nil, domains: [String]? = nil, waitMs: Int64? = nil) {
         self.max = max
         self.leaseMs = leaseMs
         self.domains = domains
+        self.waitMs = waitMs
     }
 }
 

@@ -135,13 +135,15 @@ public protocol QueueStore: Sendable {
     /// whose recipient has waited longest, not in `excludingDomains`), grouped by message;
     /// nil when none is due.
     func leaseQueue(leaseID: String, now: Int64, until: Int64, max: Int, excludingDomains: Set<String>) throws -> QueueLeaseBatch?
-    /// When the next recipient falls due (a waiting one's next attempt, or a lease's end).
-    func nextQueueDue() throws -> Int64?
+    /// When the next recipient not of `excludingDomains` falls due (a waiting one's next
+    /// attempt, or a lease's end).
+    func nextQueueDue(excludingDomains: Set<String>) throws -> Int64?
     /// `length` bytes at `offset` of a queued message as it is to be sent, and its size; only
     /// while `lease` holds one of its recipients (`noSuchLease` otherwise).
     func readQueued(queueID: Int64, lease: String, now: Int64, offset: Int64, length: Int) throws -> (bytes: [UInt8], total: Int64)
-    /// Extends the lease on every recipient it still holds; how many.
-    func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> Int
+    /// Extends the lease on every recipient it still holds to `until` at least: how many, and
+    /// the deadline they now have.
+    func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> (recipients: Int, deadline: Int64)
     /// Applies `step` to each recipient of `selection` in one transaction and writes the
     /// attempt it returns with the new state. Then, per message with notifications to send,
     /// calls `notify` with the message, its original header (at most 32 KiB) and the changes,
@@ -209,8 +211,8 @@ extension SQLiteStore {
         }
     }
 
-    public func nextQueueDue() throws -> Int64? {
-        try read { db in try nextQueueDueIn(db) }
+    public func nextQueueDue(excludingDomains: Set<String>) throws -> Int64? {
+        try read { db in try nextQueueDueIn(db, excluding: excludingDomains) }
     }
 
     public func readQueued(queueID: Int64, lease: String, now: Int64, offset: Int64, length: Int) throws -> (bytes: [UInt8], total: Int64) {
@@ -235,13 +237,17 @@ extension SQLiteStore {
         }
     }
 
-    public func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> Int {
+    public func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> (recipients: Int, deadline: Int64) {
         try write { db in
             try db.execute(
-                sql:
-                    "UPDATE queue_recipient SET lease_until = max(lease_until, ?) WHERE lease_id = ? AND status = 'leased' AND lease_until > ?",
+                sql: "UPDATE queue_recipient SET lease_until = max(lease_until, ?) WHERE lease_id = ? AND status = 'leased' AND lease_until > ?",
                 arguments: [until, lease, now])
-            return db.changesCount
+            let count = db.changesCount
+            let deadline =
+                try Int64.fetchOne(
+                    db, sql: "SELECT min(lease_until) FROM queue_recipient WHERE lease_id = ? AND status = 'leased'", arguments: [lease])
+                ?? until
+            return (count, deadline)
         }
     }
 
@@ -452,14 +458,17 @@ extension SQLiteStore {
         }
     }
 
-    func nextQueueDueIn(_ db: Database) throws -> Int64? {
-        try Int64.fetchOne(
+    func nextQueueDueIn(_ db: Database, excluding: Set<String> = []) throws -> Int64? {
+        let excluded = String(decoding: try JSONEncoder().encode(Array(excluding)), as: UTF8.self)
+        return try Int64.fetchOne(
             db,
             sql: """
                 SELECT min(t) FROM (
                     SELECT min(next_attempt_at) AS t FROM queue_recipient WHERE status IN ('pending', 'deferred')
-                    UNION ALL SELECT min(lease_until) FROM queue_recipient WHERE status = 'leased')
-                """)
+                        AND domain NOT IN (SELECT value FROM json_each(:excluded))
+                    UNION ALL SELECT min(lease_until) FROM queue_recipient WHERE status = 'leased'
+                        AND domain NOT IN (SELECT value FROM json_each(:excluded)))
+                """, arguments: ["excluded": excluded])
     }
 }
 

@@ -240,6 +240,17 @@ import Testing
         await h.close()
     }
 
+    /// A lease that finds nothing waits for mail to be queued, and answers with it.
+    @Test func leaseWaitsForMail() async throws {
+        let h = try await Self.harness()
+        let waiting = Task { try await h.relay.call(Methods.queueLease, QueueLeaseParams(waitMs: 20_000)) }
+        try await Task.sleep(for: .milliseconds(100))
+        try await Self.send(h, to: ["x@remote.test"])
+        let lease = try await waiting.value
+        #expect(lease.lease != nil && lease.messages.first?.recipients.map(\.recipient) == ["x@remote.test"])
+        await h.close()
+    }
+
     /// The relay's socket serves the queue and nothing else; the gateway's cannot lease.
     @Test func roles() async throws {
         let h = try await Self.harness()

@@ -102,8 +102,8 @@ import Testing
             name: "late 2xx after a new lease", state: state(.leased, lease: "b", until: 900), event: .report("a", .delivered), now: 500,
             status: .delivered, notification: nil),
         Row(
-            name: "2xx from a stranger", state: state(.deferred, next: 900, lease: "b"), event: .report("a", .delivered), now: 500,
-            status: nil, notification: nil),
+            name: "late 2xx after a newer lease's 4xx", state: state(.deferred, attempts: 1, next: 900, lease: "b"),
+            event: .report("a", .delivered), now: 500, status: .delivered, notification: nil),
         Row(name: "tick: waiting", state: state(.deferred, attempts: 1, next: 900), event: .tick, now: 500, status: nil, notification: nil),
         Row(
             name: "tick: delay warning", state: state(.deferred, attempts: 1, next: 9000), event: .tick, now: 3600, status: .deferred,
