@@ -438,10 +438,10 @@ public struct LoftConfig: Sendable, Equatable {
         for network in smtp.trustedNetworks where !Self.isNetwork(network) {
             throw ConfigError("\(source): smtp.trusted_networks: \(network) is not an address or CIDR network like 192.0.2.0/24")
         }
-        guard !queue.retrySeconds.isEmpty, queue.retrySeconds.allSatisfy({ $0 >= 1 }), queue.lifetimeSeconds >= 60,
+        guard !queue.retrySeconds.isEmpty, queue.retrySeconds.allSatisfy({ $0 >= 1 }), queue.lifetimeSeconds >= 1,
             queue.delayWarningSeconds >= 0, queue.tickMs >= 100
         else {
-            throw ConfigError("\(source): queue: retry needs at least one interval of 1s or more, lifetime at least 1m, tick_ms at least 100")
+            throw ConfigError("\(source): queue: retry needs at least one interval of 1s or more, lifetime at least 1s, tick_ms at least 100")
         }
         guard (1...256).contains(relay.workers) else { throw ConfigError("\(source): relay.workers must be 1…256") }
         guard RelaySection.tlsModes.contains(relay.tls) else {

@@ -1,0 +1,190 @@
+"""Sending mail out (issue 11), end to end: `loft serve` with SMTP and `loft relay`, a real DNS
+server (dnsmasq) answering for the test domains, and scripted receiving SMTP servers (aiosmtpd)
+on 127.0.0.x addresses (Tests/interop/relaypeers.py). Mail goes in through submission with
+smtplib (STARTTLS, AUTH), out through the relay, and the peers record what they received byte
+for byte. Bounces come back to the local sender's INBOX and are read with Python's `email`."""
+import email
+import email.policy
+import smtplib
+import ssl
+import time
+
+import pytest
+
+from conftest import Loft, eventually, free_port, login
+from test_smtp import wait_for_port
+
+MESSAGE = (b"From: Alice <alice@example.test>\r\nTo: Xavier <x@remote.test>\r\nSubject: out into the world\r\n"
+           b"Message-ID: <out-1@example.test>\r\n\r\nHello there.\r\n.A line that starts with a dot.\r\n"
+           b"..and one with two.\r\nThe end.\r\n")
+
+
+class RelayServer:
+    """`loft serve` with SMTP (submission on loopback) and the relay, pointed at the test's DNS
+    server and destination port, with a fast retry schedule."""
+
+    def __init__(self, tmp_path, dns_port, mx_port, lifetime="1h", retry="1s", extra=""):
+        self.sub_port = free_port()
+        config = tmp_path / "loft.yaml"
+        config.write_text(
+            "serve:\n  gateways: [smtp, relay]\n"
+            "smtp:\n  hostname: mx.example.test\n"
+            f"  listeners:\n    - {{address: 127.0.0.1, port: {self.sub_port}, tls: starttls, mode: submission}}\n"
+            f"queue:\n  retry: [{retry}]\n  lifetime: {lifetime}\n  delay_warning: 0\n  tick_ms: 200\n"
+            f"relay:\n  workers: 2\n  helo_name: out.example.test\n  port: {mx_port}\n"
+            f"  nameservers: [\"127.0.0.1:{dns_port}\"]\n{extra}")
+        self.loft = Loft(tmp_path / "data", extra_args=("--config", str(config)))
+        wait_for_port(self.sub_port)
+        a = self.loft.admin()
+        a.call("domain.add", {"name": "example.test"})
+        a.call("account.add", {"address": "alice@example.test", "password": "alice-pw"})
+        a.close()
+
+    def submit(self, recipients, message=MESSAGE, sender="alice@example.test", **kw):
+        s = smtplib.SMTP("127.0.0.1", self.sub_port, timeout=30)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s.starttls(context=ctx)
+        s.login("alice@example.test", "alice-pw")
+        refused = s.sendmail(sender, recipients, message, **kw)
+        s.quit()
+        assert refused == {}
+
+    def queue(self):
+        a = self.loft.admin()
+        try:
+            return a.call("queue.list", {})["entries"]
+        finally:
+            a.close()
+
+    def inbox(self, user="alice@example.test", password="alice-pw"):
+        g, s = login(self.loft, user, password)
+        uids = [m["uid"] for m in g.call("message.list", {"session": s, "mailbox": "INBOX"})["messages"]]
+        out = [g.read_all(s, "INBOX", uid) for uid in uids]
+        g.close()
+        return out
+
+    def stop(self):
+        self.loft.stop()
+
+
+def dsn(stored):
+    """(report, per-recipient fields as a list of dicts) of a bounce as `email` reads it."""
+    first, rest = stored.split(b"\r\n", 1)
+    assert first == b"Return-Path: <>"
+    report = email.message_from_bytes(rest, policy=email.policy.default)
+    assert report.get_content_type() == "multipart/report"
+    status = report.get_payload()[1]
+    assert status.get_content_type() == "message/delivery-status"
+    # The per-message block, then one block per recipient (email parses each as a message).
+    blocks = status.get_payload()
+    return report, [dict(b.items()) for b in blocks[1:]]
+
+
+DOMAINS = {
+    "remote.test": {"MX": [(10, "mx.remote.test")]},
+    "mx.remote.test": {"A": ["127.0.0.2"]},
+    # Two MX hosts: the preferred one is down.
+    "two.test": {"MX": [(10, "mx1.two.test"), (20, "mx2.two.test")]},
+    "mx1.two.test": {"A": ["127.0.0.3"]},
+    "mx2.two.test": {"A": ["127.0.0.4"]},
+    # No MX: the domain's own address (RFC 5321 §5.1).
+    "plain.test": {"A": ["127.0.0.5"]},
+    # RFC 7505: accepts no mail.
+    "null.test": {"MX": [(0, ".")]},
+}
+
+
+@pytest.fixture
+def relay(tmp_path, dns_server, mx_port):
+    dns = dns_server(DOMAINS)
+    server = RelayServer(tmp_path, dns.port, mx_port)
+    yield server
+    server.stop()
+
+
+def test_delivered_on_the_first_try_byte_exact(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.2")
+    relay.submit(["x@remote.test"])
+    got = peer.wait_for(1)[0]
+    assert got.mail_from == "alice@example.test" and got.rcpt_tos == ["x@remote.test"]
+    # What the sender wrote, after the peer undid the dot-stuffing; Received is the first line.
+    assert got.data.endswith(MESSAGE)
+    assert got.data.startswith(b"Received: ")
+    assert got.ehlo == "out.example.test"
+    assert got.mail_params.get("SIZE") == str(len(got.data))
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+    assert relay.inbox() == [], "no notification for a plain delivery"
+
+
+def test_deferred_then_delivered_on_retry(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.2", script={"x@remote.test": ("tempfail", 1)})
+    relay.submit(["x@remote.test"])
+    peer.wait_for(1)
+    assert [code for rcpt, code in peer.rcpt_log] == [451, 250]
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+    assert len(peer.deliveries_to("x@remote.test")) == 1
+
+
+def test_a_permanent_refusal_bounces_to_the_sender(relay, smtp_peer):
+    smtp_peer("127.0.0.2", script={"nobody@remote.test": "reject"})
+    relay.submit(["nobody@remote.test", "x@remote.test"])
+    bounce = eventually(lambda: relay.inbox(), timeout=30, what="the bounce")
+    assert len(bounce) == 1
+    report, recipients = dsn(bounce[0])
+    assert report["Subject"] == "Undelivered Mail Returned to Sender"
+    assert [r["Final-Recipient"] for r in recipients] == ["rfc822; nobody@remote.test"]
+    assert recipients[0]["Action"] == "failed" and recipients[0]["Status"] == "5.1.1"
+    assert recipients[0]["Remote-MTA"] == "dns; mx.remote.test"
+    assert recipients[0]["Diagnostic-Code"].startswith("smtp; 550 5.1.1")
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+
+
+def test_the_next_mx_when_the_preferred_one_is_down(relay, smtp_peer):
+    smtp_peer("127.0.0.3", down=True)
+    backup = smtp_peer("127.0.0.4")
+    relay.submit(["y@two.test"])
+    assert backup.wait_for(1)[0].rcpt_tos == ["y@two.test"]
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+
+
+def test_a_domain_without_mx_gets_mail_at_its_own_address(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.5")
+    relay.submit(["z@plain.test"])
+    assert peer.wait_for(1)[0].rcpt_tos == ["z@plain.test"]
+
+
+def test_null_mx_bounces_at_once(relay):
+    relay.submit(["n@null.test"])
+    bounce = eventually(lambda: relay.inbox(), timeout=30, what="the bounce")
+    _, recipients = dsn(bounce[0])
+    assert recipients[0]["Final-Recipient"] == "rfc822; n@null.test"
+    assert recipients[0]["Status"] == "5.1.10"
+    assert relay.queue() == []
+
+
+def test_a_peer_down_past_the_lifetime_bounces(tmp_path, dns_server, mx_port, smtp_peer):
+    dns = dns_server(DOMAINS)
+    server = RelayServer(tmp_path, dns.port, mx_port, lifetime="4s")
+    try:
+        smtp_peer("127.0.0.2", down=True)
+        server.submit(["x@remote.test"])
+        bounce = eventually(lambda: server.inbox(), timeout=60, what="the expiry bounce")
+        _, recipients = dsn(bounce[0])
+        assert recipients[0]["Action"] == "failed" and recipients[0]["Status"].startswith("5.4.")
+        assert server.queue() == []
+    finally:
+        server.stop()
+
+
+def test_mail_waits_while_the_peer_is_down_and_goes_when_it_is_back(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.2", down=True)
+    relay.submit(["x@remote.test"])
+    entries = eventually(
+        lambda: [e for e in relay.queue() if e["states"][0]["attempts"] >= 1], timeout=30, what="a failed attempt")
+    assert entries[0]["states"][0]["status"] in ("deferred", "leased")
+    peer.start()
+    peer.wait_for(1)
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+    assert len(peer.deliveries_to("x@remote.test")) == 1
