@@ -71,8 +71,9 @@ public struct DNSLookupFailure: Error, Hashable, Sendable, CustomStringConvertib
 public enum DNSAnswer: Hashable, Sendable {
     /// The records of the type asked for at the end of the chain, in the order they came.
     case records([DNSRecordData], canonicalName: DNSName, ttl: UInt32)
-    /// The chain ends at a name the response neither answers for nor denies: ask for it next.
-    case alias(DNSName, ttl: UInt32)
+    /// The chain ends at a name the response neither answers for nor denies: ask for it next,
+    /// with `via` (the names the chain passed, the question's first) added to the names followed.
+    case alias(DNSName, via: [DNSName], ttl: UInt32)
     /// NOERROR without records of the type (NODATA, RFC 2308 §2.2). `negativeTTL` is from the
     /// SOA in the authority section (§5); without one the answer must not be cached.
     case noData(canonicalName: DNSName, negativeTTL: UInt32?)
@@ -100,7 +101,12 @@ public enum DNSAnswer: Hashable, Sendable {
             return
         }
         var name = question.name
+        guard !aliasesFollowed.contains(name) else {
+            self = .failure(DNSLookupFailure(.aliasLoop, "\(name) reached twice"))
+            return
+        }
         var seen = Set(aliasesFollowed + [name])
+        var via: [DNSName] = []
         var aliases = aliasesFollowed.count
         var ttl = UInt32.max
         let relevant = response.answers.filter { $0.recordClass == question.recordClass }
@@ -123,6 +129,7 @@ public enum DNSAnswer: Hashable, Sendable {
                 self = .failure(DNSLookupFailure(.aliasLoop, "\(question.name) reaches \(target) twice"))
                 return
             }
+            via.append(name)
             name = target
         }
         // RFC 2308 §5: the negative TTL is the lesser of the SOA record's TTL and its MINIMUM.
@@ -134,7 +141,7 @@ public enum DNSAnswer: Hashable, Sendable {
             self = .noSuchName(canonicalName: name, negativeTTL: negativeTTL)
         } else if name != question.name, negativeTTL == nil {
             // A chain that stops without an SOA: a forwarder that did not follow it.
-            self = .alias(name, ttl: ttl)
+            self = .alias(name, via: via, ttl: ttl)
         } else {
             self = .noData(canonicalName: name, negativeTTL: negativeTTL)
         }

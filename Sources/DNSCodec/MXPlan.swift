@@ -43,7 +43,7 @@ public enum MXPlan: Hashable, Sendable {
         case .failure(let failure): self = .temporaryFailure(failure)
         case .noSuchName: self = .noSuchDomain
         case .noData(let canonicalName, _): self = .implicitMX(canonicalName)
-        case .alias(let name, _): self = .alias(name)
+        case .alias(let name, _, _): self = .alias(name)
         case .records(let data, _, _):
             var best: [DNSName: UInt16] = [:]
             var sawNull = false

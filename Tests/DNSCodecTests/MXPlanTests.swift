@@ -31,7 +31,7 @@ struct DNSAnswerTests {
         ),
         (
             "a chain that stops", response(to: question, answers: [cname("example.org", "elsewhere.example", ttl: 50)]),
-            .alias(.valid("elsewhere.example"), ttl: 50)
+            .alias(.valid("elsewhere.example"), via: [.valid("example.org")], ttl: 50)
         ),
         (
             "NODATA after a chain",
@@ -105,6 +105,8 @@ struct DNSAnswerTests {
         let earlier = (0..<8).map { DNSName.valid("e\($0).example") }
         let long = DNSAnswer(question: question, response: message, aliasesFollowed: earlier)
         #expect(Self.withoutDetail(long) == .failure(DNSLookupFailure(.tooManyAliases)))
+        let again = DNSAnswer(question: question, response: message, aliasesFollowed: [.valid("b.example")])
+        #expect(Self.withoutDetail(again) == .failure(DNSLookupFailure(.aliasLoop)))
     }
 }
 
