@@ -1,7 +1,0 @@
-import Testing
-
-@testable import DNSCodec
-
-@Suite struct DNSCodecPlaceholderTests {
-    @Test func moduleLinks() { _ = DNSCodec.self }
-}
