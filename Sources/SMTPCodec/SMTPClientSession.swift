@@ -70,6 +70,8 @@ public struct SMTPClientSession: Sendable {
     public let configuration: SMTPClientSessionConfiguration
     private var state = State.notConnected
     private var inbound = ByteBuffer()
+    /// Octets in `inbound` after its last LF.
+    private var unfinishedLine = 0
     /// The server's 220 greeting.
     public private(set) var greeting: SMTPReply?
     /// What the last EHLO said (empty after HELO, and forgotten at STARTTLS, RFC 3207 §4.2).
@@ -187,14 +189,26 @@ public struct SMTPClientSession: Sendable {
         case .tlsHandshake, .closed, .notConnected: return []
         default: break
         }
+        // `SMTPReply.parse` reads the reply from its start each time; a server that drips
+        // its reply an octet at a time would make that quadratic. Without a new LF no reply
+        // can have ended, so parse only then, or when the unfinished line or the reply has
+        // reached a limit (which parse reports).
+        let lastLF = bytes.readableBytesView.lastIndex(of: UInt8(ascii: "\n"))
+        if let lastLF {
+            unfinishedLine = bytes.writerIndex - lastLF - 1
+        } else {
+            unfinishedLine += bytes.readableBytes
+        }
         inbound.writeBuffer(&bytes)
+        let limits = configuration.replyLimits
+        if lastLF == nil, unfinishedLine < limits.lineLength, inbound.readableBytes < limits.replyBytes { return [] }
         var actions: [SMTPClientAction] = []
         while true {
             let reply: SMTPReply?
             do {
                 reply = try SMTPReply.parse(from: &inbound, limits: configuration.replyLimits)
             } catch {
-                inbound.clear()
+                clearInbound()
                 return actions + protocolError("\(error.code): \(error.line.prefix(80))")
             }
             guard let reply else { break }
@@ -203,7 +217,7 @@ public struct SMTPClientSession: Sendable {
             case .tlsHandshake, .closed:
                 // RFC 3207 §5: nothing the server sent before the handshake may be read as
                 // if it came over TLS (the response-injection attack on the client side).
-                inbound.clear()
+                clearInbound()
                 return actions
             default: continue
             }
@@ -498,6 +512,11 @@ public struct SMTPClientSession: Sendable {
         }
     }
 
+    private mutating func clearInbound() {
+        inbound.clear()
+        unfinishedLine = 0
+    }
+
     private func outcome(_ recipient: OutboundRecipient, _ reply: SMTPReply) -> SMTPRecipientOutcome {
         let status: DeliveryStatus = reply.isPositiveCompletion ? .delivered : reply.code < 500 ? .deferred : .failed
         return outcome(recipient, status, reply, fromServer: true)
@@ -523,7 +542,7 @@ public struct SMTPClientSession: Sendable {
     private mutating func fail(_ failure: SMTPClientFailure, quit: Bool) -> [SMTPClientAction] {
         self.failure = failure
         state = .closed
-        inbound.clear()
+        clearInbound()
         // RFC 5321 §3.1: after a refusal the client should still say QUIT; it does not wait.
         return quit ? [.failed(failure), .send(command("QUIT")), .close] : [.failed(failure), .close]
     }

@@ -844,6 +844,28 @@ struct SMTPClientSessionTests {
         #expect(t.failures.map(\.code) == [.protocolError])
     }
 
+    @Test func aReplyLineDrippedPastTheLimitCloses() {
+        var t = ClientTranscript(limits: SMTPReplyLimits(lineLength: 64, lines: 4, replyBytes: 200))
+        t.server("220 mx\r\n")
+        t.server("250-mx\r\n")
+        for count in 1...64 {
+            t.server("x")
+            #expect(t.closed == (count == 64), "after \(count) octets")
+        }
+    }
+
+    @Test func aReplyDrippedPastTheByteLimitCloses() {
+        var t = ClientTranscript(limits: SMTPReplyLimits(lineLength: 64, lines: 100, replyBytes: 100))
+        t.server("220 mx\r\n")
+        var sent = 0
+        while !t.closed, sent < 200 {
+            t.server(sent % 10 == 9 ? "\n" : sent % 10 < 4 ? String(Array("250-")[sent % 10]) : "y")
+            sent += 1
+        }
+        #expect(t.closed)
+        #expect(sent == 100)
+    }
+
     @Test func tooManyEHLOLinesClose() {
         var t = ClientTranscript(limits: SMTPReplyLimits(lineLength: 64, lines: 4, replyBytes: 200))
         t.server("220 mx\r\n")
