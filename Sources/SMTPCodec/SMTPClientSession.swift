@@ -400,7 +400,11 @@ public struct SMTPClientSession: Sendable {
     /// recipient at once, without a command sent; a session that is not ready defers them.
     public mutating func deliver(_ envelope: OutboundEnvelope) -> [SMTPClientAction] {
         guard case .ready = state else {
-            let failure = self.failure ?? protocolFailure("deliver while the session is busy")
+            let failure =
+                self.failure
+                ?? (isClosed
+                    ? SMTPClientFailure(.connectionClosed, reply: SMTPReply(451, .init(4, 4, 2), "Connection closed"), fromServer: false)
+                    : protocolFailure("deliver while the session is busy"))
             return [.recipientOutcomes(envelope.recipients.map { outcome($0, .deferred, failure.reply, fromServer: failure.fromServer) })]
         }
         if let refusal = refusal(of: envelope) {

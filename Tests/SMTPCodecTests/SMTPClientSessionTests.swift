@@ -663,6 +663,15 @@ struct SMTPClientSessionTests {
         #expect(t.closed)
     }
 
+    @Test func deliverAfterQuitDefers() {
+        var t = ClientTranscript.ready()
+        t.quit()
+        t.server("221 Bye\r\n")
+        t.deliver(envelope())
+        #expect(t.statuses == [.deferred])
+        #expect(t.outcomes?.first?.reply.lines == ["Connection closed"])
+    }
+
     @Test func aTransactionThatEndedBadlyIsResetBeforeTheNext() {
         var t = ClientTranscript.ready()
         t.deliver(envelope())
