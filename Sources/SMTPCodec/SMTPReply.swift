@@ -92,10 +92,14 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
     /// Parses one complete reply from the front of `buffer` (the client side of RFC 5321 §4.2,
     /// used by round-trip tests and by the relay's SMTP client). Returns nil and consumes
     /// nothing when the reply is not complete yet.
+    ///
+    /// The remote server is not trusted: `limits` bound the length of a line, the number of
+    /// lines and the bytes of the whole reply, and an unfinished line or reply that already
+    /// exceeds them throws at once rather than waiting for more bytes (STYLE §7).
     /// - Parameter expectEnhancedCodes: read a leading `x.y.z` as the enhanced code when its
     ///   class agrees with the reply code (RFC 2034 §4).
     public static func parse(
-        from buffer: inout ByteBuffer, expectEnhancedCodes: Bool = true
+        from buffer: inout ByteBuffer, expectEnhancedCodes: Bool = true, limits: SMTPReplyLimits = SMTPReplyLimits()
     ) throws(SMTPReplyParseError)
         -> SMTPReply?
     {
@@ -104,8 +108,23 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
         var enhanced: EnhancedStatusCode?
         var texts: [String] = []
         while true {
-            guard let newline = view.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            let consumed = view.readerIndex - buffer.readerIndex
+            guard let newline = view.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                // Not even the LF still to come would fit.
+                if view.readableBytes >= limits.lineLength {
+                    throw SMTPReplyParseError(.lineTooLong, line: view.prefixString(40))
+                }
+                if consumed + view.readableBytes >= limits.replyBytes {
+                    throw SMTPReplyParseError(.replyTooLarge, line: "")
+                }
+                return nil
+            }
             let length = newline - view.readerIndex
+            // The limits count the line with its CRLF, as RFC 5321 §4.5.3.1.5 counts a reply line.
+            guard length + 1 <= limits.lineLength else {
+                throw SMTPReplyParseError(.lineTooLong, line: view.prefixString(40))
+            }
+            guard consumed + length + 1 <= limits.replyBytes else { throw SMTPReplyParseError(.replyTooLarge, line: "") }
             var line = view.readString(length: length)!
             view.moveReaderIndex(forwardBy: 1)
             if line.hasSuffix("\r") { line.removeLast() }
@@ -131,13 +150,66 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
             }
             texts.append(text)
             if separator != UInt8(ascii: "-") { break }
+            // A continuation promises one more line: past the limit, refuse it now.
+            guard texts.count < limits.lines else { throw SMTPReplyParseError(.tooManyLines, line: line) }
         }
         buffer = view
         return SMTPReply(code!, enhanced, texts)
     }
 }
 
-/// A line that is not an SMTP reply line.
+/// How much of one reply the client will buffer from a server it does not trust.
+public struct SMTPReplyLimits: Sendable, Hashable {
+    /// Octets of one reply line including its CRLF. RFC 5321 §4.5.3.1.5 sets 512; servers in the
+    /// wild send longer text, so the default is four times that (Postfix reads up to 2048 too).
+    public var lineLength: Int
+    /// Lines of one multiline reply (an EHLO reply has one per extension).
+    public var lines: Int
+    /// Octets of one whole reply, CRLFs included.
+    public var replyBytes: Int
+
+    public init(lineLength: Int = 2048, lines: Int = 100, replyBytes: Int = 32 * 1024) {
+        self.lineLength = lineLength
+        self.lines = lines
+        self.replyBytes = replyBytes
+    }
+}
+
+/// A reply the client cannot accept: a line that is not an SMTP reply line, or one past a limit.
 public struct SMTPReplyParseError: Error, Sendable, Hashable {
+    /// What went wrong; compare with the static members.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: Sendable, Hashable { case malformedLine, lineTooLong, tooManyLines, replyTooLarge }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        public static let malformedLine = Code(.malformedLine)
+        public static let lineTooLong = Code(.lineTooLong)
+        public static let tooManyLines = Code(.tooManyLines)
+        public static let replyTooLarge = Code(.replyTooLarge)
+
+        public var description: String {
+            switch base {
+            case .malformedLine: "malformed reply line"
+            case .lineTooLong: "reply line too long"
+            case .tooManyLines: "too many reply lines"
+            case .replyTooLarge: "reply too large"
+            }
+        }
+    }
+
+    public var code: Code
+    /// The offending line (at most its start for an overlong one).
     public var line: String
+
+    init(_ code: Code = .malformedLine, line: String) {
+        self.code = code
+        self.line = line
+    }
+}
+
+extension ByteBuffer {
+    fileprivate func prefixString(_ count: Int) -> String {
+        getString(at: readerIndex, length: Swift.min(count, readableBytes)) ?? ""
+    }
 }
