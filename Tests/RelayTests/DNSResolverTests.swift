@@ -22,14 +22,18 @@ final class ScriptedDNSServer: Sendable {
         self.channels = channels
     }
 
-    static func start(_ script: @escaping Script) async throws -> ScriptedDNSServer {
+    /// `spoofed` answers are sent first, from another socket on 127.0.0.1: what an off-path
+    /// attacker who guessed the port and id would send.
+    static func start(_ script: @escaping Script, spoofed: Script? = nil) async throws -> ScriptedDNSServer {
         let group = MultiThreadedEventLoopGroup.singleton
         let log = QueryLog()
+        let spoofer = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
         for _ in 0..<10 {
             let udp = try await DatagramBootstrap(group: group)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(DatagramServerHandler(script: script, log: log))
+                        let handler = DatagramServerHandler(script: script, spoofed: spoofed, spoofer: spoofer, log: log)
+                        try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
                 .bind(host: "127.0.0.1", port: 0).get()
@@ -42,11 +46,12 @@ final class ScriptedDNSServer: Sendable {
                         }
                     }
                     .bind(host: "127.0.0.1", port: port).get()
-                return ScriptedDNSServer(port: port, log: log, channels: [udp, tcp])
+                return ScriptedDNSServer(port: port, log: log, channels: [udp, tcp, spoofer])
             } catch {
                 try? await udp.close()  // the TCP port was taken: try another pair
             }
         }
+        try? await spoofer.close()
         throw ChannelError.inputClosed
     }
 
@@ -81,20 +86,38 @@ private final class DatagramServerHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
     let script: ScriptedDNSServer.Script
+    let spoofed: ScriptedDNSServer.Script?
+    let spoofer: any Channel
     let log: QueryLog
 
-    init(script: @escaping ScriptedDNSServer.Script, log: QueryLog) {
+    init(script: @escaping ScriptedDNSServer.Script, spoofed: ScriptedDNSServer.Script?, spoofer: any Channel, log: QueryLog) {
         self.script = script
+        self.spoofed = spoofed
+        self.spoofer = spoofer
         self.log = log
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        for reply in serve(Array(envelope.data.readableBytesView), script: script, log: log, overTCP: false) {
-            context.write(
-                wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply))), promise: nil)
+        var forgeries: [EventLoopFuture<Void>] = []
+        if let spoofed, let query = try? DNSMessage.parse(Array(envelope.data.readableBytesView)), let question = query.questions.first {
+            for reply in spoofed(question, query.header.id, false) {
+                guard let bytes = try? reply.encoded() else { continue }
+                forgeries.append(
+                    spoofer.writeAndFlush(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: bytes))))
+            }
         }
-        context.flush()
+        let replies = serve(Array(envelope.data.readableBytesView), script: script, log: log, overTCP: false)
+        // The real answers leave only once the forged ones have been sent, so the forged arrive first.
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        EventLoopFuture.andAllComplete(forgeries, on: context.eventLoop).whenComplete { _ in
+            let context = bound.value
+            for reply in replies {
+                let envelope = AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply))
+                context.write(NIOAny(envelope), promise: nil)
+            }
+            context.flush()
+        }
     }
 }
 
@@ -197,9 +220,10 @@ private func zone(_ question: DNSQuestion, _ id: UInt16) -> DNSMessage {
     /// Starts a server with `script`, runs `body` against it, stops it.
     static func withServer(
         _ script: @escaping ScriptedDNSServer.Script = { question, id, _ in [zone(question, id)] },
+        spoofed: ScriptedDNSServer.Script? = nil,
         _ body: (ScriptedDNSServer) async throws -> Void
     ) async throws {
-        let server = try await ScriptedDNSServer.start(script)
+        let server = try await ScriptedDNSServer.start(script, spoofed: spoofed)
         do {
             try await body(server)
         } catch {
@@ -287,6 +311,16 @@ private func zone(_ question: DNSQuestion, _ id: UInt16) -> DNSMessage {
             query.header.isResponse = false
             return [wrongID, wrongQuestion, query, right]
         }) { server in
+            #expect(await Self.resolver([server]).addresses(of: "implicit.test") == .success(["127.0.0.5"]))
+        }
+    }
+
+    /// The right id and question from the wrong address: ignored, the real answer taken.
+    @Test func answersFromAnotherAddressAreIgnored() async throws {
+        let forged: ScriptedDNSServer.Script = { question, id, _ in
+            [reply(question, id: id, answers: [DNSResourceRecord(name: question.name, ttl: 300, data: .a(IPv4Address(127, 0, 0, 66)))])]
+        }
+        try await Self.withServer(spoofed: forged) { server in
             #expect(await Self.resolver([server]).addresses(of: "implicit.test") == .success(["127.0.0.5"]))
         }
     }
