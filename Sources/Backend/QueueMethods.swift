@@ -93,7 +93,11 @@ extension Backend {
         let answered = NIOLockedValueBox(false)
         let id = leaseWaiters.nextID()
         let wake: @Sendable () -> Void = {
-            guard answered.withLockedValue({ was in defer { was = true }; return !was }) else { return }
+            guard
+                answered.withLockedValue({ was in
+                    defer { was = true }; return !was
+                })
+            else { return }
             self.leaseWaiters.remove(id)
             self.workers.submit { _ in done(Result { try self.leaseQueue(p) }) }
         }

@@ -441,7 +441,8 @@ public struct LoftConfig: Sendable, Equatable {
         guard !queue.retrySeconds.isEmpty, queue.retrySeconds.allSatisfy({ $0 >= 1 }), queue.lifetimeSeconds >= 1,
             queue.delayWarningSeconds >= 0, queue.tickMs >= 100
         else {
-            throw ConfigError("\(source): queue: retry needs at least one interval of 1s or more, lifetime at least 1s, tick_ms at least 100")
+            throw ConfigError(
+                "\(source): queue: retry needs at least one interval of 1s or more, lifetime at least 1s, tick_ms at least 100")
         }
         guard (1...256).contains(relay.workers) else { throw ConfigError("\(source): relay.workers must be 1…256") }
         guard RelaySection.tlsModes.contains(relay.tls) else {
@@ -726,7 +727,8 @@ struct Overlay<Key: CodingKey & CaseIterable> {
     /// A duration as people write it: `5m`, `2h`, `5d`, `30` (seconds).
     func span(_ text: String, _ key: Key) throws -> Int64 {
         guard let n = TimeSpan.parse(text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(text) is not a duration like 5m, 2h or 5d")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container, debugDescription: "\(text) is not a duration like 5m, 2h or 5d")
         }
         return n
     }

@@ -240,7 +240,8 @@ extension SQLiteStore {
     public func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> (recipients: Int, deadline: Int64) {
         try write { db in
             try db.execute(
-                sql: "UPDATE queue_recipient SET lease_until = max(lease_until, ?) WHERE lease_id = ? AND status = 'leased' AND lease_until > ?",
+                sql:
+                    "UPDATE queue_recipient SET lease_until = max(lease_until, ?) WHERE lease_id = ? AND status = 'leased' AND lease_until > ?",
                 arguments: [until, lease, now])
             let count = db.changesCount
             let deadline =

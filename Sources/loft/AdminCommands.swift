@@ -348,7 +348,8 @@ struct QueueCommand: AsyncParsableCommand {
                 print("  <\(state.recipient)>: \(state.status), \(state.attempts) attempts")
                 if !["delivered", "failed"].contains(state.status) { print("    next attempt: \(QueueCommand.time(state.nextAttemptAt))") }
                 if let at = state.lastAttemptAt {
-                    let reply = [state.lastCode.map(String.init), state.lastEnhancedCode, state.lastReply].compactMap { $0 }.joined(separator: " ")
+                    let reply = [state.lastCode.map(String.init), state.lastEnhancedCode, state.lastReply].compactMap { $0 }.joined(
+                        separator: " ")
                     print("    last attempt: \(QueueCommand.time(at))\(state.remoteMta.map { " at \($0)" } ?? ""): \(reply)")
                 }
             }

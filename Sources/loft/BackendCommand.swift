@@ -1,10 +1,10 @@
 import ArgumentParser
 import Backend
-import MailCore
 import Dispatch
 import Foundation
 import LoftConfig
 import Logging
+import MailCore
 import NIOPosix
 
 /// `loft backend`: the one process that owns the data directory (DESIGN §1).

@@ -187,9 +187,10 @@ import Testing
 }
 
 @Suite struct TimeSpanTests {
-    @Test(arguments: [
-        ("30s", 30), ("5m", 300), ("2h", 7200), ("5d", 432_000), ("1w", 604_800), ("45", 45), ("0", 0), (" 4H ", 14_400),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("30s", 30), ("5m", 300), ("2h", 7200), ("5d", 432_000), ("1w", 604_800), ("45", 45), ("0", 0), (" 4H ", 14_400),
+        ] as [(String, Int64)])
     func parses(_ text: String, _ seconds: Int64) {
         #expect(TimeSpan.parse(text) == seconds)
     }

@@ -124,7 +124,7 @@ def test_deferred_then_delivered_on_retry(relay, smtp_peer):
     peer.wait_for(1)
     assert [code for rcpt, code in peer.rcpt_log] == [451, 250]
     eventually(lambda: relay.queue() == [], what="the queue to empty")
-    assert len(peer.deliveries_to("x@remote.test")) == 1
+    assert peer.deliveries_to("x@remote.test") == 1
 
 
 def test_a_permanent_refusal_bounces_to_the_sender(relay, smtp_peer):
@@ -187,4 +187,4 @@ def test_mail_waits_while_the_peer_is_down_and_goes_when_it_is_back(relay, smtp_
     peer.start()
     peer.wait_for(1)
     eventually(lambda: relay.queue() == [], what="the queue to empty")
-    assert len(peer.deliveries_to("x@remote.test")) == 1
+    assert peer.deliveries_to("x@remote.test") == 1

@@ -1,0 +1,313 @@
+import Foundation
+public import Logging
+import MailCore
+import NIOConcurrencyHelpers
+import RPCProtocol
+public import RPCTransport
+public import SMTPCodec
+
+/// Where mail for a domain goes when not by its MX records: `host:port` (a host name or an IP
+/// literal; IPv6 in brackets).
+public struct RelayRoute: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host`, `host:port`, `[v6]:port`; nil when malformed.
+    public static func parse(_ text: String, defaultPort: Int) -> RelayRoute? {
+        var host = Substring(text.trimmingCharacters(in: .whitespaces))
+        var port = defaultPort
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()) else { return nil }
+                port = p
+            }
+        } else if let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon {
+            guard let p = Int(host[host.index(after: colon)...]) else { return nil }
+            port = p
+            host = host[..<colon]
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        return RelayRoute(host: String(host), port: port)
+    }
+}
+
+/// `loft relay`'s settings (the `relay` section of the configuration).
+public struct RelayConfiguration: Sendable {
+    /// Deliveries in progress at once, each to one destination domain over one connection.
+    public var workers = 4
+    /// The name in EHLO; the host's name by default.
+    public var heloName = "localhost"
+    /// The port of MX hosts (25; tests point it at their own servers).
+    public var port = 25
+    /// Per destination domain (lower case), a fixed next hop instead of its MX records.
+    public var routes: [String: RelayRoute] = [:]
+    /// Everything not in `routes` goes here when set (a provider's relay).
+    public var smarthost: RelayRoute?
+    public var tls: SMTPClientTLSPolicy = .opportunistic
+    /// PEM file of the certificates trusted when TLS is required (the system's when nil).
+    public var caFile: String?
+    public var leaseMs: Int64 = 300_000
+    /// Recipients asked for in one lease.
+    public var recipientsPerLease = 100
+    /// How long the back-end may hold a `queue.lease` while nothing is due: new mail wakes it,
+    /// so a message is on its way as soon as it is queued, without polling.
+    public var leaseWaitMs: Int64 = 25_000
+    /// After a lease came back empty, the pause before asking again.
+    public var idlePollMs: Int64 = 50
+    public var connectTimeoutSeconds: Int64 = 30
+    /// Bytes asked for in one `queue.read`.
+    public var readChunkBytes = 256 * 1024
+
+    public init() {}
+}
+
+/// The outbound worker (DESIGN §1, Protocol/README §15): `workers` loops, each leasing the due
+/// recipients of one destination domain from the back-end, finding the hosts to try, sending
+/// every leased message over one SMTP connection per host, and reporting each recipient's
+/// outcome. Stateless: a worker that dies leaves its leases to run out, and the back-end hands
+/// the recipients to another.
+public final class RelayWorker: Sendable {
+    let configuration: RelayConfiguration
+    let backend: RPCClient
+    let resolver: DNSResolver
+    let connector: RelayConnector
+    let logger: Logger
+    /// Domains a loop of this process is delivering to: not leased again meanwhile, so one
+    /// destination gets one connection from here at a time.
+    let busy = NIOLockedValueBox<Set<String>>([])
+    let stopping = NIOLockedValueBox(false)
+
+    public init(configuration: RelayConfiguration, backend: RPCClient, resolver: DNSResolver, connector: RelayConnector, logger: Logger) {
+        self.configuration = configuration
+        self.backend = backend
+        self.resolver = resolver
+        self.connector = connector
+        self.logger = logger
+    }
+
+    /// Runs the loops until `stop`.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for n in 0..<max(1, configuration.workers) {
+                group.addTask { await self.loop(n) }
+            }
+        }
+    }
+
+    public func stop() { stopping.withLockedValue { $0 = true } }
+    var stopped: Bool { stopping.withLockedValue { $0 } }
+
+    func loop(_ n: Int) async {
+        var failures = 0
+        while !stopped {
+            do {
+                let waited = try await once()
+                failures = 0
+                if let waited { try? await Task.sleep(for: .milliseconds(waited)) }
+            } catch {
+                // The back-end is away (restarting): back off, up to 5 s.
+                failures += 1
+                if failures == 1 || failures % 20 == 0 { logger.warning("relay worker \(n): \(error)") }
+                try? await Task.sleep(for: .milliseconds(min(5000, 100 << min(failures, 6))))
+            }
+        }
+    }
+
+    /// One lease and its deliveries; how long to wait before the next, or nil to go on at once.
+    func once() async throws -> Int64? {
+        let busyNow = busy.withLockedValue { Array($0) }
+        let lease = try await backend.call(
+            Methods.queueLease,
+            QueueLeaseParams(
+                max: configuration.recipientsPerLease, leaseMs: configuration.leaseMs, domains: busyNow, waitMs: configuration.leaseWaitMs),
+            timeout: .milliseconds(configuration.leaseWaitMs + 30_000))
+        guard let id = lease.lease, let domain = lease.domain else {
+            // The back-end waited for work already; a pause keeps a worker whose domains are all
+            // busy elsewhere from asking in a loop.
+            return configuration.idlePollMs
+        }
+        busy.withLockedValue { _ = $0.insert(domain) }
+        defer { busy.withLockedValue { _ = $0.remove(domain) } }
+        let renewal = Task {
+            // Renew at a third of the lease, so a slow transaction never outlives it.
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(max(1000, configuration.leaseMs / 3)))
+                _ = try? await backend.call(Methods.queueRenew, QueueRenewParams(lease: id, leaseMs: configuration.leaseMs))
+            }
+        }
+        defer { renewal.cancel() }
+        await deliver(lease: id, domain: domain, messages: lease.messages)
+        return nil
+    }
+
+    // MARK: Delivering one lease
+
+    /// Tries the domain's hosts in order; each message's recipients that a host could not take
+    /// for reasons of the connection (refused, dropped, timed out, no greeting) go on to the
+    /// next host; what a host answered is final for this attempt.
+    func deliver(lease: String, domain: String, messages: [LeasedMessage]) async {
+        var pending = messages
+        var finalOutcomes: [Int64: [QueueOutcome]] = [:]
+        let destination = await destination(for: domain)
+        switch destination {
+        case .fail(let code, let enhanced, let text), .later(let code, let enhanced, let text):
+            let result = if case .fail = destination { "failed" } else { "deferred" }
+            for message in messages {
+                finalOutcomes[message.id] = message.recipients.map {
+                    QueueOutcome(recipient: $0.recipient, result: result, code: code, enhancedCode: enhanced, text: text)
+                }
+            }
+            pending = []
+        case .hosts(let hosts):
+            var lastProblem = "no host to try"
+            hostLoop: for host in hosts {
+                for address in host.addresses {
+                    guard !pending.isEmpty else { break hostLoop }
+                    let connection: any RelayConnection
+                    do {
+                        connection = try await connector.connect(host.name, address, host.port)
+                    } catch {
+                        lastProblem = "cannot connect to \(host.name) [\(address)]:\(host.port): \(error)"
+                        logger.info("\(lastProblem)")
+                        continue
+                    }
+                    var retry: [LeasedMessage] = []
+                    for message in pending {
+                        guard await connection.isUsable else {
+                            retry.append(message)
+                            continue
+                        }
+                        let results = await connection.deliver(message, body: bodyReader(lease: lease, message: message.id))
+                        var again: [LeasedRecipient] = []
+                        for (recipient, result) in zip(message.recipients, results) {
+                            if result.connectionLevel {
+                                again.append(recipient)
+                                lastProblem = result.text ?? "connection lost"
+                            } else {
+                                finalOutcomes[message.id, default: []].append(result.outcome(recipient.recipient))
+                            }
+                        }
+                        if !again.isEmpty {
+                            var rest = message
+                            rest.recipients = again
+                            retry.append(rest)
+                        }
+                        // Reported at once, so a crash later in the lease cannot make it go twice.
+                        if let outcomes = finalOutcomes.removeValue(forKey: message.id) {
+                            await report(lease: lease, message: message.id, outcomes: outcomes)
+                        }
+                    }
+                    await connection.quit()
+                    pending = retry
+                }
+            }
+            for message in pending {
+                finalOutcomes[message.id, default: []] += message.recipients.map {
+                    QueueOutcome(recipient: $0.recipient, result: "deferred", enhancedCode: "4.4.1", text: lastProblem)
+                }
+            }
+        }
+        for (message, outcomes) in finalOutcomes.sorted(by: { $0.key < $1.key }) {
+            await report(lease: lease, message: message, outcomes: outcomes)
+        }
+    }
+
+    /// Reports, retrying while the back-end is away (until the lease would have ended): an
+    /// outcome not reported means the recipient is sent again after the lease.
+    func report(lease: String, message: Int64, outcomes: [QueueOutcome]) async {
+        let deadline = Date().addingTimeInterval(Double(configuration.leaseMs) / 1000)
+        var attempt = 0
+        while true {
+            do {
+                let answer = try await backend.call(
+                    Methods.queueReport, QueueReportParams(lease: lease, message: message, outcomes: outcomes))
+                for ignored in answer.ignored {
+                    logger.info("queue \(message): report for <\(ignored.recipient)> ignored: \(ignored.reason)")
+                }
+                for outcome in outcomes {
+                    logger.info(
+                        "queue \(message): <\(outcome.recipient)> \(outcome.result) \([outcome.code.map(String.init), outcome.enhancedCode, outcome.text].compactMap { $0 }.joined(separator: " "))"
+                    )
+                }
+                return
+            } catch {
+                attempt += 1
+                guard Date() < deadline, !stopped else {
+                    logger.error("queue \(message): outcomes not reported (\(error)); they will be tried again after the lease")
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6))))
+            }
+        }
+    }
+
+    func bodyReader(lease: String, message: Int64) -> @Sendable (Int64) async throws -> [UInt8]? {
+        let chunk = configuration.readChunkBytes
+        let backend = self.backend
+        return { offset in
+            let part = try await backend.call(
+                Methods.queueRead, QueueReadParams(lease: lease, message: message, offset: offset, length: chunk))
+            return part.data.bytes.isEmpty ? nil : part.data.bytes
+        }
+    }
+
+    // MARK: Where to
+
+    enum Destination: Equatable {
+        case hosts([Host])
+        /// Every recipient fails (null MX, no such domain) or waits (DNS trouble).
+        case fail(code: Int?, enhanced: String, text: String)
+        case later(code: Int?, enhanced: String, text: String)
+    }
+
+    struct Host: Equatable {
+        var name: String
+        var addresses: [String]
+        var port: Int
+    }
+
+    /// RFC 5321 §5.1: a route or smarthost from the configuration, else the MX hosts in
+    /// preference order (or the domain itself when it has none); RFC 7505 null MX fails.
+    func destination(for domain: String) async -> Destination {
+        if let route = configuration.routes[domain] ?? configuration.smarthost {
+            if Self.isAddressLiteral(route.host) { return .hosts([Host(name: route.host, addresses: [route.host], port: route.port)]) }
+            switch await resolver.addresses(of: route.host) {
+            case .success(let addresses) where !addresses.isEmpty:
+                return .hosts([Host(name: route.host, addresses: addresses, port: route.port)])
+            case .success, .failure:
+                return .later(code: nil, enhanced: "4.4.3", text: "cannot find the address of \(route.host)")
+            }
+        }
+        if domain.hasPrefix("[") && domain.hasSuffix("]") {
+            // RFC 5321 §4.1.3: an address literal is the host itself.
+            var literal = String(domain.dropFirst().dropLast())
+            if literal.lowercased().hasPrefix("ipv6:") { literal = String(literal.dropFirst(5)) }
+            return .hosts([Host(name: literal, addresses: [literal], port: configuration.port)])
+        }
+        switch await resolver.resolveMX(domain) {
+        case .hosts(let hosts):
+            let usable = hosts.filter { !$0.addresses.isEmpty }
+            guard !usable.isEmpty else {
+                return .later(code: nil, enhanced: "4.4.3", text: "no address for any mail exchanger of \(domain)")
+            }
+            return .hosts(usable.map { Host(name: $0.name, addresses: $0.addresses, port: configuration.port) })
+        case .nullMX:
+            return .fail(code: 556, enhanced: "5.1.10", text: "\(domain) does not accept mail (null MX, RFC 7505)")
+        case .noSuchDomain:
+            return .fail(code: nil, enhanced: "5.1.2", text: "\(domain) does not exist (no such domain in DNS)")
+        case .temporaryFailure(let why):
+            return .later(code: nil, enhanced: "4.4.3", text: "DNS lookup of \(domain) failed: \(why)")
+        }
+    }
+
+    static func isAddressLiteral(_ host: String) -> Bool {
+        host.contains(":") || (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import LoftConfig
+import Logging
+import NIOPosix
+import RPCTransport
+import Relay
+
+/// `loft relay`: the outbound worker (issue 11), usually started by `loft serve`.
+struct RelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "Run the outbound relay: deliver queued mail to other servers (usually started by `loft serve`).",
+        discussion: """
+            Settings come from the `relay` section of the configuration (see deploy/loft.yaml):
+            workers, EHLO name, DNS servers, TLS policy, routes and smarthost. It leases work from
+            the back-end over <data>/relay.sock and keeps no state of its own.
+            """)
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let config = try global.load()
+        config.bootstrapLogging()
+        let logger = Logger(label: "loft.relay")
+        let relay = try Self.configuration(config)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let backend = RPCClient(path: config.dataDirectory + "/relay.sock", software: "loft-relay", group: group)
+        let resolver = DNSResolver(configuration: try Self.resolverConfiguration(config), group: group)
+        let worker = RelayWorker(
+            configuration: relay, backend: backend, resolver: resolver, connector: .smtp(relay, group: group),
+            logger: logger)
+        logger.info("relay: \(relay.workers) workers, TLS \(relay.tls), EHLO \(relay.heloName)")
+        let running = Task { await worker.run() }
+        let signal = await waitForTermination()
+        logger.info("received \(signal), stopping: deliveries in progress finish or their leases run out")
+        worker.stop()
+        _ = await running.value
+        await backend.close()
+    }
+
+    static func configuration(_ config: LoftConfig) throws -> RelayConfiguration {
+        var relay = RelayConfiguration()
+        relay.workers = config.relay.workers
+        relay.heloName =
+            !config.relay.heloName.isEmpty
+            ? config.relay.heloName : (!config.smtp.hostname.isEmpty ? config.smtp.hostname : GatewayProcess.hostname(config))
+        relay.port = config.relay.port
+        relay.tls =
+            switch config.relay.tls {
+            case "none": .none
+            case "required": .required
+            default: .opportunistic
+            }
+        relay.caFile = config.relay.caFile.isEmpty ? nil : config.relay.caFile
+        relay.connectTimeoutSeconds = config.relay.connectTimeoutSeconds
+        relay.idlePollMs = config.relay.idlePollMs
+        if !config.relay.smarthost.isEmpty {
+            guard let route = RelayRoute.parse(config.relay.smarthost, defaultPort: 25) else {
+                throw CLIError("relay.smarthost: \(config.relay.smarthost) is not host:port")
+            }
+            relay.smarthost = route
+        }
+        for (domain, target) in config.relay.routes {
+            guard let route = RelayRoute.parse(target, defaultPort: 25) else {
+                throw CLIError("relay.routes: \(domain): \(target) is not host:port")
+            }
+            relay.routes[domain.lowercased()] = route
+        }
+        return relay
+    }
+
+    static func resolverConfiguration(_ config: LoftConfig) throws -> DNSResolverConfiguration {
+        var resolver = DNSResolverConfiguration.system()
+        if !config.relay.nameservers.isEmpty {
+            resolver.nameservers = try config.relay.nameservers.map { text in
+                guard let route = RelayRoute.parse(text, defaultPort: 53) else {
+                    throw CLIError("relay.nameservers: \(text) is not an address or address:port")
+                }
+                return (route.host, route.port)
+            }
+        }
+        return resolver
+    }
+}
