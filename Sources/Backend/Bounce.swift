@@ -57,6 +57,31 @@ struct Bounce: Sendable {
         return store(report, date: date)
     }
 
+    /// The report after a delivery's commit: `failures`, and the envelope recipients in
+    /// `delivered` that asked for a success notice (RFC 3461 §6.2, Action: delivered), with the
+    /// ORCPT each gave.
+    func request(
+        reporting failures: [DeliveryFailure], delivered: [String], dsn: DeliveryDSN?, recipients: [String], date: Int64
+    ) throws -> StoreRequest {
+        var orcpt: [String: String] = [:]
+        for (i, r) in recipients.enumerated() {
+            if let value = dsn?.recipients?[i].orcpt {
+                orcpt[r.lowercased()] = value.firstIndex(of: ";").map { String(value[value.index(after: $0)...]) } ?? value
+            }
+        }
+        var listed = failures.map { failure in
+            var r = Self.recipient(failure)
+            r.originalRecipient = orcpt[failure.recipient.lowercased()]
+            return r
+        }
+        listed += delivered.map { address in
+            DeliveryStatusNotification.Recipient(
+                finalRecipient: address, originalRecipient: orcpt[address.lowercased()], status: DeliveryStatusNotification.Status(2, 0, 0)!,
+                diagnostic: "250 2.0.0 delivered to the mailbox", action: .delivered)
+        }
+        return try request(recipients: listed, envid: dsn?.envid, date: date)
+    }
+
     /// A report on recipients of a queued message (failed, delayed or relayed: the first
     /// recipient's action says which), stored like the one above.
     func request(recipients: [DeliveryStatusNotification.Recipient], envid: String?, date: Int64) throws -> StoreRequest {

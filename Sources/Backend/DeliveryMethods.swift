@@ -23,7 +23,7 @@ extension Backend {
         blocking(Methods.deliveryBegin) { connection, p in
             let upload = try self.beginDelivery(
                 sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: p.size,
-                idempotencyKey: p.idempotencyKey)
+                idempotencyKey: p.idempotencyKey, dsn: p.dsn)
             try self.uploads.add(upload, connection: connection)
             return UploadStarted(upload: upload.id, maxBytes: upload.maxBytes - upload.prefixBytes)
         }
@@ -45,7 +45,7 @@ extension Backend {
                     }
                     let upload = try self.beginDelivery(
                         sender: p.sender, recipients: p.recipients, session: p.session, trusted: p.trustedRelay, size: Int64(bytes.count),
-                        idempotencyKey: p.idempotencyKey)
+                        idempotencyKey: p.idempotencyKey, dsn: p.dsn)
                     do {
                         _ = try upload.append(bytes)
                     } catch {
@@ -217,9 +217,11 @@ extension Backend {
 
     /// Checks a delivery's envelope and starts its upload (not yet registered to a connection).
     func beginDelivery(
-        sender: String, recipients: [String], session: String?, trusted: Bool?, size: Int64?, idempotencyKey: String? = nil
+        sender: String, recipients: [String], session: String?, trusted: Bool?, size: Int64?, idempotencyKey: String? = nil,
+        dsn: DeliveryDSN? = nil
     ) throws -> Upload {
         if let idempotencyKey, !IdempotencyKey.isValid(idempotencyKey) { throw Self.invalidIdempotencyKey }
+        if let dsn { try Self.checkDSN(dsn, recipients: recipients.count) }
         let sender = try Self.sender(sender)
         guard !recipients.isEmpty else { throw RPCError(.invalidParams, "no recipients", field: "recipients") }
         guard recipients.count <= config.maxRecipientsPerMessage else {
@@ -235,7 +237,7 @@ extension Backend {
         // RFC 5321 §4.4: the delivering server records the envelope sender.
         let returnPath = Array("Return-Path: <\(sender)>\r\n".utf8)
         return try makeUpload(
-            purpose: .delivery(sender: sender, recipients: recipients, mayRelay: mayRelay, idempotencyKey: idempotencyKey),
+            purpose: .delivery(sender: sender, recipients: recipients, mayRelay: mayRelay, idempotencyKey: idempotencyKey, dsn: dsn),
             maxBytes: serverMax, prefix: returnPath,
             announcedSize: nil)
     }
@@ -331,7 +333,7 @@ extension Backend {
                         }
                     })
             }
-        case .delivery(let sender, let recipients, let mayRelay, let idempotencyKey):
+        case .delivery(let sender, let recipients, let mayRelay, let idempotencyKey, let dsn):
             let plan: DeliveryPlan
             let bounce: Bounce?
             do {
@@ -349,15 +351,22 @@ extension Backend {
             // to the sender — in the same transaction as the delivery (`Bounce`).
             var followUp: StoreRequest.FollowUp?
             if let bounce {
+                let wanted = Self.requestedNotifications(recipients: recipients, dsn: dsn)
                 followUp = { stored in
-                    let failures = plan.failures(stored)
-                    return failures.isEmpty ? nil : try bounce.request(reporting: failures, date: internalDate)
+                    // RFC 3461 §4.1: failures unless NOTIFY leaves them out; successes of
+                    // local deliveries (Action: delivered) when NOTIFY asks for them.
+                    let failures = plan.failures(stored).filter { wanted[$0.recipient.lowercased()]?.contains(.failure) ?? true }
+                    let delivered = plan.outcomes(stored).filter {
+                        $0.status == .delivered && (wanted[$0.recipient.lowercased()]?.contains(.success) ?? false)
+                    }.map(\.recipient)
+                    guard !failures.isEmpty || !delivered.isEmpty else { return nil }
+                    return try bounce.request(reporting: failures, delivered: delivered, dsn: dsn, recipients: recipients, date: internalDate)
                 }
             }
             var queueOptions = QueueOptions(lifetime: config.queuePolicy.lifetime)
             if !plan.remote.isEmpty {
                 queueOptions = Self.queueOptions(
-                    sender: sender, recipients: recipients, plan: plan, body: body, lifetime: config.queuePolicy.lifetime)
+                    sender: sender, recipients: recipients, plan: plan, body: body, lifetime: config.queuePolicy.lifetime, dsn: dsn)
             }
             let request = StoreRequest(
                 body: body, structure: structure, prefix: upload.prefix, internalDate: internalDate,
@@ -388,12 +397,57 @@ extension Backend {
     /// BODY=8BITMIME; the relay says so to servers that offer it), whether its envelope needs
     /// SMTPUTF8 (RFC 6531 §3.4: a non-ASCII address), and where it came from (an envelope
     /// recipient outside: submission or a trusted relay; else forwarding or a group).
-    static func queueOptions(sender: String, recipients: [String], plan: DeliveryPlan, body: PreparedBody, lifetime: Int64) -> QueueOptions
-    {
+    static func queueOptions(
+        sender: String, recipients: [String], plan: DeliveryPlan, body: PreparedBody, lifetime: Int64, dsn: DeliveryDSN?
+    ) -> QueueOptions {
         let direct = Set(plan.remote).intersection(recipients.map { $0.lowercased() })
         let eightBit = (try? body.contents())?.contains(where: { $0 >= 0x80 }) ?? false
         let utf8 = ([sender] + plan.remote).contains { $0.utf8.contains { $0 >= 0x80 } }
-        return QueueOptions(
-            origin: direct.isEmpty ? "forward" : "submission", bodyType: eightBit ? "8bitmime" : "7bit", smtputf8: utf8, lifetime: lifetime)
+        var options = QueueOptions(
+            origin: direct.isEmpty ? "forward" : "submission", envid: dsn?.envid, ret: dsn?.ret?.lowercased(),
+            bodyType: eightBit ? "8bitmime" : "7bit", smtputf8: utf8, lifetime: lifetime)
+        // The parameters go with the envelope recipient they were given for; an address an
+        // alias or forwarding led to gets none (the expansion ends them, RFC 3461 §6.2.7).
+        for (i, recipient) in recipients.enumerated() {
+            guard let given = dsn?.recipients?[i], !given.isEmpty,
+                let address = plan.remote.first(where: { $0.lowercased() == recipient.lowercased() })
+            else { continue }
+            options.recipientDSN[address] = QueueOptions.RecipientDSN(
+                notify: given.notify.flatMap(QueueSchedule.Notify.parse), orcpt: given.orcpt)
+        }
+        return options
+    }
+
+    /// Per envelope recipient (lower case), the notifications it asked for; absent: none given.
+    static func requestedNotifications(recipients: [String], dsn: DeliveryDSN?) -> [String: Set<QueueSchedule.Notify>] {
+        var out: [String: Set<QueueSchedule.Notify>] = [:]
+        for (i, recipient) in recipients.enumerated() {
+            if let text = dsn?.recipients?[i].notify, let set = QueueSchedule.Notify.parse(text) { out[recipient.lowercased()] = set }
+        }
+        return out
+    }
+
+    /// RFC 3461's limits: one entry per recipient, NOTIFY well formed, ENVID at most 100
+    /// characters (§4.4), ORCPT at most 500 (§4.2), RET FULL or HDRS (§4.3).
+    static func checkDSN(_ dsn: DeliveryDSN, recipients: Int) throws {
+        if let list = dsn.recipients {
+            guard list.count == recipients else {
+                throw RPCError(.invalidParams, "dsn.recipients must have one entry per recipient", field: "dsn.recipients")
+            }
+            for (i, r) in list.enumerated() {
+                if let notify = r.notify, QueueSchedule.Notify.parse(notify) == nil {
+                    throw RPCError(.invalidParams, "NOTIFY is NEVER or a list of SUCCESS, FAILURE, DELAY", field: "dsn.recipients.\(i).notify")
+                }
+                if let orcpt = r.orcpt, orcpt.utf8.count > 500 || !orcpt.contains(";") {
+                    throw RPCError(.invalidParams, "ORCPT is addr-type;address, at most 500 characters", field: "dsn.recipients.\(i).orcpt")
+                }
+            }
+        }
+        if let ret = dsn.ret, !["FULL", "HDRS"].contains(ret.uppercased()) {
+            throw RPCError(.invalidParams, "RET is FULL or HDRS", field: "dsn.ret")
+        }
+        if let envid = dsn.envid, envid.utf8.count > 100 {
+            throw RPCError(.invalidParams, "ENVID is at most 100 characters", field: "dsn.envid")
+        }
     }
 }

@@ -15,7 +15,7 @@ import Storage
 /// hands uploads out is locked.
 final class Upload: @unchecked Sendable {
     enum Purpose {
-        case delivery(sender: String, recipients: [String], mayRelay: Bool, idempotencyKey: String?)
+        case delivery(sender: String, recipients: [String], mayRelay: Bool, idempotencyKey: String?, dsn: DeliveryDSN?)
         case append(accountID: Int64, mailbox: String, flags: MessageFlags, internalDate: Int64?)
     }
 
@@ -35,7 +35,7 @@ final class Upload: @unchecked Sendable {
     var failure: RPCError?
 
     var idempotencyKey: String? {
-        if case .delivery(_, _, _, let key) = purpose { return key }
+        if case .delivery(_, _, _, let key, _) = purpose { return key }
         return nil
     }
 

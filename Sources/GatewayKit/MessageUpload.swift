@@ -25,13 +25,18 @@ public final class MessageUpload {
         public var session: String?
         /// True when the client is in the trusted networks and may relay.
         public var trustedRelay: Bool?
+        /// RFC 3461 parameters, when the client gave any.
+        public var dsn: DeliveryDSN?
 
-        public init(sender: String, recipients: [String], clientAddress: String, session: String?, trustedRelay: Bool?) {
+        public init(
+            sender: String, recipients: [String], clientAddress: String, session: String?, trustedRelay: Bool?, dsn: DeliveryDSN? = nil
+        ) {
             self.sender = sender
             self.recipients = recipients
             self.clientAddress = clientAddress
             self.session = session
             self.trustedRelay = trustedRelay
+            self.dsn = dsn
         }
     }
 
@@ -134,7 +139,7 @@ public final class MessageUpload {
         case .delivery(let envelope):
             let params = DeliveryBeginParams(
                 sender: envelope.sender, recipients: envelope.recipients, clientAddress: envelope.clientAddress,
-                session: envelope.session, trustedRelay: envelope.trustedRelay, idempotencyKey: idempotencyKey)
+                session: envelope.session, trustedRelay: envelope.trustedRelay, idempotencyKey: idempotencyKey, dsn: envelope.dsn)
             started = client.callFuture(Methods.deliveryBegin, params)
         case .mailbox(let params):
             started = client.callFuture(Methods.messageAppend, params)
@@ -196,7 +201,7 @@ public final class MessageUpload {
             let params = DeliverySubmitParams(
                 sender: envelope.sender, recipients: envelope.recipients, data: Self.payload(message),
                 clientAddress: envelope.clientAddress, session: envelope.session, trustedRelay: envelope.trustedRelay,
-                idempotencyKey: idempotencyKey)
+                idempotencyKey: idempotencyKey, dsn: envelope.dsn)
             client.callFuture(Methods.deliverySubmit, params).hop(to: eventLoop).assumeIsolated().whenComplete { [self] in
                 committed($0)
             }

@@ -1,3 +1,4 @@
+import Foundation
 public import JSONCodec
 
 // Every SMTP delivery is a `delivery.submit` (or `upload.append`s and an `upload.commit`) with
@@ -14,6 +15,7 @@ extension DeliverySubmitParams: JSONFastCodable {
         var session: String?
         var trustedRelay: Bool?
         var idempotencyKey: String?
+        var dsn: DeliveryDSN?
         try reader.readObject { reader, key in
             switch key {
             case "sender": sender = try reader.readString()
@@ -23,13 +25,15 @@ extension DeliverySubmitParams: JSONFastCodable {
             case "session": session = try reader.readOptionalString()
             case "trustedRelay": trustedRelay = reader.readNull() ? nil : try reader.readBool()
             case "idempotencyKey": idempotencyKey = try reader.readOptionalString()
+            // Rare (a client that asked for DSNs), so Foundation's decoder does.
+            case "dsn": dsn = reader.readNull() ? nil : try JSONDecoder().decode(DeliveryDSN.self, from: Data(try reader.rawValue()))
             default: try reader.skipValue()
             }
         }
         guard let sender, let recipients, let data else { throw reader.error("a delivery without sender, recipients or data") }
         self.init(
             sender: sender, recipients: recipients, data: data, clientAddress: clientAddress, session: session,
-            trustedRelay: trustedRelay, idempotencyKey: idempotencyKey)
+            trustedRelay: trustedRelay, idempotencyKey: idempotencyKey, dsn: dsn)
     }
 
     public func write(json writer: inout JSONWriter) {
@@ -40,6 +44,10 @@ extension DeliverySubmitParams: JSONFastCodable {
             writer.member("session", session)
             writer.member("trustedRelay", trustedRelay)
             writer.member("idempotencyKey", idempotencyKey)
+            if let dsn, let json = try? JSONEncoder().encode(dsn) {
+                writer.key("dsn")
+                writer.raw(json)
+            }
             writer.member("data", data)
         }
     }

@@ -65,9 +65,11 @@ public struct DeliveryBeginParams: Codable, Sendable {
     /// returns the first one's result, and `delivery.outcome` tells whether it committed.
     /// 1 to `IdempotencyKey.maxLength` printable ASCII characters.
     public var idempotencyKey: String?
+    /// RFC 3461 parameters the client gave, if any.
+    public var dsn: DeliveryDSN?
     public init(
         sender: String, recipients: [String], clientAddress: String? = nil, session: String? = nil, trustedRelay: Bool? = nil,
-        size: Int64? = nil, idempotencyKey: String? = nil
+        size: Int64? = nil, idempotencyKey: String? = nil, dsn: DeliveryDSN? = nil
     ) {
         self.sender = sender
         self.recipients = recipients
@@ -76,7 +78,37 @@ public struct DeliveryBeginParams: Codable, Sendable {
         self.trustedRelay = trustedRelay
         self.size = size
         self.idempotencyKey = idempotencyKey
+        self.dsn = dsn
     }
+}
+
+/// RFC 3461's parameters of one delivery: RET and ENVID of MAIL FROM, NOTIFY and ORCPT of each
+/// RCPT TO (`recipients` in the order of the delivery's recipients; absent: none given).
+public struct DeliveryDSN: Codable, Sendable, Equatable {
+    /// `FULL` or `HDRS` (§4.3).
+    public var ret: String?
+    /// §4.4, xtext-decoded.
+    public var envid: String?
+    public var recipients: [RecipientDSN]?
+    public init(ret: String? = nil, envid: String? = nil, recipients: [RecipientDSN]? = nil) {
+        self.ret = ret
+        self.envid = envid
+        self.recipients = recipients
+    }
+
+    public var isEmpty: Bool { ret == nil && envid == nil && (recipients ?? []).allSatisfy(\.isEmpty) }
+}
+
+public struct RecipientDSN: Codable, Sendable, Equatable {
+    /// §4.1: `NEVER`, or a comma list of `SUCCESS`, `FAILURE`, `DELAY`.
+    public var notify: String?
+    /// §4.2: `addr-type;address`, the address xtext-decoded.
+    public var orcpt: String?
+    public init(notify: String? = nil, orcpt: String? = nil) {
+        self.notify = notify
+        self.orcpt = orcpt
+    }
+    public var isEmpty: Bool { notify == nil && orcpt == nil }
 }
 
 /// A whole message of at most RPCLimits.maxChunkBytes in one call: `delivery.begin`,
@@ -91,9 +123,10 @@ public struct DeliverySubmitParams: Codable, Sendable {
     public var data: Base64Data
     /// As for `delivery.begin`.
     public var idempotencyKey: String?
+    public var dsn: DeliveryDSN?
     public init(
         sender: String, recipients: [String], data: Base64Data, clientAddress: String? = nil, session: String? = nil,
-        trustedRelay: Bool? = nil, idempotencyKey: String? = nil
+        trustedRelay: Bool? = nil, idempotencyKey: String? = nil, dsn: DeliveryDSN? = nil
     ) {
         self.sender = sender
         self.recipients = recipients
@@ -102,6 +135,7 @@ public struct DeliverySubmitParams: Codable, Sendable {
         self.session = session
         self.trustedRelay = trustedRelay
         self.idempotencyKey = idempotencyKey
+        self.dsn = dsn
     }
 }
 

@@ -21,11 +21,10 @@ public struct SMTPExtensions: OptionSet, Sendable, Hashable {
     /// RFC 6531.
     public static let smtpUTF8 = SMTPExtensions(rawValue: 1 << 6)
 
-    /// What a listener offers. DSN (RFC 3461) is parsed but not offered: the back-end does not
-    /// generate delivery status notifications yet (the outbound relay will), and offering it
-    /// would promise NOTIFY/RET behaviour that does not happen. Until then its parameters get
-    /// 555 5.5.4, as RFC 5321 §4.1.1.11 has for unoffered extensions.
-    public static let standard: SMTPExtensions = [.size, .eightBitMIME, .pipelining, .chunking, .smtpUTF8]
+    /// What a listener offers. DSN (RFC 3461): NOTIFY, ORCPT, RET and ENVID go to the back-end,
+    /// which keeps them with queued copies (the relay passes them on to servers that offer
+    /// DSN), sends the notifications they ask for, and none when NOTIFY=NEVER.
+    public static let standard: SMTPExtensions = [.size, .eightBitMIME, .pipelining, .chunking, .dsn, .smtpUTF8]
 }
 
 /// Everything a session needs to know about its listener, given with `SMTPEvent.opened`.

@@ -289,7 +289,7 @@ final class SMTPConnection: ConnectionAdapter {
         }
         let upload = MessageUpload.Envelope(
             sender: Self.sender(envelope.reversePath), recipients: envelope.recipients.map { recipientAddress($0.forwardPath) },
-            clientAddress: info.clientAddress.text, session: login?.session, trustedRelay: trustedRelay)
+            clientAddress: info.clientAddress.text, session: login?.session, trustedRelay: trustedRelay, dsn: Self.dsn(envelope))
         let transfer = MessageUpload(
             client: backend.client, eventLoop: eventLoop, chunkBytes: configuration.uploadChunkBytes,
             target: .delivery(upload), prefix: received, completeHeader: completeHeader)
@@ -317,5 +317,24 @@ final class SMTPConnection: ConnectionAdapter {
                 feed(.messageCommitted(.failed(SMTPBackend.reply(for: error))))
             }
         }
+    }
+}
+
+extension SMTPConnection {
+    /// RFC 3461's parameters of the transaction for the back-end; nil when the client gave none.
+    static func dsn(_ envelope: SMTPEnvelope) -> DeliveryDSN? {
+        let recipients = envelope.recipients.map { r in
+            RecipientDSN(
+                notify: r.parameters.notify.map { notify in
+                    switch notify {
+                    case .never: "NEVER"
+                    case .on(let set): DSNNotify.Condition.allCases.filter(set.contains).map(\.rawValue).joined(separator: ",")
+                    }
+                },
+                orcpt: r.parameters.originalRecipient.map { "\($0.addressType);\($0.address)" })
+        }
+        let dsn = DeliveryDSN(
+            ret: envelope.mailParameters.ret?.rawValue, envid: envelope.mailParameters.envelopeID, recipients: recipients)
+        return dsn.isEmpty ? nil : dsn
     }
 }

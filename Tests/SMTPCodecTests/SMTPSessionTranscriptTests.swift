@@ -13,12 +13,12 @@ struct SMTPSessionTranscriptTests {
         #expect(
             ehlo.first?.lines == [
                 "mx.example.org", "SIZE 52428800", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES", "STARTTLS",
-                "AUTH PLAIN LOGIN CRAM-MD5", "CHUNKING", "SMTPUTF8",
+                "AUTH PLAIN LOGIN CRAM-MD5", "CHUNKING", "DSN", "SMTPUTF8",
             ])
         #expect(t.command("MAIL FROM:<alice@example.net> SIZE=120") == [250])
-        // DSN is not offered (no notifications are generated yet): its parameters are refused.
-        #expect(t.command("RCPT TO:<bob@example.org> NOTIFY=FAILURE") == [555])
-        #expect(t.command("RCPT TO:<bob@example.org>") == [250])
+        // DSN is offered (RFC 3461): a malformed NOTIFY is refused, a good one kept.
+        #expect(t.command("RCPT TO:<bob@example.org> NOTIFY=SOMETIMES") == [501])
+        #expect(t.command("RCPT TO:<bob@example.org> NOTIFY=FAILURE ORCPT=rfc822;Bob@Example.org") == [250])
         let rejected = t.send("RCPT TO:<unknown@example.org>\r\n")
         #expect(rejected.map(\.description) == ["550 5.1.1 No such user\r\n"])
         #expect(t.command("DATA") == [354])
@@ -28,7 +28,8 @@ struct SMTPSessionTranscriptTests {
         #expect(message.message == "Subject: test\r\n\r\n.dot\r\nbody\r\n")
         #expect(message.size == message.message.utf8.count)
         #expect(message.envelope.recipients.map(\.forwardPath.description) == ["<bob@example.org>"])
-        #expect(message.envelope.recipients.first?.parameters.notify == nil)
+        #expect(message.envelope.recipients.first?.parameters.notify == .on([.failure]))
+        #expect(message.envelope.recipients.first?.parameters.originalRecipient?.address == "Bob@Example.org")
         #expect(message.envelope.reversePath.description == "<alice@example.net>")
         #expect(message.envelope.clientName == "client.example")
         #expect(t.session.phase == .identified)

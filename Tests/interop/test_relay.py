@@ -188,3 +188,39 @@ def test_mail_waits_while_the_peer_is_down_and_goes_when_it_is_back(relay, smtp_
     peer.wait_for(1)
     eventually(lambda: relay.queue() == [], what="the queue to empty")
     assert peer.deliveries_to("x@remote.test") == 1
+
+
+def test_dsn_parameters_go_on_to_a_server_that_offers_dsn(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.2", dsn=True)
+    relay.submit(["x@remote.test"], mail_options=["RET=HDRS", "ENVID=trip+2Bone"],
+                 rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;X@remote.test"])
+    got = peer.wait_for(1)[0]
+    assert got.mail_params.get("RET") == "HDRS" and got.mail_params.get("ENVID") == "trip+2Bone"
+    params = got.rcpt_params["x@remote.test"]
+    assert params.get("NOTIFY") == "SUCCESS,FAILURE" and params.get("ORCPT") == "rfc822;X@remote.test"
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+    # The remote server took the request on: the success notice is its to send, not ours.
+    time.sleep(1)
+    assert relay.inbox() == []
+
+
+def test_notify_success_to_a_server_without_dsn_gets_a_relayed_notice(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.2", dsn=False)
+    relay.submit(["x@remote.test"], mail_options=["ENVID=trip-2"], rcpt_options=["NOTIFY=SUCCESS"])
+    got = peer.wait_for(1)[0]
+    assert "NOTIFY" not in got.rcpt_params.get("x@remote.test", {}) and "ENVID" not in got.mail_params
+    notice = eventually(lambda: relay.inbox(), timeout=30, what="the relayed notice")
+    report, recipients = dsn(notice[0])
+    assert report["Subject"] == "Successful Mail Delivery Report"
+    assert recipients[0]["Action"] == "relayed" and recipients[0]["Status"] == "2.0.0"
+    status_part = report.get_payload()[1].get_payload()[0]
+    assert status_part["Original-Envelope-Id"] == "trip-2"
+
+
+def test_notify_never_means_no_bounce(relay, smtp_peer):
+    peer = smtp_peer("127.0.0.2", script={"nobody@remote.test": "reject"})
+    relay.submit(["nobody@remote.test"], rcpt_options=["NOTIFY=NEVER"])
+    peer.wait_until(lambda p: p.rcpt_log, what="the refused RCPT")
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+    time.sleep(1)
+    assert relay.inbox() == []
