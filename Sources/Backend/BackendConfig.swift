@@ -43,6 +43,9 @@ public struct BackendConfig: Sendable {
     /// RFC 6154: the mailboxes every new account gets besides INBOX (and, by schema v6, every
     /// account that lacked them).
     public var defaultMailboxes: [(name: String, specialUse: String)]
+    /// Forwarded mail leaves with an SRS sender (`SRS`), and bounces to such addresses are
+    /// routed back to the original sender.
+    public var srs: Bool
     /// The outbound queue's retry schedule, lifetime and delay warning (`backend.queue.*`).
     public var queuePolicy: QueueSchedule.Policy
     /// A relay's lease when it asks for none, and the longest it may ask for.
@@ -71,6 +74,7 @@ public struct BackendConfig: Sendable {
         self.storePageSize = 4096
         self.minFreeBytes = 64 << 20
         self.defaultMailboxes = SpecialUse.defaultMailboxes
+        self.srs = true
         self.queuePolicy = .standard
         self.queueLeaseMs = 5 * 60 * 1000
         self.maxQueueLeaseMs = 60 * 60 * 1000

@@ -76,7 +76,8 @@ struct Bounce: Sendable {
         }
         listed += delivered.map { address in
             DeliveryStatusNotification.Recipient(
-                finalRecipient: address, originalRecipient: orcpt[address.lowercased()], status: DeliveryStatusNotification.Status(2, 0, 0)!,
+                finalRecipient: address, originalRecipient: orcpt[address.lowercased()],
+                status: DeliveryStatusNotification.Status(2, 0, 0)!,
                 diagnostic: "250 2.0.0 delivered to the mailbox", action: .delivered)
         }
         return try request(recipients: listed, envid: dsn?.envid, date: date)

@@ -9,6 +9,8 @@ import MailCore
 struct Credentials: Sendable {
     let sessionKey: SymmetricKey
     let sealKey: SymmetricKey
+    /// The Sender Rewriting Scheme's key, from the master key.
+    let srs: SRS
     let log2Cost: Int
     let scramIterations: Int
 
@@ -30,6 +32,7 @@ struct Credentials: Sendable {
         }
         sessionKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("loft session v1".utf8), outputByteCount: 32)
         sealKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("loft seal v1".utf8), outputByteCount: 32)
+        srs = SRS(masterKey: master)
         self.log2Cost = log2Cost
         self.scramIterations = scramIterations
     }

@@ -10,7 +10,13 @@ import Storage
 /// routing it (Router), and storing it durably before answering (DESIGN §3, §4).
 extension Backend {
     var router: Router {
-        Router(isLocalDomain: { try self.store.isLocalDomain($0) }, lookup: { try self.store.lookup($0) })
+        var router = Router(isLocalDomain: { try self.store.isLocalDomain($0) }, lookup: { try self.store.lookup($0) })
+        if config.srs {
+            let srs = credentials.srs
+            let today = nowSeconds / 86_400
+            router.reverseSRS = { srs.reverse($0, day: today) }
+        }
+        return router
     }
 
     func registerDelivery() {
@@ -360,18 +366,21 @@ extension Backend {
                         $0.status == .delivered && (wanted[$0.recipient.lowercased()]?.contains(.success) ?? false)
                     }.map(\.recipient)
                     guard !failures.isEmpty || !delivered.isEmpty else { return nil }
-                    return try bounce.request(reporting: failures, delivered: delivered, dsn: dsn, recipients: recipients, date: internalDate)
+                    return try bounce.request(
+                        reporting: failures, delivered: delivered, dsn: dsn, recipients: recipients, date: internalDate)
                 }
             }
             var queueOptions = QueueOptions(lifetime: config.queuePolicy.lifetime)
+            var queueSender = sender
             if !plan.remote.isEmpty {
                 queueOptions = Self.queueOptions(
                     sender: sender, recipients: recipients, plan: plan, body: body, lifetime: config.queuePolicy.lifetime, dsn: dsn)
+                if queueOptions.origin == "forward" { queueSender = forwardingSender(sender, recipients: recipients) }
             }
             let request = StoreRequest(
                 body: body, structure: structure, prefix: upload.prefix, internalDate: internalDate,
                 placements: plan.accounts.map { Placement(accountID: $0.id, mailbox: "INBOX") },
-                queueSender: sender, queueRecipients: plan.remote, queueOptions: queueOptions,
+                queueSender: queueSender, queueRecipients: plan.remote, queueOptions: queueOptions,
                 outcome: idempotencyKey.map { key in RecordedOutcome(key: key) { try Self.encodeOutcome(answer($0)) } },
                 followUp: followUp)
             committer.submit(request) { result in
@@ -418,6 +427,19 @@ extension Backend {
         return options
     }
 
+    /// The envelope sender of forwarded copies: an outside sender rewritten by SRS through the
+    /// local domain that forwarded it, so the next server's SPF check sees one of ours; a
+    /// local sender, or `<>`, as it is.
+    func forwardingSender(_ sender: String, recipients: [String]) -> String {
+        guard config.srs, let from = EmailAddress(sender), !((try? store.isLocalDomain(from.domain.name)) ?? true) else { return sender }
+        guard
+            let via = recipients.lazy.compactMap({ EmailAddress($0) }).first(where: {
+                (try? self.store.isLocalDomain($0.domain.name)) ?? false
+            })
+        else { return sender }
+        return credentials.srs.forward(sender, via: via.domain.name, day: nowSeconds / 86_400)
+    }
+
     /// Per envelope recipient (lower case), the notifications it asked for; absent: none given.
     static func requestedNotifications(recipients: [String], dsn: DeliveryDSN?) -> [String: Set<QueueSchedule.Notify>] {
         var out: [String: Set<QueueSchedule.Notify>] = [:]
@@ -436,7 +458,8 @@ extension Backend {
             }
             for (i, r) in list.enumerated() {
                 if let notify = r.notify, QueueSchedule.Notify.parse(notify) == nil {
-                    throw RPCError(.invalidParams, "NOTIFY is NEVER or a list of SUCCESS, FAILURE, DELAY", field: "dsn.recipients.\(i).notify")
+                    throw RPCError(
+                        .invalidParams, "NOTIFY is NEVER or a list of SUCCESS, FAILURE, DELAY", field: "dsn.recipients.\(i).notify")
                 }
                 if let orcpt = r.orcpt, orcpt.utf8.count > 500 || !orcpt.contains(";") {
                     throw RPCError(.invalidParams, "ORCPT is addr-type;address, at most 500 characters", field: "dsn.recipients.\(i).orcpt")

@@ -36,6 +36,9 @@ struct Router {
 
     let isLocalDomain: (String) throws -> Bool
     let lookup: (String) throws -> LocalAddress
+    /// The original sender of an SRS address this server wrote (`SRS`), or nil: a bounce to
+    /// one goes back to that sender.
+    var reverseSRS: (String) -> String? = { _ in nil }
 
     func route(_ recipient: String, mayRelay: Bool) throws -> Route {
         var route = Route()
@@ -61,6 +64,18 @@ struct Router {
                     if seenRemote.insert(canonical).inserted { route.remote.append(parsed.description) }
                 } else {
                     route.failure = .relayDenied
+                }
+                return
+            }
+            if parsed.localPart.count > 5, parsed.localPart.prefix(5).uppercased() == "SRS0=", let original = reverseSRS(address) {
+                // Mail to an address SRS made for forwarded mail (a bounce): the system sends
+                // it on to the original sender, whatever the client's rights.
+                if let back = EmailAddress(original), seenRemote.insert(back.canonical).inserted {
+                    if try isLocalDomain(back.domain.name) {
+                        try visit(back.description, path: path + [canonical], external: false)
+                    } else {
+                        route.remote.append(back.description)
+                    }
                 }
                 return
             }

@@ -53,6 +53,9 @@ public struct LoftConfig: Sendable, Equatable {
         public var loginMaxDelaySeconds = 300
         /// Message bodies up to this size are stored in the database with their rows.
         public var inlineBodyMaxBytes: Int64 = 64 << 10
+        /// Forwarded mail from outside senders leaves with an SRS envelope sender, and bounces to
+        /// such addresses go back to the original sender.
+        public var srs = true
         /// Deliveries and appends are refused (temporarily) while the data directory's file
         /// system has less than this free, so that deleting mail still works on a full disk.
         public var minFreeBytes: Int64 = 64 << 20
@@ -162,8 +165,12 @@ public struct LoftConfig: Sendable, Equatable {
         /// Per destination domain, a fixed `host:port` instead of its MX records.
         public var routes: [String: String] = [:]
         public var connectTimeoutSeconds: Int64 = 30
-        /// When nothing is due, how often to ask the back-end again, at most.
-        public var idlePollMs: Int64 = 250
+        /// After a lease came back empty, the pause before asking again (the back-end holds a
+        /// lease up to 25 s while nothing is due, so this is no polling interval).
+        public var idlePollMs: Int64 = 50
+        /// How long a worker holds the recipients it leased; renewed while it works. A worker
+        /// that dies leaves them for this long.
+        public var leaseSeconds: Int64 = 300
         public static let tlsModes = ["none", "opportunistic", "required"]
     }
 
@@ -448,6 +455,7 @@ public struct LoftConfig: Sendable, Equatable {
         guard RelaySection.tlsModes.contains(relay.tls) else {
             throw ConfigError("\(source): relay.tls must be none, opportunistic or required, not \(relay.tls)")
         }
+        guard (2...3600).contains(relay.leaseSeconds) else { throw ConfigError("\(source): relay.lease_seconds must be 2…3600") }
         guard (1...65535).contains(relay.port) else { throw ConfigError("\(source): relay.port \(relay.port) is not 1…65535") }
         guard (1...30).contains(pop3.lockLeaseSeconds) else { throw ConfigError("\(source): pop3.lock_lease_seconds must be 1…30") }
         guard pop3.maxConnectionsPerAddress >= 1, pop3.maxConnections >= 1 else {
@@ -534,7 +542,7 @@ extension LoftConfig.QueueSection: Decodable {
 extension LoftConfig.RelaySection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case workers, heloName = "helo_name", port, nameservers, tls, caFile = "ca_file", smarthost, routes
-        case connectTimeoutSeconds = "connect_timeout_seconds", idlePollMs = "idle_poll_ms"
+        case connectTimeoutSeconds = "connect_timeout_seconds", idlePollMs = "idle_poll_ms", leaseSeconds = "lease_seconds"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -549,6 +557,7 @@ extension LoftConfig.RelaySection: Decodable {
         try o.set(&routes, .routes)
         try o.set(&connectTimeoutSeconds, .connectTimeoutSeconds)
         try o.set(&idlePollMs, .idlePollMs)
+        try o.set(&leaseSeconds, .leaseSeconds)
     }
 }
 
@@ -559,7 +568,7 @@ extension LoftConfig.BackendSection: Decodable {
         case maxRecipientsPerMessage = "max_recipients_per_message", loginFreeAttempts = "login_free_attempts"
         case loginMaxDelaySeconds = "login_max_delay_seconds"
         case inlineBodyMaxBytes = "inline_body_max", minFreeBytes = "min_free_space"
-        case defaultMailboxes = "default_mailboxes"
+        case defaultMailboxes = "default_mailboxes", srs
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -574,6 +583,7 @@ extension LoftConfig.BackendSection: Decodable {
         try o.size(&inlineBodyMaxBytes, .inlineBodyMaxBytes)
         try o.size(&minFreeBytes, .minFreeBytes)
         try o.set(&defaultMailboxes, .defaultMailboxes)
+        try o.set(&srs, .srs)
     }
 }
 

@@ -35,6 +35,7 @@ struct BackendCommand: AsyncParsableCommand {
         backendConfig.queuePolicy = QueueSchedule.Policy(
             retry: config.queue.retrySeconds, lifetime: config.queue.lifetimeSeconds, delayWarning: config.queue.delayWarningSeconds)
         backendConfig.queueTickMs = config.queue.tickMs
+        backendConfig.srs = config.backend.srs
         // For the storage benchmark only (Tests/bench/STORAGE.md): the page size of a new store.
         if let size = ProcessInfo.processInfo.environment["LOFT_BENCH_PAGE_SIZE"].flatMap(Int.init),
             [1024, 2048, 4096, 8192, 16384, 32768, 65536].contains(size)

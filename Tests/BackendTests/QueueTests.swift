@@ -264,3 +264,57 @@ import Testing
         await h.close()
     }
 }
+
+/// RFC 3461 parameters given with a delivery: kept with queued copies, and the notices NOTIFY
+/// asks for made for local mailboxes too.
+@Suite(.timeLimit(.minutes(1))) struct DeliveryDSNTests {
+    static func submit(_ h: BackendHarness, to recipients: [String], dsn: DeliveryDSN) async throws -> UploadCommitResult {
+        try await h.gateway.call(
+            Methods.deliverySubmit,
+            DeliverySubmitParams(
+                sender: "alice@example.test", recipients: recipients, data: Base64Data(QueueTests.message),
+                session: try await h.session("alice@example.test"), dsn: dsn))
+    }
+
+    @Test func parametersGoWithTheQueuedCopy() async throws {
+        let h = try await QueueTests.harness()
+        _ = try await Self.submit(
+            h, to: ["x@remote.test", "y@remote.test"],
+            dsn: DeliveryDSN(
+                ret: "HDRS", envid: "trip-1",
+                recipients: [RecipientDSN(notify: "SUCCESS,DELAY", orcpt: "rfc822;X@remote.test"), RecipientDSN()]))
+        let lease = try await QueueTests.lease(h)
+        let message = try #require(lease.messages.first)
+        #expect(message.envid == "trip-1" && message.ret == "hdrs")
+        #expect(message.recipients.map(\.notify) == ["SUCCESS,DELAY", nil])
+        #expect(message.recipients.map(\.orcpt) == ["rfc822;X@remote.test", nil])
+        await h.close()
+    }
+
+    @Test func aLocalDeliveryWithNotifySuccessGetsADeliveredNotice() async throws {
+        let h = try await QueueTests.harness()
+        let sent = try await Self.submit(
+            h, to: ["bob@example.test"],
+            dsn: DeliveryDSN(envid: "e-7", recipients: [RecipientDSN(notify: "SUCCESS", orcpt: "rfc822;Bob@example.test")]))
+        #expect(sent.recipients?.map(\.status) == [.delivered])
+        let notices = try await QueueTests.reports(h)
+        try #require(notices.count == 1)
+        #expect(
+            notices[0].contains(
+                "Original-Recipient: rfc822; Bob@example.test\r\nFinal-Recipient: rfc822; bob@example.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n"
+            ))
+        await h.close()
+    }
+
+    @Test func malformedParametersAreRefused() async throws {
+        let h = try await QueueTests.harness()
+        for dsn in [
+            DeliveryDSN(recipients: [RecipientDSN(notify: "NEVER,SUCCESS")]), DeliveryDSN(ret: "ALL"),
+            DeliveryDSN(envid: String(repeating: "e", count: 101)), DeliveryDSN(recipients: []),
+            DeliveryDSN(recipients: [RecipientDSN(orcpt: "no-type")]),
+        ] {
+            await #expect(throws: RPCError.self) { _ = try await Self.submit(h, to: ["bob@example.test"], dsn: dsn) }
+        }
+        await h.close()
+    }
+}

@@ -32,10 +32,13 @@ SMTP scripts: {recipient: action}, recipients compared case-insensitively; other
     "drop-after-data"         the message is read (and kept in .transactions), then the connection
                               is closed before the reply: the sender cannot know it arrived
     ("reply", "452 4.2.2 Mailbox full")   that reply at RCPT, every time
+    ("slow-once", seconds)    the first RCPT for it waits that long before its 250 (logged in
+                              rcpt_log at once with code None); later ones are accepted at once
 A DATA reply is one for the whole transaction: "drop-after-data" on any accepted recipient wins
 over "reject-data", which wins over a pending "tempfail-data". "Down" is a peer not started
 (SMTPPeer(..., down=True), or .stop()): connections to its address and port are refused.
 """
+import asyncio
 import dataclasses
 import os
 import pathlib
@@ -432,6 +435,11 @@ if _SMTP is not None:
             if unknown:
                 await self.push(f"555 5.5.4 Unsupported parameter {sorted(unknown)[0]}")
                 return
+            kind, arg = self.peer_obj._action(address)
+            if kind == "slow-once" and self.peer_obj._slow_once(address):
+                # The first time: the RCPT is seen (rcpt_log), the reply held back long enough
+                # for a test to kill the client mid-transaction.
+                await asyncio.sleep(arg)
             reply = self.peer_obj._rcpt_reply(address)
             if reply is None:  # "drop"
                 self.transport.close()
@@ -522,6 +530,18 @@ class SMTPPeer:
             a = (a, 1) if a in ("tempfail", "tempfail-data") else (a, None)
         return a
 
+    def _slow_once(self, rcpt):
+        """True the first time `rcpt` is seen with a "slow-once" action (then 250 as accept);
+        the RCPT is logged as seen (code None) at once."""
+        with self._cond:
+            key = ("slow", rcpt.lower())
+            first = key not in self._seen
+            self._seen[key] = 1
+            if first:
+                self.rcpt_log.append((rcpt, None))
+                self._cond.notify_all()
+            return first
+
     def _rcpt_reply(self, rcpt):
         kind, arg = self._action(rcpt)
         with self._cond:
@@ -534,7 +554,7 @@ class SMTPPeer:
             elif kind == "tempfail" and self._seen.get(rcpt.lower(), 0) < arg:
                 self._seen[rcpt.lower()] = self._seen.get(rcpt.lower(), 0) + 1
                 reply = f"451 4.2.0 <{rcpt}>: try again later"
-            elif kind in ("accept", "tempfail", "reject-data", "tempfail-data", "drop-after-data"):
+            elif kind in ("accept", "tempfail", "reject-data", "tempfail-data", "drop-after-data", "slow-once"):
                 reply = "250 2.1.5 OK"
             else:
                 raise ValueError(f"unknown script action {kind!r} for {rcpt}")

@@ -401,11 +401,67 @@ def test_forwarding_loops_and_queue(setup, loft):
     r = g.deliver("c@remote.test", ["alice@example.test"], MSG)["recipients"][0]
     assert r["status"] == "delivered"  # bob keeps a copy; far@remote.test is queued
     q = a.call("queue.list", {})["entries"]
-    assert len(q) == 1 and q[0]["recipients"] == ["far@remote.test"] and q[0]["sender"] == "c@remote.test"
+    # Forwarded from outside: the queued copy's sender is rewritten by SRS through example.test.
+    assert len(q) == 1 and q[0]["recipients"] == ["far@remote.test"]
+    assert q[0]["sender"].startswith("SRS0=") and q[0]["sender"].endswith("=remote.test=c@example.test")
+    assert q[0]["origin"] == "forward"
     assert q[0]["size"] == len(MSG)  # the queued copy has no Return-Path line
     _, alice = login(loft, "alice@example.test", "alice-pw")
     assert g.call("message.list", {"session": alice, "mailbox": "INBOX"})["messages"] == []
     assert a.call("store.verify")["problems"] == []
+
+
+def test_queue_methods_over_the_sockets(tmp_path):
+    """The queue as a relay and an administrator drive it, on a bare back-end (no relay of its
+    own to take the work): lease on relay.sock, read, renew, report; show, status, retry,
+    remove on admin.sock; the gateway socket may not lease, the relay socket may do nothing else."""
+    server = Loft(tmp_path / "data", role="backend")
+    try:
+        a = server.admin()
+        a.call("domain.add", {"name": "example.test"})
+        a.call("account.add", {"address": "alice@example.test", "password": "alice-pw"})
+        g, session = login(server, "alice@example.test", "alice-pw")
+        out = g.deliver("alice@example.test", ["x@remote.test", "y@remote.test"], MSG, session=session,
+                        dsn={"ret": "HDRS", "envid": "e1", "recipients": [{"notify": "SUCCESS"}, {}]})
+        assert [r["status"] for r in out["recipients"]] == ["queued", "queued"]
+        with pytest.raises(RPCError) as refused:
+            g.call("queue.lease", {})
+        assert refused.value.kind == "permission_denied"
+        r = Client(str(server.data / "relay.sock"))
+        with pytest.raises(RPCError):
+            r.call("domain.list")
+        lease = r.call("queue.lease", {"max": 10})
+        message = lease["messages"][0]
+        assert lease["domain"] == "remote.test" and message["envid"] == "e1" and message["ret"] == "hdrs"
+        assert [x.get("notify") for x in message["recipients"]] == ["SUCCESS", None]
+        body = base64.b64decode(r.call("queue.read", {"lease": lease["lease"], "message": message["id"]})["data"])
+        assert body == MSG
+        assert r.call("queue.renew", {"lease": lease["lease"], "leaseMs": 600000})["recipients"] == 2
+        status = a.call("queue.status")
+        assert status["messages"] == 1 and status["leased"] == 2
+        report = r.call("queue.report", {"lease": lease["lease"], "message": message["id"], "outcomes": [
+            {"recipient": "x@remote.test", "result": "delivered", "code": 250, "remoteMta": "mx.remote.test"},
+            {"recipient": "y@remote.test", "result": "deferred", "code": 451, "text": "later"}]})
+        assert sorted(report["applied"]) == ["x@remote.test", "y@remote.test"]
+        shown = a.call("queue.show", {"id": message["id"]})
+        assert [s["status"] for s in shown["states"]] == ["delivered", "deferred"]
+        assert a.call("queue.retry", {"id": message["id"]})["changed"] == 1
+        assert a.call("queue.remove", {"id": message["id"], "bounce": True})["changed"] == 1
+        with pytest.raises(RPCError) as gone:
+            a.call("queue.show", {"id": message["id"]})
+        assert gone.value.kind == "no_such_queue_entry"
+        # Alice has the relayed notice for x (NOTIFY=SUCCESS, a server that did not take it on)
+        # and the bounce for y.
+        subjects = []
+        for m in g.call("message.list", {"session": session, "mailbox": "INBOX"})["messages"]:
+            text = g.read_all(session, "INBOX", m["uid"])
+            subjects.append(next(l for l in text.split(b"\r\n") if l.startswith(b"Subject: ")))
+        assert sorted(subjects) == [b"Subject: Successful Mail Delivery Report", b"Subject: Undelivered Mail Returned to Sender"]
+        r.close()
+        g.close()
+        a.close()
+    finally:
+        server.stop()
 
 
 def test_locks(setup, loft):

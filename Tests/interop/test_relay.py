@@ -5,13 +5,15 @@ smtplib (STARTTLS, AUTH), out through the relay, and the peers record what they 
 for byte. Bounces come back to the local sender's INBOX and are read with Python's `email`."""
 import email
 import email.policy
+import os
+import signal
 import smtplib
 import ssl
 import time
 
 import pytest
 
-from conftest import Loft, eventually, free_port, login
+from conftest import Loft, child_pid, eventually, free_port, login
 from test_smtp import wait_for_port
 
 MESSAGE = (b"From: Alice <alice@example.test>\r\nTo: Xavier <x@remote.test>\r\nSubject: out into the world\r\n"
@@ -24,17 +26,19 @@ class RelayServer:
     server and destination port, with a fast retry schedule."""
 
     def __init__(self, tmp_path, dns_port, mx_port, lifetime="1h", retry="1s", extra=""):
-        self.sub_port = free_port()
+        self.sub_port, self.mx_port = free_port(), free_port()
         config = tmp_path / "loft.yaml"
         config.write_text(
             "serve:\n  gateways: [smtp, relay]\n"
             "smtp:\n  hostname: mx.example.test\n"
             f"  listeners:\n    - {{address: 127.0.0.1, port: {self.sub_port}, tls: starttls, mode: submission}}\n"
+            f"    - {{address: 127.0.0.1, port: {self.mx_port}, tls: starttls, mode: mx}}\n"
             f"queue:\n  retry: [{retry}]\n  lifetime: {lifetime}\n  delay_warning: 0\n  tick_ms: 200\n"
             f"relay:\n  workers: 2\n  helo_name: out.example.test\n  port: {mx_port}\n"
             f"  nameservers: [\"127.0.0.1:{dns_port}\"]\n{extra}")
         self.loft = Loft(tmp_path / "data", extra_args=("--config", str(config)))
         wait_for_port(self.sub_port)
+        wait_for_port(self.mx_port)
         a = self.loft.admin()
         a.call("domain.add", {"name": "example.test"})
         a.call("account.add", {"address": "alice@example.test", "password": "alice-pw"})
@@ -93,6 +97,9 @@ DOMAINS = {
     "plain.test": {"A": ["127.0.0.5"]},
     # RFC 7505: accepts no mail.
     "null.test": {"MX": [(0, ".")]},
+    # An outside sender's own domain, for bounces that go back to it.
+    "elsewhere.test": {"MX": [(10, "mx.elsewhere.test")]},
+    "mx.elsewhere.test": {"A": ["127.0.0.6"]},
 }
 
 
@@ -224,3 +231,58 @@ def test_notify_never_means_no_bounce(relay, smtp_peer):
     eventually(lambda: relay.queue() == [], what="the queue to empty")
     time.sleep(1)
     assert relay.inbox() == []
+
+
+def test_a_relay_killed_mid_delivery_delivers_exactly_once(tmp_path, dns_server, mx_port, smtp_peer):
+    """SIGKILL the relay while the peer holds its RCPT: the peer never answered, so nothing was
+    delivered; `loft serve` starts a new relay, which takes the recipient over once the dead
+    one's lease has run out, and the peer gets the message once."""
+    dns = dns_server(DOMAINS)
+    server = RelayServer(tmp_path, dns.port, mx_port, extra="  lease_seconds: 3\n")
+    try:
+        peer = smtp_peer("127.0.0.2", script={"x@remote.test": ("slow-once", 5)})
+        server.submit(["x@remote.test"])
+        peer.wait_until(lambda p: p.rcpt_log, what="the relay's RCPT")
+        relay_pid = child_pid(server.loft, "relay")
+        assert relay_pid
+        os.kill(relay_pid, signal.SIGKILL)
+        peer.wait_for(1, timeout=60)
+        eventually(lambda: server.queue() == [], timeout=30, what="the queue to empty")
+        eventually(lambda: child_pid(server.loft, "relay") not in (None, relay_pid), what="a new relay")
+        time.sleep(2)
+        assert peer.deliveries_to("x@remote.test") == 1
+    finally:
+        server.stop()
+
+
+def test_forwarded_mail_leaves_with_an_srs_sender_and_its_bounce_comes_back(relay, smtp_peer):
+    """Carol, outside, writes to a local account that forwards to far@remote.test: the copy
+    leaves with an SRS0 sender in example.test (so SPF at remote.test sees us). The remote
+    server's bounce to that address comes back in through the MX and goes to Carol."""
+    a = relay.loft.admin()
+    a.call("account.add", {"address": "fwd@example.test", "password": "fwd-pw", "forwardTo": "far@remote.test",
+                           "forwardKeepCopy": False})
+    a.close()
+    far = smtp_peer("127.0.0.2")
+    carol_mx = smtp_peer("127.0.0.6")
+    s = smtplib.SMTP("127.0.0.1", relay.mx_port, timeout=30)
+    s.sendmail("carol@elsewhere.test", ["fwd@example.test"], MESSAGE.replace(b"x@remote.test", b"fwd@example.test"))
+    s.quit()
+    got = far.wait_for(1)[0]
+    assert got.rcpt_tos == ["far@remote.test"]
+    srs_sender = got.mail_from
+    assert srs_sender.startswith("SRS0=") and srs_sender.endswith("=elsewhere.test=carol@example.test"), srs_sender
+    # The bounce, from <>, to the SRS address: accepted, and routed to Carol's own MX.
+    s = smtplib.SMTP("127.0.0.1", relay.mx_port, timeout=30)
+    s.sendmail("", [srs_sender], b"From: MAILER-DAEMON@remote.test\r\nSubject: Undelivered\r\n\r\nsorry\r\n")
+    s.quit()
+    back = carol_mx.wait_for(1)[0]
+    assert back.mail_from == "" and back.rcpt_tos == ["carol@elsewhere.test"]
+    # A made-up SRS address is not a way through: it is refused like any unknown user.
+    s = smtplib.SMTP("127.0.0.1", relay.mx_port, timeout=30)
+    s.ehlo("bad.test")
+    s.mail("")
+    forged = srs_sender.replace("SRS0=", "SRS0=X", 1)
+    assert s.rcpt(forged)[0] == 550
+    assert s.rcpt("SRS0=AAAA=AA=victim.test=v@example.test")[0] == 550
+    s.quit()

@@ -137,13 +137,15 @@ def test_smtplib_mx_plain_byte_exact_with_received_header(smtp):
     s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
     code, features = s.ehlo("client.remote.test")
     assert code == 250
-    for ext in ("size", "8bitmime", "pipelining", "enhancedstatuscodes", "starttls", "chunking", "smtputf8"):
+    for ext in ("size", "8bitmime", "pipelining", "enhancedstatuscodes", "starttls", "chunking", "dsn", "smtputf8"):
         assert s.has_extn(ext), ext
-    # DSN is left out until notifications are generated; its parameters are then refused.
-    assert not s.has_extn("dsn")
-    assert s.mail("carol@remote.test", ["RET=HDRS"])[0] == 555
+    # DSN (RFC 3461) is offered: a malformed RET is refused, a good one taken.
+    assert s.mail("carol@remote.test", ["RET=SOME"])[0] == 501
+    assert s.mail("carol@remote.test", ["RET=HDRS"])[0] == 250
+    s.rset()
     assert s.mail("carol@remote.test")[0] == 250
-    assert s.rcpt("alice@example.test", ["NOTIFY=FAILURE"])[0] == 555
+    assert s.rcpt("alice@example.test", ["NOTIFY=SOMETIMES"])[0] == 501
+    assert s.rcpt("alice@example.test", ["NOTIFY=FAILURE"])[0] == 250
     s.rset()
     assert s.esmtp_features["size"] == str(2 << 20)
     assert not s.has_extn("auth")  # no AUTH on the MX port
