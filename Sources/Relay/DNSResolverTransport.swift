@@ -45,8 +45,13 @@ struct DNSResolverTransport: Sendable {
             timer.cancel()
             channel.close(promise: nil)
         }
+        return try await Self.answer(promise.futureResult)
+    }
+
+    /// The answer a lookup's promise gets, its failure as a `DNSLookupFailure`.
+    static func answer<Answer: Sendable>(_ future: EventLoopFuture<Answer>) async throws(DNSLookupFailure) -> Answer {
         do {
-            return try await promise.futureResult.get()
+            return try await future.get()
         } catch let failure as DNSLookupFailure {
             throw failure
         } catch {
@@ -82,13 +87,7 @@ struct DNSResolverTransport: Sendable {
             }
         }
         defer { timer.cancel() }
-        do {
-            return try await promise.futureResult.get()
-        } catch let failure as DNSLookupFailure {
-            throw failure
-        } catch {
-            throw DNSLookupFailure(.network, "\(error)")
-        }
+        return try await Self.answer(promise.futureResult)
     }
 }
 
