@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RPCProtocol
+import RPCTransport
 import Storage
 
 /// The outbound queue's methods (Protocol/README §15): the relay leases due recipients, reads
@@ -14,7 +15,7 @@ import Storage
 /// bounce, a delay warning, a success report) is stored in that same transaction.
 extension Backend {
     func registerQueue() {
-        deferred(Methods.queueLease) { _, p, done in
+        deferred(Methods.queueLease) { connection, p, done in
             self.workers.submit { state in
                 guard case .active = state else {
                     return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
@@ -22,7 +23,7 @@ extension Backend {
                 do {
                     let result = try self.leaseQueue(p)
                     guard result.lease == nil, let wait = p.waitMs, wait > 0 else { return done(.success(result)) }
-                    self.park(p, wait: min(wait, Self.maxLeaseWaitMs), nextDueAt: result.nextDueAt, done: done)
+                    self.park(p, wait: min(wait, Self.maxLeaseWaitMs), nextDueAt: result.nextDueAt, connection: connection, done: done)
                 } catch {
                     done(.failure(error))
                 }
@@ -88,10 +89,12 @@ extension Backend {
     /// A `queue.lease` that found nothing waits until mail is queued (`wakeRelays`), its next
     /// recipient falls due, or `wait` passes, then leases again and answers once.
     func park(
-        _ p: QueueLeaseParams, wait: Int64, nextDueAt: Int64?, done: @escaping @Sendable (Result<QueueLeaseResult, any Error>) -> Void
+        _ p: QueueLeaseParams, wait: Int64, nextDueAt: Int64?, connection: RPCConnection,
+        done: @escaping @Sendable (Result<QueueLeaseResult, any Error>) -> Void
     ) {
         let answered = NIOLockedValueBox(false)
         let id = leaseWaiters.nextID()
+        let hook = NIOLockedValueBox<RPCConnection.CloseHook?>(nil)
         let wake: @Sendable () -> Void = {
             guard
                 answered.withLockedValue({ was in
@@ -99,9 +102,18 @@ extension Backend {
                 })
             else { return }
             self.leaseWaiters.remove(id)
-            self.workers.submit { _ in done(Result { try self.leaseQueue(p) }) }
+            if let h = hook.withLockedValue({ $0 }) { connection.removeCloseHook(h) }
+            self.workers.submit { state in
+                // A relay that went away (or a back-end shutting down) must not be handed work
+                // no one will do: the lease is made only for a caller still there.
+                guard case .active = state, !connection.isClosed else {
+                    return done(.failure(RPCError(.unavailable, "the caller is gone", temporary: true)))
+                }
+                done(Result { try self.leaseQueue(p) })
+            }
         }
         leaseWaiters.add(id, wake)
+        hook.withLockedValue { $0 = connection.onClose { wake() } }
         let untilDue = nextDueAt.map { max(0, $0 - clock()) } ?? wait
         let delay = TimeAmount.milliseconds(max(1, min(wait, untilDue)))
         MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { wake() }
@@ -156,6 +168,9 @@ extension Backend {
         let now = nowSeconds
         var outcomes: [String: QueueOutcome] = [:]
         for outcome in p.outcomes {
+            guard outcomes[outcome.recipient] == nil else {
+                throw RPCError(.invalidParams, "\(outcome.recipient) is reported twice", field: "outcomes.recipient")
+            }
             guard QueueSchedule.Result(rawValue: outcome.result) != nil else {
                 throw RPCError(.invalidParams, "result must be delivered, deferred or failed", field: "outcomes.result")
             }

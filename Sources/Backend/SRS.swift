@@ -14,9 +14,10 @@ struct SRS: Sendable {
     let key: SymmetricKey
     static let maxAgeDays: Int64 = 21
     static let base32 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-    /// The hash's length in base64 characters (24 bits: a forgery has to be sent 16 million
-    /// times to get through once, and each try costs a delivery).
-    static let hashLength = 4
+    /// The hash's length in base32 characters: 40 bits. A wrong hash is refused at RCPT, so
+    /// a forger can test guesses without sending mail; at 2^40 guesses per address that stays
+    /// out of reach (a 4-character hash, 20 bits, would fall to a million RCPTs).
+    static let hashLength = 8
 
     init(masterKey: SymmetricKey) {
         key = HKDF<SHA256>.deriveKey(inputKeyMaterial: masterKey, info: Data("loft srs v1".utf8), outputByteCount: 32)

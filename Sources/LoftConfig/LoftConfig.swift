@@ -166,7 +166,7 @@ public struct LoftConfig: Sendable, Equatable {
         public var routes: [String: String] = [:]
         public var connectTimeoutSeconds: Int64 = 30
         /// After a lease came back empty, the pause before asking again (the back-end holds a
-        /// lease up to 25 s while nothing is due, so this is no polling interval).
+        /// lease up to 10 s while nothing is due, so this is no polling interval).
         public var idlePollMs: Int64 = 50
         /// How long a worker holds the recipients it leased; renewed while it works. A worker
         /// that dies leaves them for this long.
@@ -450,6 +450,13 @@ public struct LoftConfig: Sendable, Equatable {
         else {
             throw ConfigError(
                 "\(source): queue: retry needs at least one interval of 1s or more, lifetime at least 1s, tick_ms at least 100")
+        }
+        if backend.srs, queue.lifetimeSeconds > 21 * 86_400 {
+            // An SRS address is honoured for 21 days; a bounce after that could not find its way.
+            throw ConfigError("\(source): queue.lifetime may be at most 21d while backend.srs is on (SRS addresses last 21 days)")
+        }
+        guard relay.connectTimeoutSeconds >= 1, relay.idlePollMs >= 0 else {
+            throw ConfigError("\(source): relay.connect_timeout_seconds must be at least 1 and relay.idle_poll_ms not negative")
         }
         guard (1...256).contains(relay.workers) else { throw ConfigError("\(source): relay.workers must be 1…256") }
         guard RelaySection.tlsModes.contains(relay.tls) else {

@@ -211,7 +211,9 @@ public enum QueueSchedule {
                 next.leaseUntil = nil
                 return .changed(next, notification: next.wants(.failure) ? .failed : nil)
             }
-            if policy.delayWarning > 0, !state.warned, state.attempts > 0, now >= state.queuedAt + policy.delayWarning {
+            // By age alone, as Postfix does: a message no relay could even try (none running,
+            // or one that keeps dying) is as late as one that was refused.
+            if policy.delayWarning > 0, !state.warned, now >= state.queuedAt + policy.delayWarning {
                 var next = state
                 next.warned = true
                 return .changed(next, notification: next.wants(.delay) ? .delayed : nil)

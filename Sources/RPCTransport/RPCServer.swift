@@ -441,14 +441,17 @@ public final class RPCServer: Sendable {
                         RPCServerHandler(connection: connection, dispatcher: dispatcher, identity: identity, roles: roles, logger: logger))
                 }
             }
-        let mask: mode_t = role == .admin ? 0o177 : 0o117
+        // admin.sock and relay.sock: the owner only (`loft serve` runs the relay as itself);
+        // gateway.sock: the group too, for gateways run as another user.
+        let ownerOnly = role == .admin || role == .relay
+        let mask: mode_t = ownerOnly ? 0o177 : 0o117
         let old = umask(mask)
         defer { umask(old) }
         // Bound under a temporary name and renamed into place once listening, so the socket file
         // appearing means the server accepts connections (no window of ECONNREFUSED).
         let temporary = path + ".binding"
         let channel = try await bootstrap.bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: true).get()
-        chmod(temporary, role == .admin ? 0o600 : 0o660)
+        chmod(temporary, ownerOnly ? 0o600 : 0o660)
         guard rename(temporary, path) == 0 else {
             try? await channel.close()
             throw RPCError(.internalError, "cannot move the socket into place at \(path)")

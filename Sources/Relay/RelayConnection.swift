@@ -5,6 +5,8 @@ public import RPCProtocol
 public protocol RelayConnection: Sendable {
     /// Whether another message may be sent over it.
     var isUsable: Bool { get async }
+    /// Why it is not usable, for the log and the recipients' last reply.
+    var problem: String? { get async }
     /// Sends `message` (its body read with `body` from an offset, nil at the end): one result
     /// per recipient, in order.
     func deliver(_ message: LeasedMessage, body: @escaping @Sendable (Int64) async throws -> [UInt8]?) async -> [RelayResult]

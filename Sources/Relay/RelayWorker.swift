@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import MailCore
 import NIOConcurrencyHelpers
+import NIOCore
 import RPCProtocol
 public import RPCTransport
 public import SMTPCodec
@@ -58,7 +59,7 @@ public struct RelayConfiguration: Sendable {
     public var recipientsPerLease = 100
     /// How long the back-end may hold a `queue.lease` while nothing is due: new mail wakes it,
     /// so a message is on its way as soon as it is queued, without polling.
-    public var leaseWaitMs: Int64 = 25_000
+    public var leaseWaitMs: Int64 = 10_000
     /// After a lease came back empty, the pause before asking again.
     public var idlePollMs: Int64 = 50
     public var connectTimeoutSeconds: Int64 = 30
@@ -83,6 +84,9 @@ public final class RelayWorker: Sendable {
     /// destination gets one connection from here at a time.
     let busy = NIOLockedValueBox<Set<String>>([])
     let stopping = NIOLockedValueBox(false)
+    /// The `queue.lease` calls waiting for work, cancelled by `stop` (a worker in the middle of
+    /// a delivery finishes it and reports).
+    let waiting = NIOLockedValueBox<[Int: Task<QueueLeaseResult, any Error>]>([:])
 
     public init(configuration: RelayConfiguration, backend: RPCClient, resolver: DNSResolver, connector: RelayConnector, logger: Logger) {
         self.configuration = configuration
@@ -101,14 +105,17 @@ public final class RelayWorker: Sendable {
         }
     }
 
-    public func stop() { stopping.withLockedValue { $0 = true } }
+    public func stop() {
+        stopping.withLockedValue { $0 = true }
+        for task in waiting.withLockedValue({ Array($0.values) }) { task.cancel() }
+    }
     var stopped: Bool { stopping.withLockedValue { $0 } }
 
     func loop(_ n: Int) async {
         var failures = 0
         while !stopped {
             do {
-                let waited = try await once()
+                let waited = try await once(n)
                 failures = 0
                 if let waited { try? await Task.sleep(for: .milliseconds(waited)) }
             } catch {
@@ -121,13 +128,22 @@ public final class RelayWorker: Sendable {
     }
 
     /// One lease and its deliveries; how long to wait before the next, or nil to go on at once.
-    func once() async throws -> Int64? {
+    func once(_ n: Int) async throws -> Int64? {
         let busyNow = busy.withLockedValue { Array($0) }
-        let lease = try await backend.call(
-            Methods.queueLease,
-            QueueLeaseParams(
-                max: configuration.recipientsPerLease, leaseMs: configuration.leaseMs, domains: busyNow, waitMs: configuration.leaseWaitMs),
-            timeout: .milliseconds(configuration.leaseWaitMs + 30_000))
+        let params = QueueLeaseParams(
+            max: configuration.recipientsPerLease, leaseMs: configuration.leaseMs, domains: busyNow, waitMs: configuration.leaseWaitMs)
+        let timeout = TimeAmount.milliseconds(configuration.leaseWaitMs + 30_000)
+        let backend = self.backend
+        let call = Task { try await backend.call(Methods.queueLease, params, timeout: timeout) }
+        waiting.withLockedValue { $0[n] = call }
+        defer { _ = waiting.withLockedValue { $0.removeValue(forKey: n) } }
+        if stopped { call.cancel() }
+        let lease = try await call.value
+        if stopped, let id = lease.lease {
+            // Leased as the worker was told to stop: the recipients go to a worker after the lease.
+            logger.info("stopping: lease \(id) left to run out")
+            return nil
+        }
         guard let id = lease.lease, let domain = lease.domain else {
             // The back-end waited for work already; a pause keeps a worker whose domains are all
             // busy elsewhere from asking in a loop.
@@ -181,6 +197,7 @@ public final class RelayWorker: Sendable {
                     var retry: [LeasedMessage] = []
                     for message in pending {
                         guard await connection.isUsable else {
+                            if let problem = await connection.problem { lastProblem = problem }
                             retry.append(message)
                             continue
                         }

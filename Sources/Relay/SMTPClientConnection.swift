@@ -49,6 +49,8 @@ public struct RecipientDelivery: Sendable, Equatable {
     /// NOTIFY/ORCPT went to a server that offers DSN; if false and SUCCESS was asked for, the
     /// back-end sends the "relayed" DSN itself (RFC 3461 §4.2).
     public var dsnPassedOn: Bool
+    /// The connection ended after the message was sent, before the answer: it may have arrived.
+    public var uncertain = false
 
     public init(
         recipient: String, result: DeliveryStatus, replyCode: Int, enhancedCode: EnhancedStatusCode?, text: String, remoteMTA: String,
@@ -69,6 +71,7 @@ public struct RecipientDelivery: Sendable, Equatable {
             recipient: outcome.recipient.description, result: outcome.status, replyCode: outcome.reply.code,
             enhancedCode: outcome.reply.enhancedCode, text: outcome.reply.lines.joined(separator: " "), remoteMTA: remoteMTA,
             fromServer: outcome.fromServer, dsnPassedOn: outcome.dsnPassedOn)
+        uncertain = outcome.uncertain
     }
 }
 

@@ -23,6 +23,10 @@ final class SMTPRelayConnection: RelayConnection, @unchecked Sendable {
 
     var isUsable: Bool { connection.isReusable }
 
+    var problem: String? {
+        connection.failure.map { "\(connection.host) [\(connection.address)]: \($0.reply.code) \($0.reply.lines.joined(separator: " "))" }
+    }
+
     func deliver(_ message: LeasedMessage, body: @escaping @Sendable (Int64) async throws -> [UInt8]?) async -> [RelayResult] {
         var recipients: [OutboundRecipient] = []
         var unusable: [Int: RelayResult] = [:]
@@ -34,7 +38,16 @@ final class SMTPRelayConnection: RelayConnection, @unchecked Sendable {
             recipients.append(
                 OutboundRecipient(address, notify: r.notify.flatMap(Self.notify), originalRecipient: r.orcpt.flatMap(Self.orcpt)))
         }
-        let sender: ReversePath = message.sender.isEmpty ? .null : Self.mailbox(message.sender).map { .mailbox($0) } ?? .null
+        // An envelope sender that cannot be written is never sent as `<>` (that would make the
+        // message a bounce, and its own bounces would be lost): it fails.
+        let parsedSender = Self.mailbox(message.sender)
+        if !message.sender.isEmpty, parsedSender == nil {
+            return message.recipients.map { _ in
+                RelayResult(
+                    result: "failed", code: 553, enhancedCode: "5.1.7", text: "the envelope sender \(message.sender) cannot be sent")
+            }
+        }
+        let sender: ReversePath = parsedSender.map { .mailbox($0) } ?? .null
         var results: [RelayResult] = []
         if !recipients.isEmpty {
             let envelope = OutboundEnvelope(
@@ -67,8 +80,8 @@ final class SMTPRelayConnection: RelayConnection, @unchecked Sendable {
             result: result, code: d.fromServer ? d.replyCode : nil, enhancedCode: d.enhancedCode?.description, text: d.text,
             remoteMTA: d.remoteMTA, dsnPassedOn: d.dsnPassedOn,
             // No reply from the server for it: the host failed, not the recipient; the next MX
-            // may do better now.
-            connectionLevel: !d.fromServer && d.result == .deferred)
+            // may do better now — unless the whole message had gone (it may have arrived).
+            connectionLevel: !d.fromServer && d.result == .deferred && !d.uncertain)
     }
 
     static func mailbox(_ address: String) -> Mailbox? {

@@ -60,6 +60,7 @@ public enum SMTPClientPhase: String, Sendable, Hashable {
     case hello = "EHLO/HELO"
     case startTLS = "STARTTLS"
     case tlsHandshake = "the TLS handshake"
+    case auth = "AUTH"
     case mail = "MAIL"
     case rcpt = "RCPT"
     case dataInitiation = "DATA"
@@ -80,7 +81,7 @@ public struct SMTPClientDeadline: Sendable, Hashable {
 public struct SMTPClientFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: Sendable, Hashable {
-            case serviceUnavailable, tlsUnavailable, tlsFailed, timeout, connectionClosed, protocolError, messageUnavailable
+            case serviceUnavailable, tlsUnavailable, tlsFailed, timeout, connectionClosed, protocolError, messageUnavailable, authFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -96,6 +97,8 @@ public struct SMTPClientFailure: Error, Sendable, Hashable, CustomStringConverti
         public static let protocolError = Code(.protocolError)
         /// The body could not be read (`.bodyFailed`).
         public static let messageUnavailable = Code(.messageUnavailable)
+        /// The server refused the credentials, or offers no AUTH PLAIN.
+        public static let authFailed = Code(.authFailed)
 
         public var description: String { "\(base)" }
     }

@@ -12,6 +12,8 @@ public struct SMTPServerCapabilities: Sendable, Hashable {
     public var enhancedStatusCodes: Bool
     /// The keyword lines as sent, for logging.
     public var keywords: [String]
+    /// AUTH's mechanisms (RFC 4954 §3), upper case.
+    public var authMechanisms: Set<String> = []
 
     public init(
         extensions: SMTPExtensions = [], maximumSize: Int? = nil, startTLS: Bool = false, enhancedStatusCodes: Bool = false,
@@ -50,6 +52,7 @@ public struct SMTPServerCapabilities: Sendable, Hashable {
             case "SMTPUTF8": extensions.insert(.smtpUTF8)
             case "STARTTLS": startTLS = true
             case "ENHANCEDSTATUSCODES": enhancedStatusCodes = true
+            case "AUTH": authMechanisms.formUnion(words.dropFirst().map { $0.uppercased() })
             default: break
             }
         }

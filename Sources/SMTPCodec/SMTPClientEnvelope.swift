@@ -72,12 +72,19 @@ public struct SMTPRecipientOutcome: Sendable, Hashable {
     /// owes the DSNs; otherwise the back-end sends a "relayed" DSN when SUCCESS was asked for
     /// (RFC 3461 §4.2).
     public var dsnPassedOn: Bool
+    /// The connection ended after the whole message was sent and before the server answered
+    /// (RFC 5321 §6.1): it may have been delivered, so trying another MX at once would likely
+    /// deliver it twice; it waits for the retry instead.
+    public var uncertain: Bool
 
-    public init(recipient: Mailbox, status: DeliveryStatus, reply: SMTPReply, fromServer: Bool, dsnPassedOn: Bool) {
+    public init(
+        recipient: Mailbox, status: DeliveryStatus, reply: SMTPReply, fromServer: Bool, dsnPassedOn: Bool, uncertain: Bool = false
+    ) {
         self.recipient = recipient
         self.status = status
         self.reply = reply
         self.fromServer = fromServer
         self.dsnPassedOn = dsnPassedOn
+        self.uncertain = uncertain
     }
 }

@@ -1,3 +1,4 @@
+import MailCore
 import NIOCore
 
 /// The client side of an SMTP connection (RFC 5321 §3, §4.1) as a value that returns actions:
@@ -16,6 +17,7 @@ public struct SMTPClientSession: Sendable {
         case hello(extended: Bool)
         case startTLS
         case tlsHandshake
+        case auth
         case ready
         case transaction(Transaction)
         case reset
@@ -104,6 +106,7 @@ public struct SMTPClientSession: Sendable {
         case .hello: return SMTPClientDeadline(phase: .hello, duration: t.command)
         case .startTLS: return SMTPClientDeadline(phase: .startTLS, duration: t.command)
         case .tlsHandshake: return SMTPClientDeadline(phase: .tlsHandshake, duration: t.command)
+        case .auth: return SMTPClientDeadline(phase: .auth, duration: t.command)
         case .reset: return SMTPClientDeadline(phase: .reset, duration: t.command)
         case .quit: return SMTPClientDeadline(phase: .quit, duration: t.command)
         case .transaction(let tx):
@@ -274,6 +277,18 @@ public struct SMTPClientSession: Sendable {
                     reply: SMTPReply(
                         454, .init(4, 7, 0), "TLS required but STARTTLS refused: \(reply.code) \(reply.lines.joined(separator: " "))"),
                     fromServer: false), quit: true)
+        case .auth:
+            // RFC 4954 §6: 235 logged in. Anything else leaves the mail waiting (4.7.0), not
+            // failed: wrong credentials are the administrator's to fix, not the sender's.
+            guard reply.code == 235 else {
+                let why = "\(reply.code) \(reply.lines.joined(separator: " "))"
+                return fail(
+                    SMTPClientFailure(
+                        .authFailed, reply: SMTPReply(454, .init(4, 7, 0), "authentication refused: \(why)"), fromServer: false),
+                    quit: true)
+            }
+            state = .ready
+            return [.ready]
         case .reset:
             guard reply.isPositiveCompletion else { return fail(protocolFailure("RSET refused with \(reply.code)"), quit: true) }
             state = .ready
@@ -303,6 +318,25 @@ public struct SMTPClientSession: Sendable {
                 SMTPClientFailure(
                     .tlsUnavailable, reply: SMTPReply(454, .init(4, 7, 0), "TLS required but not offered"), fromServer: false),
                 quit: true)
+        }
+        if let credentials = configuration.credentials {
+            // RFC 4954 §4: never a password in the clear.
+            guard tlsActive else {
+                return fail(
+                    SMTPClientFailure(
+                        .tlsUnavailable, reply: SMTPReply(454, .init(4, 7, 0), "credentials are sent only under TLS"), fromServer: false),
+                    quit: true)
+            }
+            guard capabilities.authMechanisms.contains("PLAIN") else {
+                return fail(
+                    SMTPClientFailure(
+                        .authFailed, reply: SMTPReply(454, .init(4, 7, 0), "the server offers no AUTH PLAIN"), fromServer: false),
+                    quit: true)
+            }
+            state = .auth
+            // RFC 4616 §2: authzid NUL authcid NUL passwd, sent as RFC 4954's initial response.
+            let message = [0] + Array(credentials.username.utf8) + [0] + Array(credentials.password.utf8)
+            return [.send(command("AUTH PLAIN \(Base64.encode(message))"))]
         }
         state = .ready
         return [.ready]
@@ -512,7 +546,9 @@ public struct SMTPClientSession: Sendable {
             if let reply = tx.recipientReplies[index], reply.isNegative { return outcome(recipient, reply) }
             if tx.recipientReplies[index] != nil, let final = tx.finalReply { return outcome(recipient, final) }
             let failure = interruption ?? protocolFailure("transaction ended without a reply")
-            return outcome(recipient, .deferred, failure.reply, fromServer: failure.fromServer)
+            var made = outcome(recipient, .deferred, failure.reply, fromServer: failure.fromServer)
+            if case .awaitingDataEnd = tx.phase, tx.recipientReplies[index] != nil { made.uncertain = true }
+            return made
         }
     }
 

@@ -62,15 +62,29 @@ public struct SMTPClientSessionConfiguration: Sendable, Hashable {
     /// How many BDAT chunks may await their replies at once when the server offers PIPELINING
     /// (RFC 3030 §4.2); without it, one.
     public var chunksInFlight: Int
+    /// Log in with AUTH PLAIN (RFC 4954, RFC 4616) after EHLO, only under TLS: a provider's
+    /// relay (a smarthost) wants it; MX hosts never get credentials.
+    public var credentials: SMTPClientCredentials?
 
     public init(
         heloName: String, tls: SMTPClientTLSPolicy = .opportunistic, timeouts: SMTPClientTimeouts = SMTPClientTimeouts(),
-        replyLimits: SMTPReplyLimits = SMTPReplyLimits(), chunksInFlight: Int = 4
+        replyLimits: SMTPReplyLimits = SMTPReplyLimits(), chunksInFlight: Int = 4, credentials: SMTPClientCredentials? = nil
     ) {
         self.heloName = heloName
         self.tls = tls
         self.timeouts = timeouts
         self.replyLimits = replyLimits
         self.chunksInFlight = max(1, chunksInFlight)
+        self.credentials = credentials
+    }
+}
+
+/// A user name and password for AUTH PLAIN.
+public struct SMTPClientCredentials: Sendable, Hashable {
+    public var username: String
+    public var password: String
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
     }
 }

@@ -155,7 +155,7 @@ public protocol QueueStore: Sendable {
         notify: (QueuedMessage, [UInt8], [QueueChange]) throws -> [StoreRequest]
     ) throws -> QueueUpdate
     /// Messages with a recipient not final that is past its lifetime, or (when `warnAge` > 0)
-    /// waiting longer than `warnAge` after an attempt without a warning: the scheduler's round.
+    /// queued longer than `warnAge` and not yet warned: the scheduler's round.
     func queueIDsAgeing(now: Int64, warnAge: Int64, limit: Int) throws -> [Int64]
     /// A page of the queue in id order, after `after`.
     func queuedMessages(limit: Int, after: Int64?) throws -> [(message: QueuedMessage, recipients: [QueuedRecipient])]
@@ -410,7 +410,7 @@ extension SQLiteStore {
                     db,
                     sql: """
                         SELECT DISTINCT q.id FROM queue q JOIN queue_recipient r ON r.queue_id = q.id
-                        WHERE q.created_at <= ? AND q.expires_at > ? AND r.warned = 0 AND r.attempts > 0
+                        WHERE q.created_at <= ? AND q.expires_at > ? AND r.warned = 0
                         AND r.status IN ('pending', 'leased', 'deferred') ORDER BY q.id LIMIT ?
                         """, arguments: [now - warnAge, now, limit])
             }

@@ -111,7 +111,9 @@ import Testing
         ) {
             $0.warned
         },
-        Row(name: "tick: no warning before an attempt", state: state(.pending), event: .tick, now: 3600, status: nil, notification: nil),
+        Row(
+            name: "tick: warning by age, never tried", state: state(.pending), event: .tick, now: 3600, status: .pending,
+            notification: .delayed),
         Row(
             name: "tick: warned once", state: state(.deferred, attempts: 1, next: 9000, warned: true), event: .tick, now: 4000, status: nil,
             notification: nil),

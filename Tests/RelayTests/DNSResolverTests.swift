@@ -391,7 +391,9 @@ private func zone(_ question: DNSQuestion, _ id: UInt16) -> DNSMessage {
                 return
             }
             #expect(text.hasPrefix("MX example.test: timed out"))
-            #expect(server.log.count("example.test", .mx) == 1)
+            // One attempt: asked once at most (on a loaded machine the datagram may not even
+            // have reached the server's log within the 200 ms).
+            #expect(server.log.count("example.test", .mx) <= 1)
         }
     }
 
