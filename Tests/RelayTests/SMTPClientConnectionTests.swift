@@ -13,9 +13,9 @@ import Testing
     static let group = MultiThreadedEventLoopGroup.singleton
 
     static func configuration(
-        tls: SMTPClientTLSPolicy = .none, caFile: String? = nil, timeouts: SMTPClientTimeouts = .all(.seconds(20))
+        tls: SMTPClientTLSPolicy = .none, caFile: String? = nil, timeouts: SMTPClientTimeouts = .all(.seconds(90))
     ) -> SMTPClientConfiguration {
-        SMTPClientConfiguration(heloName: "relay.test", tls: tls, caFile: caFile, connectTimeout: .seconds(10), timeouts: timeouts)
+        SMTPClientConfiguration(heloName: "relay.test", tls: tls, caFile: caFile, connectTimeout: .seconds(60), timeouts: timeouts)
     }
 
     static func open(
