@@ -141,7 +141,7 @@ let package = Package(
             dependencies: [
                 "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway",
                 "IMAPGateway", "SASL",
-                "Relay",
+                "Relay", "SMTPCodec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -162,6 +162,10 @@ public struct LoftConfig: Sendable, Equatable {
         public var caFile = ""
         /// Every message goes to this `host:port` when set (a provider's relay).
         public var smarthost = ""
+        /// AUTH PLAIN at the smarthost: the user name, and a file holding the password (so the
+        /// configuration need not hold a secret); only after STARTTLS.
+        public var smarthostUsername = ""
+        public var smarthostPasswordFile = ""
         /// Per destination domain, a fixed `host:port` instead of its MX records.
         public var routes: [String: String] = [:]
         public var connectTimeoutSeconds: Int64 = 30
@@ -549,6 +553,7 @@ extension LoftConfig.QueueSection: Decodable {
 extension LoftConfig.RelaySection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case workers, heloName = "helo_name", port, nameservers, tls, caFile = "ca_file", smarthost, routes
+        case smarthostUsername = "smarthost_username", smarthostPasswordFile = "smarthost_password_file"
         case connectTimeoutSeconds = "connect_timeout_seconds", idlePollMs = "idle_poll_ms", leaseSeconds = "lease_seconds"
     }
     public init(from decoder: any Decoder) throws {
@@ -561,6 +566,8 @@ extension LoftConfig.RelaySection: Decodable {
         try o.set(&tls, .tls)
         try o.set(&caFile, .caFile)
         try o.set(&smarthost, .smarthost)
+        try o.set(&smarthostUsername, .smarthostUsername)
+        try o.set(&smarthostPasswordFile, .smarthostPasswordFile)
         try o.set(&routes, .routes)
         try o.set(&connectTimeoutSeconds, .connectTimeoutSeconds)
         try o.set(&idlePollMs, .idlePollMs)

@@ -51,6 +51,8 @@ public struct RelayConfiguration: Sendable {
     public var routes: [String: RelayRoute] = [:]
     /// Everything not in `routes` goes here when set (a provider's relay).
     public var smarthost: RelayRoute?
+    /// AUTH PLAIN at the smarthost (after STARTTLS, which it then requires).
+    public var smarthostCredentials: SMTPClientCredentials?
     public var tls: SMTPClientTLSPolicy = .opportunistic
     /// PEM file of the certificates trusted when TLS is required (the system's when nil).
     public var caFile: String?

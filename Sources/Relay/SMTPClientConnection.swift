@@ -16,10 +16,13 @@ public struct SMTPClientConfiguration: Sendable {
     /// RFC 5321 §4.5.3.2.
     public var timeouts: SMTPClientTimeouts
     public var replyLimits: SMTPReplyLimits
+    /// AUTH PLAIN after TLS (a smarthost's); nil for MX hosts.
+    public var credentials: SMTPClientCredentials?
 
     public init(
         heloName: String, tls: SMTPClientTLSPolicy = .opportunistic, caFile: String? = nil, connectTimeout: Duration = .seconds(30),
-        timeouts: SMTPClientTimeouts = SMTPClientTimeouts(), replyLimits: SMTPReplyLimits = SMTPReplyLimits()
+        timeouts: SMTPClientTimeouts = SMTPClientTimeouts(), replyLimits: SMTPReplyLimits = SMTPReplyLimits(),
+        credentials: SMTPClientCredentials? = nil
     ) {
         self.heloName = heloName
         self.tls = tls
@@ -27,10 +30,11 @@ public struct SMTPClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.timeouts = timeouts
         self.replyLimits = replyLimits
+        self.credentials = credentials
     }
 
     func sessionConfiguration(tls: SMTPClientTLSPolicy) -> SMTPClientSessionConfiguration {
-        SMTPClientSessionConfiguration(heloName: heloName, tls: tls, timeouts: timeouts, replyLimits: replyLimits)
+        SMTPClientSessionConfiguration(heloName: heloName, tls: tls, timeouts: timeouts, replyLimits: replyLimits, credentials: credentials)
     }
 }
 

@@ -15,9 +15,15 @@ final class SMTPRelayConnection: RelayConnection, @unchecked Sendable {
     static func opener(_ relay: RelayConfiguration, group: any EventLoopGroup) -> RelayConnector {
         let configuration = SMTPClientConfiguration(
             heloName: relay.heloName, tls: relay.tls, caFile: relay.caFile, connectTimeout: .seconds(relay.connectTimeoutSeconds))
+        // The smarthost's credentials go to the smarthost only, never to an MX host.
+        var withLogin = configuration
+        withLogin.credentials = relay.smarthostCredentials
+        let smarthost = withLogin
         return RelayConnector { host, address, port in
-            SMTPRelayConnection(
-                try await SMTPClientConnection.open(host: host, address: address, port: port, configuration: configuration, group: group))
+            let isSmarthost = relay.smarthost.map { $0.host == host && $0.port == port } ?? false
+            return SMTPRelayConnection(
+                try await SMTPClientConnection.open(
+                    host: host, address: address, port: port, configuration: isSmarthost ? smarthost : configuration, group: group))
         }
     }
 

@@ -5,6 +5,7 @@ import Logging
 import NIOPosix
 import RPCTransport
 import Relay
+import SMTPCodec
 
 /// `loft relay`: the outbound worker (issue 11), usually started by `loft serve`.
 struct RelayCommand: AsyncParsableCommand {
@@ -60,6 +61,15 @@ struct RelayCommand: AsyncParsableCommand {
                 throw CLIError("relay.smarthost: \(config.relay.smarthost) is not host:port")
             }
             relay.smarthost = route
+            if !config.relay.smarthostUsername.isEmpty {
+                let path = config.relay.smarthostPasswordFile
+                guard let data = FileManager.default.contents(atPath: path), !path.isEmpty else {
+                    throw CLIError("relay.smarthost_password_file: cannot read \(path.isEmpty ? "(not set)" : path)")
+                }
+                var password = String(decoding: data, as: UTF8.self)
+                while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+                relay.smarthostCredentials = SMTPClientCredentials(username: config.relay.smarthostUsername, password: password)
+            }
         }
         for (domain, target) in config.relay.routes {
             guard let route = RelayRoute.parse(target, defaultPort: 25) else {

@@ -23,10 +23,12 @@ struct ClientTranscript {
 
     init(
         tls: SMTPClientTLSPolicy = .none, body: String = "Hello\r\n", chunkSize: Int = 1 << 20,
-        timeouts: SMTPClientTimeouts = SMTPClientTimeouts(), limits: SMTPReplyLimits = SMTPReplyLimits()
+        timeouts: SMTPClientTimeouts = SMTPClientTimeouts(), limits: SMTPReplyLimits = SMTPReplyLimits(),
+        credentials: SMTPClientCredentials? = nil
     ) {
         session = SMTPClientSession(
-            configuration: SMTPClientSessionConfiguration(heloName: "relay.example.org", tls: tls, timeouts: timeouts, replyLimits: limits))
+            configuration: SMTPClientSessionConfiguration(
+                heloName: "relay.example.org", tls: tls, timeouts: timeouts, replyLimits: limits, credentials: credentials))
         self.body = Array(body.utf8)
         self.chunkSize = chunkSize
         run(session.receive(.connected))
@@ -891,5 +893,50 @@ struct SMTPClientSessionTests {
         t.server("220 mx\r\n")
         for _ in 0..<12 { t.server("250-xxxxxx\r\n") }
         #expect(t.closed)
+    }
+}
+
+/// AUTH PLAIN for a smarthost (RFC 4954 with RFC 4616's message): only under TLS, only when
+/// offered, and a refusal leaves the mail waiting (4.7.0), not failed.
+struct SMTPClientAuthTests {
+    static let credentials = SMTPClientCredentials(username: "alice", password: "secret")
+
+    /// Greeting, EHLO, STARTTLS and the TLS handshake, up to the second EHLO's reply.
+    static func afterTLS(_ ehlo: String) -> (ClientTranscript, String) {
+        var t = ClientTranscript(tls: .opportunistic, credentials: credentials)
+        #expect(t.server("220 smarthost.example ESMTP\r\n") == "EHLO relay.example.org\r\n")
+        #expect(t.server("250-smarthost.example\r\n250 STARTTLS\r\n") == "STARTTLS\r\n")
+        t.server("220 Go ahead\r\n")
+        #expect(t.tlsRequested)
+        #expect(t.event(.tlsEstablished) == "EHLO relay.example.org\r\n")
+        let answer = t.server(ehlo)
+        return (t, answer)
+    }
+
+    @Test func logsInWithPlainUnderTLS() {
+        var (t, sent) = Self.afterTLS("250-smarthost.example\r\n250-AUTH LOGIN PLAIN\r\n250 SIZE 1000\r\n")
+        // base64("\0alice\0secret")
+        #expect(sent == "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+        t.server("235 2.7.0 Authentication successful\r\n")
+        #expect(t.readyCount == 1 && t.failures.isEmpty)
+    }
+
+    @Test func aRefusalLeavesTheMailWaiting() {
+        var (t, _) = Self.afterTLS("250-smarthost.example\r\n250 AUTH PLAIN\r\n")
+        #expect(t.server("535 5.7.8 Authentication credentials invalid\r\n") == "QUIT\r\n")
+        #expect(t.failures.map(\.code) == [.authFailed] && t.failures.first?.reply.code == 454)
+        #expect(t.closed && t.readyCount == 0)
+    }
+
+    @Test func noPlainOffered() {
+        let (t, sent) = Self.afterTLS("250-smarthost.example\r\n250 AUTH CRAM-MD5\r\n")
+        #expect(sent == "QUIT\r\n" && t.failures.map(\.code) == [.authFailed])
+    }
+
+    @Test func neverWithoutTLS() {
+        var t = ClientTranscript(tls: .opportunistic, credentials: Self.credentials)
+        t.server("220 smarthost.example ESMTP\r\n")
+        #expect(t.server("250-smarthost.example\r\n250 AUTH PLAIN\r\n") == "QUIT\r\n")
+        #expect(t.failures.map(\.code) == [.tlsUnavailable] && !t.wire.contains("AUTH"))
     }
 }
