@@ -48,6 +48,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import smtplib
 import socket
 import statistics
@@ -67,6 +68,15 @@ from loftrpc import Client  # noqa: E402
 SINK_ADDRESS = "127.0.0.2"
 SENDER = "sender@example.test"
 RECIPIENT = "rcpt@sink.test"
+
+
+OTHERS = "swift-test|swift test|pytest|swift-build|swift-frontend"
+
+
+def others_running():
+    """Test suites or builds of someone else on this machine (they make figures garbage)."""
+    r = subprocess.run(["pgrep", "-f", OTHERS], capture_output=True, text=True)
+    return bool(r.stdout.strip())
 
 
 def machine_busy_seconds():
@@ -310,9 +320,13 @@ def throughput_run(args, port, sink, cpu=None):
     sessions_before = sink.sessions
     samples, stop = [], threading.Event()
 
-    def sample():  # connections open at the sink, every 50 ms
+    disturbed = [others_running()]
+
+    def sample():  # connections open at the sink, every 50 ms; other jobs every second
         while not stop.wait(0.05):
             samples.append(sink.connections())
+            if len(samples) % 20 == 0 and not disturbed[0]:
+                disturbed[0] = others_running()
 
     sampler = threading.Thread(target=sample, daemon=True)
     start = time.monotonic()
@@ -328,7 +342,7 @@ def throughput_run(args, port, sink, cpu=None):
     out = {"msg/s": n / (done - start), "seconds": done - start, "submit msg/s": n / (submitted - start),
            "tail s": done - submitted, "machine CPU µs/msg": busy / n * 1e6, "load": load,
            "sink conns max": max(samples, default=0), "sink conns mean": statistics.mean(samples) if samples else 0,
-           "sink sessions": sink.sessions - sessions_before,
+           "sink sessions": sink.sessions - sessions_before, "disturbed": disturbed[0] or others_running(),
            "delivered during submission": at_submitted,
            # The relay alone, once submission is over (only meaningful when the tail is long).
            "drain msg/s": (n - at_submitted) / (done - submitted) if done - submitted > 1 else float("nan")}
@@ -442,6 +456,10 @@ def main():
     args = ap.parse_args()
     args.loft = os.path.abspath(args.loft)
     args.workers = [int(w) for w in args.workers.split(",")]
+    # Stopped with SIGTERM (or SIGINT from a background job, where Python ignores it): the
+    # finally blocks still stop loft and the sink and put Postfix's main.cf back.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="loft-relay-bench-"))
     args.file = message_file(tmp / "message.txt")
     postfix = PeerPostfix(args.anchor_state, args.sink_port)
@@ -463,7 +481,8 @@ def main():
                       + f", smtp {x['smtp µs/msg']:.0f} / backend {x['backend µs/msg']:.0f} / relay "
                         f"{x['relay µs/msg']:.0f} µs/msg, sink connections max {x['sink conns max']} mean {x['sink conns mean']:.1f}"
                         f", sessions {x['sink sessions']}, {x['delivered during submission']} at the sink when submission ended"
-                        f", then {x['drain msg/s']:.0f} msg/s, load {x['load']:.2f}", flush=True)
+                        f", then {x['drain msg/s']:.0f} msg/s, load {x['load']:.2f}"
+                        + (" DISTURBED (a test suite or build ran meanwhile)" if x["disturbed"] else ""), flush=True)
                 report_log(loft, f"workers={w}")
                 if not args.keep:
                     shutil.rmtree(loft.work, ignore_errors=True)
@@ -472,11 +491,15 @@ def main():
                 pairs[w].append((x, p))
                 print(f"round {r} Postfix:           " + ", ".join(f"{k} {p[k]:.1f}" for k in keys)
                       + f", sink connections max {p['sink conns max']} mean {p['sink conns mean']:.1f}, sessions {p['sink sessions']}"
-                      + f", load {p['load']:.2f}", flush=True)
+                      + f", load {p['load']:.2f}"
+                      + (" DISTURBED (a test suite or build ran meanwhile)" if p["disturbed"] else ""), flush=True)
                 print(f"round {r} Loft({w})/Postfix msg/s {x['msg/s'] / p['msg/s']:.2f}", flush=True)
         latency = None
         if args.latency:
+            busy_before = others_running()
             latency, loft = latency_run(args, tmp, postfix)
+            if busy_before or others_running():
+                print("    latency run DISTURBED (a test suite or build ran meanwhile)", flush=True)
             report_log(loft, "latency run")
             if not args.keep:
                 shutil.rmtree(loft.work, ignore_errors=True)
