@@ -79,6 +79,19 @@ def others_running():
     return bool(r.stdout.strip())
 
 
+def wait_quiet(seconds):
+    """Waits until no test suite or build has run for `seconds` (checked every 5 s)."""
+    quiet_since = time.monotonic()
+    announced = False
+    while time.monotonic() - quiet_since < seconds:
+        if others_running():
+            if not announced:
+                print(f"    (waiting for {seconds} s without test suites or builds)", flush=True)
+                announced = True
+            quiet_since = time.monotonic()
+        time.sleep(5)
+
+
 def machine_busy_seconds():
     """CPU time spent not idle, all cores, from /proc/stat."""
     fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
@@ -453,6 +466,8 @@ def main():
     ap.add_argument("--smtp-source", default="/usr/sbin/smtp-source")
     ap.add_argument("--smtp-sink", default="/usr/sbin/smtp-sink")
     ap.add_argument("--keep", action="store_true", help="keep each run's directory (logs, data)")
+    ap.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
+                    help="before each Loft/Postfix pair, wait until no test suite or build has run for this long")
     args = ap.parse_args()
     args.loft = os.path.abspath(args.loft)
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -475,6 +490,8 @@ def main():
               flush=True)
         for r in range(1, args.rounds + 1):
             for w in args.workers:
+                if args.wait_quiet:
+                    wait_quiet(args.wait_quiet)
                 x, loft = loft_run(args, tmp, w)
                 results[w].append(x)
                 print(f"round {r} Loft workers={w}: " + ", ".join(f"{k} {x[k]:.1f}" for k in keys)
@@ -496,6 +513,8 @@ def main():
                 print(f"round {r} Loft({w})/Postfix msg/s {x['msg/s'] / p['msg/s']:.2f}", flush=True)
         latency = None
         if args.latency:
+            if args.wait_quiet:
+                wait_quiet(args.wait_quiet)
             busy_before = others_running()
             latency, loft = latency_run(args, tmp, postfix)
             if busy_before or others_running():
@@ -518,7 +537,9 @@ def main():
         print(f"{label:>16} {statistics.median(x['msg/s'] for x in rows):>8.0f} "
               f"{statistics.median(x['submit msg/s'] for x in rows):>12.0f} {statistics.median(x['tail s'] for x in rows):>7.2f} "
               f"{statistics.median(x['machine CPU µs/msg'] for x in rows):>18.0f}  "
-              + " ".join(f"{x['msg/s']:.0f}" for x in rows))
+              + " ".join(f"{x['msg/s']:.0f}{'*' if x['disturbed'] else ''}" for x in rows))
+    if any(x["disturbed"] for rows in results.values() for x in rows):
+        print("(* a test suite or build ran during that run)")
     for w in args.workers:
         ratios = [x["msg/s"] / p["msg/s"] for x, p in pairs[w]]
         cpu = [x["machine CPU µs/msg"] / p["machine CPU µs/msg"] for x, p in pairs[w]]
