@@ -3,7 +3,8 @@
 /// out, or when an administrator asks for a retry. Pure and driven by the caller's clock
 /// (seconds since 1970), so every schedule, expiry and warning is a table test; the store
 /// applies what it returns inside the transaction that reads the row, and nothing else writes
-/// a recipient's status.
+/// a recipient's status. (Renewing a lease changes only its deadline, never a status: the store
+/// does that in one statement, `QueueStore.renewQueueLease`.)
 public enum QueueSchedule {
     /// A recipient's state as stored.
     public enum Status: String, Sendable, Codable, CaseIterable {
@@ -145,16 +146,6 @@ public enum QueueSchedule {
         next.status = .leased
         next.leaseID = id
         next.leaseUntil = until
-        return .changed(next, notification: nil)
-    }
-
-    /// The lease holder asks for more time.
-    public static func renew(_ state: State, id: String, until: Int64, now: Int64) -> Step {
-        guard state.status == .leased, state.leaseID == id, (state.leaseUntil ?? 0) > now else {
-            return .ignored(reason: "the lease has ended")
-        }
-        var next = state
-        next.leaseUntil = max(until, state.leaseUntil ?? until)
         return .changed(next, notification: nil)
     }
 
