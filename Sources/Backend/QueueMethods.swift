@@ -23,7 +23,8 @@ extension Backend {
                 do {
                     let result = try self.leaseQueue(p)
                     guard result.lease == nil, let wait = p.waitMs, wait > 0 else { return done(.success(result)) }
-                    self.park(p, wait: min(wait, Self.maxLeaseWaitMs), nextDueAt: result.nextDueAt, connection: connection, done: done)
+                    let untilDue = result.nextDueAt.map { max(0, $0 - self.clock()) } ?? wait
+                    self.park(p, until: self.clock() + max(1, min(wait, Self.maxLeaseWaitMs, untilDue)), connection: connection, done: done)
                 } catch {
                     done(.failure(error))
                 }
@@ -70,7 +71,7 @@ extension Backend {
             }
             let now = self.nowSeconds
             let attempt = QueueAttempt(at: now, text: "removed from the queue by the administrator")
-            let update = try self.updateQueue(entry.message, recipients: nil, now: now) { recipient in
+            let update = try self.updateQueue(entry.message.id, recipients: nil, now: now) { recipient in
                 (QueueSchedule.remove(recipient.state, bounce: p.bounce ?? false), attempt)
             }
             return QueueChangeResult(changed: update.changed)
@@ -87,41 +88,45 @@ extension Backend {
     static let maxLeaseWaitMs: Int64 = 30_000
 
     /// A `queue.lease` that found nothing waits until mail is queued (`wakeRelays`), its next
-    /// recipient falls due, or `wait` passes, then leases again and answers once.
+    /// recipient falls due, or `deadline` (ms) passes, then answers once: with a lease as soon
+    /// as one can be made, else empty at the deadline. A wake that finds nothing (another worker
+    /// was quicker, or the domain is at its concurrency) parks the call again.
     func park(
-        _ p: QueueLeaseParams, wait: Int64, nextDueAt: Int64?, connection: RPCConnection,
+        _ p: QueueLeaseParams, until deadline: Int64, connection: RPCConnection,
         done: @escaping @Sendable (Result<QueueLeaseResult, any Error>) -> Void
     ) {
-        let answered = NIOLockedValueBox(false)
-        let id = leaseWaiters.nextID()
         let hook = NIOLockedValueBox<RPCConnection.CloseHook?>(nil)
-        let wake: @Sendable () -> Void = {
-            guard
-                answered.withLockedValue({ was in
-                    defer { was = true }; return !was
-                })
-            else { return }
-            self.leaseWaiters.remove(id)
+        let waiters = leaseWaiters
+        let finish: @Sendable (LeaseWaiters.Waiter, Result<QueueLeaseResult, any Error>) -> Void = { waiter, result in
+            waiters.answered(waiter)
             if let h = hook.withLockedValue({ $0 }) { connection.removeCloseHook(h) }
+            done(result)
+        }
+        let waiter = waiters.park { waiter in
             self.workers.submit { state in
                 // A relay that went away (or a back-end shutting down) must not be handed work
                 // no one will do: the lease is made only for a caller still there.
                 guard case .active = state, !connection.isClosed else {
-                    return done(.failure(RPCError(.unavailable, "the caller is gone", temporary: true)))
+                    return finish(waiter, .failure(RPCError(.unavailable, "the caller is gone", temporary: true)))
                 }
-                done(Result { try self.leaseQueue(p) })
+                do {
+                    let result = try self.leaseQueue(p)
+                    if result.lease != nil || self.clock() >= deadline { return finish(waiter, .success(result)) }
+                    if waiters.foundNothing(waiter) { finish(waiter, .success(result)) }
+                } catch {
+                    finish(waiter, .failure(error))
+                }
             }
         }
-        leaseWaiters.add(id, wake)
-        hook.withLockedValue { $0 = connection.onClose { wake() } }
-        let untilDue = nextDueAt.map { max(0, $0 - clock()) } ?? wait
-        let delay = TimeAmount.milliseconds(max(1, min(wait, untilDue)))
-        MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { wake() }
+        hook.withLockedValue { $0 = connection.onClose { waiters.finish(waiter) } }
+        let delay = TimeAmount.milliseconds(max(1, deadline - clock()))
+        MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { waiters.finish(waiter) }
     }
 
-    /// Mail was queued or made due: the relays waiting in `queue.lease` ask again.
+    /// Mail was queued or made due: the longest-waiting parked `queue.lease` asks again. One
+    /// is enough: a lease that leaves work due wakes the next (`leaseQueue`).
     func wakeRelays() {
-        for wake in leaseWaiters.all() { wake() }
+        leaseWaiters.wakeFirst()
     }
 
     func leaseSeconds(_ ms: Int64?) -> Int64 {
@@ -137,21 +142,36 @@ extension Backend {
         let until = now + leaseSeconds(p.leaseMs)
         let id = Credentials.base64url(Credentials.random(12))
         let excluded = Set((p.domains ?? []).map { $0.lowercased() })
+        let perDomain = p.perDomain.map { max(1, $0) }
         let batch = try store.leaseQueue(
-            leaseID: id, now: now, until: until, max: min(max(p.max ?? 100, 1), Self.maxLeaseRecipients), excludingDomains: excluded)
+            leaseID: id, now: now, until: until, max: min(max(p.max ?? 100, 1), Self.maxLeaseRecipients), excludingDomains: excluded,
+            perDomain: perDomain)
         guard let batch else {
             // When the next recipient this worker may have falls due (its busy domains aside).
-            let next = try store.nextQueueDue(excludingDomains: excluded).map { $0 * 1000 }
+            let next = try store.nextQueueDue(excludingDomains: excluded, perDomain: perDomain, now: now).map { $0 * 1000 }
             return QueueLeaseResult(lease: nil, deadline: nil, domain: nil, messages: [], nextDueAt: next)
         }
-        let messages = batch.messages.map { entry in
-            LeasedMessage(
-                id: entry.message.id, sender: entry.message.sender, size: entry.message.size, bodyType: entry.message.bodyType,
-                smtputf8: entry.message.smtputf8, envid: entry.message.envid, ret: entry.message.ret,
-                recipients: entry.recipients.map { r in
-                    LeasedRecipient(
-                        recipient: r.recipient, notify: r.state.notify.map(QueueSchedule.Notify.render), orcpt: r.orcpt)
-                })
+        // Another worker for what is left: wakes chain one lease at a time, not all at once.
+        if batch.moreDue { wakeRelays() }
+        var inline = min(max(p.inlineBytes ?? 0, 0), RPCLimits.maxChunkBytes)
+        var messages: [LeasedMessage] = []
+        for entry in batch.messages {
+            var data: Base64Data?
+            if entry.message.size <= inline {
+                let read = try store.readQueued(queueID: entry.message.id, lease: id, now: now, offset: 0, length: Int(entry.message.size))
+                if read.bytes.count == read.total {
+                    data = Base64Data(read.bytes)
+                    inline -= read.bytes.count
+                }
+            }
+            messages.append(
+                LeasedMessage(
+                    id: entry.message.id, sender: entry.message.sender, size: entry.message.size, bodyType: entry.message.bodyType,
+                    smtputf8: entry.message.smtputf8, envid: entry.message.envid, ret: entry.message.ret,
+                    recipients: entry.recipients.map { r in
+                        LeasedRecipient(
+                            recipient: r.recipient, notify: r.state.notify.map(QueueSchedule.Notify.render), orcpt: r.orcpt)
+                    }, data: data))
         }
         let count = messages.reduce(0) { $0 + $1.recipients.count }
         logger.debug("lease \(id): \(count) recipients at \(batch.domain) until \(until)")
@@ -159,12 +179,6 @@ extension Backend {
     }
 
     func reportQueue(_ p: QueueReportParams) throws -> QueueReportResult {
-        guard let entry = try store.queuedMessage(id: p.message) else {
-            // Finished and gone: every recipient reached a final state, so a report can only
-            // repeat one already applied.
-            return QueueReportResult(
-                applied: [], ignored: p.outcomes.map { IgnoredOutcome(recipient: $0.recipient, reason: "no longer queued") })
-        }
         let now = nowSeconds
         var outcomes: [String: QueueOutcome] = [:]
         for outcome in p.outcomes {
@@ -176,7 +190,7 @@ extension Backend {
             }
             outcomes[outcome.recipient] = outcome
         }
-        let update = try updateQueue(entry.message, recipients: Array(outcomes.keys), now: now) { recipient in
+        let update = try updateQueue(p.message, recipients: Array(outcomes.keys), now: now) { recipient in
             let outcome = outcomes[recipient.recipient]!
             let result = QueueSchedule.Result(rawValue: outcome.result)!
             let attempt = QueueAttempt(
@@ -196,8 +210,12 @@ extension Backend {
             case .ignored(let reason): ignored.append(IgnoredOutcome(recipient: recipient, reason: reason))
             }
         }
-        for outcome in p.outcomes where !update.steps.contains(where: { $0.recipient == outcome.recipient }) {
-            ignored.append(IgnoredOutcome(recipient: outcome.recipient, reason: "not a recipient of this message"))
+        let missing = p.outcomes.filter { outcome in !update.steps.contains(where: { $0.recipient == outcome.recipient }) }
+        if !missing.isEmpty {
+            // Finished and gone: every recipient reached a final state, so a report can only
+            // repeat one already applied.
+            let reason = try store.queuedMessage(id: p.message) == nil ? "no longer queued" : "not a recipient of this message"
+            ignored += missing.map { IgnoredOutcome(recipient: $0.recipient, reason: reason) }
         }
         return QueueReportResult(applied: applied, ignored: ignored)
     }
@@ -211,9 +229,8 @@ extension Backend {
         let policy = config.queuePolicy
         var changed = 0
         for id in try store.queueIDsAgeing(now: now, warnAge: policy.delayWarning, limit: 500) {
-            guard let entry = try store.queuedMessage(id: id) else { continue }
             let attempt = QueueAttempt(at: now, enhancedCode: "4.4.7", text: QueueSchedule.expiredText)
-            let update = try updateQueue(entry.message, recipients: nil, now: now) { recipient in
+            let update = try updateQueue(id, recipients: nil, now: now) { recipient in
                 let step = QueueSchedule.tick(recipient.state, now: now, policy: policy)
                 // Expiry keeps the last remote reply (more useful in the bounce) if there was one.
                 if case .changed(let state, _) = step, state.status == .failed, recipient.lastAttempt == nil {
@@ -227,21 +244,36 @@ extension Backend {
     }
 
     /// Applies `step` to a queued message's recipients (`nil`: all) and stores the
-    /// notifications it calls for, routed to the message's sender (worked out before the
-    /// transaction: routing reads the directory).
+    /// notifications it calls for, routed to the message's sender. Routing reads the directory,
+    /// which cannot be done inside the store's transaction, and most changes (a delivery) need
+    /// no notification: so the first try goes without, and only a change that needs one is
+    /// rolled back, routed, and made again.
     func updateQueue(
-        _ message: QueuedMessage, recipients: [String]?, now: Int64,
+        _ id: Int64, recipients: [String]?, now: Int64,
         step: (QueuedRecipient) -> (QueueSchedule.Step, QueueAttempt?)
     ) throws -> QueueUpdate {
-        let bounce =
-            message.sender.isEmpty || message.origin == "bounce"
-            ? nil
-            : try Bounce.prepare(
-                sender: message.sender, router: router, reportingMTA: config.hostname, originalHeader: [], arrivalDate: message.createdAt)
-        let update = try store.updateQueue(.message(message.id, recipients: recipients), now: now, step: step) { message, header, changes in
-            guard var bounce else { return [] }
-            bounce.originalHeader = header
-            return try Self.notifications(bounce: bounce, message: message, changes: changes, date: now)
+        var bounce: Bounce?
+        var routed = false
+        var update: QueueUpdate
+        while true {
+            do {
+                update = try store.updateQueue(.message(id, recipients: recipients), now: now, step: step) { message, header, changes in
+                    guard !message.sender.isEmpty, message.origin != "bounce" else { return [] }
+                    guard routed else { throw NeedsRouting(message: message) }
+                    // Nil: the sender's mail goes nowhere (Bounce.prepare), so no notice is made.
+                    guard var bounce else { return [] }
+                    bounce.originalHeader = header
+                    return try Self.notifications(bounce: bounce, message: message, changes: changes, date: now)
+                }
+                break
+            } catch let needs as NeedsRouting {
+                // (`catch … where` crashes this compiler, swiftc 6.3.1.)
+                guard !routed else { throw needs }
+                routed = true
+                bounce = try Bounce.prepare(
+                    sender: needs.message.sender, router: router, reportingMTA: config.hostname, originalHeader: [],
+                    arrivalDate: needs.message.createdAt)
+            }
         }
         if update.stored.contains(where: { $0.queueID != nil }) { wakeRelays() }
         if let bounce {
@@ -255,13 +287,20 @@ extension Backend {
         }
         for (queueID, recipient, step) in update.steps {
             guard case .changed(let state, let notification) = step, state.status.isFinal else { continue }
+            let sender = bounce?.returnPath ?? ""
             let sent =
                 notification.map {
-                    bounce == nil ? ", no notification to <\(message.sender)>" : ", \($0.rawValue) notice to <\(message.sender)>"
+                    bounce == nil ? ", no notification (null sender or a bounce)" : ", \($0.rawValue) notice to <\(sender)>"
                 } ?? ""
             logger.info("queue \(queueID): <\(recipient)> \(state.status.rawValue) after \(state.attempts) attempts\(sent)")
         }
         return update
+    }
+
+    /// Thrown inside the store's transaction when a change needs a notification that has not been
+    /// routed yet (`updateQueue`).
+    struct NeedsRouting: Error {
+        let message: QueuedMessage
     }
 
     /// One report per kind of notification (RFC 3464: failed, delayed, delivered/relayed), as
@@ -382,17 +421,76 @@ extension Backend {
     }
 }
 
-/// The `queue.lease` calls waiting for work, by id.
+/// The `queue.lease` calls waiting for work. Each is parked (waiting for a wake), trying (one
+/// lease attempt at a time, on the worker pool) or answered; every change happens under one
+/// lock, so a wake always reaches a parked call and a call is answered once.
 final class LeaseWaiters: Sendable {
-    private let state = NIOLockedValueBox<(next: Int, waiting: [Int: @Sendable () -> Void])>((0, [:]))
-
-    func nextID() -> Int {
-        state.withLockedValue { s in
-            s.next += 1
-            return s.next
+    /// One waiting call; its fields are guarded by the owner's lock.
+    final class Waiter: @unchecked Sendable {
+        enum Phase { case parked, trying, answered }
+        let id: Int
+        var phase = Phase.parked
+        /// Answer at the end of the try, whatever it finds (the deadline passed, or the caller left).
+        var final = false
+        /// Runs one try; calls `answered` or `foundNothing` when it ends.
+        let attempt: @Sendable (Waiter) -> Void
+        init(id: Int, attempt: @escaping @Sendable (Waiter) -> Void) {
+            self.id = id
+            self.attempt = attempt
         }
     }
-    func add(_ id: Int, _ wake: @escaping @Sendable () -> Void) { state.withLockedValue { $0.waiting[id] = wake } }
-    func remove(_ id: Int) { state.withLockedValue { _ = $0.waiting.removeValue(forKey: id) } }
-    func all() -> [@Sendable () -> Void] { state.withLockedValue { Array($0.waiting.values) } }
+
+    private let state = NIOLockedValueBox<(next: Int, parked: [Int: Waiter])>((0, [:]))
+
+    func park(_ attempt: @escaping @Sendable (Waiter) -> Void) -> Waiter {
+        state.withLockedValue { s in
+            s.next += 1
+            let waiter = Waiter(id: s.next, attempt: attempt)
+            s.parked[waiter.id] = waiter
+            return waiter
+        }
+    }
+
+    /// The longest-parked call tries again (ids grow with time; a few dozen wait at most).
+    func wakeFirst() {
+        let waiter = state.withLockedValue { s -> Waiter? in
+            guard let first = s.parked.min(by: { $0.key < $1.key })?.value else { return nil }
+            s.parked.removeValue(forKey: first.id)
+            first.phase = .trying
+            return first
+        }
+        if let waiter { waiter.attempt(waiter) }
+    }
+
+    /// The deadline passed or the caller left: a parked call tries once more and answers; a
+    /// trying one answers when its try ends.
+    func finish(_ waiter: Waiter) {
+        let run = state.withLockedValue { s -> Bool in
+            waiter.final = true
+            guard waiter.phase == .parked else { return false }
+            s.parked.removeValue(forKey: waiter.id)
+            waiter.phase = .trying
+            return true
+        }
+        if run { waiter.attempt(waiter) }
+    }
+
+    /// A try found nothing: parks the call again, or (when it is to finish) says to answer now.
+    func foundNothing(_ waiter: Waiter) -> Bool {
+        state.withLockedValue { s in
+            guard !waiter.final else { return true }
+            waiter.phase = .parked
+            s.parked[waiter.id] = waiter
+            return false
+        }
+    }
+
+    func answered(_ waiter: Waiter) {
+        state.withLockedValue { s in
+            waiter.phase = .answered
+            s.parked.removeValue(forKey: waiter.id)
+        }
+    }
+
+    var count: Int { state.withLockedValue { $0.parked.count } }
 }

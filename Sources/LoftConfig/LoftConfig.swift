@@ -175,6 +175,9 @@ public struct LoftConfig: Sendable, Equatable {
         /// How long a worker holds the recipients it leased; renewed while it works. A worker
         /// that dies leaves them for this long.
         public var leaseSeconds: Int64 = 300
+        /// Connections to one destination domain at once, from every relay worker together
+        /// (Postfix's `default_destination_concurrency_limit`).
+        public var destinationConcurrency = 20
         public static let tlsModes = ["none", "opportunistic", "required"]
     }
 
@@ -467,6 +470,9 @@ public struct LoftConfig: Sendable, Equatable {
             throw ConfigError("\(source): relay.tls must be none, opportunistic or required, not \(relay.tls)")
         }
         guard (2...3600).contains(relay.leaseSeconds) else { throw ConfigError("\(source): relay.lease_seconds must be 2…3600") }
+        guard (1...1000).contains(relay.destinationConcurrency) else {
+            throw ConfigError("\(source): relay.destination_concurrency must be 1…1000")
+        }
         guard (1...65535).contains(relay.port) else { throw ConfigError("\(source): relay.port \(relay.port) is not 1…65535") }
         guard (1...30).contains(pop3.lockLeaseSeconds) else { throw ConfigError("\(source): pop3.lock_lease_seconds must be 1…30") }
         guard pop3.maxConnectionsPerAddress >= 1, pop3.maxConnections >= 1 else {
@@ -555,6 +561,7 @@ extension LoftConfig.RelaySection: Decodable {
         case workers, heloName = "helo_name", port, nameservers, tls, caFile = "ca_file", smarthost, routes
         case smarthostUsername = "smarthost_username", smarthostPasswordFile = "smarthost_password_file"
         case connectTimeoutSeconds = "connect_timeout_seconds", idlePollMs = "idle_poll_ms", leaseSeconds = "lease_seconds"
+        case destinationConcurrency = "destination_concurrency"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -572,6 +579,7 @@ extension LoftConfig.RelaySection: Decodable {
         try o.set(&connectTimeoutSeconds, .connectTimeoutSeconds)
         try o.set(&idlePollMs, .idlePollMs)
         try o.set(&leaseSeconds, .leaseSeconds)
+        try o.set(&destinationConcurrency, .destinationConcurrency)
     }
 }
 

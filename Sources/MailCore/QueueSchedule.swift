@@ -79,7 +79,7 @@ public enum QueueSchedule {
         }
 
         /// Whether a relay may lease it now: waiting and due, or leased by a worker whose lease
-        /// has passed (it died or stalled; the lease ending costs no attempt).
+        /// has passed (it died or stalled: leasing it again counts that lease as an attempt).
         public func isDue(at now: Int64) -> Bool {
             switch status {
             case .pending, .deferred: nextAttemptAt <= now
@@ -139,10 +139,14 @@ public enum QueueSchedule {
 
     // MARK: Events
 
-    /// A relay leases the recipient until `until`.
+    /// A relay leases the recipient until `until`. Leasing one whose earlier lease ran out
+    /// counts that lease as an attempt: a message that makes every worker die or stall is then
+    /// tried once per lease period and shows its attempts, instead of looking untried until it
+    /// expires.
     public static func lease(_ state: State, id: String, until: Int64, now: Int64) -> Step {
         guard state.isDue(at: now) else { return .ignored(reason: "not due") }
         var next = state
+        if state.status == .leased { next.attempts += 1 }
         next.status = .leased
         next.leaseID = id
         next.leaseUntil = until

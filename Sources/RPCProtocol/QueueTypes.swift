@@ -147,11 +147,22 @@ public struct QueueLeaseParams: Codable, Sendable {
     /// When nothing is due, wait up to this long (at most 30 s) for mail to be queued or fall
     /// due before answering: a relay learns of new mail at once without polling.
     public var waitMs: Int64?
-    public init(max: Int? = nil, leaseMs: Int64? = nil, domains: [String]? = nil, waitMs: Int64? = nil) {
+    /// A destination's concurrency: a domain with this many leases running (from every relay)
+    /// is not leased again until one ends. Absent: no limit.
+    public var perDomain: Int?
+    /// Messages whose whole body fits come with it (`LeasedMessage.data`), up to this many
+    /// body bytes in all (at most 1 MiB), so a small message needs no `queue.read`.
+    public var inlineBytes: Int?
+    public init(
+        max: Int? = nil, leaseMs: Int64? = nil, domains: [String]? = nil, waitMs: Int64? = nil, perDomain: Int? = nil,
+        inlineBytes: Int? = nil
+    ) {
         self.max = max
         self.leaseMs = leaseMs
         self.domains = domains
         self.waitMs = waitMs
+        self.perDomain = perDomain
+        self.inlineBytes = inlineBytes
     }
 }
 
@@ -178,10 +189,13 @@ public struct LeasedMessage: Codable, Sendable, Equatable {
     public var envid: String?
     public var ret: String?
     public var recipients: [LeasedRecipient]
+    /// The whole message as it is to be sent, when it fit the lease's `inlineBytes`.
+    public var data: Base64Data?
     public init(
         id: Int64, sender: String, size: Int64, bodyType: String, smtputf8: Bool, envid: String?, ret: String?,
-        recipients: [LeasedRecipient]
+        recipients: [LeasedRecipient], data: Base64Data? = nil
     ) {
+        self.data = data
         self.id = id
         self.sender = sender
         self.size = size

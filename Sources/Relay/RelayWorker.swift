@@ -67,6 +67,12 @@ public struct RelayConfiguration: Sendable {
     public var connectTimeoutSeconds: Int64 = 30
     /// Bytes asked for in one `queue.read`.
     public var readChunkBytes = 256 * 1024
+    /// Leases of one destination domain running at once, from every worker of every relay
+    /// (the back-end counts them): connections to one domain's hosts at most.
+    public var destinationConcurrency = 20
+    /// Message bodies that come with a lease, in bytes in all: small messages need no
+    /// `queue.read`.
+    public var inlineBytes = 512 * 1024
 
     public init() {}
 }
@@ -82,9 +88,6 @@ public final class RelayWorker: Sendable {
     let resolver: DNSResolver
     let connector: RelayConnector
     let logger: Logger
-    /// Domains a loop of this process is delivering to: not leased again meanwhile, so one
-    /// destination gets one connection from here at a time.
-    let busy = NIOLockedValueBox<Set<String>>([])
     let stopping = NIOLockedValueBox(false)
     /// The `queue.lease` calls waiting for work, cancelled by `stop` (a worker in the middle of
     /// a delivery finishes it and reports).
@@ -131,9 +134,9 @@ public final class RelayWorker: Sendable {
 
     /// One lease and its deliveries; how long to wait before the next, or nil to go on at once.
     func once(_ n: Int) async throws -> Int64? {
-        let busyNow = busy.withLockedValue { Array($0) }
         let params = QueueLeaseParams(
-            max: configuration.recipientsPerLease, leaseMs: configuration.leaseMs, domains: busyNow, waitMs: configuration.leaseWaitMs)
+            max: configuration.recipientsPerLease, leaseMs: configuration.leaseMs, waitMs: configuration.leaseWaitMs,
+            perDomain: configuration.destinationConcurrency, inlineBytes: configuration.inlineBytes)
         let timeout = TimeAmount.milliseconds(configuration.leaseWaitMs + 30_000)
         let backend = self.backend
         let call = Task { try await backend.call(Methods.queueLease, params, timeout: timeout) }
@@ -148,11 +151,9 @@ public final class RelayWorker: Sendable {
         }
         guard let id = lease.lease, let domain = lease.domain else {
             // The back-end waited for work already; a pause keeps a worker whose domains are all
-            // busy elsewhere from asking in a loop.
+            // at their concurrency from asking in a loop.
             return configuration.idlePollMs
         }
-        busy.withLockedValue { _ = $0.insert(domain) }
-        defer { busy.withLockedValue { _ = $0.remove(domain) } }
         let renewal = Task {
             // Renew at a third of the lease, so a slow transaction never outlives it.
             while !Task.isCancelled {
@@ -173,6 +174,9 @@ public final class RelayWorker: Sendable {
     func deliver(lease: String, domain: String, messages: [LeasedMessage]) async {
         var pending = messages
         var finalOutcomes: [Int64: [QueueOutcome]] = [:]
+        // Each message's report goes while the next message is sent; all are in before the
+        // lease is let go.
+        var reports: [Task<Void, Never>] = []
         let destination = await destination(for: domain)
         switch destination {
         case .fail(let code, let enhanced, let text), .later(let code, let enhanced, let text):
@@ -203,7 +207,7 @@ public final class RelayWorker: Sendable {
                             retry.append(message)
                             continue
                         }
-                        let results = await connection.deliver(message, body: bodyReader(lease: lease, message: message.id))
+                        let results = await connection.deliver(message, body: bodyReader(lease: lease, message: message))
                         var again: [LeasedRecipient] = []
                         for (recipient, result) in zip(message.recipients, results) {
                             if result.connectionLevel {
@@ -220,7 +224,7 @@ public final class RelayWorker: Sendable {
                         }
                         // Reported at once, so a crash later in the lease cannot make it go twice.
                         if let outcomes = finalOutcomes.removeValue(forKey: message.id) {
-                            await report(lease: lease, message: message.id, outcomes: outcomes)
+                            reports.append(Task { await self.report(lease: lease, message: message.id, outcomes: outcomes) })
                         }
                     }
                     await connection.quit()
@@ -234,8 +238,9 @@ public final class RelayWorker: Sendable {
             }
         }
         for (message, outcomes) in finalOutcomes.sorted(by: { $0.key < $1.key }) {
-            await report(lease: lease, message: message, outcomes: outcomes)
+            reports.append(Task { await self.report(lease: lease, message: message, outcomes: outcomes) })
         }
+        for report in reports { await report.value }
     }
 
     /// Reports, retrying while the back-end is away (until the lease would have ended): an
@@ -267,12 +272,16 @@ public final class RelayWorker: Sendable {
         }
     }
 
-    func bodyReader(lease: String, message: Int64) -> @Sendable (Int64) async throws -> [UInt8]? {
+    /// The message's bytes from an offset: what came with the lease, else `queue.read` chunks.
+    func bodyReader(lease: String, message: LeasedMessage) -> @Sendable (Int64) async throws -> [UInt8]? {
+        if let data = message.data?.bytes {
+            return { offset in offset == 0 && !data.isEmpty ? data : nil }
+        }
         let chunk = configuration.readChunkBytes
         let backend = self.backend
+        let id = message.id
         return { offset in
-            let part = try await backend.call(
-                Methods.queueRead, QueueReadParams(lease: lease, message: message, offset: offset, length: chunk))
+            let part = try await backend.call(Methods.queueRead, QueueReadParams(lease: lease, message: id, offset: offset, length: chunk))
             return part.data.bytes.isEmpty ? nil : part.data.bytes
         }
     }

@@ -87,10 +87,13 @@ public struct QueueLeaseBatch: Sendable, Equatable {
     public var until: Int64
     public var domain: String
     public var messages: [(message: QueuedMessage, recipients: [QueuedRecipient])]
+    /// Whether recipients this caller could lease are still due after this lease (another
+    /// worker may be woken for them).
+    public var moreDue: Bool
 
     public static func == (a: Self, b: Self) -> Bool {
         a.leaseID == b.leaseID && a.until == b.until && a.domain == b.domain && a.messages.map(\.message) == b.messages.map(\.message)
-            && a.messages.map(\.recipients) == b.messages.map(\.recipients)
+            && a.messages.map(\.recipients) == b.messages.map(\.recipients) && a.moreDue == b.moreDue
     }
 }
 
@@ -132,12 +135,15 @@ public struct QueueCounts: Sendable, Equatable {
 /// `QueueSchedule`, applied inside the transaction that read the row.
 public protocol QueueStore: Sendable {
     /// Leases, until `until`, up to `max` due recipients of one destination domain (the one
-    /// whose recipient has waited longest, not in `excludingDomains`), grouped by message;
-    /// nil when none is due.
-    func leaseQueue(leaseID: String, now: Int64, until: Int64, max: Int, excludingDomains: Set<String>) throws -> QueueLeaseBatch?
-    /// When the next recipient not of `excludingDomains` falls due (a waiting one's next
-    /// attempt, or a lease's end).
-    func nextQueueDue(excludingDomains: Set<String>) throws -> Int64?
+    /// whose recipient has waited longest, not in `excludingDomains`, and with fewer than
+    /// `perDomain` leases running when that is set: the destination's concurrency), grouped by
+    /// message; nil when none is due.
+    func leaseQueue(
+        leaseID: String, now: Int64, until: Int64, max: Int, excludingDomains: Set<String>, perDomain: Int?
+    ) throws -> QueueLeaseBatch?
+    /// When the next recipient not of `excludingDomains` (nor of a domain with `perDomain`
+    /// leases running) falls due: a waiting one's next attempt, or a lease's end.
+    func nextQueueDue(excludingDomains: Set<String>, perDomain: Int?, now: Int64) throws -> Int64?
     /// `length` bytes at `offset` of a queued message as it is to be sent, and its size; only
     /// while `lease` holds one of its recipients (`noSuchLease` otherwise).
     func readQueued(queueID: Int64, lease: String, now: Int64, offset: Int64, length: Int) throws -> (bytes: [UInt8], total: Int64)
@@ -171,27 +177,32 @@ extension SQLiteStore {
         ((r.status IN ('pending', 'deferred') AND r.next_attempt_at <= :now) OR (r.status = 'leased' AND r.lease_until <= :now))
         """
 
-    public func leaseQueue(leaseID: String, now: Int64, until: Int64, max: Int, excludingDomains: Set<String>) throws -> QueueLeaseBatch? {
-        let excluded = String(decoding: try JSONEncoder().encode(Array(excludingDomains)), as: UTF8.self)
-        return try write { db -> QueueLeaseBatch? in
+    public func leaseQueue(
+        leaseID: String, now: Int64, until: Int64, max: Int, excludingDomains: Set<String>, perDomain: Int?
+    ) throws -> QueueLeaseBatch? {
+        try combinedWrite { db -> QueueLeaseBatch? in
+            var excluded = excludingDomains
+            if let perDomain {
+                excluded.formUnion(try domainsAtLimit(db, now: now, limit: perDomain))
+            }
             guard
                 let domain = try String.fetchOne(
-                    db,
-                    sql: """
-                        SELECT r.domain FROM queue_recipient r WHERE \(Self.dueCondition)
-                        AND r.domain NOT IN (SELECT value FROM json_each(:excluded))
-                        ORDER BY r.next_attempt_at LIMIT 1
-                        """, arguments: ["now": now, "excluded": excluded])
+                    db.cachedStatement(
+                        sql: """
+                            SELECT r.domain FROM queue_recipient r WHERE \(Self.dueCondition)
+                            AND r.domain NOT IN (SELECT value FROM json_each(:excluded))
+                            ORDER BY r.next_attempt_at LIMIT 1
+                            """), arguments: ["now": now, "excluded": try Self.json(excluded)])
             else { return nil }
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT r.*, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret, q.origin,
-                        q.created_at AS q_created_at, q.expires_at AS q_expires_at
-                    FROM queue_recipient r JOIN queue q ON q.id = r.queue_id
-                    WHERE r.domain = :domain AND \(Self.dueCondition)
-                    ORDER BY r.queue_id, r.recipient LIMIT :max
-                    """, arguments: ["domain": domain, "now": now, "max": Swift.max(1, max)])
+                db.cachedStatement(
+                    sql: """
+                        SELECT r.*, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret, q.origin,
+                            q.created_at AS q_created_at, q.expires_at AS q_expires_at
+                        FROM queue_recipient r JOIN queue q ON q.id = r.queue_id
+                        WHERE r.domain = :domain AND \(Self.dueCondition)
+                        ORDER BY r.queue_id, r.recipient LIMIT :max
+                        """), arguments: ["domain": domain, "now": now, "max": Swift.max(1, max)])
             var messages: [(message: QueuedMessage, recipients: [QueuedRecipient])] = []
             for row in rows {
                 var recipient = Self.queuedRecipient(row)
@@ -207,24 +218,58 @@ extension SQLiteStore {
                     messages.append((message, [recipient]))
                 }
             }
-            return messages.isEmpty ? nil : QueueLeaseBatch(leaseID: leaseID, until: until, domain: domain, messages: messages)
+            guard !messages.isEmpty else { return nil }
+            if let perDomain, try leasesRunning(db, domain: domain, now: now) >= perDomain { excluded.insert(domain) }
+            let more =
+                try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT 1 FROM queue_recipient r WHERE \(Self.dueCondition)
+                            AND r.domain NOT IN (SELECT value FROM json_each(:excluded)) LIMIT 1
+                            """), arguments: ["now": now, "excluded": try Self.json(excluded)]) ?? false
+            return QueueLeaseBatch(leaseID: leaseID, until: until, domain: domain, messages: messages, moreDue: more)
         }
     }
 
-    public func nextQueueDue(excludingDomains: Set<String>) throws -> Int64? {
-        try read { db in try nextQueueDueIn(db, excluding: excludingDomains) }
+    /// Destination domains with `limit` leases or more running.
+    func domainsAtLimit(_ db: Database, now: Int64, limit: Int) throws -> [String] {
+        try String.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT domain FROM queue_recipient WHERE status = 'leased' AND lease_until > ?
+                    GROUP BY domain HAVING count(DISTINCT lease_id) >= ?
+                    """), arguments: [now, limit])
+    }
+
+    func leasesRunning(_ db: Database, domain: String, now: Int64) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT count(DISTINCT lease_id) FROM queue_recipient WHERE domain = ? AND status = 'leased' AND lease_until > ?"),
+            arguments: [domain, now]) ?? 0
+    }
+
+    static func json(_ domains: Set<String>) throws -> String {
+        domains.isEmpty ? "[]" : String(decoding: try JSONEncoder().encode(domains.sorted()), as: UTF8.self)
+    }
+
+    public func nextQueueDue(excludingDomains: Set<String>, perDomain: Int?, now: Int64) throws -> Int64? {
+        try read { db in
+            var excluded = excludingDomains
+            if let perDomain { excluded.formUnion(try domainsAtLimit(db, now: now, limit: perDomain)) }
+            return try nextQueueDueIn(db, excluding: excluded)
+        }
     }
 
     public func readQueued(queueID: Int64, lease: String, now: Int64, offset: Int64, length: Int) throws -> (bytes: [UInt8], total: Int64) {
         try read { db in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT q.blob_id, q.size, q.body_offset FROM queue q WHERE q.id = ? AND EXISTS (
-                            SELECT 1 FROM queue_recipient r WHERE r.queue_id = q.id AND r.lease_id = ? AND r.status = 'leased'
-                            AND r.lease_until > ?)
-                        """, arguments: [queueID, lease, now])
+                    db.cachedStatement(
+                        sql: """
+                            SELECT q.blob_id, q.size, q.body_offset FROM queue q WHERE q.id = ? AND EXISTS (
+                                SELECT 1 FROM queue_recipient r WHERE r.queue_id = q.id AND r.lease_id = ? AND r.status = 'leased'
+                                AND r.lease_until > ?)
+                            """), arguments: [queueID, lease, now])
             else {
                 throw StorageError(.noSuchLease, "lease \(lease) holds no recipient of queued message \(queueID)")
             }
@@ -238,7 +283,7 @@ extension SQLiteStore {
     }
 
     public func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> (recipients: Int, deadline: Int64) {
-        try write { db in
+        try combinedWrite { db in
             try db.execute(
                 sql:
                     "UPDATE queue_recipient SET lease_until = max(lease_until, ?) WHERE lease_id = ? AND status = 'leased' AND lease_until > ?",
@@ -258,7 +303,7 @@ extension SQLiteStore {
         notify: (QueuedMessage, [UInt8], [QueueChange]) throws -> [StoreRequest]
     ) throws -> QueueUpdate {
         var unusedFiles: [BodyDigest] = []
-        let update = try write { db -> QueueUpdate in
+        let update = try combinedWrite { db -> QueueUpdate in
             let select = """
                 SELECT r.*, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret, q.origin,
                     q.created_at AS q_created_at, q.expires_at AS q_expires_at, q.blob_id AS q_blob_id
@@ -267,7 +312,8 @@ extension SQLiteStore {
             let rows: [Row]
             switch selection {
             case .message(let id, let recipients):
-                let all = try Row.fetchAll(db, sql: select + " WHERE r.queue_id = ? ORDER BY r.recipient", arguments: [id])
+                let all = try Row.fetchAll(
+                    db.cachedStatement(sql: select + " WHERE r.queue_id = ? ORDER BY r.recipient"), arguments: [id])
                 if let recipients {
                     let wanted = Set(recipients)
                     rows = all.filter { wanted.contains($0["recipient"]) }
@@ -309,11 +355,13 @@ extension SQLiteStore {
             var finished: [Int64] = []
             for id in touched
             where try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM queue_recipient WHERE queue_id = ? AND status NOT IN ('delivered', 'failed') LIMIT 1",
+                db.cachedStatement(
+                    sql: "SELECT 1 FROM queue_recipient WHERE queue_id = ? AND status NOT IN ('delivered', 'failed') LIMIT 1"),
                 arguments: [id]) == nil
             {
-                guard let blobID = try Int64.fetchOne(db, sql: "SELECT blob_id FROM queue WHERE id = ?", arguments: [id]) else { continue }
-                try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [id])
+                guard let blobID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT blob_id FROM queue WHERE id = ?"), arguments: [id])
+                else { continue }
+                try db.cachedStatement(sql: "DELETE FROM queue WHERE id = ?").execute(arguments: [id])
                 unusedFiles += try release(db, [blobID])
                 finished.append(id)
             }
@@ -432,12 +480,12 @@ extension SQLiteStore {
 
     func queuedMessage(_ db: Database, id: Int64) throws -> (message: QueuedMessage, recipients: [QueuedRecipient])? {
         let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT r.*, q.id AS queue_id, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret,
-                    q.origin, q.created_at AS q_created_at, q.expires_at AS q_expires_at
-                FROM queue q LEFT JOIN queue_recipient r ON r.queue_id = q.id WHERE q.id = ? ORDER BY r.recipient
-                """, arguments: [id])
+            db.cachedStatement(
+                sql: """
+                    SELECT r.*, q.id AS queue_id, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret,
+                        q.origin, q.created_at AS q_created_at, q.expires_at AS q_expires_at
+                    FROM queue q LEFT JOIN queue_recipient r ON r.queue_id = q.id WHERE q.id = ? ORDER BY r.recipient
+                    """), arguments: [id])
         guard let first = rows.first else { return nil }
         let recipients = rows.filter { ($0["recipient"] as String?) != nil }.map(Self.queuedRecipient)
         return (Self.queuedMessage(first), recipients)
@@ -460,16 +508,15 @@ extension SQLiteStore {
     }
 
     func nextQueueDueIn(_ db: Database, excluding: Set<String> = []) throws -> Int64? {
-        let excluded = String(decoding: try JSONEncoder().encode(Array(excluding)), as: UTF8.self)
-        return try Int64.fetchOne(
-            db,
-            sql: """
-                SELECT min(t) FROM (
-                    SELECT min(next_attempt_at) AS t FROM queue_recipient WHERE status IN ('pending', 'deferred')
-                        AND domain NOT IN (SELECT value FROM json_each(:excluded))
-                    UNION ALL SELECT min(lease_until) FROM queue_recipient WHERE status = 'leased'
-                        AND domain NOT IN (SELECT value FROM json_each(:excluded)))
-                """, arguments: ["excluded": excluded])
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT min(t) FROM (
+                        SELECT min(next_attempt_at) AS t FROM queue_recipient WHERE status IN ('pending', 'deferred')
+                            AND domain NOT IN (SELECT value FROM json_each(:excluded))
+                        UNION ALL SELECT min(lease_until) FROM queue_recipient WHERE status = 'leased'
+                            AND domain NOT IN (SELECT value FROM json_each(:excluded)))
+                    """), arguments: ["excluded": try Self.json(excluding)])
     }
 }
 

@@ -51,6 +51,8 @@ public final class SQLiteStore: MailStorage {
     /// Background housekeeping (the orphan sweep); `close` waits for it.
     let maintenance = DispatchQueue(label: "loft.store.maintenance", qos: .utility)
     let closing = Mutex(false)
+    /// Combines concurrent small write transactions into one commit (`combinedWrite`).
+    let combiner = WriteCombiner()
 
     public static let databaseName = "loft.sqlite"
     public var inlineBodyLimit: Int { options.inlineBodyLimit }

@@ -56,6 +56,7 @@ struct RelayCommand: AsyncParsableCommand {
         relay.connectTimeoutSeconds = config.relay.connectTimeoutSeconds
         relay.idlePollMs = config.relay.idlePollMs
         relay.leaseMs = config.relay.leaseSeconds * 1000
+        relay.destinationConcurrency = config.relay.destinationConcurrency
         if !config.relay.smarthost.isEmpty {
             guard let route = RelayRoute.parse(config.relay.smarthost, defaultPort: 25) else {
                 throw CLIError("relay.smarthost: \(config.relay.smarthost) is not host:port")

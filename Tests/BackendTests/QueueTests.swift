@@ -141,6 +141,8 @@ import Testing
         let next = try await Self.lease(h)
         let lease = try #require(next.lease)
         #expect(next.messages.flatMap(\.recipients).count == 2)
+        // The lease that ran out counts as an attempt.
+        #expect(try await Self.show(h, message).values.map(\.attempts) == [1, 1])
         let late = try await Self.report(
             h, dead.lease!, message,
             [
@@ -248,6 +250,42 @@ import Testing
         try await Self.send(h, to: ["x@remote.test"])
         let lease = try await waiting.value
         #expect(lease.lease != nil && lease.messages.first?.recipients.map(\.recipient) == ["x@remote.test"])
+        await h.close()
+    }
+
+    /// `perDomain` caps the leases running at one destination; `inlineBytes` brings small
+    /// bodies with the lease, as `queue.read` would give them.
+    @Test func destinationConcurrencyAndInlineBodies() async throws {
+        let h = try await Self.harness()
+        for _ in 0..<3 { try await Self.send(h, to: ["x@remote.test"]) }
+        let lease = { (inline: Int) in
+            try await h.relay.call(Methods.queueLease, QueueLeaseParams(max: 1, perDomain: 2, inlineBytes: inline))
+        }
+        let first = try await lease(Self.message.count)
+        #expect(first.messages.first?.data?.bytes == Self.message)
+        let second = try await lease(Self.message.count - 1)
+        #expect(second.lease != nil && second.messages.first?.data == nil, "too big for what inlineBytes leaves")
+        let third = try await lease(1 << 20)
+        #expect(third.lease == nil && third.nextDueAt == nil, "remote.test has its two leases running")
+        let unlimited = try await h.relay.call(Methods.queueLease, QueueLeaseParams(max: 1, perDomain: 3))
+        #expect(unlimited.lease != nil)
+        _ = try await Self.report(
+            h, try #require(first.lease), first.messages[0].id, [QueueOutcome(recipient: "x@remote.test", result: "delivered")])
+        let status = try await h.admin.call(Methods.queueStatus, Empty())
+        #expect(status.messages == 2 && status.leased == 2)
+        await h.close()
+    }
+
+    /// One queued message wakes one waiting lease; a lease that leaves work due wakes the next,
+    /// so two waiting workers take two domains without polling.
+    @Test func wakesChainOneLeaseAtATime() async throws {
+        let h = try await Self.harness()
+        let waiters = (0..<2).map { _ in Task { try await h.relay.call(Methods.queueLease, QueueLeaseParams(waitMs: 20_000)) } }
+        try await Task.sleep(for: .milliseconds(100))
+        try await Self.send(h, to: ["x@remote.test", "y@other.test"])
+        var domains: Set<String> = []
+        for waiter in waiters { if let domain = try await waiter.value.domain { domains.insert(domain) } }
+        #expect(domains == ["remote.test", "other.test"])
         await h.close()
     }
 

@@ -61,6 +61,12 @@ import Testing
         #expect(c.pop3.offerCRAMMD5 == expected && c.smtp.offerCRAMMD5 == expected)
     }
 
+    @Test func relayDestinationConcurrency() throws {
+        #expect(try LoftConfig.parse("").relay.destinationConcurrency == 20)
+        #expect(try LoftConfig.parse("relay:\n  destination_concurrency: 1").relay.destinationConcurrency == 1)
+        #expect(try LoftConfig.parse("relay:\n  destination_concurrency: 1000").relay.destinationConcurrency == 1000)
+    }
+
     @Test func cramMD5RefreshFromTheEnvironment() throws {
         var c = LoftConfig()
         #expect(c.cramMD5RefreshMs == 10_000)
@@ -75,6 +81,7 @@ import Testing
         "backend:\n  max_mesage_size: 1M", "log_level: loud", "serve:\n  gateways: [nosuch]", "{{{",
         "pop3:\n  listeners:\n    - {port: 1, bogus: 2}", "smtp:\n  listeners:\n    - {port: 25}", "smtp:\n  max_message_size: lots",
         "pop3:\n  listeners:\n    - {port: 1, tls: maybe}", "smtp:\n  trusted_networks: [example.org]",
+        "relay:\n  destination_concurrency: 0", "relay:\n  destination_concurrency: 1001",
     ])
     func invalidIsAClearError(text: String) {
         #expect(throws: ConfigError.self) { _ = try LoftConfig.parse(text) }

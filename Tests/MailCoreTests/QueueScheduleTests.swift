@@ -51,7 +51,7 @@ import Testing
             name: "expired lease leased again", state: state(.leased, lease: "a", until: 400), event: .lease("b", until: 900), now: 400,
             status: .leased, notification: nil
         ) {
-            $0.leaseID == "b" && $0.attempts == 0
+            $0.leaseID == "b" && $0.attempts == 1
         },
         Row(
             name: "2xx delivered", state: state(.leased, lease: "a", until: 400), event: .report("a", .delivered), now: 200,
