@@ -199,6 +199,7 @@ import Testing
         let results = await connection.deliver(Self.envelope(), body: Self.source("Secret\r\n"))
         #expect(results.map(\.result) == [.deferred])
         #expect(results.first?.enhancedCode == .init(4, 7, 0))
+        #expect(results.first?.text.hasPrefix("TLS handshake failed: the certificate did not verify") == true)
         #expect(server.record.messages.isEmpty)
         await server.stop()
     }
@@ -210,7 +211,7 @@ import Testing
         let results = await connection.deliver(Self.envelope(), body: Self.source("Secret\r\n"))
         #expect(results.map(\.result) == [.deferred])
         #expect(results.first?.enhancedCode == .init(4, 7, 0))
-        #expect(results.first?.text == "TLS required but not offered")
+        #expect(results.first?.text == "TLS required but STARTTLS not offered")
         #expect(results.first?.fromServer == false)
         #expect(server.record.messages.isEmpty)
         await server.stop()
