@@ -278,7 +278,11 @@ public final class SMTPClientConnection {
         case .bytes(let bytes):
             await perform(session.receive(.received(bytes)))
         case .tlsEstablished:
-            await perform(session.receive(.tlsEstablished))
+            if let mismatch = await certificateNameMismatch() {
+                await perform(session.receive(.tlsFailed(mismatch)))
+            } else {
+                await perform(session.receive(.tlsEstablished))
+            }
         case .timeout:
             await perform(session.receive(.timeout))
         case .error(let reason):
@@ -317,6 +321,25 @@ public final class SMTPClientConnection {
             }.get()
         } catch {
             await perform(session.receive(.tlsFailed("cannot set up TLS: \(Self.describe(error))")))
+        }
+    }
+
+    /// Under `.required` with a host name: why the verified certificate is not for `host`
+    /// (`CertificateIdentity`), or nil when it is.
+    private func certificateNameMismatch() async -> String? {
+        guard session.configuration.tls == .required, !Self.isIPAddress(host) else { return nil }
+        let channel = self.channel
+        do {
+            let der = try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate?.toDERBytes()
+            }.get()
+            guard let der else { return "the server sent no certificate" }
+            let names = try CertificateIdentity.dnsNames(derEncoded: der)
+            if CertificateIdentity.matches(host, names) { return nil }
+            return
+                "the certificate is not for the host name \(host) (it is for \(names.isEmpty ? "no name" : names.joined(separator: ", ")))"
+        } catch {
+            return "the certificate cannot be read: \(error)"
         }
     }
 
