@@ -156,8 +156,12 @@ public struct LoftConfig: Sendable, Equatable {
         public var port = 25
         /// DNS servers as `address` or `address:port`; empty: /etc/resolv.conf.
         public var nameservers: [String] = []
-        /// `none`, `opportunistic` (STARTTLS when offered) or `required` (verified certificates).
+        /// `none`, `opportunistic` (STARTTLS when offered) or `required` (verified certificates):
+        /// every destination's, unless `routes`, `tls_policy` or `smarthost_tls` says otherwise.
         public var tls = "opportunistic"
+        /// Per destination domain, its TLS policy instead of `tls` (as Postfix's
+        /// smtp_tls_policy_maps), by MX or by a route without a `tls` of its own.
+        public var tlsPolicy: [String: String] = [:]
         /// PEM certificates trusted when TLS is required; empty: the system's.
         public var caFile = ""
         /// Every message goes to this `host:port` when set (a provider's relay).
@@ -166,8 +170,11 @@ public struct LoftConfig: Sendable, Equatable {
         /// configuration need not hold a secret); only after STARTTLS.
         public var smarthostUsername = ""
         public var smarthostPasswordFile = ""
-        /// Per destination domain, a fixed `host:port` instead of its MX records.
-        public var routes: [String: String] = [:]
+        /// The smarthost's TLS policy; empty: `tls`.
+        public var smarthostTLS = ""
+        /// Per destination domain, a fixed `host:port` instead of its MX records, with its own
+        /// TLS policy if given.
+        public var routes: [String: RouteSetting] = [:]
         public var connectTimeoutSeconds: Int64 = 30
         /// After a lease came back empty, the pause before asking again (the back-end holds a
         /// lease up to 10 s while nothing is due, so this is no polling interval).
@@ -179,6 +186,19 @@ public struct LoftConfig: Sendable, Equatable {
         /// (Postfix's `default_destination_concurrency_limit`).
         public var destinationConcurrency = 20
         public static let tlsModes = ["none", "opportunistic", "required"]
+    }
+
+    /// One of `relay.routes`: `"host:port"`, or `{host: "host:port", tls: required}`.
+    public struct RouteSetting: Sendable, Equatable {
+        /// `host`, `host:port` or `[v6]:port` (checked by `loft relay`).
+        public var host: String
+        /// `none`, `opportunistic` or `required`; empty: the domain's `relay.tls_policy`, else
+        /// `relay.tls`.
+        public var tls: String
+        public init(host: String, tls: String = "") {
+            self.host = host
+            self.tls = tls
+        }
     }
 
     /// `loft smtp` (DESIGN §8: 2525 MX, 2587 submission, 2465 submission with implicit TLS in a
@@ -469,6 +489,7 @@ public struct LoftConfig: Sendable, Equatable {
         guard RelaySection.tlsModes.contains(relay.tls) else {
             throw ConfigError("\(source): relay.tls must be none, opportunistic or required, not \(relay.tls)")
         }
+        try relay.validateRoutes(source: source)
         guard (2...3600).contains(relay.leaseSeconds) else { throw ConfigError("\(source): relay.lease_seconds must be 2…3600") }
         guard (1...1000).contains(relay.destinationConcurrency) else {
             throw ConfigError("\(source): relay.destination_concurrency must be 1…1000")
@@ -556,10 +577,63 @@ extension LoftConfig.QueueSection: Decodable {
     }
 }
 
+extension LoftConfig.RelaySection {
+    /// Routes, per-domain TLS policies and the smarthost's: known words, a host for every
+    /// route, and no domain given two different policies.
+    func validateRoutes(source: String) throws {
+        let modes = Self.tlsModes.joined(separator: ", ")
+        for (domain, route) in routes.sorted(by: { $0.key < $1.key }) {
+            guard !domain.isEmpty, !route.host.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ConfigError(
+                    "\(source): relay.routes: \(domain.isEmpty ? "(empty domain)" : domain) needs a host, e.g. mx.example.net:25")
+            }
+            guard route.tls.isEmpty || Self.tlsModes.contains(route.tls) else {
+                throw ConfigError("\(source): relay.routes: \(domain): tls must be one of \(modes), not \(route.tls)")
+            }
+        }
+        var policies: [String: String] = [:]
+        for (domain, policy) in tlsPolicy.sorted(by: { $0.key < $1.key }) {
+            guard Self.tlsModes.contains(policy) else {
+                throw ConfigError("\(source): relay.tls_policy: \(domain): must be one of \(modes), not \(policy)")
+            }
+            if let other = policies.updateValue(policy, forKey: domain.lowercased()), other != policy {
+                throw ConfigError("\(source): relay.tls_policy: \(domain) is given twice, as \(other) and \(policy)")
+            }
+        }
+        for (domain, route) in routes where !route.tls.isEmpty {
+            if let policy = policies[domain.lowercased()], policy != route.tls {
+                throw ConfigError(
+                    "\(source): relay.routes: \(domain) has tls: \(route.tls) but relay.tls_policy gives it \(policy); say it once")
+            }
+        }
+        guard smarthostTLS.isEmpty || Self.tlsModes.contains(smarthostTLS) else {
+            throw ConfigError("\(source): relay.smarthost_tls must be one of \(modes), not \(smarthostTLS)")
+        }
+        guard smarthostTLS.isEmpty || !smarthost.isEmpty else {
+            throw ConfigError("\(source): relay.smarthost_tls is set but relay.smarthost is not")
+        }
+    }
+}
+
+extension LoftConfig.RouteSetting: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case host, tls }
+    /// The short form `"host:port"` or the long one `{host: "host:port", tls: required}`.
+    public init(from decoder: any Decoder) throws {
+        if let text = try? decoder.singleValueContainer().decode(String.self) {
+            self.init(host: text)
+            return
+        }
+        let o = try Overlay<CodingKeys>(decoder)
+        self.init(host: try o.require(.host))
+        try o.set(&tls, .tls)
+    }
+}
+
 extension LoftConfig.RelaySection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case workers, heloName = "helo_name", port, nameservers, tls, caFile = "ca_file", smarthost, routes
         case smarthostUsername = "smarthost_username", smarthostPasswordFile = "smarthost_password_file"
+        case smarthostTLS = "smarthost_tls", tlsPolicy = "tls_policy"
         case connectTimeoutSeconds = "connect_timeout_seconds", idlePollMs = "idle_poll_ms", leaseSeconds = "lease_seconds"
         case destinationConcurrency = "destination_concurrency"
     }
@@ -576,6 +650,8 @@ extension LoftConfig.RelaySection: Decodable {
         try o.set(&smarthostUsername, .smarthostUsername)
         try o.set(&smarthostPasswordFile, .smarthostPasswordFile)
         try o.set(&routes, .routes)
+        try o.set(&smarthostTLS, .smarthostTLS)
+        try o.set(&tlsPolicy, .tlsPolicy)
         try o.set(&connectTimeoutSeconds, .connectTimeoutSeconds)
         try o.set(&idlePollMs, .idlePollMs)
         try o.set(&leaseSeconds, .leaseSeconds)

@@ -7,10 +7,17 @@ public protocol RelayConnection: Sendable {
     var isUsable: Bool { get async }
     /// Why it is not usable, for the log and the recipients' last reply.
     var problem: String? { get async }
+    /// The enhanced status code for `problem` when it is more than a failed connection (TLS
+    /// required but not to be had, AUTH refused: 4.7.0); nil for 4.4.1.
+    var problemEnhancedCode: String? { get async }
     /// Sends `message` (its body read with `body` from an offset, nil at the end): one result
     /// per recipient, in order.
     func deliver(_ message: LeasedMessage, body: @escaping @Sendable (Int64) async throws -> [UInt8]?) async -> [RelayResult]
     func quit() async
+}
+
+extension RelayConnection {
+    public var problemEnhancedCode: String? { nil }
 }
 
 /// What became of one recipient at one host.
@@ -46,10 +53,19 @@ public struct RelayResult: Sendable, Equatable {
     }
 }
 
-/// Opens connections: `(host name, address, port)`.
+/// Opens connections to a hop (its host name, port and TLS policy) at one of its addresses.
 public struct RelayConnector: Sendable {
-    public let connect: @Sendable (_ host: String, _ address: String, _ port: Int) async throws -> any RelayConnection
+    public let open: @Sendable (_ hop: RelayHop, _ address: String) async throws -> any RelayConnection
+    public init(open: @escaping @Sendable (_ hop: RelayHop, _ address: String) async throws -> any RelayConnection) {
+        self.open = open
+    }
+
+    /// A connector that needs only the host name, address and port (tests).
     public init(connect: @escaping @Sendable (_ host: String, _ address: String, _ port: Int) async throws -> any RelayConnection) {
-        self.connect = connect
+        self.open = { hop, address in try await connect(hop.host, address, hop.port) }
+    }
+
+    public func connect(_ hop: RelayHop, _ address: String) async throws -> any RelayConnection {
+        try await open(hop, address)
     }
 }

@@ -8,13 +8,17 @@ public import RPCTransport
 public import SMTPCodec
 
 /// Where mail for a domain goes when not by its MX records: `host:port` (a host name or an IP
-/// literal; IPv6 in brackets).
+/// literal; IPv6 in brackets), with its own TLS policy if it has one.
 public struct RelayRoute: Sendable, Equatable {
     public var host: String
     public var port: Int
-    public init(host: String, port: Int) {
+    /// This route's TLS policy; nil: the domain's in `RelayConfiguration.tlsPolicy`, else
+    /// `RelayConfiguration.tls`. Under `.required` the certificate is verified against `host`.
+    public var tls: SMTPClientTLSPolicy?
+    public init(host: String, port: Int, tls: SMTPClientTLSPolicy? = nil) {
         self.host = host
         self.port = port
+        self.tls = tls
     }
 
     /// `host`, `host:port`, `[v6]:port`; nil when malformed.
@@ -53,7 +57,17 @@ public struct RelayConfiguration: Sendable {
     public var smarthost: RelayRoute?
     /// AUTH PLAIN at the smarthost (after STARTTLS, which it then requires).
     public var smarthostCredentials: SMTPClientCredentials?
+    /// Every destination's TLS policy unless a route, `tlsPolicy` or `smarthostTLS` says
+    /// otherwise.
     public var tls: SMTPClientTLSPolicy = .opportunistic
+    /// Per destination domain (lower case), its TLS policy instead of `tls`, whether its mail
+    /// goes by MX or by a route without a `tls` of its own (Postfix's `smtp_tls_policy_maps`).
+    public var tlsPolicy: [String: SMTPClientTLSPolicy] = [:]
+    /// The smarthost's TLS policy; nil: `tls`.
+    public var smarthostTLS: SMTPClientTLSPolicy?
+    /// This server's own SMTP listeners and names: a next hop among them would send the mail
+    /// back here (RFC 5321 §5.1).
+    public var local = LocalEndpoints()
     /// PEM file of the certificates trusted when TLS is required (the system's when nil).
     public var caFile: String?
     public var leaseMs: Int64 = 300_000
@@ -189,14 +203,16 @@ public final class RelayWorker: Sendable {
             pending = []
         case .hosts(let hosts):
             var lastProblem = "no host to try"
+            var lastProblemCode = "4.4.1"
             hostLoop: for host in hosts {
                 for address in host.addresses {
                     guard !pending.isEmpty else { break hostLoop }
                     let connection: any RelayConnection
                     do {
-                        connection = try await connector.connect(host.name, address, host.port)
+                        connection = try await connector.connect(host.hop, address)
                     } catch {
                         lastProblem = "cannot connect to \(host.name) [\(address)]:\(host.port): \(error)"
+                        lastProblemCode = "4.4.1"
                         logger.info("\(lastProblem)")
                         continue
                     }
@@ -204,6 +220,7 @@ public final class RelayWorker: Sendable {
                     for message in pending {
                         guard await connection.isUsable else {
                             if let problem = await connection.problem { lastProblem = problem }
+                            lastProblemCode = await connection.problemEnhancedCode ?? "4.4.1"
                             retry.append(message)
                             continue
                         }
@@ -213,6 +230,7 @@ public final class RelayWorker: Sendable {
                             if result.connectionLevel {
                                 again.append(recipient)
                                 lastProblem = result.text ?? "connection lost"
+                                lastProblemCode = "4.4.1"
                             } else {
                                 finalOutcomes[message.id, default: []].append(result.outcome(recipient.recipient))
                             }
@@ -233,7 +251,7 @@ public final class RelayWorker: Sendable {
             }
             for message in pending {
                 finalOutcomes[message.id, default: []] += message.recipients.map {
-                    QueueOutcome(recipient: $0.recipient, result: "deferred", enhancedCode: "4.4.1", text: lastProblem)
+                    QueueOutcome(recipient: $0.recipient, result: "deferred", enhancedCode: lastProblemCode, text: lastProblem)
                 }
             }
         }
@@ -296,43 +314,85 @@ public final class RelayWorker: Sendable {
     }
 
     struct Host: Equatable {
-        var name: String
+        /// The name, port and TLS policy the connection is made with.
+        var hop: RelayHop
         var addresses: [String]
-        var port: Int
+        var name: String { hop.host }
+        var port: Int { hop.port }
     }
 
     /// RFC 5321 §5.1: a route or smarthost from the configuration, else the MX hosts in
-    /// preference order (or the domain itself when it has none); RFC 7505 null MX fails.
+    /// preference order (or the domain itself when it has none); RFC 7505 null MX fails. Each
+    /// host carries the TLS policy for the domain over that next hop (`tlsPolicy(for:via:)`).
+    /// This server itself is never a next hop: MX hosts from it on are dropped, and when none
+    /// is left the mail fails as a loop (5.4.6, as Postfix's "mail for X loops back to
+    /// myself"); a route or smarthost that is this server is a configuration mistake, so its
+    /// mail waits (4.4.6) for the fix.
     func destination(for domain: String) async -> Destination {
-        if let route = configuration.routes[domain] ?? configuration.smarthost {
-            if Self.isAddressLiteral(route.host) { return .hosts([Host(name: route.host, addresses: [route.host], port: route.port)]) }
-            switch await resolver.addresses(of: route.host) {
-            case .success(let addresses) where !addresses.isEmpty:
-                return .hosts([Host(name: route.host, addresses: addresses, port: route.port)])
-            case .success, .failure:
-                return .later(code: nil, enhanced: "4.4.3", text: "cannot find the address of \(route.host)")
-            }
+        if let route = configuration.routes[domain] {
+            return await destination(for: domain, configured: route, via: .route(route))
         }
+        if let smarthost = configuration.smarthost {
+            return await destination(for: domain, configured: smarthost, via: .smarthost(smarthost))
+        }
+        let (tls, tlsSource) = configuration.tlsPolicy(for: domain, via: .mx)
+        let hosts: [MXHost]
         if domain.hasPrefix("[") && domain.hasSuffix("]") {
             // RFC 5321 §4.1.3: an address literal is the host itself.
             var literal = String(domain.dropFirst().dropLast())
             if literal.lowercased().hasPrefix("ipv6:") { literal = String(literal.dropFirst(5)) }
-            return .hosts([Host(name: literal, addresses: [literal], port: configuration.port)])
-        }
-        switch await resolver.resolveMX(domain) {
-        case .hosts(let hosts):
-            let usable = hosts.filter { !$0.addresses.isEmpty }
-            guard !usable.isEmpty else {
-                return .later(code: nil, enhanced: "4.4.3", text: "no address for any mail exchanger of \(domain)")
+            hosts = [MXHost(name: literal, preference: 0, addresses: [literal])]
+        } else {
+            switch await resolver.resolveMX(domain) {
+            case .hosts(let resolved):
+                hosts = resolved.filter { !$0.addresses.isEmpty }
+                guard !hosts.isEmpty else {
+                    return .later(code: nil, enhanced: "4.4.3", text: "no address for any mail exchanger of \(domain)")
+                }
+            case .nullMX:
+                return .fail(code: 556, enhanced: "5.1.10", text: "\(domain) does not accept mail (null MX, RFC 7505)")
+            case .noSuchDomain:
+                return .fail(code: nil, enhanced: "5.1.2", text: "\(domain) does not exist (no such domain in DNS)")
+            case .temporaryFailure(let why):
+                return .later(code: nil, enhanced: "4.4.3", text: "DNS lookup of \(domain) failed: \(why)")
             }
-            return .hosts(usable.map { Host(name: $0.name, addresses: $0.addresses, port: configuration.port) })
-        case .nullMX:
-            return .fail(code: 556, enhanced: "5.1.10", text: "\(domain) does not accept mail (null MX, RFC 7505)")
-        case .noSuchDomain:
-            return .fail(code: nil, enhanced: "5.1.2", text: "\(domain) does not exist (no such domain in DNS)")
-        case .temporaryFailure(let why):
-            return .later(code: nil, enhanced: "4.4.3", text: "DNS lookup of \(domain) failed: \(why)")
         }
+        switch configuration.local.excludingSelf(hosts, port: configuration.port) {
+        case .loop(let host):
+            // RFC 5321 §5.1: "the message MUST be returned as undeliverable"; RFC 3463 X.4.6.
+            return .fail(
+                code: 554, enhanced: "5.4.6",
+                text: "mail for \(domain) loops back to myself: its best mail exchanger \(host) is this server")
+        case .hosts(let others):
+            return .hosts(
+                others.map {
+                    Host(hop: RelayHop(host: $0.name, port: configuration.port, tls: tls, tlsSource: tlsSource), addresses: $0.addresses)
+                })
+        }
+    }
+
+    /// A route's or the smarthost's one host, resolved.
+    func destination(for domain: String, configured route: RelayRoute, via nextHop: RelayNextHop) async -> Destination {
+        let addresses: [String]
+        if Self.isAddressLiteral(route.host) {
+            addresses = [route.host]
+        } else {
+            switch await resolver.addresses(of: route.host) {
+            case .success(let found) where !found.isEmpty:
+                addresses = found
+            case .success, .failure:
+                return .later(code: nil, enhanced: "4.4.3", text: "cannot find the address of \(route.host)")
+            }
+        }
+        let what = if case .smarthost = nextHop { "the smarthost" } else { "route \(domain)" }
+        let host = MXHost(name: route.host, preference: 0, addresses: addresses)
+        guard case .hosts = configuration.local.excludingSelf([host], port: route.port) else {
+            let text = "mail for \(domain) loops back to myself: \(what) \(route.host):\(route.port) is this server's own SMTP listener"
+            logger.warning("\(text); fix relay.routes or relay.smarthost")
+            return .later(code: nil, enhanced: "4.4.6", text: text)
+        }
+        let (tls, tlsSource) = configuration.tlsPolicy(for: domain, via: nextHop)
+        return .hosts([Host(hop: RelayHop(host: route.host, port: route.port, tls: tls, tlsSource: tlsSource), addresses: addresses)])
     }
 
     static func isAddressLiteral(_ host: String) -> Bool {

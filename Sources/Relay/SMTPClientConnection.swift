@@ -278,11 +278,17 @@ public final class SMTPClientConnection {
         case .bytes(let bytes):
             await perform(session.receive(.received(bytes)))
         case .tlsEstablished:
-            await perform(session.receive(.tlsEstablished))
+            if let mismatch = await certificateNameMismatch() {
+                await perform(session.receive(.tlsFailed(mismatch)))
+            } else {
+                await perform(session.receive(.tlsEstablished))
+            }
         case .timeout:
             await perform(session.receive(.timeout))
-        case .error, .closed, nil:
-            await perform(session.receive(handshaking ? .tlsFailed : .connectionClosed))
+        case .error(let reason):
+            await perform(session.receive(handshaking ? .tlsFailed(reason) : .connectionClosed))
+        case .closed, nil:
+            await perform(session.receive(handshaking ? .tlsFailed("the server closed the connection") : .connectionClosed))
         }
     }
 
@@ -314,7 +320,26 @@ public final class SMTPClientConnection {
                 try channel.pipeline.syncOperations.addHandler(handler, position: .first)
             }.get()
         } catch {
-            await perform(session.receive(.tlsFailed))
+            await perform(session.receive(.tlsFailed("cannot set up TLS: \(Self.describe(error))")))
+        }
+    }
+
+    /// Under `.required` with a host name: why the verified certificate is not for `host`
+    /// (`CertificateIdentity`), or nil when it is.
+    private func certificateNameMismatch() async -> String? {
+        guard session.configuration.tls == .required, !Self.isIPAddress(host) else { return nil }
+        let channel = self.channel
+        do {
+            let der = try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate?.toDERBytes()
+            }.get()
+            guard let der else { return "the server sent no certificate" }
+            let names = try CertificateIdentity.dnsNames(derEncoded: der)
+            if CertificateIdentity.matches(host, names) { return nil }
+            return
+                "the certificate is not for the host name \(host) (it is for \(names.isEmpty ? "no name" : names.joined(separator: ", ")))"
+        } catch {
+            return "the certificate cannot be read: \(error)"
         }
     }
 
@@ -331,6 +356,19 @@ public final class SMTPClientConnection {
             tls.certificateVerification = .none
         }
         return try NIOSSLContext(configuration: tls)
+    }
+
+    /// What went wrong in TLS, in words for the queue's last reply; NIOSSL's own text after.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "the certificate is not for the host name (\(error))"
+        }
+        let text = String(describing: error)
+        if case NIOSSLError.handshakeFailed = error, text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the certificate did not verify against the trusted certificates (CERTIFICATE_VERIFY_FAILED)"
+        }
+        if case NIOSSLError.failedToLoadCertificate = error { return "the CA file cannot be read (\(text))" }
+        return text
     }
 
     private static func isIPAddress(_ text: String) -> Bool {
@@ -450,7 +488,7 @@ final class SMTPClientChannelHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         flush()
-        sink.yield(.error(String(describing: error)))
+        sink.yield(.error(SMTPClientConnection.describe(error)))
         context.close(promise: nil)
     }
 

@@ -8,29 +8,52 @@ import SMTPCodec
 /// connection from one task at a time, as `SMTPClientConnection` requires.
 final class SMTPRelayConnection: RelayConnection, @unchecked Sendable {
     let connection: SMTPClientConnection
+    let hop: RelayHop
 
-    init(_ connection: SMTPClientConnection) { self.connection = connection }
+    init(_ connection: SMTPClientConnection, hop: RelayHop) {
+        self.connection = connection
+        self.hop = hop
+    }
 
-    /// Opens SMTP connections with the relay's settings.
+    /// Opens SMTP connections with the relay's settings and each hop's TLS policy.
     static func opener(_ relay: RelayConfiguration, group: any EventLoopGroup) -> RelayConnector {
         let configuration = SMTPClientConfiguration(
             heloName: relay.heloName, tls: relay.tls, caFile: relay.caFile, connectTimeout: .seconds(relay.connectTimeoutSeconds))
-        // The smarthost's credentials go to the smarthost only, never to an MX host.
-        var withLogin = configuration
-        withLogin.credentials = relay.smarthostCredentials
-        let smarthost = withLogin
-        return RelayConnector { host, address, port in
-            let isSmarthost = relay.smarthost.map { $0.host == host && $0.port == port } ?? false
+        return RelayConnector { hop, address in
+            var settings = configuration
+            settings.tls = hop.tls
+            // The smarthost's credentials go to the smarthost only, never to an MX host.
+            if let smarthost = relay.smarthost, smarthost.host == hop.host, smarthost.port == hop.port {
+                settings.credentials = relay.smarthostCredentials
+            }
             return SMTPRelayConnection(
                 try await SMTPClientConnection.open(
-                    host: host, address: address, port: port, configuration: isSmarthost ? smarthost : configuration, group: group))
+                    host: hop.host, address: address, port: hop.port, configuration: settings, group: group),
+                hop: hop)
         }
     }
 
     var isUsable: Bool { connection.isReusable }
 
-    var problem: String? {
-        connection.failure.map { "\(connection.host) [\(connection.address)]: \($0.reply.code) \($0.reply.lines.joined(separator: " "))" }
+    var problem: String? { connection.failure.map { Self.problem($0, hop: hop, address: connection.address) } }
+
+    var problemEnhancedCode: String? {
+        guard let failure = connection.failure, [.tlsUnavailable, .tlsFailed, .authFailed].contains(failure.code) else { return nil }
+        return failure.reply.enhancedCode?.description
+    }
+
+    /// Why a connection is not usable, in the queue's last reply. When TLS is required and not
+    /// to be had, it says who required it: "TLS required for route example.net but
+    /// mx.example.net [192.0.2.1]:25: STARTTLS not offered".
+    static func problem(_ failure: SMTPClientFailure, hop: RelayHop, address: String) -> String {
+        let at = "\(hop.host) [\(address)]:\(hop.port)"
+        let text = failure.reply.lines.joined(separator: " ")
+        guard hop.tls == .required, failure.code == .tlsUnavailable || failure.code == .tlsFailed else {
+            return "\(at): \(failure.reply.code) \(text)"
+        }
+        let prefix = "TLS required but "
+        let why = text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+        return "TLS required for \(hop.tlsSource) but \(at): \(why)"
     }
 
     func deliver(_ message: LeasedMessage, body: @escaping @Sendable (Int64) async throws -> [UInt8]?) async -> [RelayResult] {

@@ -11,8 +11,10 @@ public enum SMTPClientEvent: Sendable {
     case reply(SMTPReply)
     /// The handshake asked for by `.startTLS` completed.
     case tlsEstablished
-    /// The handshake asked for by `.startTLS` failed; the connection is unusable.
-    case tlsFailed
+    /// The handshake asked for by `.startTLS` failed, for the reason given (an unverifiable
+    /// certificate, one for another name, no common cipher): the connection is unusable, and
+    /// the reason goes into the failure's text for the log and the recipients' last reply.
+    case tlsFailed(String)
     /// After `.sendBody(.data)`: the whole body and the final `.` CRLF were written.
     case bodySent
     /// The message could not be read from the store; the session gives up on the transaction.

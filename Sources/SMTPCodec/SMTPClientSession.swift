@@ -148,9 +148,10 @@ public struct SMTPClientSession: Sendable {
             capabilities = SMTPServerCapabilities()
             state = .hello(extended: true)
             return [.send(command("EHLO \(configuration.heloName)"))]
-        case .tlsFailed:
+        case .tlsFailed(let reason):
             guard case .tlsHandshake = state else { return protocolError("TLS failed without STARTTLS") }
-            let failure = SMTPClientFailure(.tlsFailed, reply: SMTPReply(454, .init(4, 7, 0), "TLS handshake failed"), fromServer: false)
+            let text = reason.isEmpty ? "TLS handshake failed" : "TLS handshake failed: \(reason)"
+            let failure = SMTPClientFailure(.tlsFailed, reply: SMTPReply(454, .init(4, 7, 0), text), fromServer: false)
             if configuration.tls == .opportunistic { return fail(failure, quit: false) + [.reconnectWithoutTLS] }
             return fail(failure, quit: false)
         case .bodySent:
@@ -275,13 +276,13 @@ public struct SMTPClientSession: Sendable {
                 SMTPClientFailure(
                     .tlsUnavailable,
                     reply: SMTPReply(
-                        454, .init(4, 7, 0), "TLS required but STARTTLS refused: \(reply.code) \(reply.lines.joined(separator: " "))"),
+                        454, .init(4, 7, 0), "TLS required but STARTTLS refused: \(Self.quoted(reply))"),
                     fromServer: false), quit: true)
         case .auth:
             // RFC 4954 §6: 235 logged in. Anything else leaves the mail waiting (4.7.0), not
             // failed: wrong credentials are the administrator's to fix, not the sender's.
             guard reply.code == 235 else {
-                let why = "\(reply.code) \(reply.lines.joined(separator: " "))"
+                let why = Self.quoted(reply)
                 return fail(
                     SMTPClientFailure(
                         .authFailed, reply: SMTPReply(454, .init(4, 7, 0), "authentication refused: \(why)"), fromServer: false),
@@ -303,6 +304,11 @@ public struct SMTPClientSession: Sendable {
         }
     }
 
+    /// A server's reply as a failure's text quotes it: code, enhanced code, lines.
+    static func quoted(_ reply: SMTPReply) -> String {
+        ([String(reply.code)] + (reply.enhancedCode.map { [$0.description] } ?? []) + reply.lines).joined(separator: " ")
+    }
+
     private var isQuitting: Bool {
         if case .quit = state { return true }
         return false
@@ -316,7 +322,7 @@ public struct SMTPClientSession: Sendable {
         if !tlsActive, configuration.tls == .required {
             return fail(
                 SMTPClientFailure(
-                    .tlsUnavailable, reply: SMTPReply(454, .init(4, 7, 0), "TLS required but not offered"), fromServer: false),
+                    .tlsUnavailable, reply: SMTPReply(454, .init(4, 7, 0), "TLS required but STARTTLS not offered"), fromServer: false),
                 quit: true)
         }
         if let credentials = configuration.credentials {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoftConfig
 import Logging
+import NIOCore
 import NIOPosix
 import RPCTransport
 import Relay
@@ -46,12 +47,11 @@ struct RelayCommand: AsyncParsableCommand {
             !config.relay.heloName.isEmpty
             ? config.relay.heloName : (!config.smtp.hostname.isEmpty ? config.smtp.hostname : GatewayProcess.hostname(config))
         relay.port = config.relay.port
-        relay.tls =
-            switch config.relay.tls {
-            case "none": .none
-            case "required": .required
-            default: .opportunistic
-            }
+        relay.tls = Self.tlsPolicy(config.relay.tls) ?? .opportunistic
+        relay.smarthostTLS = Self.tlsPolicy(config.relay.smarthostTLS)
+        for (domain, policy) in config.relay.tlsPolicy {
+            relay.tlsPolicy[domain.lowercased()] = Self.tlsPolicy(policy)
+        }
         relay.caFile = config.relay.caFile.isEmpty ? nil : config.relay.caFile
         relay.connectTimeoutSeconds = config.relay.connectTimeoutSeconds
         relay.idlePollMs = config.relay.idlePollMs
@@ -73,12 +73,30 @@ struct RelayCommand: AsyncParsableCommand {
             }
         }
         for (domain, target) in config.relay.routes {
-            guard let route = RelayRoute.parse(target, defaultPort: 25) else {
-                throw CLIError("relay.routes: \(domain): \(target) is not host:port")
+            guard var route = RelayRoute.parse(target.host, defaultPort: 25) else {
+                throw CLIError("relay.routes: \(domain): \(target.host) is not host:port")
             }
+            route.tls = Self.tlsPolicy(target.tls)
             relay.routes[domain.lowercased()] = route
         }
+        relay.local = Self.localEndpoints(config, heloName: relay.heloName)
         return relay
+    }
+
+    /// A TLS setting's word (checked by LoftConfig); nil for empty, "as the default".
+    static func tlsPolicy(_ word: String) -> SMTPClientTLSPolicy? {
+        word.isEmpty ? nil : SMTPClientTLSPolicy(rawValue: word)
+    }
+
+    /// What the relay must recognize as this server (RFC 5321 §5.1): the SMTP gateway's
+    /// listeners from the same configuration `loft serve` hands every child, this machine's
+    /// interface addresses (for listeners on 0.0.0.0 or ::), and the names this server gives.
+    static func localEndpoints(_ config: LoftConfig, heloName: String) -> LocalEndpoints {
+        let interfaces = ((try? System.enumerateDevices()) ?? []).compactMap { $0.address?.ipAddress }
+        let names = [heloName, config.smtp.hostname, config.tls.hostname].filter { !$0.isEmpty }
+        return LocalEndpoints(
+            listeners: config.smtp.listeners.map { LocalEndpoints.Listener(address: $0.address, port: $0.port) }, names: Set(names),
+            interfaceAddresses: interfaces)
     }
 
     static func resolverConfiguration(_ config: LoftConfig) throws -> DNSResolverConfiguration {

@@ -86,4 +86,54 @@ import Testing
     func invalidIsAClearError(text: String) {
         #expect(throws: ConfigError.self) { _ = try LoftConfig.parse(text) }
     }
+
+    // MARK: - relay: routes and TLS policies
+
+    /// A route is `"host:port"` or `{host: "host:port", tls: required}`; `tls_policy` and
+    /// `smarthost_tls` take the words `relay.tls` takes.
+    @Test func routesInTheShortAndTheLongForm() throws {
+        let c = try LoftConfig.parse(
+            """
+            relay:
+              routes:
+                example.org: "mx.example.org:2525"
+                example.net: {host: "mx.example.net:25", tls: required}
+                example.com: {host: "[2001:db8::25]:25"}
+              tls_policy: {partner.test: required, broken.test: none}
+              smarthost: "smtp.provider.test:587"
+              smarthost_tls: required
+            """)
+        #expect(
+            c.relay.routes == [
+                "example.org": .init(host: "mx.example.org:2525"), "example.net": .init(host: "mx.example.net:25", tls: "required"),
+                "example.com": .init(host: "[2001:db8::25]:25"),
+            ])
+        #expect(c.relay.tlsPolicy == ["partner.test": "required", "broken.test": "none"])
+        #expect(c.relay.smarthostTLS == "required")
+        #expect(LoftConfig().relay.routes.isEmpty && LoftConfig().relay.tlsPolicy.isEmpty && LoftConfig().relay.smarthostTLS.isEmpty)
+    }
+
+    /// The same policy given in a route and in `tls_policy` is fine; two different ones are not.
+    @Test func aRouteAndTLSPolicyMayAgree() throws {
+        let c = try LoftConfig.parse(
+            "relay:\n  routes:\n    example.net: {host: mx.example.net, tls: required}\n  tls_policy: {Example.NET: required}\n")
+        #expect(c.relay.routes["example.net"]?.tls == "required")
+    }
+
+    @Test(arguments: [
+        "relay:\n  routes:\n    example.net: {host: mx.example.net, tls: maybe}",
+        "relay:\n  routes:\n    example.net: {tls: required}",
+        "relay:\n  routes:\n    example.net: {host: \"\"}",
+        "relay:\n  routes:\n    example.net: {host: mx.example.net, tsl: required}",
+        "relay:\n  routes:\n    example.net: [mx.example.net]",
+        "relay:\n  tls_policy: {example.net: encrypt}",
+        "relay:\n  tls_policy: [example.net]",
+        "relay:\n  tls_policy: {example.net: required, EXAMPLE.net: none}",
+        "relay:\n  routes:\n    example.net: {host: mx.example.net, tls: none}\n  tls_policy: {example.net: required}",
+        "relay:\n  smarthost: smtp.provider.test:587\n  smarthost_tls: verify",
+        "relay:\n  smarthost_tls: required",
+    ])
+    func badRoutesAndPoliciesAreClearErrors(text: String) {
+        #expect(throws: ConfigError.self) { _ = try LoftConfig.parse(text) }
+    }
 }

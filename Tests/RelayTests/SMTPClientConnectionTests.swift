@@ -199,6 +199,25 @@ import Testing
         let results = await connection.deliver(Self.envelope(), body: Self.source("Secret\r\n"))
         #expect(results.map(\.result) == [.deferred])
         #expect(results.first?.enhancedCode == .init(4, 7, 0))
+        #expect(results.first?.text.hasPrefix("TLS handshake failed: the certificate did not verify") == true)
+        #expect(server.record.messages.isEmpty)
+        await server.stop()
+    }
+
+    /// The test certificate is for localhost and 127.0.0.1: connected to 127.0.0.1 under
+    /// another host name, its address entry must not make it valid for that name.
+    @Test func requiredTLSWithACertificateForAnotherNameDefers() async throws {
+        var script = FakeSMTPServer.Script()
+        script.tls = Self.tlsContext
+        let server = try await FakeSMTPServer(script)
+        let files = try TestCertificate.write()
+        let connection = try await Self.open(server, host: "mx.example.net", Self.configuration(tls: .required, caFile: files.certificate))
+        #expect(!connection.isReusable)
+        #expect(connection.failure?.code == .tlsFailed)
+        let results = await connection.deliver(Self.envelope(), body: Self.source("Secret\r\n"))
+        #expect(results.map(\.result) == [.deferred])
+        #expect(results.first?.enhancedCode == .init(4, 7, 0))
+        #expect(results.first?.text.hasPrefix("TLS handshake failed: the certificate is not for the host name mx.example.net") == true)
         #expect(server.record.messages.isEmpty)
         await server.stop()
     }
@@ -210,7 +229,7 @@ import Testing
         let results = await connection.deliver(Self.envelope(), body: Self.source("Secret\r\n"))
         #expect(results.map(\.result) == [.deferred])
         #expect(results.first?.enhancedCode == .init(4, 7, 0))
-        #expect(results.first?.text == "TLS required but not offered")
+        #expect(results.first?.text == "TLS required but STARTTLS not offered")
         #expect(results.first?.fromServer == false)
         #expect(server.record.messages.isEmpty)
         await server.stop()

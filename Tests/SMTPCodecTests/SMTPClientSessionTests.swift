@@ -575,7 +575,7 @@ struct SMTPClientSessionTests {
         t.server("220 mx\r\n")
         t.server(ehlo("STARTTLS"))
         t.server("220 Go ahead\r\n")
-        t.event(.tlsFailed)
+        t.event(.tlsFailed("no shared cipher"))
         #expect(t.reconnectRequested)
         #expect(t.closed)
         #expect(t.failures.map(\.code) == [.tlsFailed])
@@ -604,7 +604,7 @@ struct SMTPClientSessionTests {
         t.deliver(envelope())
         #expect(t.statuses == [.deferred])
         #expect(t.enhancedCodes == ["4.7.0"])
-        #expect(t.outcomes?[0].reply.lines == ["TLS required but not offered"])
+        #expect(t.outcomes?[0].reply.lines == ["TLS required but STARTTLS not offered"])
     }
 
     @Test func requiredTLSAfterHELODefers() {
@@ -622,6 +622,7 @@ struct SMTPClientSessionTests {
         #expect(t.server("454 4.7.0 Not now\r\n") == "QUIT\r\n")
         t.deliver(envelope())
         #expect(t.enhancedCodes == ["4.7.0"])
+        #expect(t.outcomes?[0].reply.lines == ["TLS required but STARTTLS refused: 454 4.7.0 Not now"])
     }
 
     @Test func requiredTLSHandshakeFailureDefersWithoutReconnecting() {
@@ -629,12 +630,13 @@ struct SMTPClientSessionTests {
         t.server("220 mx\r\n")
         t.server(ehlo("STARTTLS"))
         t.server("220 Go ahead\r\n")
-        t.event(.tlsFailed)
+        t.event(.tlsFailed("the certificate is not for mx"))
         #expect(!t.reconnectRequested)
         #expect(t.closed)
         t.deliver(envelope())
         #expect(t.statuses == [.deferred])
         #expect(t.enhancedCodes == ["4.7.0"])
+        #expect(t.outcomes?[0].reply.lines == ["TLS handshake failed: the certificate is not for mx"])
     }
 
     @Test func requiredTLSSucceeds() {
@@ -925,6 +927,8 @@ struct SMTPClientAuthTests {
         var (t, _) = Self.afterTLS("250-smarthost.example\r\n250 AUTH PLAIN\r\n")
         #expect(t.server("535 5.7.8 Authentication credentials invalid\r\n") == "QUIT\r\n")
         #expect(t.failures.map(\.code) == [.authFailed] && t.failures.first?.reply.code == 454)
+        // The server's reply whole, enhanced code included, for the queue's last reply.
+        #expect(t.failures.first?.reply.lines == ["authentication refused: 535 5.7.8 Authentication credentials invalid"])
         #expect(t.closed && t.readyCount == 0)
     }
 

@@ -37,6 +37,10 @@ SMTP scripts: {recipient: action}, recipients compared case-insensitively; other
 A DATA reply is one for the whole transaction: "drop-after-data" on any accepted recipient wins
 over "reject-data", which wins over a pending "tempfail-data". "Down" is a peer not started
 (SMTPPeer(..., down=True), or .stop()): connections to its address and port are refused.
+
+A peer given tls=(cert, key) offers STARTTLS; given auth={user: password} as well, it offers
+AUTH PLAIN and LOGIN after STARTTLS only (aiosmtpd's auth_require_tls), answers 535 5.7.8 to
+wrong credentials, and records every attempt in .logins.
 """
 import asyncio
 import dataclasses
@@ -356,6 +360,17 @@ class Received:
     tls: bool  # STARTTLS was in force
     client: tuple  # the client's (address, port)
     reply: str  # the reply to DATA; None when the peer dropped the connection instead
+    login: str = None  # the user name the client logged in with (AUTH), None without AUTH
+
+
+@dataclasses.dataclass
+class Login:
+    """One AUTH attempt as the peer saw it."""
+    mechanism: str  # "PLAIN", "LOGIN"
+    user: str
+    password: str
+    tls: bool  # under STARTTLS
+    accepted: bool
 
 
 def _parse_path(arg, keyword):
@@ -458,6 +473,13 @@ if _SMTP is not None:
             return _PeerSMTP(self.handler, self.peer_obj, **self.SMTP_kwargs)
 
 
+def _login_of(session):
+    """The user name of a session's successful AUTH, or None."""
+    data = getattr(session, "auth_data", None) if getattr(session, "authenticated", False) else None
+    login = getattr(data, "login", None)
+    return login.decode("utf-8", "replace") if isinstance(login, bytes) else login
+
+
 class _Handler:
     def __init__(self, peer):
         self.peer = peer
@@ -480,7 +502,8 @@ class _Handler:
             ehlo=session.host_name or "", esmtp=bool(session.extended_smtp),
             mail_params=dict(getattr(envelope, "mail_params", {})),
             rcpt_params={k: dict(v) for k, v in getattr(envelope, "rcpt_params", {}).items()},
-            tls=session.ssl is not None, client=tuple(session.peer[:2]) if session.peer else (), reply=None)
+            tls=session.ssl is not None, client=tuple(session.peer[:2]) if session.peer else (), reply=None,
+            login=_login_of(session))
         reply = self.peer._data_reply(rec)
         if reply is None:  # "drop-after-data": close before answering
             server.transport.close()
@@ -497,12 +520,13 @@ class SMTPPeer:
     .transactions  every transaction that reached the end of DATA, whatever the reply
     .rcpt_log      every RCPT: [(recipient, reply code)]
     .ehlo_names    every EHLO/HELO name, in order (one per session, more after STARTTLS)
+    .logins        every AUTH attempt: [Login]
     .wait_for(n)   waits until n messages have been accepted; returns .messages
     """
 
     def __init__(self, host="127.0.0.2", port=None, script=None, default="accept", tls=None,
                  require_starttls=False, dsn=True, smtputf8=True, data_size_limit=33554432,
-                 hostname=None, down=False):
+                 hostname=None, down=False, auth=None):
         if _Controller is None:
             raise RuntimeError("aiosmtpd is missing: pip install aiosmtpd (Tests/run-all.sh does)")
         self.host = host
@@ -516,7 +540,9 @@ class SMTPPeer:
         self.data_size_limit = data_size_limit
         self.hostname = hostname or f"peer-{host.replace(':', '-')}.test"
         self.down = down
+        self.auth = dict(auth) if auth else None  # {user: password}: offer AUTH after STARTTLS
         self.messages, self.transactions, self.rcpt_log, self.ehlo_names = [], [], [], []
+        self.logins = []
         self._seen = {}  # recipient -> times a tempfail was given (RCPT)
         self._data_seen = {}  # recipient -> times a tempfail-data was given
         self._cond = threading.Condition()
@@ -581,6 +607,19 @@ class SMTPPeer:
             self._cond.notify_all()
         return reply
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        """aiosmtpd's authenticator: the user and password against .auth; recorded either way."""
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        ok = self.auth is not None and self.auth.get(user) == password
+        with self._cond:
+            self.logins.append(Login(mechanism, user, password, session.ssl is not None, ok))
+            self._cond.notify_all()
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
     def _ehlo(self, name, esmtp):
         with self._cond:
             self.ehlo_names.append(name)
@@ -599,6 +638,8 @@ class SMTPPeer:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(*self.tls)
             kw.update(tls_context=ctx, require_starttls=self.require_starttls)
+        if self.auth is not None:
+            kw.update(authenticator=self._authenticate, auth_require_tls=True)
         self._controller = _PeerController(_Handler(self), self, **kw)
         self._controller.start()
         return self

@@ -9,11 +9,13 @@ import os
 import signal
 import smtplib
 import ssl
+import subprocess
 import time
 
 import pytest
 
-from conftest import Loft, child_pid, eventually, free_port, login
+import relaypeers
+from conftest import Loft, child_env, child_pid, eventually, free_port, loft_bin, login
 from test_smtp import wait_for_port
 
 MESSAGE = (b"From: Alice <alice@example.test>\r\nTo: Xavier <x@remote.test>\r\nSubject: out into the world\r\n"
@@ -26,7 +28,10 @@ class RelayServer:
     server and destination port, with a fast retry schedule."""
 
     def __init__(self, tmp_path, dns_port, mx_port, lifetime="1h", retry="1s", extra=""):
+        """`mx_port`: the relay's destination port, or "own" for its own MX listener's."""
         self.sub_port, self.mx_port = free_port(), free_port()
+        if mx_port == "own":
+            mx_port = self.mx_port
         config = tmp_path / "loft.yaml"
         config.write_text(
             "serve:\n  gateways: [smtp, relay]\n"
@@ -68,6 +73,23 @@ class RelayServer:
         out = [g.read_all(s, "INBOX", uid) for uid in uids]
         g.close()
         return out
+
+    def queue_show(self, queue_id):
+        """`loft queue show`'s text, as an administrator reads it."""
+        r = subprocess.run([loft_bin(), "queue", "show", str(queue_id), "--data", str(self.loft.data)],
+                           capture_output=True, text=True, env=child_env(), timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    def wait_for_attempt(self, recipient, timeout=30):
+        """The queue entry and `recipient`'s state once it has been tried and is waiting again."""
+        def tried():
+            for entry in self.queue():
+                for state in entry["states"]:
+                    if state["recipient"] == recipient and state["attempts"] >= 1 and state.get("lastReply"):
+                        return entry, state
+            return None
+        return eventually(tried, timeout=timeout, what=f"an attempt for {recipient}")
 
     def stop(self):
         self.loft.stop()
@@ -286,3 +308,140 @@ def test_forwarded_mail_leaves_with_an_srs_sender_and_its_bounce_comes_back(rela
     assert s.rcpt(forged)[0] == 550
     assert s.rcpt("SRS0=AAAA=AA=victim.test=v@example.test")[0] == 550
     s.quit()
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS required per route (relay.routes: {domain: {host, tls: required}}), the certificate
+# verified against relay.ca_file for the route's host name.
+
+TLS_DOMAINS = {
+    "mx.secure.test": {"A": ["127.0.0.7"]},
+    "mx.plaintext.test": {"A": ["127.0.0.8"]},
+    "mx.wrongname.test": {"A": ["127.0.0.9"]},
+}
+
+
+def tls_route_server(tmp_path, dns_server, mx_port, ca_file, routes):
+    dns = dns_server(TLS_DOMAINS)
+    lines = "".join(f"    {domain}: {{host: \"{host}:{mx_port}\", tls: required}}\n" for domain, host in routes.items())
+    return RelayServer(tmp_path, dns.port, mx_port, extra=f"  ca_file: {ca_file}\n  routes:\n{lines}")
+
+
+def test_a_route_with_tls_required_delivers_over_a_verified_connection(tmp_path, dns_server, mx_port, smtp_peer):
+    # A certificate for the route's host name only (and its address, which must not be what
+    # is checked), trusted through relay.ca_file.
+    cert, key = relaypeers.make_self_signed_cert(tmp_path / "secure-cert", ("mx.secure.test",), ("127.0.0.7",))
+    peer = smtp_peer("127.0.0.7", tls=(cert, key))
+    server = tls_route_server(tmp_path, dns_server, mx_port, cert, {"secure.test": "mx.secure.test"})
+    try:
+        server.submit(["u@secure.test"])
+        got = peer.wait_for(1)[0]
+        assert got.tls, "delivered without TLS"
+        assert got.rcpt_tos == ["u@secure.test"] and got.data.endswith(MESSAGE)
+        eventually(lambda: server.queue() == [], what="the queue to empty")
+    finally:
+        server.stop()
+
+
+def test_a_route_with_tls_required_waits_when_starttls_is_not_offered(tmp_path, dns_server, mx_port, smtp_peer):
+    cert, _ = relaypeers.make_self_signed_cert(tmp_path / "ca", ("mx.plaintext.test",), ())
+    peer = smtp_peer("127.0.0.8")  # no STARTTLS
+    server = tls_route_server(tmp_path, dns_server, mx_port, cert, {"plaintext.test": "mx.plaintext.test"})
+    try:
+        server.submit(["u@plaintext.test"])
+        entry, state = server.wait_for_attempt("u@plaintext.test")
+        assert state["status"] in ("deferred", "leased")
+        assert state["lastEnhancedCode"] == "4.7.0"
+        assert state["lastReply"].startswith("TLS required for route plaintext.test but mx.plaintext.test [127.0.0.8]")
+        assert "STARTTLS not offered" in state["lastReply"]
+        shown = server.queue_show(entry["id"])
+        assert "4.7.0 TLS required for route plaintext.test but" in shown, shown
+        assert peer.rcpt_log == [] and peer.messages == [], "the message went out in plain text"
+    finally:
+        server.stop()
+
+
+def test_a_route_with_tls_required_waits_when_the_certificate_is_for_another_name(tmp_path, dns_server, mx_port,
+                                                                                  smtp_peer):
+    # Trusted (it is the CA file), for the peer's address, but not for the route's host name.
+    cert, key = relaypeers.make_self_signed_cert(tmp_path / "other-cert", ("mx.other.test",), ("127.0.0.9",))
+    peer = smtp_peer("127.0.0.9", tls=(cert, key))
+    server = tls_route_server(tmp_path, dns_server, mx_port, cert, {"wrongname.test": "mx.wrongname.test"})
+    try:
+        server.submit(["u@wrongname.test"])
+        entry, state = server.wait_for_attempt("u@wrongname.test")
+        assert state["lastEnhancedCode"] == "4.7.0"
+        assert state["lastReply"].startswith("TLS required for route wrongname.test but mx.wrongname.test [127.0.0.9]")
+        assert "not for the host name" in state["lastReply"], state["lastReply"]
+        assert "TLS required for route wrongname.test" in server.queue_show(entry["id"])
+        assert peer.rcpt_log == [] and peer.messages == []
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Mail loops (RFC 5321 §5.1): an MX host that is this server's own SMTP listener.
+
+def test_mail_whose_best_mx_is_this_server_fails_as_a_loop(tmp_path, dns_server):
+    dns = dns_server({"loop.test": {"MX": [(10, "mx.loop.test")]}, "mx.loop.test": {"A": ["127.0.0.1"]}})
+    # The relay's destination port is the port of its own MX listener on 127.0.0.1.
+    server = RelayServer(tmp_path, dns.port, "own")
+    try:
+        server.submit(["u@loop.test"])
+        bounce = eventually(lambda: server.inbox(), timeout=30, what="the bounce")
+        report, recipients = dsn(bounce[0])
+        assert recipients[0]["Final-Recipient"] == "rfc822; u@loop.test"
+        assert recipients[0]["Action"] == "failed" and recipients[0]["Status"] == "5.4.6"
+        assert "mail for loop.test loops back to myself" in recipients[0]["Diagnostic-Code"]
+        assert b"loops back to myself" in bounce[0]
+        eventually(lambda: server.queue() == [], what="the queue to empty")
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# The smarthost with AUTH PLAIN after STARTTLS, its certificate verified (smarthost_tls).
+
+def smarthost_server(tmp_path, dns_server, mx_port, password):
+    cert, key = relaypeers.make_self_signed_cert(tmp_path / "smarthost-cert", ("smarthost.test",), ("127.0.0.3",))
+    dns = dns_server({"smarthost.test": {"A": ["127.0.0.3"]}})
+    secret = tmp_path / "smarthost-password"
+    secret.write_text(password + "\n")
+    secret.chmod(0o600)
+    extra = (f"  smarthost: \"smarthost.test:{mx_port}\"\n  smarthost_tls: required\n  ca_file: {cert}\n"
+             f"  smarthost_username: relay-user\n  smarthost_password_file: {secret}\n")
+    return (cert, key), RelayServer(tmp_path, dns.port, mx_port, extra=extra)
+
+
+def test_the_smarthost_gets_the_credentials_over_tls_and_the_mail(tmp_path, dns_server, mx_port, smtp_peer):
+    tls, server = smarthost_server(tmp_path, dns_server, mx_port, "s3cret pass")
+    peer = smtp_peer("127.0.0.3", tls=tls, auth={"relay-user": "s3cret pass"})
+    try:
+        server.submit(["x@remote.test"])
+        got = peer.wait_for(1)[0]
+        assert got.tls and got.login == "relay-user"
+        assert got.rcpt_tos == ["x@remote.test"] and got.data.endswith(MESSAGE)
+        assert [(l.mechanism, l.user, l.password, l.tls, l.accepted) for l in peer.logins] == [
+            ("PLAIN", "relay-user", "s3cret pass", True, True)]
+        eventually(lambda: server.queue() == [], what="the queue to empty")
+    finally:
+        server.stop()
+
+
+def test_a_refused_smarthost_password_defers_with_the_servers_reply(tmp_path, dns_server, mx_port, smtp_peer):
+    """Postfix's smtp_sasl_auth_soft_bounce: a refused login is the administrator's to fix, so
+    the mail waits (4.7.0) rather than bouncing, and the server's 535 shows in the queue."""
+    tls, server = smarthost_server(tmp_path, dns_server, mx_port, "wrong")
+    peer = smtp_peer("127.0.0.3", tls=tls, auth={"relay-user": "right"})
+    try:
+        server.submit(["x@remote.test"])
+        entry, state = server.wait_for_attempt("x@remote.test")
+        assert state["status"] in ("deferred", "leased")
+        assert state["lastEnhancedCode"] == "4.7.0"
+        assert "535 5.7.8" in state["lastReply"], state["lastReply"]
+        assert "535 5.7.8" in server.queue_show(entry["id"])
+        assert peer.logins and all(l.tls and not l.accepted for l in peer.logins)
+        assert peer.messages == [] and peer.rcpt_log == []
+        assert server.inbox() == [], "no bounce for a login the administrator must fix"
+    finally:
+        server.stop()

@@ -34,7 +34,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             switch action {
             case .send, .beginMessage, .abortMessage, .close: break
             case .appendMessage(let chunk): uploaded += chunk.readableBytes
-            case .startTLS: event = answer ? .tlsEstablished : .tlsFailed
+            case .startTLS: event = answer ? .tlsEstablished : .tlsFailed("fuzz")
             case .checkSender: event = .senderChecked(answer ? .accepted : .rejected(.unknownRecipient))
             case .checkRecipient: event = .recipientChecked(answer ? .accepted : .rejected(.unknownRecipient))
             case .issueChallenge: event = .challengeIssued("<1.2@fuzz.test>")
