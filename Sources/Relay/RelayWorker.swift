@@ -138,6 +138,8 @@ public final class RelayWorker: Sendable {
                 failures = 0
                 if let waited { try? await Task.sleep(for: .milliseconds(waited)) }
             } catch {
+                // Told to stop: the waiting lease was cancelled, which is no problem to report.
+                if stopped { break }
                 // The back-end is away (restarting): back off, up to 5 s.
                 failures += 1
                 if failures == 1 || failures % 20 == 0 { logger.warning("relay worker \(n): \(error)") }
