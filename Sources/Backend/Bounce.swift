@@ -24,6 +24,9 @@ struct Bounce: Sendable {
     let reportingMTA: String
     /// The original message's header, as received.
     var originalHeader: [UInt8]
+    /// What a report of failures returns of the original message (RET=FULL: all of it); a
+    /// report of anything else returns the header whatever this says (RFC 3461 §4.3).
+    var returned: DeliveryStatusNotification.ReturnedContent = .header
     let arrivalDate: Int64
     /// Unpredictable: the report's Message-ID and the seed of its MIME boundary.
     let token: String
@@ -53,7 +56,7 @@ struct Bounce: Sendable {
     func request(reporting failures: [DeliveryFailure], date: Int64) throws -> StoreRequest {
         let report = DeliveryStatusNotification(
             reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date, messageID: token,
-            recipients: failures.map(Self.recipient), originalHeader: originalHeader, boundarySeed: token)
+            recipients: failures.map(Self.recipient), originalHeader: originalHeader, returned: returned, boundarySeed: token)
         return store(report, date: date)
     }
 
@@ -89,7 +92,7 @@ struct Bounce: Sendable {
         let report = DeliveryStatusNotification(
             reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date,
             messageID: Credentials.base64url(Credentials.random(15)),
-            originalEnvelopeID: envid, recipients: recipients, originalHeader: originalHeader,
+            originalEnvelopeID: envid, recipients: recipients, originalHeader: originalHeader, returned: returned,
             boundarySeed: Credentials.base64url(Credentials.random(15)))
         return store(report, date: date)
     }

@@ -296,6 +296,7 @@ extension Backend {
         let body: PreparedBody
         let structure: String?
         let header: [UInt8]
+        let returned: DeliveryStatusNotification.ReturnedContent
         do {
             body = try writer.finish()
         } catch {
@@ -310,6 +311,10 @@ extension Backend {
             structure = String(decoding: parsed.jsonBytes, as: UTF8.self)
             // For a bounce; one byte more than it returns tells it the header was longer.
             header = Array(contents.prefix(min(parsed.headerRange.upperBound, DeliveryStatusNotification.maxHeaderBytes + 1)))
+            // RFC 3461 §4.3: with RET=FULL a bounce returns the whole message (it is in memory
+            // now; kept only when small enough to be returned).
+            let ret: String? = if case .delivery(_, _, _, _, let dsn) = upload.purpose { dsn?.ret } else { nil }
+            returned = DeliveryStatusNotification.returnedContent(ret: ret, size: Int64(contents.count), failed: true) { [UInt8](contents) }
         } catch {
             body.discard()
             return done(.failure(error))
@@ -344,8 +349,10 @@ extension Backend {
             let bounce: Bounce?
             do {
                 plan = try DeliveryPlan(recipients: recipients, size: size, backend: self, mayRelay: mayRelay)
-                bounce = try Bounce.prepare(
+                var prepared = try Bounce.prepare(
                     sender: sender, router: router, reportingMTA: config.hostname, originalHeader: header, arrivalDate: internalDate)
+                prepared?.returned = returned
+                bounce = prepared
             } catch {
                 body.discard()
                 return done(.failure(error))

@@ -445,3 +445,24 @@ def test_a_refused_smarthost_password_defers_with_the_servers_reply(tmp_path, dn
         assert server.inbox() == [], "no bounce for a login the administrator must fix"
     finally:
         server.stop()
+
+
+def test_ret_full_bounce_returns_the_whole_message(relay, smtp_peer):
+    """RFC 3461 §4.3: MAIL FROM with RET=FULL, a remote 550: the bounce's third part is the
+    whole message (message/rfc822), its body as the sender wrote it."""
+    smtp_peer("127.0.0.2", script={"nobody@remote.test": "reject"})
+    relay.submit(["nobody@remote.test"], mail_options=["RET=FULL"])
+    bounce = eventually(lambda: relay.inbox(), timeout=30, what="the bounce")
+    assert len(bounce) == 1
+    report, recipients = dsn(bounce[0])
+    assert recipients[0]["Final-Recipient"] == "rfc822; nobody@remote.test" and recipients[0]["Action"] == "failed"
+    explanation, _, returned = report.get_payload()
+    assert "Your message is attached." in explanation.get_content()
+    assert returned.get_content_type() == "message/rfc822"
+    original = returned.get_payload()[0]
+    assert original["Subject"] == "out into the world"
+    assert original["Message-ID"] == "<out-1@example.test>"
+    assert original["Received"], "the message as it left, with the gateway's trace field"
+    body = MESSAGE.split(b"\r\n\r\n", 1)[1].decode()
+    assert original.get_payload().replace("\r\n", "\n") == body.replace("\r\n", "\n")
+
