@@ -60,11 +60,13 @@ struct Bounce: Sendable {
         return store(report, date: date)
     }
 
-    /// The report after a delivery's commit: `failures`, and the envelope recipients in
-    /// `delivered` that asked for a success notice (RFC 3461 §6.2, Action: delivered), with the
-    /// ORCPT each gave.
+    /// The report after a delivery's commit: `failures`, the envelope recipients in
+    /// `delivered` that asked for a success notice (RFC 3461 §5.2.3, Action: delivered), and
+    /// those in `expanded` that asked for one and were passed on to several addresses
+    /// (§5.2.7.3 (c), Action: expanded; `expansions` counts them), with the ORCPT each gave.
     func request(
-        reporting failures: [DeliveryFailure], delivered: [String], dsn: DeliveryDSN?, recipients: [String], date: Int64
+        reporting failures: [DeliveryFailure], delivered: [String], expanded: [(recipient: String, expansions: Int)] = [],
+        dsn: DeliveryDSN?, recipients: [String], date: Int64
     ) throws -> StoreRequest {
         var orcpt: [String: String] = [:]
         for (i, r) in recipients.enumerated() {
@@ -82,6 +84,12 @@ struct Bounce: Sendable {
                 finalRecipient: address, originalRecipient: orcpt[address.lowercased()],
                 status: DeliveryStatusNotification.Status(2, 0, 0)!,
                 diagnostic: "250 2.0.0 delivered to the mailbox", action: .delivered)
+        }
+        listed += expanded.map { address, count in
+            DeliveryStatusNotification.Recipient(
+                finalRecipient: address, originalRecipient: orcpt[address.lowercased()],
+                status: DeliveryStatusNotification.Status(2, 0, 0)!,
+                diagnostic: "250 2.0.0 passed on to \(count) addresses", action: .expanded)
         }
         return try request(recipients: listed, envid: dsn?.envid, date: date)
     }

@@ -12,8 +12,7 @@
 /// quoted-printable, so the result is 7-bit with CRLF line endings and no line longer than 998
 /// octets (RFC 5322 §2.1.1), whatever it reports on.
 public struct DeliveryStatusNotification: Sendable, Equatable {
-    /// One recipient the report is about (RFC 3464 §2.3). Its Action is `failed`: the reporting
-    /// MTA has given up on it.
+    /// One recipient the report is about (RFC 3464 §2.3); `action` says what became of it.
     public struct Recipient: Sendable, Equatable {
         /// §2.3.2: the envelope address the failure concerns.
         public var finalRecipient: String
@@ -52,6 +51,9 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
     /// which): the first recipient's.
     public enum Action: String, Sendable, Equatable {
         case failed, delayed, delivered, relayed
+        /// Delivered to the address the sender gave, which passed it on to several others
+        /// (RFC 3461 §5.2.7.3 (c)): not final, failures of those may still be reported.
+        case expanded
     }
 
     /// What the third part returns of the original message (RFC 3461 §4.3, §6.2).
@@ -198,7 +200,7 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         switch kind {
         case .failed: "Undelivered Mail Returned to Sender"
         case .delayed: "Delayed Mail (still being retried)"
-        case .delivered, .relayed: "Successful Mail Delivery Report"
+        case .delivered, .relayed, .expanded: "Successful Mail Delivery Report"
         }
     }
 
@@ -273,6 +275,9 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         case .relayed:
             text += "Your message was handed on to the recipients' mail systems below, which\r\n"
             text += "do not send delivery notifications of their own.\r\n\r\n"
+        case .expanded:
+            text += "Your message was delivered to the recipients below, which pass it on to\r\n"
+            text += "several other addresses. You may still hear of failures there.\r\n\r\n"
         }
         for recipient in listed {
             text += "<\(Self.printable(recipient.finalRecipient))>"

@@ -94,7 +94,7 @@ import Testing
 
     /// RFC 3461 §4.3 and §6.2: a delay warning, a success or a relayed notice returns the
     /// header even when given the whole message.
-    @Test(arguments: [DSN.Action.delayed, .delivered, .relayed])
+    @Test(arguments: [DSN.Action.delayed, .delivered, .relayed, .expanded])
     func aReportOfNoFailureReturnsTheHeader(_ action: DSN.Action) throws {
         var report = Fixture.report(recipients: [
             DSN.Recipient(finalRecipient: "small@example.test", status: DSN.Status(action == .delayed ? 4 : 2, 0, 0)!, action: action)
