@@ -24,6 +24,9 @@ struct Bounce: Sendable {
     let reportingMTA: String
     /// The original message's header, as received.
     var originalHeader: [UInt8]
+    /// What a report of failures returns of the original message (RET=FULL: all of it); a
+    /// report of anything else returns the header whatever this says (RFC 3461 §4.3).
+    var returned: DeliveryStatusNotification.ReturnedContent = .header
     let arrivalDate: Int64
     /// Unpredictable: the report's Message-ID and the seed of its MIME boundary.
     let token: String
@@ -53,15 +56,17 @@ struct Bounce: Sendable {
     func request(reporting failures: [DeliveryFailure], date: Int64) throws -> StoreRequest {
         let report = DeliveryStatusNotification(
             reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date, messageID: token,
-            recipients: failures.map(Self.recipient), originalHeader: originalHeader, boundarySeed: token)
+            recipients: failures.map(Self.recipient), originalHeader: originalHeader, returned: returned, boundarySeed: token)
         return store(report, date: date)
     }
 
-    /// The report after a delivery's commit: `failures`, and the envelope recipients in
-    /// `delivered` that asked for a success notice (RFC 3461 §6.2, Action: delivered), with the
-    /// ORCPT each gave.
+    /// The report after a delivery's commit: `failures`, the envelope recipients in
+    /// `delivered` that asked for a success notice (RFC 3461 §5.2.3, Action: delivered), and
+    /// those in `expanded` that asked for one and were passed on to several addresses
+    /// (§5.2.7.3 (c), Action: expanded; `expansions` counts them), with the ORCPT each gave.
     func request(
-        reporting failures: [DeliveryFailure], delivered: [String], dsn: DeliveryDSN?, recipients: [String], date: Int64
+        reporting failures: [DeliveryFailure], delivered: [String], expanded: [(recipient: String, expansions: Int)] = [],
+        dsn: DeliveryDSN?, recipients: [String], date: Int64
     ) throws -> StoreRequest {
         var orcpt: [String: String] = [:]
         for (i, r) in recipients.enumerated() {
@@ -80,6 +85,12 @@ struct Bounce: Sendable {
                 status: DeliveryStatusNotification.Status(2, 0, 0)!,
                 diagnostic: "250 2.0.0 delivered to the mailbox", action: .delivered)
         }
+        listed += expanded.map { address, count in
+            DeliveryStatusNotification.Recipient(
+                finalRecipient: address, originalRecipient: orcpt[address.lowercased()],
+                status: DeliveryStatusNotification.Status(2, 0, 0)!,
+                diagnostic: "250 2.0.0 passed on to \(count) addresses", action: .expanded)
+        }
         return try request(recipients: listed, envid: dsn?.envid, date: date)
     }
 
@@ -89,7 +100,7 @@ struct Bounce: Sendable {
         let report = DeliveryStatusNotification(
             reportingMTA: reportingMTA, returnPath: returnPath, arrivalDate: arrivalDate, date: date,
             messageID: Credentials.base64url(Credentials.random(15)),
-            originalEnvelopeID: envid, recipients: recipients, originalHeader: originalHeader,
+            originalEnvelopeID: envid, recipients: recipients, originalHeader: originalHeader, returned: returned,
             boundarySeed: Credentials.base64url(Credentials.random(15)))
         return store(report, date: date)
     }

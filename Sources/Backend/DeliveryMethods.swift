@@ -296,6 +296,7 @@ extension Backend {
         let body: PreparedBody
         let structure: String?
         let header: [UInt8]
+        let returned: DeliveryStatusNotification.ReturnedContent
         do {
             body = try writer.finish()
         } catch {
@@ -310,6 +311,10 @@ extension Backend {
             structure = String(decoding: parsed.jsonBytes, as: UTF8.self)
             // For a bounce; one byte more than it returns tells it the header was longer.
             header = Array(contents.prefix(min(parsed.headerRange.upperBound, DeliveryStatusNotification.maxHeaderBytes + 1)))
+            // RFC 3461 §4.3: with RET=FULL a bounce returns the whole message (it is in memory
+            // now; kept only when small enough to be returned).
+            let ret: String? = if case .delivery(_, _, _, _, let dsn) = upload.purpose { dsn?.ret } else { nil }
+            returned = DeliveryStatusNotification.returnedContent(ret: ret, size: Int64(contents.count), failed: true) { [UInt8](contents) }
         } catch {
             body.discard()
             return done(.failure(error))
@@ -344,8 +349,10 @@ extension Backend {
             let bounce: Bounce?
             do {
                 plan = try DeliveryPlan(recipients: recipients, size: size, backend: self, mayRelay: mayRelay)
-                bounce = try Bounce.prepare(
+                var prepared = try Bounce.prepare(
                     sender: sender, router: router, reportingMTA: config.hostname, originalHeader: header, arrivalDate: internalDate)
+                prepared?.returned = returned
+                bounce = prepared
             } catch {
                 body.discard()
                 return done(.failure(error))
@@ -359,15 +366,24 @@ extension Backend {
             if let bounce {
                 let wanted = Self.requestedNotifications(recipients: recipients, dsn: dsn)
                 followUp = { stored in
-                    // RFC 3461 §4.1: failures unless NOTIFY leaves them out; successes of
-                    // local deliveries (Action: delivered) when NOTIFY asks for them.
+                    // RFC 3461 §4.1: failures unless NOTIFY leaves them out; successes when
+                    // NOTIFY asks for them: of local deliveries (Action: delivered, §5.2.3) and
+                    // of expansions to several addresses (Action: expanded, §5.2.7.3 (c)).
                     let failures = plan.failures(stored).filter { wanted[$0.recipient.lowercased()]?.contains(.failure) ?? true }
-                    let delivered = plan.outcomes(stored).filter {
-                        $0.status == .delivered && (wanted[$0.recipient.lowercased()]?.contains(.success) ?? false)
-                    }.map(\.recipient)
-                    guard !failures.isEmpty || !delivered.isEmpty else { return nil }
+                    var delivered: [String] = []
+                    var expanded: [(recipient: String, expansions: Int)] = []
+                    for (entry, outcome) in zip(plan.perRecipient, plan.outcomes(stored))
+                    where wanted[entry.recipient.lowercased()]?.contains(.success) ?? false {
+                        if entry.expanded && (outcome.status == .delivered || outcome.status == .queued) {
+                            expanded.append((entry.recipient, entry.expansions))
+                        } else if outcome.status == .delivered {
+                            delivered.append(entry.recipient)
+                        }
+                    }
+                    guard !failures.isEmpty || !delivered.isEmpty || !expanded.isEmpty else { return nil }
                     return try bounce.request(
-                        reporting: failures, delivered: delivered, dsn: dsn, recipients: recipients, date: internalDate)
+                        reporting: failures, delivered: delivered, expanded: expanded, dsn: dsn, recipients: recipients,
+                        date: internalDate)
                 }
             }
             var queueOptions = QueueOptions(lifetime: config.queuePolicy.lifetime)
@@ -415,16 +431,47 @@ extension Backend {
         var options = QueueOptions(
             origin: direct.isEmpty ? "forward" : "submission", envid: dsn?.envid, ret: dsn?.ret?.lowercased(),
             bodyType: eightBit ? "8bitmime" : "7bit", smtputf8: utf8, lifetime: lifetime)
-        // The parameters go with the envelope recipient they were given for; an address an
-        // alias or forwarding led to gets none (the expansion ends them, RFC 3461 §6.2.7).
-        for (i, recipient) in recipients.enumerated() {
-            guard let given = dsn?.recipients?[i], !given.isEmpty,
-                let address = plan.remote.first(where: { $0.lowercased() == recipient.lowercased() })
+        // Each queued address gets the NOTIFY and ORCPT of the envelope recipient that led to
+        // it (`carriedDSN`); one several recipients led to, those of the first.
+        let queued = Dictionary(plan.remote.map { ($0.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
+        for (i, entry) in plan.perRecipient.enumerated() {
+            let direct = entry.remote.count == 1 && entry.expansions == 1 && entry.remote[0].lowercased() == entry.recipient.lowercased()
+            guard
+                let carried = carriedDSN(
+                    dsn?.recipients?[i], recipient: entry.recipient, direct: direct, expanded: entry.expanded)
             else { continue }
-            options.recipientDSN[address] = QueueOptions.RecipientDSN(
-                notify: given.notify.flatMap(QueueSchedule.Notify.parse), orcpt: given.orcpt)
+            for address in entry.remote {
+                guard let address = queued[address.lowercased()], options.recipientDSN[address] == nil else { continue }
+                options.recipientDSN[address] = carried
+            }
         }
         return options
+    }
+
+    /// The NOTIFY and ORCPT a queued address gets from the envelope recipient that led to it
+    /// (`given`: what its RCPT carried), by RFC 3461 §5.2.7; nil for none.
+    /// - The recipient itself (`direct`): as given (§5.2.1 (c), (d)).
+    /// - A single-recipient alias — an alias of one target, a forwarding that keeps no copy —
+    ///   passes them on (§5.2.7.2).
+    /// - A multiple-recipient alias (`expanded`: a group, an alias of several targets, a
+    ///   forwarding that keeps a copy; the envelope sender stays the sender's, so none is a
+    ///   "mailing list" of §5.2.7.1) passes them on to every address but takes SUCCESS out of
+    ///   NOTIFY (§5.2.7.3 (c)): NOTIFY=SUCCESS becomes NEVER. The success is told once, as the
+    ///   `expanded` notice for the recipient itself, at commit.
+    /// Through an alias, an ORCPT the client did not give is the recipient's own address
+    /// (§5.2.1 (d) allows adding one, "the recipient address from the RCPT command"), so a
+    /// bounce names the address the sender wrote; only when it is printable US-ASCII (§4.2).
+    static func carriedDSN(_ given: RecipientDSN?, recipient: String, direct: Bool, expanded: Bool) -> QueueOptions.RecipientDSN? {
+        var notify = given?.notify.flatMap(QueueSchedule.Notify.parse)
+        var orcpt = given?.orcpt
+        if !direct {
+            if orcpt == nil, recipient.utf8.count <= 500 - 7, recipient.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+                orcpt = "rfc822;" + recipient
+            }
+            if expanded { notify = notify.map { $0.subtracting([.success]) } }
+        }
+        guard notify != nil || orcpt != nil else { return nil }
+        return QueueOptions.RecipientDSN(notify: notify, orcpt: orcpt)
     }
 
     /// The envelope sender of forwarded copies: an outside sender rewritten by SRS through the

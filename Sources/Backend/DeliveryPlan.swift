@@ -10,14 +10,17 @@ struct DeliveryPlan: Sendable {
         var recipient: String
         /// Indices into `accounts` of the copies made for it.
         var accounts: [Int]
-        var remote: Bool
+        /// The remote addresses it leads to (its route's), each also in `DeliveryPlan.remote`.
+        var remote: [String]
         /// Its outcome when nothing takes it: the route's failure, or the first refusal.
         var refusal: RecipientOutcome?
         /// Accounts it leads to that refused the message before the commit (size, quota).
         var refused: [(account: AccountRecord, why: RecipientOutcome)]
+        /// How many places it leads to: its route's local accounts and remote addresses.
+        var expansions: Int
         /// It leads to more than one place (a group, an alias of several targets, a
         /// forwarding that keeps a copy): a failure there names the account, not the recipient.
-        var expanded: Bool
+        var expanded: Bool { expansions > 1 }
     }
 
     var accounts: [AccountRecord] = []
@@ -50,8 +53,8 @@ struct DeliveryPlan: Sendable {
             for r in route.remote where remoteSeen.insert(r.lowercased()).inserted { remote.append(r) }
             perRecipient.append(
                 Entry(
-                    recipient: recipient, accounts: mine, remote: !route.remote.isEmpty, refusal: refusal, refused: refused,
-                    expanded: route.accounts.count + route.remote.count > 1))
+                    recipient: recipient, accounts: mine, remote: route.remote, refusal: refusal, refused: refused,
+                    expansions: route.accounts.count + route.remote.count))
         }
     }
 
@@ -59,7 +62,7 @@ struct DeliveryPlan: Sendable {
         perRecipient.map { entry in
             let results = entry.accounts.map { stored.placements[$0] }
             if results.contains(where: \.isStored) { return RecipientOutcome(recipient: entry.recipient, status: .delivered) }
-            if entry.remote && stored.queueID != nil { return RecipientOutcome(recipient: entry.recipient, status: .queued) }
+            if !entry.remote.isEmpty && stored.queueID != nil { return RecipientOutcome(recipient: entry.recipient, status: .queued) }
             if let refusal = entry.refusal { return refusal }
             for case .failed(let error) in results { return Self.outcome(entry.recipient, error) }
             return RecipientOutcome(

@@ -61,7 +61,7 @@ extension Backend {
                 throw RPCError(.noSuchQueueEntry, "no queued message \(id)")
             }
             let update = try self.store.updateQueue(
-                selection, now: now, step: { (QueueSchedule.retryNow($0.state, now: now), nil) }, notify: { _, _, _ in [] })
+                selection, now: now, step: { (QueueSchedule.retryNow($0.state, now: now), nil) }, notify: { _, _, _, _ in [] })
             self.wakeRelays()
             return QueueChangeResult(changed: update.changed)
         }
@@ -257,13 +257,15 @@ extension Backend {
         var update: QueueUpdate
         while true {
             do {
-                update = try store.updateQueue(.message(id, recipients: recipients), now: now, step: step) { message, header, changes in
+                update = try store.updateQueue(.message(id, recipients: recipients), now: now, step: step) {
+                    message, header, wholeMessage, changes in
                     guard !message.sender.isEmpty, message.origin != "bounce" else { return [] }
                     guard routed else { throw NeedsRouting(message: message) }
                     // Nil: the sender's mail goes nowhere (Bounce.prepare), so no notice is made.
                     guard var bounce else { return [] }
                     bounce.originalHeader = header
-                    return try Self.notifications(bounce: bounce, message: message, changes: changes, date: now)
+                    return try Self.notifications(
+                        bounce: bounce, message: message, changes: changes, date: now, wholeMessage: wholeMessage)
                 }
                 break
             } catch let needs as NeedsRouting {
@@ -304,8 +306,12 @@ extension Backend {
     }
 
     /// One report per kind of notification (RFC 3464: failed, delayed, delivered/relayed), as
-    /// requests to store with the change.
-    static func notifications(bounce: Bounce, message: QueuedMessage, changes: [QueueChange], date: Int64) throws -> [StoreRequest] {
+    /// requests to store with the change. Only the failed one returns the whole message when
+    /// RET=FULL asked for it (RFC 3461 §4.3; a delay warning carries the header, as Postfix's
+    /// do), read with `wholeMessage` then and only then.
+    static func notifications(
+        bounce: Bounce, message: QueuedMessage, changes: [QueueChange], date: Int64, wholeMessage: () throws -> [UInt8]
+    ) throws -> [StoreRequest] {
         var byKind: [(DeliveryStatusNotification.Action, [DeliveryStatusNotification.Recipient])] = []
         for change in changes {
             guard let notification = change.notification else { continue }
@@ -324,7 +330,10 @@ extension Backend {
             }
         }
         return try byKind.map { action, recipients in
-            try bounce.request(
+            var bounce = bounce
+            bounce.returned = try DeliveryStatusNotification.returnedContent(
+                ret: message.ret, size: message.size, failed: action == .failed, read: wholeMessage)
+            return try bounce.request(
                 recipients: recipients.map { r in
                     var r = r
                     r.action = action

@@ -1,7 +1,9 @@
 /// A delivery status notification: the bounce an MTA mails to the envelope sender of a message
 /// it accepted but could not deliver to some of its recipients (RFC 5321 §6.1). RFC 3464's
 /// `message/delivery-status` inside RFC 6522's `multipart/report`: a human-readable explanation,
-/// the machine-readable report, and the original message's header (`text/rfc822-headers`).
+/// the machine-readable report, and the original message's header (`text/rfc822-headers`) or,
+/// when the sender asked with RET=FULL and the report tells of a failure, the whole message
+/// (`message/rfc822`, or `message/global` when it is not 7-bit text: RFC 6532 §3.7).
 ///
 /// Pure: the dates, the identifier and the boundary's seed are inputs, so the same inputs
 /// compose the same bytes. Every text that comes from outside — addresses, diagnostics, the
@@ -10,8 +12,7 @@
 /// quoted-printable, so the result is 7-bit with CRLF line endings and no line longer than 998
 /// octets (RFC 5322 §2.1.1), whatever it reports on.
 public struct DeliveryStatusNotification: Sendable, Equatable {
-    /// One recipient the report is about (RFC 3464 §2.3). Its Action is `failed`: the reporting
-    /// MTA has given up on it.
+    /// One recipient the report is about (RFC 3464 §2.3); `action` says what became of it.
     public struct Recipient: Sendable, Equatable {
         /// §2.3.2: the envelope address the failure concerns.
         public var finalRecipient: String
@@ -50,6 +51,21 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
     /// which): the first recipient's.
     public enum Action: String, Sendable, Equatable {
         case failed, delayed, delivered, relayed
+        /// Delivered to the address the sender gave, which passed it on to several others
+        /// (RFC 3461 §5.2.7.3 (c)): not final, failures of those may still be reported.
+        case expanded
+    }
+
+    /// What the third part returns of the original message (RFC 3461 §4.3, §6.2).
+    public enum ReturnedContent: Sendable, Equatable {
+        /// Its header: RET=HDRS or no RET.
+        case header
+        /// The whole message, for RET=FULL: returned only by a report that tells of a failure
+        /// (§4.3: "only the headers" otherwise), and only up to `maxReturnedMessageBytes`.
+        case message([UInt8])
+        /// RET=FULL for a message of `size` bytes, larger than `maxReturnedMessageBytes`: its
+        /// header is returned, and the explanation says why (§6.2 allows it).
+        case tooLarge(size: Int64)
     }
 
     // RFC 3464 §2.3.4
@@ -87,6 +103,8 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
     public var recipients: [Recipient]
     /// The original message's header, as received (its trailing blank line may be included).
     public var originalHeader: [UInt8]
+    /// What the sender asked to get back; the header unless RET=FULL.
+    public var returned: ReturnedContent
     /// Makes the MIME boundary; a random token keeps it from being guessed, and the composer
     /// still checks that no part contains it.
     public var boundarySeed: String
@@ -98,10 +116,15 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
     /// Bytes of the original header returned at most (cut at a line end); RFC 6522 §4 asks for
     /// the whole header, but a report must stay small.
     public static let maxHeaderBytes = 32 * 1024
+    /// Bytes of a whole message returned at most (RET=FULL); a larger one comes back as its
+    /// header. RFC 3461 §6.2 leaves the length to the implementation; 2 MiB keeps a bounce
+    /// deliverable almost anywhere while covering most mail that is not an attachment.
+    public static let maxReturnedMessageBytes = 2 * 1024 * 1024
 
     public init(
         reportingMTA: String, returnPath: String, arrivalDate: Int64, date: Int64, messageID: String,
-        originalEnvelopeID: String? = nil, recipients: [Recipient], originalHeader: [UInt8], boundarySeed: String
+        originalEnvelopeID: String? = nil, recipients: [Recipient], originalHeader: [UInt8], returned: ReturnedContent = .header,
+        boundarySeed: String
     ) {
         self.reportingMTA = reportingMTA
         self.returnPath = returnPath
@@ -111,26 +134,38 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         self.originalEnvelopeID = originalEnvelopeID
         self.recipients = recipients
         self.originalHeader = originalHeader
+        self.returned = returned
         self.boundarySeed = boundarySeed
+    }
+
+    /// What a report should return for a message of `size` bytes sent with `ret` (RFC 3461
+    /// §4.3: `FULL` or `HDRS`, any case; nil when absent), reading the message with `read`
+    /// only when it is to be returned whole: RET=FULL, a report of failures (`failed`), and at
+    /// most `maxReturnedMessageBytes`.
+    ///
+    /// No RET returns the header: §4.3 leaves it to the MTA ("MAY return either"), and the
+    /// header is what Loft always returned, keeps reports small, and does not send a whole
+    /// message back to a sender that did not ask (Postfix returns it whole by default).
+    public static func returnedContent(
+        ret: String?, size: Int64, failed: Bool, read: () throws -> [UInt8]
+    ) rethrows -> ReturnedContent {
+        guard failed, ret?.lowercased() == "full" else { return .header }
+        guard size <= Int64(maxReturnedMessageBytes) else { return .tooLarge(size: size) }
+        return .message(try read())
     }
 
     /// The whole message, header and body.
     public func encoded() -> [UInt8] {
         let host = Self.hostName(reportingMTA)
         let listed = recipients.prefix(Self.maxRecipients)
-        let returned = Self.returnedHeader(originalHeader)
+        let third = returnedPart()
         var parts = [
             Part(
                 type: "text/plain; charset=us-ascii", description: "Notification",
-                content: humanReadable(host: host, listed: listed, headerCut: returned.cut, headerReturned: !returned.content.isEmpty)),
+                content: humanReadable(host: host, listed: listed, returned: third.note)),
             Part(type: "message/delivery-status", description: "Delivery report", content: deliveryStatus(host: host, listed: listed)),
         ]
-        if !returned.content.isEmpty {
-            parts.append(
-                Part(
-                    type: "text/rfc822-headers", description: "Undelivered message header", encoding: returned.encoding,
-                    content: returned.content))
-        }
+        if let part = third.part { parts.append(part) }
         let boundary = Self.boundary(seed: boundarySeed, avoiding: parts.map(\.content))
 
         var text = "From: Mail Delivery System <MAILER-DAEMON@\(host)>\r\n"
@@ -165,8 +200,40 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         switch kind {
         case .failed: "Undelivered Mail Returned to Sender"
         case .delayed: "Delayed Mail (still being retried)"
-        case .delivered, .relayed: "Successful Mail Delivery Report"
+        case .delivered, .relayed, .expanded: "Successful Mail Delivery Report"
         }
+    }
+
+    /// RFC 3461 §4.3, §6.2: the whole message only in a report that tells of a failure.
+    var reportsFailure: Bool { recipients.contains { $0.action == .failed } }
+
+    /// The third part (RFC 6522 §3, 3.), nil when there is nothing to return, and the sentence
+    /// the explanation ends with to say what it is.
+    func returnedPart() -> (part: Part?, note: String?) {
+        var tooLarge: Int64?
+        switch returned {
+        case .message(let message) where reportsFailure && !message.isEmpty:
+            if message.count <= Self.maxReturnedMessageBytes {
+                let returned = Self.returnedMessage(message)
+                return (
+                    Part(type: returned.type, description: "Undelivered message", encoding: returned.encoding, content: returned.content),
+                    "Your message is attached."
+                )
+            }
+            tooLarge = Int64(message.count)
+        case .tooLarge(let size) where reportsFailure: tooLarge = size
+        default: break
+        }
+        let header = Self.returnedHeader(originalHeader)
+        guard !header.content.isEmpty else { return (nil, nil) }
+        var note = "The header of your message is attached"
+        if let tooLarge {
+            note = "Your message was \(tooLarge) bytes, more than the \(Self.maxReturnedMessageBytes) bytes returned\r\n"
+            note += "in full, so only its header is attached"
+        }
+        note += header.cut ? " (cut short: it was longer than \(Self.maxHeaderBytes) bytes)." : "."
+        let description = reportsFailure ? "Undelivered message header" : "Message header"
+        return (Part(type: "text/rfc822-headers", description: description, encoding: header.encoding, content: header.content), note)
     }
 
     /// One body part of the report.
@@ -190,7 +257,7 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
     }
 
     /// The first part (RFC 6522 §3, 1.): which recipients failed and why, in plain words.
-    func humanReadable(host: String, listed: ArraySlice<Recipient>, headerCut: Bool, headerReturned: Bool) -> String {
+    func humanReadable(host: String, listed: ArraySlice<Recipient>, returned note: String?) -> String {
         var text = "This is the mail system at host \(host).\r\n\r\n"
         switch kind {
         case .failed:
@@ -208,6 +275,9 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         case .relayed:
             text += "Your message was handed on to the recipients' mail systems below, which\r\n"
             text += "do not send delivery notifications of their own.\r\n\r\n"
+        case .expanded:
+            text += "Your message was delivered to the recipients below, which pass it on to\r\n"
+            text += "several other addresses. You may still hear of failures there.\r\n\r\n"
         }
         for recipient in listed {
             text += "<\(Self.printable(recipient.finalRecipient))>"
@@ -217,10 +287,7 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         if recipients.count > listed.count {
             text += "\r\n... and \(recipients.count - listed.count) more recipients, not listed here.\r\n"
         }
-        if headerReturned {
-            text += "\r\nThe header of your message is attached"
-            text += headerCut ? " (cut short: it was longer than \(Self.maxHeaderBytes) bytes).\r\n" : ".\r\n"
-        }
+        if let note { text += "\r\n\(note)\r\n" }
         return text
     }
 
@@ -269,6 +336,17 @@ public struct DeliveryStatusNotification: Sendable, Equatable {
         if bytes.isEmpty { return ([], "7bit", cut) }
         if !bytes.ends(with: [0x0D, 0x0A]) { bytes += [0x0D, 0x0A] }
         return isSevenBitText(bytes) ? (bytes, "7bit", cut) : (TransferEncoding.quotedPrintable(bytes), "quoted-printable", cut)
+    }
+
+    /// The whole message for the third part, with CRLF line ends: `message/rfc822` as it is
+    /// when it is 7-bit text (RFC 2046 §5.2.1 allows no other encoding of it); else
+    /// `message/global` in base64 (RFC 6532 §3.7 permits any encoding), so the report stays
+    /// 7-bit and reaches any server, and its 8-bit bytes come back as they were.
+    static func returnedMessage(_ message: [UInt8]) -> (type: String, content: [UInt8], encoding: String?) {
+        var bytes = crlfLines(message)
+        if !bytes.isEmpty && !bytes.ends(with: [0x0D, 0x0A]) { bytes += [0x0D, 0x0A] }
+        if isSevenBitText(bytes) { return ("message/rfc822", bytes, nil) }
+        return ("message/global", TransferEncoding.base64(bytes), "base64")
     }
 
     /// RFC 2045 §2.7 7bit data: no NUL, no 8-bit byte, CR and LF only as CRLF, lines of at most

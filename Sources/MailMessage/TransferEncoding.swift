@@ -1,7 +1,27 @@
+import MailCore
+
 /// Content-Transfer-Encoding encoders (RFC 2045 §6), bytes to bytes, for the parts the server
-/// composes itself (a bounce's copy of a header that is not 7-bit clean). `TransferDecoding`
-/// undoes them.
+/// composes itself (a bounce's copy of a header that is not 7-bit clean, or of a message).
+/// `TransferDecoding` undoes them.
 public enum TransferEncoding {
+    /// Base64 lines are at most this long (RFC 2045 §6.8).
+    public static let maxBase64Line = 76
+
+    /// Base64 (RFC 2045 §6.8) in lines of 76 characters, each ended by CRLF.
+    public static func base64(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        let encoded = Array(Base64.encode(bytes).utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(encoded.count + encoded.count / maxBase64Line * 2 + 2)
+        var start = 0
+        while start < encoded.count {
+            let end = min(start + maxBase64Line, encoded.count)
+            output += encoded[start..<end]
+            output += [0x0D, 0x0A]
+            start = end
+        }
+        return output
+    }
+
     /// Encoded lines are at most this long, soft line break included (RFC 2045 §6.7 rule 5).
     public static let maxQuotedPrintableLine = 76
 

@@ -152,13 +152,15 @@ public protocol QueueStore: Sendable {
     func renewQueueLease(_ lease: String, now: Int64, until: Int64) throws -> (recipients: Int, deadline: Int64)
     /// Applies `step` to each recipient of `selection` in one transaction and writes the
     /// attempt it returns with the new state. Then, per message with notifications to send,
-    /// calls `notify` with the message, its original header (at most 32 KiB) and the changes,
-    /// and stores what it returns in the same transaction (a DSN is never lost nor made twice).
-    /// Messages left with no recipient that is not final leave the queue.
+    /// calls `notify` with the message, its original header (at most 32 KiB), a function that
+    /// reads the whole message (as it is sent, `size` bytes: for RET=FULL, called only by a
+    /// notification that returns it) and the changes, and stores what it returns in the same
+    /// transaction (a DSN is never lost nor made twice). Messages left with no recipient that
+    /// is not final leave the queue.
     func updateQueue(
         _ selection: QueueSelection, now: Int64,
         step: (QueuedRecipient) -> (QueueSchedule.Step, QueueAttempt?),
-        notify: (QueuedMessage, [UInt8], [QueueChange]) throws -> [StoreRequest]
+        notify: (QueuedMessage, [UInt8], _ wholeMessage: () throws -> [UInt8], [QueueChange]) throws -> [StoreRequest]
     ) throws -> QueueUpdate
     /// Messages with a recipient not final that is past its lifetime, or (when `warnAge` > 0)
     /// queued longer than `warnAge` and not yet warned: the scheduler's round.
@@ -300,7 +302,7 @@ extension SQLiteStore {
     public func updateQueue(
         _ selection: QueueSelection, now: Int64,
         step: (QueuedRecipient) -> (QueueSchedule.Step, QueueAttempt?),
-        notify: (QueuedMessage, [UInt8], [QueueChange]) throws -> [StoreRequest]
+        notify: (QueuedMessage, [UInt8], _ wholeMessage: () throws -> [UInt8], [QueueChange]) throws -> [StoreRequest]
     ) throws -> QueueUpdate {
         var unusedFiles: [BodyDigest] = []
         let update = try combinedWrite { db -> QueueUpdate in
@@ -348,7 +350,7 @@ extension SQLiteStore {
             var stored: [StoreResult] = []
             for entry in changes {
                 let header = try originalHeader(db, blobID: entry.blobID)
-                for request in try notify(entry.message, header, entry.changes) {
+                for request in try notify(entry.message, header, { try queuedBody(db, queueID: entry.message.id) }, entry.changes) {
                     stored.append(try storeFollowUp(db, request, now: now))
                 }
             }
@@ -388,6 +390,16 @@ extension SQLiteStore {
             i += 1
         }
         return bytes
+    }
+
+    /// A queued message as it is sent (from `body_offset`), whole: what a RET=FULL bounce
+    /// returns, read only for one.
+    func queuedBody(_ db: Database, queueID: Int64) throws -> [UInt8] {
+        guard let row = try Row.fetchOne(db, sql: "SELECT blob_id, size, body_offset FROM queue WHERE id = ?", arguments: [queueID])
+        else { return [] }
+        let skip: Int64 = row["body_offset"]
+        let length = Int((row["size"] as Int64) - skip)
+        return try readBytes(db, blobID: row["blob_id"], prefix: [], offset: skip, length: length)
     }
 
     func writeState(_ db: Database, _ recipient: QueuedRecipient, _ state: QueueSchedule.State, attempt: QueueAttempt?) throws {

@@ -212,6 +212,26 @@ import Testing
         #expect(Self.text(bytes, parts[2]) == "Subject: x\r\n--=_seed\r\nX-Trick: --=_seed--\r\n")
     }
 
+    /// RFC 3464 §2.3.3 "expanded" (RFC 3461 §5.2.7.3 (c)): a success report that says more may
+    /// follow.
+    @Test func anExpandedRecipient() throws {
+        let recipients = [
+            DSN.Recipient(
+                finalRecipient: "team@example.test", originalRecipient: "Team@example.test", status: DSN.Status(2, 0, 0)!,
+                diagnostic: "250 2.0.0 passed on to 3 addresses", action: .expanded)
+        ]
+        let bytes = Self.report(recipients: recipients).encoded()
+        Self.expectWellFormed(bytes)
+        #expect(HeaderFields(parsing: bytes)["Subject"] == "Successful Mail Delivery Report")
+        let parts = Self.parts(MessageParser.parse(bytes))
+        try #require(parts.count == 3)
+        #expect(Self.text(bytes, parts[0]).contains("which pass it on to\r\nseveral other addresses"))
+        #expect(
+            Self.text(bytes, parts[1]).contains(
+                "Original-Recipient: rfc822; Team@example.test\r\nFinal-Recipient: rfc822; team@example.test\r\n"
+                    + "Action: expanded\r\nStatus: 2.0.0\r\n"))
+    }
+
     @Test func manyRecipientsAreListedUpToTheLimit() {
         let recipients = (0..<(DSN.maxRecipients + 5)).map {
             DSN.Recipient(finalRecipient: "r\($0)@example.test", status: DSN.Status(5, 2, 2)!)

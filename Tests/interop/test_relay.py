@@ -445,3 +445,51 @@ def test_a_refused_smarthost_password_defers_with_the_servers_reply(tmp_path, dn
         assert server.inbox() == [], "no bounce for a login the administrator must fix"
     finally:
         server.stop()
+
+
+def test_ret_full_bounce_returns_the_whole_message(relay, smtp_peer):
+    """RFC 3461 §4.3: MAIL FROM with RET=FULL, a remote 550: the bounce's third part is the
+    whole message (message/rfc822), its body as the sender wrote it."""
+    smtp_peer("127.0.0.2", script={"nobody@remote.test": "reject"})
+    relay.submit(["nobody@remote.test"], mail_options=["RET=FULL"])
+    bounce = eventually(lambda: relay.inbox(), timeout=30, what="the bounce")
+    assert len(bounce) == 1
+    report, recipients = dsn(bounce[0])
+    assert recipients[0]["Final-Recipient"] == "rfc822; nobody@remote.test" and recipients[0]["Action"] == "failed"
+    explanation, _, returned = report.get_payload()
+    assert "Your message is attached." in explanation.get_content()
+    assert returned.get_content_type() == "message/rfc822"
+    original = returned.get_payload()[0]
+    assert original["Subject"] == "out into the world"
+    assert original["Message-ID"] == "<out-1@example.test>"
+    assert original["Received"], "the message as it left, with the gateway's trace field"
+    body = MESSAGE.split(b"\r\n\r\n", 1)[1].decode()
+    assert original.get_payload().replace("\r\n", "\n") == body.replace("\r\n", "\n")
+
+
+def test_an_alias_passes_notify_and_orcpt_on(relay, smtp_peer):
+    """RFC 3461 §5.2.7.2: an alias of one remote target passes NOTIFY and ORCPT on (ORCPT the
+    alias when the client gave none): NOTIFY=NEVER through an alias means no bounce for a
+    refusal there; without it, the bounce names the alias as Original-Recipient."""
+    peer = smtp_peer("127.0.0.2", dsn=True, script={"gone@remote.test": "reject", "quiet@remote.test": "reject"})
+    a = relay.loft.admin()
+    for alias, target in (("hush", "quiet"), ("fine", "x"), ("out", "gone")):
+        a.call("alias.add", {"address": f"{alias}@example.test", "targets": [f"{target}@remote.test"]})
+    a.close()
+    relay.submit(["hush@example.test"], rcpt_options=["NOTIFY=NEVER"])
+    peer.wait_until(lambda p: ("quiet@remote.test", 550) in p.rcpt_log, what="the refused RCPT")
+    relay.submit(["fine@example.test"], rcpt_options=["NOTIFY=FAILURE"])
+    got = peer.wait_for(1)[0]
+    assert got.rcpt_tos == ["x@remote.test"]
+    assert got.rcpt_params["x@remote.test"] == {"NOTIFY": "FAILURE", "ORCPT": "rfc822;fine@example.test"}
+    eventually(lambda: relay.queue() == [], what="the queue to empty")
+    time.sleep(1)
+    assert relay.inbox() == [], "NOTIFY=NEVER went on with the alias"
+    relay.submit(["out@example.test"])
+    bounce = eventually(lambda: relay.inbox(), timeout=30, what="the bounce")
+    assert len(bounce) == 1
+    _, recipients = dsn(bounce[0])
+    assert len(recipients) == 1
+    assert recipients[0]["Original-Recipient"] == "rfc822; out@example.test"
+    assert recipients[0]["Final-Recipient"] == "rfc822; gone@remote.test"
+    assert recipients[0]["Action"] == "failed" and recipients[0]["Status"] == "5.1.1"
