@@ -96,7 +96,7 @@ import Testing
         let repeated = try await Self.report(
             h, lease, leased.id, [QueueOutcome(recipient: "y@remote.test", result: "deferred", code: 451)])
         #expect(repeated.applied.isEmpty && repeated.ignored.map(\.recipient) == ["y@remote.test"])
-        var states = try await Self.show(h, leased.id)
+        let states = try await Self.show(h, leased.id)
         #expect(states["x@remote.test"]?.status == "delivered")
         let y = try #require(states["y@remote.test"])
         #expect(y.status == "deferred" && y.attempts == 1 && y.lastCode == 451 && y.lastReply == "try later")
