@@ -17,7 +17,9 @@ public struct LDAPCodecError: Error, Hashable, Sendable, CustomStringConvertible
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
-        // The stream cannot be cut into messages: no messageID, the session ends.
+        // The stream cannot be cut into messages: no messageID, the session ends. An indefinite
+        // length and too many length octets are refused inside a framed message too, by the
+        // decoder's first pass, and then carry its messageID; the reply is the same.
 
         /// The first octet of a message is not 0x30, the SEQUENCE tag of LDAPMessage (§4.1.1).
         public static let notAMessage = Code(.notAMessage)
