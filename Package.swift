@@ -76,6 +76,11 @@ let package = Package(
             name: "IMAPCodec",
             dependencies: ["MailCore", "SASL", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
+        // LDAPv3 (RFC 4511) for the read-only directory: BER with swift-asn1, pure, no I/O.
+        .target(
+            name: "LDAPCodec",
+            dependencies: [.product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         // DNS messages (RFC 1035) for the relay's MX lookups: pure, no I/O.
         .target(name: "DNSCodec", swiftSettings: strict),
         .target(
@@ -193,6 +198,8 @@ let package = Package(
         .testTarget(
             name: "POP3CodecTests",
             dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "LDAPCodecTests", dependencies: ["LDAPCodec", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "IMAPCodecTests", dependencies: ["IMAPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
