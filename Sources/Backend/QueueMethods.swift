@@ -21,10 +21,13 @@ extension Backend {
                     return done(.failure(RPCError(.unavailable, "the back-end is shutting down", temporary: true)))
                 }
                 do {
+                    let since = self.leaseWaiters.wakes
                     let result = try self.leaseQueue(p)
                     guard result.lease == nil, let wait = p.waitMs, wait > 0 else { return done(.success(result)) }
                     let untilDue = result.nextDueAt.map { max(0, $0 - self.clock()) } ?? wait
-                    self.park(p, until: self.clock() + max(1, min(wait, Self.maxLeaseWaitMs, untilDue)), connection: connection, done: done)
+                    self.park(
+                        p, until: self.clock() + max(1, min(wait, Self.maxLeaseWaitMs, untilDue)), since: since, connection: connection,
+                        done: done)
                 } catch {
                     done(.failure(error))
                 }
@@ -44,6 +47,7 @@ extension Backend {
             return QueueRenewResult(deadline: renewed.deadline * 1000, recipients: renewed.recipients)
         }
         blocking(Methods.queueReport) { _, p in try self.reportQueue(p) }
+        blocking(Methods.queueUnpark) { connection, _ in QueueUnparkResult(answered: self.leaseWaiters.unpark(connection)) }
         blocking(Methods.queueList) { _, p in
             let page = try self.store.queuedMessages(limit: min(max(p.limit ?? 100, 1), 10_000), after: p.after)
             return QueueListResult(entries: page.map(Self.queueEntry))
@@ -90,35 +94,49 @@ extension Backend {
     /// A `queue.lease` that found nothing waits until mail is queued (`wakeRelays`), its next
     /// recipient falls due, or `deadline` (ms) passes, then answers once: with a lease as soon
     /// as one can be made, else empty at the deadline. A wake that finds nothing (another worker
-    /// was quicker, or the domain is at its concurrency) parks the call again.
+    /// was quicker, or the domain is at its concurrency) parks the call again; a wake that came
+    /// while a try ran (`since`, the wake count when it began) makes it try again at once, so
+    /// no wake is lost between a try's transaction and its parking.
     func park(
-        _ p: QueueLeaseParams, until deadline: Int64, connection: RPCConnection,
+        _ p: QueueLeaseParams, until deadline: Int64, since: Int, connection: RPCConnection,
         done: @escaping @Sendable (Result<QueueLeaseResult, any Error>) -> Void
     ) {
         let hook = NIOLockedValueBox<RPCConnection.CloseHook?>(nil)
         let waiters = leaseWaiters
         let finish: @Sendable (LeaseWaiters.Waiter, Result<QueueLeaseResult, any Error>) -> Void = { waiter, result in
-            waiters.answered(waiter)
+            guard waiters.answered(waiter) else { return }
             if let h = hook.withLockedValue({ $0 }) { connection.removeCloseHook(h) }
             done(result)
+            // A wake this call took and could not use goes on to the next waiting call.
+            if case .failure = result { waiters.wakeFirst() }
         }
-        let waiter = waiters.park { waiter in
+        let waiter = LeaseWaiters.Waiter(connection: connection) { waiter in
             self.workers.submit { state in
                 // A relay that went away (or a back-end shutting down) must not be handed work
                 // no one will do: the lease is made only for a caller still there.
-                guard case .active = state, !connection.isClosed else {
-                    return finish(waiter, .failure(RPCError(.unavailable, "the caller is gone", temporary: true)))
-                }
-                do {
-                    let result = try self.leaseQueue(p)
-                    if result.lease != nil || self.clock() >= deadline { return finish(waiter, .success(result)) }
-                    if waiters.foundNothing(waiter) { finish(waiter, .success(result)) }
-                } catch {
-                    finish(waiter, .failure(error))
+                while true {
+                    guard case .active = state, !connection.isClosed, !waiter.unparked else {
+                        let gone = RPCError(.unavailable, "the caller is gone", temporary: true)
+                        return finish(waiter, waiter.unparked ? .success(.nothing) : .failure(gone))
+                    }
+                    do {
+                        let since = waiters.wakes
+                        let result = try self.leaseQueue(p)
+                        if result.lease != nil || self.clock() >= deadline { return finish(waiter, .success(result)) }
+                        switch waiters.foundNothing(waiter, since: since) {
+                        case .answer: return finish(waiter, .success(result))
+                        case .parked: return
+                        case .again: continue
+                        }
+                    } catch {
+                        return finish(waiter, .failure(error))
+                    }
                 }
             }
         }
+        // The hook first, so the call can be answered (and the hook removed) only once it is on.
         hook.withLockedValue { $0 = connection.onClose { waiters.finish(waiter) } }
+        waiters.park(waiter, since: since)
         let delay = TimeAmount.milliseconds(max(1, deadline - clock()))
         MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { waiters.finish(waiter) }
     }
@@ -157,12 +175,15 @@ extension Backend {
         var messages: [LeasedMessage] = []
         for entry in batch.messages {
             var data: Base64Data?
-            if entry.message.size <= inline {
-                let read = try store.readQueued(queueID: entry.message.id, lease: id, now: now, offset: 0, length: Int(entry.message.size))
-                if read.bytes.count == read.total {
-                    data = Base64Data(read.bytes)
-                    inline -= read.bytes.count
-                }
+            // The lease is made: a body that cannot be read now is left to `queue.read` (which
+            // reports its error to the relay) rather than failing the whole lease.
+            if entry.message.size <= inline,
+                let read = try? store.readQueued(
+                    queueID: entry.message.id, lease: id, now: now, offset: 0, length: Int(entry.message.size)),
+                read.bytes.count == read.total
+            {
+                data = Base64Data(read.bytes)
+                inline -= read.bytes.count
             }
             messages.append(
                 LeasedMessage(
@@ -432,37 +453,53 @@ extension Backend {
 
 /// The `queue.lease` calls waiting for work. Each is parked (waiting for a wake), trying (one
 /// lease attempt at a time, on the worker pool) or answered; every change happens under one
-/// lock, so a wake always reaches a parked call and a call is answered once.
+/// lock, so a wake always reaches a parked call (or the try that will see it) and a call is
+/// answered once.
 final class LeaseWaiters: Sendable {
     /// One waiting call; its fields are guarded by the owner's lock.
     final class Waiter: @unchecked Sendable {
         enum Phase { case parked, trying, answered }
-        let id: Int
-        var phase = Phase.parked
+        var id = 0
+        let connection: RPCConnection
+        var phase = Phase.trying
         /// Answer at the end of the try, whatever it finds (the deadline passed, or the caller left).
         var final = false
-        /// Runs one try; calls `answered` or `foundNothing` when it ends.
+        /// `queue.unpark`: answer empty, without leasing.
+        var unparked: Bool { unparkedBox.withLockedValue { $0 } }
+        let unparkedBox = NIOLockedValueBox(false)
+        /// Runs one try; it ends with `answered` or `foundNothing`.
         let attempt: @Sendable (Waiter) -> Void
-        init(id: Int, attempt: @escaping @Sendable (Waiter) -> Void) {
-            self.id = id
+        init(connection: RPCConnection, attempt: @escaping @Sendable (Waiter) -> Void) {
+            self.connection = connection
             self.attempt = attempt
         }
     }
 
-    private let state = NIOLockedValueBox<(next: Int, parked: [Int: Waiter])>((0, [:]))
+    enum AfterTry { case answer, parked, again }
 
-    func park(_ attempt: @escaping @Sendable (Waiter) -> Void) -> Waiter {
-        state.withLockedValue { s in
+    private let state = NIOLockedValueBox<(next: Int, wakes: Int, parked: [Int: Waiter])>((0, 0, [:]))
+
+    /// How many wakes there have been: a try notes it when it begins.
+    var wakes: Int { state.withLockedValue { $0.wakes } }
+
+    /// Parks `waiter`, whose first try began at wake count `since`; a wake since then makes it
+    /// try again at once.
+    func park(_ waiter: Waiter, since: Int) {
+        let run = state.withLockedValue { s -> Bool in
             s.next += 1
-            let waiter = Waiter(id: s.next, attempt: attempt)
+            waiter.id = s.next
+            if s.wakes != since { return true }
+            waiter.phase = .parked
             s.parked[waiter.id] = waiter
-            return waiter
+            return false
         }
+        if run { waiter.attempt(waiter) }
     }
 
     /// The longest-parked call tries again (ids grow with time; a few dozen wait at most).
     func wakeFirst() {
         let waiter = state.withLockedValue { s -> Waiter? in
+            s.wakes &+= 1
             guard let first = s.parked.min(by: { $0.key < $1.key })?.value else { return nil }
             s.parked.removeValue(forKey: first.id)
             first.phase = .trying
@@ -484,22 +521,42 @@ final class LeaseWaiters: Sendable {
         if run { waiter.attempt(waiter) }
     }
 
-    /// A try found nothing: parks the call again, or (when it is to finish) says to answer now.
-    func foundNothing(_ waiter: Waiter) -> Bool {
+    /// `queue.unpark`: every call of `connection` answers empty; how many there were.
+    func unpark(_ connection: RPCConnection) -> Int {
+        let mine = state.withLockedValue { s in s.parked.values.filter { $0.connection === connection } }
+        for waiter in mine {
+            waiter.unparkedBox.withLockedValue { $0 = true }
+            finish(waiter)
+        }
+        return mine.count
+    }
+
+    /// A try found nothing: try again (a wake came meanwhile), park the call again, or (when
+    /// it is to finish) answer now.
+    func foundNothing(_ waiter: Waiter, since: Int) -> AfterTry {
         state.withLockedValue { s in
-            guard !waiter.final else { return true }
+            if waiter.final { return .answer }
+            if s.wakes != since { return .again }
             waiter.phase = .parked
             s.parked[waiter.id] = waiter
-            return false
+            return .parked
         }
     }
 
-    func answered(_ waiter: Waiter) {
+    /// Marks the call answered; false when it already was.
+    func answered(_ waiter: Waiter) -> Bool {
         state.withLockedValue { s in
+            guard waiter.phase != .answered else { return false }
             waiter.phase = .answered
             s.parked.removeValue(forKey: waiter.id)
+            return true
         }
     }
 
     var count: Int { state.withLockedValue { $0.parked.count } }
+}
+
+extension QueueLeaseResult {
+    /// Nothing leased, nothing said about when to ask again.
+    static let nothing = QueueLeaseResult(lease: nil, deadline: nil, domain: nil, messages: [], nextDueAt: nil)
 }

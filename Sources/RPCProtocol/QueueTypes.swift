@@ -258,6 +258,13 @@ public struct QueueRenewParams: Codable, Sendable {
     }
 }
 
+/// `queue.unpark`: the `queue.lease` calls this connection has waiting are answered, empty,
+/// without leasing (a relay that stops leaves nothing leased to a call it no longer awaits).
+public struct QueueUnparkResult: Codable, Sendable, Equatable {
+    public var answered: Int
+    public init(answered: Int) { self.answered = answered }
+}
+
 public struct QueueRenewResult: Codable, Sendable, Equatable {
     public var deadline: Int64
     /// Recipients the lease still holds.

@@ -111,6 +111,7 @@ public enum Methods {
     public static let queueRead = RPCMethod<QueueReadParams, QueueReadResult>("queue.read", roles: relay)
     public static let queueRenew = RPCMethod<QueueRenewParams, QueueRenewResult>("queue.renew", roles: relay)
     public static let queueReport = RPCMethod<QueueReportParams, QueueReportResult>("queue.report", roles: relay)
+    public static let queueUnpark = RPCMethod<Empty, QueueUnparkResult>("queue.unpark", roles: relay)
     public static let storeVerify = RPCMethod<StoreVerifyParams, StoreVerifyResult>("store.verify", roles: admin)
 
     /// Name and roles of every method, in documentation order.
@@ -154,7 +155,7 @@ public enum Methods {
         (queueRemove.name, queueRemove.roles), (queueStatus.name, queueStatus.roles),
         (storeVerify.name, storeVerify.roles),
         (queueLease.name, queueLease.roles), (queueRead.name, queueRead.roles), (queueRenew.name, queueRenew.roles),
-        (queueReport.name, queueReport.roles),
+        (queueReport.name, queueReport.roles), (queueUnpark.name, queueUnpark.roles),
     ]
 
     /// The server's notification method name for change events.

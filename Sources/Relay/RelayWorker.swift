@@ -124,9 +124,17 @@ public final class RelayWorker: Sendable {
         }
     }
 
+    /// Stops leasing: the back-end answers this relay's waiting `queue.lease` calls empty
+    /// (`queue.unpark`), so nothing is leased to a call no one awaits; calls still waiting after
+    /// that (the back-end did not answer) are cancelled. Deliveries in progress finish.
     public func stop() {
         stopping.withLockedValue { $0 = true }
-        for task in waiting.withLockedValue({ Array($0.values) }) { task.cancel() }
+        let backend = self.backend
+        let waiting = self.waiting
+        Task {
+            _ = try? await backend.call(Methods.queueUnpark, Empty(), timeout: .seconds(2))
+            for task in waiting.withLockedValue({ Array($0.values) }) { task.cancel() }
+        }
     }
     var stopped: Bool { stopping.withLockedValue { $0 } }
 
@@ -159,12 +167,9 @@ public final class RelayWorker: Sendable {
         waiting.withLockedValue { $0[n] = call }
         defer { _ = waiting.withLockedValue { $0.removeValue(forKey: n) } }
         if stopped { call.cancel() }
+        // A lease that comes back after `stop` is delivered like any other: left to run out, its
+        // recipients would wait the whole lease and lose an attempt.
         let lease = try await call.value
-        if stopped, let id = lease.lease {
-            // Leased as the worker was told to stop: the recipients go to a worker after the lease.
-            logger.info("stopping: lease \(id) left to run out")
-            return nil
-        }
         guard let id = lease.lease, let domain = lease.domain else {
             // The back-end waited for work already; a pause keeps a worker whose domains are all
             // at their concurrency from asking in a loop.
@@ -242,7 +247,8 @@ public final class RelayWorker: Sendable {
                             rest.recipients = again
                             retry.append(rest)
                         }
-                        // Reported at once, so a crash later in the lease cannot make it go twice.
+                        // Reported now, while the next message is sent: only a crash in that
+                        // window can make it go twice.
                         if let outcomes = finalOutcomes.removeValue(forKey: message.id) {
                             reports.append(Task { await self.report(lease: lease, message: message.id, outcomes: outcomes) })
                         }

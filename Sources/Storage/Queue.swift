@@ -304,73 +304,75 @@ extension SQLiteStore {
         step: (QueuedRecipient) -> (QueueSchedule.Step, QueueAttempt?),
         notify: (QueuedMessage, [UInt8], _ wholeMessage: () throws -> [UInt8], [QueueChange]) throws -> [StoreRequest]
     ) throws -> QueueUpdate {
-        var unusedFiles: [BodyDigest] = []
-        let update = try combinedWrite { db -> QueueUpdate in
-            let select = """
-                SELECT r.*, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret, q.origin,
-                    q.created_at AS q_created_at, q.expires_at AS q_expires_at, q.blob_id AS q_blob_id
-                FROM queue_recipient r JOIN queue q ON q.id = r.queue_id
-                """
-            let rows: [Row]
-            switch selection {
-            case .message(let id, let recipients):
-                let all = try Row.fetchAll(
-                    db.cachedStatement(sql: select + " WHERE r.queue_id = ? ORDER BY r.recipient"), arguments: [id])
-                if let recipients {
-                    let wanted = Set(recipients)
-                    rows = all.filter { wanted.contains($0["recipient"]) }
-                } else {
-                    rows = all
+        let files = self.files
+        let update = try combinedWrite(
+            { db -> (QueueUpdate, [BodyDigest]) in
+                var unusedFiles: [BodyDigest] = []
+                let select = """
+                    SELECT r.*, q.sender, q.size AS q_size, q.body_offset, q.body_type, q.smtputf8, q.envid, q.ret, q.origin,
+                        q.created_at AS q_created_at, q.expires_at AS q_expires_at, q.blob_id AS q_blob_id
+                    FROM queue_recipient r JOIN queue q ON q.id = r.queue_id
+                    """
+                let rows: [Row]
+                switch selection {
+                case .message(let id, let recipients):
+                    let all = try Row.fetchAll(
+                        db.cachedStatement(sql: select + " WHERE r.queue_id = ? ORDER BY r.recipient"), arguments: [id])
+                    if let recipients {
+                        let wanted = Set(recipients)
+                        rows = all.filter { wanted.contains($0["recipient"]) }
+                    } else {
+                        rows = all
+                    }
+                case .waiting:
+                    rows = try Row.fetchAll(
+                        db, sql: select + " WHERE r.status IN ('pending', 'deferred') ORDER BY r.queue_id, r.recipient")
                 }
-            case .waiting:
-                rows = try Row.fetchAll(
-                    db, sql: select + " WHERE r.status IN ('pending', 'deferred') ORDER BY r.queue_id, r.recipient")
-            }
-            var steps: [(queueID: Int64, recipient: String, step: QueueSchedule.Step)] = []
-            var changes: [(message: QueuedMessage, blobID: Int64, changes: [QueueChange])] = []
-            var touched: [Int64] = []
-            for row in rows {
-                let recipient = Self.queuedRecipient(row)
-                let (next, attempt) = step(recipient)
-                steps.append((recipient.queueID, recipient.recipient, next))
-                guard case .changed(let state, let notification) = next else { continue }
-                try writeState(db, recipient, state, attempt: attempt)
-                var changed = recipient
-                changed.state = state
-                if let attempt { changed.lastAttempt = attempt }
-                if touched.last != recipient.queueID { touched.append(recipient.queueID) }
-                guard let notification else { continue }
-                let change = QueueChange(recipient: changed, notification: notification)
-                if changes.last?.message.id == recipient.queueID {
-                    changes[changes.count - 1].changes.append(change)
-                } else {
-                    changes.append((Self.queuedMessage(row), row["q_blob_id"], [change]))
+                var steps: [(queueID: Int64, recipient: String, step: QueueSchedule.Step)] = []
+                var changes: [(message: QueuedMessage, blobID: Int64, changes: [QueueChange])] = []
+                var touched: [Int64] = []
+                for row in rows {
+                    let recipient = Self.queuedRecipient(row)
+                    let (next, attempt) = step(recipient)
+                    steps.append((recipient.queueID, recipient.recipient, next))
+                    guard case .changed(let state, let notification) = next else { continue }
+                    try writeState(db, recipient, state, attempt: attempt)
+                    var changed = recipient
+                    changed.state = state
+                    if let attempt { changed.lastAttempt = attempt }
+                    if touched.last != recipient.queueID { touched.append(recipient.queueID) }
+                    guard let notification else { continue }
+                    let change = QueueChange(recipient: changed, notification: notification)
+                    if changes.last?.message.id == recipient.queueID {
+                        changes[changes.count - 1].changes.append(change)
+                    } else {
+                        changes.append((Self.queuedMessage(row), row["q_blob_id"], [change]))
+                    }
                 }
-            }
-            var stored: [StoreResult] = []
-            for entry in changes {
-                let header = try originalHeader(db, blobID: entry.blobID)
-                for request in try notify(entry.message, header, { try queuedBody(db, queueID: entry.message.id) }, entry.changes) {
-                    stored.append(try storeFollowUp(db, request, now: now))
+                var stored: [StoreResult] = []
+                for entry in changes {
+                    let header = try originalHeader(db, blobID: entry.blobID)
+                    for request in try notify(entry.message, header, { try queuedBody(db, queueID: entry.message.id) }, entry.changes) {
+                        stored.append(try storeFollowUp(db, request, now: now))
+                    }
                 }
-            }
-            var finished: [Int64] = []
-            for id in touched
-            where try Bool.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT 1 FROM queue_recipient WHERE queue_id = ? AND status NOT IN ('delivered', 'failed') LIMIT 1"),
-                arguments: [id]) == nil
-            {
-                guard let blobID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT blob_id FROM queue WHERE id = ?"), arguments: [id])
-                else { continue }
-                try db.cachedStatement(sql: "DELETE FROM queue WHERE id = ?").execute(arguments: [id])
-                unusedFiles += try release(db, [blobID])
-                finished.append(id)
-            }
-            return QueueUpdate(steps: steps, stored: stored, finished: finished)
-        }
-        files.remove(unusedFiles)
-        return update
+                var finished: [Int64] = []
+                for id in touched
+                where try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT 1 FROM queue_recipient WHERE queue_id = ? AND status NOT IN ('delivered', 'failed') LIMIT 1"),
+                    arguments: [id]) == nil
+                {
+                    guard
+                        let blobID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT blob_id FROM queue WHERE id = ?"), arguments: [id])
+                    else { continue }
+                    try db.cachedStatement(sql: "DELETE FROM queue WHERE id = ?").execute(arguments: [id])
+                    unusedFiles += try release(db, [blobID])
+                    finished.append(id)
+                }
+                return (QueueUpdate(steps: steps, stored: stored, finished: finished), unusedFiles)
+            }, afterCommit: { files.remove($0.1) })
+        return update.0
     }
 
     /// The header of a queued body, for a notification: kept apart for SEARCH when the body was

@@ -22,6 +22,9 @@ final class WriteCombiner: Sendable {
     /// escape (`withoutActuallyEscaping` checks).
     final class Job: @unchecked Sendable {
         var work: ((Database) throws -> Void)?
+        /// Run after the commit, still on the writer (body files no row refers to any more are
+        /// removed there, so no store can install the same file in between).
+        var afterCommit: (() -> Void)?
         let signal = DispatchSemaphore(value: 0)
         var lead = false
         var failure: (any Error)?
@@ -34,6 +37,8 @@ final class WriteCombiner: Sendable {
     }
 
     let state = Mutex(State())
+    /// Transactions run, for tests and diagnostics.
+    let transactions = Mutex(0)
     /// Callers in one transaction at most; more wait for the next.
     static let maxBatch = 64
 
@@ -56,7 +61,11 @@ final class WriteCombiner: Sendable {
             return Array(s.pending.prefix(n))
         }
         Self.run(batch, pool: pool)
-        for done in batch { done.work = nil }
+        transactions.withLock { $0 += 1 }
+        for done in batch {
+            done.work = nil
+            done.afterCommit = nil
+        }
         let next = state.withLock { s -> Job? in
             guard let first = s.pending.first else {
                 s.running = false
@@ -88,6 +97,7 @@ final class WriteCombiner: Sendable {
                     }
                     return .commit
                 }
+                for job in batch where job.failure == nil { job.afterCommit?() }
             }
         } catch {
             for job in batch where job.failure == nil { job.failure = error }
@@ -97,11 +107,17 @@ final class WriteCombiner: Sendable {
 
 extension SQLiteStore {
     /// A write transaction combined with concurrent callers' (`WriteCombiner`); for bodies that
-    /// touch only rows and do not call back into the store.
-    func combinedWrite<T>(_ body: (Database) throws -> T) throws -> T {
+    /// touch only rows and do not call back into the store. `afterCommit` gets the body's
+    /// result once it has committed, still on the writer.
+    func combinedWrite<T>(_ body: (Database) throws -> T, afterCommit: (@Sendable (T) -> Void)? = nil) throws -> T {
         try withoutActuallyEscaping(body) { body in
             var result: T?
-            let job = WriteCombiner.Job { db in result = try body(db) }
+            let job = WriteCombiner.Job { _ in }
+            job.work = { db in
+                let value = try body(db)
+                result = value
+                if let afterCommit { job.afterCommit = { afterCommit(value) } }
+            }
             combiner.perform(job, pool: pool)
             if let failure = job.failure {
                 if let error = failure as? DatabaseError { throw Self.storageError(error, "write") }

@@ -280,12 +280,30 @@ import Testing
     /// so two waiting workers take two domains without polling.
     @Test func wakesChainOneLeaseAtATime() async throws {
         let h = try await Self.harness()
-        let waiters = (0..<2).map { _ in Task { try await h.relay.call(Methods.queueLease, QueueLeaseParams(waitMs: 20_000)) } }
+        let waiters = (0..<2).map { _ in Task { try await h.relay.call(Methods.queueLease, QueueLeaseParams(waitMs: 30_000)) } }
         try await Task.sleep(for: .milliseconds(100))
+        let sent = ContinuousClock.now
         try await Self.send(h, to: ["x@remote.test", "y@other.test"])
         var domains: Set<String> = []
         for waiter in waiters { if let domain = try await waiter.value.domain { domains.insert(domain) } }
         #expect(domains == ["remote.test", "other.test"])
+        // Both by wakes, not by the second call's 30 s deadline (a very wide margin, not a timing).
+        #expect(ContinuousClock.now - sent < .seconds(15))
+        await h.close()
+    }
+
+    /// `queue.unpark` answers the connection's waiting lease empty, and mail queued after it is
+    /// not leased to that call.
+    @Test func unparkAnswersWaitingLeasesEmpty() async throws {
+        let h = try await Self.harness()
+        let waiting = Task { try await h.relay.call(Methods.queueLease, QueueLeaseParams(waitMs: 30_000)) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await h.relay.call(Methods.queueUnpark, Empty()).answered == 1)
+        let answer = try await waiting.value
+        #expect(answer.lease == nil && answer.messages.isEmpty)
+        try await Self.send(h, to: ["x@remote.test"])
+        let status = try await h.admin.call(Methods.queueStatus, Empty())
+        #expect(status.recipients == 1 && status.leased == 0)
         await h.close()
     }
 

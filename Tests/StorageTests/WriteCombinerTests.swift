@@ -42,4 +42,35 @@ import Testing
         let stored = try store.combinedWrite { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY n") }
         #expect(stored == (0..<callers).filter { $0 % 7 != 3 })
     }
+
+    /// Callers that arrive while a transaction runs share the next one.
+    @Test func callersWaitingDuringACommitShareTheNext() throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/loft-combiner-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(directory: dir)
+        defer { try? store.close() }
+        try store.combinedWrite { db in try db.execute(sql: "CREATE TABLE scratch (n INTEGER PRIMARY KEY)") }
+        let before = store.combiner.transactions.withLock { $0 }
+        let release = DispatchSemaphore(value: 0)
+        let followers = 9
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            _ = try? store.combinedWrite { db in
+                try db.execute(sql: "INSERT INTO scratch (n) VALUES (100)")
+                release.wait()
+            }
+        }
+        // The first caller holds its transaction open until the others are all waiting.
+        while store.combiner.state.withLock({ !$0.running }) { usleep(1000) }
+        for n in 0..<followers {
+            DispatchQueue.global().async(group: group) {
+                _ = try? store.combinedWrite { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [n]) }
+            }
+        }
+        while store.combiner.state.withLock({ $0.pending.count < followers }) { usleep(1000) }
+        release.signal()
+        group.wait()
+        #expect(store.combiner.transactions.withLock { $0 } - before == 2)
+        #expect(try store.combinedWrite { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") } == followers + 1)
+    }
 }

@@ -443,6 +443,8 @@ def test_queue_methods_over_the_sockets(tmp_path):
             {"recipient": "x@remote.test", "result": "delivered", "code": 250, "remoteMta": "mx.remote.test"},
             {"recipient": "y@remote.test", "result": "deferred", "code": 451, "text": "later"}]})
         assert sorted(report["applied"]) == ["x@remote.test", "y@remote.test"]
+        # Nothing of this connection waits in queue.lease: nothing to answer.
+        assert r.call("queue.unpark") == {"answered": 0}
         shown = a.call("queue.show", {"id": message["id"]})
         assert [s["status"] for s in shown["states"]] == ["delivered", "deferred"]
         assert a.call("queue.retry", {"id": message["id"]})["changed"] == 1
