@@ -131,6 +131,16 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "LDAPGateway",
+            dependencies: [
+                "LDAPCodec", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
             name: "Relay",
             dependencies: [
                 "SMTPCodec", "DNSCodec", "GatewayKit", "RPCProtocol", "RPCTransport", "MailCore",
@@ -146,7 +156,7 @@ let package = Package(
             name: "loft",
             dependencies: [
                 "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway",
-                "IMAPGateway", "SASL",
+                "IMAPGateway", "LDAPGateway", "SASL",
                 "Relay", "SMTPCodec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -200,6 +210,8 @@ let package = Package(
             dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "LDAPCodecTests", dependencies: ["LDAPCodec", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "LDAPGatewayTests", dependencies: ["LDAPGateway", "LDAPCodec", "RPCProtocol", "MailCore"]),
         .testTarget(
             name: "IMAPCodecTests", dependencies: ["IMAPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

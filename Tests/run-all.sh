@@ -11,8 +11,8 @@ SUDO=""
 # dnsmasq-base is dnsmasq's binary alone: the `dnsmasq` package would start a system-wide DNS
 # service on port 53. The relay tests run it themselves on a high loopback port
 # (Tests/interop/relaypeers.py); dig (bind9-dnsutils) checks its answers; openssl makes their
-# throwaway certificates.
-APT_PACKAGES=(libsqlite3-dev zlib1g-dev sqlite3 socat curl procps fetchmail swaks isync dnsmasq-base bind9-dnsutils openssl)
+# throwaway certificates. ldap-utils (ldapsearch, ldapwhoami) and ldap3 drive `loft ldap`.
+APT_PACKAGES=(libsqlite3-dev zlib1g-dev sqlite3 socat curl procps fetchmail swaks isync dnsmasq-base bind9-dnsutils openssl ldap-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
-PIP_PACKAGES=(pytest jsonschema imapclient aiosmtpd)
+PIP_PACKAGES=(pytest jsonschema imapclient aiosmtpd ldap3)
 python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
 
 echo "== build (debug, with tests)"

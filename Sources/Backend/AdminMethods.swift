@@ -9,6 +9,7 @@ extension Backend {
     func registerAdmin() {
         registerVerify()
         blocking(Methods.domainAdd) { _, p in
+            defer { self.directory.changed() }
             guard let domain = DomainName(p.name), !domain.name.hasPrefix("[") else {
                 throw RPCError(.invalidParams, "not a valid domain name: \(p.name.debugDescription)", field: "name")
             }
@@ -19,11 +20,13 @@ extension Backend {
             DomainListResult(domains: try self.store.domains().map { DomainInfo(name: $0.name, accounts: $0.accounts) })
         }
         blocking(Methods.domainRemove) { _, p in
+            defer { self.directory.changed() }
             try self.store.removeDomain(DomainName(p.name)?.name ?? p.name)
             return Empty()
         }
 
         blocking(Methods.accountAdd) { _, p in
+            defer { self.directory.changed() }
             let address = try Self.address(p.address)
             try Self.checkPassword(p.password)
             if let secret = p.apopSecret {
@@ -39,7 +42,8 @@ extension Backend {
                     quotaBytes: p.quotaBytes ?? 0, maxMessageBytes: p.maxMessageBytes ?? 0,
                     forwardTo: forward, forwardKeepCopy: p.forwardKeepCopy ?? false,
                     apopSecret: try p.apopSecret.map { try self.credentials.seal($0) },
-                    mayManageMailboxes: p.mayManageMailboxes ?? true, enabled: p.enabled ?? true))
+                    mayManageMailboxes: p.mayManageMailboxes ?? true, enabled: p.enabled ?? true, givenName: Self.name(p.givenName),
+                    surname: Self.name(p.surname), hiddenFromDirectory: p.hiddenFromDirectory ?? false))
             self.forgetChallengeResponseAvailability()
             self.logger.notice("account \(record.address) added")
             return Self.info(record)
@@ -54,6 +58,7 @@ extension Backend {
             AccountListResult(accounts: try self.store.accounts(domain: p.domain.map { $0.lowercased() }).map(Self.info))
         }
         blocking(Methods.accountUpdate) { _, p in
+            defer { self.directory.changed() }
             let address = try Self.address(p.address)
             var change = AccountChange()
             if let password = p.password {
@@ -61,7 +66,10 @@ extension Backend {
                 change.passwordHash = try self.credentials.hashPassword(password)
                 change.scramSHA256 = .some(try self.credentials.scramVerifier(password))
             }
-            if let name = p.displayName { change.displayName = .some(name.isEmpty ? nil : name) }
+            if let name = p.displayName { change.displayName = .some(Self.name(name)) }
+            if let name = p.givenName { change.givenName = .some(Self.name(name)) }
+            if let name = p.surname { change.surname = .some(Self.name(name)) }
+            change.hiddenFromDirectory = p.hiddenFromDirectory
             try Self.checkSizes(quota: p.quotaBytes, maxMessage: p.maxMessageBytes)
             change.quotaBytes = p.quotaBytes
             change.maxMessageBytes = p.maxMessageBytes
@@ -88,6 +96,7 @@ extension Backend {
             return Self.info(updated)
         }
         blocking(Methods.accountRemove) { _, p in
+            defer { self.directory.changed() }
             let canonical = try Self.address(p.address).canonical
             let id = try self.store.account(address: canonical)?.id
             try self.store.removeAccount(address: canonical)
@@ -97,6 +106,7 @@ extension Backend {
         }
 
         blocking(Methods.aliasAdd) { _, p in
+            defer { self.directory.changed() }
             let address = try Self.address(p.address)
             guard !p.targets.isEmpty else { throw RPCError(.invalidParams, "an alias needs at least one target", field: "targets") }
             let targets = try p.targets.enumerated().map { try Self.address($1, field: "targets.\($0)").description }
@@ -107,6 +117,7 @@ extension Backend {
             return AliasInfo(address: address.canonical, targets: all)
         }
         blocking(Methods.aliasRemove) { _, p in
+            defer { self.directory.changed() }
             try self.store.removeAlias(address: try Self.address(p.address).canonical, target: p.target)
             return Empty()
         }
@@ -116,17 +127,20 @@ extension Backend {
         }
 
         blocking(Methods.groupAdd) { _, p in
+            defer { self.directory.changed() }
             let address = try Self.address(p.address)
             let members = try p.members.enumerated().map { try Self.address($1, field: "members.\($0)").description }
             let g = try self.store.addGroup(address: address.canonical, domain: address.domain.name, name: p.name, members: members)
             return GroupInfo(address: g.address, name: g.name, members: g.members)
         }
         blocking(Methods.groupMembers) { _, p in
+            defer { self.directory.changed() }
             let add = try (p.add ?? []).enumerated().map { try Self.address($1, field: "add.\($0)").description }
             let g = try self.store.changeGroupMembers(address: try Self.address(p.address).canonical, add: add, remove: p.remove ?? [])
             return GroupInfo(address: g.address, name: g.name, members: g.members)
         }
         blocking(Methods.groupRemove) { _, p in
+            defer { self.directory.changed() }
             try self.store.removeGroup(address: try Self.address(p.address).canonical)
             return Empty()
         }
@@ -157,11 +171,21 @@ extension Backend {
     }
 
     static func info(_ a: AccountRecord) -> AccountInfo {
-        AccountInfo(
+        var info = AccountInfo(
             address: a.address, displayName: a.displayName, quotaBytes: a.quotaBytes, maxMessageBytes: a.maxMessageBytes,
             forwardTo: a.forwardTo, forwardKeepCopy: a.forwardKeepCopy, apopEnabled: a.apopSecret != nil,
             mayManageMailboxes: a.mayManageMailboxes, enabled: a.enabled, usedBytes: a.usedBytes, messages: a.messageCount,
             createdAt: a.createdAt)
+        info.givenName = a.givenName
+        info.surname = a.surname
+        info.hiddenFromDirectory = a.hiddenFromDirectory
+        return info
+    }
+
+    /// A person's name as given: surrounding spaces dropped, empty meaning none.
+    static func name(_ text: String?) -> String? {
+        guard let trimmed = text?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+        return trimmed
     }
 
     static let maxPasswordBytes = 1024

@@ -39,6 +39,8 @@ public final class Backend: Sendable {
     let queueTicks = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Relays waiting in `queue.lease` for mail to be queued.
     let leaseWaiters = LeaseWaiters()
+    /// `directory.version` (issue 12): what the LDAP gateways compare before each search.
+    let directory = DirectoryVersion()
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
     /// The server-wide message size limit, read on every delivery: kept here, written through.
     let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)
@@ -338,5 +340,6 @@ public final class Backend: Sendable {
         registerDelivery()
         registerEventsAndLocks()
         registerQueue()
+        registerDirectory()
     }
 }

@@ -14,6 +14,7 @@ public struct LoftConfig: Sendable, Equatable {
     public var tls = TLSSection()
     public var pop3 = POP3Section()
     public var imap = IMAPSection()
+    public var ldap = LDAPSection()
     public var smtp = SMTPSection()
     public var queue = QueueSection()
     public var relay = RelaySection()
@@ -83,7 +84,7 @@ public struct LoftConfig: Sendable, Equatable {
 
     public struct ServeSection: Sendable, Equatable {
         /// Gateways `loft serve` starts besides the back-end.
-        public var gateways: [String] = ["pop3", "smtp", "imap", "relay"]
+        public var gateways: [String] = ["pop3", "smtp", "imap", "ldap", "relay"]
         public var restartMaxDelaySeconds = 30
     }
 
@@ -132,6 +133,42 @@ public struct LoftConfig: Sendable, Equatable {
         /// RFC 7888 §5: advertise LITERAL- instead of LITERAL+, so clients send a literal of more
         /// than 4096 octets only after the server's "+".
         public var literalMinus = false
+    }
+
+    /// `loft ldap`, the read-only directory (issue 12; DESIGN §8: 2389 with StartTLS and 2636
+    /// with implicit TLS in a checkout). Each access restriction has a safe default.
+    public struct LDAPSection: Sendable, Equatable {
+        public var listeners: [ListenerSetting] = [
+            ListenerSetting(address: "0.0.0.0", port: 2389, tls: "starttls"),
+            ListenerSetting(address: "0.0.0.0", port: 2636, tls: "implicit"),
+        ]
+        /// The directory's suffix; empty: derived from the first domain (example.org gives
+        /// dc=example,dc=org).
+        public var baseDN = ""
+        /// A connection with no request for this long is closed (slapd's `idletimeout`).
+        public var idleTimeoutSeconds = 900
+        /// A request begun must be complete within this.
+        public var commandTimeoutSeconds = 60
+        /// A simple bind's password before TLS: refused (confidentialityRequired), except from
+        /// loopback clients unless allow_plaintext_on_loopback is false.
+        public var allowPlaintextWithoutTLS = false
+        public var allowPlaintextOnLoopback = true
+        /// Networks (address/prefix) from which anonymous clients may search. Default: loopback.
+        public var anonymousNetworks: [String] = ["127.0.0.0/8", "::1/128"]
+        /// Every search needs a bind first (the root DSE and schema stay readable).
+        public var requireBind = false
+        /// The attributes an anonymous filter may test, by equality or an initial substring.
+        public var anonymousAttributes: [String] = ["mail", "cn"]
+        /// The shortest initial substring (`ali*`) an anonymous filter may use.
+        public var anonymousMinimumPrefix = 3
+        /// The most entries an anonymous search returns (over every page).
+        public var anonymousSizeLimit = 10
+        /// Searches an anonymous client address may make per minute; 0: no limit.
+        public var anonymousSearchesPerMinute = 300
+        /// The most entries any search returns unless paged; the client's limit applies when smaller.
+        public var sizeLimit = 1000
+        public var maxConnectionsPerAddress = 50
+        public var maxConnections = 2000
     }
 
     /// The outbound queue's schedule (Protocol/README §15), kept by the back-end.
@@ -387,6 +424,9 @@ public struct LoftConfig: Sendable, Equatable {
         if let v = env["LOFT_IMAP_LISTENERS"], !v.isEmpty {
             imap.listeners = try ListenerSetting.parseList(v, key: "LOFT_IMAP_LISTENERS")
         }
+        if let v = env["LOFT_LDAP_LISTENERS"], !v.isEmpty {
+            ldap.listeners = try ListenerSetting.parseList(v, key: "LOFT_LDAP_LISTENERS")
+        }
         if let v = env["LOFT_SMTP_LISTENERS"], !v.isEmpty {
             smtp.listeners = try SMTPListenerSetting.parseList(v, key: "LOFT_SMTP_LISTENERS")
         }
@@ -433,6 +473,27 @@ public struct LoftConfig: Sendable, Equatable {
                 throw ConfigError("\(source): imap.listeners: tls must be none, starttls or implicit, not \(l.tls)")
             }
             guard (0...65535).contains(l.port) else { throw ConfigError("\(source): imap.listeners: port \(l.port) is not 0…65535") }
+        }
+        for l in ldap.listeners {
+            guard ["none", "starttls", "implicit"].contains(l.tls) else {
+                throw ConfigError("\(source): ldap.listeners: tls must be none, starttls or implicit, not \(l.tls)")
+            }
+            guard (0...65535).contains(l.port) else { throw ConfigError("\(source): ldap.listeners: port \(l.port) is not 0…65535") }
+        }
+        for network in ldap.anonymousNetworks where !Self.isNetwork(network) {
+            throw ConfigError("\(source): ldap.anonymous_networks: \(network) is not an address/prefix like 127.0.0.0/8")
+        }
+        guard ldap.idleTimeoutSeconds >= 1, ldap.commandTimeoutSeconds >= 1 else {
+            throw ConfigError("\(source): ldap.idle_timeout_seconds and command_timeout_seconds must be at least 1")
+        }
+        guard ldap.anonymousMinimumPrefix >= 1, ldap.anonymousSizeLimit >= 1, ldap.sizeLimit >= 1, ldap.anonymousSearchesPerMinute >= 0
+        else {
+            throw ConfigError(
+                "\(source): ldap.anonymous_minimum_prefix, anonymous_size_limit and size_limit must be at least 1, anonymous_searches_per_minute at least 0"
+            )
+        }
+        guard ldap.maxConnectionsPerAddress >= 1, ldap.maxConnections >= 1 else {
+            throw ConfigError("\(source): ldap.max_connections and max_connections_per_address must be at least 1")
         }
         guard imap.idleTimeoutSeconds >= 1800 else {
             throw ConfigError("\(source): imap.idle_timeout_seconds must be at least 1800 (RFC 3501 §5.4)")
@@ -502,7 +563,7 @@ public struct LoftConfig: Sendable, Equatable {
     }
 
     /// Gateways this build can start. Each protocol issue adds its own.
-    public static let knownGateways: [String] = ["pop3", "smtp", "imap", "relay"]
+    public static let knownGateways: [String] = ["pop3", "smtp", "imap", "ldap", "relay"]
 
     /// `address[/prefix]` with an IPv4 or IPv6 address (checked fully by the SMTP gateway).
     static func isNetwork(_ text: String) -> Bool {
@@ -541,7 +602,7 @@ public struct LoftConfig: Sendable, Equatable {
 
 extension LoftConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, imap, smtp, queue, relay
+        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, imap, ldap, smtp, queue, relay
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -553,6 +614,7 @@ extension LoftConfig: Decodable {
         try o.set(&tls, .tls)
         try o.set(&pop3, .pop3)
         try o.set(&imap, .imap)
+        try o.set(&ldap, .ldap)
         try o.set(&smtp, .smtp)
         try o.set(&queue, .queue)
         try o.set(&relay, .relay)
@@ -753,6 +815,37 @@ extension LoftConfig.IMAPSection: Decodable {
         try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
         try o.set(&maxConnections, .maxConnections)
         try o.set(&literalMinus, .literalMinus)
+    }
+}
+
+extension LoftConfig.LDAPSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listeners, baseDN = "base_dn", idleTimeoutSeconds = "idle_timeout_seconds"
+        case commandTimeoutSeconds = "command_timeout_seconds", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
+        case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", anonymousNetworks = "anonymous_networks"
+        case requireBind = "require_bind", anonymousAttributes = "anonymous_attributes"
+        case anonymousMinimumPrefix = "anonymous_minimum_prefix", anonymousSizeLimit = "anonymous_size_limit"
+        case anonymousSearchesPerMinute = "anonymous_searches_per_minute", sizeLimit = "size_limit"
+        case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
+    }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&listeners, .listeners)
+        try o.set(&baseDN, .baseDN)
+        try o.set(&idleTimeoutSeconds, .idleTimeoutSeconds)
+        try o.set(&commandTimeoutSeconds, .commandTimeoutSeconds)
+        try o.set(&allowPlaintextWithoutTLS, .allowPlaintextWithoutTLS)
+        try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
+        try o.set(&anonymousNetworks, .anonymousNetworks)
+        try o.set(&requireBind, .requireBind)
+        try o.set(&anonymousAttributes, .anonymousAttributes)
+        try o.set(&anonymousMinimumPrefix, .anonymousMinimumPrefix)
+        try o.set(&anonymousSizeLimit, .anonymousSizeLimit)
+        try o.set(&anonymousSearchesPerMinute, .anonymousSearchesPerMinute)
+        try o.set(&sizeLimit, .sizeLimit)
+        try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
+        try o.set(&maxConnections, .maxConnections)
     }
 }
 

@@ -34,6 +34,11 @@ public struct ListParams: Codable, Sendable {
 public struct AccountInfo: Codable, Sendable, Equatable {
     public var address: String
     public var displayName: String?
+    /// What the LDAP directory shows (issue 12): inetOrgPerson `givenName` and `sn`.
+    public var givenName: String?
+    public var surname: String?
+    /// Kept out of the directory (the account still receives mail and logs in).
+    public var hiddenFromDirectory: Bool?
     public var quotaBytes: Int64
     public var maxMessageBytes: Int64
     public var forwardTo: String?
@@ -67,6 +72,9 @@ public struct AccountAddParams: Codable, Sendable {
     public var address: String
     public var password: String
     public var displayName: String?
+    public var givenName: String?
+    public var surname: String?
+    public var hiddenFromDirectory: Bool?
     public var quotaBytes: Int64?
     public var maxMessageBytes: Int64?
     public var forwardTo: String?
@@ -100,6 +108,9 @@ public struct AccountUpdateParams: Codable, Sendable {
     public var address: String
     public var password: String?
     public var displayName: String?
+    public var givenName: String?
+    public var surname: String?
+    public var hiddenFromDirectory: Bool?
     public var quotaBytes: Int64?
     public var maxMessageBytes: Int64?
     public var forwardTo: String?

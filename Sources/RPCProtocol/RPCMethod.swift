@@ -82,6 +82,11 @@ public enum Methods {
     public static let lockRenew = RPCMethod<LockParams, LockInfo>("lock.renew", roles: both)
     public static let lockRelease = RPCMethod<LockParams, Empty>("lock.release", roles: both)
 
+    // The directory's public fields, for `loft ldap` (§16)
+    public static let directoryList = RPCMethod<DirectoryListParams, DirectoryListResult>("directory.list", roles: both)
+    public static let directoryLookup = RPCMethod<AddressParams, DirectoryLookupResult>("directory.lookup", roles: both)
+    public static let directoryVersion = RPCMethod<Empty, DirectoryVersionResult>("directory.version", roles: both)
+
     // Administration (admin.sock only)
     public static let domainAdd = RPCMethod<DomainParams, DomainInfo>("domain.add", roles: admin)
     public static let domainList = RPCMethod<Empty, DomainListResult>("domain.list", roles: admin)
@@ -142,6 +147,8 @@ public enum Methods {
         (quotaGet.name, quotaGet.roles),
         (lockAcquire.name, lockAcquire.roles), (lockRenew.name, lockRenew.roles),
         (lockRelease.name, lockRelease.roles),
+        (directoryList.name, directoryList.roles), (directoryLookup.name, directoryLookup.roles),
+        (directoryVersion.name, directoryVersion.roles),
         (domainAdd.name, domainAdd.roles), (domainList.name, domainList.roles),
         (domainRemove.name, domainRemove.roles),
         (accountAdd.name, accountAdd.roles), (accountGet.name, accountGet.roles),

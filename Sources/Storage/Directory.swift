@@ -6,6 +6,9 @@ public struct AccountRecord: Sendable, Equatable {
     public var id: Int64
     public var address: String
     public var displayName: String?
+    public var givenName: String?
+    public var surname: String?
+    public var hiddenFromDirectory = false
     public var passwordHash: String
     public var scramSHA256: String?
     public var quotaBytes: Int64
@@ -46,6 +49,9 @@ public struct AccountRecord: Sendable, Equatable {
         id = row["id"]
         address = row["address"]
         displayName = row["display_name"]
+        givenName = row["given_name"]
+        surname = row["surname"]
+        hiddenFromDirectory = row["directory_hidden"]
         passwordHash = row["password_hash"]
         scramSHA256 = row["scram_sha256"]
         quotaBytes = row["quota_bytes"]
@@ -76,10 +82,17 @@ public struct NewAccount: Sendable {
     public var apopSecret: [UInt8]?
     public var mayManageMailboxes: Bool
     public var enabled: Bool
+    public var givenName: String?
+    public var surname: String?
+    public var hiddenFromDirectory: Bool
     public init(
         address: String, domain: String, displayName: String?, passwordHash: String, scramSHA256: String?, quotaBytes: Int64,
-        maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopSecret: [UInt8]?, mayManageMailboxes: Bool, enabled: Bool
+        maxMessageBytes: Int64, forwardTo: String?, forwardKeepCopy: Bool, apopSecret: [UInt8]?, mayManageMailboxes: Bool, enabled: Bool,
+        givenName: String? = nil, surname: String? = nil, hiddenFromDirectory: Bool = false
     ) {
+        self.givenName = givenName
+        self.surname = surname
+        self.hiddenFromDirectory = hiddenFromDirectory
         self.address = address
         self.domain = domain
         self.displayName = displayName
@@ -98,6 +111,9 @@ public struct NewAccount: Sendable {
 /// A change to an account: nil leaves a field alone; `.some(nil)` clears an optional one.
 public struct AccountChange: Sendable {
     public var displayName: String??
+    public var givenName: String??
+    public var surname: String??
+    public var hiddenFromDirectory: Bool?
     public var passwordHash: String?
     public var scramSHA256: String??
     public var quotaBytes: Int64?
@@ -198,8 +214,8 @@ extension SQLiteStore {
                 sql: """
                     INSERT INTO account (domain_id, address, display_name, password_hash, scram_sha256, quota_bytes,
                         max_message_bytes, forward_to, forward_keep_copy, apop_secret, may_manage_mailboxes, enabled, created_at,
-                        session_generation)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        session_generation, given_name, surname, directory_hidden)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 domainID, new.address, new.displayName, new.passwordHash, new.scramSHA256, new.quotaBytes,
@@ -208,7 +224,7 @@ extension SQLiteStore {
                 // Random, not 0: SQLite may give a new account the id of one removed before
                 // (no AUTOINCREMENT), and the removed account's unexpired session tokens name
                 // that id and its generation; they must not open the new account.
-                Int64.random(in: 1..<(1 << 52)),
+                Int64.random(in: 1..<(1 << 52)), new.givenName, new.surname, new.hiddenFromDirectory,
             ])
             let id = db.lastInsertedRowID
             try createMailboxRow(db, accountID: id, name: "INBOX", specialUse: nil)
@@ -278,6 +294,9 @@ extension SQLiteStore {
                 args.append(value)
             }
             if let v = change.displayName { set("display_name", v) }
+            if let v = change.givenName { set("given_name", v) }
+            if let v = change.surname { set("surname", v) }
+            if let v = change.hiddenFromDirectory { set("directory_hidden", v) }
             if let v = change.passwordHash { set("password_hash", v) }
             if let v = change.scramSHA256 { set("scram_sha256", v) }
             if let v = change.quotaBytes { set("quota_bytes", v) }

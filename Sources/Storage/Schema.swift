@@ -147,6 +147,7 @@ enum Schema {
         migrator.registerMigration("v6") { db in try migrateToV6(db, defaultMailboxes: defaultMailboxes) }
         migrator.registerMigration("v7") { db in try migrateToV7(db) }
         migrator.registerMigration("v8") { db in try migrateToV8(db) }
+        migrator.registerMigration("v9") { db in try migrateToV9(db) }
         return migrator
     }
 
@@ -281,6 +282,17 @@ enum Schema {
                 CREATE INDEX queue_recipient_due ON queue_recipient(status, next_attempt_at);
                 CREATE INDEX queue_recipient_domain ON queue_recipient(domain, status);
                 CREATE INDEX queue_recipient_lease ON queue_recipient(lease_id) WHERE lease_id IS NOT NULL;
+                """)
+    }
+
+    /// Issue 12, what the LDAP directory shows of an account: its given name and surname
+    /// (inetOrgPerson `givenName`, `sn`), and whether it is hidden from the directory.
+    static func migrateToV9(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE account ADD COLUMN given_name TEXT;
+                ALTER TABLE account ADD COLUMN surname TEXT;
+                ALTER TABLE account ADD COLUMN directory_hidden INTEGER NOT NULL DEFAULT 0;
                 """)
     }
 

@@ -58,6 +58,11 @@ public protocol DirectoryStore: Sendable {
     func group(address: String) throws -> GroupRecord?
     func setting(_ key: String) throws -> String?
     func setSetting(_ key: String, _ value: String) throws
+    /// The directory's public fields (Protocol/README §16): a page after `after`, in address
+    /// order; one entry; the domains in the order they were added.
+    func directoryPage(after: String?, limit: Int) throws -> DirectoryPage
+    func directoryEntry(address: String) throws -> DirectoryRow?
+    func domainsInOrderAdded() throws -> [String]
 }
 
 /// The mailboxes of an account and its subscriptions. INBOX exists from the account's creation

@@ -58,7 +58,12 @@ struct AccountSettingOptions: ParsableArguments {
         name: .customLong("mailbox-management"), inversion: .prefixedNo,
         help: "Whether IMAP clients may create, rename and delete mailboxes.")
     var mailboxManagement: Bool?
-    @Option(name: .customLong("display-name"), help: "The person's name.") var displayName: String?
+    @Option(
+        name: [.customLong("name"), .customLong("display-name")], help: "The person's name, as the directory shows it; \"\" clears it.")
+    var displayName: String?
+    @Option(name: .customLong("given-name"), help: "Given name (the directory's givenName); \"\" clears it.") var givenName: String?
+    @Option(help: "Surname (the directory's sn); \"\" clears it.") var surname: String?
+    @Flag(name: .customLong("hidden"), inversion: .prefixedNo, help: "Keep the account out of the LDAP directory.") var hidden: Bool?
 
     func size(_ text: String?, _ flag: String) throws -> Int64? {
         guard let text else { return nil }
@@ -88,11 +93,14 @@ struct AccountCommand: AsyncParsableCommand {
             guard passwordStdin else { throw ValidationError("give the password on standard input with --password-stdin") }
             let password = try readSecretLine("password")
             let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
-            let params = AccountAddParams(
+            var params = AccountAddParams(
                 address: address, password: password, displayName: settings.displayName,
                 quotaBytes: try settings.size(settings.quota, "quota"),
                 maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
                 forwardKeepCopy: settings.keepCopy, apopSecret: secret, mayManageMailboxes: settings.mailboxManagement, enabled: !disabled)
+            params.givenName = settings.givenName
+            params.surname = settings.surname
+            params.hiddenFromDirectory = settings.hidden
             let result = try await AdminConnection(global).call(Methods.accountAdd, params)
             if output.json { try printJSON(result) } else { print("added account \(result.address)") }
         }
@@ -112,12 +120,15 @@ struct AccountCommand: AsyncParsableCommand {
         func run() async throws {
             let password = passwordStdin ? try readSecretLine("password") : nil
             let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
-            let params = AccountUpdateParams(
+            var params = AccountUpdateParams(
                 address: address, password: password, displayName: settings.displayName,
                 quotaBytes: try settings.size(settings.quota, "quota"),
                 maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
                 forwardKeepCopy: settings.keepCopy, apopSecret: secret, apopEnabled: noAPOP ? false : nil,
                 mayManageMailboxes: settings.mailboxManagement, enabled: enabled)
+            params.givenName = settings.givenName
+            params.surname = settings.surname
+            params.hiddenFromDirectory = settings.hidden
             let result = try await AdminConnection(global).call(Methods.accountUpdate, params)
             if output.json { try printJSON(result) } else { Show.describe(result) }
         }
@@ -138,6 +149,9 @@ struct AccountCommand: AsyncParsableCommand {
             let rows: [(String, String)] = [
                 ("address", a.address),
                 ("name", a.displayName ?? "-"),
+                ("given name", a.givenName ?? "-"),
+                ("surname", a.surname ?? "-"),
+                ("in the directory", a.hiddenFromDirectory == true ? "hidden" : "listed"),
                 ("enabled", a.enabled ? "yes" : "no"),
                 ("quota", size(a.quotaBytes, zero: "none")),
                 ("used", "\(ByteSize.format(a.usedBytes)) in \(a.messages) messages"),

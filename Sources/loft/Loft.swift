@@ -17,7 +17,7 @@ struct Loft: AsyncParsableCommand {
         subcommands: [
             Serve.self, BackendCommand.self, DomainCommand.self, AccountCommand.self, AliasCommand.self, GroupCommand.self,
             SettingsCommand.self, QueueCommand.self, RPCCommand.self, CheckCommand.self, POP3Command.self, IMAPGatewayCommand.self,
-            SMTPCommand.self, RelayCommand.self,
+            LDAPGatewayCommand.self, SMTPCommand.self, RelayCommand.self,
         ])
 
     /// Installs signal handling before any subcommand starts (see `Termination`), then runs it.

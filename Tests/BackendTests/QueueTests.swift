@@ -297,8 +297,14 @@ import Testing
     @Test func unparkAnswersWaitingLeasesEmpty() async throws {
         let h = try await Self.harness()
         let waiting = Task { try await h.relay.call(Methods.queueLease, QueueLeaseParams(waitMs: 30_000)) }
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(try await h.relay.call(Methods.queueUnpark, Empty()).answered == 1)
+        // The lease parks once the back-end has read it, which on a loaded machine can take a
+        // while: ask until it has (an unpark before that answers nothing and changes nothing).
+        var answered = 0
+        for _ in 0..<200 where answered == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            answered = try await h.relay.call(Methods.queueUnpark, Empty()).answered
+        }
+        #expect(answered == 1)
         let answer = try await waiting.value
         #expect(answer.lease == nil && answer.messages.isEmpty)
         try await Self.send(h, to: ["x@remote.test"])

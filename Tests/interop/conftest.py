@@ -137,6 +137,7 @@ def loopback_gateways_env():
     env = child_env()
     env["LOFT_POP3_LISTENERS"] = f"127.0.0.1:{free_port()}/stls,127.0.0.1:{free_port()}/implicit"
     env["LOFT_IMAP_LISTENERS"] = f"127.0.0.1:{free_port()}/starttls,127.0.0.1:{free_port()}/implicit"
+    env["LOFT_LDAP_LISTENERS"] = f"127.0.0.1:{free_port()}/starttls,127.0.0.1:{free_port()}/implicit"
     env["LOFT_SMTP_LISTENERS"] = (f"127.0.0.1:{free_port()}/starttls/mx,127.0.0.1:{free_port()}/starttls/submission,"
                                   f"127.0.0.1:{free_port()}/implicit/submission")
     return env

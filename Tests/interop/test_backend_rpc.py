@@ -804,3 +804,27 @@ def test_may_send_as(setup, loft):
     assert allowed("postmaster@example.test") and allowed("sales@example.test")  # aliases reaching alice
     assert not allowed("bob@example.test") and not allowed("team@example.test")  # another account; a group
     assert not allowed("alice@remote.test") and not allowed("not an address")
+
+
+def test_directory_methods_over_the_sockets(setup, loft):
+    """directory.list, directory.lookup and directory.version (§16) on gateway.sock, as `loft
+    ldap` calls them; the relay's socket may not."""
+    g = loft.gateway()
+    version = g.call("directory.version", {})["version"]
+    page = g.call("directory.list", {"limit": 2})
+    assert page["version"] == version and page["domains"] == ["example.test"]
+    assert [e["address"] for e in page["entries"]] == ["alice@example.test", "bob@example.test"]
+    rest = g.call("directory.list", {"after": page["next"]})
+    assert [e["address"] for e in rest["entries"]] == ["postmaster@example.test", "team@example.test"]
+    assert "next" not in rest
+    alias = g.call("directory.lookup", {"address": "Postmaster@example.test"})["entry"]
+    assert alias["kind"] == "alias" and alias["members"] == ["alice@example.test"]
+    assert "entry" not in g.call("directory.lookup", {"address": "nobody@example.test"})
+    assert "bob-apop" not in json.dumps(page) and "quota" not in json.dumps(page)
+    setup.call("account.update", {"address": "bob@example.test", "hiddenFromDirectory": True})
+    assert g.call("directory.version", {})["version"] != version
+    assert "entry" not in g.call("directory.lookup", {"address": "bob@example.test"})
+    r = Client(str(loft.data / "relay.sock"))
+    expect_error("permission_denied", r.call, "directory.list", {})
+    r.close()
+    g.close()

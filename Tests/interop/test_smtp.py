@@ -100,7 +100,10 @@ class SMTPServer:
     def gateway_pid(self):
         out = subprocess.run(["pgrep", "-P", str(self.loft.proc.pid)], capture_output=True, text=True).stdout.split()
         for pid in out:
-            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            try:  # a child may exit between being listed and being looked at (the killed gateway)
+                args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
             if len(args) > 1 and args[1] == b"smtp":
                 return int(pid)
         return None
