@@ -49,9 +49,9 @@ public struct LDAPSession: Sendable {
             return received(pdu)
         case .framingFailed(let error):
             return disconnect(error.reply)
-        case .bindCompleted(let messageID, let result):
+        case .bindCompleted(let messageID, let result, let authorizationID):
             guard case .binding(messageID, let name) = state else { return [] }
-            bindState = result.resultCode == .success ? .bound(name) : .anonymous
+            bindState = result.resultCode == .success ? .bound(authorizationID ?? "dn:" + name) : .anonymous
             state = .open
             return [.send(LDAPMessage(messageID: messageID, .bindResponse(LDAPBindResponse(result))))] + readDeferred()
         case .searchEntry(let messageID, let entry):
@@ -178,11 +178,10 @@ public struct LDAPSession: Sendable {
             state = .startingTLS
             return [respond(.startTLS(.success)), .startTLS]
         case LDAPExtendedOperation.whoAmI:
-            // RFC 4532 §3: empty for an anonymous client, otherwise the authzId ("dn:" + DN,
-            // RFC 4513 §5.2.1.8).
+            // RFC 4532 §3: empty for an anonymous client, otherwise the authzId (RFC 4513 §5.2.1.8).
             switch bindState {
             case .anonymous: return [respond(.whoAmI(authorizationID: ""))]
-            case .bound(let name): return [respond(.whoAmI(authorizationID: "dn:" + name))]
+            case .bound(let authorizationID): return [respond(.whoAmI(authorizationID: authorizationID))]
             }
         default:
             // RFC 4511 §4.12: an unrecognised requestName is answered with protocolError.
@@ -237,7 +236,8 @@ public struct LDAPSession: Sendable {
 /// succeeds; any bind starts from anonymous again.
 public enum LDAPBindState: Sendable, Hashable {
     case anonymous
-    /// Bound as this DN.
+    /// Bound; the authzId of RFC 4513 §5.2.1.8 ("dn:" + the entry's DN, or "u:" + an account
+    /// without an entry), which Who am I? answers.
     case bound(String)
 }
 
@@ -271,8 +271,10 @@ public enum LDAPSessionEvent: Sendable, Hashable {
     case received([UInt8])
     /// `LDAPFramer` threw: the stream cannot be read further.
     case framingFailed(LDAPCodecError)
-    /// The back-end's answer to `.authenticate`; success binds the name asked for.
-    case bindCompleted(messageID: LDAPMessageID, result: LDAPResult)
+    /// The back-end's answer to `.authenticate`. Success binds as `authorizationID` (the
+    /// authzId of RFC 4513 §5.2.1.8: the bind name may be a mail address, not the entry's DN);
+    /// nil: as "dn:" + the name asked for.
+    case bindCompleted(messageID: LDAPMessageID, result: LDAPResult, authorizationID: String? = nil)
     /// One entry of a `.search`.
     case searchEntry(messageID: LDAPMessageID, LDAPSearchResultEntry)
     /// The end of a `.search`, with its response controls (paged results).

@@ -120,25 +120,27 @@ final class LDAPConnection: ConnectionAdapter {
         boundAccount = nil
         let loop = eventLoop
         let backend = backend
-        directory.current(on: loop).map { directory -> String? in
-            directory.account(forBindName: name) ?? (name.contains("@") && !name.contains("=") ? name : nil)
+        directory.current(on: loop).map { directory -> BindTarget? in
+            Self.bindTarget(name, in: directory)
         }.recover { _ in
-            name.contains("@") && !name.contains("=") ? name : nil
-        }.flatMap { account -> EventLoopFuture<(String, SessionResult)?> in
+            Self.bindTarget(name, in: nil)
+        }.flatMap { target -> EventLoopFuture<(BindTarget, SessionResult)?> in
             // An unknown name costs a back-end check like a wrong password (and counts toward the
             // client address's throttle), so a client cannot tell the two apart by timing.
-            let user = account ?? name
+            let user = target?.account ?? name
             return backend.login(
                 .password(user: user, password: String(decoding: password, as: UTF8.self), authorizationIdentity: nil), on: loop
             )
-            .map { session in account.map { ($0, session) } }
+            .map { session in target.map { ($0, session) } }
         }.assumeIsolated().whenComplete { [self] result in
             let outcome: LDAPResult
+            var authorizationID: String?
             switch result {
             case .success(let bound?):
-                boundAccount = bound.0
+                boundAccount = bound.0.account
+                authorizationID = bound.0.authorizationID
                 outcome = .success
-                logger.info("bind", metadata: ["account": "\(bound.0)"])
+                logger.info("bind", metadata: ["account": "\(bound.0.account)"])
             case .success(nil):
                 outcome = LDAPResult(.invalidCredentials)
             case .failure(let error):
@@ -151,8 +153,26 @@ final class LDAPConnection: ConnectionAdapter {
                     outcome = LDAPResult(.unavailable, diagnosticMessage: "the directory is unavailable, try again later")
                 }
             }
-            driver.feed(.bindCompleted(messageID: messageID, result: outcome))
+            driver.feed(.bindCompleted(messageID: messageID, result: outcome, authorizationID: authorizationID))
         }
+    }
+
+    /// The account a bind name means and the authzId it binds as (RFC 4513 §5.2.1.8).
+    struct BindTarget: Sendable, Equatable {
+        var account: String
+        var authorizationID: String
+    }
+
+    /// An entry's DN or a mail value of an account entry (the directory decides); without the
+    /// directory (it could not be read, or the account is hidden from it) a bare mail address is
+    /// still tried, as "u:" + the address. nil: a name that cannot be an account.
+    static func bindTarget(_ name: String, in directory: LDAPDirectory?) -> BindTarget? {
+        if let account = directory?.account(forBindName: name) {
+            let dn = directory?.distinguishedName(ofAccount: account)
+            return BindTarget(account: account, authorizationID: dn.map { "dn:" + $0 } ?? "u:" + account)
+        }
+        guard name.contains("@"), !name.contains("=") else { return nil }
+        return BindTarget(account: name, authorizationID: "u:" + name)
     }
 
     // MARK: Search
@@ -166,8 +186,10 @@ final class LDAPConnection: ConnectionAdapter {
         }
         let access: LDAPAccess
         switch bindState {
-        case .bound(let name):
-            access = .bound(account: boundAccount ?? name)
+        case .bound:
+            // Set with the `.bindCompleted` that bound the session.
+            guard let account = boundAccount else { return done(LDAPResult(.operationsError)) }
+            access = .bound(account: account)
         case .anonymous:
             access = .anonymous
             if !Self.isServerInformation(request) {

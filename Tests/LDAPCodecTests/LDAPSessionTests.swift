@@ -61,7 +61,7 @@ struct SessionDriver {
             driver.session.receive(.bindCompleted(messageID: 3, result: .success)) == [
                 Self.bindResponse(3, .success), Self.response(4, .extendedResponse(.whoAmI(authorizationID: "dn:" + Self.alice))),
             ])
-        #expect(driver.session.bindState == .bound(Self.alice))
+        #expect(driver.session.bindState == .bound("dn:" + Self.alice))
         // A failed bind leaves the client anonymous.
         #expect(driver.send(bind).count == 1)
         #expect(driver.session.bindState == .anonymous)
@@ -70,6 +70,22 @@ struct SessionDriver {
                 Self.bindResponse(3, .invalidCredentials)
             ])
         #expect(driver.session.bindState == .anonymous)
+    }
+
+    /// A bind by mail address: Who am I? answers the identity the gateway bound, not the name.
+    @Test func mailAddressBindAnswersTheEntryDN() {
+        var driver = SessionDriver(LDAPSessionConfiguration(implicitTLS: true))
+        let name = Array("alice@example.org".utf8)
+        let bind = Self.request(3, .bindRequest(LDAPBindRequest(name: "alice@example.org", authentication: .simple(Self.password))))
+        #expect(driver.send(bind) == [.authenticate(messageID: 3, name: String(decoding: name, as: UTF8.self), password: Self.password)])
+        #expect(
+            driver.session.receive(.bindCompleted(messageID: 3, result: .success, authorizationID: "dn:" + Self.alice)) == [
+                Self.bindResponse(3, .success)
+            ])
+        #expect(
+            driver.send(Self.request(4, .extendedRequest(.whoAmI))) == [
+                Self.response(4, .extendedResponse(.whoAmI(authorizationID: "dn:" + Self.alice)))
+            ])
     }
 
     /// RFC 4513 §5.1: each simple mechanism, and what this server answers.

@@ -46,4 +46,25 @@ import Testing
         let request = LDAPSearchRequest(baseObject: base, scope: scope, filter: .present("objectClass"))
         #expect(LDAPConnection.isServerInformation(request) == expected)
     }
+
+    /// Rows: bind name, whether the directory could be read, the account tried and the authzId
+    /// Who am I? answers (RFC 4513 §5.2.1.8).
+    static let bindTargets: [(String, Bool, String?, String?)] = [
+        ("alice@example.org", true, "alice@example.org", "dn:" + Fixture.alice),
+        ("ali@example.org", true, "alice@example.org", "dn:" + Fixture.alice),
+        (Fixture.alice, true, "alice@example.org", "dn:" + Fixture.alice),
+        // Not in the directory (hidden, or not yet listed): the address is still tried.
+        ("hidden@example.org", true, "hidden@example.org", "u:hidden@example.org"),
+        ("alice@example.org", false, "alice@example.org", "u:alice@example.org"),
+        ("uid=eve,ou=people,dc=example,dc=org", true, nil, nil),
+        (Fixture.alice, false, nil, nil),
+        ("", true, nil, nil),
+    ]
+
+    @Test(arguments: bindTargets)
+    func bindTarget(name: String, directoryReadable: Bool, account: String?, authorizationID: String?) {
+        let target = LDAPConnection.bindTarget(name, in: directoryReadable ? Fixture.directory() : nil)
+        #expect(target?.account == account)
+        #expect(target?.authorizationID == authorizationID)
+    }
 }

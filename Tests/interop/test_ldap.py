@@ -132,6 +132,14 @@ def test_simple_bind_by_dn_or_address_and_who_am_i(ldap):
     conn = ldap.connection("alice@example.test", "alice-pw")
     assert conn.bound
     conn.unbind()
+    # Who am I? names the entry, whichever name was bound with (RFC 4513 §5.2.1.8).
+    r = subprocess.run(["ldapwhoami", "-x", "-H", ldap.url(), "-D", "alice@example.test", "-w", "alice-pw"],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().lower() == f"dn:{ALICE_DN}".lower()
+    r = subprocess.run(["ldapwhoami", "-x", "-H", ldap.url(), "-D", "secret@example.test", "-w", "secret-pw"],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert r.returncode == 0 and r.stdout.strip() == "u:secret@example.test", r.stdout + r.stderr
     # A hidden account's address is still an account: it may bind, but is not listed.
     conn = ldap.connection("secret@example.test", "secret-pw")
     assert conn.bound
