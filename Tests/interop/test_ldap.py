@@ -1,11 +1,13 @@
 """`loft ldap` (issue 12) driven by clients nobody here wrote: OpenLDAP's ldapsearch and
-ldapwhoami (Debian's ldap-utils), the ldap3 package from PyPI, and curl's ldap:// support.
+ldapwhoami (Debian's ldap-utils), the ldap3 package from PyPI, curl's ldap:// support, and
+Postfix's LDAP tables (postmap -q, as an MTA beside Loft would look recipients up).
 
 Each test runs `loft serve` with only the LDAP gateway, on free loopback ports, over a small
 directory: example.test with alice (display name, given name, surname), bob, a hidden account,
 an alias with one target (postmaster -> alice), an alias to an outside address and a group.
 """
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -210,6 +212,46 @@ def test_curl_reads_an_entry(ldap):
     assert r.returncode == 0, r.stderr
     assert f"DN: {ALICE_DN}" in r.stdout
     assert "mail: alice@example.test" in r.stdout
+
+
+def test_postfix_looks_recipients_up(ldap, tmp_path):
+    """ldap_table(5) as a Postfix relay or backup MX in front of Loft would configure it: the
+    mailbox map by mail value, the alias map by rfc822MailMember, anonymous and bound. postmap
+    reads only its own configuration directory (-c), so nothing on the machine is touched."""
+    if shutil.which("postmap") is None:
+        pytest.skip("Postfix is not installed: Tests/run-all.sh leaves it out where another MTA is installed")
+    (tmp_path / "main.cf").write_text("")
+
+    def table(name, **settings):
+        lines = {"server_host": ldap.url(), "search_base": BASE, "version": "3", **settings}
+        path = tmp_path / f"{name}.cf"
+        path.write_text("".join(f"{k} = {v}\n" for k, v in lines.items()))
+        return f"ldap:{path}"
+
+    def query(key, table_):
+        r = subprocess.run(["postmap", "-c", str(tmp_path), "-q", key, table_], capture_output=True, text=True,
+                           timeout=30)
+        # 1 is also a lookup error's status: that one says so on stderr.
+        assert r.returncode in (0, 1) and "fatal" not in r.stderr and "warning" not in r.stderr, r.stderr
+        return sorted(r.stdout.strip().split(",")) if r.returncode == 0 else None
+
+    mailboxes = table("mailboxes", query_filter="(&(objectClass=inetOrgPerson)(mail=%s))", result_attribute="uid")
+    assert query("alice@example.test", mailboxes) == ["alice"]
+    assert query("ALICE@Example.Test", mailboxes) == ["alice"]
+    assert query("postmaster@example.test", mailboxes) == ["alice"]  # an alias is a mail value of its account
+    assert query("nobody@example.test", mailboxes) is None
+    assert query("secret@example.test", mailboxes) is None  # hidden from the directory
+    aliases = table("aliases", query_filter="(mail=%s)", result_attribute="rfc822MailMember",
+                    search_base=f"ou=aliases,{BASE}")
+    assert query("outside@example.test", aliases) == ["someone@remote.test"]
+    groups = table("groups", query_filter="(mail=%s)", result_attribute="rfc822MailMember",
+                   search_base=f"ou=groups,{BASE}", bind="yes", bind_dn=ALICE_DN, bind_pw="alice-pw")
+    assert query("team@example.test", groups) == ["alice@example.test", "bob@example.test", "friend@remote.test"]
+    wrong = table("wrong", query_filter="(mail=%s)", result_attribute="mail", bind="yes", bind_dn=ALICE_DN,
+                  bind_pw="wrong")
+    r = subprocess.run(["postmap", "-c", str(tmp_path), "-q", "alice@example.test", wrong], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode != 0 and "49 (Invalid credentials)" in r.stderr and "query error" in r.stderr, r.stderr
 
 
 def test_writes_are_refused_and_a_malformed_pdu_ends_the_connection(ldap):
