@@ -17,7 +17,6 @@ indirect enum LDAPCompiledFilter: Sendable {
     case objectClass(String)
     case present(mask: UInt64)
     case substrings(mask: UInt64, initial: [UInt8]?, any: [[UInt8]], final: [UInt8]?)
-    case ordering(mask: UInt64, value: [UInt8], greater: Bool)
     case approximate(mask: UInt64, value: [UInt8])
     /// extensibleMatch with a string equality rule; `caseIgnore` false is caseExact(IA5)Match.
     case extensible(mask: UInt64, value: [UInt8], caseIgnore: Bool, dnAttributes: Bool)
@@ -60,14 +59,10 @@ indirect enum LDAPCompiledFilter: Sendable {
             self = .substrings(
                 mask: Self.mask(type), initial: substrings.initial.map(LDAPValue.caseIgnore), any: substrings.any.map(LDAPValue.caseIgnore),
                 final: substrings.final.map(LDAPValue.caseIgnore))
-        case .greaterOrEqual(let assertion), .lessOrEqual(let assertion):
-            guard let type = LDAPSchema.attributeType(named: assertion.attribute), LDAPSchema.attributeTypes[type].ordered else {
-                self = .constant(.undefined)
-                return
-            }
-            var greater = false
-            if case .greaterOrEqual = filter { greater = true }
-            self = .ordering(mask: Self.mask(type), value: LDAPValue.caseIgnore(assertion.value), greater: greater)
+        case .greaterOrEqual, .lessOrEqual:
+            // RFC 4511 §4.5.1.7.3-4: Undefined without an ORDERING rule, and no type here has one
+            // (RFC 4519's name types, mail, uid: EQUALITY and SUBSTR only); slapd answers the same.
+            self = .constant(.undefined)
         case .extensibleMatch(let assertion):
             self = Self.extensible(assertion)
         case .unrecognized:
@@ -174,8 +169,6 @@ indirect enum LDAPCompiledFilter: Sendable {
             return any(entry, mask) { $0 == value }
         case .substrings(let mask, let initial, let pieces, let final):
             return any(entry, mask) { LDAPValue.matches($0, initial: initial, any: pieces, final: final) }
-        case .ordering(let mask, let value, let greater):
-            return any(entry, mask) { greater ? !$0.lexicographicallyPrecedes(value) : !value.lexicographicallyPrecedes($0) }
         case .approximate(let mask, let value):
             return any(entry, mask) { LDAPValue.approximate($0) == value }
         case .extensible(let mask, let value, let caseIgnore, let dnAttributes):

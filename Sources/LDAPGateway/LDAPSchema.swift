@@ -24,8 +24,6 @@ public enum LDAPSchema {
         let superior: String?
         let matching: Matching
         let operational: Bool
-        /// Whether ordering filters apply: Loft orders every string type (see `LDAPFilterEvaluation`).
-        let ordered: Bool
         let syntax: String
         let description: String
     }
@@ -37,7 +35,7 @@ public enum LDAPSchema {
     static let attributeTypes: [AttributeType] = [
         string(
             "2.5.4.0", ["objectClass"], .objectIdentifier,
-            "( 2.5.4.0 NAME 'objectClass' EQUALITY objectIdentifierMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )", ordered: false),
+            "( 2.5.4.0 NAME 'objectClass' EQUALITY objectIdentifierMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )"),
         string(
             "2.5.4.41", ["name"], .caseIgnore,
             "( 2.5.4.41 NAME 'name' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )"),
@@ -71,11 +69,11 @@ public enum LDAPSchema {
         ),
         string(
             "2.5.4.49", ["distinguishedName"], .distinguishedName,
-            "( 2.5.4.49 NAME 'distinguishedName' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )", ordered: false,
+            "( 2.5.4.49 NAME 'distinguishedName' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
             syntax: "1.3.6.1.4.1.1466.115.121.1.12"),
         string(
             "2.5.4.31", ["member"], .distinguishedName, "( 2.5.4.31 NAME 'member' SUP distinguishedName )", superior: "distinguishedName",
-            ordered: false, syntax: "1.3.6.1.4.1.1466.115.121.1.12"),
+            syntax: "1.3.6.1.4.1.1466.115.121.1.12"),
         string(
             "1.3.6.1.4.1.42.2.27.2.1.15", ["rfc822MailMember"], .caseIgnore,
             "( 1.3.6.1.4.1.42.2.27.2.1.15 NAME 'rfc822MailMember' DESC 'rfc822 mail address of group member(s)' EQUALITY caseIgnoreIA5Match SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 )",
@@ -148,17 +146,17 @@ public enum LDAPSchema {
     ]
 
     private static func string(
-        _ oid: String, _ names: [String], _ matching: Matching, _ description: String, superior: String? = nil, ordered: Bool = true,
+        _ oid: String, _ names: [String], _ matching: Matching, _ description: String, superior: String? = nil,
         syntax: String = directoryString
     ) -> AttributeType {
         AttributeType(
-            oid: oid, names: names, superior: superior, matching: matching, operational: false, ordered: ordered, syntax: syntax,
+            oid: oid, names: names, superior: superior, matching: matching, operational: false, syntax: syntax,
             description: description)
     }
 
     private static func operational(_ oid: String, _ name: String, _ matching: Matching, _ description: String) -> AttributeType {
         AttributeType(
-            oid: oid, names: [name], superior: nil, matching: matching, operational: true, ordered: false, syntax: "",
+            oid: oid, names: [name], superior: nil, matching: matching, operational: true, syntax: "",
             description: description)
     }
 
