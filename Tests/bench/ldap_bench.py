@@ -352,7 +352,6 @@ def main():
         if args.only != "loft":
             servers.append(Slapd(pathlib.Path(args.anchors), args.accounts))
         print(f"load average before: {load_average()}", flush=True)
-        table = []
         for workload in ("equality", "substring"):
             for connections in [int(n) for n in args.connections.split(",")]:
                 runs = {s.name: [] for s in servers}
@@ -375,7 +374,6 @@ def main():
                 if len(medians) == 2:
                     line.append(f"ratio loft/slapd {medians['loft'] / medians['slapd']:.2f}")
                 print("  ".join(line), flush=True)
-                table.append(line)
         print(f"load average after: {load_average()}")
     finally:
         for s in servers:
