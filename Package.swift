@@ -211,7 +211,11 @@ let package = Package(
         .testTarget(
             name: "LDAPCodecTests", dependencies: ["LDAPCodec", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
-            name: "LDAPGatewayTests", dependencies: ["LDAPGateway", "LDAPCodec", "RPCProtocol", "MailCore"]),
+            name: "LDAPGatewayTests",
+            dependencies: [
+                "LDAPGateway", "LDAPCodec", "LoftTestSupport", "GatewayKit", "RPCProtocol", "MailCore",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "IMAPCodecTests", dependencies: ["IMAPCodec", "SASL", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

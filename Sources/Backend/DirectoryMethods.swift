@@ -7,13 +7,66 @@ import Storage
 /// may have been given a changed database, never repeats an old version) and a counter bumped
 /// by every admin change that may alter what the directory shows. Kept in memory: only this
 /// process writes the store, so nothing can change behind it.
+///
+/// Connections that called `directory.watch` hear `directory.changed` at every bump, sent
+/// before the change's own caller is answered (the admin methods bump in a `defer`), so a
+/// gateway needs no call per search to stay current. A notification that finds a watcher not
+/// reading is dropped; the watcher hears the version then current once it drains.
 final class DirectoryVersion: Sendable {
     private let epoch = String(UInt64.random(in: 1...UInt64.max), radix: 16)
-    private let counter = NIOLockedValueBox<UInt64>(0)
+    private struct State {
+        var counter: UInt64 = 0
+        /// Each watching connection, and whether it lost a notification.
+        var watchers: [RPCConnection: Bool] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
 
-    var current: String { "\(epoch)-\(counter.withLockedValue { $0 })" }
+    var current: String { version(state.withLockedValue { $0.counter }) }
 
-    func changed() { counter.withLockedValue { $0 += 1 } }
+    private func version(_ counter: UInt64) -> String { "\(epoch)-\(counter)" }
+
+    func changed() {
+        let (version, watchers) = state.withLockedValue { s in
+            s.counter += 1
+            return (self.version(s.counter), Array(s.watchers.keys))
+        }
+        for connection in watchers { send(version, to: connection) }
+    }
+
+    /// Adds `connection` to the watchers (once however often it asks); answers the version
+    /// read after it was added, so any later change reaches it as a notification.
+    func watch(_ connection: RPCConnection) -> String {
+        let (first, version) = state.withLockedValue { s in
+            let first = s.watchers[connection] == nil
+            if first { s.watchers[connection] = false }
+            return (first, self.version(s.counter))
+        }
+        if first {
+            connection.onClose { [weak self] in self?.state.withLockedValue { _ = $0.watchers.removeValue(forKey: connection) } }
+            connection.onWritable { [weak self] in self?.drained(connection) }
+        }
+        return version
+    }
+
+    var watcherCount: Int { state.withLockedValue { $0.watchers.count } }
+
+    private func send(_ version: String, to connection: RPCConnection) {
+        connection.notify(method: Methods.directoryChangedNotification, params: [DirectoryVersionResult(version: version)]) {
+            [weak self] _ in
+            self?.state.withLockedValue { s in
+                if s.watchers[connection] != nil { s.watchers[connection] = true }
+            }
+        }
+    }
+
+    private func drained(_ connection: RPCConnection) {
+        let lost = state.withLockedValue { s -> Bool in
+            guard s.watchers[connection] == true else { return false }
+            s.watchers[connection] = false
+            return true
+        }
+        if lost { send(current, to: connection) }
+    }
 }
 
 /// directory.list, directory.lookup, directory.version (Protocol/README §16): the public
@@ -21,6 +74,7 @@ final class DirectoryVersion: Sendable {
 extension Backend {
     func registerDirectory() {
         inline(Methods.directoryVersion) { _, _ in DirectoryVersionResult(version: self.directory.current) }
+        inline(Methods.directoryWatch) { connection, _ in DirectoryVersionResult(version: self.directory.watch(connection)) }
         blocking(Methods.directoryList) { _, p in
             let limit = p.limit ?? DirectoryListParams.maximumLimit
             guard (1...DirectoryListParams.maximumLimit).contains(limit) else {

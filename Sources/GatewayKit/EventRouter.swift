@@ -1,6 +1,6 @@
 public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 public import RPCProtocol
 import RPCTransport
 
@@ -38,6 +38,8 @@ public final class EventRouter: Sendable {
     }
     let state = NIOLockedValueBox(State())
     let client = NIOLockedValueBox<RPCClient?>(nil)
+    /// Receivers of the connection's other notifications, by method.
+    let observers = NIOLockedValueBox<[String: @Sendable (ByteBuffer) -> Void]>([:])
     let logger: Logger
     /// Each subscriber's buffer of events not yet read; older ones go, and a `.resync` is due.
     static let bufferedEvents = 1000
@@ -117,9 +119,19 @@ public final class EventRouter: Sendable {
         if let backendID { unsubscribe(backendID) }
     }
 
-    /// An `event` notification from the back-end.
+    /// Hands every notification `method` other than `event` on this connection to `body`, on
+    /// the connection's event loop, in the order they arrive (`loft ldap` watches
+    /// `directory.changed`). One receiver per method; a later one replaces it.
+    public func observe(_ method: String, _ body: @escaping @Sendable (_ line: ByteBuffer) -> Void) {
+        observers.withLockedValue { $0[method] = body }
+    }
+
+    /// A notification from the back-end: an `event`, or one for an observer.
     func received(method: String, line: ByteBuffer) {
-        guard method == Methods.eventNotification else { return }
+        guard method == Methods.eventNotification else {
+            observers.withLockedValue { $0[method] }?(line)
+            return
+        }
         guard let event = try? JSONRPC.decodeParams(MailEvent.self, from: line) else {
             logger.warning("an event notification that does not decode")
             return

@@ -210,6 +210,12 @@ final class LDAPConnection: ConnectionAdapter {
                 }
             }
         }
+        // The usual case: the copy is current, and the search runs here and now.
+        if let directory = directory.fresh() {
+            let outcome = directory.search(request, paging: controls.pagedResults, access: access)
+            for entry in outcome.entries { driver.enqueue(.searchEntry(messageID: messageID, entry)) }
+            return driver.enqueue(.searchCompleted(messageID: messageID, outcome.result, controls: outcome.controls))
+        }
         directory.current(on: eventLoop).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let directory):

@@ -1,8 +1,8 @@
 /// LDAPGateway: `loft ldap`, the read-only directory (issue 12). Per connection it drives
 /// `LDAPSession` from LDAPCodec on GatewayKit's `ConnectionDriver`; binds are checked by the
 /// back-end (`auth.login`, with its throttling); searches run against `LDAPDirectory`, an
-/// in-memory view of the back-end's `directory.list`, refreshed whenever `directory.version`
-/// says it changed (Protocol/README §16).
+/// in-memory view of the back-end's `directory.list`, read again whenever the back-end says it
+/// changed (`directory.watch`, Protocol/README §16).
 ///
 /// It imports LDAPCodec, GatewayKit, RPCProtocol, RPCTransport, MailCore and NIO; never Storage
 /// or Backend (DESIGN §6).
@@ -28,7 +28,9 @@ public final class LDAPGateway: Sendable {
             baseDN: configuration.baseDN, vendorVersion: configuration.vendorVersion,
             startTLSAvailable: tlsContext != nil && configuration.listeners.contains { $0.tls == .startTLS },
             policy: configuration.policy)
-        let directory = DirectoryCache(client: backend.assign(), configuration: directoryConfiguration, loop: group.next(), logger: logger)
+        let (client, events) = backend.assignWithEvents()
+        let directory = DirectoryCache(
+            client: client, events: events, configuration: directoryConfiguration, loop: group.next(), logger: logger)
         self.directory = directory
         let rateLimit = AnonymousSearchRate(perMinute: configuration.anonymousSearchesPerMinute)
         let limiter = ConnectionLimiter(perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections)

@@ -86,6 +86,7 @@ public enum Methods {
     public static let directoryList = RPCMethod<DirectoryListParams, DirectoryListResult>("directory.list", roles: both)
     public static let directoryLookup = RPCMethod<AddressParams, DirectoryLookupResult>("directory.lookup", roles: both)
     public static let directoryVersion = RPCMethod<Empty, DirectoryVersionResult>("directory.version", roles: both)
+    public static let directoryWatch = RPCMethod<Empty, DirectoryVersionResult>("directory.watch", roles: both)
 
     // Administration (admin.sock only)
     public static let domainAdd = RPCMethod<DomainParams, DomainInfo>("domain.add", roles: admin)
@@ -148,7 +149,7 @@ public enum Methods {
         (lockAcquire.name, lockAcquire.roles), (lockRenew.name, lockRenew.roles),
         (lockRelease.name, lockRelease.roles),
         (directoryList.name, directoryList.roles), (directoryLookup.name, directoryLookup.roles),
-        (directoryVersion.name, directoryVersion.roles),
+        (directoryVersion.name, directoryVersion.roles), (directoryWatch.name, directoryWatch.roles),
         (domainAdd.name, domainAdd.roles), (domainList.name, domainList.roles),
         (domainRemove.name, domainRemove.roles),
         (accountAdd.name, accountAdd.roles), (accountGet.name, accountGet.roles),
@@ -167,4 +168,6 @@ public enum Methods {
 
     /// The server's notification method name for change events.
     public static let eventNotification = "event"
+    /// The notification `directory.watch` subscribes to; its params are a `DirectoryVersionResult`.
+    public static let directoryChangedNotification = "directory.changed"
 }

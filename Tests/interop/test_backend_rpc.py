@@ -826,5 +826,32 @@ def test_directory_methods_over_the_sockets(setup, loft):
     assert "entry" not in g.call("directory.lookup", {"address": "bob@example.test"})
     r = Client(str(loft.data / "relay.sock"))
     expect_error("permission_denied", r.call, "directory.list", {})
+    expect_error("permission_denied", r.call, "directory.watch", {})
     r.close()
     g.close()
+
+
+def test_directory_watch_announces_every_change(setup, loft):
+    """directory.watch (§16): the version now, then one `directory.changed` per change on this
+    connection, with the version directory.version answers afterwards; watching twice on one
+    connection does not double the notifications, and a connection that does not watch hears
+    nothing."""
+    w = loft.gateway()
+    quiet = loft.gateway()
+    version = w.call("directory.watch", {})["version"]
+    assert w.call("directory.watch", {})["version"] == version
+    assert w.notifications == []
+    setup.call("account.update", {"address": "bob@example.test", "displayName": "Robert"})
+    changed = w.wait_notification()
+    assert changed["method"] == "directory.changed"
+    now = w.call("directory.version", {})["version"]
+    assert changed["params"]["version"] == now != version
+    setup.call("alias.add", {"address": "robert@example.test", "targets": ["bob@example.test"]})
+    second = w.wait_notification()
+    assert second["params"]["version"] != now
+    assert w.call("directory.version", {})["version"] == second["params"]["version"]
+    assert w.notifications == []
+    assert quiet.call("directory.version", {})["version"] == second["params"]["version"]
+    assert quiet.notifications == []
+    w.close()
+    quiet.close()

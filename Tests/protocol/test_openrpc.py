@@ -218,12 +218,14 @@ def test_error_table(doc):
             assert err["code"] == error_kinds(doc)[kind]["code"], f"{m['name']}: code of {kind}"
 
 
-def test_event_notification(doc):
+def test_notifications(doc):
+    """Every notification the Swift code names is documented with its params' schema."""
     notes = {n["name"]: n for n in doc["x-notifications"]}
-    assert set(notes) == {swift_event_notification()}
-    event = notes["event"]
-    assert event["params"]["schema"] == {"$ref": "#/components/schemas/MailEvent"}
-    assert event.get("description")
+    assert set(notes) == set(swift_notifications())
+    assert notes["event"]["params"]["schema"] == {"$ref": "#/components/schemas/MailEvent"}
+    assert notes["directory.changed"]["params"]["schema"] == {"$ref": "#/components/schemas/DirectoryVersionResult"}
+    for note in notes.values():
+        assert note.get("description"), note["name"]
 
 
 def test_roles_and_sockets(doc):
@@ -275,10 +277,10 @@ def swift_methods():
     return decls, order
 
 
-def swift_event_notification():
-    m = re.search(r'static\s+let\s+eventNotification\s*=\s*"([^"]+)"', swift_text("RPCMethod.swift"))
-    assert m
-    return m.group(1)
+def swift_notifications():
+    names = re.findall(r'static\s+let\s+\w+Notification\s*=\s*"([^"]+)"', swift_text("RPCMethod.swift"))
+    assert names
+    return names
 
 
 def swift_error_kinds():
