@@ -7,7 +7,11 @@ public import LDAPCodec
 /// `sizeLimit` entries per search (or per page) at most.
 public struct LDAPAccessPolicy: Sendable, Hashable {
     /// The only attributes anonymous filters may test (besides objectClass as a conjunct).
-    public var anonymousAttributes: [String] = ["mail", "cn"]
+    public var anonymousAttributes: [String] = ["mail", "cn"] {
+        didSet { anonymousTypes = Self.types(anonymousAttributes) }
+    }
+    /// `anonymousAttributes` as the schema's attribute types, worked out once, not per search.
+    private var anonymousTypes: Set<Int>
     /// The shortest initial substring anonymous clients may use: `(mail=ali*)` with 3.
     public var anonymousMinimumPrefix: Int = 3
     /// Entries an anonymous search returns at most, over all its pages.
@@ -20,6 +24,7 @@ public struct LDAPAccessPolicy: Sendable, Hashable {
         anonymousAttributes: [String] = ["mail", "cn"], anonymousMinimumPrefix: Int = 3, anonymousSizeLimit: Int = 10, sizeLimit: Int = 1000
     ) {
         self.anonymousAttributes = anonymousAttributes
+        self.anonymousTypes = Self.types(anonymousAttributes)
         self.anonymousMinimumPrefix = anonymousMinimumPrefix
         self.anonymousSizeLimit = anonymousSizeLimit
         self.sizeLimit = sizeLimit
@@ -35,9 +40,10 @@ public struct LDAPAccessPolicy: Sendable, Hashable {
     /// policy allows, and it narrows the result by an allowed attribute. `(objectClass=*)`,
     /// `(!(mail=x))` or `(|(mail=alice@x)(objectClass=*))` would list the directory and are refused.
     public func allowsAnonymous(_ filter: LDAPFilter) -> Bool {
-        let allowed = Set(anonymousAttributes.compactMap { LDAPSchema.attributeType(named: $0) })
-        return permitted(filter, allowed) && narrows(filter, allowed)
+        permitted(filter, anonymousTypes) && narrows(filter, anonymousTypes)
     }
+
+    private static func types(_ names: [String]) -> Set<Int> { Set(names.compactMap { LDAPSchema.attributeType(named: $0) }) }
 
     private func permitted(_ filter: LDAPFilter, _ allowed: Set<Int>) -> Bool {
         switch filter {

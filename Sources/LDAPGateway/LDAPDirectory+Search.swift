@@ -6,6 +6,11 @@ extension LDAPDirectory {
     /// client's and the policy's, and a search with more matches returns that many entries and
     /// sizeLimitExceeded (§4.5.1.4).
     public func search(_ request: LDAPSearchRequest, paging: LDAPPagedResultsControl?, access: LDAPAccess) -> LDAPSearchOutcome {
+        // A base written as the directory writes it (the usual case: the base DN a client was
+        // configured with) names its entry without being parsed.
+        if let position = writtenPositions[request.baseObject] {
+            return search(request, at: position, paging: paging, access: access)
+        }
         guard let base = DistinguishedName(parsing: request.baseObject) else {
             return LDAPSearchOutcome(result: LDAPResult(.invalidDNSyntax, diagnosticMessage: "invalid DN"))
         }
@@ -30,6 +35,14 @@ extension LDAPDirectory {
             }
             return LDAPSearchOutcome(result: LDAPResult(.noSuchObject))
         }
+        return search(request, at: position, paging: paging, access: access)
+    }
+
+    /// A search whose base is the entry at `position` of the tree.
+    private func search(
+        _ request: LDAPSearchRequest, at position: Int, paging: LDAPPagedResultsControl?, access: LDAPAccess
+    ) -> LDAPSearchOutcome {
+        let selection = LDAPAttributeSelection(request.attributes)
         let policy = configuration.policy
         var anonymous = false
         if case .anonymous = access {
@@ -141,8 +154,10 @@ struct LDAPSearchCandidates {
             let depths = directory.depths
             let range = range
             let depth = depth
-            let hits = values.flatMap { directory.mailIndex[$0] ?? [] }
-            list = Set(hits).sorted().filter { range.contains($0) && (depth == nil || depths[$0] == depth) }
+            // Each index list is in tree order without repeats; only several lists need merging.
+            let hits =
+                values.count == 1 ? directory.mailIndex[values[0]] ?? [] : Set(values.flatMap { directory.mailIndex[$0] ?? [] }).sorted()
+            list = hits.filter { range.contains($0) && (depth == nil || depths[$0] == depth) }
         } else if let depth, depth == 1 {
             // The base entry's children: the three organizational units.
             list = range.filter { directory.depths[$0] == depth }

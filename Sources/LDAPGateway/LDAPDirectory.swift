@@ -54,6 +54,8 @@ public struct LDAPDirectory: Sendable {
     let depths: [Int]
     let subtreeEnds: [Int]
     let positions: [String: Int]
+    /// Each entry's position by its DN exactly as the tree writes it.
+    let writtenPositions: [String: Int]
     let mailIndex: [[UInt8]: [Int]]
     let accountDNs: [String: String]
     let rootDSE: LDAPDirectoryEntry
@@ -189,9 +191,11 @@ public struct LDAPDirectory: Sendable {
         ends[0] = tree.count
 
         var positions: [String: Int] = [:]
+        var writtenPositions: [String: Int] = [:]
         var mailIndex: [[UInt8]: [Int]] = [:]
         for (position, entry) in tree.enumerated() {
             positions[entry.name.normalized] = position
+            writtenPositions[entry.dn] = position
             for attribute in entry.attributes where attribute.type == LDAPSchema.mail {
                 for value in Set(attribute.prepared) { mailIndex[value, default: []].append(position) }
             }
@@ -200,6 +204,7 @@ public struct LDAPDirectory: Sendable {
         self.depths = depths
         self.subtreeEnds = ends
         self.positions = positions
+        self.writtenPositions = writtenPositions
         self.mailIndex = mailIndex
         self.accountDNs = accountDNs
 

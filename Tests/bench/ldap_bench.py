@@ -17,8 +17,10 @@ ones per workload, cycled), one request outstanding per connection, the connecti
 over `--processes` processes so that Python is not the bottleneck. Every entry is read and
 counted; a result other than success or sizeLimitExceeded stops the run. Each (server,
 workload, connections) cell runs `--rounds` times, Loft and slapd alternating, and the median
-is reported with every run, the ratio Loft/slapd, and each server's CPU seconds per 1,000
-searches (from /proc; Loft's gateway and back-end together). Results are written up in Tests/bench/LDAP.md.
+is reported with every run, the ratio Loft/slapd, each server's CPU seconds per 1,000
+searches (from /proc; Loft's gateway and back-end together), and the latency of a search
+(request sent to its SearchResultDone read, as the client sees it) at p50 and p99, each the
+median over the rounds. Results are written up in Tests/bench/LDAP.md.
 """
 import argparse
 import multiprocessing
@@ -182,9 +184,12 @@ def worker(port, bind, requests, connections, seconds, offset, queue):
     for c in conns:
         selector.register(c.sock, selectors.EVENT_READ, c)
     pending = {}
+    sent_at = {}
+    latencies = []
 
     def send(c):
         nonlocal index
+        sent_at[c] = time.perf_counter()
         c.sock.sendall(requests[index % len(requests)])
         index += 1
         pending[c] = 0
@@ -210,12 +215,14 @@ def worker(port, bind, requests, connections, seconds, offset, queue):
                         raise RuntimeError(f"search ended with result {code}")
                     entries += pending.pop(c)
                     searches += 1
-                    if time.perf_counter() < stop:
+                    now = time.perf_counter()
+                    latencies.append(now - sent_at[c])
+                    if now < stop:
                         send(c)
     elapsed = time.perf_counter() - start
     for c in conns:
         c.sock.close()
-    queue.put((searches, entries, elapsed))
+    queue.put((searches, entries, elapsed, latencies))
 
 
 def cpu_seconds(pids):
@@ -244,7 +251,13 @@ def run(port, pids, bind, requests, connections, processes, seconds):
     cpu = cpu_seconds(pids) - cpu_before
     searches = sum(r[0] for r in results)
     elapsed = max(r[2] for r in results)
-    return searches / elapsed, sum(r[1] for r in results) / max(1, searches), cpu * 1000 / max(1, searches)
+    latencies = sorted(t for r in results for t in r[3])
+
+    def percentile(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
+
+    return (searches / elapsed, sum(r[1] for r in results) / max(1, searches), cpu * 1000 / max(1, searches),
+            percentile(0.50), percentile(0.99))
 
 
 # --- the two servers -------------------------------------------------------------------------
@@ -369,8 +382,10 @@ def main():
                     medians[name] = statistics.median(r[0] for r in results)
                     every = " ".join(f"{r[0]:.0f}" for r in results)
                     cpu = statistics.median(r[2] for r in results)
+                    p50 = statistics.median(r[3] for r in results)
+                    p99 = statistics.median(r[4] for r in results)
                     line.append(f"{name} {medians[name]:.0f}/s [{every}] {results[0][1]:.1f} entries/search "
-                                f"{cpu:.2f} cpu-s/1k")
+                                f"{cpu:.2f} cpu-s/1k p50 {p50:.2f} ms p99 {p99:.2f} ms")
                 if len(medians) == 2:
                     line.append(f"ratio loft/slapd {medians['loft'] / medians['slapd']:.2f}")
                 print("  ".join(line), flush=True)
