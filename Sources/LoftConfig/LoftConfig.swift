@@ -269,6 +269,9 @@ public struct LoftConfig: Sendable, Equatable {
         /// As `pop3.offer_cram_md5`.
         public var offerCRAMMD5 = CRAMMD5Offer.auto
         public var authOnMX = false
+        /// Where a bare `RCPT TO:<Postmaster>` goes (RFC 5321 §4.1.1.3, §4.5.1). Empty: the
+        /// postmaster of the first domain added.
+        public var postmaster = ""
     }
 
     /// One SMTP listener: a socket plus `mode`, `mx` (mail for local domains, no AUTH needed)
@@ -857,7 +860,7 @@ extension LoftConfig.SMTPSection: Decodable {
         case maxErrors = "max_errors", maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
         case trustedNetworks = "trusted_networks", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", authOnMX = "auth_on_mx"
-        case offerCRAMMD5 = "offer_cram_md5"
+        case offerCRAMMD5 = "offer_cram_md5", postmaster
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -878,6 +881,7 @@ extension LoftConfig.SMTPSection: Decodable {
         try o.set(&allowPlaintextOnLoopback, .allowPlaintextOnLoopback)
         try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&authOnMX, .authOnMX)
+        try o.set(&postmaster, .postmaster)
     }
 }
 

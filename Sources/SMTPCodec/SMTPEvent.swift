@@ -47,7 +47,10 @@ public enum AuthenticationResult: Sendable, Hashable {
 
 /// How one recipient fared when the message was committed.
 public enum RecipientOutcome: Sendable, Hashable {
+    /// In the recipient's mailbox (or taken by a local rule: an alias, a group).
     case delivered
+    /// In the outbound queue, for the relay to deliver (a remote recipient, or forwarding).
+    case queued
     case failed(SMTPReply)
 }
 

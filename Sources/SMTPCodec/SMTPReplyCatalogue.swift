@@ -31,6 +31,11 @@ extension SMTPReply {
     public static func queued(_ queueID: String?) -> SMTPReply {
         SMTPReply(250, .init(2, 0, 0), queueID.map { "OK: queued as \($0)" } ?? "OK: queued")
     }
+    /// Every recipient that did not fail has the message in its mailbox already: nothing waits
+    /// in a queue, so the reply does not say so (the id is the one the Received field names).
+    public static func delivered(_ queueID: String?) -> SMTPReply {
+        SMTPReply(250, .init(2, 0, 0), queueID.map { "OK: delivered as \($0)" } ?? "OK: delivered")
+    }
     /// RFC 3030 §2: the reply to a BDAT chunk that is not the last.
     public static func chunkReceived(_ size: Int) -> SMTPReply {
         SMTPReply(250, .init(2, 0, 0), "\(size) octets received")

@@ -160,6 +160,8 @@ public struct SMTPSession: Sendable {
                 }
                 if !recipients.isEmpty, failures.count == recipients.count {
                     actions.append(.send(failures[0]))
+                } else if !recipients.isEmpty, !recipients.contains(.queued) {
+                    actions.append(.send(.delivered(queueID)))
                 } else {
                     actions.append(.send(.queued(queueID)))
                 }

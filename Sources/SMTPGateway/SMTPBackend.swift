@@ -25,7 +25,9 @@ struct SMTPBackend: Sendable {
     static func reply(kind: RPCError.Kind?, temporary: Bool) -> SMTPReply {
         switch kind {
         case .noSuchUser?: .unknownRecipient
-        case .relayDenied?: SMTPReply(554, .init(5, 7, 1), "Relay access denied")
+        // RFC 5321 §3.6.2: a server that declines to relay for policy reasons answers 550
+        // (Protocol §5 says so too; Postfix's relay_domains_reject_code defaults to 554).
+        case .relayDenied?: SMTPReply(550, .init(5, 7, 1), "Relay access denied")
         case .accountDisabled?: SMTPReply(550, .init(5, 2, 1), "Mailbox disabled")
         case .loopDetected?: SMTPReply(554, .init(5, 4, 6), "Routing loop detected")
         case .tooBig?: .messageTooBig

@@ -56,6 +56,8 @@ final class SMTPConnection: ConnectionAdapter {
     var login: SessionResult?
     var scram = SCRAMRelay()
     var recipientsThisConnection = 0
+    /// What the bare <Postmaster> means on this connection, once its first RCPT worked it out.
+    var postmaster: String?
     var transfer: MessageUpload?
     var messageID = ""
 
@@ -167,10 +169,30 @@ final class SMTPConnection: ConnectionAdapter {
 
     func recipientAddress(_ path: ForwardPath) -> String {
         switch path {
-        // RFC 5321 §4.1.1.3: the bare <Postmaster> is the postmaster of this host.
-        case .postmaster: "postmaster@\(configuration.hostname)"
+        // RFC 5321 §4.1.1.3: the bare <Postmaster> is this server's postmaster, worked out
+        // at its RCPT (`resolvePostmaster`).
+        case .postmaster: postmaster ?? "postmaster@\(configuration.hostname)"
         case .mailbox(let mailbox): mailbox.description
         }
+    }
+
+    /// RFC 5321 §4.5.1: mail to the bare <Postmaster> must be accepted. It goes to
+    /// `smtp.postmaster`, or else to postmaster@ the first domain added (the primary domain,
+    /// which also names the LDAP base DN), asked of the back-end once per connection. Without
+    /// an answer (no domain yet, or no back-end) it is postmaster@ the host name, which the
+    /// back-end then judges like any other address.
+    func resolvePostmaster(then body: @escaping () -> Void) {
+        if postmaster != nil { return body() }
+        if let configured = configuration.postmaster {
+            postmaster = configured
+            return body()
+        }
+        backend.client.callFuture(Methods.directoryList, DirectoryListParams(after: nil, limit: 1)).hop(to: eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                let domain = (try? result.get())?.domains.first ?? configuration.hostname
+                postmaster = "postmaster@" + domain
+                body()
+            }
     }
 
     /// RFC 6409 §6.1: the sender must be the authenticated account, a sub-address of it
@@ -200,6 +222,15 @@ final class SMTPConnection: ConnectionAdapter {
             driver?.enqueue(.recipientChecked(.rejected(SMTPBackend.tooManyRecipientsForConnection)))
             return
         }
+        if case .postmaster = recipient.forwardPath {
+            resolvePostmaster { [self] in askBackend(recipient, envelope: envelope) }
+        } else {
+            askBackend(recipient, envelope: envelope)
+        }
+    }
+
+    /// `delivery.check` for one recipient; its answer is fed to the session.
+    private func askBackend(_ recipient: SMTPRecipient, envelope: SMTPEnvelope) {
         let params = DeliveryCheckParams(
             sender: Self.sender(envelope.reversePath), recipient: recipientAddress(recipient.forwardPath),
             size: envelope.mailParameters.size.map { Int64($0) }, clientAddress: info.clientAddress.text,
@@ -309,7 +340,8 @@ final class SMTPConnection: ConnectionAdapter {
             switch result {
             case .success(let committed):
                 let outcomes = (committed.recipients ?? []).map { outcome -> SMTPCodec.RecipientOutcome in
-                    SMTPBackend.reply(for: outcome).map { .failed($0) } ?? .delivered
+                    if let reply = SMTPBackend.reply(for: outcome) { return .failed(reply) }
+                    return outcome.status == .queued ? .queued : .delivered
                 }
                 feed(.messageCommitted(.committed(queueID: id, recipients: outcomes)))
             case .failure(let error):

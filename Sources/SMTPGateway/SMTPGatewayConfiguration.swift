@@ -65,6 +65,9 @@ public struct SMTPGatewayConfiguration: Sendable {
     public var allowPlaintextOnLoopback = true
     /// Offer AUTH on MX listeners too (Postfix offers it only on submission by default).
     public var authOnMX = false
+    /// The address a bare `<Postmaster>` recipient means; nil: postmaster@ the first local
+    /// domain, asked of the back-end (the order `directory.list` gives, Protocol §16).
+    public var postmaster: String?
     /// Messages up to this size go in one `delivery.submit`; larger ones stream in chunks of it.
     public var uploadChunkBytes = 1 << 20
     /// SASL mechanisms offered. CRAM-MD5 uses the account's separate challenge-response (APOP)

@@ -2,6 +2,7 @@ import ArgumentParser
 import GatewayKit
 import LoftConfig
 import Logging
+import MailCore
 import NIOCore
 import SMTPGateway
 
@@ -51,6 +52,12 @@ struct SMTPCommand: AsyncParsableCommand {
         gatewayConfig.allowPlaintextWithoutTLS = section.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = section.allowPlaintextOnLoopback
         gatewayConfig.authOnMX = section.authOnMX
+        if !section.postmaster.isEmpty {
+            guard EmailAddress(section.postmaster) != nil else {
+                throw ValidationError("smtp.postmaster: \(section.postmaster) is not an email address")
+            }
+            gatewayConfig.postmaster = section.postmaster
+        }
         switch section.offerCRAMMD5 {
         case .yes: gatewayConfig.cramMD5Offer = .always
         case .no: gatewayConfig.authMechanisms.removeAll { $0 == .cramMD5 }

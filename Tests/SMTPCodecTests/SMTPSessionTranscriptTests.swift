@@ -6,6 +6,31 @@ import Testing
 
 /// Whole conversations driven through `SMTPSession` against a simulated back-end (STYLE §13).
 struct SMTPSessionTranscriptTests {
+    /// The reply to the end of the data says what happened to the message: "delivered" when
+    /// every recipient that did not fail has it in a mailbox, "queued" when any waits for the
+    /// relay, and the (first) failure when every recipient failed.
+    @Test(arguments: [
+        (["bob": RecipientOutcome.delivered], "250 2.0.0 OK: delivered as Q1"),
+        (["bob": .delivered, "carol": .delivered], "250 2.0.0 OK: delivered as Q1"),
+        (["bob": .delivered, "carol": .queued], "250 2.0.0 OK: queued as Q1"),
+        (["bob": .queued], "250 2.0.0 OK: queued as Q1"),
+        (["bob": .failed(.unknownRecipient), "carol": .delivered], "250 2.0.0 OK: delivered as Q1"),
+        (["bob": .failed(.unknownRecipient), "carol": .queued], "250 2.0.0 OK: queued as Q1"),
+        (["bob": .failed(.unknownRecipient), "carol": .failed(.unknownRecipient)], "550 5.1.1 No such user"),
+    ])
+    func endOfDataSaysDeliveredOrQueued(outcomes: [String: RecipientOutcome], reply: String) {
+        var t = Transcript(.mx)
+        t.outcome = { recipient in
+            guard case .mailbox(let mailbox) = recipient.forwardPath else { return .delivered }
+            return outcomes[String(mailbox.description.prefix { $0 != "@" })] ?? .delivered
+        }
+        _ = t.send("EHLO client.example\r\n")
+        #expect(t.command("MAIL FROM:<alice@example.net>") == [250])
+        for name in outcomes.keys.sorted() { #expect(t.command("RCPT TO:<\(name)@example.org>") == [250]) }
+        #expect(t.command("DATA") == [354])
+        #expect(t.send("Subject: test\r\n\r\nbody\r\n.\r\n").map(\.description) == [reply + "\r\n"])
+    }
+
     @Test func inboundMessageWithOneRejectedRecipient() throws {
         var t = Transcript(.mx)
         #expect(t.replies.map(\.description) == ["220 mx.example.org ESMTP Loft\r\n"])
@@ -23,7 +48,7 @@ struct SMTPSessionTranscriptTests {
         #expect(rejected.map(\.description) == ["550 5.1.1 No such user\r\n"])
         #expect(t.command("DATA") == [354])
         #expect(t.send("Subject: test\r\n\r\n..dot\r\nbody\r\n").isEmpty)
-        #expect(t.send(".\r\n").map(\.description) == ["250 2.0.0 OK: queued as Q1\r\n"])
+        #expect(t.send(".\r\n").map(\.description) == ["250 2.0.0 OK: delivered as Q1\r\n"])
         let message = try #require(t.committed.first)
         #expect(message.message == "Subject: test\r\n\r\n.dot\r\nbody\r\n")
         #expect(message.size == message.message.utf8.count)
@@ -224,7 +249,7 @@ struct SMTPSessionTranscriptTests {
         #expect(
             replies.map(\.description) == [
                 "250 2.1.0 Sender OK\r\n", "250 2.1.5 Recipient OK\r\n", "250 2.0.0 7 octets received\r\n",
-                "250 2.0.0 4 octets received\r\n", "250 2.0.0 OK: queued as Q1\r\n",
+                "250 2.0.0 4 octets received\r\n", "250 2.0.0 OK: delivered as Q1\r\n",
             ])
         let message = try #require(t.committed.first)
         #expect(message.message == "hi\r\n.\r\n\n\0\r\r")

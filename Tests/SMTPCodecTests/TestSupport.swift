@@ -25,6 +25,8 @@ struct Transcript {
     /// Recipients whose local part is in this set are refused with 550 5.1.1.
     var unknownUsers: Set<String> = ["unknown"]
     var passwords: [String: String] = ["alice": "secret"]
+    /// How each recipient fares at commit: in a mailbox, unless the test says otherwise.
+    var outcome: (SMTPRecipient) -> RecipientOutcome = { _ in .delivered }
 
     init(_ configuration: SMTPSessionConfiguration) {
         run(session.receive(.opened(configuration)))
@@ -96,7 +98,7 @@ struct Transcript {
                 committed.append((envelope, upload.map(\.text) ?? "", size))
                 upload = nil
                 answer = .messageCommitted(
-                    .committed(queueID: "Q\(committed.count)", recipients: envelope.recipients.map { _ in .delivered }))
+                    .committed(queueID: "Q\(committed.count)", recipients: envelope.recipients.map(outcome)))
             case .abortMessage:
                 upload = nil
                 aborted += 1

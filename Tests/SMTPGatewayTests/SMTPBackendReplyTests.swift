@@ -11,7 +11,7 @@ struct SMTPBackendReplyTests {
     /// Kind name, `data.temporary`, and the reply's code and enhanced code.
     static let table: [(kind: String, temporary: Bool, reply: String)] = [
         ("no_such_user", false, "550 5.1.1"),
-        ("relay_denied", false, "554 5.7.1"),
+        ("relay_denied", false, "550 5.7.1"),
         ("account_disabled", false, "550 5.2.1"),
         ("loop_detected", false, "554 5.4.6"),
         ("too_big", false, "552 5.3.4"),

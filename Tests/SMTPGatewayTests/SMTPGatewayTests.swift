@@ -31,10 +31,10 @@ import Testing
         #expect(try await c.command("MAIL FROM:<carol@remote.test>").hasPrefix("250 2.1.0"))
         #expect(try await c.command("RCPT TO:<alice@example.test>").hasPrefix("250 2.1.5"))
         #expect(try await c.command("RCPT TO:<nobody@example.test>").hasPrefix("550 5.1.1"))
-        #expect(try await c.command("RCPT TO:<someone@remote.test>").hasPrefix("554 5.7.1"))
+        #expect(try await c.command("RCPT TO:<someone@remote.test>").hasPrefix("550 5.7.1"))
         #expect(try await c.command("DATA").hasPrefix("354"))
         let done = try await c.command(Self.dotty + ".")
-        #expect(done.hasPrefix("250 2.0.0 OK: queued as "))
+        #expect(done.hasPrefix("250 2.0.0 OK: delivered as "))
         #expect(try await c.command("QUIT").hasPrefix("221"))
         let stored = try await h.inbox("alice@example.test")
         #expect(stored.count == 1)
@@ -43,6 +43,27 @@ import Testing
         #expect(parts.received.hasPrefix("Received: from client.test ([127.0.0.1])\r\n\tby mx.test (Loft) with ESMTP id "))
         #expect(parts.received.contains("\tfor <alice@example.test>; "))
         #expect(parts.rest == Self.unstuffed)
+        await h.close()
+    }
+
+    /// RFC 5321 §4.5.1: the bare <Postmaster> is accepted: it is postmaster@ the first domain
+    /// added, or the address `smtp.postmaster` names.
+    @Test(arguments: [nil, "bob@example.test"]) func barePostmasterIsAccepted(configured: String?) async throws {
+        let h = try await SMTPHarness { $0.postmaster = configured }
+        _ = try await h.admin.call(Methods.aliasAdd, AliasParams(address: "postmaster@example.test", targets: ["alice@example.test"]))
+        let c = try await h.connect(h.mxPort)
+        _ = try await c.command("EHLO client.test")
+        #expect(try await c.command("MAIL FROM:<carol@remote.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<Postmaster>").hasPrefix("250 2.1.5"))
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        #expect(try await c.command("Subject: hello\r\n\r\nwho runs this?\r\n.").hasPrefix("250"))
+        _ = try await c.command("QUIT")
+        let owner = configured ?? "alice@example.test"
+        let other = configured == nil ? "bob@example.test" : "alice@example.test"
+        let stored = try await h.inbox(owner)
+        #expect(stored.count == 1)
+        #expect(String(decoding: stored.first ?? [], as: UTF8.self).contains("who runs this?"))
+        #expect(try await h.inbox(other).isEmpty)
         await h.close()
     }
 

@@ -266,6 +266,26 @@ def test_smtplib_smtp_ssl_and_cram_md5_with_the_apop_secret(smtp):
     s.quit()
 
 
+def test_bare_postmaster_reaches_the_primary_domains_postmaster(smtp):
+    """RFC 5321 §4.5.1: RCPT TO:<Postmaster> (no domain) must be accepted; it goes to
+    postmaster@ the first domain added (example.test, an alias of alice's here), and the reply
+    says the message was delivered, not queued."""
+    a = smtp.loft.admin()
+    a.call("alias.add", {"address": "postmaster@example.test", "targets": ["alice@example.test"]})
+    before = len(smtp.inbox("alice@example.test", "alice-pw"))
+    s = smtplib.SMTP("127.0.0.1", smtp.mx_port, timeout=30)
+    s.ehlo("client.remote.test")
+    assert s.mail("carol@remote.test")[0] == 250
+    assert s.rcpt("Postmaster") == (250, b"2.1.5 Recipient OK")
+    code, text = s.data(b"Subject: who runs this?\r\n\r\nhello\r\n")
+    assert code == 250 and text.startswith(b"2.0.0 OK: delivered as "), text
+    s.quit()
+    inbox = smtp.inbox("alice@example.test", "alice-pw")
+    assert len(inbox) == before + 1 and b"who runs this?" in inbox[-1]
+    a.call("alias.remove", {"address": "postmaster@example.test"})
+    a.close()
+
+
 def test_every_rcpt_reply_code(smtp):
     a = smtp.rpc
     # full@ has a 4096-byte quota; fill half of it.
@@ -277,7 +297,7 @@ def test_every_rcpt_reply_code(smtp):
     assert s.mail("carol@remote.test", ["SIZE=3000000"]) == (552, b"5.3.4 Message size exceeds fixed limit")
     assert s.mail("carol@remote.test", ["SIZE=3000"])[0] == 250
     assert s.rcpt("nobody@example.test") == (550, b"5.1.1 No such user")
-    assert s.rcpt("someone@elsewhere.test") == (554, b"5.7.1 Relay access denied")  # never an open relay
+    assert s.rcpt("someone@elsewhere.test") == (550, b"5.7.1 Relay access denied")  # never an open relay
     assert s.rcpt("full@example.test")[0:1] == (452,) and s.rcpt("full@example.test")[1].startswith(b"4.2.2")
     assert s.rcpt("small@example.test")[1].startswith(b"5.3.4") and s.rcpt("small@example.test")[0] == 552
     assert s.rcpt("alice@example.test")[0] == 250
@@ -366,7 +386,7 @@ def test_swaks_pipelining_and_starttls_auth(smtp, tmp_path):
                         "--from", "carol@remote.test", "--to", "alice@example.test", "--pipeline",
                         "--data", str(message)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "PIPELINING" in r.stdout and "250 2.0.0 OK: queued as" in r.stdout
+    assert "PIPELINING" in r.stdout and "250 2.0.0 OK: delivered as" in r.stdout
     r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(smtp.sub_port), "--ehlo", "swaks.test",
                         "--tls", "--auth", "PLAIN", "--auth-user", "alice@example.test", "--auth-password", "alice-pw",
                         "--from", "alice@example.test", "--to", "alice@example.test", "--pipeline",
