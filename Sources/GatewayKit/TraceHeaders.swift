@@ -22,13 +22,16 @@ public enum TraceHeaders {
     //   Opt-info = [Via] [With] [ID] [For] [Additional-Registered-Clauses]
     /// `with` is the RFC 3848 / RFC 6531 protocol name (`ESMTPSA`, `HTTPS`, …); `recipient`
     /// is written (as `for`) only when there is a single one, so a list of Bcc recipients never
-    /// shows in each copy.
+    /// shows in each copy. `authenticatedUser` (the account that logged in, RFC 4954 §7) is
+    /// written as a comment after the client, as Postfix writes it
+    /// (`smtpd_sasl_authenticated_header`), so a recipient can tell who sent it.
     public static func received(
         clientName: String, clientAddress: String, hostname: String, protocolName: String, id: String,
-        recipient: String?, date: Int
+        recipient: String?, authenticatedUser: String? = nil, date: Int
     ) -> String {
         let literal = clientAddress.contains(":") ? "IPv6:\(clientAddress)" : clientAddress
         var text = "Received: from \(token(clientName)) ([\(literal)])\r\n"
+        if let authenticatedUser { text += "\t(Authenticated sender: \(token(authenticatedUser)))\r\n" }
         text += "\tby \(token(hostname)) (Loft) with \(token(protocolName)) id \(id)"
         if let recipient { text += "\r\n\tfor \(token(recipient))" }
         text += "; \(rfc5322Date(date))\r\n"

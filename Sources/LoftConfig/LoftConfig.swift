@@ -272,6 +272,8 @@ public struct LoftConfig: Sendable, Equatable {
         /// Where a bare `RCPT TO:<Postmaster>` goes (RFC 5321 §4.1.1.3, §4.5.1). Empty: the
         /// postmaster of the first domain added.
         public var postmaster = ""
+        /// Write `(Authenticated sender: …)` into the Received field of mail a client logged in to send.
+        public var receivedAuthenticatedSender = true
     }
 
     /// One SMTP listener: a socket plus `mode`, `mx` (mail for local domains, no AUTH needed)
@@ -860,7 +862,7 @@ extension LoftConfig.SMTPSection: Decodable {
         case maxErrors = "max_errors", maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
         case trustedNetworks = "trusted_networks", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", authOnMX = "auth_on_mx"
-        case offerCRAMMD5 = "offer_cram_md5", postmaster
+        case offerCRAMMD5 = "offer_cram_md5", postmaster, receivedAuthenticatedSender = "received_authenticated_sender"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -882,6 +884,7 @@ extension LoftConfig.SMTPSection: Decodable {
         try o.set(&offerCRAMMD5, .offerCRAMMD5)
         try o.set(&authOnMX, .authOnMX)
         try o.set(&postmaster, .postmaster)
+        try o.set(&receivedAuthenticatedSender, .receivedAuthenticatedSender)
     }
 }
 

@@ -309,7 +309,8 @@ final class SMTPConnection: ConnectionAdapter {
         let received = TraceHeaders.received(
             clientName: envelope.clientName, clientAddress: info.clientAddress.text, hostname: configuration.hostname,
             protocolName: envelope.protocolName, id: messageID,
-            recipient: envelope.recipients.count == 1 ? envelope.recipients.first?.forwardPath.description : nil, date: now)
+            recipient: envelope.recipients.count == 1 ? envelope.recipients.first?.forwardPath.description : nil,
+            authenticatedUser: configuration.receivedNamesAuthenticatedUser ? login?.account : nil, date: now)
         var completeHeader: ((ByteBuffer) -> String)?
         if listener.mode == .submission {
             let hostname = configuration.hostname

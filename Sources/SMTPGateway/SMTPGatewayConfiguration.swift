@@ -65,6 +65,8 @@ public struct SMTPGatewayConfiguration: Sendable {
     public var allowPlaintextOnLoopback = true
     /// Offer AUTH on MX listeners too (Postfix offers it only on submission by default).
     public var authOnMX = false
+    /// Name the account that logged in in the Received field (RFC 4954 §7).
+    public var receivedNamesAuthenticatedUser = true
     /// The address a bare `<Postmaster>` recipient means; nil: postmaster@ the first local
     /// domain, asked of the back-end (the order `directory.list` gives, Protocol §16).
     public var postmaster: String?

@@ -52,6 +52,7 @@ struct SMTPCommand: AsyncParsableCommand {
         gatewayConfig.allowPlaintextWithoutTLS = section.allowPlaintextWithoutTLS
         gatewayConfig.allowPlaintextOnLoopback = section.allowPlaintextOnLoopback
         gatewayConfig.authOnMX = section.authOnMX
+        gatewayConfig.receivedNamesAuthenticatedUser = section.receivedAuthenticatedSender
         if !section.postmaster.isEmpty {
             guard EmailAddress(section.postmaster) != nil else {
                 throw ValidationError("smtp.postmaster: \(section.postmaster) is not an email address")

@@ -33,5 +33,12 @@ import Testing
             clientName: "c", clientAddress: "192.0.2.1", hostname: "mx.test", protocolName: "SMTP", id: "ID2",
             recipient: nil, date: 0)
         #expect(many == "Received: from c ([192.0.2.1])\r\n\tby mx.test (Loft) with SMTP id ID2; Thu, 1 Jan 1970 00:00:00 +0000\r\n")
+        // RFC 4954 §7: who logged in, as a comment whose text cannot close it early.
+        let submitted = TraceHeaders.received(
+            clientName: "laptop", clientAddress: "192.0.2.7", hostname: "mx.test", protocolName: "ESMTPSA", id: "ID3",
+            recipient: nil, authenticatedUser: "alice@example.test) (x", date: 0)
+        #expect(
+            submitted == "Received: from laptop ([192.0.2.7])\r\n\t(Authenticated sender: alice@example.testx)\r\n"
+                + "\tby mx.test (Loft) with ESMTPSA id ID3; Thu, 1 Jan 1970 00:00:00 +0000\r\n")
     }
 }

@@ -125,6 +125,7 @@ import Testing
         #expect(
             rest.hasPrefix("Date: ") && rest.contains("\r\nMessage-ID: <") && rest.hasSuffix("@mx.test>\r\nSubject: hi\r\n\r\nhello\r\n"))
         #expect(Self.split(stored[0]).received.contains("with ESMTPA id"))
+        #expect(Self.split(stored[0]).received.contains("\r\n\t(Authenticated sender: alice@example.test)\r\n\tby mx.test "))
         await h.close()
     }
 

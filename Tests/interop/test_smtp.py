@@ -239,6 +239,7 @@ def test_smtplib_starttls_and_auth_plain_login_on_submission(smtp):
     stored = smtp.inbox("bob@example.test", "bob-pw")[-1]
     _, received, rest = split_stored(stored)
     assert b"with ESMTPSA id" in received
+    assert b"\r\n\t(Authenticated sender: alice@example.test)\r\n" in received  # RFC 4954 §7
     # Submission adds the Date and Message-ID the client left out (RFC 6409 §8).
     assert rest.startswith(b"Date: ") and b"\r\nMessage-ID: <" in rest and rest.endswith(b"\r\n" + msg)
     _, _, rest = split_stored(smtp.inbox("alice@example.test", "alice-pw")[-1])
