@@ -210,6 +210,7 @@ let package = Package(
             dependencies: ["POP3Codec", "SASL", "LineFraming", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "LDAPCodecTests", dependencies: ["LDAPCodec", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "LoftCLITests", dependencies: ["loft"]),
         .testTarget(
             name: "LDAPGatewayTests",
             dependencies: [

@@ -4,6 +4,14 @@ public import NIOCore
 import NIOPosix
 public import NIOSSL
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// What a protocol handler is told about a new connection.
 public struct ConnectionInfo: Sendable {
     public let clientAddress: ClientAddress
@@ -72,13 +80,29 @@ public final class GatewayServer: Sendable {
                 channel = try await bootstrap.bind(host: listener.host, port: listener.port).get()
             } catch {
                 await stop(grace: .zero)
-                throw GatewayError("cannot listen on \(listener): \(error)")
+                throw Self.cannotListen(listener, error)
             }
             serverChannels.withLockedValue { $0.append(channel) }
             if let address = channel.localAddress { bound.append(address) }
             logger.info("listening on \(listener)")
         }
         return bound
+    }
+
+    /// What an administrator needs to hear when `listener` cannot be opened: the system's
+    /// reason in words (NIO's own text names its internal call), and what to do about it.
+    static func cannotListen(_ listener: Listener, _ error: any Error) -> GatewayError {
+        guard let io = error as? IOError else { return GatewayError("cannot listen on \(listener): \(error)", isListenFailure: true) }
+        let reason = String(cString: strerror(io.errnoCode))
+        let advice =
+            switch io.errnoCode {
+            case EADDRINUSE:
+                ": another program (another mail server, or another loft serve) listens there; stop it or choose another port in loft.yaml"
+            case EACCES: ": ports below 1024 need CAP_NET_BIND_SERVICE (deploy/ has systemd units that grant it) or root"
+            case EADDRNOTAVAIL: ": no interface of this machine has that address; correct it in loft.yaml"
+            default: ""
+            }
+        return GatewayError("cannot listen on \(listener): \(reason)\(advice)", isListenFailure: true)
     }
 
     func initialize(_ channel: any Channel, listener: Listener) throws {

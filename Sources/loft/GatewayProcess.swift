@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import GatewayKit
 import LoftConfig
@@ -40,6 +41,12 @@ enum GatewayProcess {
         do {
             stop = try await start(backend, files, group)
         } catch {
+            if let failure = error as? GatewayError, failure.isListenFailure {
+                // Restarting cannot help: the supervisor leaves a child that exits so alone.
+                logger.critical("\(name): \(failure)")
+                await backend.close()
+                throw ExitCode(Supervisor.configurationExitCode)
+            }
             // `loft serve` makes a self-signed pair on first start; a standalone gateway needs one.
             throw CLIError("\(error)")
         }

@@ -46,12 +46,13 @@ struct Serve: AsyncParsableCommand {
             supervisor.start(name: gateway, arguments: [gateway] + common)
         }
         if firstStart {
+            let loft = Self.commandName()
             print(
                 """
                 Loft is running with its data in \(dir).
                 Next steps, in another terminal:
-                  loft domain add example.org\(dir == "./loft-data" ? "" : " --data \(dir)")
-                  echo 'a-good-password' | loft account add alice@example.org --password-stdin\(dir == "./loft-data" ? "" : " --data \(dir)")
+                  \(loft) domain add example.org\(dir == "./loft-data" ? "" : " --data \(dir)")
+                  echo 'a-good-password' | \(loft) account add alice@example.org --password-stdin\(dir == "./loft-data" ? "" : " --data \(dir)")
                 Stop with Ctrl-C.
                 """)
             fflush(nil)
@@ -63,6 +64,18 @@ struct Serve: AsyncParsableCommand {
 
     static func executablePath() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// How another terminal runs this executable: `loft` when that is what the PATH finds,
+    /// else its full path (after the README's build it is not on the PATH).
+    static func commandName() -> String {
+        let me = URL(fileURLWithPath: executablePath()).resolvingSymlinksInPath().path
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("loft")
+            guard FileManager.default.isExecutableFile(atPath: candidate.path) else { continue }
+            return candidate.resolvingSymlinksInPath().path == me ? "loft" : me
+        }
+        return me
     }
 
     static func hostname() -> String {
@@ -99,8 +112,9 @@ final class Supervisor: @unchecked Sendable {
     /// Tells a child who supervises it, so it can ask to die with the supervisor.
     static let environmentKey = "LOFT_SUPERVISOR_PID"
 
-    /// A child that dies this many times in a row within a minute of starting is left dead.
-    static let maxQuickRestarts = 10
+    /// sysexits.h EX_CONFIG: a child that exits with it (a gateway whose port is taken) has said
+    /// why, and starting it again cannot help; it is left stopped.
+    static let configurationExitCode: Int32 = 78
 
     init(executable: String, maxDelay: Double, logger: Logger) {
         self.executable = executable
@@ -153,19 +167,34 @@ final class Supervisor: @unchecked Sendable {
             lock.unlock()
             return
         }
-        let stable = Date().timeIntervalSince(child.startedAt) > 60
-        child.restarts = stable ? 1 : child.restarts + 1
-        let giveUp = child.restarts > Self.maxQuickRestarts
-        child.gaveUp = giveUp
-        child.process = nil
-        children[name] = child
-        let delay = min(maxDelay, pow(2, Double(child.restarts - 1)) * 0.5)
-        lock.unlock()
         let status =
             process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "status \(process.terminationStatus)"
-        if giveUp {
-            logger.critical("\(name) exited (\(status)) \(Self.maxQuickRestarts) times in a row; not restarting it")
+        let decision = RestartPolicy.decide(
+            restarts: child.restarts, ranFor: Date().timeIntervalSince(child.startedAt),
+            configurationError: process.terminationReason == .exit && process.terminationStatus == Self.configurationExitCode,
+            maxDelay: maxDelay)
+        child.process = nil
+        let delay: Double
+        switch decision {
+        case .restart(let after, let restarts):
+            child.restarts = restarts
+            delay = after
+        case .giveUp, .leaveStopped:
+            child.gaveUp = true
+            delay = 0
+        }
+        children[name] = child
+        lock.unlock()
+        switch decision {
+        case .giveUp:
+            logger.critical("\(name) exited (\(status)) \(RestartPolicy.maxQuickRestarts) times in a row; not restarting it")
             return
+        case .leaveStopped:
+            logger.critical(
+                "\(name) cannot start (its message is above); not restarting it. Fix the cause, then restart loft serve")
+            return
+        case .restart:
+            break
         }
         logger.warning("\(name) exited (\(status)); restarting in \(String(format: "%.1f", delay)) s")
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in self?.launch(name) }
@@ -234,5 +263,31 @@ enum SelfSignedCertificate {
             fm.createFile(atPath: certPath, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o644])
         else { throw CLIError("cannot write the TLS certificate into \(directory)") }
         return true
+    }
+}
+
+/// When `loft serve` starts a child that exited again (a pure function, tested as a table).
+/// Quick exits back off, 0.5 s doubling up to `maxDelay`; a child that ran `healthyAfter`
+/// seconds or more was healthy, so its next exit starts again at 0.5 s (an MX that crashed
+/// once after an hour answers again in half a second, not after the last back-off). Ten quick
+/// exits in a row, or one with `Supervisor.configurationExitCode`, and it is left stopped.
+enum RestartPolicy {
+    enum Decision: Equatable {
+        /// Start it again after `after` seconds; `restarts` quick exits in a row so far.
+        case restart(after: Double, restarts: Int)
+        /// It keeps dying at once.
+        case giveUp
+        /// It said why it cannot run.
+        case leaveStopped
+    }
+
+    static let healthyAfter: Double = 10
+    static let maxQuickRestarts = 10
+
+    static func decide(restarts: Int, ranFor: Double, configurationError: Bool, maxDelay: Double) -> Decision {
+        if configurationError { return .leaveStopped }
+        let count = ranFor >= healthyAfter ? 1 : restarts + 1
+        guard count <= maxQuickRestarts else { return .giveUp }
+        return .restart(after: min(maxDelay, 0.5 * pow(2, Double(count - 1))), restarts: count)
     }
 }

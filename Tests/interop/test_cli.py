@@ -2,10 +2,11 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
-from conftest import Loft, child_env, loft_bin, loopback_gateways_env, wait_for
+from conftest import Loft, child_env, eventually, loft_bin, loopback_gateways_env, wait_for
 
 
 def test_admin_commands(loft):
@@ -84,6 +85,9 @@ def test_serve_first_start_and_restarts_a_dead_backend(tmp_path):
         loft.stop()
     log = (tmp_path / "data-serve.log").read_text()
     assert "Next steps" in log and "restarting" in log
+    # The first-start message names a command that works here (loft is not on the PATH).
+    command = next(line.split()[0] for line in log.splitlines() if line.strip().endswith(f"domain add example.org --data {tmp_path / 'data'}"))
+    assert command == os.path.realpath(loft_bin()), command
     assert loft.proc.returncode == 0
 
 
@@ -119,3 +123,27 @@ def test_a_signal_during_start_up_still_stops_everything(tmp_path):
     time.sleep(1)
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "data")], capture_output=True, text=True).stdout.split()
     assert leftover == []
+
+
+def test_a_port_in_use_stops_that_gateway_with_a_clear_message(tmp_path):
+    """A gateway whose port another program holds says so in words and is left stopped, not
+    restarted forever; the rest of `loft serve` carries on (issue 14)."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    env = loopback_gateways_env()
+    env["LOFT_SMTP_LISTENERS"] = f"127.0.0.1:{port}/starttls/mx"
+    loft = Loft(tmp_path / "data", env=env)
+    log_path = tmp_path / "data-serve.log"
+    try:
+        eventually(lambda: "not restarting it" in log_path.read_text(), timeout=30, what="the smtp child left stopped")
+        time.sleep(1.5)  # a restart would have come within 0.5 s
+        log = log_path.read_text()
+        assert f"cannot listen on 127.0.0.1:{port}" in log and "Address already in use: another program" in log, log
+        assert "smtp cannot start (its message is above); not restarting it" in log
+        assert "restarting in" not in log and "errno" not in log, log
+        loft.cli("domain", "add", "example.test")  # the back-end and the other gateways carry on
+    finally:
+        loft.stop()
+        taken.close()
