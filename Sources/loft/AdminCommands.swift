@@ -238,7 +238,7 @@ struct AliasCommand: AsyncParsableCommand {
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "List addresses that expand to their members.",
-        subcommands: [Add.self, Members.self, Remove.self, List.self])
+        subcommands: [Add.self, Show.self, Members.self, Remove.self, List.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -252,6 +252,22 @@ struct GroupCommand: AsyncParsableCommand {
             let result = try await AdminConnection(global).call(
                 Methods.groupAdd, GroupAddParams(address: address, name: name, members: members))
             if output.json { try printJSON(result) } else { print("group \(result.address): \(result.members.joined(separator: ", "))") }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a group: its address, name and every member.", discussion: "Example: loft group show team@example.org")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var address: String
+        func run() async throws {
+            // group.members with nothing to change answers the group as it is.
+            let group = try await AdminConnection(global).call(Methods.groupMembers, GroupMembersParams(address: address))
+            if output.json { return try printJSON(group) }
+            print("group \(group.address)\(group.name.map { " (\($0))" } ?? "")")
+            print(group.members.isEmpty ? "no members" : "members (\(group.members.count)):")
+            for member in group.members { print("  \(member)") }
         }
     }
 

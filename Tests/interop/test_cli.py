@@ -33,6 +33,10 @@ def test_admin_commands(loft):
     loft.cli("group", "add", "team@example.test", "alice@example.test", "--name", "Team")
     members = loft.cli("group", "members", "team@example.test", "--add", "bob@example.test").stdout.split()
     assert members == ["alice@example.test", "bob@example.test"]
+    shown = loft.cli("group", "show", "team@example.test").stdout
+    assert shown == "group team@example.test (Team)\nmembers (2):\n  alice@example.test\n  bob@example.test\n", shown
+    assert json.loads(loft.cli("group", "show", "team@example.test", "--json").stdout)["members"] == members
+    assert loft.cli("group", "show", "nobody@example.test", check=False).returncode != 0
     loft.cli("settings", "--max-message", "10M")
     assert json.loads(loft.cli("settings", "--json").stdout)["maxMessageBytes"] == 10 << 20
     assert json.loads(loft.cli("rpc", "domain.list").stdout)["domains"][0]["name"] == "example.test"
