@@ -19,6 +19,9 @@ public struct LDAPAccessPolicy: Sendable, Hashable {
     /// Entries a bound client's search (or page) returns at most; the smaller of this and the
     /// client's sizeLimit applies (RFC 4511 §4.5.1.4).
     public var sizeLimit: Int = 1000
+    /// Seconds any search may take at most; the smaller of this and the client's timeLimit
+    /// applies (RFC 4511 §4.5.1.5).
+    public var timeLimitSeconds: Int = 60
 
     public init(
         anonymousAttributes: [String] = ["mail", "cn"], anonymousMinimumPrefix: Int = 3, anonymousSizeLimit: Int = 10, sizeLimit: Int = 1000

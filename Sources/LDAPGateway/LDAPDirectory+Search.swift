@@ -4,12 +4,17 @@ extension LDAPDirectory {
     /// Performs a search (RFC 4511 §4.5.1) for `access`, a page at a time when `paging` is
     /// given (RFC 2696). Results come in tree order; the size limit is the smaller of the
     /// client's and the policy's, and a search with more matches returns that many entries and
-    /// sizeLimitExceeded (§4.5.1.4).
-    public func search(_ request: LDAPSearchRequest, paging: LDAPPagedResultsControl?, access: LDAPAccess) -> LDAPSearchOutcome {
+    /// sizeLimitExceeded (§4.5.1.4). So is the time limit: a search still running when it is
+    /// up returns the entries found so far and timeLimitExceeded (§4.5.1.5). `elapsed` tells
+    /// the seconds since the search began (tests move it by hand).
+    public func search(
+        _ request: LDAPSearchRequest, paging: LDAPPagedResultsControl?, access: LDAPAccess, elapsed: (() -> Double)? = nil
+    ) -> LDAPSearchOutcome {
+        let clock = elapsed ?? Self.stopwatch()
         // A base written as the directory writes it (the usual case: the base DN a client was
         // configured with) names its entry without being parsed.
         if let position = writtenPositions[request.baseObject] {
-            return search(request, at: position, paging: paging, access: access)
+            return search(request, at: position, paging: paging, access: access, elapsed: clock)
         }
         guard let base = DistinguishedName(parsing: request.baseObject) else {
             return LDAPSearchOutcome(result: LDAPResult(.invalidDNSyntax, diagnosticMessage: "invalid DN"))
@@ -35,12 +40,22 @@ extension LDAPDirectory {
             }
             return LDAPSearchOutcome(result: LDAPResult(.noSuchObject))
         }
-        return search(request, at: position, paging: paging, access: access)
+        return search(request, at: position, paging: paging, access: access, elapsed: clock)
+    }
+
+    /// Seconds since the call, on the monotonic clock.
+    static func stopwatch() -> () -> Double {
+        let start = ContinuousClock.now
+        return {
+            let (seconds, attoseconds) = (ContinuousClock.now - start).components
+            return Double(seconds) + Double(attoseconds) / 1e18
+        }
     }
 
     /// A search whose base is the entry at `position` of the tree.
     private func search(
-        _ request: LDAPSearchRequest, at position: Int, paging: LDAPPagedResultsControl?, access: LDAPAccess
+        _ request: LDAPSearchRequest, at position: Int, paging: LDAPPagedResultsControl?, access: LDAPAccess,
+        elapsed: @escaping () -> Double
     ) -> LDAPSearchOutcome {
         let selection = LDAPAttributeSelection(request.attributes)
         let policy = configuration.policy
@@ -55,19 +70,21 @@ extension LDAPDirectory {
         let candidates = LDAPSearchCandidates(self, position, request.scope, filter)
         let clientLimit = request.sizeLimit > 0 ? Int(request.sizeLimit) : Int.max
         let serverLimit = anonymous ? policy.anonymousSizeLimit : policy.sizeLimit
+        let seconds = request.timeLimit > 0 ? min(Int(request.timeLimit), policy.timeLimitSeconds) : policy.timeLimitSeconds
+        var clock = LDAPSearchClock(limit: Double(seconds), elapsed: elapsed)
 
         guard let paging else {
             let limit = min(clientLimit, serverLimit)
             var entries: [LDAPSearchResultEntry] = []
             var next = 0
-            while let match = candidates.nextMatch(from: next, filter) {
+            while let match = candidates.nextMatch(from: next, filter, &clock) {
                 guard entries.count < limit else {
                     return LDAPSearchOutcome(entries: entries, result: LDAPResult(.sizeLimitExceeded))
                 }
                 entries.append(result(tree[candidates[match]], request, selection))
                 next = match + 1
             }
-            return LDAPSearchOutcome(entries: entries, result: .success)
+            return LDAPSearchOutcome(entries: entries, result: clock.expired ? Self.timeLimitExceeded : .success)
         }
 
         // RFC 2696 §3: the cookie says where the previous page stopped; it must come from the
@@ -94,7 +111,7 @@ extension LDAPDirectory {
         let pageSize = min(Int(paging.size), anonymous ? Int.max : serverLimit)
         var entries: [LDAPSearchResultEntry] = []
         var next = start
-        while let match = candidates.nextMatch(from: next, filter) {
+        while let match = candidates.nextMatch(from: next, filter, &clock) {
             guard returned < total else {
                 return LDAPSearchOutcome(entries: entries, result: LDAPResult(.sizeLimitExceeded), controls: [done])
             }
@@ -108,8 +125,10 @@ extension LDAPDirectory {
             returned += 1
             next = match + 1
         }
-        return LDAPSearchOutcome(entries: entries, result: .success, controls: [done])
+        return LDAPSearchOutcome(entries: entries, result: clock.expired ? Self.timeLimitExceeded : .success, controls: [done])
     }
+
+    static let timeLimitExceeded = LDAPResult(.timeLimitExceeded, diagnosticMessage: "the search took longer than its time limit")
 
     private func single(
         _ entry: LDAPDirectoryEntry?, _ request: LDAPSearchRequest, _ selection: LDAPAttributeSelection, _ paging: LDAPPagedResultsControl?
@@ -170,14 +189,38 @@ struct LDAPSearchCandidates {
 
     subscript(position: Int) -> Int { list?[position] ?? range.lowerBound + position }
 
-    /// The first position at or after `start` whose entry the filter makes TRUE.
-    func nextMatch(from start: Int, _ filter: LDAPCompiledFilter) -> Int? {
+    /// The first position at or after `start` whose entry the filter makes TRUE; nil at the
+    /// end, or when `clock` runs out (then `clock.expired`).
+    func nextMatch(from start: Int, _ filter: LDAPCompiledFilter, _ clock: inout LDAPSearchClock) -> Int? {
         var position = start
         while position < count {
+            guard !clock.tick() else { return nil }
             if filter.evaluate(tree[self[position]]) == .true { return position }
             position += 1
         }
         return nil
+    }
+}
+
+/// A search's time limit, looked at once every `stride` entries examined (reading the clock
+/// per entry would cost more than most filters).
+struct LDAPSearchClock {
+    let limit: Double
+    let elapsed: () -> Double
+    static let stride = 256
+    private var examined = 0
+    private(set) var expired = false
+
+    init(limit: Double, elapsed: @escaping () -> Double) {
+        self.limit = limit
+        self.elapsed = elapsed
+    }
+
+    /// One more entry examined; true once the limit has passed.
+    mutating func tick() -> Bool {
+        examined += 1
+        if !expired, examined % Self.stride == 0, elapsed() >= limit { expired = true }
+        return expired
     }
 }
 

@@ -167,6 +167,8 @@ public struct LoftConfig: Sendable, Equatable {
         public var anonymousSearchesPerMinute = 300
         /// The most entries any search returns unless paged; the client's limit applies when smaller.
         public var sizeLimit = 1000
+        /// The most seconds a search may take (RFC 4511 §4.5.1.5); the client's limit applies when smaller.
+        public var timeLimitSeconds = 60
         public var maxConnectionsPerAddress = 50
         public var maxConnections = 2000
     }
@@ -491,10 +493,11 @@ public struct LoftConfig: Sendable, Equatable {
         guard ldap.idleTimeoutSeconds >= 1, ldap.commandTimeoutSeconds >= 1 else {
             throw ConfigError("\(source): ldap.idle_timeout_seconds and command_timeout_seconds must be at least 1")
         }
-        guard ldap.anonymousMinimumPrefix >= 1, ldap.anonymousSizeLimit >= 1, ldap.sizeLimit >= 1, ldap.anonymousSearchesPerMinute >= 0
+        guard ldap.anonymousMinimumPrefix >= 1, ldap.anonymousSizeLimit >= 1, ldap.sizeLimit >= 1, ldap.timeLimitSeconds >= 1,
+            ldap.anonymousSearchesPerMinute >= 0
         else {
             throw ConfigError(
-                "\(source): ldap.anonymous_minimum_prefix, anonymous_size_limit and size_limit must be at least 1, anonymous_searches_per_minute at least 0"
+                "\(source): ldap.anonymous_minimum_prefix, anonymous_size_limit, size_limit and time_limit_seconds must be at least 1, anonymous_searches_per_minute at least 0"
             )
         }
         guard ldap.maxConnectionsPerAddress >= 1, ldap.maxConnections >= 1 else {
@@ -831,6 +834,7 @@ extension LoftConfig.LDAPSection: Decodable {
         case requireBind = "require_bind", anonymousAttributes = "anonymous_attributes"
         case anonymousMinimumPrefix = "anonymous_minimum_prefix", anonymousSizeLimit = "anonymous_size_limit"
         case anonymousSearchesPerMinute = "anonymous_searches_per_minute", sizeLimit = "size_limit"
+        case timeLimitSeconds = "time_limit_seconds"
         case maxConnectionsPerAddress = "max_connections_per_address", maxConnections = "max_connections"
     }
     public init(from decoder: any Decoder) throws {
@@ -849,6 +853,7 @@ extension LoftConfig.LDAPSection: Decodable {
         try o.set(&anonymousSizeLimit, .anonymousSizeLimit)
         try o.set(&anonymousSearchesPerMinute, .anonymousSearchesPerMinute)
         try o.set(&sizeLimit, .sizeLimit)
+        try o.set(&timeLimitSeconds, .timeLimitSeconds)
         try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
         try o.set(&maxConnections, .maxConnections)
     }

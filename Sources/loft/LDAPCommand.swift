@@ -52,6 +52,7 @@ struct LDAPGatewayCommand: AsyncParsableCommand {
         gateway.policy.anonymousMinimumPrefix = section.anonymousMinimumPrefix
         gateway.policy.anonymousSizeLimit = section.anonymousSizeLimit
         gateway.policy.sizeLimit = section.sizeLimit
+        gateway.policy.timeLimitSeconds = section.timeLimitSeconds
         gateway.anonymousSearchesPerMinute = section.anonymousSearchesPerMinute
         gateway.maxConnectionsPerAddress = section.maxConnectionsPerAddress
         gateway.maxConnections = section.maxConnections

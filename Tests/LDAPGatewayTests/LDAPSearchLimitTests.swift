@@ -1,6 +1,8 @@
 import LDAPCodec
-import LDAPGateway
+import RPCProtocol
 import Testing
+
+@testable import LDAPGateway
 
 /// Attribute selection, typesOnly, size limits and paged results.
 @Suite struct LDAPSearchLimitTests {
@@ -157,5 +159,46 @@ import Testing
         #expect(abandoned.result == .success)
         #expect(abandoned.entries.isEmpty)
         #expect(try LDAPPagedResultsControl(try #require(abandoned.controls.first)).cookie.isEmpty)
+    }
+}
+
+/// RFC 4511 §4.5.1.5: the time limit is the smaller of the client's and the server's; a search
+/// still running when it is up ends with the entries found so far and timeLimitExceeded. The
+/// clock moves one second each time the search looks at it (every `LDAPSearchClock.stride`
+/// entries examined), so a 3,000-entry scan looks at it 11 times.
+@Suite struct LDAPSearchTimeLimitTests {
+    static let cases: [(client: Int32, server: Int, paged: Bool, result: LDAPResultCode, lookedAt: Int)] = [
+        (0, 60, false, .success, 11),  // the clock never reaches 60
+        (0, 5, false, .timeLimitExceeded, 5),  // the server's limit
+        (3, 60, false, .timeLimitExceeded, 3),  // the client's, smaller
+        (30, 4, false, .timeLimitExceeded, 4),  // the server's, smaller
+        (2, 60, true, .timeLimitExceeded, 2),  // a page too
+    ]
+
+    @Test(arguments: cases)
+    func limits(_ c: (client: Int32, server: Int, paged: Bool, result: LDAPResultCode, lookedAt: Int)) throws {
+        var policy = LDAPAccessPolicy(sizeLimit: 10_000)
+        policy.timeLimitSeconds = c.server
+        let directory = LDAPDirectory(
+            entries: (0..<3000).map { DirectoryEntry(kind: .account, address: "user\($0)@example.org", surname: "S\($0)") },
+            domains: ["example.org"], version: "t",
+            configuration: LDAPDirectoryConfiguration(vendorVersion: "1", startTLSAvailable: false, policy: policy))
+        var request = try Fixture.search("(sn=S*)", attributes: ["1.1"])
+        request.timeLimit = c.client
+        var looks = 0
+        let outcome = directory.search(
+            request, paging: c.paged ? LDAPPagedResultsControl(size: 5000) : nil, access: Fixture.bound,
+            elapsed: {
+                looks += 1
+                return Double(looks)
+            })
+        #expect(outcome.result.resultCode == c.result)
+        #expect(looks == c.lookedAt)
+        // Whatever was found before the limit is returned: about 256 entries per second allowed.
+        if c.result == .timeLimitExceeded {
+            #expect(outcome.entries.count < 3000 && outcome.entries.count >= (c.lookedAt - 1) * LDAPSearchClock.stride - 10)
+        } else {
+            #expect(outcome.entries.count == 3000)
+        }
     }
 }
