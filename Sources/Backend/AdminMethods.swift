@@ -134,7 +134,8 @@ extension Backend {
             return GroupInfo(address: g.address, name: g.name, members: g.members)
         }
         blocking(Methods.groupMembers) { _, p in
-            defer { self.directory.changed() }
+            // Without add or remove it only reads (`loft group members`, `loft group show`).
+            defer { if !(p.add ?? []).isEmpty || !(p.remove ?? []).isEmpty { self.directory.changed() } }
             let add = try (p.add ?? []).enumerated().map { try Self.address($1, field: "add.\($0)").description }
             let g = try self.store.changeGroupMembers(address: try Self.address(p.address).canonical, add: add, remove: p.remove ?? [])
             return GroupInfo(address: g.address, name: g.name, members: g.members)

@@ -61,7 +61,11 @@ struct DeliveryPlan: Sendable {
     func outcomes(_ stored: StoreResult) -> [RecipientOutcome] {
         perRecipient.map { entry in
             let results = entry.accounts.map { stored.placements[$0] }
-            if results.contains(where: \.isStored) { return RecipientOutcome(recipient: entry.recipient, status: .delivered) }
+            if results.contains(where: \.isStored) {
+                // Forwarded copies travel with their own sender, as the follow-up's queue entry.
+                let alsoQueued = !entry.remote.isEmpty && (stored.queueID != nil || stored.followUp?.queueID != nil)
+                return RecipientOutcome(recipient: entry.recipient, status: .delivered, alsoQueued: alsoQueued ? true : nil)
+            }
             if !entry.remote.isEmpty && stored.queueID != nil { return RecipientOutcome(recipient: entry.recipient, status: .queued) }
             if let refusal = entry.refusal { return refusal }
             for case .failed(let error) in results { return Self.outcome(entry.recipient, error) }

@@ -1,4 +1,6 @@
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import RPCProtocol
 import RPCTransport
 import Storage
@@ -25,12 +27,19 @@ final class DirectoryVersion: Sendable {
 
     private func version(_ counter: UInt64) -> String { "\(epoch)-\(counter)" }
 
+    /// Bumps the version and tells every watcher. Called from the admin methods' worker
+    /// threads, it returns once each notification has been handed to its socket (a quick step
+    /// on that connection's event loop), so the change's caller is answered after the gateways
+    /// were told. A watcher that is not reading loses it and hears later, when it drains.
     func changed() {
         let (version, watchers) = state.withLockedValue { s in
             s.counter += 1
             return (self.version(s.counter), Array(s.watchers.keys))
         }
-        for connection in watchers { send(version, to: connection) }
+        let sent = watchers.map { send(version, to: $0) }
+        // Never block an event loop (a caller there gets the notifications queued, not waited for).
+        guard MultiThreadedEventLoopGroup.currentEventLoop == nil else { return }
+        for future in sent { _ = try? future.wait() }
     }
 
     /// Adds `connection` to the watchers (once however often it asks); answers the version
@@ -50,7 +59,8 @@ final class DirectoryVersion: Sendable {
 
     var watcherCount: Int { state.withLockedValue { $0.watchers.count } }
 
-    private func send(_ version: String, to connection: RPCConnection) {
+    @discardableResult
+    private func send(_ version: String, to connection: RPCConnection) -> EventLoopFuture<Void> {
         connection.notify(method: Methods.directoryChangedNotification, params: [DirectoryVersionResult(version: version)]) {
             [weak self] _ in
             self?.state.withLockedValue { s in

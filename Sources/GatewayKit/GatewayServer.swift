@@ -92,7 +92,7 @@ public final class GatewayServer: Sendable {
     /// What an administrator needs to hear when `listener` cannot be opened: the system's
     /// reason in words (NIO's own text names its internal call), and what to do about it.
     static func cannotListen(_ listener: Listener, _ error: any Error) -> GatewayError {
-        guard let io = error as? IOError else { return GatewayError("cannot listen on \(listener): \(error)", isListenFailure: true) }
+        guard let io = error as? IOError else { return GatewayError("cannot listen on \(listener): \(error)") }
         let reason = String(cString: strerror(io.errnoCode))
         let advice =
             switch io.errnoCode {
@@ -102,7 +102,10 @@ public final class GatewayServer: Sendable {
             case EADDRNOTAVAIL: ": no interface of this machine has that address; correct it in loft.yaml"
             default: ""
             }
-        return GatewayError("cannot listen on \(listener): \(reason)\(advice)", isListenFailure: true)
+        // A port in use or one this user may not bind stays so until someone acts; an address
+        // not yet configured (at boot) may come, so that one is retried with back-off.
+        return GatewayError(
+            "cannot listen on \(listener): \(reason)\(advice)", isListenFailure: io.errnoCode == EADDRINUSE || io.errnoCode == EACCES)
     }
 
     func initialize(_ channel: any Channel, listener: Listener) throws {

@@ -52,8 +52,8 @@ public enum GatewayTLS {
 /// A gateway start-up failure with a message a person can act on.
 public struct GatewayError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    /// A listener could not be opened (its port is in use, or one this user may not bind):
-    /// starting again will not help until the administrator changes something.
+    /// A listener could not be opened because its port is in use or one this user may not
+    /// bind: starting again will not help until the administrator changes something.
     public let isListenFailure: Bool
     public init(_ description: String, isListenFailure: Bool = false) {
         self.description = description

@@ -115,6 +115,7 @@ extension RecipientOutcome: JSONFastCodable {
         var kind: String?
         var message: String?
         var temporary: Bool?
+        var alsoQueued: Bool?
         try reader.readObject { reader, key in
             switch key {
             case "recipient": recipient = try reader.readString()
@@ -125,11 +126,12 @@ extension RecipientOutcome: JSONFastCodable {
             case "kind": kind = try reader.readOptionalString()
             case "message": message = try reader.readOptionalString()
             case "temporary": temporary = reader.readNull() ? nil : try reader.readBool()
+            case "alsoQueued": alsoQueued = reader.readNull() ? nil : try reader.readBool()
             default: try reader.skipValue()
             }
         }
         guard let recipient, let status else { throw reader.error("a recipient outcome without recipient or status") }
-        self.init(recipient: recipient, status: status, kind: kind, message: message, temporary: temporary)
+        self.init(recipient: recipient, status: status, kind: kind, message: message, temporary: temporary, alsoQueued: alsoQueued)
     }
 
     public func write(json writer: inout JSONWriter) {
@@ -139,6 +141,7 @@ extension RecipientOutcome: JSONFastCodable {
             writer.member("kind", kind)
             writer.member("message", message)
             writer.member("temporary", temporary)
+            writer.member("alsoQueued", alsoQueued)
         }
     }
 }

@@ -44,12 +44,18 @@ public struct RecipientOutcome: Codable, Sendable, Equatable {
     public var kind: String?
     public var message: String?
     public var temporary: Bool?
-    public init(recipient: String, status: Status, kind: String? = nil, message: String? = nil, temporary: Bool? = nil) {
+    /// For `delivered`: true when copies for remote targets (forwarding that keeps a copy, a
+    /// group's outside members) went to the outbound queue as well.
+    public var alsoQueued: Bool?
+    public init(
+        recipient: String, status: Status, kind: String? = nil, message: String? = nil, temporary: Bool? = nil, alsoQueued: Bool? = nil
+    ) {
         self.recipient = recipient
         self.status = status
         self.kind = kind
         self.message = message
         self.temporary = temporary
+        self.alsoQueued = alsoQueued
     }
 }
 

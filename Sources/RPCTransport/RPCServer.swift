@@ -154,9 +154,10 @@ public final class RPCConnection: Sendable, Hashable {
     /// that finds the write buffer over its high water mark is dropped, not queued, and
     /// `dropped` hears the indices of those lost (on the event loop), so the sender can tell
     /// the client to re-read instead. Memory stays bounded however slow the reader.
+    @discardableResult
     public func notify<P: Encodable & Sendable>(
         method: String, params: [P], dropped: @escaping @Sendable (_ indices: [Int]) -> Void
-    ) {
+    ) -> EventLoopFuture<Void> {
         let allocator = channel.allocator
         let lines = params.map { p in
             var buffer = allocator.buffer(capacity: 256)
@@ -171,7 +172,13 @@ public final class RPCConnection: Sendable, Hashable {
             }
             if !lost.isEmpty { dropped(lost) }
         }
-        if channel.eventLoop.inEventLoop { send() } else { channel.eventLoop.execute(send) }
+        // The future completes once the lines are handed to the socket (or dropped), so a
+        // sender can make sure a notification goes out before something else it answers.
+        guard !channel.eventLoop.inEventLoop else {
+            send()
+            return channel.eventLoop.makeSucceededVoidFuture()
+        }
+        return channel.eventLoop.submit(send)
     }
 
     /// Sends a JSON-RPC notification (no id) to this client.

@@ -49,7 +49,8 @@ public enum AuthenticationResult: Sendable, Hashable {
 public enum RecipientOutcome: Sendable, Hashable {
     /// In the recipient's mailbox (or taken by a local rule: an alias, a group).
     case delivered
-    /// In the outbound queue, for the relay to deliver (a remote recipient, or forwarding).
+    /// In the outbound queue, for the relay to deliver (a remote recipient, or forwarding),
+    /// whether or not a local copy was kept too.
     case queued
     case failed(SMTPReply)
 }

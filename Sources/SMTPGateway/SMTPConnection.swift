@@ -179,8 +179,8 @@ final class SMTPConnection: ConnectionAdapter {
     /// RFC 5321 §4.5.1: mail to the bare <Postmaster> must be accepted. It goes to
     /// `smtp.postmaster`, or else to postmaster@ the first domain added (the primary domain,
     /// which also names the LDAP base DN), asked of the back-end once per connection. Without
-    /// an answer (no domain yet, or no back-end) it is postmaster@ the host name, which the
-    /// back-end then judges like any other address.
+    /// an answer (no domain yet, or no back-end) that RCPT uses postmaster@ the host name,
+    /// which the back-end then judges like any other address, and the next one asks again.
     func resolvePostmaster(then body: @escaping () -> Void) {
         if postmaster != nil { return body() }
         if let configured = configuration.postmaster {
@@ -189,8 +189,8 @@ final class SMTPConnection: ConnectionAdapter {
         }
         backend.client.callFuture(Methods.directoryList, DirectoryListParams(after: nil, limit: 1)).hop(to: eventLoop)
             .assumeIsolated().whenComplete { [self] result in
-                let domain = (try? result.get())?.domains.first ?? configuration.hostname
-                postmaster = "postmaster@" + domain
+                // A failure is not kept: the next <Postmaster> asks again.
+                if let domain = (try? result.get())?.domains.first { postmaster = "postmaster@" + domain }
                 body()
             }
     }
@@ -342,7 +342,7 @@ final class SMTPConnection: ConnectionAdapter {
             case .success(let committed):
                 let outcomes = (committed.recipients ?? []).map { outcome -> SMTPCodec.RecipientOutcome in
                     if let reply = SMTPBackend.reply(for: outcome) { return .failed(reply) }
-                    return outcome.status == .queued ? .queued : .delivered
+                    return outcome.status == .queued || outcome.alsoQueued == true ? .queued : .delivered
                 }
                 feed(.messageCommitted(.committed(queueID: id, recipients: outcomes)))
             case .failure(let error):

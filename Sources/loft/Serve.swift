@@ -187,7 +187,9 @@ final class Supervisor: @unchecked Sendable {
         lock.unlock()
         switch decision {
         case .giveUp:
-            logger.critical("\(name) exited (\(status)) \(RestartPolicy.maxQuickRestarts) times in a row; not restarting it")
+            logger.critical(
+                "\(name) exited (\(status)) \(RestartPolicy.maxQuickRestarts + 1) times in a row, each within \(Int(RestartPolicy.healthyAfter)) s of starting; not restarting it"
+            )
             return
         case .leaveStopped:
             logger.critical(

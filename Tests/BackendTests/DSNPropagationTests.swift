@@ -128,6 +128,8 @@ import Testing
         let sent = try await DeliveryDSNTests.submit(
             h, to: ["fwd@example.test"], dsn: DeliveryDSN(envid: "e-9", recipients: [RecipientDSN(notify: "SUCCESS,FAILURE")]))
         #expect(sent.recipients?.map(\.status) == [.delivered])
+        // The forwarded copy waits in the queue (SMTP then answers "queued", not "delivered").
+        #expect(sent.recipients?.map(\.alsoQueued) == [true])
         #expect(try await h.inbox("fwd@example.test").count == 1)
         let queued = try await Self.queued(h)
         #expect(queued["far@remote.test"]?.notify == "FAILURE" && queued["far@remote.test"]?.orcpt == "rfc822;fwd@example.test")

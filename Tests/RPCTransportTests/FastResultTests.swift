@@ -162,6 +162,7 @@ import Testing
                 size: 1 << 33, sha256: "ab",
                 recipients: [
                     RecipientOutcome(recipient: "a@example.test", status: .delivered),
+                    RecipientOutcome(recipient: "f@example.test", status: .delivered, alsoQueued: true),
                     RecipientOutcome(
                         recipient: "b@example.test", status: .failed, kind: "quota_exceeded", message: "full \"box\"", temporary: true),
                 ], uidValidity: 7, uid: 4_294_967_295),

@@ -67,6 +67,24 @@ import Testing
         await h.close()
     }
 
+    /// The reply after the data says "queued" as soon as any copy waits for the relay: here the
+    /// account keeps a copy and forwards one to a remote address.
+    @Test func aForwardedCopyMakesTheReplySayQueued() async throws {
+        let h = try await SMTPHarness()
+        _ = try await h.admin.call(
+            Methods.accountUpdate, AccountUpdateParams(address: "bob@example.test", forwardTo: "bob@remote.test", forwardKeepCopy: true))
+        let c = try await h.connect(h.mxPort)
+        _ = try await c.command("EHLO client.test")
+        #expect(try await c.command("MAIL FROM:<carol@remote.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<alice@example.test>").hasPrefix("250"))
+        #expect(try await c.command("RCPT TO:<bob@example.test>").hasPrefix("250"))
+        #expect(try await c.command("DATA").hasPrefix("354"))
+        #expect(try await c.command("Subject: both\r\n\r\nhi\r\n.").hasPrefix("250 2.0.0 OK: queued as "))
+        _ = try await c.command("QUIT")
+        #expect(try await h.inbox("bob@example.test").count == 1)
+        await h.close()
+    }
+
     @Test func pipelinedTransactionsAndNullSender() async throws {
         let h = try await SMTPHarness()
         let c = try await h.connect(h.mxPort)

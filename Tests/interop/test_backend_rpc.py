@@ -1,6 +1,7 @@
 """The back-end over its real sockets: every documented method, bad input, and the role split."""
 import base64
 import json
+import select
 import shutil
 import socket
 import subprocess
@@ -842,6 +843,8 @@ def test_directory_watch_announces_every_change(setup, loft):
     assert w.call("directory.watch", {})["version"] == version
     assert w.notifications == []
     setup.call("account.update", {"address": "bob@example.test", "displayName": "Robert"})
+    # Sent before the change's caller was answered: already waiting on the watcher's socket.
+    assert select.select([w.sock], [], [], 0)[0] == [w.sock]
     changed = w.wait_notification()
     assert changed["method"] == "directory.changed"
     now = w.call("directory.version", {})["version"]
