@@ -62,8 +62,7 @@ struct DeliveryPlan: Sendable {
         perRecipient.map { entry in
             let results = entry.accounts.map { stored.placements[$0] }
             if results.contains(where: \.isStored) {
-                // Forwarded copies travel with their own sender, as the follow-up's queue entry.
-                let alsoQueued = !entry.remote.isEmpty && (stored.queueID != nil || stored.followUp?.queueID != nil)
+                let alsoQueued = !entry.remote.isEmpty && stored.queueID != nil
                 return RecipientOutcome(recipient: entry.recipient, status: .delivered, alsoQueued: alsoQueued ? true : nil)
             }
             if !entry.remote.isEmpty && stored.queueID != nil { return RecipientOutcome(recipient: entry.recipient, status: .queued) }

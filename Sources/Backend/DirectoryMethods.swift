@@ -57,8 +57,6 @@ final class DirectoryVersion: Sendable {
         return version
     }
 
-    var watcherCount: Int { state.withLockedValue { $0.watchers.count } }
-
     @discardableResult
     private func send(_ version: String, to connection: RPCConnection) -> EventLoopFuture<Void> {
         connection.notify(method: Methods.directoryChangedNotification, params: [DirectoryVersionResult(version: version)]) {

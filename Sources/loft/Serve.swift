@@ -271,8 +271,9 @@ enum SelfSignedCertificate {
 /// When `loft serve` starts a child that exited again (a pure function, tested as a table).
 /// Quick exits back off, 0.5 s doubling up to `maxDelay`; a child that ran `healthyAfter`
 /// seconds or more was healthy, so its next exit starts again at 0.5 s (an MX that crashed
-/// once after an hour answers again in half a second, not after the last back-off). Ten quick
-/// exits in a row, or one with `Supervisor.configurationExitCode`, and it is left stopped.
+/// once after an hour answers again in half a second, not after the last back-off). After ten
+/// quick restarts in a row the next quick exit leaves it stopped, as does one exit with
+/// `Supervisor.configurationExitCode`.
 enum RestartPolicy {
     enum Decision: Equatable {
         /// Start it again after `after` seconds; `restarts` quick exits in a row so far.
