@@ -152,14 +152,15 @@ extension Backend {
                 })
         }
 
-        blocking(Methods.settingsGet) { _, _ in ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes()) }
+        blocking(Methods.settingsGet) { _, _ in ServerSettings(maxMessageBytes: self.serverMaxMessageBytes) }
         blocking(Methods.settingsSet) { _, p in
             if let max = p.maxMessageBytes {
                 guard max >= 1024 else { throw RPCError(.invalidParams, "maxMessageBytes must be at least 1024", field: "maxMessageBytes") }
                 try self.store.setSetting("max_message_bytes", String(max))
-                self.maxMessageBytes.withLockedValue { $0 = max }
+                // Tells the gateways (SMTP's SIZE) before the caller is answered.
+                self.directory.changed(maxMessageBytes: max)
             }
-            return ServerSettings(maxMessageBytes: try self.serverMaxMessageBytes())
+            return ServerSettings(maxMessageBytes: self.serverMaxMessageBytes)
         }
     }
 

@@ -172,7 +172,7 @@ extension Backend {
     }
 
     func effectiveMaxMessage(_ account: AccountRecord) throws -> Int64 {
-        let server = try serverMaxMessageBytes()
+        let server = serverMaxMessageBytes
         return account.maxMessageBytes > 0 ? min(account.maxMessageBytes, server) : server
     }
 }

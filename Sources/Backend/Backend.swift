@@ -39,11 +39,10 @@ public final class Backend: Sendable {
     let queueTicks = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Relays waiting in `queue.lease` for mail to be queued.
     let leaseWaiters = LeaseWaiters()
-    /// `directory.version` (issue 12): what the LDAP gateways compare before each search.
-    let directory = DirectoryVersion()
+    /// `directory.version` (issue 12): what the LDAP gateways compare before each search, and
+    /// the server-wide message size limit `loft smtp` advertises.
+    let directory: DirectoryVersion
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
-    /// The server-wide message size limit, read on every delivery: kept here, written through.
-    let maxMessageBytes = NIOLockedValueBox<Int64?>(nil)
     /// Cached session states, and a count of invalidations so a lookup that raced with a change
     /// does not put the old state back.
     let scramExchanges = NIOLockedValueBox<[String: SCRAMExchange]>([:])
@@ -75,6 +74,9 @@ public final class Backend: Sendable {
         options.pageSize = config.storePageSize
         options.defaultMailboxes = config.defaultMailboxes.map { DefaultMailbox($0.name, $0.specialUse) }
         self.store = try SQLiteStore(directory: config.dataDirectory, options: options, logger: logger)
+        // Kept in memory, written through by settings.set: read on every delivery.
+        self.directory = DirectoryVersion(
+            maxMessageBytes: try store.setting("max_message_bytes").flatMap { Int64($0) } ?? config.defaultMaxMessageBytes)
         self.decodedParts = DecodedParts(directory: config.dataDirectory + "/decoded")
         self.credentials = try Credentials(
             dataDirectory: config.dataDirectory, log2Cost: config.passwordHashLog2Cost, scramIterations: config.scramIterations)
@@ -322,12 +324,8 @@ public final class Backend: Sendable {
         throw RPCError(.storageFull, "the server's storage is full; try again later", temporary: true)
     }
 
-    func serverMaxMessageBytes() throws -> Int64 {
-        if let cached = maxMessageBytes.withLockedValue({ $0 }) { return cached }
-        let value = try store.setting("max_message_bytes").flatMap { Int64($0) } ?? config.defaultMaxMessageBytes
-        maxMessageBytes.withLockedValue { $0 = value }
-        return value
-    }
+    /// The server-wide message size limit (`settings.set`, default `backend.max_message_size`).
+    var serverMaxMessageBytes: Int64 { directory.maxMessageBytes }
 
     func registerMethods() {
         inline(Methods.ping) { _, _ in Empty() }

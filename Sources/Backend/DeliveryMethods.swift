@@ -165,7 +165,7 @@ extension Backend {
         _ = try Self.address(recipient, field: "recipient")
         let route = try router.route(recipient, mayRelay: mayRelay)
         if let failure = route.failure, route.isEmpty { return Self.outcome(recipient, failure) }
-        let serverMax = try serverMaxMessageBytes()
+        let serverMax = serverMaxMessageBytes
         let size = size ?? 0
         if size > serverMax {
             return RecipientOutcome(
@@ -235,7 +235,7 @@ extension Backend {
         }
         for (i, r) in recipients.enumerated() { _ = try Self.address(r, field: "recipients.\(i)") }
         let mayRelay = try self.mayRelay(session: session, trusted: trusted)
-        let serverMax = try serverMaxMessageBytes()
+        let serverMax = serverMaxMessageBytes
         if let size, size > serverMax {
             throw RPCError(.tooBig, "message of \(size) bytes exceeds the server's limit of \(serverMax) bytes")
         }

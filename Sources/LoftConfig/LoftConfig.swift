@@ -257,7 +257,10 @@ public struct LoftConfig: Sendable, Equatable {
         public var commandTimeoutSeconds = 60
         /// On submission ports, from connecting to a successful AUTH.
         public var loginTimeoutSeconds = 120
-        public var maxMessageBytes: Int64 = 50 << 20
+        /// Lowers the server-wide limit (`backend.max_message_size`, then `loft settings
+        /// --max-message`), which the gateway follows, for this gateway only; never raises it.
+        /// Unset: the server's limit.
+        public var maxMessageBytes: Int64?
         /// RFC 5321 §4.5.3.1.8: at least 100.
         public var maxRecipientsPerMessage = 100
         public var maxRecipientsPerConnection = 1000
@@ -537,7 +540,7 @@ public struct LoftConfig: Sendable, Equatable {
         guard smtp.maxConnectionsPerAddress >= 1, smtp.maxConnections >= 1 else {
             throw ConfigError("\(source): smtp.max_connections and max_connections_per_address must be at least 1")
         }
-        guard smtp.maxMessageBytes >= 1024 else { throw ConfigError("\(source): smtp.max_message_size must be at least 1K") }
+        if let max = smtp.maxMessageBytes, max < 1024 { throw ConfigError("\(source): smtp.max_message_size must be at least 1K") }
         for network in smtp.trustedNetworks where !Self.isNetwork(network) {
             throw ConfigError("\(source): smtp.trusted_networks: \(network) is not an address or CIDR network like 192.0.2.0/24")
         }
@@ -948,6 +951,12 @@ struct Overlay<Key: CodingKey & CaseIterable> {
 
     /// A size as people write it: `25M`, `1G`, `1024`.
     func size(_ value: inout Int64, _ key: Key) throws {
+        var optional: Int64? = value
+        try size(&optional, key)
+        if let optional { value = optional }
+    }
+
+    func size(_ value: inout Int64?, _ key: Key) throws {
         guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return }
         guard let n = ByteSize.parse(text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(text) is not a size like 25M")

@@ -86,8 +86,15 @@ public struct DirectoryLookupResult: Codable, Sendable {
 }
 
 /// `directory.version`: an opaque string that changes whenever anything the directory shows may
-/// have changed (and when the back-end restarts); equal strings mean an unchanged directory.
+/// have changed, the server-wide settings gateways follow included (and when the back-end
+/// restarts); equal strings mean an unchanged directory.
 public struct DirectoryVersionResult: Codable, Sendable, Equatable {
     public var version: String
-    public init(version: String) { self.version = version }
+    /// The server-wide message size limit as of `version` (`loft settings --max-message`):
+    /// what `loft smtp` advertises with SIZE (RFC 1870) and enforces while a message arrives.
+    public var maxMessageBytes: Int64?
+    public init(version: String, maxMessageBytes: Int64? = nil) {
+        self.version = version
+        self.maxMessageBytes = maxMessageBytes
+    }
 }

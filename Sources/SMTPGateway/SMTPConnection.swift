@@ -85,7 +85,7 @@ final class SMTPConnection: ConnectionAdapter {
             tlsAvailable: info.startTLSContext != nil, authMechanisms: offersAuth ? configuration.authMechanisms : [],
             plaintextAuthAllowed: configuration.allowPlaintextWithoutTLS
                 || (configuration.allowPlaintextOnLoopback && info.clientAddress.isLoopback),
-            maximumMessageSize: configuration.maximumMessageSize,
+            maximumMessageSize: configuration.maximumMessageSize ?? SMTPLimits.messageSize,
             maximumRecipients: configuration.maximumRecipientsPerMessage, maximumErrors: configuration.maximumErrors)
         session.verifiesSender = listener.mode == .submission
         return session

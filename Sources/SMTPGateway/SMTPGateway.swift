@@ -22,6 +22,8 @@ public final class SMTPGateway: Sendable {
     let backend: BackendClients
     let logger: Logger
     let cramMD5Availability: ChallengeResponseAvailability?
+    /// The server-wide limit each new session advertises with SIZE and enforces.
+    let messageLimit: ServerMessageLimit
 
     public init(
         configuration: SMTPGatewayConfiguration, backend: BackendClients, tls: TLSFiles?,
@@ -36,6 +38,11 @@ public final class SMTPGateway: Sendable {
         cramMD5Availability = .watching(
             configuration.cramMD5Offer, offered: configuration.authMechanisms.contains(.cramMD5), backend: backend, group: group)
         let availability = cramMD5Availability
+        let (limitClient, limitEvents) = backend.assignWithEvents()
+        let messageLimit = ServerMessageLimit(
+            client: limitClient, events: limitEvents, initial: Int64(configuration.maximumMessageSize ?? SMTPLimits.messageSize),
+            on: group.next())
+        self.messageLimit = messageLimit
         var refusal = ByteBuffer()
         SMTPReply(421, .init(4, 7, 0), "\(configuration.hostname) Error: too many connections from your address")
             .encode(into: &refusal)
@@ -46,6 +53,8 @@ public final class SMTPGateway: Sendable {
             ) { [configuration, backend, logger, limiter] channel, info in
                 var configuration = configuration
                 if let availability, !availability.isUsable { configuration.authMechanisms.removeAll { $0 == .cramMD5 } }
+                let server = Int(clamping: messageLimit.current)
+                configuration.maximumMessageSize = min(configuration.maximumMessageSize ?? server, server)
                 let session = BackendSession(
                     client: backend.assign(), service: SMTPBackend.service, clientAddress: info.clientAddress)
                 let adapter = SMTPConnection(
@@ -81,6 +90,7 @@ public final class SMTPGateway: Sendable {
     /// aborted with its connection: nothing half-delivered is stored.
     public func stop(grace: TimeAmount = .seconds(10)) async {
         cramMD5Availability?.stop()
+        messageLimit.stop()
         await withTaskGroup(of: Void.self) { group in
             for server in servers { group.addTask { await server.stop(grace: grace) } }
         }

@@ -47,8 +47,10 @@ public struct SMTPGatewayConfiguration: Sendable {
     public var commandTimeout: TimeAmount = .seconds(60)
     /// On submission ports, from the connection's start to a successful AUTH (MX has none).
     public var loginTimeout: TimeAmount = .seconds(120)
-    /// The SIZE advertised and enforced (RFC 1870); the back-end may refuse less per account.
-    public var maximumMessageSize = SMTPLimits.messageSize
+    /// The SIZE advertised and enforced (RFC 1870) is the server-wide limit, followed from the
+    /// back-end (`ServerMessageLimit`); when set, this lowers it for this gateway. The back-end
+    /// may refuse less per account, at RCPT.
+    public var maximumMessageSize: Int?
     /// RFC 5321 §4.5.3.1.8: at least 100.
     public var maximumRecipientsPerMessage = SMTPLimits.recipients
     /// Recipients accepted over all transactions of one connection; beyond it RCPT gets 452.

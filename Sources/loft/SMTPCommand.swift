@@ -43,7 +43,7 @@ struct SMTPCommand: AsyncParsableCommand {
         gatewayConfig.idleTimeout = .seconds(Int64(section.idleTimeoutSeconds))
         gatewayConfig.commandTimeout = .seconds(Int64(section.commandTimeoutSeconds))
         gatewayConfig.loginTimeout = .seconds(Int64(section.loginTimeoutSeconds))
-        gatewayConfig.maximumMessageSize = Int(section.maxMessageBytes)
+        gatewayConfig.maximumMessageSize = section.maxMessageBytes.map { Int($0) }
         gatewayConfig.maximumRecipientsPerMessage = section.maxRecipientsPerMessage
         gatewayConfig.maximumRecipientsPerConnection = section.maxRecipientsPerConnection
         gatewayConfig.maximumErrors = section.maxErrors

@@ -50,13 +50,14 @@ class SMTPServer:
     STARTTLS, submission with implicit TLS. Plaintext AUTH is refused before TLS even on
     loopback, and no network is trusted, so the tests see the production policy."""
 
-    def __init__(self, tmp_path, extra=""):
+    def __init__(self, tmp_path, extra="", cap="2M"):
         self.mx_port, self.sub_port, self.tls_port = free_port(), free_port(), free_port()
         self.config = tmp_path / "loft.yaml"
         self.config.write_text(
             "serve:\n  gateways: [smtp]\n"
-            "smtp:\n  hostname: mx.example.test\n  allow_plaintext_on_loopback: false\n  max_message_size: 2M\n"
-            f"{extra}  listeners:\n"
+            "smtp:\n  hostname: mx.example.test\n  allow_plaintext_on_loopback: false\n"
+            + (f"  max_message_size: {cap}\n" if cap else "")
+            + f"{extra}  listeners:\n"
             f"    - {{address: 127.0.0.1, port: {self.mx_port}, tls: starttls, mode: mx}}\n"
             f"    - {{address: 127.0.0.1, port: {self.sub_port}, tls: starttls, mode: submission}}\n"
             f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit, mode: submission}}\n")
@@ -126,6 +127,52 @@ def smtp(tmp_path_factory):
     server = SMTPServer(tmp_path_factory.mktemp("smtp"))
     yield server
     server.stop()
+
+
+def ehlo_size(port):
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    try:
+        s.ehlo("laptop.test")
+        return int(s.esmtp_features["size"])
+    finally:
+        s.quit()
+
+
+def test_size_advertised_is_the_server_limit_as_enforced(tmp_path):
+    """Issue 14: EHLO's SIZE is the server-wide limit (`loft settings --max-message`), followed
+    live, above smtp's old 50M default too, and enforced at MAIL and while the data arrives;
+    `smtp.max_message_size` lowers it for the gateway and never raises it."""
+    for name in ("free", "capped"):
+        (tmp_path / name).mkdir()
+    server = SMTPServer(tmp_path / "free", cap=None)
+    try:
+        assert ehlo_size(server.mx_port) == 50 << 20
+        server.loft.cli("settings", "--max-message", "10K")
+        # The notification reaches the gateway before `loft settings` is answered, but the
+        # gateway reads it on its own thread: the next sessions see it at once or nearly.
+        eventually(lambda: ehlo_size(server.mx_port) == 10 << 10, what="SIZE 10240 after loft settings")
+        assert ehlo_size(server.sub_port) == 10 << 10
+        s = smtplib.SMTP("127.0.0.1", server.mx_port, timeout=30)
+        s.ehlo("laptop.test")
+        assert s.mail("carol@remote.test", ["SIZE=10241"])[0] == 552
+        assert s.mail("carol@remote.test", ["SIZE=10240"])[0] == 250
+        assert s.rcpt("alice@example.test")[0] == 250
+        code, _ = s.data(b"Subject: big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 200)
+        assert code == 552
+        s.quit()
+        server.loft.cli("settings", "--max-message", "60M")
+        eventually(lambda: ehlo_size(server.mx_port) == 60 << 20, what="SIZE above the old 50M gateway default")
+    finally:
+        server.stop()
+    capped = SMTPServer(tmp_path / "capped", cap="2M")
+    try:
+        assert ehlo_size(capped.mx_port) == 2 << 20
+        capped.loft.cli("settings", "--max-message", "1M")
+        eventually(lambda: ehlo_size(capped.mx_port) == 1 << 20, what="the server's smaller limit")
+        capped.loft.cli("settings", "--max-message", "10M")
+        eventually(lambda: ehlo_size(capped.mx_port) == 2 << 20, what="the gateway's cap")
+    finally:
+        capped.stop()
 
 
 @pytest.fixture
