@@ -28,7 +28,7 @@ extension Backend {
         blocking(Methods.accountAdd) { _, p in
             defer { self.directory.changed() }
             let address = try Self.address(p.address)
-            try Self.checkPassword(p.password)
+            try self.checkNewPassword(p.password, for: address)
             if let secret = p.apopSecret {
                 try Self.checkSecret(secret, password: p.password)
             }
@@ -62,7 +62,7 @@ extension Backend {
             let address = try Self.address(p.address)
             var change = AccountChange()
             if let password = p.password {
-                try Self.checkPassword(password)
+                try self.checkNewPassword(password, for: address)
                 change.passwordHash = try self.credentials.hashPassword(password)
                 change.scramSHA256 = .some(try self.credentials.scramVerifier(password))
             }
@@ -199,6 +199,22 @@ extension Backend {
         }
         guard !password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw RPCError(.invalidParams, "the password contains control characters", field: "password")
+        }
+    }
+
+    /// A password an administrator sets: well formed, at least `minPasswordLength` characters,
+    /// and not the address or its local part, whatever the case (the first guesses anyone makes).
+    func checkNewPassword(_ password: String, for address: EmailAddress) throws {
+        try Self.checkPassword(password)
+        let length = password.unicodeScalars.count
+        guard length >= config.minPasswordLength else {
+            throw RPCError(
+                .invalidParams, "the password is \(length) characters long; at least \(config.minPasswordLength) are required",
+                field: "password")
+        }
+        let lowered = password.lowercased()
+        guard lowered != address.localPart.lowercased(), lowered != address.canonical.lowercased() else {
+            throw RPCError(.invalidParams, "the password must not be the account's address or its local part", field: "password")
         }
     }
 

@@ -12,6 +12,10 @@ public struct BackendConfig: Sendable {
     /// scrypt cost as log2(N) (RFC 7914). 15 (N = 32768, r = 8) costs ≈ 125 ms per login in
     /// release: slow for a guesser, fine for a person.
     public var passwordHashLog2Cost: Int
+    /// The shortest password `account.add` and `account.update` accept, in characters
+    /// (Unicode scalars, as a person counts them); a password equal to the account's local
+    /// part or address is refused too.
+    public var minPasswordLength: Int
     /// PBKDF2 rounds for the SCRAM-SHA-256 verifier (RFC 7677 recommends at least 4096).
     public var scramIterations: Int
     public var sessionLifetimeSeconds: Int64
@@ -59,6 +63,7 @@ public struct BackendConfig: Sendable {
         self.dataDirectory = dataDirectory
         self.hostname = "localhost"
         self.passwordHashLog2Cost = 15
+        self.minPasswordLength = 8
         self.scramIterations = 4096
         self.sessionLifetimeSeconds = 24 * 3600
         self.defaultMaxMessageBytes = 50 << 20

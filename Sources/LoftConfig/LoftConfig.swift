@@ -46,6 +46,8 @@ public struct LoftConfig: Sendable, Equatable {
 
     public struct BackendSection: Sendable, Equatable {
         public var passwordHashCost = 15
+        /// The shortest password `account add` and `account set` accept, in characters.
+        public var minPasswordLength = 8
         public var workerThreads = 8
         public var sessionLifetimeSeconds: Int64 = 86_400
         public var maxMessageBytes: Int64 = 50 << 20
@@ -398,6 +400,10 @@ public struct LoftConfig: Sendable, Equatable {
             guard let n = Int(v) else { throw ConfigError("LOFT_PASSWORD_HASH_COST must be a number") }
             backend.passwordHashCost = n
         }
+        if let v = env["LOFT_MIN_PASSWORD_LENGTH"], !v.isEmpty {
+            guard let n = Int(v) else { throw ConfigError("LOFT_MIN_PASSWORD_LENGTH must be a number") }
+            backend.minPasswordLength = n
+        }
         if let v = env["LOFT_MIN_FREE_SPACE"], !v.isEmpty {
             backend.minFreeBytes = try Self.size(v, key: "LOFT_MIN_FREE_SPACE", source: "environment")
         }
@@ -446,6 +452,9 @@ public struct LoftConfig: Sendable, Equatable {
     func validate(source: String) throws {
         guard (4...20).contains(backend.passwordHashCost) else {
             throw ConfigError("\(source): backend.password_hash_cost must be between 4 and 20 (15 is the production default)")
+        }
+        guard (1...256).contains(backend.minPasswordLength) else {
+            throw ConfigError("\(source): backend.min_password_length must be 1…256 (8 is the default)")
         }
         guard (1...256).contains(backend.workerThreads) else { throw ConfigError("\(source): backend.worker_threads must be 1…256") }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
@@ -734,7 +743,7 @@ extension LoftConfig.RelaySection: Decodable {
 
 extension LoftConfig.BackendSection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case passwordHashCost = "password_hash_cost", workerThreads = "worker_threads"
+        case passwordHashCost = "password_hash_cost", workerThreads = "worker_threads", minPasswordLength = "min_password_length"
         case sessionLifetimeSeconds = "session_lifetime_seconds", maxMessageBytes = "max_message_size"
         case maxRecipientsPerMessage = "max_recipients_per_message", loginFreeAttempts = "login_free_attempts"
         case loginMaxDelaySeconds = "login_max_delay_seconds"
@@ -745,6 +754,7 @@ extension LoftConfig.BackendSection: Decodable {
         self.init()
         let o = try Overlay<CodingKeys>(decoder)
         try o.set(&passwordHashCost, .passwordHashCost)
+        try o.set(&minPasswordLength, .minPasswordLength)
         try o.set(&workerThreads, .workerThreads)
         try o.set(&sessionLifetimeSeconds, .sessionLifetimeSeconds)
         try o.size(&maxMessageBytes, .maxMessageBytes)

@@ -42,9 +42,11 @@ struct DomainCommand: AsyncParsableCommand {
 
 /// Settings shared by `account add` and `account set`.
 struct AccountSettingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Storage quota, e.g. 500M or 2G; 0 for none.", valueName: "size")) var quota: String?
+    // `.unconditional`: `--quota -5` is a value to refuse with the accepted forms, not a missing one.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Storage quota, e.g. 500M or 2G; 0 for none.", valueName: "size"))
+    var quota: String?
     @Option(
-        name: .customLong("max-message"),
+        name: .customLong("max-message"), parsing: .unconditional,
         help: ArgumentHelp("Largest message this account receives, e.g. 25M; 0 for the server's limit.", valueName: "size"))
     var maxMessage: String?
     @Option(help: ArgumentHelp("Forward mail to this address; \"\" stops forwarding.", valueName: "address")) var forward: String?
@@ -65,11 +67,14 @@ struct AccountSettingOptions: ParsableArguments {
     @Option(help: "Surname (the directory's sn); \"\" clears it.") var surname: String?
     @Flag(name: .customLong("hidden"), inversion: .prefixedNo, help: "Keep the account out of the LDAP directory.") var hidden: Bool?
 
-    func size(_ text: String?, _ flag: String) throws -> Int64? {
-        guard let text else { return nil }
-        guard let n = ByteSize.parse(text) else { throw ValidationError("--\(flag): \(text) is not a size like 500M") }
-        return n
+    /// Checked while parsing, before anything is read from standard input.
+    func validate() throws {
+        _ = try quotaBytes
+        _ = try maxMessageBytes
     }
+
+    var quotaBytes: Int64? { get throws { try UsageErrors.size(quota, option: "quota", zero: "no quota") } }
+    var maxMessageBytes: Int64? { get throws { try UsageErrors.size(maxMessage, option: "max-message", zero: "the server's limit") } }
 }
 
 struct AccountCommand: AsyncParsableCommand {
@@ -89,14 +94,21 @@ struct AccountCommand: AsyncParsableCommand {
         @OptionGroup var settings: AccountSettingOptions
         @Flag(name: .customLong("disabled"), help: "Create the account disabled.") var disabled = false
 
+        func validate() throws {
+            guard passwordStdin else {
+                throw ValidationError(
+                    "give the password on standard input with --password-stdin, e.g. echo 'pw' | loft account add \(address) --password-stdin"
+                )
+            }
+        }
+
         func run() async throws {
-            guard passwordStdin else { throw ValidationError("give the password on standard input with --password-stdin") }
             let password = try readSecretLine("password")
             let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
             var params = AccountAddParams(
                 address: address, password: password, displayName: settings.displayName,
-                quotaBytes: try settings.size(settings.quota, "quota"),
-                maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
+                quotaBytes: try settings.quotaBytes,
+                maxMessageBytes: try settings.maxMessageBytes, forwardTo: settings.forward,
                 forwardKeepCopy: settings.keepCopy, apopSecret: secret, mayManageMailboxes: settings.mailboxManagement, enabled: !disabled)
             params.givenName = settings.givenName
             params.surname = settings.surname
@@ -122,8 +134,8 @@ struct AccountCommand: AsyncParsableCommand {
             let secret = settings.apopSecretStdin ? try readSecretLine("APOP secret") : nil
             var params = AccountUpdateParams(
                 address: address, password: password, displayName: settings.displayName,
-                quotaBytes: try settings.size(settings.quota, "quota"),
-                maxMessageBytes: try settings.size(settings.maxMessage, "max-message"), forwardTo: settings.forward,
+                quotaBytes: try settings.quotaBytes,
+                maxMessageBytes: try settings.maxMessageBytes, forwardTo: settings.forward,
                 forwardKeepCopy: settings.keepCopy, apopSecret: secret, apopEnabled: noAPOP ? false : nil,
                 mayManageMailboxes: settings.mailboxManagement, enabled: enabled)
             params.givenName = settings.givenName
@@ -313,13 +325,19 @@ struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "settings", abstract: "Show or change server-wide settings.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
-    @Option(name: .customLong("max-message"), help: ArgumentHelp("The largest message the server accepts, e.g. 50M.", valueName: "size"))
+    @Option(
+        name: .customLong("max-message"), parsing: .unconditional,
+        help: ArgumentHelp("The largest message the server accepts, e.g. 50M (at least 1K).", valueName: "size"))
     var maxMessage: String?
+    func validate() throws {
+        if let n = try UsageErrors.size(maxMessage, option: "max-message"), n < 1024 {
+            throw ValidationError("--max-message: the server's limit must be at least 1K")
+        }
+    }
     func run() async throws {
         let admin = try AdminConnection(global)
         let result: ServerSettings
-        if let maxMessage {
-            guard let n = ByteSize.parse(maxMessage) else { throw ValidationError("--max-message: \(maxMessage) is not a size like 50M") }
+        if let n = try UsageErrors.size(maxMessage, option: "max-message") {
             result = try await admin.call(Methods.settingsSet, ServerSettingsUpdate(maxMessageBytes: n))
         } else {
             result = try await admin.call(Methods.settingsGet, Empty())

@@ -21,6 +21,7 @@ struct BackendCommand: AsyncParsableCommand {
         // The name the SMTP gateway greets with: bounces come from the host that accepted the mail.
         backendConfig.hostname = config.smtp.hostname.isEmpty ? GatewayProcess.hostname(config) : config.smtp.hostname
         backendConfig.passwordHashLog2Cost = config.backend.passwordHashCost
+        backendConfig.minPasswordLength = config.backend.minPasswordLength
         backendConfig.workerThreads = config.backend.workerThreads
         backendConfig.sessionLifetimeSeconds = config.backend.sessionLifetimeSeconds
         backendConfig.defaultMaxMessageBytes = config.backend.maxMessageBytes

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `loft`: one executable, one subcommand per process role (DESIGN §1). Argument parsing and
 /// wiring only; the work lives in the library modules.
@@ -24,12 +25,23 @@ struct Loft: AsyncParsableCommand {
     static func main() async {
         Termination.shared.install()
         DescriptorLimit.raise()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let unknown = UsageErrors.unknownSubcommand(arguments, root: Self.self) {
+            FileHandle.standardError.write(Data(UsageErrors.message(for: unknown).utf8))
+            exit(withError: ExitCode(EX_USAGE))
+        }
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+            do {
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            } catch let error as ValidationError {
+                // Checked while running: name this command's usage, not the root's.
+                FileHandle.standardError.write(Data(UsageErrors.message(for: error, in: type(of: command), root: Self.self).utf8))
+                exit(withError: ExitCode(EX_USAGE))
             }
         } catch {
             exit(withError: error)

@@ -25,6 +25,19 @@ import Testing
         #expect(d.dataDirectory == "/tmp/x" && d.backend.passwordHashCost == 4 && d.backend.maxMessageBytes == 1 << 20)
     }
 
+    /// Issue 14: the smallest password (default 8) and the SMTP gateway's optional lower size limit.
+    @Test func passwordLengthAndSMTPSizeCap() throws {
+        #expect(LoftConfig().backend.minPasswordLength == 8 && LoftConfig().smtp.maxMessageBytes == nil)
+        let c = try LoftConfig.parse("backend:\n  min_password_length: 12\nsmtp:\n  max_message_size: 10M\n")
+        #expect(c.backend.minPasswordLength == 12 && c.smtp.maxMessageBytes == 10 << 20)
+        var d = c
+        try d.applyEnvironment(["LOFT_MIN_PASSWORD_LENGTH": "1"])
+        #expect(d.backend.minPasswordLength == 1)
+        for bad in ["backend:\n  min_password_length: 0\n", "backend:\n  min_password_length: 257\n", "smtp:\n  max_message_size: 1000\n"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try LoftConfig.parse(bad) }
+        }
+    }
+
     /// `backend.default_mailboxes`: names an administrator chooses (translated ones), the
     /// special use with or without its backslash; an unknown use, INBOX, a bad or repeated
     /// name is refused with the key in the message; an empty list means none.

@@ -26,6 +26,8 @@ public final class BackendHarness: Sendable {
         var config = BackendConfig(dataDirectory: dir)
         config.passwordHashLog2Cost = 4
         config.scramIterations = 16
+        // Fixtures use short passwords; PasswordPolicyTests checks the default of 8.
+        config.minPasswordLength = 1
         return config
     }
 

@@ -29,6 +29,8 @@ def child_env():
     env = dict(os.environ)
     # Fast password hashing for tests; production uses 15 (deploy/loft.yaml).
     env["LOFT_PASSWORD_HASH_COST"] = "4"
+    # Fixtures use short passwords; test_cli's test_password_policy checks the default of 8.
+    env["LOFT_MIN_PASSWORD_LENGTH"] = "1"
     # Gateways in offer_cram_md5: auto ask the back-end every 10 s; tests need the answer sooner.
     env["LOFT_CRAM_MD5_REFRESH_MS"] = "100"
     env.pop("LOFT_DATA", None)

@@ -55,6 +55,45 @@ def test_admin_commands(loft):
     assert "bob@example.test" not in loft.cli("account", "list").stdout
 
 
+def test_usage_errors_name_the_right_command(loft):
+    """Issue 14: each mistake names the command's own usage and the accepted forms."""
+    r = loft.cli("account", "add", "carol@example.org", check=False)
+    assert r.returncode == 64 and "--password-stdin" in r.stderr and "Usage: loft account add" in r.stderr, r.stderr
+    r = loft.cli("acount", "list", check=False)
+    assert r.returncode == 64 and "Did you mean 'account'?" in r.stderr, r.stderr
+    for value, said in [("12Q", '"12Q" is not a size'), ("-5", "cannot be negative")]:
+        r = loft.cli("account", "add", "c@example.org", "--password-stdin", "--quota", value, input="a-good-password\n",
+                     check=False)
+        assert r.returncode == 64 and said in r.stderr and "500M or 2G" in r.stderr and "Usage: loft account add" in r.stderr
+    r = loft.cli("settings", "--max-message", "100", check=False)
+    assert r.returncode == 64 and "at least 1K" in r.stderr
+
+
+def test_password_policy(tmp_path):
+    """Issue 14: passwords of fewer than 8 characters (backend.min_password_length), or equal
+    to the address's local part, are refused, as `loft` runs by default (no test override)."""
+    env = loopback_gateways_env()
+    env.pop("LOFT_MIN_PASSWORD_LENGTH")
+    server = Loft(tmp_path / "data", env=env)
+    try:
+        server.cli("domain", "add", "example.test")
+        for password, said in [("x", "1 characters long; at least 8"), ("1234567", "7 characters long"),
+                               ("Carol", "5 characters"), ("CarolCarol", None), ("carol@example.test", None)]:
+            r = server.cli("account", "add", "carol@example.test", "--password-stdin", input=password + "\n", check=False)
+            if said is None and password == "CarolCarol":
+                assert r.returncode == 0, r.stderr
+            elif said is None:
+                assert r.returncode != 0 and "address or its local part" in r.stderr, r.stderr
+            else:
+                assert r.returncode != 0 and said in r.stderr, r.stderr
+        r = server.cli("account", "set", "carol@example.test", "--password-stdin", input="carol\n", check=False)
+        assert r.returncode != 0 and "at least 8" in r.stderr
+        r = server.cli("account", "set", "carol@example.test", "--password-stdin", input="CAROL1234\n")
+        assert server.gateway().call("auth.login", {"username": "carol@example.test", "password": "CAROL1234"})["session"]
+    finally:
+        server.stop()
+
+
 def test_not_running_says_what_to_do(tmp_path):
     r = subprocess.run([loft_bin(), "domain", "list", "--data", str(tmp_path / "none")], capture_output=True, text=True,
                        env=child_env())
