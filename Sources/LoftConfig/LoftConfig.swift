@@ -281,6 +281,10 @@ public struct LoftConfig: Sendable, Equatable {
         public var postmaster = ""
         /// Write `(Authenticated sender: …)` into the Received field of mail a client logged in to send.
         public var receivedAuthenticatedSender = true
+        /// On MX listeners, wait this long before the greeting and refuse a client that talks
+        /// first (`554`, as Postfix's postscreen pregreet test); a client that waited is not made
+        /// to wait again for a day. 0: greet at once. Submission ports never wait.
+        public var mxGreetingDelayMs = 1000
     }
 
     /// One SMTP listener: a socket plus `mode`, `mx` (mail for local domains, no AUTH needed)
@@ -443,6 +447,10 @@ public struct LoftConfig: Sendable, Equatable {
         if let v = env["LOFT_LDAP_LISTENERS"], !v.isEmpty {
             ldap.listeners = try ListenerSetting.parseList(v, key: "LOFT_LDAP_LISTENERS")
         }
+        if let v = env["LOFT_SMTP_MX_GREETING_DELAY_MS"], !v.isEmpty {
+            guard let n = Int(v) else { throw ConfigError("LOFT_SMTP_MX_GREETING_DELAY_MS must be a number") }
+            smtp.mxGreetingDelayMs = n
+        }
         if let v = env["LOFT_SMTP_LISTENERS"], !v.isEmpty {
             smtp.listeners = try SMTPListenerSetting.parseList(v, key: "LOFT_SMTP_LISTENERS")
         }
@@ -548,6 +556,9 @@ public struct LoftConfig: Sendable, Equatable {
         }
         guard smtp.maxConnectionsPerAddress >= 1, smtp.maxConnections >= 1 else {
             throw ConfigError("\(source): smtp.max_connections and max_connections_per_address must be at least 1")
+        }
+        guard (0...10_000).contains(smtp.mxGreetingDelayMs) else {
+            throw ConfigError("\(source): smtp.mx_greeting_delay_ms must be 0…10000 (1000 is the default, 0 greets at once)")
         }
         if let max = smtp.maxMessageBytes, max < 1024 { throw ConfigError("\(source): smtp.max_message_size must be at least 1K") }
         for network in smtp.trustedNetworks where !Self.isNetwork(network) {
@@ -881,6 +892,7 @@ extension LoftConfig.SMTPSection: Decodable {
         case trustedNetworks = "trusted_networks", allowPlaintextWithoutTLS = "allow_plaintext_without_tls"
         case allowPlaintextOnLoopback = "allow_plaintext_on_loopback", authOnMX = "auth_on_mx"
         case offerCRAMMD5 = "offer_cram_md5", postmaster, receivedAuthenticatedSender = "received_authenticated_sender"
+        case mxGreetingDelayMs = "mx_greeting_delay_ms"
     }
     public init(from decoder: any Decoder) throws {
         self.init()
@@ -903,6 +915,7 @@ extension LoftConfig.SMTPSection: Decodable {
         try o.set(&authOnMX, .authOnMX)
         try o.set(&postmaster, .postmaster)
         try o.set(&receivedAuthenticatedSender, .receivedAuthenticatedSender)
+        try o.set(&mxGreetingDelayMs, .mxGreetingDelayMs)
     }
 }
 

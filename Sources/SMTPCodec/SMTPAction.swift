@@ -9,6 +9,9 @@ public enum SMTPAction: Sendable, Equatable {
     /// Write the reply. Write every reply of one `receive` call, then flush (RFC 2920 §3.2
     /// lets a server batch the replies of a pipelined group).
     case send(SMTPReply)
+    /// Wait the gateway's greeting pause, reading meanwhile, then answer with
+    /// `.greetingPauseEnded` (`SMTPSessionConfiguration.pausesGreeting`).
+    case pauseGreeting
     /// Flush what was written, then start the TLS handshake; answer with `.tlsEstablished` or
     /// `.tlsFailed`. Bytes read before the handshake must not be passed on (RFC 3207 §5); the
     /// session drops any it has and any it still receives.
@@ -42,6 +45,8 @@ public enum SMTPCloseReason: Sendable, Hashable {
     case quit
     case timeout
     case tooManyErrors
+    /// The client sent something before the greeting (`pausesGreeting`).
+    case talkedBeforeGreeting
     case tlsFailed
     case peerClosed
     /// The gateway delivered an event the session could not be waiting for.

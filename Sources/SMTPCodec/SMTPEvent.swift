@@ -26,6 +26,8 @@ public enum SMTPEvent: Sendable {
     case authenticationFinished(AuthenticationResult)
     /// The answer to `SMTPAction.commitMessage`.
     case messageCommitted(CommitResult)
+    /// The pause asked for by `SMTPAction.pauseGreeting` is over: the session greets.
+    case greetingPauseEnded
     /// The gateway's idle timer fired (RFC 5321 §4.5.3.2); the clock lives in the gateway.
     case timeout
     /// The client went away.

@@ -5,6 +5,11 @@ extension SMTPReply {
 
     /// RFC 5321 §4.2: `220 <domain> <text>`; no enhanced code on the greeting (RFC 2034 §4).
     public static func greeting(_ hostname: String) -> SMTPReply { SMTPReply(220, nil, "\(hostname) ESMTP Loft") }
+    /// RFC 5321 §3.1: 554 in place of the greeting (no enhanced code before EHLO, RFC 2034 §4),
+    /// for a client that talked before it.
+    public static func talkedBeforeGreeting(_ hostname: String) -> SMTPReply {
+        SMTPReply(554, nil, "\(hostname) Error: you talked before the greeting; no SMTP service")
+    }
     /// RFC 5321 §4.1.1.10.
     public static func closing(_ hostname: String) -> SMTPReply {
         SMTPReply(221, .init(2, 0, 0), "\(hostname) closing connection")

@@ -14,6 +14,9 @@ import SASL
 public struct SMTPSession: Sendable {
     private enum Mode: Sendable {
         case unopened
+        /// Holding the greeting back (`SMTPSessionConfiguration.pausesGreeting`) until
+        /// `.greetingPauseEnded`; anything the client sends meanwhile ends the connection.
+        case pregreet
         case command
         case sasl(SASLExchange)
         case data
@@ -69,7 +72,7 @@ public struct SMTPSession: Sendable {
     public var hasPartialInput: Bool {
         switch mode {
         case .data, .chunk: true
-        case .unopened, .command, .sasl, .waiting, .tlsHandshake, .closed: input.readableBytes > 0 || framer.isDiscarding
+        case .unopened, .pregreet, .command, .sasl, .waiting, .tlsHandshake, .closed: input.readableBytes > 0 || framer.isDiscarding
         }
     }
 
@@ -81,10 +84,25 @@ public struct SMTPSession: Sendable {
         case (.opened(let configuration), .unopened):
             self.configuration = configuration
             tlsActive = configuration.tlsActive
-            mode = .command
-            actions.append(.send(.greeting(configuration.hostname)))
+            if configuration.pausesGreeting {
+                mode = .pregreet
+                actions.append(.pauseGreeting)
+            } else {
+                mode = .command
+                actions.append(.send(.greeting(configuration.hostname)))
+            }
         case (.opened, _), (_, .unopened):
             unexpected(event, &actions)
+        case (.greetingPauseEnded, .pregreet):
+            mode = .command
+            actions.append(.send(.greeting(configuration.hostname)))
+        case (.received(let bytes), .pregreet):
+            // RFC 5321 §3.1, §4.3.1: a client waits for the greeting. One that talks first is
+            // a spam engine hurrying (Postfix postscreen's pregreet test, sendmail's greet_pause):
+            // 554 in place of the greeting, and nothing it sent is read.
+            guard bytes.readableBytes > 0 else { return [] }
+            mode = .closed
+            return [.send(.talkedBeforeGreeting(configuration.hostname)), .close(.talkedBeforeGreeting)]
         case (.received, .tlsHandshake):
             // RFC 3207 §5 / CVE-2011-0411: plaintext sent after STARTTLS is never executed.
             return []
@@ -240,7 +258,7 @@ public struct SMTPSession: Sendable {
                     }
                 }
                 if case .chunk = mode { return }
-            case .waiting, .tlsHandshake, .closed, .unopened:
+            case .waiting, .tlsHandshake, .closed, .unopened, .pregreet:
                 return
             }
         }

@@ -62,6 +62,9 @@ public struct SMTPSessionConfiguration: Sendable, Hashable {
     /// Ask the gateway about every MAIL FROM (`SMTPAction.checkSender`) before accepting it:
     /// submission listeners check that the sender belongs to the authenticated account.
     public var verifiesSender = false
+    /// Hold the greeting back until the gateway says its pause is over (`.pauseGreeting`), and
+    /// refuse with 554 a client that sends anything first: the MX port's pregreet test.
+    public var pausesGreeting = false
 
     public init(
         hostname: String, portKind: PortKind = .mx, tlsActive: Bool? = nil, tlsAvailable: Bool = false,

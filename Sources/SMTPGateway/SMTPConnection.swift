@@ -60,16 +60,23 @@ final class SMTPConnection: ConnectionAdapter {
     var postmaster: String?
     var transfer: MessageUpload?
     var messageID = ""
+    /// Refused by the pregreet test.
+    var talkedFirst = false
+    /// The connection is closed (a client that left during the greeting pause did not pass).
+    var ended = false
 
     /// The connection's event loop, where every callback lands (it outlives the driver's
     /// channel context, which a back-end answer may arrive after).
     let eventLoop: any EventLoop
+    /// Addresses that passed the pregreet test; nil where the greeting never waits.
+    let greetingPasses: GreetingPasses?
 
     init(
         configuration: SMTPGatewayConfiguration, listener: SMTPListener, info: ConnectionInfo, backend: SMTPBackend,
-        eventLoop: any EventLoop, logger: Logger
+        eventLoop: any EventLoop, logger: Logger, greetingPasses: GreetingPasses? = nil
     ) {
         self.eventLoop = eventLoop
+        self.greetingPasses = greetingPasses
         self.configuration = configuration
         self.listener = listener
         self.info = info
@@ -88,7 +95,15 @@ final class SMTPConnection: ConnectionAdapter {
             maximumMessageSize: configuration.maximumMessageSize ?? SMTPLimits.messageSize,
             maximumRecipients: configuration.maximumRecipientsPerMessage, maximumErrors: configuration.maximumErrors)
         session.verifiesSender = listener.mode == .submission
+        session.pausesGreeting = pausesGreeting
         return session
+    }
+
+    /// The pregreet test applies: an MX listener with a delay, a client neither trusted nor
+    /// passed within the last day.
+    var pausesGreeting: Bool {
+        guard listener.mode == .mx, configuration.mxGreetingDelay > .zero, let greetingPasses else { return false }
+        return !configuration.isTrusted(info.clientAddress) && !greetingPasses.passed(info.clientAddress.text)
     }
 
     func feed(_ event: SMTPEvent) {
@@ -103,6 +118,7 @@ final class SMTPConnection: ConnectionAdapter {
     }
 
     func connectionClosed(_ driver: Driver) {
+        ended = true
         transfer?.abort()
         transfer = nil
     }
@@ -120,6 +136,14 @@ final class SMTPConnection: ConnectionAdapter {
         switch action {
         case .send(let reply):
             write(reply)
+        case .pauseGreeting:
+            eventLoop.assumeIsolated().scheduleTask(in: configuration.mxGreetingDelay) { [self] in
+                // Still open: it waited. (A client that talked first was closed, and feeding
+                // a closed session does nothing.)
+                guard !ended, !talkedFirst else { return }
+                greetingPasses?.pass(info.clientAddress.text)
+                feed(.greetingPauseEnded)
+            }
         case .startTLS:
             driver.startTLS()
         case .checkSender(let reversePath, _):
@@ -152,6 +176,10 @@ final class SMTPConnection: ConnectionAdapter {
             transfer = nil
         case .close(let reason):
             if case .unexpectedEvent(let what) = reason { logger.error("SMTP session error: \(what)") }
+            if reason == .talkedBeforeGreeting {
+                talkedFirst = true
+                logger.notice("refused: the client talked before the greeting (pregreet)")
+            }
             driver.closeAfterWrites()
         }
     }

@@ -43,6 +43,7 @@ public final class SMTPGateway: Sendable {
             client: limitClient, events: limitEvents, initial: Int64(configuration.maximumMessageSize ?? SMTPLimits.messageSize),
             on: group.next())
         self.messageLimit = messageLimit
+        let greetingPasses = GreetingPasses()
         var refusal = ByteBuffer()
         SMTPReply(421, .init(4, 7, 0), "\(configuration.hostname) Error: too many connections from your address")
             .encode(into: &refusal)
@@ -59,7 +60,7 @@ public final class SMTPGateway: Sendable {
                     client: backend.assign(), service: SMTPBackend.service, clientAddress: info.clientAddress)
                 let adapter = SMTPConnection(
                     configuration: configuration, listener: smtpListener, info: info, backend: SMTPBackend(session: session),
-                    eventLoop: channel.eventLoop, logger: logger)
+                    eventLoop: channel.eventLoop, logger: logger, greetingPasses: greetingPasses)
                 let timeouts = ConnectionTimeouts(
                     idle: configuration.idleTimeout, command: configuration.commandTimeout,
                     authentication: smtpListener.mode == .submission ? configuration.loginTimeout : nil)

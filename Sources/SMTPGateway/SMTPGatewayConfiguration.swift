@@ -86,6 +86,12 @@ public struct SMTPGatewayConfiguration: Sendable {
         self.hostname = hostname
     }
 
+    /// On MX listeners, how long the greeting waits (0: not at all); a client that sends
+    /// anything first gets 554 and is disconnected (Postfix postscreen's pregreet test).
+    /// Trusted networks and addresses that passed in the last day are greeted at once
+    /// (`GreetingPasses`).
+    public var mxGreetingDelay: TimeAmount = .zero
+
     /// Whether `address` is in a trusted network.
     func isTrusted(_ address: ClientAddress) -> Bool {
         trustedNetworks.contains { $0.contains(address.text) }

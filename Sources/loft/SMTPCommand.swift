@@ -53,6 +53,7 @@ struct SMTPCommand: AsyncParsableCommand {
         gatewayConfig.allowPlaintextOnLoopback = section.allowPlaintextOnLoopback
         gatewayConfig.authOnMX = section.authOnMX
         gatewayConfig.receivedNamesAuthenticatedUser = section.receivedAuthenticatedSender
+        gatewayConfig.mxGreetingDelay = .milliseconds(Int64(section.mxGreetingDelayMs))
         if !section.postmaster.isEmpty {
             guard EmailAddress(section.postmaster) != nil else {
                 throw ValidationError("smtp.postmaster: \(section.postmaster) is not an email address")

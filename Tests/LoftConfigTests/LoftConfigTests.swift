@@ -38,6 +38,21 @@ import Testing
         }
     }
 
+    /// `smtp.mx_greeting_delay_ms`: 1 s by default, 0 turns it off, at most 10 s, also from the
+    /// environment.
+    @Test func mxGreetingDelay() throws {
+        #expect(LoftConfig().smtp.mxGreetingDelayMs == 1000)
+        var c = try LoftConfig.parse("smtp:\n  mx_greeting_delay_ms: 0\n")
+        #expect(c.smtp.mxGreetingDelayMs == 0)
+        #expect(try LoftConfig.parse("smtp:\n  mx_greeting_delay_ms: 10000\n").smtp.mxGreetingDelayMs == 10000)
+        try c.applyEnvironment(["LOFT_SMTP_MX_GREETING_DELAY_MS": "2000"])
+        #expect(c.smtp.mxGreetingDelayMs == 2000)
+        for bad in ["smtp:\n  mx_greeting_delay_ms: -1\n", "smtp:\n  mx_greeting_delay_ms: 10001\n"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try LoftConfig.parse(bad) }
+        }
+        #expect(throws: ConfigError.self) { try c.applyEnvironment(["LOFT_SMTP_MX_GREETING_DELAY_MS": "soon"]) }
+    }
+
     /// `backend.default_mailboxes`: names an administrator chooses (translated ones), the
     /// special use with or without its backslash; an unknown use, INBOX, a bad or repeated
     /// name is refused with the key in the message; an empty list means none.

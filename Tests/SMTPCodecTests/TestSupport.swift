@@ -21,6 +21,7 @@ struct Transcript {
     var committed: [(envelope: SMTPEnvelope, message: String, size: Int)] = []
     var aborted = 0
     var tlsRequested = false
+    var greetingPaused = false
     var closed: SMTPCloseReason?
     /// Recipients whose local part is in this set are refused with 550 5.1.1.
     var unknownUsers: Set<String> = ["unknown"]
@@ -60,6 +61,7 @@ struct Transcript {
             switch action {
             case .send(let reply): replies.append(reply)
             case .startTLS: tlsRequested = true
+            case .pauseGreeting: greetingPaused = true  // the test ends the pause, or talks first
             case .checkSender(let reversePath, _):
                 if case .mailbox(let mailbox) = reversePath, mailbox.localPart == "forged" {
                     answer = .senderChecked(.rejected(SMTPReply(553, .init(5, 7, 1), "Sender not owned")))

@@ -33,6 +33,8 @@ def child_env():
     env["LOFT_MIN_PASSWORD_LENGTH"] = "1"
     # Gateways in offer_cram_md5: auto ask the back-end every 10 s; tests need the answer sooner.
     env["LOFT_CRAM_MD5_REFRESH_MS"] = "100"
+    # Greet MX clients at once (every test connects afresh); test_smtp's pregreet test sets it.
+    env["LOFT_SMTP_MX_GREETING_DELAY_MS"] = "0"
     env.pop("LOFT_DATA", None)
     env.pop("LOFT_CONFIG", None)
     return env

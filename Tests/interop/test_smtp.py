@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import eventually, free_port, Loft, login
+from conftest import child_env, eventually, free_port, Loft, login
 
 DOTTY = (b"From: carol@remote.test\r\nTo: alice@example.test\r\nSubject: dots\r\n\r\n"
          b".a line that starts with a dot\r\n..two dots\r\n.\r\n. space\r\nlast line\r\n")
@@ -26,6 +26,7 @@ def wait_for_port(port, timeout=30, greeting=True):
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.settimeout(12)  # an MX greeting may wait smtp.mx_greeting_delay_ms (at most 10 s)
                 if not greeting or s.recv(512).startswith(b"220"):
                     return
         except OSError:
@@ -50,7 +51,7 @@ class SMTPServer:
     STARTTLS, submission with implicit TLS. Plaintext AUTH is refused before TLS even on
     loopback, and no network is trusted, so the tests see the production policy."""
 
-    def __init__(self, tmp_path, extra="", cap="2M"):
+    def __init__(self, tmp_path, extra="", cap="2M", env=None):
         self.mx_port, self.sub_port, self.tls_port = free_port(), free_port(), free_port()
         self.config = tmp_path / "loft.yaml"
         self.config.write_text(
@@ -61,7 +62,7 @@ class SMTPServer:
             f"    - {{address: 127.0.0.1, port: {self.mx_port}, tls: starttls, mode: mx}}\n"
             f"    - {{address: 127.0.0.1, port: {self.sub_port}, tls: starttls, mode: submission}}\n"
             f"    - {{address: 127.0.0.1, port: {self.tls_port}, tls: implicit, mode: submission}}\n")
-        self.loft = Loft(tmp_path / "data", extra_args=("--config", str(self.config)))
+        self.loft = Loft(tmp_path / "data", extra_args=("--config", str(self.config)), env=env)
         wait_for_port(self.mx_port)
         wait_for_port(self.sub_port)
         wait_for_port(self.tls_port, greeting=False)
@@ -173,6 +174,48 @@ def test_size_advertised_is_the_server_limit_as_enforced(tmp_path):
         eventually(lambda: ehlo_size(capped.mx_port) == 2 << 20, what="the gateway's cap")
     finally:
         capped.stop()
+
+
+def talk_first(port, source, lines=b"EHLO early.test\r\n"):
+    """Connect from `source` and send `lines` before any greeting; everything the server says."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0)) as s:
+        s.sendall(lines)
+        out = b""
+        while chunk := s.recv(4096):
+            out += chunk
+            if b"\r\n250 " in out or out.startswith(b"554 "):
+                break
+        return out
+
+
+def test_mx_refuses_a_client_that_talks_before_the_greeting(tmp_path):
+    """Issue 14, Postfix's pregreet test: on MX listeners the greeting waits
+    `smtp.mx_greeting_delay_ms`; a client that talks first gets 554 and the connection closes,
+    nothing it sent is run; a client that waited is passed and greeted at once for a day;
+    submission never waits. Each client comes from its own loopback address."""
+    env = child_env()
+    env["LOFT_SMTP_MX_GREETING_DELAY_MS"] = "1500"
+    server = SMTPServer(tmp_path, env=env)  # wait_for_port's probe from 127.0.0.1 waited
+    try:
+        mail = (b"EHLO spam.test\r\nMAIL FROM:<spam@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
+                b"DATA\r\nSubject: early\r\n\r\nearly\r\n.\r\nQUIT\r\n")
+        out = talk_first(server.mx_port, "127.0.0.3", mail)
+        assert out.startswith(b"554 mx.example.test ") and b"talked before the greeting" in out, out
+        assert out.count(b"\r\n") == 1, out  # and then the connection closed: nothing else ran
+        assert talk_first(server.mx_port, "127.0.0.3").startswith(b"554 "), "a refused client is not passed"
+        # A client that waits (smtplib reads the greeting first) is served, then passed.
+        s = smtplib.SMTP("127.0.0.1", server.mx_port, timeout=30, source_address=("127.0.0.2", 0))
+        assert s.ehlo("patient.test")[0] == 250
+        s.sendmail("carol@remote.test", ["alice@example.test"], b"Subject: patient\r\n\r\nwaited\r\n")
+        s.quit()
+        passed = talk_first(server.mx_port, "127.0.0.2")
+        assert passed.startswith(b"220 mx.example.test ") and b"\r\n250 " in passed, passed
+        # Submission ports greet at once, so a pipelining client is not refused there.
+        assert talk_first(server.sub_port, "127.0.0.3").startswith(b"220 "), "submission never waits"
+        bodies = server.inbox("alice@example.test", "alice-pw")
+        assert [b"waited" in b for b in bodies] == [True], bodies
+    finally:
+        server.stop()
 
 
 @pytest.fixture
