@@ -170,6 +170,31 @@ extension Backend {
             let counts = try self.store.counts()
             return StoreVerifyResult(problems: problems, messages: counts.messages, bodies: counts.bodies)
         }
+        blocking(Methods.serverStatus) { _, _ in try self.status() }
+    }
+
+    /// `server.status`: the store's size, free space, the queue, and what needs the
+    /// administrator (space running low: the point where new mail is refused, or within twice
+    /// that distance of it).
+    func status() throws -> ServerStatusResult {
+        let s = try store.summary()
+        let free = store.availableBytes()
+        var problems: [String] = []
+        if let free, free < config.minFreeBytes {
+            problems.append(
+                "disk space: \(ByteSize.approximate(free)) free, below backend.min_free_space (\(ByteSize.approximate(config.minFreeBytes))); new mail is refused until space is freed"
+            )
+        } else if let free, free < 2 * config.minFreeBytes {
+            problems.append(
+                "disk space: only \(ByteSize.approximate(free)) free; below \(ByteSize.approximate(config.minFreeBytes)) (backend.min_free_space) new mail is refused"
+            )
+        }
+        return ServerStatusResult(
+            pid: getpid(), startedAt: startedAt, domains: s.domains, accounts: s.accounts, messages: s.messages,
+            messageBytes: s.messageBytes, bodies: s.bodies, bodyBytes: s.bodyBytes, fileBodies: s.fileBodies,
+            fileBodyBytes: s.fileBodyBytes, databaseBytes: s.databaseBytes, freeBytes: free, minFreeBytes: config.minFreeBytes,
+            maxMessageBytes: serverMaxMessageBytes,
+            queue: try queueStatus(), problems: problems)
     }
 
     static func info(_ a: AccountRecord) -> AccountInfo {

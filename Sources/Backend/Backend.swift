@@ -42,6 +42,8 @@ public final class Backend: Sendable {
     /// `directory.version` (issue 12): what the LDAP gateways compare before each search, and
     /// the server-wide message size limit `loft smtp` advertises.
     let directory: DirectoryVersion
+    /// When this back-end started, seconds since 1970 (`server.status`).
+    let startedAt: Int64
     let handlers = NIOLockedValueBox<[String: Handler]>([:])
     /// Cached session states, and a count of invalidations so a lookup that raced with a change
     /// does not put the old state back.
@@ -69,6 +71,7 @@ public final class Backend: Sendable {
         self.config = config
         self.logger = logger
         self.clock = clock
+        self.startedAt = clock() / 1000
         var options = StoreOptions()
         options.inlineBodyLimit = config.inlineBodyLimit
         options.pageSize = config.storePageSize

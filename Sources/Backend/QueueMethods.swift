@@ -80,12 +80,14 @@ extension Backend {
             }
             return QueueChangeResult(changed: update.changed)
         }
-        blocking(Methods.queueStatus) { _, _ in
-            let counts = try self.store.queueCounts()
-            return QueueStatusResult(
-                messages: counts.messages, recipients: counts.recipients, deferred: counts.deferred, leased: counts.leased,
-                oldestAt: counts.oldestAt, nextDueAt: counts.nextDueAt)
-        }
+        blocking(Methods.queueStatus) { _, _ in try self.queueStatus() }
+    }
+
+    func queueStatus() throws -> QueueStatusResult {
+        let counts = try store.queueCounts()
+        return QueueStatusResult(
+            messages: counts.messages, recipients: counts.recipients, deferred: counts.deferred, leased: counts.leased,
+            oldestAt: counts.oldestAt, nextDueAt: counts.nextDueAt)
     }
 
     /// The longest a `queue.lease` waits for work (well inside a client's call timeout).

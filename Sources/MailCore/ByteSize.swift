@@ -23,6 +23,21 @@ public enum ByteSize {
         }
         return "\(bytes)"
     }
+
+    /// For people reading a status: `1536` → `1.5K`, `734003200` → `700M`, three figures at
+    /// most (1024-based, as `parse` reads them); below 1K, the bytes.
+    public static func approximate(_ bytes: Int64) -> String {
+        var value = Double(bytes)
+        var unit = ""
+        for next in ["K", "M", "G", "T"] where value >= 1024 {
+            value /= 1024
+            unit = next
+        }
+        if unit.isEmpty { return "\(bytes)" }
+        let tenths = Int64((value * 10).rounded())
+        if tenths < 100 && tenths % 10 != 0 { return "\(tenths / 10).\(tenths % 10)\(unit)" }
+        return "\(Int64(value.rounded()))\(unit)"
+    }
 }
 
 extension String {

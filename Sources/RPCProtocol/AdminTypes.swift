@@ -226,6 +226,57 @@ public struct ServerSettingsUpdate: Codable, Sendable {
     public init(maxMessageBytes: Int64? = nil) { self.maxMessageBytes = maxMessageBytes }
 }
 
+/// `server.status`: what the back-end knows of itself and its store, for `loft status`.
+public struct ServerStatusResult: Codable, Sendable, Equatable {
+    /// The back-end's process and when it started (seconds since 1970).
+    public var pid: Int32
+    public var startedAt: Int64
+    public var domains: Int64
+    public var accounts: Int64
+    public var messages: Int64
+    /// What the accounts are charged: each copy of a message counted.
+    public var messageBytes: Int64
+    /// Distinct bodies and their bytes (one body shared by many copies counts once), and of
+    /// those the ones kept as files.
+    public var bodies: Int64
+    public var bodyBytes: Int64
+    public var fileBodies: Int64
+    public var fileBodyBytes: Int64
+    /// The metadata database's files.
+    public var databaseBytes: Int64
+    /// Free space for the store; absent when it cannot tell. Below `minFreeBytes` new mail is
+    /// refused as a temporary failure.
+    public var freeBytes: Int64?
+    public var minFreeBytes: Int64
+    /// The server-wide message size limit.
+    public var maxMessageBytes: Int64
+    public var queue: QueueStatusResult
+    /// What needs the administrator, one sentence each; empty when all is well.
+    public var problems: [String]
+    public init(
+        pid: Int32, startedAt: Int64, domains: Int64, accounts: Int64, messages: Int64, messageBytes: Int64, bodies: Int64,
+        bodyBytes: Int64, fileBodies: Int64, fileBodyBytes: Int64, databaseBytes: Int64, freeBytes: Int64?, minFreeBytes: Int64,
+        maxMessageBytes: Int64, queue: QueueStatusResult, problems: [String]
+    ) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.domains = domains
+        self.accounts = accounts
+        self.messages = messages
+        self.messageBytes = messageBytes
+        self.bodies = bodies
+        self.bodyBytes = bodyBytes
+        self.fileBodies = fileBodies
+        self.fileBodyBytes = fileBodyBytes
+        self.databaseBytes = databaseBytes
+        self.freeBytes = freeBytes
+        self.minFreeBytes = minFreeBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.queue = queue
+        self.problems = problems
+    }
+}
+
 /// `store.verify`: `deep` also runs SQLite's page-by-page check and re-hashes every body
 /// (reads the whole store; minutes on a large one).
 public struct StoreVerifyParams: Codable, Sendable {

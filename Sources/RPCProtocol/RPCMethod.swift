@@ -119,6 +119,7 @@ public enum Methods {
     public static let queueReport = RPCMethod<QueueReportParams, QueueReportResult>("queue.report", roles: relay)
     public static let queueUnpark = RPCMethod<Empty, QueueUnparkResult>("queue.unpark", roles: relay)
     public static let storeVerify = RPCMethod<StoreVerifyParams, StoreVerifyResult>("store.verify", roles: admin)
+    public static let serverStatus = RPCMethod<Empty, ServerStatusResult>("server.status", roles: admin)
 
     /// Name and roles of every method, in documentation order.
     public static let all: [(name: String, roles: Set<RPCRole>)] = [
@@ -161,7 +162,7 @@ public enum Methods {
         (settingsGet.name, settingsGet.roles), (settingsSet.name, settingsSet.roles),
         (queueList.name, queueList.roles), (queueShow.name, queueShow.roles), (queueRetry.name, queueRetry.roles),
         (queueRemove.name, queueRemove.roles), (queueStatus.name, queueStatus.roles),
-        (storeVerify.name, storeVerify.roles),
+        (storeVerify.name, storeVerify.roles), (serverStatus.name, serverStatus.roles),
         (queueLease.name, queueLease.roles), (queueRead.name, queueRead.roles), (queueRenew.name, queueRenew.roles),
         (queueReport.name, queueReport.roles), (queueUnpark.name, queueUnpark.roles),
     ]

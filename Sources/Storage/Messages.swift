@@ -790,6 +790,27 @@ extension SQLiteStore {
         }
     }
 
+    public func summary() throws -> StoreSummary {
+        let row = try read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT count(*) FROM domain), (SELECT count(*) FROM account), (SELECT count(*) FROM message),
+                        (SELECT total(used_bytes) FROM account), count(*), total(size), total(CASE WHEN inline = 0 THEN 1 END),
+                        total(CASE WHEN inline = 0 THEN size END)
+                    FROM blob
+                    """)!
+        }
+        let onDisk = ["", "-wal", "-shm"].reduce(Int64(0)) { sum, suffix in
+            var st = stat()
+            return sum + (stat(directory + "/" + Self.databaseName + suffix, &st) == 0 ? Int64(st.st_size) : 0)
+        }
+        return StoreSummary(
+            domains: row[0], accounts: row[1], messages: row[2], messageBytes: Int64(row[3] as Double), bodies: row[4],
+            bodyBytes: Int64(row[5] as Double), fileBodies: Int64(row[6] as Double), fileBodyBytes: Int64(row[7] as Double),
+            databaseBytes: onDisk)
+    }
+
     /// For tests and `loft check`: every body is where its row says and of its size, reference
     /// counts match the rows that use each body, no body file lacks a row, and the account and
     /// mailbox counters agree with the messages. `deep` adds SQLite's own page-by-page check

@@ -25,12 +25,45 @@ public protocol MailStorage: DirectoryStore, MailboxStore, MessageStore, QueueSt
     func availableBytes() -> Int64?
     /// Messages and bodies stored.
     func counts() throws -> (messages: Int64, bodies: Int64)
+    /// What `loft status` says of the store, in one read.
+    func summary() throws -> StoreSummary
     /// Problems found, empty when the store is consistent. `deep` also checks the database
     /// page by page and re-hashes every body.
     func verify(deep: Bool) throws -> [String]
     /// A consistent copy of the metadata under the data directory's `backups/`; its path.
     func backup(reason: String) throws -> String
     func close() throws
+}
+
+/// The store's size: rows counted, bytes as the accounts are charged (`messageBytes`, one
+/// body counted once per copy) and as stored (`bodyBytes`, each body once), and the metadata's
+/// own files.
+public struct StoreSummary: Sendable, Equatable {
+    public var domains: Int64
+    public var accounts: Int64
+    public var messages: Int64
+    public var messageBytes: Int64
+    public var bodies: Int64
+    public var bodyBytes: Int64
+    /// Bodies above the inline limit, kept as files.
+    public var fileBodies: Int64
+    public var fileBodyBytes: Int64
+    /// The metadata database on disk (with its write-ahead log).
+    public var databaseBytes: Int64
+    public init(
+        domains: Int64, accounts: Int64, messages: Int64, messageBytes: Int64, bodies: Int64, bodyBytes: Int64, fileBodies: Int64,
+        fileBodyBytes: Int64, databaseBytes: Int64
+    ) {
+        self.domains = domains
+        self.accounts = accounts
+        self.messages = messages
+        self.messageBytes = messageBytes
+        self.bodies = bodies
+        self.bodyBytes = bodyBytes
+        self.fileBodies = fileBodies
+        self.fileBodyBytes = fileBodyBytes
+        self.databaseBytes = databaseBytes
+    }
 }
 
 /// Domains, accounts, aliases, groups and server settings.

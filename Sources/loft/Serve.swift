@@ -36,7 +36,8 @@ struct Serve: AsyncParsableCommand {
             common += ["--config", path]
         }
         let supervisor = Supervisor(
-            executable: Self.executablePath(), maxDelay: Double(config.serve.restartMaxDelaySeconds), logger: logger)
+            executable: Self.executablePath(), maxDelay: Double(config.serve.restartMaxDelaySeconds), logger: logger,
+            statusDirectory: dir)
         supervisor.start(name: "backend", arguments: ["backend"] + common)
         guard await Self.waitForSocket(dir + "/admin.sock", supervisor: supervisor) else {
             supervisor.stopAll()
@@ -60,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         let signal = await waitForTermination()
         logger.notice("\(signal): stopping")
         await supervisor.stopAllGracefully(timeout: 15)
+        unlink(ServeStatus.path(dataDirectory: dir))
     }
 
     static func executablePath() -> String {
@@ -101,10 +103,17 @@ final class Supervisor: @unchecked Sendable {
         var restarts = 0
         var startedAt = Date()
         var gaveUp = false
+        /// For `serve-status.json`: every restart, and the last exit.
+        var totalRestarts = 0
+        var lastExit: (status: String, at: Date)?
+        var order: Int
     }
     let executable: String
     let maxDelay: Double
     let logger: Logger
+    /// Where `serve-status.json` goes; nil: nowhere (tests).
+    let statusDirectory: String?
+    let startedAt = Date()
     let lock = NSLock()
     var children: [String: Child] = [:]
     var stopping = false
@@ -116,17 +125,45 @@ final class Supervisor: @unchecked Sendable {
     /// why, and starting it again cannot help; it is left stopped.
     static let configurationExitCode: Int32 = 78
 
-    init(executable: String, maxDelay: Double, logger: Logger) {
+    init(executable: String, maxDelay: Double, logger: Logger, statusDirectory: String? = nil) {
         self.executable = executable
         self.maxDelay = maxDelay
         self.logger = logger
+        self.statusDirectory = statusDirectory
     }
 
     func start(name: String, arguments: [String]) {
         lock.lock()
-        children[name] = Child(arguments: arguments)
+        children[name] = Child(arguments: arguments, order: children.count)
         lock.unlock()
         launch(name)
+    }
+
+    /// The children as `loft status` reads them; call with `lock` held.
+    func snapshot() -> ServeStatus {
+        ServeStatus(
+            pid: getpid(), startedAt: Int64(startedAt.timeIntervalSince1970),
+            children: children.sorted { $0.value.order < $1.value.order }.map { name, child in
+                ServeChild(
+                    name: name,
+                    state: child.gaveUp ? .stopped : child.process == nil ? .restarting : .running,
+                    pid: child.process.map(\.processIdentifier), startedAt: Int64(child.startedAt.timeIntervalSince1970),
+                    restarts: child.totalRestarts, lastExit: child.lastExit?.status,
+                    lastExitAt: child.lastExit.map { Int64($0.at.timeIntervalSince1970) })
+            })
+    }
+
+    /// Rewrites `serve-status.json` (under `lock`, so writes land in the order of the changes).
+    func publish() {
+        guard let statusDirectory else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { return }
+        do {
+            try snapshot().write(dataDirectory: statusDirectory)
+        } catch {
+            logger.warning("cannot write \(ServeStatus.fileName): \(error)")
+        }
     }
 
     func hasGivenUp(_ name: String) -> Bool {
@@ -155,6 +192,7 @@ final class Supervisor: @unchecked Sendable {
         do {
             try process.run()
             logger.info("started \(name) (pid \(process.processIdentifier))")
+            publish()
         } catch {
             logger.error("cannot start \(name): \(error)")
             exited(name, process: process)
@@ -174,10 +212,12 @@ final class Supervisor: @unchecked Sendable {
             configurationError: process.terminationReason == .exit && process.terminationStatus == Self.configurationExitCode,
             maxDelay: maxDelay)
         child.process = nil
+        child.lastExit = (status, Date())
         let delay: Double
         switch decision {
         case .restart(let after, let restarts):
             child.restarts = restarts
+            child.totalRestarts += 1
             delay = after
         case .giveUp, .leaveStopped:
             child.gaveUp = true
@@ -185,6 +225,7 @@ final class Supervisor: @unchecked Sendable {
         }
         children[name] = child
         lock.unlock()
+        publish()
         switch decision {
         case .giveUp:
             logger.critical(

@@ -147,4 +147,13 @@ import Testing
     func invalid(text: String) {
         #expect(ByteSize.parse(text) == nil)
     }
+
+    @Test(
+        arguments: [
+            (0, "0"), (1023, "1023"), (1024, "1K"), (1536, "1.5K"), (10_188, "9.9K"), (10_200, "10K"), (700 << 20, "700M"),
+            ((1 << 30) + (1 << 29), "1.5G"), (1023 << 30, "1023G"), (3 << 40, "3T"),
+        ] as [(Int64, String)])
+    func approximate(bytes: Int64, text: String) {
+        #expect(ByteSize.approximate(bytes) == text)
+    }
 }

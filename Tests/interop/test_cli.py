@@ -187,6 +187,54 @@ def test_a_port_in_use_stops_that_gateway_with_a_clear_message(tmp_path):
         assert "smtp cannot start (its message is above); not restarting it" in log
         assert "restarting in" not in log and "errno" not in log, log
         loft.cli("domain", "add", "example.test")  # the back-end and the other gateways carry on
+        r = loft.cli("status", check=False)
+        assert r.returncode == 1, r.stdout
+        assert "smtp is stopped (last exit: status 78): loft serve gave up on it" in r.stdout, r.stdout
+        child = {c["name"]: c for c in json.loads(loft.cli("status", "--json", check=False).stdout)["serve"]["children"]}
+        assert child["smtp"]["state"] == "stopped" and child["backend"]["state"] == "running"
     finally:
         loft.stop()
         taken.close()
+
+
+def status(loft):
+    r = loft.cli("status", "--json", check=False)
+    report = json.loads(r.stdout)
+    assert (r.returncode == 0) == report["ok"], r
+    return report
+
+
+def test_status_says_what_runs_and_what_is_wrong(tmp_path):
+    """`loft status` (issue 14): loft serve's children with their pids and restarts, every
+    listener tried, the store's and the queue's size, the certificate; exit status 1 and the
+    reason when something is wrong."""
+    loft = Loft(tmp_path / "data", env=loopback_gateways_env())
+    try:
+        loft.cli("domain", "add", "example.test")
+        loft.cli("account", "add", "alice@example.test", "--password-stdin", input="alice-pw\n")
+        eventually(lambda: status(loft)["ok"], what="every gateway up")
+        report = status(loft)
+        names = [c["name"] for c in report["serve"]["children"]]
+        assert names == ["backend", "pop3", "smtp", "imap", "ldap", "relay"], names
+        assert {(l["gateway"], l["listening"]) for l in report["listeners"]} == {
+            ("pop3", True), ("imap", True), ("ldap", True), ("smtp", True)}, report["listeners"]
+        assert len(report["listeners"]) == 9
+        backend = report["backend"]
+        assert (backend["domains"], backend["accounts"], backend["messages"], backend["queue"]["messages"]) == (1, 1, 0, 0)
+        assert backend["freeBytes"] > backend["minFreeBytes"] and backend["databaseBytes"] > 0
+        assert report["certificate"]["selfSigned"] and report["certificate"]["notAfter"] > time.time() + 300 * 86400
+        text = loft.cli("status").stdout
+        assert text.startswith("Loft: all is well\n") and "1 domains, 1 accounts, 0 messages" in text, text
+        # A gateway killed: the report says it exited and how, and counts the restart.
+        pop3 = next(c for c in report["serve"]["children"] if c["name"] == "pop3")
+        os.kill(pop3["pid"], signal.SIGKILL)
+        eventually(lambda: next(c for c in status(loft)["serve"]["children"] if c["name"] == "pop3")["restarts"] == 1,
+                   what="the restart counted")
+        eventually(lambda: status(loft)["ok"], what="pop3 back")
+        again = next(c for c in status(loft)["serve"]["children"] if c["name"] == "pop3")
+        assert again["lastExit"] == "signal 9" and again["pid"] != pop3["pid"] and again["state"] == "running", again
+    finally:
+        loft.stop()
+    r = loft.cli("status", check=False)
+    assert r.returncode == 1 and "loft serve is not running" in r.stdout and "the back-end cannot be reached" in r.stdout, r.stdout
+    assert not (tmp_path / "data" / "serve-status.json").exists()
