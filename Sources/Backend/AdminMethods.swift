@@ -1,6 +1,7 @@
 import Foundation
+public import Logging
 import MailCore
-import RPCProtocol
+public import RPCProtocol
 import RPCTransport
 import Storage
 
@@ -171,6 +172,33 @@ extension Backend {
             return StoreVerifyResult(problems: problems, messages: counts.messages, bodies: counts.bodies)
         }
         blocking(Methods.serverStatus) { _, _ in try self.status() }
+        blocking(Methods.storeBackup) { _, p in
+            let started = Date()
+            let m = try self.store.snapshot(to: p.directory, extraFiles: Self.backedUpFiles)
+            self.logger.notice(
+                "backup to \(p.directory): \(m.messages) messages, \(m.bodies) bodies (\(m.fileBodies) files), \(ByteSize.approximate(m.bytes)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+            )
+            return StoreBackupResult(
+                directory: p.directory, createdAt: m.createdAt, messages: m.messages, bodies: m.bodies, fileBodies: m.fileBodies,
+                bytes: m.bytes)
+        }
+    }
+
+    /// Files of the data directory a backup carries besides the store: the key that seals
+    /// challenge-response secrets and signs sessions (without it a restored store's APOP and
+    /// CRAM-MD5 secrets are unreadable), and the self-signed TLS pair `loft serve` made.
+    static let backedUpFiles = [Credentials.keyFile, "tls/cert.pem", "tls/key.pem"]
+
+    /// `loft restore`: a backup brought back into an empty data directory, checked page by
+    /// page with every body re-hashed; what it holds and the problems found (none when whole).
+    public static func restore(backup: String, dataDirectory: String, logger: Logger) throws -> (StoreBackupResult, [String]) {
+        let (m, problems) = try SQLiteStore.restore(from: backup, into: dataDirectory, logger: logger)
+        return (
+            StoreBackupResult(
+                directory: dataDirectory, createdAt: m.createdAt, messages: m.messages, bodies: m.bodies, fileBodies: m.fileBodies,
+                bytes: m.bytes),
+            problems
+        )
     }
 
     /// `server.status`: the store's size, free space, the queue, and what needs the

@@ -233,6 +233,7 @@ public final class Backend: Sendable {
             case .corrupt:
                 logger.error("\(method): storage inconsistency: \(error.message)")
                 return RPCError(.internalError, "internal error (see the back-end log)")
+            case .unusableDirectory: return RPCError(.invalidParams, error.message, field: "directory")
             }
         }
         logger.error("\(method) failed: \(error)")

@@ -277,6 +277,32 @@ public struct ServerStatusResult: Codable, Sendable, Equatable {
     }
 }
 
+/// `store.backup`: a directory for the snapshot, absolute, that does not exist or is empty;
+/// the back-end creates it (mode 0700) and must be able to write there.
+public struct StoreBackupParams: Codable, Sendable {
+    public var directory: String
+    public init(directory: String) { self.directory = directory }
+}
+
+/// What `store.backup` wrote (also in the snapshot's `backup.json`).
+public struct StoreBackupResult: Codable, Sendable, Equatable {
+    public var directory: String
+    /// The instant the snapshot shows, seconds since 1970: mail acknowledged before it is in.
+    public var createdAt: Int64
+    public var messages: Int64
+    public var bodies: Int64
+    public var fileBodies: Int64
+    public var bytes: Int64
+    public init(directory: String, createdAt: Int64, messages: Int64, bodies: Int64, fileBodies: Int64, bytes: Int64) {
+        self.directory = directory
+        self.createdAt = createdAt
+        self.messages = messages
+        self.bodies = bodies
+        self.fileBodies = fileBodies
+        self.bytes = bytes
+    }
+}
+
 /// `store.verify`: `deep` also runs SQLite's page-by-page check and re-hashes every body
 /// (reads the whole store; minutes on a large one).
 public struct StoreVerifyParams: Codable, Sendable {

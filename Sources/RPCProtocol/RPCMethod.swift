@@ -120,6 +120,7 @@ public enum Methods {
     public static let queueUnpark = RPCMethod<Empty, QueueUnparkResult>("queue.unpark", roles: relay)
     public static let storeVerify = RPCMethod<StoreVerifyParams, StoreVerifyResult>("store.verify", roles: admin)
     public static let serverStatus = RPCMethod<Empty, ServerStatusResult>("server.status", roles: admin)
+    public static let storeBackup = RPCMethod<StoreBackupParams, StoreBackupResult>("store.backup", roles: admin)
 
     /// Name and roles of every method, in documentation order.
     public static let all: [(name: String, roles: Set<RPCRole>)] = [
@@ -163,6 +164,7 @@ public enum Methods {
         (queueList.name, queueList.roles), (queueShow.name, queueShow.roles), (queueRetry.name, queueRetry.roles),
         (queueRemove.name, queueRemove.roles), (queueStatus.name, queueStatus.roles),
         (storeVerify.name, storeVerify.roles), (serverStatus.name, serverStatus.roles),
+        (storeBackup.name, storeBackup.roles),
         (queueLease.name, queueLease.roles), (queueRead.name, queueRead.roles), (queueRenew.name, queueRenew.roles),
         (queueReport.name, queueReport.roles), (queueUnpark.name, queueUnpark.roles),
     ]

@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 public import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -115,6 +116,9 @@ public protocol BodyWriter: AnyObject {
 final class BodyFiles: Sendable {
     let root: String
     let tmp: String
+    /// While a snapshot copies body files (`hold`), removals wait here instead, so every file
+    /// the snapshot's database names is still there to copy.
+    let holds = Mutex<(count: Int, deferred: Set<BodyDigest>)>((0, []))
 
     init(root: String) throws {
         self.root = root
@@ -166,8 +170,29 @@ final class BodyFiles: Sendable {
         if let failure = failed.first { throw failure }
     }
 
+    /// Unlinks the files of bodies no row uses any more; callers hold the writer, so no
+    /// install of the same body runs meanwhile. Held off while a snapshot copies.
     func remove(_ digests: some Sequence<BodyDigest>) {
-        for digest in digests { unlink(path(for: digest)) }
+        let now: [BodyDigest]? = holds.withLock { state in
+            guard state.count > 0 else { return nil }
+            state.deferred.formUnion(digests)
+            return []
+        }
+        for digest in now ?? Array(digests) { unlink(path(for: digest)) }
+    }
+
+    /// Holds removals off until `release`.
+    func hold() { holds.withLock { $0.count += 1 } }
+
+    /// Ends a hold; when it was the last, the removals it held off, for the caller to check
+    /// again under the writer (a body may have been stored anew meanwhile) and remove.
+    func release() -> Set<BodyDigest> {
+        holds.withLock { state in
+            state.count -= 1
+            guard state.count == 0 else { return [] }
+            defer { state.deferred = [] }
+            return state.deferred
+        }
     }
 
     /// Reads `length` bytes at `offset` of a body file; fewer at its end.

@@ -32,6 +32,10 @@ public protocol MailStorage: DirectoryStore, MailboxStore, MessageStore, QueueSt
     func verify(deep: Bool) throws -> [String]
     /// A consistent copy of the metadata under the data directory's `backups/`; its path.
     func backup(reason: String) throws -> String
+    /// A consistent copy of the whole store (metadata, bodies, and `extraFiles` of the data
+    /// directory) in the empty directory `target`, taken while the store stays in use
+    /// (`SQLiteStore.snapshot`); `SQLiteStore.restore` brings it back.
+    func snapshot(to target: String, extraFiles: [String]) throws -> SnapshotManifest
     func close() throws
 }
 

@@ -31,6 +31,9 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case ioFailure
         /// The store disagrees with itself (a row naming a missing body).
         case corrupt
+        /// A backup's target that is not absolute or not empty, a restore's source that is not a
+        /// finished backup, or a restore's target that already holds a store.
+        case unusableDirectory
     }
     public let kind: Kind
     public let message: String

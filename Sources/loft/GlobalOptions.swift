@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoftConfig
 import Logging
+import NIOCore
 import RPCProtocol
 import RPCTransport
 
@@ -50,9 +51,9 @@ struct AdminConnection {
         client = RPCClient(path: path, software: "loft-cli", logger: logger)
     }
 
-    func call<P, R>(_ method: RPCMethod<P, R>, _ params: P) async throws -> R {
+    func call<P, R>(_ method: RPCMethod<P, R>, _ params: P, timeout: TimeAmount? = nil) async throws -> R {
         do {
-            return try await client.call(method, params)
+            return try await client.call(method, params, timeout: timeout)
         } catch {
             throw CLIError(error.message + (error.is(.unavailable) ? "" : " [\(error.kind)]"))
         }
