@@ -189,6 +189,17 @@ extension Backend {
     /// CRAM-MD5 secrets are unreadable), and the self-signed TLS pair `loft serve` made.
     static let backedUpFiles = [Credentials.keyFile, "tls/cert.pem", "tls/key.pem"]
 
+    /// `loft backend --check`: what starting on `dataDirectory` would migrate, changing
+    /// nothing. `pending` as (migration, what it does).
+    public static func migrationCheck(
+        dataDirectory: String
+    ) throws -> (
+        exists: Bool, applied: [String], pending: [(id: String, summary: String)], unknown: [String], current: String
+    ) {
+        let plan = try SQLiteStore.migrationPlan(directory: dataDirectory)
+        return (plan.exists, plan.applied, plan.pending.map { ($0.id, $0.summary) }, plan.unknown, plan.current)
+    }
+
     /// `loft restore`: a backup brought back into an empty data directory, checked page by
     /// page with every body re-hashed; what it holds and the problems found (none when whole).
     public static func restore(backup: String, dataDirectory: String, logger: Logger) throws -> (StoreBackupResult, [String]) {

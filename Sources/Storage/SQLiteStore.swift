@@ -100,6 +100,19 @@ public final class SQLiteStore: MailStorage {
         self.files = try BodyFiles(root: directory + "/blobs")
         let migrator = Schema.migrator(defaultMailboxes: options.defaultMailboxes)
         do {
+            // A database a newer Loft migrated has tables and meanings this version does not
+            // know: refuse it rather than run on it.
+            let unknown = try pool.read { db in
+                try db.tableExists("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").filter { !migrator.migrations.contains($0) }
+                    : []
+            }
+            guard unknown.isEmpty else {
+                throw StorageError(
+                    .unusableDirectory,
+                    "\(path) was upgraded by a newer Loft (schema \(unknown.sorted().joined(separator: ", ")), this version knows up to \(migrator.migrations.last ?? "none")); run that version, or restore a backup made before the upgrade"
+                )
+            }
             let pending = try pool.read { db in try !migrator.hasCompletedMigrations(db) }
             if existed && pending {
                 let backup = try Self.backup(pool, directory: directory, reason: "pre-migration")

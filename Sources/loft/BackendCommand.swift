@@ -13,9 +13,17 @@ struct BackendCommand: AsyncParsableCommand {
         commandName: "backend",
         abstract: "Run the back-end: storage, accounts, delivery, and the RPC sockets (usually started by `loft serve`).")
     @OptionGroup var global: GlobalOptions
+    @Flag(
+        help: """
+            Say what starting would migrate in the data directory's database (a new version's \
+            schema changes), change nothing, and exit: 0 when this version can run on it, 1 when \
+            a newer Loft has upgraded it.
+            """)
+    var check = false
 
     func run() async throws {
         let config = try global.load()
+        if check { return try Self.checkMigrations(config.dataDirectory) }
         config.bootstrapLogging()
         var backendConfig = BackendConfig(dataDirectory: config.dataDirectory)
         // The name the SMTP gateway greets with: bounces come from the host that accepted the mail.
@@ -58,6 +66,27 @@ struct BackendCommand: AsyncParsableCommand {
         logger.info("received \(signal), shutting down")
         await backend.shutdown()
     }
+
+    static func checkMigrations(_ directory: String) throws {
+        let plan = try Backend.migrationCheck(dataDirectory: directory)
+        let database = directory + "/loft.sqlite"
+        guard plan.exists else {
+            return print("\(database) does not exist: starting creates a new store at schema \(plan.current)")
+        }
+        guard plan.unknown.isEmpty else {
+            print(
+                "\(database) was upgraded by a newer Loft (schema \(plan.unknown.joined(separator: ", "))); this version knows up to \(plan.current) and will not start on it"
+            )
+            throw ExitCode(1)
+        }
+        guard !plan.pending.isEmpty else {
+            return print("\(database) is at schema \(plan.current): nothing to migrate")
+        }
+        print(
+            "\(database) is at schema \(plan.applied.last ?? "none"); starting this version would first back it up to \(directory)/backups/, then apply:"
+        )
+        for step in plan.pending { print("  \(step.id): \(step.summary)") }
+    }
 }
 
 /// Suspends until SIGTERM or SIGINT arrives (or returns at once if one already has); returns
@@ -78,6 +107,12 @@ final class Termination: @unchecked Sendable {
     private var waiters: [CheckedContinuation<String, Never>] = []
     private var sources: [any DispatchSourceSignal] = []
     private var orphanCheck: (any DispatchSourceTimer)?
+    private var hangupHandlers: [@Sendable () -> Void] = []
+
+    /// Runs `handler` on every SIGHUP from now on.
+    func onHangup(_ handler: @escaping @Sendable () -> Void) {
+        lock.withLock { hangupHandlers.append(handler) }
+    }
 
     /// Catches the signals, and — for a child of `loft serve` — stops the process when the
     /// supervisor dies, so no gateway or back-end outlives it unsupervised.
@@ -89,6 +124,15 @@ final class Termination: @unchecked Sendable {
             source.resume()
             sources.append(source)
         }
+        // SIGHUP means "reload" (the gateways' TLS files), never "die": ignored by default,
+        // handled by the processes that registered with `onHangup`.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { [weak self] in
+            for handler in self?.lock.withLock({ self?.hangupHandlers ?? [] }) ?? [] { handler() }
+        }
+        hangup.resume()
+        sources.append(hangup)
         if let supervisor = ProcessInfo.processInfo.environment[Supervisor.environmentKey].flatMap(Int32.init) {
             // Polled rather than PR_SET_PDEATHSIG: that signal follows the death of the parent
             // *thread* that started the child, and the supervisor restarts children from
@@ -122,4 +166,5 @@ final class Termination: @unchecked Sendable {
             if let already { continuation.resume(returning: already) }
         }
     }
+
 }
