@@ -30,7 +30,7 @@ public final class GatewayServer: Sendable {
     public typealias ChannelSetup = @Sendable (_ channel: any Channel, _ info: ConnectionInfo) throws -> Void
 
     public let listeners: [Listener]
-    let tlsContext: NIOSSLContext?
+    let tls: ServerTLS?
     let limiter: ConnectionLimiter
     let group: any EventLoopGroup
     let logger: Logger
@@ -42,14 +42,14 @@ public final class GatewayServer: Sendable {
     /// `refusal` is the line sent (in the clear, on plain listeners) to a client over its
     /// address's connection limit before closing, e.g. `-ERR [SYS/TEMP] too many connections`.
     public init(
-        listeners: [Listener], tlsContext: NIOSSLContext?, limiter: ConnectionLimiter,
+        listeners: [Listener], tls: ServerTLS?, limiter: ConnectionLimiter,
         group: any EventLoopGroup, logger: Logger, refusal: ByteBuffer, setup: @escaping ChannelSetup
     ) throws {
-        if tlsContext == nil, let needy = listeners.first(where: { $0.tls != .none }) {
+        if tls == nil, let needy = listeners.first(where: { $0.tls != .none }) {
             throw GatewayError("the listener \(needy) needs a TLS certificate and key")
         }
         self.listeners = listeners
-        self.tlsContext = tlsContext
+        self.tls = tls
         self.limiter = limiter
         self.group = group
         self.logger = logger
@@ -125,6 +125,8 @@ public final class GatewayServer: Sendable {
             limiter.release(address.text)
             _ = connections.withLockedValue { $0.removeValue(forKey: id) }
         }
+        // The context current now: a reload after this changes only later connections.
+        let tlsContext = tls?.current
         if listener.tls == .implicit, let tlsContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
         }

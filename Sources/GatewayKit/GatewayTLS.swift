@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 public import NIOSSL
 
 /// Where a gateway's certificate chain and private key are (PEM).
@@ -21,13 +22,42 @@ public struct TLSFiles: Sendable, Hashable {
     }
 }
 
-/// The TLS server context every listener of a gateway shares, from PEM files.
+/// The TLS server context every listener of a gateway shares, loaded from its files and
+/// loaded again on `reload` (SIGHUP, after a certificate renewal): a connection accepted
+/// afterwards gets the new one, a connection already open keeps the one it began with, so
+/// nothing is dropped. A reload that fails (a half-written file, a key that does not match)
+/// leaves the current context in place.
+public final class ServerTLS: Sendable {
+    public let files: TLSFiles?
+    private let context: NIOLockedValueBox<NIOSSLContext>
+
+    public init(files: TLSFiles) throws {
+        self.files = files
+        context = NIOLockedValueBox(try GatewayTLS.serverContext(certificatePath: files.certificate, keyPath: files.key))
+    }
+
+    /// A fixed context (tests); `reload` keeps it.
+    public init(context: NIOSSLContext) {
+        files = nil
+        self.context = NIOLockedValueBox(context)
+    }
+
+    public var current: NIOSSLContext { context.withLockedValue { $0 } }
+
+    /// Reads the files again and, if they make a context, serves it from now on.
+    public func reload() throws {
+        guard let files else { return }
+        let fresh = try GatewayTLS.serverContext(certificatePath: files.certificate, keyPath: files.key)
+        context.withLockedValue { $0 = fresh }
+    }
+}
+
 public enum GatewayTLS {
     /// The context for `listeners`, or nil when none of them uses TLS.
-    public static func serverContext(for listeners: [Listener], files: TLSFiles?) throws -> NIOSSLContext? {
+    public static func serverContext(for listeners: [Listener], files: TLSFiles?) throws -> ServerTLS? {
         guard listeners.contains(where: { $0.tls != .none }) else { return nil }
         guard let files else { throw GatewayError("TLS listeners need a certificate and key") }
-        return try serverContext(certificatePath: files.certificate, keyPath: files.key)
+        return try ServerTLS(files: files)
     }
 
     /// A server context for `certificatePath` (a PEM chain, leaf first) and `keyPath`. TLS 1.2

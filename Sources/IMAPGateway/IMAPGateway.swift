@@ -17,6 +17,15 @@ import NIOSSL
 
 /// A running IMAP gateway: its listeners and back-end clients.
 public final class IMAPGateway: Sendable {
+    /// The listeners' TLS context, loaded again by `reloadTLS` (SIGHUP).
+    let serverTLS: ServerTLS?
+
+    /// Loads the certificate and key again for connections accepted from now on; open ones
+    /// keep theirs. On failure the current certificate stays and the error says why.
+    public func reloadTLS() throws {
+        try serverTLS?.reload()
+    }
+
     public let configuration: IMAPGatewayConfiguration
     let server: GatewayServer
     let backend: BackendClients
@@ -28,6 +37,7 @@ public final class IMAPGateway: Sendable {
         group: any EventLoopGroup, logger: Logger
     ) throws {
         let tlsContext = try GatewayTLS.serverContext(for: configuration.listeners, files: tls)
+        self.serverTLS = tlsContext
         self.configuration = configuration
         self.backend = backend
         self.logger = logger
@@ -38,7 +48,7 @@ public final class IMAPGateway: Sendable {
         // RFC 3501 §7.1.5: BYE in place of a greeting.
         let refusal = ByteBuffer(string: "* BYE too many connections, try again later\r\n")
         server = try GatewayServer(
-            listeners: configuration.listeners, tlsContext: tlsContext, limiter: limiter, group: group,
+            listeners: configuration.listeners, tls: tlsContext, limiter: limiter, group: group,
             logger: logger, refusal: refusal
         ) { [configuration, backend, logger, limiter] channel, info in
             var configuration = configuration

@@ -15,6 +15,15 @@ import Synchronization
 
 /// A running LDAP gateway: its listeners, the shared directory copy and the anonymous rate.
 public final class LDAPGateway: Sendable {
+    /// The listeners' TLS context, loaded again by `reloadTLS` (SIGHUP).
+    let serverTLS: ServerTLS?
+
+    /// Loads the certificate and key again for connections accepted from now on; open ones
+    /// keep theirs. On failure the current certificate stays and the error says why.
+    public func reloadTLS() throws {
+        try serverTLS?.reload()
+    }
+
     public let configuration: LDAPGatewayConfiguration
     let server: GatewayServer
     let directory: DirectoryCache
@@ -23,6 +32,7 @@ public final class LDAPGateway: Sendable {
         configuration: LDAPGatewayConfiguration, backend: BackendClients, tls: TLSFiles?, group: any EventLoopGroup, logger: Logger
     ) throws {
         let tlsContext = try GatewayTLS.serverContext(for: configuration.listeners, files: tls)
+        self.serverTLS = tlsContext
         self.configuration = configuration
         let directoryConfiguration = LDAPDirectoryConfiguration(
             baseDN: configuration.baseDN, vendorVersion: configuration.vendorVersion,
@@ -38,7 +48,7 @@ public final class LDAPGateway: Sendable {
         var refusal = ByteBuffer()
         LDAPMessage.noticeOfDisconnection(.busy, diagnosticMessage: "too many connections, try again later").write(into: &refusal)
         server = try GatewayServer(
-            listeners: configuration.listeners, tlsContext: tlsContext, limiter: limiter, group: group, logger: logger,
+            listeners: configuration.listeners, tls: tlsContext, limiter: limiter, group: group, logger: logger,
             refusal: refusal
         ) { [configuration, backend, logger, limiter] channel, info in
             let sessionConfiguration = LDAPSessionConfiguration(

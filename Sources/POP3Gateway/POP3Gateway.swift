@@ -16,6 +16,15 @@ import POP3Codec
 
 /// A running POP3 gateway: its listeners and back-end clients.
 public final class POP3Gateway: Sendable {
+    /// The listeners' TLS context, loaded again by `reloadTLS` (SIGHUP).
+    let serverTLS: ServerTLS?
+
+    /// Loads the certificate and key again for connections accepted from now on; open ones
+    /// keep theirs. On failure the current certificate stays and the error says why.
+    public func reloadTLS() throws {
+        try serverTLS?.reload()
+    }
+
     public let configuration: POP3GatewayConfiguration
     let server: GatewayServer
     let backend: BackendClients
@@ -27,6 +36,7 @@ public final class POP3Gateway: Sendable {
         group: any EventLoopGroup, logger: Logger
     ) throws {
         let tlsContext = try GatewayTLS.serverContext(for: configuration.listeners, files: tls)
+        self.serverTLS = tlsContext
         self.configuration = configuration
         self.backend = backend
         self.logger = logger
@@ -37,7 +47,7 @@ public final class POP3Gateway: Sendable {
         let availability = cramMD5Availability
         let refusal = POP3Response.err("too many connections, try again later", code: .systemTemporary).encoded
         server = try GatewayServer(
-            listeners: configuration.listeners, tlsContext: tlsContext, limiter: limiter, group: group,
+            listeners: configuration.listeners, tls: tlsContext, limiter: limiter, group: group,
             logger: logger, refusal: refusal
         ) { [configuration, backend, logger, limiter] channel, info in
             var configuration = configuration

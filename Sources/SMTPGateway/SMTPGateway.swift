@@ -17,6 +17,15 @@ import SMTPCodec
 /// A running SMTP gateway: one `GatewayServer` per listener (each knows whether it is an MX or
 /// a submission port), one connection limiter and one set of back-end clients for all.
 public final class SMTPGateway: Sendable {
+    /// The listeners' TLS context, loaded again by `reloadTLS` (SIGHUP).
+    let serverTLS: ServerTLS?
+
+    /// Loads the certificate and key again for connections accepted from now on; open ones
+    /// keep theirs. On failure the current certificate stays and the error says why.
+    public func reloadTLS() throws {
+        try serverTLS?.reload()
+    }
+
     public let configuration: SMTPGatewayConfiguration
     let servers: [GatewayServer]
     let backend: BackendClients
@@ -30,6 +39,7 @@ public final class SMTPGateway: Sendable {
         group: any EventLoopGroup, logger: Logger
     ) throws {
         let tlsContext = try GatewayTLS.serverContext(for: configuration.listeners.map(\.listener), files: tls)
+        self.serverTLS = tlsContext
         self.configuration = configuration
         self.backend = backend
         self.logger = logger
@@ -49,7 +59,7 @@ public final class SMTPGateway: Sendable {
             .encode(into: &refusal)
         servers = try configuration.listeners.map { smtpListener in
             try GatewayServer(
-                listeners: [smtpListener.listener], tlsContext: tlsContext, limiter: limiter, group: group,
+                listeners: [smtpListener.listener], tls: tlsContext, limiter: limiter, group: group,
                 logger: logger, refusal: refusal
             ) { [configuration, backend, logger, limiter] channel, info in
                 var configuration = configuration

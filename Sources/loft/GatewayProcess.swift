@@ -28,18 +28,26 @@ enum GatewayProcess {
         config.tls.hostname.isEmpty ? ProcessInfo.processInfo.hostName : config.tls.hostname
     }
 
-    /// Runs a gateway until a termination signal: `start` builds and starts it and returns
-    /// how to stop it.
+    /// What a started gateway hands back: how to stop it (open sessions get `grace`), and how
+    /// to load its TLS files again.
+    struct Running {
+        let stop: @Sendable (TimeAmount) async -> Void
+        let reloadTLS: @Sendable () throws -> Void
+    }
+
+    /// Runs a gateway until a termination signal: `start` builds and starts it. SIGHUP loads
+    /// the TLS certificate and key again for new connections (after a renewal); open
+    /// connections keep theirs, and a pair that does not load leaves the current one serving.
     static func run(
         name: String, config: LoftConfig, logger: Logger,
-        start: (BackendClients, TLSFiles, any EventLoopGroup) async throws -> @Sendable (TimeAmount) async -> Void
+        start: (BackendClients, TLSFiles, any EventLoopGroup) async throws -> Running
     ) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let backend = BackendClients(socketPath: config.dataDirectory + "/gateway.sock", software: "loft-\(name)", group: group)
         let files = TLSFiles(dataDirectory: config.dataDirectory, certificate: config.tls.certificate, key: config.tls.key)
-        let stop: @Sendable (TimeAmount) async -> Void
+        let running: Running
         do {
-            stop = try await start(backend, files, group)
+            running = try await start(backend, files, group)
         } catch {
             if let failure = error as? GatewayError, failure.isListenFailure {
                 // Restarting cannot help: the supervisor leaves a child that exits so alone.
@@ -50,9 +58,17 @@ enum GatewayProcess {
             // `loft serve` makes a self-signed pair on first start; a standalone gateway needs one.
             throw CLIError("\(error)")
         }
+        Termination.shared.onHangup {
+            do {
+                try running.reloadTLS()
+                logger.notice("SIGHUP: reloaded the TLS certificate \(files.certificate) for new connections")
+            } catch {
+                logger.error("SIGHUP: kept the current TLS certificate: \(error)")
+            }
+        }
         let signal = await waitForTermination()
         logger.info("received \(signal), stopping: no new connections, open sessions end within \(graceSeconds) s")
-        await stop(.seconds(graceSeconds))
+        await running.stop(.seconds(graceSeconds))
         await backend.close()
     }
 }

@@ -30,7 +30,7 @@ struct IMAPGatewayCommand: AsyncParsableCommand {
         try await GatewayProcess.run(name: "imap", config: config, logger: logger) { backend, files, group in
             let gateway = try IMAPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()
-            return { grace in await gateway.stop(grace: grace) }
+            return GatewayProcess.Running(stop: { grace in await gateway.stop(grace: grace) }, reloadTLS: { try gateway.reloadTLS() })
         }
     }
 }

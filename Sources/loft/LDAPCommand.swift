@@ -34,7 +34,7 @@ struct LDAPGatewayCommand: AsyncParsableCommand {
         try await GatewayProcess.run(name: "ldap", config: config, logger: logger) { backend, files, group in
             let gateway = try LDAPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()
-            return { grace in await gateway.stop(grace: grace) }
+            return GatewayProcess.Running(stop: { grace in await gateway.stop(grace: grace) }, reloadTLS: { try gateway.reloadTLS() })
         }
     }
 

@@ -30,7 +30,7 @@ struct POP3Command: AsyncParsableCommand {
         try await GatewayProcess.run(name: "pop3", config: config, logger: logger) { backend, files, group in
             let gateway = try POP3Gateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()
-            return { grace in await gateway.stop(grace: grace) }
+            return GatewayProcess.Running(stop: { grace in await gateway.stop(grace: grace) }, reloadTLS: { try gateway.reloadTLS() })
         }
     }
 }

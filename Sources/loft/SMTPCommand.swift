@@ -75,7 +75,7 @@ struct SMTPCommand: AsyncParsableCommand {
         try await GatewayProcess.run(name: "smtp", config: config, logger: logger) { backend, files, group in
             let gateway = try SMTPGateway(configuration: gatewayConfig, backend: backend, tls: files, group: group, logger: logger)
             try await gateway.start()
-            return { grace in await gateway.stop(grace: grace) }
+            return GatewayProcess.Running(stop: { grace in await gateway.stop(grace: grace) }, reloadTLS: { try gateway.reloadTLS() })
         }
     }
 }

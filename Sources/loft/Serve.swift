@@ -58,6 +58,11 @@ struct Serve: AsyncParsableCommand {
                 """)
             fflush(nil)
         }
+        // systemctl reload: every child hears it (the gateways load their TLS files again).
+        Termination.shared.onHangup { [logger] in
+            logger.notice("SIGHUP: telling the gateways to reload their TLS certificates")
+            supervisor.signalAll(SIGHUP)
+        }
         let signal = await waitForTermination()
         logger.notice("\(signal): stopping")
         await supervisor.stopAllGracefully(timeout: 15)
@@ -241,6 +246,11 @@ final class Supervisor: @unchecked Sendable {
         }
         logger.warning("\(name) exited (\(status)); restarting in \(String(format: "%.1f", delay)) s")
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in self?.launch(name) }
+    }
+
+    func signalAll(_ number: Int32) {
+        let running = lock.withLock { children.values.compactMap(\.process).filter(\.isRunning) }
+        for p in running { kill(p.processIdentifier, number) }
     }
 
     func stopAll() {

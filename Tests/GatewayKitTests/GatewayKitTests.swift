@@ -1,3 +1,4 @@
+import Foundation
 import LoftTestSupport
 import NIOCore
 import NIOEmbedded
@@ -71,6 +72,25 @@ import Testing
         let files = TLSFiles(dataDirectory: "/d", certificate: "", key: "")
         #expect(files == TLSFiles(certificate: "/d/tls/cert.pem", key: "/d/tls/key.pem"))
         #expect(TLSFiles(dataDirectory: "/d", certificate: "/c", key: "/k").certificate == "/c")
+    }
+
+    /// SIGHUP's reload (issue 14): a pair that loads replaces the context new connections get;
+    /// one that does not leaves the current one, and says why.
+    @Test func reloadSwapsTheContextOnlyWhenTheFilesLoad() throws {
+        let files = try TestCertificate.write()
+        let tls = try ServerTLS(files: TLSFiles(certificate: files.certificate, key: files.key))
+        let first = tls.current
+        try tls.reload()
+        let second = tls.current
+        #expect(first !== second)
+        let saved = try Data(contentsOf: URL(fileURLWithPath: files.certificate))
+        try Data("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".utf8).write(to: URL(fileURLWithPath: files.certificate))
+        #expect(throws: GatewayError.self) { try tls.reload() }
+        #expect(tls.current === second)
+        try saved.write(to: URL(fileURLWithPath: files.certificate))
+        let fixed = ServerTLS(context: first)
+        try fixed.reload()
+        #expect(fixed.current === first, "a fixed context has no files to reload")
     }
 
     @Test func listenersWithoutTLSNeedNoContext() throws {

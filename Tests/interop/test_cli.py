@@ -238,3 +238,30 @@ def test_status_says_what_runs_and_what_is_wrong(tmp_path):
     r = loft.cli("status", check=False)
     assert r.returncode == 1 and "loft serve is not running" in r.stdout and "the back-end cannot be reached" in r.stdout, r.stdout
     assert not (tmp_path / "data" / "serve-status.json").exists()
+
+
+def test_backend_check_says_what_an_upgrade_would_migrate(tmp_path):
+    """`loft backend --check` (issue 14) on a store made by schema v1 (Tests/Fixtures): lists
+    what starting would migrate, changes nothing, and after the upgrade has nothing to say."""
+    import hashlib
+    import shutil
+    fixture = os.path.join(os.path.dirname(__file__), "..", "Fixtures", "store-v1")
+    data = tmp_path / "data"
+    shutil.copytree(fixture, data)
+
+    def files():
+        return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest() for p in data.rglob("*") if p.is_file()}
+
+    before = files()
+    r = subprocess.run([loft_bin(), "backend", "--check", "--data", str(data)], capture_output=True, text=True, env=child_env())
+    assert r.returncode == 0, r
+    assert "is at schema v1; starting this version would first back it up" in r.stdout, r.stdout
+    assert "  v3: storage at scale" in r.stdout and "  v9: " in r.stdout, r.stdout
+    assert files() == before, "--check changed the data directory"
+    loft = Loft(data, env=loopback_gateways_env())  # the upgrade
+    try:
+        assert "alice@example.org" in loft.cli("account", "list").stdout
+        r = loft.cli("backend", "--check")
+        assert "is at schema v9: nothing to migrate" in r.stdout, r.stdout
+    finally:
+        loft.stop()
