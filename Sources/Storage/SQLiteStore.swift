@@ -51,6 +51,8 @@ public final class SQLiteStore: MailStorage {
     /// Background housekeeping (the orphan sweep); `close` waits for it.
     let maintenance = DispatchQueue(label: "loft.store.maintenance", qos: .utility)
     let closing = Mutex(false)
+    /// Held while the store is open: one back-end per data directory (the one-writer rule).
+    let lock: DirectoryLock
     /// Combines concurrent small write transactions into one commit (`combinedWrite`).
     let combiner = WriteCombiner()
 
@@ -65,6 +67,7 @@ public final class SQLiteStore: MailStorage {
             throw StorageError.fromPOSIX("create the data directory \(directory)")
         }
         chmod(directory, 0o750)
+        lock = try DirectoryLock(directory: directory)
         let path = directory + "/" + Self.databaseName
         let existed = FileManager.default.fileExists(atPath: path)
         var config = Configuration()
@@ -173,6 +176,7 @@ public final class SQLiteStore: MailStorage {
         guard first else { return }
         maintenance.sync {}
         checkpointer.stop()
+        defer { lock.release() }
         try pool.close()
     }
 
@@ -318,4 +322,42 @@ final class ManagedTicks: @unchecked Sendable {
         count += 1
         return count
     }
+}
+
+/// An exclusive `flock` on `<data>/loft.lock` for as long as a store is open, with the
+/// holder's pid in the file: the store assumes it is the only writer (`MailStorage`), so a
+/// second back-end on the same directory (a second `loft serve`, a `loft backend` started by
+/// hand) is refused at once with the first one's pid. The kernel drops the lock when its
+/// process dies, however it dies, so a crash never leaves the directory locked.
+final class DirectoryLock: Sendable {
+    static let fileName = "loft.lock"
+    private let descriptor: Mutex<Int32>
+
+    init(directory: String) throws {
+        let path = directory + "/" + Self.fileName
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StorageError.fromPOSIX("open \(path)") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            Glibc.close(fd)
+            throw StorageError(
+                .unusableDirectory,
+                "another Loft back-end\(holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? "") has \(directory) open; stop it first, one back-end per data directory"
+            )
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        descriptor = Mutex(fd)
+    }
+
+    /// Gives the lock up (the store closed); later calls do nothing.
+    func release() {
+        descriptor.withLock { fd in
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
+    }
+
+    deinit { release() }
 }

@@ -73,3 +73,21 @@ import Testing
         #expect(stored.count == 3)
     }
 }
+
+/// One back-end per data directory (issue 14): a second store on an open directory is refused
+/// with the holder's pid; once the first closes, the directory opens again.
+@Suite struct DirectoryLockTests {
+    @Test func aSecondStoreOnTheSameDirectoryIsRefused() throws {
+        let dir = SnapshotTests.temporary("lock")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try SQLiteStore(directory: dir)
+        do {
+            _ = try SQLiteStore(directory: dir)
+            Issue.record("a second store opened the same directory")
+        } catch let error as StorageError {
+            #expect(error.kind == .unusableDirectory && error.message.contains("pid \(getpid())"), "\(error)")
+        }
+        try first.close()
+        try SQLiteStore(directory: dir).close()
+    }
+}
