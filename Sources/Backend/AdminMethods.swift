@@ -15,6 +15,7 @@ extension Backend {
                 throw RPCError(.invalidParams, "not a valid domain name: \(p.name.debugDescription)", field: "name")
             }
             let record = try self.store.addDomain(domain.name)
+            self.audit("domain.add", record.name, "domain \(record.name) added")
             return DomainInfo(name: record.name, accounts: record.accounts)
         }
         blocking(Methods.domainList) { _, _ in
@@ -23,6 +24,7 @@ extension Backend {
         blocking(Methods.domainRemove) { _, p in
             defer { self.directory.changed() }
             try self.store.removeDomain(DomainName(p.name)?.name ?? p.name)
+            self.audit("domain.remove", p.name, "domain \(p.name) removed")
             return Empty()
         }
 
@@ -46,7 +48,7 @@ extension Backend {
                     mayManageMailboxes: p.mayManageMailboxes ?? true, enabled: p.enabled ?? true, givenName: Self.name(p.givenName),
                     surname: Self.name(p.surname), hiddenFromDirectory: p.hiddenFromDirectory ?? false))
             self.forgetChallengeResponseAvailability()
-            self.logger.notice("account \(record.address) added")
+            self.audit("account.add", record.address, "account \(record.address) added")
             return Self.info(record)
         }
         blocking(Methods.accountGet) { _, p in
@@ -94,6 +96,10 @@ extension Backend {
             change.enabled = p.enabled
             let updated = try self.store.updateAccount(address: address.canonical, change)
             self.forgetSessionState(updated.id)
+            let fields = Self.changedFields(p)
+            self.audit(
+                "account.update", updated.address, "account \(updated.address) changed: \(fields.joined(separator: ", "))",
+                ["fields": .string(fields.joined(separator: ","))])
             return Self.info(updated)
         }
         blocking(Methods.accountRemove) { _, p in
@@ -102,7 +108,7 @@ extension Backend {
             let id = try self.store.account(address: canonical)?.id
             try self.store.removeAccount(address: canonical)
             if let id { self.forgetSessionState(id) }
-            self.logger.notice("account \(p.address) removed with its mail")
+            self.audit("account.remove", canonical, "account \(canonical) removed with its mail")
             return Empty()
         }
 
@@ -115,11 +121,16 @@ extension Backend {
                 throw RPCError(.loopDetected, "an alias cannot point at itself")
             }
             let all = try self.store.addAlias(address: address.canonical, domain: address.domain.name, targets: targets)
+            self.audit(
+                "alias.add", address.canonical, "alias \(address.canonical) → \(targets.joined(separator: ", "))",
+                ["targets": .string(targets.joined(separator: ","))])
             return AliasInfo(address: address.canonical, targets: all)
         }
         blocking(Methods.aliasRemove) { _, p in
             defer { self.directory.changed() }
-            try self.store.removeAlias(address: try Self.address(p.address).canonical, target: p.target)
+            let alias = try Self.address(p.address).canonical
+            try self.store.removeAlias(address: alias, target: p.target)
+            self.audit("alias.remove", alias, "alias \(alias) removed" + (p.target.map { " (target \($0))" } ?? ""))
             return Empty()
         }
         blocking(Methods.aliasList) { _, p in
@@ -132,6 +143,7 @@ extension Backend {
             let address = try Self.address(p.address)
             let members = try p.members.enumerated().map { try Self.address($1, field: "members.\($0)").description }
             let g = try self.store.addGroup(address: address.canonical, domain: address.domain.name, name: p.name, members: members)
+            self.audit("group.add", g.address, "group \(g.address) added with \(g.members.count) members")
             return GroupInfo(address: g.address, name: g.name, members: g.members)
         }
         blocking(Methods.groupMembers) { _, p in
@@ -139,11 +151,18 @@ extension Backend {
             defer { if !(p.add ?? []).isEmpty || !(p.remove ?? []).isEmpty { self.directory.changed() } }
             let add = try (p.add ?? []).enumerated().map { try Self.address($1, field: "add.\($0)").description }
             let g = try self.store.changeGroupMembers(address: try Self.address(p.address).canonical, add: add, remove: p.remove ?? [])
+            if !add.isEmpty || !(p.remove ?? []).isEmpty {
+                self.audit(
+                    "group.members", g.address, "group \(g.address): \(add.count) members added, \((p.remove ?? []).count) removed",
+                    ["added": .string(add.joined(separator: ",")), "removed": .string((p.remove ?? []).joined(separator: ","))])
+            }
             return GroupInfo(address: g.address, name: g.name, members: g.members)
         }
         blocking(Methods.groupRemove) { _, p in
             defer { self.directory.changed() }
-            try self.store.removeGroup(address: try Self.address(p.address).canonical)
+            let group = try Self.address(p.address).canonical
+            try self.store.removeGroup(address: group)
+            self.audit("group.remove", group, "group \(group) removed")
             return Empty()
         }
         blocking(Methods.groupList) { _, p in
@@ -160,6 +179,7 @@ extension Backend {
                 try self.store.setSetting("max_message_bytes", String(max))
                 // Tells the gateways (SMTP's SIZE) before the caller is answered.
                 self.directory.changed(maxMessageBytes: max)
+                self.audit("settings.set", "maxMessageBytes", "server-wide message size limit set to \(max) bytes")
             }
             return ServerSettings(maxMessageBytes: self.serverMaxMessageBytes)
         }
@@ -175,13 +195,41 @@ extension Backend {
         blocking(Methods.storeBackup) { _, p in
             let started = Date()
             let m = try self.store.snapshot(to: p.directory, extraFiles: Self.backedUpFiles)
-            self.logger.notice(
+            self.audit(
+                "store.backup", p.directory,
                 "backup to \(p.directory): \(m.messages) messages, \(m.bodies) bodies (\(m.fileBodies) files), \(ByteSize.approximate(m.bytes)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
             )
             return StoreBackupResult(
                 directory: p.directory, createdAt: m.createdAt, messages: m.messages, bodies: m.bodies, fileBodies: m.fileBodies,
                 bytes: m.bytes)
         }
+    }
+
+    /// One line per change an administrator makes (issue 14): `event=admin action=account.update
+    /// target=alice@example.org fields=quota,password`, at notice. Never a password or secret.
+    func audit(_ action: String, _ target: String, _ message: String, _ details: Logger.Metadata = [:]) {
+        var metadata: Logger.Metadata = ["event": "admin", "action": .string(action), "target": .string(target)]
+        metadata.merge(details) { $1 }
+        logger.notice("\(message)", metadata: metadata)
+    }
+
+    /// The settings an `account.update` changes, by name (never their values).
+    static func changedFields(_ p: AccountUpdateParams) -> [String] {
+        var out: [String] = []
+        if p.password != nil { out.append("password") }
+        if p.displayName != nil { out.append("displayName") }
+        if p.givenName != nil { out.append("givenName") }
+        if p.surname != nil { out.append("surname") }
+        if p.hiddenFromDirectory != nil { out.append("hiddenFromDirectory") }
+        if p.quotaBytes != nil { out.append("quotaBytes") }
+        if p.maxMessageBytes != nil { out.append("maxMessageBytes") }
+        if p.forwardTo != nil { out.append("forwardTo") }
+        if p.forwardKeepCopy != nil { out.append("forwardKeepCopy") }
+        if p.apopSecret != nil { out.append("apopSecret") }
+        if let on = p.apopEnabled { out.append(on ? "apopEnabled" : "apopDisabled") }
+        if p.mayManageMailboxes != nil { out.append("mayManageMailboxes") }
+        if let enabled = p.enabled { out.append(enabled ? "enabled" : "disabled") }
+        return out
     }
 
     /// Files of the data directory a backup carries besides the store: the key that seals

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MailCore
 import RPCProtocol
 import RPCTransport
@@ -9,7 +10,8 @@ import Storage
 extension Backend {
     func registerAuth() {
         hashing(Methods.authLogin) { _, p in
-            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+            try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service, mechanism: "password") {
+                account in
                 self.verifyPassword(p.password, of: account)
             } burn: {
                 self.credentials.burnPasswordTime(p.password)
@@ -33,7 +35,8 @@ extension Backend {
         blocking(Methods.authAPOP) { _, p in
             // The timestamp must be one this back-end issued (DESIGN §2).
             try self.withChallenge(p.timestamp) { fresh in
-                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service, mechanism: "apop") {
+                    account in
                     // RFC 1939 §7, with the account's own APOP secret — never the login password.
                     guard fresh, let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
                     let expected = Credentials.apopDigest(timestamp: p.timestamp, secret: secret)
@@ -46,7 +49,9 @@ extension Backend {
         }
         blocking(Methods.authCRAMMD5) { _, p in
             try self.withChallenge(p.challenge) { fresh in
-                try self.authenticate(username: p.username, clientAddress: p.clientAddress, service: p.service) { account in
+                try self.authenticate(
+                    username: p.username, clientAddress: p.clientAddress, service: p.service, mechanism: "cram-md5"
+                ) { account in
                     // RFC 2195; CRAM-MD5 shares the challenge-response secret with APOP.
                     guard fresh, let sealed = account.apopSecret, let secret = self.credentials.open(sealed) else { return false }
                     let expected = Credentials.cramDigest(challenge: p.challenge, secret: secret)
@@ -119,7 +124,7 @@ extension Backend {
     /// CRAM-MD5 first when it is offered, so such a failure must not push the user toward the
     /// throttle.
     func authenticate(
-        username: String, clientAddress: String?, service: String?,
+        username: String, clientAddress: String?, service: String?, mechanism: String,
         verify: (AccountRecord) -> Bool, burn: () -> Void, countsAsGuess: (AccountRecord) -> Bool = { _ in true }
     ) throws -> SessionResult {
         // Throttled by the canonical address, so that `<Victim@D.>` and `victim@d` share one
@@ -127,6 +132,7 @@ extension Backend {
         let trimmed = username.trimmingCharacters(in: .whitespaces)
         let name = EmailAddress(trimmed)?.canonical ?? trimmed.lowercased()
         if let wait = throttle.withLockedValue({ $0.retryAfterMs(account: name, address: clientAddress, nowMs: clock()) }) {
+            logLogin("throttled", user: name, mechanism: mechanism, client: clientAddress, service: service)
             throw RPCError(
                 .authThrottled, "too many failed logins; try again in \((wait + 999) / 1000) s", retryAfterMs: wait, temporary: true)
         }
@@ -136,14 +142,35 @@ extension Backend {
             if account.map(countsAsGuess) ?? true {
                 throttle.withLockedValue { $0.recordFailure(account: name, address: clientAddress, nowMs: clock()) }
             }
-            logger.notice("login failed for \(name.debugDescription) from \(clientAddress ?? "?") via \(service ?? "?")")
+            logLogin("failed", user: name, mechanism: mechanism, client: clientAddress, service: service)
             throw RPCError(.authFailed, "invalid credentials")
         }
         guard account.enabled else {
+            logLogin("disabled", user: name, mechanism: mechanism, client: clientAddress, service: service)
             throw RPCError(.accountDisabled, "the account is disabled")
         }
         throttle.withLockedValue { $0.recordSuccess(account: name, address: clientAddress) }
+        logLogin("ok", user: account.address, mechanism: mechanism, client: clientAddress, service: service)
         return try session(for: account)
+    }
+
+    /// One line per login attempt (issue 14), what an administrator searches and fail2ban
+    /// matches: `msg="login failed" event=login result=failed user=… mechanism=… client=…
+    /// service=…`. Successes at info, the rest at notice. Never a password or a digest.
+    func logLogin(_ result: String, user: String, mechanism: String, client: String?, service: String?) {
+        let message: Logger.Message =
+            switch result {
+            case "ok": "login ok"
+            case "disabled": "login refused: the account is disabled"
+            case "throttled": "login refused: too many failures"
+            default: "login failed"
+            }
+        logger.log(
+            level: result == "ok" ? .info : .notice, message,
+            metadata: [
+                "event": "login", "result": .string(result), "user": .string(user), "mechanism": .string(mechanism),
+                "client": .string(client ?? "?"), "service": .string(service ?? "?"),
+            ])
     }
 
     func session(for account: AccountRecord, token: String? = nil, expiresAt: Int64? = nil) throws -> SessionResult {

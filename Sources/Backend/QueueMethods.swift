@@ -67,6 +67,9 @@ extension Backend {
             let update = try self.store.updateQueue(
                 selection, now: now, step: { (QueueSchedule.retryNow($0.state, now: now), nil) }, notify: { _, _, _, _ in [] })
             self.wakeRelays()
+            self.audit(
+                "queue.retry", p.id.map { String($0) } ?? "all", "queue retry now: \(update.changed) recipients",
+                ["changed": "\(update.changed)"])
             return QueueChangeResult(changed: update.changed)
         }
         blocking(Methods.queueRemove) { _, p in
@@ -78,6 +81,9 @@ extension Backend {
             let update = try self.updateQueue(entry.message.id, recipients: nil, now: now) { recipient in
                 (QueueSchedule.remove(recipient.state, bounce: p.bounce ?? false), attempt)
             }
+            self.audit(
+                "queue.remove", String(p.id), "queue entry \(p.id) removed\(p.bounce == true ? ", sender notified" : "")",
+                ["changed": "\(update.changed)"])
             return QueueChangeResult(changed: update.changed)
         }
         blocking(Methods.queueStatus) { _, _ in try self.queueStatus() }

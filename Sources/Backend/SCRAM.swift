@@ -103,6 +103,7 @@ extension Backend {
             self.throttle.withLockedValue {
                 $0.recordFailure(account: exchange.username, address: exchange.clientAddress, nowMs: self.clock())
             }
+            self.logLogin("failed", user: exchange.username, mechanism: "scram-sha-256", client: exchange.clientAddress, service: nil)
             return RPCError(.authFailed, "invalid credentials")
         }
         guard attributes["r"] == exchange.nonce, let binding = attributes["c"], binding == "biws" || binding == "eSws",
@@ -115,8 +116,12 @@ extension Backend {
         guard let accountID = exchange.accountID, Credentials.constantTimeEqual(computed, exchange.storedKey),
             let account = try store.account(id: accountID)
         else { throw fail() }
-        guard account.enabled else { throw RPCError(.accountDisabled, "the account is disabled") }
+        guard account.enabled else {
+            logLogin("disabled", user: exchange.username, mechanism: "scram-sha-256", client: exchange.clientAddress, service: nil)
+            throw RPCError(.accountDisabled, "the account is disabled")
+        }
         throttle.withLockedValue { $0.recordSuccess(account: exchange.username, address: exchange.clientAddress) }
+        logLogin("ok", user: account.address, mechanism: "scram-sha-256", client: exchange.clientAddress, service: nil)
         let serverSignature = HMAC<SHA256>.authenticationCode(for: authMessage, using: SymmetricKey(data: exchange.serverKey))
         return SCRAMResult(serverFinal: "v=" + Data(serverSignature).base64EncodedString(), session: try session(for: account))
     }

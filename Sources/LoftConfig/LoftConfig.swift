@@ -9,6 +9,11 @@ import Yams
 public struct LoftConfig: Sendable, Equatable {
     public var dataDirectory: String = "./loft-data"
     public var logLevel: String = "info"
+    /// How each log line is written to standard error: `logfmt` (key=value pairs, what
+    /// journald's and most log shippers' parsers read), `json` (one object per line) or
+    /// `text` (swift-log's own layout, for a terminal).
+    public var logFormat: String = "logfmt"
+    public static let logFormats = ["logfmt", "json", "text"]
     public var backend = BackendSection()
     public var serve = ServeSection()
     public var tls = TLSSection()
@@ -400,6 +405,7 @@ public struct LoftConfig: Sendable, Equatable {
     mutating func applyEnvironment(_ env: [String: String]) throws {
         if let v = env["LOFT_DATA"], !v.isEmpty { dataDirectory = v }
         if let v = env["LOFT_LOG_LEVEL"], !v.isEmpty { logLevel = v }
+        if let v = env["LOFT_LOG_FORMAT"], !v.isEmpty { logFormat = v }
         if let v = env["LOFT_PASSWORD_HASH_COST"], !v.isEmpty {
             guard let n = Int(v) else { throw ConfigError("LOFT_PASSWORD_HASH_COST must be a number") }
             backend.passwordHashCost = n
@@ -467,6 +473,9 @@ public struct LoftConfig: Sendable, Equatable {
         guard (1...256).contains(backend.workerThreads) else { throw ConfigError("\(source): backend.worker_threads must be 1…256") }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ConfigError("\(source): log_level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard Self.logFormats.contains(logFormat) else {
+            throw ConfigError("\(source): log_format must be logfmt, json or text, not \(logFormat)")
         }
         guard backend.maxMessageBytes >= 1024 else { throw ConfigError("\(source): backend.max_message_size must be at least 1K") }
         guard (0...(16 << 20)).contains(backend.inlineBodyMaxBytes) else {
@@ -633,13 +642,15 @@ public struct LoftConfig: Sendable, Equatable {
 
 extension LoftConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataDirectory = "data_dir", logLevel = "log_level", backend, serve, tls, pop3, imap, ldap, smtp, queue, relay
+        case dataDirectory = "data_dir", logLevel = "log_level", logFormat = "log_format", backend, serve, tls, pop3, imap, ldap, smtp,
+            queue, relay
     }
     public init(from decoder: any Decoder) throws {
         self.init()
         let o = try Overlay<CodingKeys>(decoder)
         try o.set(&dataDirectory, .dataDirectory)
         try o.set(&logLevel, .logLevel)
+        try o.set(&logFormat, .logFormat)
         try o.set(&backend, .backend)
         try o.set(&serve, .serve)
         try o.set(&tls, .tls)

@@ -239,8 +239,14 @@ final class SMTPConnection: ConnectionAdapter {
             [self] result in
             switch result {
             case .success(true): feed(.senderChecked(.accepted))
-            case .success(false): feed(.senderChecked(.rejected(SMTPBackend.senderNotOwned(login.account))))
-            case .failure(let error): feed(.senderChecked(.rejected(SMTPBackend.reply(for: error))))
+            case .success(false):
+                let reply = SMTPBackend.senderNotOwned(login.account)
+                logRefusal("sender refused", from: mailbox.description, to: nil, reply: reply)
+                feed(.senderChecked(.rejected(reply)))
+            case .failure(let error):
+                let reply = SMTPBackend.reply(for: error)
+                logRefusal("sender refused", from: mailbox.description, to: nil, reply: reply)
+                feed(.senderChecked(.rejected(reply)))
             }
         }
     }
@@ -267,6 +273,7 @@ final class SMTPConnection: ConnectionAdapter {
             switch result {
             case .success(let outcome):
                 if let reply = SMTPBackend.reply(for: outcome) {
+                    logRefusal("recipient refused", from: params.sender, to: params.recipient, reply: reply)
                     feed(.recipientChecked(.rejected(reply)))
                 } else {
                     recipientsThisConnection += 1
@@ -276,7 +283,9 @@ final class SMTPConnection: ConnectionAdapter {
                 if !((error as? RPCError)?.is(.invalidAddress) ?? false) {
                     logger.warning("delivery.check failed: \(error)")
                 }
-                feed(.recipientChecked(.rejected(SMTPBackend.reply(for: error))))
+                let reply = SMTPBackend.reply(for: error)
+                logRefusal("recipient refused", from: params.sender, to: params.recipient, reply: reply)
+                feed(.recipientChecked(.rejected(reply)))
             }
         }
     }
@@ -372,10 +381,15 @@ final class SMTPConnection: ConnectionAdapter {
                     if let reply = SMTPBackend.reply(for: outcome) { return .failed(reply) }
                     return outcome.status == .queued || outcome.alsoQueued == true ? .queued : .delivered
                 }
+                logAccepted(envelope, id: id, size: committed.size, recipients: committed.recipients ?? [], outcomes: outcomes)
                 feed(.messageCommitted(.committed(queueID: id, recipients: outcomes)))
             case .failure(let error):
                 if SMTPBackend.reply(for: error) == .localError { logger.warning("delivery failed: \(error)") }
-                feed(.messageCommitted(.failed(SMTPBackend.reply(for: error))))
+                let reply = SMTPBackend.reply(for: error)
+                logRefusal(
+                    "message refused", from: Self.sender(envelope.reversePath),
+                    to: envelope.recipients.map { recipientAddress($0.forwardPath) }.joined(separator: ","), reply: reply, id: id)
+                feed(.messageCommitted(.failed(reply)))
             }
         }
     }
@@ -397,5 +411,56 @@ extension SMTPConnection {
         let dsn = DeliveryDSN(
             ret: envelope.mailParameters.ret?.rawValue, envid: envelope.mailParameters.envelopeID, recipients: recipients)
         return dsn.isEmpty ? nil : dsn
+    }
+}
+
+// MARK: - The transaction log
+
+extension SMTPConnection {
+    /// What every message line carries: who connected, as whom, over what.
+    var connectionFields: Logger.Metadata {
+        var fields: Logger.Metadata = [
+            "event": "message", "client": .string(info.clientAddress.text), "listener": .string(listener.mode == .mx ? "mx" : "submission"),
+        ]
+        if let login { fields["user"] = .string(login.account) }
+        return fields
+    }
+
+    /// One line per message taken (issue 14): `msg="message accepted" queue_id=… from=… to=…
+    /// size=… client=… user=… helo=… outcome=…` with each recipient's fate (`delivered`,
+    /// `queued`, or the reply that refused it after the data).
+    func logAccepted(
+        _ envelope: SMTPEnvelope, id: String, size: Int64, recipients: [RPCProtocol.RecipientOutcome],
+        outcomes: [SMTPCodec.RecipientOutcome]
+    ) {
+        var fields = connectionFields
+        fields["result"] = "accepted"
+        fields["queue_id"] = .string(id)
+        fields["from"] = .string(Self.sender(envelope.reversePath))
+        fields["to"] = .string(recipients.map { $0.recipient }.joined(separator: ","))
+        fields["size"] = "\(size)"
+        fields["helo"] = .string(envelope.clientName)
+        fields["reply"] = "250"
+        fields["outcome"] = .string(
+            zip(recipients, outcomes).map { recipient, outcome in
+                switch outcome {
+                case .delivered: "\(recipient.recipient):delivered"
+                case .queued: "\(recipient.recipient):queued"
+                case .failed(let reply): "\(recipient.recipient):\(reply.code)"
+                }
+            }.joined(separator: ","))
+        logger.info("message accepted", metadata: fields)
+    }
+
+    /// One line per refusal of a sender, a recipient or a message, with the reply sent.
+    func logRefusal(_ what: Logger.Message, from: String, to: String?, reply: SMTPReply, id: String? = nil) {
+        var fields = connectionFields
+        fields["result"] = "refused"
+        fields["from"] = .string(from)
+        if let to { fields["to"] = .string(to) }
+        if let id { fields["queue_id"] = .string(id) }
+        fields["reply"] = .string([String(reply.code), reply.enhancedCode?.description].compactMap { $0 }.joined(separator: " "))
+        fields["text"] = .string(reply.lines.joined(separator: " "))
+        logger.notice(what, metadata: fields)
     }
 }

@@ -72,15 +72,3 @@ enum GatewayProcess {
         await backend.close()
     }
 }
-
-extension LoftConfig {
-    /// Every long-running `loft` process logs to standard error at the configured level.
-    func bootstrapLogging() {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-    }
-}

@@ -18,10 +18,24 @@ struct GlobalOptions: ParsableArguments {
         help: ArgumentHelp("The configuration file (default: $LOFT_CONFIG, ./loft.yaml, /etc/loft/loft.yaml).", valueName: "file"))
     var config: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How log lines are written: logfmt (key=value), json or text (default: the config's log_format).", valueName: "format"))
+    var logFormat: String?
+
     func load() throws -> LoftConfig {
         let env = ProcessInfo.processInfo.environment
         do {
-            return try LoftConfig.load(path: LoftConfig.locate(explicit: config, environment: env), environment: env, dataOverride: data)
+            var loaded = try LoftConfig.load(
+                path: LoftConfig.locate(explicit: config, environment: env), environment: env, dataOverride: data)
+            if let logFormat {
+                guard LoftConfig.logFormats.contains(logFormat) else {
+                    throw ValidationError("--log-format must be logfmt, json or text, not \(logFormat)")
+                }
+                loaded.logFormat = logFormat
+            }
+            return loaded
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         }

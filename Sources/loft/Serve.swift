@@ -21,8 +21,8 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.load()
-        var logger = Logger(label: "loft.serve")
-        logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        config.bootstrapLogging()
+        let logger = Logger(label: "loft.serve")
         let dir = config.dataDirectory
         let firstStart = !FileManager.default.fileExists(atPath: dir + "/loft.sqlite")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
                 directory: dir + "/tls", hostname: config.tls.hostname.isEmpty ? Self.hostname() : config.tls.hostname)
             if made { logger.notice("made a self-signed TLS certificate in \(dir)/tls (set tls.certificate and tls.key for a real one)") }
         }
-        var common = ["--data", dir]
+        var common = ["--data", dir, "--log-format", config.logFormat]
         if let path = LoftConfig.locate(explicit: global.config, environment: ProcessInfo.processInfo.environment) {
             common += ["--config", path]
         }
@@ -48,9 +48,18 @@ struct Serve: AsyncParsableCommand {
         }
         if firstStart {
             let loft = Self.commandName()
+            let listeners = StatusReport.listeners(config)
+            let ports = config.serve.gateways.compactMap { gateway -> String? in
+                let mine = listeners.filter { $0.gateway == gateway }
+                guard !mine.isEmpty else { return nil }
+                return "  \(gateway): "
+                    + mine.map { "\($0.address):\($0.port) \($0.tls)" + ($0.mode.map { " \($0)" } ?? "") }.joined(separator: ", ")
+            }
             print(
                 """
-                Loft is running with its data in \(dir).
+                Loft is running with its data in \(dir), listening on
+                \(ports.joined(separator: "\n"))
+                (`\(loft) status` says what is up).
                 Next steps, in another terminal:
                   \(loft) domain add example.org\(dir == "./loft-data" ? "" : " --data \(dir)")
                   echo 'a-good-password' | \(loft) account add alice@example.org --password-stdin\(dir == "./loft-data" ? "" : " --data \(dir)")

@@ -38,6 +38,15 @@ import Testing
         }
     }
 
+    @Test func logFormat() throws {
+        #expect(LoftConfig().logFormat == "logfmt")
+        var c = try LoftConfig.parse("log_format: json\n")
+        #expect(c.logFormat == "json")
+        try c.applyEnvironment(["LOFT_LOG_FORMAT": "text"])
+        #expect(c.logFormat == "text")
+        #expect(throws: ConfigError.self) { try LoftConfig.parse("log_format: xml\n") }
+    }
+
     /// `smtp.mx_greeting_delay_ms`: 1 s by default, 0 turns it off, at most 10 s, also from the
     /// environment.
     @Test func mxGreetingDelay() throws {

@@ -858,3 +858,22 @@ def test_directory_watch_announces_every_change(setup, loft):
     assert quiet.notifications == []
     w.close()
     quiet.close()
+
+
+def test_server_status_and_store_backup_over_rpc(setup, loft, tmp_path):
+    """`server.status` and `store.backup` as a script calls them on admin.sock (issue 14);
+    neither is on gateway.sock."""
+    a = loft.admin()
+    status = a.call("server.status", {})
+    assert status["domains"] == 1 and status["accounts"] >= 2 and status["problems"] == []
+    assert status["queue"]["messages"] == 0 and status["maxMessageBytes"] == 50 << 20
+    bad = expect_error("invalid_params", a.call, "store.backup", {"directory": "relative/dir"})
+    assert bad.error.get("data", {}).get("field") == "directory", bad.error
+    done = a.call("store.backup", {"directory": str(tmp_path / "snap")})
+    assert done["directory"] == str(tmp_path / "snap") and done["messages"] == status["messages"]
+    assert json.loads((tmp_path / "snap" / "backup.json").read_text())["createdAt"] == done["createdAt"]
+    expect_error("invalid_params", a.call, "store.backup", {"directory": str(tmp_path / "snap")})  # not empty now
+    g = loft.gateway()
+    expect_error("permission_denied", g.call, "server.status", {})
+    g.close()
+    a.close()

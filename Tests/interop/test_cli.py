@@ -128,6 +128,10 @@ def test_serve_first_start_and_restarts_a_dead_backend(tmp_path):
         loft.stop()
     log = (tmp_path / "data-serve.log").read_text()
     assert "Next steps" in log and "restarting" in log
+    # ... and says where it listens (issue 14), as configured: here the loopback test ports.
+    smtp_ports = [item.split("/")[0] for item in loft.env["LOFT_SMTP_LISTENERS"].split(",")]
+    line = next(line for line in log.splitlines() if line.startswith("  smtp: "))
+    assert all(p in line for p in smtp_ports) and " mx" in line, line
     # The first-start message names a command that works here (loft is not on the PATH).
     command = next(line.split()[0] for line in log.splitlines() if line.strip().endswith(f"domain add example.org --data {tmp_path / 'data'}"))
     assert command == os.path.realpath(loft_bin()), command
