@@ -26,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
-PIP_PACKAGES=(pytest jsonschema imapclient aiosmtpd ldap3)
+PIP_PACKAGES=(pytest jsonschema imapclient aiosmtpd ldap3 prometheus_client)
 python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
 
 echo "== build (debug, with tests)"

@@ -158,6 +158,7 @@ extension Backend {
     /// matches: `msg="login failed" event=login result=failed user=… mechanism=… client=…
     /// service=…`. Successes at info, the rest at notice. Never a password or a digest.
     func logLogin(_ result: String, user: String, mechanism: String, client: String?, service: String?) {
+        BackendMetrics.login(service: service, mechanism: mechanism, result: result)
         let message: Logger.Message =
             switch result {
             case "ok": "login ok"

@@ -37,6 +37,7 @@ public final class Backend: Sendable {
     let servers = NIOLockedValueBox<[RPCServer]>([])
     /// The queue's scheduler round (`startQueueTicks`), cancelled at shutdown.
     let queueTicks = NIOLockedValueBox<RepeatedTask?>(nil)
+    let metricsTicks = NIOLockedValueBox<RepeatedTask?>(nil)
     /// Relays waiting in `queue.lease` for mail to be queued.
     let leaseWaiters = LeaseWaiters()
     /// `directory.version` (issue 12): what the LDAP gateways compare before each search, and
@@ -107,11 +108,13 @@ public final class Backend: Sendable {
         }
         logger.info("back-end listening on \(config.dataDirectory)/\(Self.gatewaySocket), \(Self.adminSocket) and \(Self.relaySocket)")
         startQueueTicks(group: group)
+        startMetricsGauges(group: group)
     }
 
     public func shutdown() async {
         for server in servers.withLockedValue({ $0 }) { await server.close() }
         queueTicks.withLockedValue { $0?.cancel() }
+        metricsTicks.withLockedValue { $0?.cancel() }
         // Wait for the committer: a queued store either commits or its caller hears it failed.
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in committer.queue.async { c.resume() } }
         try? await workers.shutdownGracefully()
@@ -187,10 +190,17 @@ public final class Backend: Sendable {
                 } catch {
                     return responder.fail(self.rpcError(error, method: method.name))
                 }
+                let started = DispatchTime.now().uptimeNanoseconds
                 body(connection, params) { result in
+                    let took = Int64(DispatchTime.now().uptimeNanoseconds - started)
                     switch result {
-                    case .success(let r): responder.succeed(r)
-                    case .failure(let e): responder.fail(self.rpcError(e, method: method.name))
+                    case .success(let r):
+                        BackendMetrics.call(method.name, result: "ok", nanoseconds: took)
+                        responder.succeed(r)
+                    case .failure(let e):
+                        let error = self.rpcError(e, method: method.name)
+                        BackendMetrics.call(method.name, result: error.kind, nanoseconds: took)
+                        responder.fail(error)
                     }
                 }
             }

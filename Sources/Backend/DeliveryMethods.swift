@@ -410,7 +410,9 @@ extension Backend {
                         }
                         self.bounced(plan.failures(stored), sender: sender, bounce: bounce, stored: stored.followUp)
                         if stored.queueID != nil || stored.followUp?.queueID != nil { self.wakeRelays() }
-                        return .success(answer(stored))
+                        let result = answer(stored)
+                        BackendMetrics.delivered(result.recipients ?? [], size: size)  // not for a repeat (above)
+                        return .success(result)
                     })
             }
         }

@@ -1,4 +1,6 @@
+import Metrics
 public import NIOCore
+import NIOSSL
 
 /// What the connection driver needs of a protocol's session: a value that frames its input
 /// into events and answers each event with actions (STYLE §3). SMTP frames for itself (what a
@@ -184,6 +186,7 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if StartTLS.isHandshakeCompleted(event) {
+            Self.countHandshake(context: context, protocolName: info.protocolName)
             if !info.isImplicitTLS, let signal = session.event(for: .tlsEstablished) { feed(signal) }
             processInput(received: 0)
         }
@@ -406,5 +409,21 @@ public final class ConnectionDriver<Adapter: ConnectionAdapter>: ChannelDuplexHa
         } else {
             rearmTimer()
         }
+    }
+}
+
+extension ConnectionDriver {
+    /// `loft_tls_handshakes_total{protocol, version}`: which TLS versions clients use, so an
+    /// administrator can see when raising the minimum would shut someone out.
+    static func countHandshake(context: ChannelHandlerContext, protocolName: String) {
+        let version: String =
+            switch try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).tlsVersion {
+            case .tlsv13: "1.3"
+            case .tlsv12: "1.2"
+            case .tlsv11: "1.1"
+            case .tlsv1: "1.0"
+            default: "unknown"
+            }
+        Counter(label: "loft_tls_handshakes_total", dimensions: [("protocol", protocolName), ("version", version)]).increment()
     }
 }

@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
@@ -20,6 +21,8 @@ public struct ConnectionInfo: Sendable {
     public let startTLSContext: NIOSSLContext?
     /// True when TLS is on from the first byte (`.implicit`).
     public var isImplicitTLS: Bool { listener.tls == .implicit }
+    /// `smtp`, `pop3`, `imap`, `ldap`: the `protocol` label of its metrics.
+    public var protocolName = "unknown"
 }
 
 /// Accepts TCP connections on a gateway's listeners and hands each to the protocol's channel
@@ -38,6 +41,11 @@ public final class GatewayServer: Sendable {
     let setup: ChannelSetup
     let serverChannels = NIOLockedValueBox<[any Channel]>([])
     let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    /// The `protocol` label of the metrics: the logger's label without `loft.`.
+    let protocolName: String
+    let accepted: Counter
+    let refused: Counter
+    let open: Meter
 
     /// `refusal` is the line sent (in the clear, on plain listeners) to a client over its
     /// address's connection limit before closing, e.g. `-ERR [SYS/TEMP] too many connections`.
@@ -55,6 +63,10 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         self.refusal = refusal
         self.setup = setup
+        protocolName = logger.label.hasPrefix("loft.") ? String(logger.label.dropFirst(5)) : logger.label
+        accepted = Counter(label: "loft_connections_total", dimensions: [("protocol", protocolName)])
+        refused = Counter(label: "loft_connections_refused_total", dimensions: [("protocol", protocolName)])
+        open = Meter(label: "loft_connections_open", dimensions: [("protocol", protocolName)])
     }
 
     /// Binds every listener; returns the bound addresses in listener order (port 0 picks a
@@ -111,6 +123,7 @@ public final class GatewayServer: Sendable {
     func initialize(_ channel: any Channel, listener: Listener) throws {
         let address = ClientAddress(channel.remoteAddress)
         guard limiter.admit(address.text) else {
+            refused.increment()
             logger.notice("refused a connection from \(address): connection limit reached")
             if listener.tls != .implicit {
                 channel.writeAndFlush(refusal).whenComplete { _ in channel.close(promise: nil) }
@@ -121,7 +134,10 @@ public final class GatewayServer: Sendable {
         }
         let id = ObjectIdentifier(channel)
         connections.withLockedValue { $0[id] = channel }
-        channel.closeFuture.whenComplete { [limiter, connections] _ in
+        accepted.increment()
+        open.increment()
+        channel.closeFuture.whenComplete { [limiter, connections, open] _ in
+            open.decrement()
             limiter.release(address.text)
             _ = connections.withLockedValue { $0.removeValue(forKey: id) }
         }
@@ -130,8 +146,9 @@ public final class GatewayServer: Sendable {
         if listener.tls == .implicit, let tlsContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
         }
-        let info = ConnectionInfo(
+        var info = ConnectionInfo(
             clientAddress: address, listener: listener, startTLSContext: listener.tls == .startTLS ? tlsContext : nil)
+        info.protocolName = protocolName
         try setup(channel, info)
     }
 

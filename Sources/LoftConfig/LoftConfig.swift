@@ -16,6 +16,7 @@ public struct LoftConfig: Sendable, Equatable {
     public static let logFormats = ["logfmt", "json", "text"]
     public var backend = BackendSection()
     public var serve = ServeSection()
+    public var metrics = MetricsSection()
     public var tls = TLSSection()
     public var pop3 = POP3Section()
     public var imap = IMAPSection()
@@ -87,6 +88,20 @@ public struct LoftConfig: Sendable, Equatable {
         }
         /// The attribute as IMAP writes it, or nil for an unknown one.
         public var attribute: String? { SpecialUse.attribute(specialUse) }
+    }
+
+    /// Prometheus metrics (issue 14): every process serves `GET /metrics` on `address` at its
+    /// own port. Empty address: none.
+    public struct MetricsSection: Sendable, Equatable {
+        public var address = "127.0.0.1"
+        public var ports: [String: Int] = [
+            "serve": 9190, "backend": 9191, "smtp": 9192, "pop3": 9193, "imap": 9194, "ldap": 9195, "relay": 9196,
+        ]
+        public static let processes = ["serve", "backend", "smtp", "pop3", "imap", "ldap", "relay"]
+        /// Where `process` serves, or nil when it serves none.
+        public func port(for process: String) -> Int? {
+            address.isEmpty ? nil : ports[process]
+        }
     }
 
     public struct ServeSection: Sendable, Equatable {
@@ -406,6 +421,16 @@ public struct LoftConfig: Sendable, Equatable {
         if let v = env["LOFT_DATA"], !v.isEmpty { dataDirectory = v }
         if let v = env["LOFT_LOG_LEVEL"], !v.isEmpty { logLevel = v }
         if let v = env["LOFT_LOG_FORMAT"], !v.isEmpty { logFormat = v }
+        if let v = env["LOFT_METRICS_ADDRESS"], !v.isEmpty { metrics.address = v == "off" ? "" : v }
+        if let v = env["LOFT_METRICS_PORTS"], !v.isEmpty {
+            for item in v.split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let port = Int(parts[1]) else {
+                    throw ConfigError("LOFT_METRICS_PORTS: \(item) is not process=port (as backend=9191)")
+                }
+                metrics.ports[parts[0]] = port
+            }
+        }
         if let v = env["LOFT_PASSWORD_HASH_COST"], !v.isEmpty {
             guard let n = Int(v) else { throw ConfigError("LOFT_PASSWORD_HASH_COST must be a number") }
             backend.passwordHashCost = n
@@ -473,6 +498,12 @@ public struct LoftConfig: Sendable, Equatable {
         guard (1...256).contains(backend.workerThreads) else { throw ConfigError("\(source): backend.worker_threads must be 1…256") }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ConfigError("\(source): log_level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        for (process, port) in metrics.ports {
+            guard MetricsSection.processes.contains(process) else {
+                throw ConfigError("\(source): metrics.ports: \(process) is not one of \(MetricsSection.processes.joined(separator: ", "))")
+            }
+            guard (0...65535).contains(port) else { throw ConfigError("\(source): metrics.ports: \(port) is not 0…65535") }
         }
         guard Self.logFormats.contains(logFormat) else {
             throw ConfigError("\(source): log_format must be logfmt, json or text, not \(logFormat)")
@@ -642,7 +673,8 @@ public struct LoftConfig: Sendable, Equatable {
 
 extension LoftConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataDirectory = "data_dir", logLevel = "log_level", logFormat = "log_format", backend, serve, tls, pop3, imap, ldap, smtp,
+        case dataDirectory = "data_dir", logLevel = "log_level", logFormat = "log_format", metrics, backend, serve, tls, pop3, imap, ldap,
+            smtp,
             queue, relay
     }
     public init(from decoder: any Decoder) throws {
@@ -651,6 +683,7 @@ extension LoftConfig: Decodable {
         try o.set(&dataDirectory, .dataDirectory)
         try o.set(&logLevel, .logLevel)
         try o.set(&logFormat, .logFormat)
+        try o.set(&metrics, .metrics)
         try o.set(&backend, .backend)
         try o.set(&serve, .serve)
         try o.set(&tls, .tls)
@@ -891,6 +924,19 @@ extension LoftConfig.LDAPSection: Decodable {
         try o.set(&timeLimitSeconds, .timeLimitSeconds)
         try o.set(&maxConnectionsPerAddress, .maxConnectionsPerAddress)
         try o.set(&maxConnections, .maxConnections)
+    }
+}
+
+extension LoftConfig.MetricsSection: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case address, ports }
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let o = try Overlay<CodingKeys>(decoder)
+        try o.set(&address, .address)
+        // Ports named merge over the defaults: `ports: {smtp: 9292}` moves one.
+        var named: [String: Int] = [:]
+        try o.set(&named, .ports)
+        ports.merge(named) { $1 }
     }
 }
 

@@ -162,6 +162,7 @@ final class POP3Connection: ConnectionAdapter {
     func perform(_ action: POP3Action, _ driver: Driver) {
         switch action {
         case .send(let response):
+            CommandMetrics.reply("pop3", result: response.isOK ? "ok" : "err")
             driver.write(response.encoded)
         case .write(let bytes):
             driver.write(bytes)

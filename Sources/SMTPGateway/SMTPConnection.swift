@@ -127,6 +127,7 @@ final class SMTPConnection: ConnectionAdapter {
 
     func write(_ reply: SMTPReply) {
         guard let driver else { return }
+        CommandMetrics.reply("smtp", result: CommandMetrics.smtpResult(reply.code))
         var buffer = driver.allocator.buffer(capacity: 64)
         reply.encode(into: &buffer)
         driver.write(buffer)

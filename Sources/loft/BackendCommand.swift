@@ -52,6 +52,7 @@ struct BackendCommand: AsyncParsableCommand {
             backendConfig.storePageSize = size
         }
         let logger = Logger(label: "loft.backend")
+        let metrics = await ProcessMetrics.start("backend", config: config, logger: logger)
         // Everything the back-end creates is private to its user; the data directory (0750)
         // and gateway.sock (0660) are opened to the group explicitly (DESIGN §2).
         umask(0o077)
@@ -65,6 +66,7 @@ struct BackendCommand: AsyncParsableCommand {
         let signal = await waitForTermination()
         logger.info("received \(signal), shutting down")
         await backend.shutdown()
+        await metrics?.stop()
     }
 
     static func checkMigrations(_ directory: String) throws {

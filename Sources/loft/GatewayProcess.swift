@@ -42,6 +42,7 @@ enum GatewayProcess {
         name: String, config: LoftConfig, logger: Logger,
         start: (BackendClients, TLSFiles, any EventLoopGroup) async throws -> Running
     ) async throws {
+        let metrics = await ProcessMetrics.start(name, config: config, logger: logger)
         let group = MultiThreadedEventLoopGroup.singleton
         let backend = BackendClients(socketPath: config.dataDirectory + "/gateway.sock", software: "loft-\(name)", group: group)
         let files = TLSFiles(dataDirectory: config.dataDirectory, certificate: config.tls.certificate, key: config.tls.key)
@@ -70,5 +71,6 @@ enum GatewayProcess {
         logger.info("received \(signal), stopping: no new connections, open sessions end within \(graceSeconds) s")
         await running.stop(.seconds(graceSeconds))
         await backend.close()
+        await metrics?.stop()
     }
 }

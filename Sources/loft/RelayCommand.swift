@@ -24,6 +24,7 @@ struct RelayCommand: AsyncParsableCommand {
         let config = try global.load()
         config.bootstrapLogging()
         let logger = Logger(label: "loft.relay")
+        let metrics = await ProcessMetrics.start("relay", config: config, logger: logger)
         let relay = try Self.configuration(config)
         let group = MultiThreadedEventLoopGroup.singleton
         let backend = RPCClient(path: config.dataDirectory + "/relay.sock", software: "loft-relay", group: group)
@@ -38,6 +39,7 @@ struct RelayCommand: AsyncParsableCommand {
         worker.stop()
         _ = await running.value
         await backend.close()
+        await metrics?.stop()
     }
 
     static func configuration(_ config: LoftConfig) throws -> RelayConfiguration {

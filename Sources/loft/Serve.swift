@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import LoftConfig
 import Logging
+import Metrics
 import SwiftASN1
 import X509
 
@@ -23,6 +24,7 @@ struct Serve: AsyncParsableCommand {
         let config = try global.load()
         config.bootstrapLogging()
         let logger = Logger(label: "loft.serve")
+        let metrics = await ProcessMetrics.start("serve", config: config, logger: logger)
         let dir = config.dataDirectory
         let firstStart = !FileManager.default.fileExists(atPath: dir + "/loft.sqlite")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
@@ -75,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         let signal = await waitForTermination()
         logger.notice("\(signal): stopping")
         await supervisor.stopAllGracefully(timeout: 15)
+        await metrics?.stop()
         unlink(ServeStatus.path(dataDirectory: dir))
     }
 
@@ -232,6 +235,7 @@ final class Supervisor: @unchecked Sendable {
         case .restart(let after, let restarts):
             child.restarts = restarts
             child.totalRestarts += 1
+            Counter(label: "loft_restarts_total", dimensions: [("child", name)]).increment()
             delay = after
         case .giveUp, .leaveStopped:
             child.gaveUp = true

@@ -38,6 +38,23 @@ import Testing
         }
     }
 
+    /// `metrics`: loopback, one port per process; `ports` merges over the defaults; an empty
+    /// address (or LOFT_METRICS_ADDRESS=off) turns them off; an unknown process is refused.
+    @Test func metrics() throws {
+        #expect(LoftConfig().metrics.port(for: "backend") == 9191 && LoftConfig().metrics.address == "127.0.0.1")
+        var c = try LoftConfig.parse("metrics:\n  ports: {smtp: 19192}\n")
+        #expect(c.metrics.port(for: "smtp") == 19192 && c.metrics.port(for: "imap") == 9194)
+        try c.applyEnvironment(["LOFT_METRICS_PORTS": "imap=1,relay=2"])
+        #expect(c.metrics.port(for: "imap") == 1 && c.metrics.port(for: "relay") == 2)
+        try c.applyEnvironment(["LOFT_METRICS_ADDRESS": "off"])
+        #expect(c.metrics.port(for: "imap") == nil)
+        #expect(try LoftConfig.parse("metrics:\n  address: \"\"\n").metrics.port(for: "serve") == nil)
+        for bad in ["metrics:\n  ports: {webmail: 1}\n", "metrics:\n  ports: {smtp: 70000}\n", "metrics:\n  port: 1\n"] {
+            #expect(throws: (any Error).self, "\(bad)") { try LoftConfig.parse(bad) }
+        }
+        #expect(throws: ConfigError.self) { try c.applyEnvironment(["LOFT_METRICS_PORTS": "smtp"]) }
+    }
+
     @Test func logFormat() throws {
         #expect(LoftConfig().logFormat == "logfmt")
         var c = try LoftConfig.parse("log_format: json\n")

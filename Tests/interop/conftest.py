@@ -35,6 +35,8 @@ def child_env():
     env["LOFT_CRAM_MD5_REFRESH_MS"] = "100"
     # Greet MX clients at once (every test connects afresh); test_smtp's pregreet test sets it.
     env["LOFT_SMTP_MX_GREETING_DELAY_MS"] = "0"
+    # Several servers run at once in some tests: no fixed metrics ports (test_metrics sets its own).
+    env["LOFT_METRICS_ADDRESS"] = "off"
     env.pop("LOFT_DATA", None)
     env.pop("LOFT_CONFIG", None)
     return env
