@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "MailCore", swiftSettings: strict),
         .target(name: "JSONCodec", swiftSettings: strict),
         .target(name: "MailMessage", dependencies: ["MailCore", "JSONCodec"], swiftSettings: strict),
+        // Maildir and mbox naming, quoting and flags for `loft import` / `loft export`: pure.
+        .target(name: "MailFolders", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "RPCProtocol", dependencies: ["MailCore", "JSONCodec"], swiftSettings: strict),
         .target(name: "SASL", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "LineFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
@@ -164,7 +166,7 @@ let package = Package(
             dependencies: [
                 "Backend", "RPCTransport", "RPCProtocol", "LoftConfig", "MailCore", "GatewayKit", "POP3Gateway", "SMTPGateway",
                 "IMAPGateway", "LDAPGateway", "SASL",
-                "Relay", "SMTPCodec",
+                "Relay", "SMTPCodec", "MailFolders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -200,6 +202,7 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "MailCore", "JSONCodec"]),
+        .testTarget(name: "MailFoldersTests", dependencies: ["MailFolders", "MailCore"]),
         .testTarget(name: "DNSCodecTests", dependencies: ["DNSCodec"]),
         .testTarget(
             name: "RelayTests",

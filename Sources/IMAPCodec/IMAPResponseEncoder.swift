@@ -1,3 +1,4 @@
+import MailCore
 public import NIOCore
 
 /// A value in a server response (RFC 3501 §4): the encoder picks how each is written.

@@ -1,5 +1,6 @@
 import Foundation
 import IMAPCodec
+import MailCore
 import NIOConcurrencyHelpers
 
 /// How this session writes mailbox names: modified UTF-7 (RFC 3501 §5.1.3) until the client

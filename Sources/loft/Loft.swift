@@ -17,7 +17,8 @@ struct Loft: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, BackendCommand.self, DomainCommand.self, AccountCommand.self, AliasCommand.self, GroupCommand.self,
-            SettingsCommand.self, QueueCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self, RPCCommand.self,
+            SettingsCommand.self, QueueCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self, ImportCommand.self,
+            ExportCommand.self, RPCCommand.self,
             CheckCommand.self, POP3Command.self,
             IMAPGatewayCommand.self,
             LDAPGatewayCommand.self, SMTPCommand.self, RelayCommand.self,

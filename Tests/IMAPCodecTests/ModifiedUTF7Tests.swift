@@ -1,4 +1,5 @@
 import IMAPCodec
+import MailCore
 import Testing
 
 @Suite struct ModifiedUTF7Tests {

@@ -12,7 +12,7 @@ let package = Package(
         .target(name: "MailCore"),
         .target(name: "SASL", dependencies: ["MailCore"]),
         .target(name: "IMAPCodec", dependencies: ["MailCore", "SASL", .product(name: "NIOCore", package: "swift-nio")]),
-        .executableTarget(name: "IMAPCodecFuzz", dependencies: ["IMAPCodec", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(name: "IMAPCodecFuzz", dependencies: ["IMAPCodec", "MailCore", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import IMAPCodec
+import MailCore
 import NIOCore
 
 #if canImport(Glibc)
