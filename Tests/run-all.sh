@@ -16,7 +16,7 @@ SUDO=""
 # configuration") and never started; the test gives postmap its own configuration directory.
 # Debian allows one MTA package, so where another one provides /usr/sbin/sendmail Postfix is
 # left out and that one test says it was skipped.
-APT_PACKAGES=(libsqlite3-dev zlib1g-dev sqlite3 socat curl procps fetchmail swaks isync dnsmasq-base bind9-dnsutils openssl ldap-utils dovecot-core)
+APT_PACKAGES=(libsqlite3-dev zlib1g-dev sqlite3 socat curl procps fetchmail swaks isync dnsmasq-base bind9-dnsutils openssl ldap-utils dovecot-core docker-compose)
 if dpkg -s postfix >/dev/null 2>&1 || [ ! -e /usr/sbin/sendmail ]; then APT_PACKAGES+=(postfix postfix-ldap); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

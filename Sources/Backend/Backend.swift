@@ -100,13 +100,17 @@ public final class Backend: Sendable {
     public func listen(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
         let identity = RPCServerIdentity(server: "loft-backend", capabilities: ["events", "uploads", "locks", "sections"])
         let dispatcher = Dispatcher(backend: self, handlers: handlers.withLockedValue { $0 })
+        if mkdir(config.socketDirectory, 0o750) != 0 && errno != EEXIST {
+            throw RPCError(
+                .internalError, "cannot create the socket directory \(config.socketDirectory): \(String(cString: strerror(errno)))")
+        }
         for (name, role) in [(Self.gatewaySocket, RPCRole.gateway), (Self.adminSocket, RPCRole.admin), (Self.relaySocket, RPCRole.relay)] {
             let server = try await RPCServer.bind(
-                path: config.dataDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity,
+                path: config.socketDirectory + "/" + name, role: role, group: group, dispatcher: dispatcher, identity: identity,
                 logger: logger)
             servers.withLockedValue { $0.append(server) }
         }
-        logger.info("back-end listening on \(config.dataDirectory)/\(Self.gatewaySocket), \(Self.adminSocket) and \(Self.relaySocket)")
+        logger.info("back-end listening on \(config.socketDirectory)/\(Self.gatewaySocket), \(Self.adminSocket) and \(Self.relaySocket)")
         startQueueTicks(group: group)
         startMetricsGauges(group: group)
     }

@@ -7,6 +7,10 @@ public import MailCore
 /// The back-end's settings. Every value has a production default; tests lower the costly ones.
 public struct BackendConfig: Sendable {
     public var dataDirectory: String
+    /// Where the RPC sockets go (`socket_dir`): the data directory unless set, so that in
+    /// production they can live in a runtime directory the gateways reach without any access
+    /// to the data.
+    public var socketDirectory: String
     /// The server's name in the bounces it makes (Reporting-MTA, MAILER-DAEMON@…, Message-ID).
     public var hostname: String
     /// scrypt cost as log2(N) (RFC 7914). 15 (N = 32768, r = 8) costs ≈ 125 ms per login in
@@ -59,8 +63,9 @@ public struct BackendConfig: Sendable {
     /// warning.
     public var queueTickMs: Int64
 
-    public init(dataDirectory: String) {
+    public init(dataDirectory: String, socketDirectory: String? = nil) {
         self.dataDirectory = dataDirectory
+        self.socketDirectory = socketDirectory ?? dataDirectory
         self.hostname = "localhost"
         self.passwordHashLog2Cost = 15
         self.minPasswordLength = 8

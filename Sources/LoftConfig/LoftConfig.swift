@@ -8,6 +8,11 @@ import Yams
 /// back to the default shown in deploy/loft.yaml.
 public struct LoftConfig: Sendable, Equatable {
     public var dataDirectory: String = "./loft-data"
+    /// Where the back-end's RPC sockets are (gateway.sock, admin.sock, relay.sock); empty:
+    /// the data directory.
+    public var socketDirectory: String = ""
+    /// The directory the sockets are in: `socket_dir`, else the data directory.
+    public var sockets: String { socketDirectory.isEmpty ? dataDirectory : socketDirectory }
     public var logLevel: String = "info"
     /// How each log line is written to standard error: `logfmt` (key=value pairs, what
     /// journald's and most log shippers' parsers read), `json` (one object per line) or
@@ -421,6 +426,7 @@ public struct LoftConfig: Sendable, Equatable {
         if let v = env["LOFT_DATA"], !v.isEmpty { dataDirectory = v }
         if let v = env["LOFT_LOG_LEVEL"], !v.isEmpty { logLevel = v }
         if let v = env["LOFT_LOG_FORMAT"], !v.isEmpty { logFormat = v }
+        if let v = env["LOFT_SOCKET_DIR"], !v.isEmpty { socketDirectory = v }
         if let v = env["LOFT_METRICS_ADDRESS"], !v.isEmpty { metrics.address = v == "off" ? "" : v }
         if let v = env["LOFT_METRICS_PORTS"], !v.isEmpty {
             for item in v.split(separator: ",") {
@@ -673,7 +679,8 @@ public struct LoftConfig: Sendable, Equatable {
 
 extension LoftConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataDirectory = "data_dir", logLevel = "log_level", logFormat = "log_format", metrics, backend, serve, tls, pop3, imap, ldap,
+        case dataDirectory = "data_dir", socketDirectory = "socket_dir", logLevel = "log_level", logFormat = "log_format", metrics, backend,
+            serve, tls, pop3, imap, ldap,
             smtp,
             queue, relay
     }
@@ -681,6 +688,7 @@ extension LoftConfig: Decodable {
         self.init()
         let o = try Overlay<CodingKeys>(decoder)
         try o.set(&dataDirectory, .dataDirectory)
+        try o.set(&socketDirectory, .socketDirectory)
         try o.set(&logLevel, .logLevel)
         try o.set(&logFormat, .logFormat)
         try o.set(&metrics, .metrics)

@@ -25,7 +25,7 @@ struct BackendCommand: AsyncParsableCommand {
         let config = try global.load()
         if check { return try Self.checkMigrations(config.dataDirectory) }
         config.bootstrapLogging()
-        var backendConfig = BackendConfig(dataDirectory: config.dataDirectory)
+        var backendConfig = BackendConfig(dataDirectory: config.dataDirectory, socketDirectory: config.sockets)
         // The name the SMTP gateway greets with: bounces come from the host that accepted the mail.
         backendConfig.hostname = config.smtp.hostname.isEmpty ? GatewayProcess.hostname(config) : config.smtp.hostname
         backendConfig.passwordHashLog2Cost = config.backend.passwordHashCost

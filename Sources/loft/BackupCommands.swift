@@ -50,8 +50,8 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         let config = try global.load()
         let data = config.dataDirectory
-        if FileManager.default.fileExists(atPath: data + "/admin.sock") {
-            throw CLIError("\(data) has an admin.sock: stop Loft there first (restore needs an empty data directory)")
+        if FileManager.default.fileExists(atPath: config.sockets + "/admin.sock") {
+            throw CLIError("\(config.sockets) has an admin.sock: stop Loft there first (restore needs an empty data directory)")
         }
         var logger = Logger(label: "loft.restore")
         logger.logLevel = .warning

@@ -44,7 +44,7 @@ enum GatewayProcess {
     ) async throws {
         let metrics = await ProcessMetrics.start(name, config: config, logger: logger)
         let group = MultiThreadedEventLoopGroup.singleton
-        let backend = BackendClients(socketPath: config.dataDirectory + "/gateway.sock", software: "loft-\(name)", group: group)
+        let backend = BackendClients(socketPath: config.sockets + "/gateway.sock", software: "loft-\(name)", group: group)
         let files = TLSFiles(dataDirectory: config.dataDirectory, certificate: config.tls.certificate, key: config.tls.key)
         let running: Running
         do {

@@ -54,7 +54,7 @@ struct AdminConnection {
 
     init(_ options: GlobalOptions) throws {
         let config = try options.load()
-        let path = config.dataDirectory + "/admin.sock"
+        let path = config.sockets + "/admin.sock"
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError(
                 "the Loft back-end is not running for \(config.dataDirectory) (no \(path)). Start it with `loft serve` (or `loft backend`), or point --data at the right directory."

@@ -11,9 +11,9 @@ struct Loft: AsyncParsableCommand {
         discussion: """
             Start everything with `loft serve`, then add a domain and an account:
               loft domain add example.test
-              echo 'secret' | loft account add alice@example.test --password-stdin
+              echo 'a-good-password' | loft account add alice@example.test --password-stdin
             Every command talks to the back-end over its admin socket in the data directory
-            (--data, $LOFT_DATA, the config's data_dir, else ./loft-data).
+            (--data, $LOFT_DATA, the config's data_dir, else ./loft-data), or in socket_dir.
             """,
         subcommands: [
             Serve.self, BackendCommand.self, DomainCommand.self, AccountCommand.self, AliasCommand.self, GroupCommand.self,

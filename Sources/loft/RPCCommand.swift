@@ -26,7 +26,7 @@ struct RPCCommand: AsyncParsableCommand {
             throw ValidationError("params must be a JSON object, e.g. '{\"address\":\"alice@example.org\"}'")
         }
         let config = try global.load()
-        let path = config.dataDirectory + "/\(socket).sock"
+        let path = config.sockets + "/\(socket).sock"
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("the Loft back-end is not running for \(config.dataDirectory) (no \(path)); start it with `loft serve`")
         }

@@ -27,7 +27,7 @@ struct RelayCommand: AsyncParsableCommand {
         let metrics = await ProcessMetrics.start("relay", config: config, logger: logger)
         let relay = try Self.configuration(config)
         let group = MultiThreadedEventLoopGroup.singleton
-        let backend = RPCClient(path: config.dataDirectory + "/relay.sock", software: "loft-relay", group: group)
+        let backend = RPCClient(path: config.sockets + "/relay.sock", software: "loft-relay", group: group)
         let resolver = DNSResolver(configuration: try Self.resolverConfiguration(config), group: group)
         let worker = RelayWorker(
             configuration: relay, backend: backend, resolver: resolver, connector: .smtp(relay, group: group),

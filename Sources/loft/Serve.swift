@@ -41,7 +41,9 @@ struct Serve: AsyncParsableCommand {
             executable: Self.executablePath(), maxDelay: Double(config.serve.restartMaxDelaySeconds), logger: logger,
             statusDirectory: dir)
         supervisor.start(name: "backend", arguments: ["backend"] + common)
-        guard await Self.waitForSocket(dir + "/admin.sock", supervisor: supervisor) else {
+        try FileManager.default.createDirectory(
+            atPath: config.sockets, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        guard await Self.waitForSocket(config.sockets + "/admin.sock", supervisor: supervisor) else {
             supervisor.stopAll()
             throw CLIError("the back-end did not start; see the messages above")
         }

@@ -55,6 +55,15 @@ import Testing
         #expect(throws: ConfigError.self) { try c.applyEnvironment(["LOFT_METRICS_PORTS": "smtp"]) }
     }
 
+    /// `socket_dir`: the data directory unless set (file or LOFT_SOCKET_DIR).
+    @Test func socketDirectory() throws {
+        #expect(LoftConfig().sockets == "./loft-data")
+        var c = try LoftConfig.parse("data_dir: /var/lib/loft\nsocket_dir: /run/loft\n")
+        #expect(c.sockets == "/run/loft" && c.dataDirectory == "/var/lib/loft")
+        try c.applyEnvironment(["LOFT_SOCKET_DIR": "/tmp/run"])
+        #expect(c.sockets == "/tmp/run")
+    }
+
     @Test func logFormat() throws {
         #expect(LoftConfig().logFormat == "logfmt")
         var c = try LoftConfig.parse("log_format: json\n")

@@ -95,15 +95,17 @@ class Loft:
         self.proc = subprocess.Popen([loft_bin(), role, "--data", str(self.data), *extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         STARTED.append(self.proc)
+        # Where the sockets are: the data directory unless LOFT_SOCKET_DIR moves them.
+        self.sockets = pathlib.Path(self.env.get("LOFT_SOCKET_DIR") or self.data)
         # The files may be left from a back-end that was killed: wait until this one answers.
-        wait_for_socket(self.data / "admin.sock", proc=self.proc)
-        wait_for_socket(self.data / "gateway.sock", proc=self.proc)
+        wait_for_socket(self.sockets / "admin.sock", proc=self.proc)
+        wait_for_socket(self.sockets / "gateway.sock", proc=self.proc)
 
     def admin(self):
-        return Client(str(self.data / "admin.sock"))
+        return Client(str(self.sockets / "admin.sock"))
 
     def gateway(self):
-        return Client(str(self.data / "gateway.sock"))
+        return Client(str(self.sockets / "gateway.sock"))
 
     def cli(self, *args, input=None, check=True):
         r = subprocess.run([loft_bin(), *args, "--data", str(self.data)], input=input, capture_output=True,

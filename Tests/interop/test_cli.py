@@ -269,3 +269,25 @@ def test_backend_check_says_what_an_upgrade_would_migrate(tmp_path):
         assert "is at schema v9: nothing to migrate" in r.stdout, r.stdout
     finally:
         loft.stop()
+
+
+def test_sockets_can_live_outside_the_data_directory(tmp_path):
+    """`socket_dir` (issue 14): the back-end's sockets in a runtime directory of their own, so
+    gateways can reach them without any access to the data; every process and command follows."""
+    env = loopback_gateways_env()
+    env["LOFT_SOCKET_DIR"] = str(tmp_path / "run")
+    loft = Loft(tmp_path / "data", env=env)
+    try:
+        assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["admin.sock", "gateway.sock", "relay.sock"]
+        assert not list((tmp_path / "data").glob("*.sock"))
+        loft.cli("domain", "add", "example.test")
+        loft.cli("account", "add", "alice@example.test", "--password-stdin", input="alice-password\n")
+        mx = int(env["LOFT_SMTP_LISTENERS"].split(",")[0].split("/")[0].rsplit(":", 1)[1])
+        eventually(lambda: status(loft)["ok"], what="the gateways up on the moved sockets")
+        import smtplib
+        s = smtplib.SMTP("127.0.0.1", mx, timeout=30)
+        s.sendmail("carol@remote.test", ["alice@example.test"], b"Subject: via run/\r\n\r\nhi\r\n")
+        s.quit()
+        assert json.loads(loft.cli("account", "list", "--json").stdout)["accounts"][0]["messages"] == 1
+    finally:
+        loft.stop()
