@@ -194,7 +194,7 @@ def test_mx_refuses_a_client_that_talks_before_the_greeting(tmp_path):
     nothing it sent is run; a client that waited is passed and greeted at once for a day;
     submission never waits. Each client comes from its own loopback address."""
     env = child_env()
-    env["LOFT_SMTP_MX_GREETING_DELAY_MS"] = "1500"
+    env["LOFT_SMTP_MX_GREETING_DELAY_MS"] = "3000"
     server = SMTPServer(tmp_path, env=env)  # wait_for_port's probe from 127.0.0.1 waited
     try:
         mail = (b"EHLO spam.test\r\nMAIL FROM:<spam@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
