@@ -1,4 +1,5 @@
 import IMAPCodec
+import MailCore
 import MailMessage
 import NIOCore
 
@@ -149,23 +150,9 @@ enum IMAPDateFormat {
     static func dateTime(_ secondsSince1970: Int64) -> String {
         let days = secondsSince1970 >= 0 ? secondsSince1970 / 86400 : (secondsSince1970 - 86399) / 86400
         let seconds = secondsSince1970 - days * 86400
-        let (year, month, day) = civil(days)
+        let (year, month, day) = CivilDate.date(days: Int(days))
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(two(Int64(day)))-\(months[month - 1])-\(year) \(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60)) +0000"
-    }
-
-    /// Days since 1970-01-01 to a calendar date (the proleptic Gregorian calendar).
-    static func civil(_ days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day))
     }
 }
 

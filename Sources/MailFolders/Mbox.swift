@@ -108,41 +108,18 @@ public enum Mbox {
         else { return nil }
         let time = words[words.count - 2].split(separator: ":").compactMap { Int($0) }
         guard time.count == 3, (1...31).contains(day), (1970...9999).contains(year) else { return nil }
-        return daysFromCivil(year: year, month: month + 1, day: day) * 86_400 + Int64(time[0] * 3600 + time[1] * 60 + time[2])
+        return Int64(CivilDate.days(year: year, month: month + 1, day: day)) * 86_400 + Int64(time[0] * 3600 + time[1] * 60 + time[2])
     }
 
     /// `Thu Dec  3 12:00:00 2026` (UTC).
     public static func asctime(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let days = CivilDate.days(seconds: seconds)
         let rest = seconds - days * 86_400
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d) = CivilDate.date(days: Int(days))
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let weekday = weekdays[Int(((days % 7) + 7) % 7)]
         return
             "\(weekday) \(months[Int(m) - 1]) \(d < 10 ? " " : "")\(d) \(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60)) \(y)"
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = Int64((month + 9) % 12)
-        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     /// The Return-Path's address, else `MAILER-DAEMON` (what mbox writers put for unknown).

@@ -1,4 +1,5 @@
 public import Foundation
+import MailCore
 
 /// Parses Date fields (RFC 5322 §3.3), obsolete forms (§4.3) included.
 public enum MessageDate {
@@ -31,7 +32,7 @@ public enum MessageDate {
         }
         index += 1
         let offset = index < tokens.count ? zoneOffset(tokens[index]) : 0
-        let days = daysSinceEpoch(year: year, month: monthNumber, day: day)
+        let days = CivilDate.days(year: year, month: monthNumber, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
@@ -41,15 +42,15 @@ public enum MessageDate {
     /// field does not name a day. The time after the date is not checked.
     public static func writtenDay(_ value: String) -> Int? {
         guard let (year, month, day, _) = date(tokenize(value)) else { return nil }
-        return daysSinceEpoch(year: year, month: month, day: day)
+        return CivilDate.days(year: year, month: month, day: day)
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date; nil when there is no such day
     /// (`2026-02-30`).
     public static func dayNumber(year: Int, month: Int, day: Int) -> Int? {
         guard (1...12).contains(month), day >= 1 else { return nil }
-        let days = daysSinceEpoch(year: year, month: month, day: day)
-        let back = civilDate(daysSinceEpoch: days)
+        let days = CivilDate.days(year: year, month: month, day: day)
+        let back = CivilDate.date(days: days)
         return back == (year, month, day) ? days : nil
     }
 
@@ -130,7 +131,7 @@ public enum MessageDate {
     public static func format(_ seconds: Int64) -> String {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let second = Int(seconds - Int64(days) * 86_400)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, month, day) = CivilDate.date(days: days)
         // 1970-01-01 was a Thursday.
         let weekday = ((days % 7) + 7 + 4) % 7
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
@@ -140,27 +141,4 @@ public enum MessageDate {
 
     private static let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    /// The proleptic Gregorian date `days` after 1970-01-01 (the inverse of `daysSinceEpoch`).
-    private static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm).
-    private static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
 }
