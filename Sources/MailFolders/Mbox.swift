@@ -19,42 +19,68 @@ public enum Mbox {
         public var date: Int64?
     }
 
-    /// Every message of an mbox file.
+    /// Every message of an mbox file, decoded.
     public static func read(_ bytes: [UInt8], quoting: Quoting) -> [Entry] {
-        var entries: [Entry] = []
-        var lines: [ArraySlice<UInt8>] = []
-        var fromLine: ArraySlice<UInt8>?
-        func finish() {
-            guard let from = fromLine else { return }
-            if lines.last?.isEmpty == true { lines.removeLast() }  // the separator
-            var body: [UInt8] = []
-            for line in lines {
-                body += unquote(line, quoting: quoting)
-                body.append(0x0A)
-            }
-            let crlf = LineEndings.crlf(body)
-            let (message, flags) = takeFlags(crlf)
-            entries.append(Entry(message: message, flags: flags, date: date(fromLine: String(decoding: from, as: UTF8.self))))
+        messages(in: bytes).map { entry(bytes, $0, quoting: quoting) }
+    }
+
+    /// Where each message is: its `From ` line and the lines after it up to the next (the
+    /// separating blank line left out). Only ranges, so a file of any size can be walked
+    /// (memory-mapped) and its messages decoded one at a time with `entry`.
+    public struct Span: Sendable, Equatable {
+        public var fromLine: Range<Int>
+        public var content: Range<Int>
+    }
+
+    public static func messages<C: RandomAccessCollection<UInt8>>(in bytes: C) -> [Span] where C.Index == Int {
+        var spans: [Span] = []
+        var current: (from: Range<Int>, start: Int)?
+        var lastBlank: Int?  // where the blank line before the current position begins
+        var start = bytes.startIndex
+        func close(at end: Int) {
+            guard let c = current else { return }
+            let stop = lastBlank.map { $0 >= c.start ? $0 : end } ?? end
+            spans.append(Span(fromLine: c.from, content: c.start..<max(c.start, stop)))
         }
-        var start = 0
-        while start < bytes.count {
+        while start < bytes.endIndex {
             var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            var line = bytes[start..<end]
-            if line.last == 0x0D { line = line.dropLast() }
+            while end < bytes.endIndex && bytes[end] != 0x0A { end += 1 }
+            var lineEnd = end
+            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             // In both quotings every body line beginning `From ` was quoted, so an unquoted
             // one is always a separator, blank line before it or not (Netscape's files have none).
-            if line.starts(with: fromPrefix) {
-                finish()
-                fromLine = line
-                lines = []
-            } else if fromLine != nil {
-                lines.append(line)
+            if bytes[start..<lineEnd].starts(with: fromPrefix) {
+                close(at: start)
+                current = (start..<lineEnd, min(end + 1, bytes.endIndex))
+                lastBlank = nil
+            } else if lineEnd == start {
+                lastBlank = start
+            } else {
+                lastBlank = nil
             }
             start = end + 1
         }
-        finish()
-        return entries
+        close(at: bytes.endIndex)
+        return spans
+    }
+
+    /// One message of `bytes` at `span`: unquoted, CRLF, its flag fields taken out.
+    public static func entry<C: RandomAccessCollection<UInt8>>(_ bytes: C, _ span: Span, quoting: Quoting) -> Entry
+    where C.Index == Int {
+        var body: [UInt8] = []
+        body.reserveCapacity(span.content.count + span.content.count / 32)
+        var start = span.content.lowerBound
+        while start < span.content.upperBound {
+            var end = start
+            while end < span.content.upperBound && bytes[end] != 0x0A { end += 1 }
+            var line = Array(bytes[start..<end])[...]
+            if line.last == 0x0D { line = line.dropLast() }
+            body += unquote(line, quoting: quoting)
+            body.append(0x0A)
+            start = end + 1
+        }
+        let (message, flags) = takeFlags(LineEndings.crlf(body))
+        return Entry(message: message, flags: flags, date: date(fromLine: String(decoding: bytes[span.fromLine], as: UTF8.self)))
     }
 
     /// One message in mbox form: the `From ` line, the header with the flag fields, the body

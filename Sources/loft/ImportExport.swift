@@ -43,11 +43,18 @@ struct ImportCommand: AsyncParsableCommand {
         var failed: [String] = []
         for folder in folders {
             try await MailboxTransfer.ensure(folder.name, session: session, client: admin.client)
-            for message in folder.messages {
+            for pending in folder.messages {
+                let message: FolderMessage
+                do {
+                    message = try pending.load()
+                } catch {
+                    failed.append("\(folder.name) \(pending.source): \(error)")
+                    continue
+                }
                 do {
                     try await MailboxTransfer.append(message, to: folder.name, session: session, client: admin.client)
                 } catch {
-                    failed.append("\(folder.name) \(message.source): \(error.message)")
+                    failed.append("\(folder.name) \(pending.source): \(error.message)")
                 }
                 progress.step(folder.name)
             }
@@ -93,21 +100,21 @@ struct ExportCommand: AsyncParsableCommand {
         let writer = try MailFolderFiles.Writer(path: path, format: format)
         var count = 0
         for box in boxes {
-            var messages: [FolderMessage] = []
+            try writer.begin(folder: box.name)
             var after: UInt32?
             repeat {
                 let page = try await admin.call(
                     Methods.messageList, MessageListParams(session: session, mailbox: box.name, limit: 500, afterUid: after))
                 for summary in page.messages {
                     let data = try await MailboxTransfer.read(summary.uid, in: box.name, session: session, admin: admin)
-                    messages.append(
+                    try writer.add(
                         FolderMessage(data: data, flags: summary.flags, internalDate: summary.internalDate, source: "uid \(summary.uid)"))
+                    count += 1
                     progress.step(box.name)
                 }
                 after = page.nextAfterUid
             } while after != nil
-            try writer.write(folder: box.name, messages: messages)
-            count += messages.count
+            try writer.end()
         }
         progress.finish()
         print("exported \(count) messages from \(boxes.count) mailboxes of \(account) to \(path) (\(format))")

@@ -6,9 +6,16 @@ import MailFolders
 /// into folders of messages, and writing them back out. The naming, flag and quoting rules
 /// are `MailFolders`' (pure, tested as tables); this only reads and writes files.
 enum MailFolderFiles {
+    /// A mailbox to import: its messages found, each read only when it is appended, so a
+    /// store of any size goes through in bounded memory.
     struct Folder {
         var name: String
-        var messages: [FolderMessage]
+        var messages: [PendingMessage]
+    }
+
+    struct PendingMessage {
+        let source: String
+        let load: () throws -> FolderMessage
     }
 
     static func read(path: String, format: String, quoting: Mbox.Quoting, mbox target: String) throws -> [Folder] {
@@ -73,21 +80,23 @@ enum MailFolderFiles {
         return out
     }
 
-    /// cur/ and new/ (a name without `:2,` has no flags yet), oldest first by file time, then
-    /// name.
-    static func readMaildirFolder(_ dir: String) throws -> [FolderMessage] {
+    /// cur/ and new/ (a name without `:2,` has no flags yet), in Dovecot's UID order where
+    /// it kept one, else oldest first by file time, then name.
+    static func readMaildirFolder(_ dir: String) throws -> [PendingMessage] {
         let fm = FileManager.default
         let keywords = (try? String(contentsOfFile: dir + "/dovecot-keywords", encoding: .utf8)).map(Maildir.keywords) ?? [:]
         let uids = (try? String(contentsOfFile: dir + "/dovecot-uidlist", encoding: .utf8)).map(Maildir.uids) ?? [:]
-        var out: [(uid: UInt32, date: Int64, name: String, message: FolderMessage)] = []
+        var out: [(uid: UInt32, date: Int64, name: String, message: PendingMessage)] = []
         for sub in ["cur", "new"] {
             for name in (try? fm.contentsOfDirectory(atPath: dir + "/" + sub)) ?? [] where !name.hasPrefix(".") {
                 let file = "\(dir)/\(sub)/\(name)"
-                guard let data = fm.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
                 let date = Int64(((try? fm.attributesOfItem(atPath: file)[.modificationDate]) as? Date)?.timeIntervalSince1970 ?? 0)
                 // Dovecot leaves a message in new/ when flags are set before a client saw it.
                 let flags = Maildir.flags(fileName: name, keywords: keywords)
-                let message = FolderMessage(data: LineEndings.crlf([UInt8](data)), flags: flags, internalDate: date, source: file)
+                let message = PendingMessage(source: file) {
+                    guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+                    return FolderMessage(data: LineEndings.crlf([UInt8](data)), flags: flags, internalDate: date, source: file)
+                }
                 out.append((uids[Maildir.base(name)] ?? .max, date, name, message))
             }
         }
@@ -111,12 +120,22 @@ enum MailFolderFiles {
         return out.sorted { $0.name < $1.name }
     }
 
-    static func readMbox(_ path: String, quoting: Mbox.Quoting) throws -> [FolderMessage] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+    /// The file is mapped, not read: only the message being appended is in memory.
+    static func readMbox(_ path: String, quoting: Mbox.Quoting) throws -> [PendingMessage] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw CLIError("cannot read \(path): \(error.localizedDescription)")
+        }
         let fallback = Int64(
             ((try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate]) as? Date)?.timeIntervalSince1970 ?? 0)
-        return Mbox.read([UInt8](data), quoting: quoting).enumerated().map { index, entry in
-            FolderMessage(data: entry.message, flags: entry.flags, internalDate: entry.date ?? fallback, source: "\(path) #\(index + 1)")
+        return data.withUnsafeBytes { raw in Mbox.messages(in: raw.bindMemory(to: UInt8.self)) }.enumerated().map { index, span in
+            let source = "\(path) #\(index + 1)"
+            return PendingMessage(source: source) {
+                let entry = data.withUnsafeBytes { raw in Mbox.entry(raw.bindMemory(to: UInt8.self), span, quoting: quoting) }
+                return FolderMessage(data: entry.message, flags: entry.flags, internalDate: entry.date ?? fallback, source: source)
+            }
         }
     }
 
@@ -132,38 +151,57 @@ enum MailFolderFiles {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
 
-        func write(folder: String, messages: [FolderMessage]) throws {
+        // The mailbox being written: each message goes to disk as it comes.
+        var directory = ""
+        var mbox: FileHandle?
+        var letters: [String] = []
+        var names: [String] = []
+        let host = ProcessInfo.processInfo.hostName.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "_")
+
+        func begin(folder: String) throws {
+            letters = []
+            names = []
             if format == "mbox" {
                 let file = path + "/" + folder + ".mbox"
                 try FileManager.default.createDirectory(
                     atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                var out: [UInt8] = []
-                for m in messages { out += Mbox.write(m.data, flags: m.flags, date: m.internalDate) }
-                try Data(out).write(to: URL(fileURLWithPath: file))
+                guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]),
+                    let handle = FileHandle(forWritingAtPath: file)
+                else { throw CLIError("cannot create \(file)") }
+                mbox = handle
                 return
             }
-            let dir = Maildir.directory(maildirPlusPlus: folder).map { path + "/" + $0 } ?? path
+            directory = Maildir.directory(maildirPlusPlus: folder).map { path + "/" + $0 } ?? path
             for sub in ["cur", "new", "tmp"] {
-                try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
             }
-            var letters: [String] = []
-            var names: [String] = []
-            let host = ProcessInfo.processInfo.hostName.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "_")
-            for m in messages {
-                sequence += 1
-                let base = "\(m.internalDate).M\(sequence)P\(getpid()).\(host)"
-                names.append(base)
-                let name = base + Maildir.info(m.flags, letters: &letters)
-                let file = dir + "/cur/" + name
-                try Data(LineEndings.lf(m.data)).write(to: URL(fileURLWithPath: file))
-                try FileManager.default.setAttributes(
-                    [.modificationDate: Date(timeIntervalSince1970: TimeInterval(m.internalDate))], ofItemAtPath: file)
+        }
+
+        func add(_ m: FolderMessage) throws {
+            if let mbox {
+                try mbox.write(contentsOf: Data(Mbox.write(m.data, flags: m.flags, date: m.internalDate)))
+                return
+            }
+            sequence += 1
+            let base = "\(m.internalDate).M\(sequence)P\(getpid()).\(host)"
+            names.append(base)
+            let file = directory + "/cur/" + base + Maildir.info(m.flags, letters: &letters)
+            try Data(LineEndings.lf(m.data)).write(to: URL(fileURLWithPath: file))
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: TimeInterval(m.internalDate))], ofItemAtPath: file)
+        }
+
+        func end() throws {
+            if let mbox {
+                try mbox.close()
+                self.mbox = nil
+                return
             }
             // The order travels with the files: Dovecot, and `loft import`, read it back.
             try Maildir.uidlistFile(names, uidValidity: UInt32(Date().timeIntervalSince1970))
-                .write(toFile: dir + "/dovecot-uidlist", atomically: true, encoding: .utf8)
+                .write(toFile: directory + "/dovecot-uidlist", atomically: true, encoding: .utf8)
             if !letters.isEmpty {
-                try Maildir.keywordsFile(letters).write(toFile: dir + "/dovecot-keywords", atomically: true, encoding: .utf8)
+                try Maildir.keywordsFile(letters).write(toFile: directory + "/dovecot-keywords", atomically: true, encoding: .utf8)
             }
         }
     }

@@ -122,6 +122,17 @@ import Testing
         #expect(Mbox.date(fromLine: "From x \(text)") == seconds)
     }
 
+    /// The spans alone (what a mapped file is walked with): one blank line before a From line
+    /// is the separator, a second one belongs to the message; no blank line is needed.
+    @Test func spansLeaveOutOneSeparatorLine() {
+        let bytes = Array("From a\nx\n\n\nFrom b\ny\nFrom c\n".utf8)
+        let spans = Mbox.messages(in: bytes)
+        #expect(spans.map { String(decoding: bytes[$0.content], as: UTF8.self) } == ["x\n\n", "y\n", ""])
+        #expect(spans.map { String(decoding: bytes[$0.fromLine], as: UTF8.self) } == ["From a", "From b", "From c"])
+        #expect(Mbox.entry(bytes, spans[0], quoting: .mboxrd).message == Array("x\r\n\r\n".utf8))
+        #expect(Mbox.messages(in: Array("no From line at all\n".utf8)).isEmpty)
+    }
+
     @Test func fromLinesWithoutADateOrWithAZone() {
         #expect(Mbox.date(fromLine: "From someone") == nil)
         #expect(Mbox.date(fromLine: "From x Fri Dec  4 01:20:42 2026 +0000") == 1_796_347_242)
