@@ -83,8 +83,9 @@ final class MetricsRequestHandler: ChannelInboundHandler {
     }
 }
 
-/// `loft_commands_total{protocol,result}`: each reply a gateway sends, by its result class
-/// (SMTP `ok` for 2xx/3xx, `temporary` 4xx, `permanent` 5xx; POP3 `ok` and `err`).
+/// `loft_commands_total{protocol,result}`: each command's answer, by its result: SMTP `ok`
+/// for 2xx/3xx, `temporary` 4xx, `permanent` 5xx; POP3 `ok` and `err`; IMAP the tagged `ok`,
+/// `no`, `bad`; LDAP `ok` or the result code's name (`noSuchObject`, `invalidCredentials`).
 public enum CommandMetrics {
     public static func reply(_ protocolName: String, result: String) {
         Counter(label: "loft_commands_total", dimensions: [("protocol", protocolName), ("result", result)]).increment()

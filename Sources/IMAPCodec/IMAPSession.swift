@@ -189,6 +189,15 @@ public struct IMAPSession: Sendable {
     /// RFC 4978: COMPRESS DEFLATE was accepted; a second one is BAD.
     var compressing = false
     public private(set) var configuration = IMAPSessionConfiguration()
+    /// The tagged results sent since `takeCompletions` was last called: the gateway counts
+    /// commands by result from them (the session itself does no I/O, metrics included).
+    public private(set) var completions: [IMAPCompletion.Status] = []
+
+    /// The tagged results since the last call, oldest first.
+    public mutating func takeCompletions() -> [IMAPCompletion.Status] {
+        defer { completions = [] }
+        return completions
+    }
     var framer = IMAPFramer(limits: IMAPLimits())
     var authenticationFailures = 0
     var invalidCommands = 0
@@ -601,7 +610,8 @@ public struct IMAPSession: Sendable {
 
     /// Status lines go through the encoder, which keeps a CR or LF in a message (a back-end's
     /// error text) from ending the response early.
-    func tagged(_ tag: IMAPTag, _ status: IMAPCompletion.Status, code: String? = nil, _ text: String) -> IMAPAction {
+    mutating func tagged(_ tag: IMAPTag, _ status: IMAPCompletion.Status, code: String? = nil, _ text: String) -> IMAPAction {
+        completions.append(status)
         var buffer = ByteBuffer()
         IMAPResponseEncoder.tagged(tag, status, code: code, text: text, into: &buffer)
         return .send(buffer)

@@ -12,7 +12,11 @@ struct IMAPDrivenSession: DrivenSession {
     var session = IMAPSession()
 
     mutating func nextEvent(from inbound: inout ByteBuffer) -> IMAPEvent? { session.nextEvent(from: &inbound) }
-    mutating func receive(_ event: IMAPEvent) -> [IMAPAction] { session.receive(event) }
+    mutating func receive(_ event: IMAPEvent) -> [IMAPAction] {
+        let actions = session.receive(event)
+        for status in session.takeCompletions() { CommandMetrics.reply("imap", result: status.rawValue.lowercased()) }
+        return actions
+    }
     var isWaiting: Bool { session.isWaiting }
     func hasPartialInput(_ inbound: ByteBuffer) -> Bool { session.hasPartialInput(inbound) }
     var isAuthenticated: Bool { session.isAuthenticated }

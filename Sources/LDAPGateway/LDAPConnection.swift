@@ -96,6 +96,10 @@ final class LDAPConnection: ConnectionAdapter {
     func perform(_ action: LDAPSessionAction, _ driver: Driver) {
         switch action {
         case .send(let message):
+            if let result = Self.result(of: message.protocolOp) {
+                // `noSuchObject (32)` → `noSuchObject`.
+                CommandMetrics.reply("ldap", result: result == .success ? "ok" : String(result.description.prefix { $0 != " " }))
+            }
             var buffer = driver.allocator.buffer(capacity: 64)
             message.write(into: &buffer)
             driver.write(buffer)
@@ -238,5 +242,20 @@ final class LDAPConnection: ConnectionAdapter {
         guard request.scope == .baseObject else { return false }
         let base = String(request.baseObject.filter { $0 != " " }).lowercased()
         return base.isEmpty || base == "cn=subschema"
+    }
+}
+
+extension LDAPConnection {
+    /// The result code of a response that ends an operation (`loft_commands_total`); nil for
+    /// search entries and references, which are not results.
+    static func result(of op: LDAPProtocolOp) -> LDAPResultCode? {
+        switch op {
+        case .bindResponse(let r): r.result.resultCode
+        case .extendedResponse(let r): r.result.resultCode
+        case .searchResultDone(let r), .modifyResponse(let r), .addResponse(let r), .deleteResponse(let r), .modifyDNResponse(let r),
+            .compareResponse(let r):
+            r.resultCode
+        default: nil
+        }
     }
 }

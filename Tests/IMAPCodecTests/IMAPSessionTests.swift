@@ -30,6 +30,20 @@ import Testing
         #expect(IMAPSessionHarness.text(harness.send("c3 COMPRESS DEFLATE")) == "c3 BAD [COMPRESSIONACTIVE] DEFLATE is already active\r\n")
     }
 
+    /// Every tagged result the session sends is handed over once by `takeCompletions` (what
+    /// the gateway counts as `loft_commands_total`): the session's own and the runner's.
+    @Test func completionsAreHandedOverOnce() {
+        var harness = IMAPSessionHarness()
+        _ = harness.send("c1 CAPABILITY")
+        _ = harness.send("c2 NOOP")
+        _ = harness.send("c3 BOGUS")
+        #expect(harness.session.takeCompletions() == [.ok, .ok, .bad])
+        #expect(harness.session.takeCompletions() == [])
+        _ = harness.send("a LOGIN alice secret")
+        _ = harness.session.receive(.authFailed(.invalidCredentials))
+        #expect(harness.session.takeCompletions() == [.no])
+    }
+
     @Test func loginRefusedBeforeTLSUnlessAllowed() {
         var harness = IMAPSessionHarness(startTLS: true, plaintext: false)
         let text = IMAPSessionHarness.text(harness.send("a1 LOGIN alice secret"))

@@ -72,12 +72,24 @@ def test_every_process_serves_metrics_that_move(tmp_path):
             imap.login("alice@example.test", "not-her-password")
         imap.logout()
 
+        import ldap3
+        ldap_port = port_of(env, "LOFT_LDAP_LISTENERS", 0)
+        conn = ldap3.Connection(ldap3.Server("127.0.0.1", port=ldap_port), user="alice@example.test", password="wrong-password")
+        assert not conn.bind()
+        anonymous = ldap3.Connection(ldap3.Server("127.0.0.1", port=ldap_port))
+        assert anonymous.bind()
+        anonymous.unbind()
+        ldap_samples = scrape(ports["ldap"])
+        assert value(ldap_samples, "loft_commands_total", protocol="ldap", result="invalidCredentials") == 1
+        assert value(ldap_samples, "loft_commands_total", protocol="ldap", result="ok") >= 1
         smtp = scrape(ports["smtp"])
         assert value(smtp, "loft_connections_total", protocol="smtp") >= 1
         assert value(smtp, "loft_commands_total", protocol="smtp", result="ok") >= 5
         assert value(smtp, "loft_commands_total", protocol="smtp", result="permanent") >= 1  # the 550
         imap_samples = scrape(ports["imap"])
         assert value(imap_samples, "loft_tls_handshakes_total", protocol="imap", version="1.3") >= 1
+        assert value(imap_samples, "loft_commands_total", protocol="imap", result="no") == 1  # the failed LOGIN
+        assert value(imap_samples, "loft_commands_total", protocol="imap", result="ok") >= 1  # LOGOUT
         backend = scrape(ports["backend"])
         assert value(backend, "loft_deliveries_total", outcome="delivered") == 1
         assert value(backend, "loft_message_size_bytes_count") == 1 and value(backend, "loft_message_size_bytes_sum") > 5000
