@@ -37,6 +37,9 @@ public enum SMTPAction: Sendable, Equatable {
     case commitMessage(SMTPEnvelope, size: Int)
     /// Throw the upload away (message refused, transaction reset, connection ending).
     case abortMessage
+    /// The message's data arrived and the session refused it itself with `reply` (too big,
+    /// bare LF or CR, an unterminated line): for the gateway's log, before `abortMessage`.
+    case messageRefused(SMTPEnvelope, SMTPReply)
     /// Flush, then close the connection.
     case close(SMTPCloseReason)
 }

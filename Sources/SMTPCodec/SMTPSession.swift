@@ -419,6 +419,7 @@ public struct SMTPSession: Sendable {
     private mutating func finishData(_ outcome: DataReceiver.Outcome, _ actions: inout [SMTPAction]) {
         dataReceiver = nil
         if let rejection = outcome.rejection {
+            actions.append(.messageRefused(envelope, rejection))
             actions.append(.abortMessage)
             messageOpen = false
             resetTransaction()
@@ -447,6 +448,7 @@ public struct SMTPSession: Sendable {
         if outcome.exceededSize {
             // RFC 3030 §2: the transaction has failed; chunks still in the pipeline are
             // refused (and discarded) as out of sequence.
+            actions.append(.messageRefused(envelope, .messageTooBig))
             abortTransaction(&actions)
             actions.append(.send(.messageTooBig))
         } else if outcome.last {

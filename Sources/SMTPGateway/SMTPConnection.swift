@@ -175,6 +175,10 @@ final class SMTPConnection: ConnectionAdapter {
         case .abortMessage:
             transfer?.abort()
             transfer = nil
+        case .messageRefused(let envelope, let reply):
+            logRefusal(
+                "message refused", from: Self.sender(envelope.reversePath),
+                to: envelope.recipients.map { recipientAddress($0.forwardPath) }.joined(separator: ","), reply: reply, id: messageID)
         case .close(let reason):
             if case .unexpectedEvent(let what) = reason { logger.error("SMTP session error: \(what)") }
             if reason == .talkedBeforeGreeting {

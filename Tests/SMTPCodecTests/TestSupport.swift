@@ -20,6 +20,8 @@ struct Transcript {
     var upload: ByteBuffer?
     var committed: [(envelope: SMTPEnvelope, message: String, size: Int)] = []
     var aborted = 0
+    /// Reply codes of messages the session refused after their data (`.messageRefused`).
+    var refused: [Int] = []
     var tlsRequested = false
     var greetingPaused = false
     var closed: SMTPCloseReason?
@@ -104,6 +106,7 @@ struct Transcript {
             case .abortMessage:
                 upload = nil
                 aborted += 1
+            case .messageRefused(_, let reply): refused.append(reply.code)
             case .close(let reason): closed = reason
             }
             if let answer { queue.append(contentsOf: session.receive(answer)) }

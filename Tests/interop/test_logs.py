@@ -7,6 +7,7 @@ import json
 import poplib
 import shlex
 import smtplib
+import socket
 
 import pytest
 
@@ -38,6 +39,16 @@ def traffic(loft, env):
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         s.sendmail("carol@remote.test", ["nobody@example.test"], b"Subject: refused\r\n\r\nx\r\n")
     s.quit()
+    # Refused after its data by the session itself (a bare LF, RFC 5321 §2.3.8): logged too.
+    with socket.create_connection(("127.0.0.1", mx), timeout=30) as raw:
+        f = raw.makefile("rb")
+        for line in (None, b"EHLO client.test", b"MAIL FROM:<carol@remote.test>", b"RCPT TO:<alice@example.test>", b"DATA"):
+            if line:
+                raw.sendall(line + b"\r\n")
+            while (reply := f.readline())[3:4] == b"-":
+                pass
+        raw.sendall(b"Subject: bare\r\n\r\na bare\nline feed\r\n.\r\n")
+        assert f.readline().startswith(b"550 5.6.0"), "bare LF refused"
     p = poplib.POP3("127.0.0.1", port(env, "LOFT_POP3_LISTENERS", 0), timeout=30)
     p.user("alice@example.test")
     with pytest.raises(poplib.error_proto):
@@ -75,7 +86,8 @@ def test_messages_logins_and_changes_are_logged_as_fields(tmp_path, fmt):
 
         def seen():
             got = events(log.read_text(), parse)
-            return {(e.get("event"), e.get("result") or e.get("action")) for e in got} >= {
+            return any(e.get("msg") == "message refused" for e in got) and {
+                (e.get("event"), e.get("result") or e.get("action")) for e in got} >= {
                 ("message", "accepted"), ("message", "refused"), ("login", "ok"), ("login", "failed"),
                 ("admin", "account.update")}
         eventually(seen, what="every kind of line")
@@ -92,6 +104,9 @@ def test_messages_logins_and_changes_are_logged_as_fields(tmp_path, fmt):
     refused = next(e for e in got if e.get("event") == "message" and e.get("result") == "refused")
     assert refused["msg"] == "recipient refused" and refused["to"] == "nobody@example.test", refused
     assert refused["reply"] == "550 5.1.1", refused
+    bare = next(e for e in got if e.get("msg") == "message refused")
+    assert bare["reply"] == "550 5.6.0" and bare["to"] == "alice@example.test" and bare["result"] == "refused", bare
+    assert bare["from"] == "carol@remote.test" and bare["client"] == "127.0.0.1", bare
     failed = next(e for e in got if e.get("event") == "login" and e.get("result") == "failed")
     assert (failed["user"], failed["service"], failed["client"], failed["mechanism"]) == (
         "alice@example.test", "pop3", "127.0.0.1", "password"), failed

@@ -32,7 +32,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             answer.toggle()
             var event: SMTPEvent?
             switch action {
-            case .send, .beginMessage, .abortMessage, .close: break
+            case .send, .beginMessage, .abortMessage, .messageRefused, .close: break
+            case .pauseGreeting: event = .greetingPauseEnded
             case .appendMessage(let chunk): uploaded += chunk.readableBytes
             case .startTLS: event = answer ? .tlsEstablished : .tlsFailed("fuzz")
             case .checkSender: event = .senderChecked(answer ? .accepted : .rejected(.unknownRecipient))
