@@ -119,7 +119,7 @@ func fuzzSession(_ input: ArraySlice<UInt8>, step: Int, succeed: Bool) {
                     session.discardBufferedInput()
                     inbound.clear()
                     pending += session.receive(.tlsEstablished)
-                case .send, .saslAbort, .appendData, .appendAbort, .idleStart:
+                case .send, .saslAbort, .appendData, .appendAbort, .idleStart, .startCompression:
                     break
                 }
             }
@@ -140,7 +140,7 @@ func check(_ command: IMAPTaggedCommand) {
         IMAPResponseEncoder.write(.string(password), into: &buffer)
         let again = try? IMAPCommandParser.parse(Array(buffer.readableBytesView))
         precondition(again?.command == command.command, "LOGIN strings did not survive encoding")
-    case .select(let mailbox, _), .examine(let mailbox, _), .create(let mailbox), .delete(let mailbox),
+    case .select(let mailbox, _), .examine(let mailbox, _), .create(let mailbox, _), .delete(let mailbox),
         .subscribe(let mailbox), .unsubscribe(let mailbox), .status(let mailbox, _), .copy(_, let mailbox, _):
         check(mailbox)
     case .rename(let from, let to):

@@ -35,7 +35,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             case .send, .beginMessage, .abortMessage, .messageRefused, .close: break
             case .pauseGreeting: event = .greetingPauseEnded
             case .appendMessage(let chunk): uploaded += chunk.readableBytes
-            case .startTLS: event = answer ? .tlsEstablished : .tlsFailed("fuzz")
+            case .startTLS: event = answer ? .tlsEstablished : .tlsFailed
             case .checkSender: event = .senderChecked(answer ? .accepted : .rejected(.unknownRecipient))
             case .checkRecipient: event = .recipientChecked(answer ? .accepted : .rejected(.unknownRecipient))
             case .issueChallenge: event = .challengeIssued("<1.2@fuzz.test>")
