@@ -438,6 +438,7 @@ extension SMTPConnection {
         _ envelope: SMTPEnvelope, id: String, size: Int64, recipients: [RPCProtocol.RecipientOutcome],
         outcomes: [SMTPCodec.RecipientOutcome]
     ) {
+        guard logger.logLevel <= .info else { return }  // not even the fields, when not logged
         var fields = connectionFields
         fields["result"] = "accepted"
         fields["queue_id"] = .string(id)

@@ -13,6 +13,8 @@ import Prometheus
 enum ProcessMetrics {
     @discardableResult
     static func start(_ process: String, config: LoftConfig, logger: Logger) async -> MetricsEndpoint? {
+        // Metrics off: swift-metrics stays un-bootstrapped, so every count is a no-op.
+        guard let port = config.metrics.port(for: process) else { return nil }
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // The one aggregating recorder is the message size; timers are RPC calls (1 ms … 10 s).
@@ -22,7 +24,6 @@ enum ProcessMetrics {
         }
         MetricsSystem.bootstrap(factory)
         Gauge(label: "loft_process_start_time_seconds", dimensions: [("process", process)]).record(Date().timeIntervalSince1970)
-        guard let port = config.metrics.port(for: process) else { return nil }
         do {
             let endpoint = try await MetricsEndpoint.start(
                 host: config.metrics.address, port: port, group: MultiThreadedEventLoopGroup.singleton

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "interop"))
-from conftest import Loft  # noqa: E402
+from conftest import Loft, child_env  # noqa: E402
 
 
 def free_port():
@@ -126,6 +126,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--connections", default="1,8,32")
+    parser.add_argument("--metrics", action="store_true",
+                        help="serve Prometheus metrics (as shipped); without it metrics are off (no-op counters)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -134,7 +136,11 @@ def main():
         config.write_text("log_level: warning\nserve:\n  gateways: [smtp]\nsmtp:\n  max_connections_per_address: 100\n"
                           "  max_recipients_per_connection: 1000000\n"
                           f"  listeners:\n    - {{address: 127.0.0.1, port: {port}, tls: none, mode: mx}}\n")
-        loft = Loft(tmp / "data", extra_args=("--config", str(config)))
+        env = child_env()
+        if args.metrics:
+            env["LOFT_METRICS_ADDRESS"] = "127.0.0.1"
+            env["LOFT_METRICS_PORTS"] = ",".join(f"{p}={free_port()}" for p in ("serve", "backend", "smtp"))
+        loft = Loft(tmp / "data", extra_args=("--config", str(config)), env=env)
         try:
             a = loft.admin()
             a.call("domain.add", {"name": "example.test"})
