@@ -155,8 +155,9 @@ extension Backend {
     }
 
     /// One line per login attempt (issue 14), what an administrator searches and fail2ban
-    /// matches: `msg="login failed" event=login result=failed user=… mechanism=… client=…
-    /// service=…`. Successes at info, the rest at notice. Never a password or a digest.
+    /// matches: `msg="login failed" event=login result=failed client=… mechanism=… service=…
+    /// user=…` (the log handler puts event, result and client first). Successes at info, the
+    /// rest at notice. Never a password or a digest.
     func logLogin(_ result: String, user: String, mechanism: String, client: String?, service: String?) {
         BackendMetrics.login(service: service, mechanism: mechanism, result: result)
         let message: Logger.Message =

@@ -112,7 +112,7 @@ public final class Backend: Sendable {
         }
         logger.info("back-end listening on \(config.socketDirectory)/\(Self.gatewaySocket), \(Self.adminSocket) and \(Self.relaySocket)")
         startQueueTicks(group: group)
-        startMetricsGauges(group: group)
+        if config.refreshesGauges { startMetricsGauges(group: group) }
     }
 
     public func shutdown() async {

@@ -11,6 +11,9 @@ public struct BackendConfig: Sendable {
     /// production they can live in a runtime directory the gateways reach without any access
     /// to the data.
     public var socketDirectory: String
+    /// Refresh the store and queue gauges (`BackendMetrics`) every 15 s: only when metrics are
+    /// served, since each refresh reads the store's totals.
+    public var refreshesGauges = false
     /// The server's name in the bounces it makes (Reporting-MTA, MAILER-DAEMON@…, Message-ID).
     public var hostname: String
     /// scrypt cost as log2(N) (RFC 7914). 15 (N = 32768, r = 8) costs ≈ 125 ms per login in

@@ -29,7 +29,7 @@ public enum Maildir {
             default: break
             }
         }
-        return MessageFlags(names: names) ?? MessageFlags()
+        return MessageFlags(validNames: names)
     }
 
     /// The `:2,` info for `flags`, letters sorted as Maildir requires; keywords get letters
@@ -165,5 +165,13 @@ public struct FolderMessage: Sendable, Equatable {
         self.flags = flags
         self.internalDate = internalDate
         self.source = source
+    }
+}
+
+extension MessageFlags {
+    /// The flags and keywords among `names` that are valid; one that is not (a keyword with
+    /// `]` in it, written by another program) is left out rather than losing all the others.
+    init(validNames names: [String]) {
+        self = MessageFlags(names: names.filter { MessageFlags(names: [$0]) != nil }) ?? MessageFlags()
     }
 }

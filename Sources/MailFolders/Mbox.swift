@@ -178,7 +178,7 @@ public enum Mbox {
             }
             return true
         }
-        return (kept, MessageFlags(names: names) ?? MessageFlags())
+        return (kept, MessageFlags(validNames: names))
     }
 
     /// The message with flag fields for `flags` at the end of its header.

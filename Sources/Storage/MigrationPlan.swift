@@ -1,6 +1,10 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What opening a data directory would do to its database, found without changing anything
 /// (`loft backend --check`, issue 14): the migrations applied, the ones this version would
 /// apply (after backing the database up), and any this version does not know (the database
@@ -33,8 +37,15 @@ extension SQLiteStore {
         configuration.readonly = true
         // A reader of a WAL database makes its -wal and -shm files when they are missing (the
         // store is not running): those it made go again, so the directory is left as found.
-        let made = ["-wal", "-shm"].map { path + $0 }.filter { !FileManager.default.fileExists(atPath: $0) }
-        defer { for file in made { unlink(file) } }
+        // A back-end starting meanwhile would own them: they are removed only while its lock
+        // (when the directory has one) is free, and held so for the whole read.
+        let lockFD = open(directory + "/" + DirectoryLock.fileName, O_RDWR | O_CLOEXEC)
+        let idle = lockFD < 0 || flock(lockFD, LOCK_EX | LOCK_NB) == 0
+        let made = idle ? ["-wal", "-shm"].map { path + $0 }.filter { !FileManager.default.fileExists(atPath: $0) } : []
+        defer {
+            for file in made { unlink(file) }
+            if lockFD >= 0 { Glibc.close(lockFD) }
+        }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }

@@ -108,7 +108,8 @@ extension SQLiteStore {
             throw StorageError(.unusableDirectory, "\(snapshot) is a backup of format \(manifest.format); this version reads format 1")
         }
         let databasePath = directory + "/" + databaseName
-        for existing in [databasePath, directory + "/blobs"] where FileManager.default.fileExists(atPath: existing) {
+        for existing in [databasePath, databasePath + "-wal", databasePath + "-shm", directory + "/blobs"]
+        where FileManager.default.fileExists(atPath: existing) {
             throw StorageError(.unusableDirectory, "\(directory) already holds a store (\(existing)); restore into an empty data directory")
         }
         if mkdir(directory, 0o750) != 0 && errno != EEXIST { throw StorageError.fromPOSIX("create \(directory)") }

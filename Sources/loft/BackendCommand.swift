@@ -26,6 +26,7 @@ struct BackendCommand: AsyncParsableCommand {
         if check { return try Self.checkMigrations(config.dataDirectory) }
         config.bootstrapLogging()
         var backendConfig = BackendConfig(dataDirectory: config.dataDirectory, socketDirectory: config.sockets)
+        backendConfig.refreshesGauges = config.metrics.port(for: "backend") != nil
         // The name the SMTP gateway greets with: bounces come from the host that accepted the mail.
         backendConfig.hostname = config.smtp.hostname.isEmpty ? GatewayProcess.hostname(config) : config.smtp.hostname
         backendConfig.passwordHashLog2Cost = config.backend.passwordHashCost

@@ -32,7 +32,8 @@ struct LoftLogHandler: LogHandler {
         let text = Self.line(
             time: Date(), level: event.level, process: Self.process(label), message: event.message.description, metadata: fields,
             format: format)
-        Self.output.withLock { FileHandle.standardError.write(Data(text.utf8)) }
+        // A write that fails (the terminal went away) is dropped, never a crash.
+        Self.output.withLock { try? FileHandle.standardError.write(contentsOf: Data(text.utf8)) }
     }
 
     /// `loft.smtp` → `smtp`.
@@ -46,7 +47,11 @@ struct LoftLogHandler: LogHandler {
         time: Date, level: Logger.Level, process: String, message: String, metadata: Logger.Metadata, format: Format
     ) -> String {
         var fields: [(String, String)] = [("time", timestamp(time)), ("level", level.rawValue), ("process", process), ("msg", message)]
-        for key in metadata.keys.sorted() where !["time", "level", "process", "msg"].contains(key) {
+        // The event, its result and the client's address in a fixed place, before any field a
+        // client chooses (a user name): `event=login result=failed client=192.0.2.7 ` can be
+        // matched (fail2ban) without a crafted user name standing in for the address.
+        for key in leading where metadata[key] != nil { fields.append((key, flatten(metadata[key]!))) }
+        for key in metadata.keys.sorted() where !reserved.contains(key) && !leading.contains(key) {
             fields.append((key, flatten(metadata[key]!)))
         }
         switch format {
@@ -56,6 +61,9 @@ struct LoftLogHandler: LogHandler {
             return "{" + fields.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}\n"
         }
     }
+
+    static let reserved: Set<String> = ["time", "level", "process", "msg"]
+    static let leading = ["event", "result", "client"]
 
     static func flatten(_ value: Logger.Metadata.Value) -> String {
         switch value {

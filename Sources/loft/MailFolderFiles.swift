@@ -162,7 +162,11 @@ enum MailFolderFiles {
             letters = []
             names = []
             if format == "mbox" {
-                let file = path + "/" + folder + ".mbox"
+                // A level `.` or `..` (a mailbox an IMAP client may name so) must not leave PATH.
+                let levels = folder.split(separator: "/", omittingEmptySubsequences: false).map { level in
+                    level.isEmpty || level == "." || level == ".." ? "_" + level : String(level)
+                }
+                let file = path + "/" + levels.joined(separator: "/") + ".mbox"
                 try FileManager.default.createDirectory(
                     atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]),

@@ -45,6 +45,7 @@ struct Serve: AsyncParsableCommand {
             atPath: config.sockets, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         guard await Self.waitForSocket(config.sockets + "/admin.sock", supervisor: supervisor) else {
             supervisor.stopAll()
+            unlink(ServeStatus.path(dataDirectory: dir))
             throw CLIError("the back-end did not start; see the messages above")
         }
         for gateway in config.serve.gateways {

@@ -3,6 +3,7 @@ import Foundation
 import LoftConfig
 import MailCore
 import RPCProtocol
+import SwiftASN1
 import X509
 
 /// `loft status`: what runs, how big the store and the queue are, and what needs the
@@ -208,7 +209,12 @@ struct CertificateStatus: Codable, Equatable {
             return CertificateStatus(path: path, error: "cannot be read")
         }
         do {
-            let certificate = try Certificate(pemEncoded: String(decoding: data, as: UTF8.self))
+            // A chain file (fullchain.pem) holds several: the leaf comes first.
+            let documents = try PEMDocument.parseMultiple(pemString: String(decoding: data, as: UTF8.self))
+            guard let leaf = documents.first(where: { $0.discriminator == "CERTIFICATE" }) else {
+                return CertificateStatus(path: path, error: "no certificate in the file")
+            }
+            let certificate = try Certificate(pemDocument: leaf)
             return CertificateStatus(
                 path: path, subject: certificate.subject.description, selfSigned: certificate.subject == certificate.issuer,
                 notAfter: Int64(certificate.notValidAfter.timeIntervalSince1970))

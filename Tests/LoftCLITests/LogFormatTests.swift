@@ -22,6 +22,20 @@ import Testing
         )
     }
 
+    /// event, result and client come first, before a user name the client chose, so a
+    /// `result=failed client=<HOST> ` pattern cannot be fed a forged address.
+    @Test func theClientComesBeforeWhatTheClientChose() {
+        let line = LoftLogHandler.line(
+            time: Self.time, level: .notice, process: "backend", message: "login failed",
+            metadata: [
+                "user": "x client=192.0.2.99 y", "mechanism": "password", "client": "198.51.100.7", "result": "failed", "event": "login",
+            ],
+            format: .logfmt)
+        #expect(
+            line.contains(
+                #"msg="login failed" event=login result=failed client=198.51.100.7 mechanism=password user="x client=192.0.2.99 y""#))
+    }
+
     @Test func jsonIsOneObjectPerLine() throws {
         let line = LoftLogHandler.line(
             time: Self.time, level: .info, process: "backend", message: "login ok",

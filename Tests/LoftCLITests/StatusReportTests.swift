@@ -115,6 +115,30 @@ import Testing
         }
     }
 
+    /// A chain file (fullchain.pem: leaf, then intermediates) is read by its first certificate.
+    @Test func aCertificateChainIsReadByItsLeaf() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-chain-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try SelfSignedCertificate.ensure(directory: dir, hostname: "leaf.test")
+        let one = try String(contentsOfFile: dir + "/cert.pem", encoding: .utf8)
+        try (one + one).write(toFile: dir + "/chain.pem", atomically: true, encoding: .utf8)
+        let status = CertificateStatus.read(path: dir + "/chain.pem")
+        #expect(status.error == nil && status.subject.contains("CN=leaf.test") && status.selfSigned, "\(status)")
+        try "not pem".write(toFile: dir + "/bad.pem", atomically: true, encoding: .utf8)
+        #expect(CertificateStatus.read(path: dir + "/bad.pem").error != nil)
+    }
+
+    /// An mbox export keeps every mailbox inside its directory, whatever its name's levels.
+    @Test func exportNamesStayInside() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loft-export-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let writer = try MailFolderFiles.Writer(path: dir + "/out", format: "mbox")
+        try writer.begin(folder: "../../escape")
+        try writer.end()
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/_../_../escape.mbox"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/escape.mbox"))
+    }
+
     @Test(arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3720, "1h 2m"), (200_000, "2d 7h"), (-5, "0s")] as [(Int64, String)])
     func span(seconds: Int64, text: String) {
         #expect(StatusReport.span(seconds) == text)

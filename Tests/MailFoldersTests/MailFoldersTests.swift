@@ -20,6 +20,11 @@ import Testing
         #expect(Maildir.flags(fileName: name, keywords: Self.keywords) == MessageFlags(names: flags))
     }
 
+    @Test func anInvalidKeywordDoesNotCostTheOtherFlags() {
+        let flags = Maildir.flags(fileName: "x:2,STa", keywords: ["a": "bad]keyword"])
+        #expect(flags == MessageFlags(names: ["\\Seen", "\\Deleted"]))
+    }
+
     @Test func infoRoundTripsWithLettersAssignedInOrder() {
         var letters = ["$Junk"]
         let flags = MessageFlags(names: ["\\Seen", "\\Flagged", "$Forwarded", "project-x", "$Junk"])!
