@@ -450,8 +450,8 @@ struct QueueCommand: AsyncParsableCommand {
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 
+    /// How long ago, as `loft status` writes spans ("2h 5m").
     static func age(since seconds: Int64) -> String {
-        let age = max(0, Int64(Date().timeIntervalSince1970) - seconds)
-        return age < 60 ? "\(age)s" : age < 3600 ? "\(age / 60)m" : age < 86_400 ? "\(age / 3600)h" : "\(age / 86_400)d"
+        StatusReport.span(Int64(Date().timeIntervalSince1970) - seconds)
     }
 }
